@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/* The memory interposers. Each one: forward when not recording, else call
+ * the real function and record on success; releases un-record first so no
+ * other thread can be handed the same address while it is still ours. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* ---- recording ------------------------------------------------------------ */
+
+static void record(void *ptr, size_t size, uint8_t family)
+{
+	int saved_errno = errno;                     /* libunwind may set it */
+	uint32_t trace = lks_capture_trace();        /* 0 if no stack: counted */
+
+	lks_live_insert((uint64_t)ptr, size, trace, family);
+	errno = saved_errno;
+}
+
+/* Un-recording runs even while lks_busy is set (a signal handler that frees
+ * inside our code): the table is lock-free, and a block left recorded after
+ * its free would be a false leak. */
+static void unrecord(void *ptr, uint8_t family)
+{
+	struct lks_block removed;
+
+	if (lks_likely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE) &&
+	    lks_live_remove((uint64_t)ptr, &removed) && removed.family != family)
+		lks_count_mismatch();
+}
+
+/* ---- forwarding when not recording ---------------------------------------- */
+
+/* Before the real functions are known (inside dlsym, or another library's
+ * constructor racing our start-up) serve from the bootstrap arena. */
+static bool real_ready(void)
+{
+	if (lks_likely(lks_real.malloc != NULL))
+		return true;
+	if (lks_busy)
+		return false;
+	lks_busy = 1;
+	lks_resolve_real();
+	lks_busy = 0;
+	return lks_real.malloc != NULL;
+}
+
+static void *forward_malloc(size_t size)
+{
+	return real_ready() ? lks_real.malloc(size) : lks_bootstrap_alloc(size, 16);
+}
+
+static void *forward_calloc(size_t count, size_t size)
+{
+	size_t total;
+
+	if (real_ready())
+		return lks_real.calloc(count, size);
+	if (__builtin_mul_overflow(count, size, &total))
+		return NULL;
+	return lks_bootstrap_alloc(total, 16);
+}
+
+static void *forward_memalign(size_t align, size_t size)
+{
+	return real_ready() ? lks_real.memalign(align, size)
+	                    : lks_bootstrap_alloc(size, align);
+}
+
+/* ---- malloc family -------------------------------------------------------- */
+
+LKS_EXPORT void *malloc(size_t size)
+{
+	void *ptr;
+
+	if (lks_unlikely(!lks_enter()))
+		return forward_malloc(size);
+	ptr = lks_real.malloc(size);
+	if (lks_likely(ptr != NULL))
+		record(ptr, size, LKS_FAMILY_MALLOC);
+	lks_leave();
+	return ptr;
+}
+
+LKS_EXPORT void *calloc(size_t count, size_t size)
+{
+	void *ptr;
+
+	if (lks_unlikely(!lks_enter()))
+		return forward_calloc(count, size);
+	ptr = lks_real.calloc(count, size);  /* checks count * size itself */
+	if (lks_likely(ptr != NULL))
+		record(ptr, count * size, LKS_FAMILY_MALLOC);
+	lks_leave();
+	return ptr;
+}
+
+LKS_EXPORT void free(void *ptr)
+{
+	if (lks_unlikely(ptr == NULL))
+		return;
+	if (lks_unlikely(lks_bootstrap_owns(ptr)))
+		return;                      /* arena blocks are never reused */
+	unrecord(ptr, LKS_FAMILY_MALLOC);
+	if (lks_likely(real_ready()))
+		lks_real.free(ptr);
+}
+
+static void *realloc_from_arena(void *ptr, size_t size)
+{
+	size_t old = lks_bootstrap_size(ptr);
+	void *moved = malloc(size);
+
+	if (moved)
+		memcpy(moved, ptr, old < size ? old : size);
+	return moved;
+}
+
+LKS_EXPORT void *realloc(void *ptr, size_t size)
+{
+	struct lks_block old;
+	bool had_old;
+	void *moved;
+
+	if (ptr == NULL)
+		return malloc(size);
+	if (lks_unlikely(lks_bootstrap_owns(ptr)))
+		return realloc_from_arena(ptr, size);
+	if (lks_unlikely(!lks_enter())) {
+		unrecord(ptr, LKS_FAMILY_MALLOC);
+		return real_ready() ? lks_real.realloc(ptr, size) : NULL;
+	}
+	/* Un-record first: once realloc returns, another thread may get ptr. */
+	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
+	          lks_live_remove((uint64_t)ptr, &old);
+	moved = lks_real.realloc(ptr, size);
+	if (moved != NULL)
+		record(moved, size, LKS_FAMILY_MALLOC);
+	else if (size != 0 && had_old)  /* failed: the old block lives on */
+		lks_live_insert(old.addr, old.size, old.trace, old.family);
+	lks_leave();
+	return moved;
+}
+
+LKS_EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(count, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(ptr, total);
+}
+
+LKS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	int error;
+
+	if (lks_unlikely(!lks_enter())) {
+		if (real_ready())
+			return lks_real.posix_memalign(out, align, size);
+		*out = lks_bootstrap_alloc(size, align);
+		return *out ? 0 : ENOMEM;
+	}
+	error = lks_real.posix_memalign(out, align, size);
+	if (error == 0)
+		record(*out, size, LKS_FAMILY_MALLOC);
+	lks_leave();
+	return error;
+}
+
+/* One body for the (align, size) -> pointer allocators. */
+#define ALIGNED_ALLOCATOR(name)                                           \
+	LKS_EXPORT void *name(size_t align, size_t size)                  \
+	{                                                                 \
+		void *ptr;                                                \
+		if (lks_unlikely(!lks_enter()))                           \
+			return real_ready() ? lks_real.name(align, size)  \
+			                    : forward_memalign(align, size); \
+		ptr = lks_real.name(align, size);                         \
+		if (ptr != NULL)                                          \
+			record(ptr, size, LKS_FAMILY_MALLOC);             \
+		lks_leave();                                              \
+		return ptr;                                               \
+	}
+
+ALIGNED_ALLOCATOR(aligned_alloc)
+ALIGNED_ALLOCATOR(memalign)
+
+/* valloc and pvalloc round to the page; pvalloc records the rounded size,
+ * which is what the program may use. */
+static size_t page_round(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return size == 0 ? page : (size + page - 1) & ~(page - 1);
+}
+
+LKS_EXPORT void *valloc(size_t size)
+{
+	void *ptr;
+
+	if (lks_unlikely(!lks_enter()))
+		return real_ready() ? lks_real.valloc(size) : forward_memalign(4096, size);
+	ptr = lks_real.valloc(size);
+	if (ptr != NULL)
+		record(ptr, size, LKS_FAMILY_MALLOC);
+	lks_leave();
+	return ptr;
+}
+
+LKS_EXPORT void *pvalloc(size_t size)
+{
+	void *ptr;
+
+	if (lks_unlikely(!lks_enter()))
+		return real_ready() ? lks_real.pvalloc(size)
+		                    : forward_memalign(4096, page_round(size));
+	ptr = lks_real.pvalloc(size);
+	if (ptr != NULL)
+		record(ptr, page_round(size), LKS_FAMILY_MALLOC);
+	lks_leave();
+	return ptr;
+}

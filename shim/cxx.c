@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* C++ operator new and delete in every standard form, by their mangled
+ * names. Built with -fexceptions: a throwing operator new unwinds through
+ * these frames, and the cleanup below must still clear lks_busy. */
+#include <errno.h>
+
+#include "shim.h"
+
+static void leave_on_unwind(unsigned char *entered)
+{
+	if (*entered)
+		lks_leave();
+}
+
+#define ENTERED_SCOPE \
+	unsigned char entered __attribute__((cleanup(leave_on_unwind)))
+
+/* libstdc++ may arrive after start-up (a C program dlopens a C++ plugin):
+ * look the names up again rather than call a NULL pointer. */
+static void ensure_cxx_resolved(void *const *fn)
+{
+	if (lks_unlikely(*fn == NULL)) {
+		unsigned char was_busy = lks_busy;
+
+		lks_busy = 1;
+		lks_resolve_real();
+		lks_busy = was_busy;
+	}
+}
+
+static void record_new(void *ptr, size_t size, uint8_t family)
+{
+	int saved_errno = errno;
+
+	if (ptr != NULL)
+		lks_live_insert((uint64_t)ptr, size, lks_capture_trace(), family);
+	errno = saved_errno;
+}
+
+static void unrecord_delete(void *ptr, uint8_t family)
+{
+	struct lks_block removed;
+
+	if (ptr != NULL &&
+	    __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
+	    lks_live_remove((uint64_t)ptr, &removed) && removed.family != family)
+		lks_count_mismatch();
+}
+
+/* NEW(name, family, params, args): records after the real one returns. */
+#define NEW(symbol, field, family, params, args)                         \
+	LKS_EXPORT void *symbol params;                                  \
+	LKS_EXPORT void *symbol params                                   \
+	{                                                                \
+		ENTERED_SCOPE = 0;                                       \
+		void *ptr;                                               \
+		ensure_cxx_resolved((void *const *)&lks_real.field);     \
+		if (!lks_enter())                                        \
+			return lks_real.field args;                      \
+		entered = 1;                                             \
+		ptr = lks_real.field args;                               \
+		record_new(ptr, size, family);                           \
+		return ptr;                                              \
+	}
+
+#define DELETE(symbol, field, family, params, args)                      \
+	LKS_EXPORT void symbol params;                                   \
+	LKS_EXPORT void symbol params                                    \
+	{                                                                \
+		unrecord_delete(ptr, family);                            \
+		ensure_cxx_resolved((void *const *)&lks_real.field);     \
+		lks_real.field args;                                     \
+	}
+
+#define N LKS_FAMILY_NEW
+#define A LKS_FAMILY_NEW_ARRAY
+typedef const void *nothrow_ref; /* const std::nothrow_t & */
+
+NEW(_Znwm, new_, N, (size_t size), (size))
+NEW(_Znam, new_array, A, (size_t size), (size))
+NEW(_ZnwmRKSt9nothrow_t, new_nothrow, N, (size_t size, nothrow_ref nt), (size, nt))
+NEW(_ZnamRKSt9nothrow_t, new_array_nothrow, A, (size_t size, nothrow_ref nt), (size, nt))
+NEW(_ZnwmSt11align_val_t, new_aligned, N, (size_t size, size_t al), (size, al))
+NEW(_ZnamSt11align_val_t, new_array_aligned, A, (size_t size, size_t al), (size, al))
+NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, new_aligned_nothrow, N,
+    (size_t size, size_t al, nothrow_ref nt), (size, al, nt))
+NEW(_ZnamSt11align_val_tRKSt9nothrow_t, new_array_aligned_nothrow, A,
+    (size_t size, size_t al, nothrow_ref nt), (size, al, nt))
+
+DELETE(_ZdlPv, delete_, N, (void *ptr), (ptr))
+DELETE(_ZdaPv, delete_array, A, (void *ptr), (ptr))
+DELETE(_ZdlPvm, delete_sized, N, (void *ptr, size_t size), (ptr, size))
+DELETE(_ZdaPvm, delete_array_sized, A, (void *ptr, size_t size), (ptr, size))
+DELETE(_ZdlPvRKSt9nothrow_t, delete_nothrow, N, (void *ptr, nothrow_ref nt), (ptr, nt))
+DELETE(_ZdaPvRKSt9nothrow_t, delete_array_nothrow, A, (void *ptr, nothrow_ref nt), (ptr, nt))
+DELETE(_ZdlPvSt11align_val_t, delete_aligned, N, (void *ptr, size_t al), (ptr, al))
+DELETE(_ZdaPvSt11align_val_t, delete_array_aligned, A, (void *ptr, size_t al), (ptr, al))
+DELETE(_ZdlPvmSt11align_val_t, delete_sized_aligned, N,
+       (void *ptr, size_t size, size_t al), (ptr, size, al))
+DELETE(_ZdaPvmSt11align_val_t, delete_array_sized_aligned, A,
+       (void *ptr, size_t size, size_t al), (ptr, size, al))
+DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, delete_aligned_nothrow, N,
+       (void *ptr, size_t al, nothrow_ref nt), (ptr, al, nt))
+DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, delete_array_aligned_nothrow, A,
+       (void *ptr, size_t al, nothrow_ref nt), (ptr, al, nt))

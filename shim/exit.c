@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* The end of the process: the exit snapshot and the one-paragraph summary,
+ * written once whichever way the process ends normally. */
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static int exit_done; /* atomic: 1 once the exit snapshot was started */
+
+void lks_exit_reset_after_fork(void)
+{
+	exit_done = 0;  /* the child writes its own */
+}
+
+static void print_summary(const struct lks_snapshot_result *result)
+{
+	struct lks_line line = { .len = 0 };
+
+	lks_line_bytes(&line, result->bytes);
+	lks_line_str(&line, " in ");
+	lks_line_u64(&line, result->blocks);
+	lks_line_str(&line, " blocks not freed at exit (");
+	lks_line_u64(&line, result->sites);
+	lks_line_str(&line, " sites, ");
+	lks_line_bytes(&line, result->reachable_bytes);
+	lks_line_str(&line, " still reachable), ");
+	lks_line_u64(&line, result->handles);
+	lks_line_str(&line, " handles open");
+	if (result->missed_allocs || result->missed_stacks) {
+		lks_line_str(&line, "; NOT recorded: ");
+		lks_line_u64(&line, result->missed_allocs);
+		lks_line_str(&line, " allocations, ");
+		lks_line_u64(&line, result->missed_stacks);
+		lks_line_str(&line, " stacks");
+	}
+	lks_line_str(&line, ". Report: leakscope report ");
+	lks_line_str(&line, result->path);
+	lks_say(&line);
+}
+
+void lks_process_end(enum lks_reason reason, int status)
+{
+	struct lks_snapshot_result result;
+	unsigned char was_busy = lks_busy;
+
+	if (__atomic_exchange_n(&exit_done, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+		return;
+	lks_busy = 1;
+	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
+		if (lks_opt.summary && lks_stderr_unchanged())
+			print_summary(&result);
+	} else {
+		struct lks_line line = { .len = 0 };
+
+		lks_line_str(&line, "cannot write the exit snapshot in ");
+		lks_line_str(&line, lks_output_dir());
+		lks_say(&line);
+	}
+	lks_busy = was_busy;
+}
+
+static _Noreturn void exit_now(void (*real_exit)(int), int status)
+{
+	if (real_exit)
+		real_exit(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+/* _exit skips atexit handlers, so ours too: write the snapshot here. */
+LKS_EXPORT void _exit(int status)
+{
+	lks_process_end(LKS_REASON__EXIT, status);
+	exit_now(lks_real._exit, status);
+}
+
+LKS_EXPORT void _Exit(int status)
+{
+	lks_process_end(LKS_REASON__EXIT, status);
+	exit_now(lks_real._Exit, status);
+}

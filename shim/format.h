@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* The snapshot file format (.lks): the only contract between the shim, which
+ * writes it, and the reporter, which reads it. Described for humans in
+ * docs/FORMAT.md; every record size is pinned below. */
+#ifndef LEAKSCOPE_FORMAT_H
+#define LEAKSCOPE_FORMAT_H
+
+#include <stdint.h>
+
+/* A file is: header, section table (section_count entries), then the
+ * sections at the offsets the table gives, each 8-byte aligned. All integers
+ * are little-endian (the writer's native order on every supported target). */
+
+#define LKS_MAGIC "LKSNAP\r\n" /* \r\n catches text-mode mangling, as PNG's */
+#define LKS_MAGIC_LEN 8
+#define LKS_VERSION 1
+
+enum lks_reason {
+	LKS_REASON_EXIT = 1,   /* exit() or return from main, after atexit */
+	LKS_REASON__EXIT = 2,  /* _exit / _Exit: no atexit handlers ran */
+	LKS_REASON_SIGNAL = 3, /* asked from outside (leakscope snapshot PID) */
+	LKS_REASON_TIMER = 4,  /* snapshot_interval option */
+	LKS_REASON_API = 5,    /* leakscope_snapshot() */
+};
+
+enum lks_section_kind {
+	LKS_SEC_STRINGS = 1,   /* NUL-terminated strings; others refer by offset */
+	LKS_SEC_COUNTERS = 2,  /* one struct lks_counters */
+	LKS_SEC_MODULES = 3,   /* struct lks_module[] */
+	LKS_SEC_TRACES = 4,    /* struct lks_trace[], sorted by id */
+	LKS_SEC_FRAMES = 5,    /* uint64_t return addresses, leaf first */
+	LKS_SEC_SITES = 6,     /* struct lks_site[]: live memory per stack */
+	LKS_SEC_HANDLES = 7,   /* struct lks_handle[]: open handles */
+	LKS_SEC_RETAINERS = 8, /* struct lks_retainer_step[] */
+};
+
+/* Leak class of a site. UNFREED is used when no reachability scan ran
+ * (snapshots taken during the run, or scan disabled). */
+enum lks_class {
+	LKS_CLASS_UNFREED = 0,
+	LKS_CLASS_DEFINITE = 1,
+	LKS_CLASS_INDIRECT = 2,
+	LKS_CLASS_POSSIBLE = 3,
+	LKS_CLASS_REACHABLE = 4,
+};
+
+/* Allocator family: which release function a block must be given back to. */
+enum lks_family {
+	LKS_FAMILY_MALLOC = 0, /* malloc, calloc, realloc, memalign, ... */
+	LKS_FAMILY_NEW = 1,    /* operator new (all forms) */
+	LKS_FAMILY_NEW_ARRAY = 2,
+};
+
+enum lks_handle_type {
+	LKS_HANDLE_FD = 1, /* a file or anything not listed below */
+	LKS_HANDLE_SOCKET = 2,
+	LKS_HANDLE_PIPE = 3,
+	LKS_HANDLE_EVENTFD = 4,
+	LKS_HANDLE_TIMERFD = 5,
+	LKS_HANDLE_SIGNALFD = 6,
+	LKS_HANDLE_EPOLL = 7,
+	LKS_HANDLE_INOTIFY = 8,
+	LKS_HANDLE_MEMFD = 9,
+	LKS_HANDLE_PIDFD = 10,
+	LKS_HANDLE_FILE = 11, /* FILE* */
+	LKS_HANDLE_DIR = 12,  /* DIR* */
+	LKS_HANDLE_MMAP = 13,
+};
+
+#define LKS_HEADER_LABEL_NONE 0 /* string offset 0 is always "" */
+
+struct lks_header {
+	char magic[LKS_MAGIC_LEN];
+	uint32_t version;
+	uint32_t header_size;   /* sizeof(struct lks_header) */
+	uint32_t section_count; /* lks_section entries right after the header */
+	uint32_t reason;        /* enum lks_reason */
+	int32_t pid;
+	int32_t ppid;
+	uint32_t seq;           /* snapshot number within the process, from 1 */
+	int32_t exit_status;    /* status given to exit/_exit; -1 otherwise */
+	uint64_t time_ns;       /* CLOCK_REALTIME when taken */
+	uint64_t uptime_ns;     /* CLOCK_MONOTONIC since the shim started */
+	uint32_t exe;           /* string: /proc/self/exe at start */
+	uint32_t label;         /* string: snapshot label ("exit", user's, ...) */
+	uint32_t flags;         /* LKS_HF_* */
+	uint32_t max_depth;     /* stack depth option in force */
+	uint64_t reserved[6];
+};
+_Static_assert(sizeof(struct lks_header) == 120, "lks_header size");
+
+#define LKS_HF_CLASSIFIED 0x1u /* a reachability scan set the site classes */
+#define LKS_HF_FORKED 0x2u     /* this process is a fork child of ppid */
+
+struct lks_section {
+	uint32_t kind;        /* enum lks_section_kind */
+	uint32_t record_size; /* bytes per record, 1 for STRINGS */
+	uint64_t offset;      /* from the start of the file */
+	uint64_t count;       /* records */
+};
+_Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
+
+/* What the shim did and what it could not do. A missed_* counter above zero
+ * means the report is incomplete by that much, and the reporter says so. */
+struct lks_counters {
+	uint64_t allocs;            /* recorded allocations (realloc counts once) */
+	uint64_t frees;             /* recorded releases */
+	uint64_t live_blocks;
+	uint64_t live_bytes;
+	uint64_t peak_live_bytes;   /* approximate: maintained without locks */
+	uint64_t missed_allocs;     /* not recorded: table full or shim disabled */
+	uint64_t missed_stacks;     /* recorded with trace 0: unwind or depot failed */
+	uint64_t unknown_frees;     /* free() of a pointer the table never had */
+	uint64_t mismatched_frees;  /* free of new'd block, delete of malloc'd... */
+	uint64_t bootstrap_allocs;  /* served from the static arena during dlsym */
+	uint64_t traces;            /* distinct stacks interned */
+	uint64_t tool_bytes;        /* memory the shim mapped for its tables */
+	uint64_t handles_open;
+	uint64_t missed_handles;
+	uint64_t scanned_bytes;     /* bytes the reachability scan read */
+	uint64_t snapshot_ns;       /* time spent writing this snapshot */
+	uint64_t reserved[8];
+};
+_Static_assert(sizeof(struct lks_counters) == 192, "lks_counters size");
+
+#define LKS_BUILD_ID_MAX 40
+
+struct lks_module {
+	uint64_t bias;       /* load bias: runtime address - ELF virtual address */
+	uint64_t start;      /* lowest mapped address of its PT_LOAD segments */
+	uint64_t end;        /* one past the highest */
+	uint32_t path;       /* string: path as the loader saw it */
+	uint32_t flags;      /* LKS_MF_* */
+	uint32_t build_id_len;
+	uint8_t build_id[LKS_BUILD_ID_MAX];
+};
+_Static_assert(sizeof(struct lks_module) == 80, "lks_module size");
+
+#define LKS_MF_MAIN 0x1u     /* the executable */
+#define LKS_MF_UNLOADED 0x2u /* dlclose'd before the snapshot */
+#define LKS_MF_SHIM 0x4u     /* libleakscope itself */
+#define LKS_MF_VDSO 0x8u
+
+struct lks_trace {
+	uint32_t id;       /* 1.. ; 0 means "no stack" and has no record */
+	uint32_t depth;    /* frames */
+	uint64_t first;    /* index of the leaf frame in LKS_SEC_FRAMES */
+};
+_Static_assert(sizeof(struct lks_trace) == 16, "lks_trace size");
+
+/* Live memory of one stack, one class and one family. For DEFINITE sites,
+ * indirect_* is the memory reachable only through this site's blocks. */
+struct lks_site {
+	uint32_t trace;
+	uint8_t klass;       /* enum lks_class */
+	uint8_t family;      /* enum lks_family */
+	uint16_t reserved;
+	uint64_t blocks;
+	uint64_t bytes;
+	uint64_t indirect_blocks;
+	uint64_t indirect_bytes;
+	uint64_t largest;    /* largest single block */
+	uint32_t oldest_seq; /* allocation sequence number of the oldest block */
+	uint32_t reserved2;
+};
+_Static_assert(sizeof(struct lks_site) == 56, "lks_site size");
+
+struct lks_handle {
+	int32_t fd;          /* -1 for mmaps and for a FILE or DIR without fd */
+	uint16_t type;       /* enum lks_handle_type */
+	uint16_t flags;      /* LKS_HDF_* */
+	uint32_t trace;
+	uint32_t description;/* string: path, socket addresses, pipe:[ino]... */
+	uint64_t addr;       /* FILE*, DIR* or mapping address */
+	uint64_t size;       /* mapping length */
+};
+_Static_assert(sizeof(struct lks_handle) == 32, "lks_handle size");
+
+#define LKS_HDF_TO_CHILD 0x1u /* inherited by an exec'd program (no CLOEXEC) */
+
+/* One step of a chain from a root to a block of a reachable site: steps of
+ * one chain share `chain` and come in order, root first. */
+struct lks_retainer_step {
+	uint32_t chain;
+	uint32_t kind;      /* LKS_RK_* */
+	uint64_t addr;      /* root word address, or block start */
+	uint64_t offset;    /* offset of the pointer inside the block or root */
+	uint32_t trace;     /* block steps: allocation site */
+	uint32_t thread;    /* stack roots: index of the thread */
+	uint64_t size;      /* block size */
+};
+_Static_assert(sizeof(struct lks_retainer_step) == 40, "lks_retainer_step size");
+
+enum lks_retainer_kind {
+	LKS_RK_GLOBAL = 1,  /* a word in a module's writable segment */
+	LKS_RK_STACK = 2,   /* a word on a thread's stack */
+	LKS_RK_TLS = 3,
+	LKS_RK_MMAP = 4,
+	LKS_RK_BLOCK = 5,   /* a heap block on the way */
+};
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* The next definition (RTLD_NEXT) of every function the shim interposes:
+ * LKS_REAL(field, "symbol", return type, parameter types). */
+#ifndef LEAKSCOPE_REAL_INC_H
+#define LEAKSCOPE_REAL_INC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define LKS_REAL_TABLE(X)                                                   \
+	X(malloc, "malloc", void *, (size_t))                                   \
+	X(calloc, "calloc", void *, (size_t, size_t))                           \
+	X(realloc, "realloc", void *, (void *, size_t))                         \
+	X(free, "free", void, (void *))                                         \
+	X(posix_memalign, "posix_memalign", int, (void **, size_t, size_t))    \
+	X(aligned_alloc, "aligned_alloc", void *, (size_t, size_t))             \
+	X(memalign, "memalign", void *, (size_t, size_t))                       \
+	X(valloc, "valloc", void *, (size_t))                                   \
+	X(pvalloc, "pvalloc", void *, (size_t))                                 \
+	X(new_, "_Znwm", void *, (size_t))                                      \
+	X(new_array, "_Znam", void *, (size_t))                                 \
+	X(new_nothrow, "_ZnwmRKSt9nothrow_t", void *, (size_t, const void *))   \
+	X(new_array_nothrow, "_ZnamRKSt9nothrow_t", void *, (size_t, const void *)) \
+	X(new_aligned, "_ZnwmSt11align_val_t", void *, (size_t, size_t))        \
+	X(new_array_aligned, "_ZnamSt11align_val_t", void *, (size_t, size_t))  \
+	X(new_aligned_nothrow, "_ZnwmSt11align_val_tRKSt9nothrow_t", void *,    \
+	  (size_t, size_t, const void *))                                       \
+	X(new_array_aligned_nothrow, "_ZnamSt11align_val_tRKSt9nothrow_t",      \
+	  void *, (size_t, size_t, const void *))                               \
+	X(delete_, "_ZdlPv", void, (void *))                                    \
+	X(delete_array, "_ZdaPv", void, (void *))                               \
+	X(delete_sized, "_ZdlPvm", void, (void *, size_t))                      \
+	X(delete_array_sized, "_ZdaPvm", void, (void *, size_t))                \
+	X(delete_nothrow, "_ZdlPvRKSt9nothrow_t", void, (void *, const void *)) \
+	X(delete_array_nothrow, "_ZdaPvRKSt9nothrow_t", void,                   \
+	  (void *, const void *))                                               \
+	X(delete_aligned, "_ZdlPvSt11align_val_t", void, (void *, size_t))      \
+	X(delete_array_aligned, "_ZdaPvSt11align_val_t", void, (void *, size_t)) \
+	X(delete_sized_aligned, "_ZdlPvmSt11align_val_t", void,                 \
+	  (void *, size_t, size_t))                                             \
+	X(delete_array_sized_aligned, "_ZdaPvmSt11align_val_t", void,           \
+	  (void *, size_t, size_t))                                             \
+	X(delete_aligned_nothrow, "_ZdlPvSt11align_val_tRKSt9nothrow_t", void,  \
+	  (void *, size_t, const void *))                                       \
+	X(delete_array_aligned_nothrow, "_ZdaPvSt11align_val_tRKSt9nothrow_t",  \
+	  void, (void *, size_t, const void *))                                 \
+	X(dlclose, "dlclose", int, (void *))                                    \
+	X(_exit, "_exit", void, (int))                                          \
+	X(_Exit, "_Exit", void, (int))
+
+struct lks_real_fns {
+#define LKS_REAL_FIELD(field, symbol, ret, params) ret(*field) params;
+	LKS_REAL_TABLE(LKS_REAL_FIELD)
+#undef LKS_REAL_FIELD
+};
+
+#endif

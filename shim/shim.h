@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal declarations shared by the shim's files. Everything here has
+ * hidden visibility (the library is built with -fvisibility=hidden); only the
+ * interposed libc names and the public API in leakscope.h are exported. */
+#ifndef LEAKSCOPE_SHIM_H
+#define LEAKSCOPE_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+
+#define LKS_EXPORT __attribute__((visibility("default")))
+#define lks_likely(x) __builtin_expect(!!(x), 1)
+#define lks_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- init.c: the process-wide state machine ---------------------------- */
+
+enum lks_state {
+	LKS_UNINIT = 0,   /* nothing resolved yet */
+	LKS_STARTING,     /* one thread is setting up; others forward */
+	LKS_ACTIVE,       /* recording */
+	LKS_DISABLED,     /* enabled=0 or a failure of ours: forward only */
+};
+
+extern int lks_state;                 /* enum lks_state, atomic */
+/* Per-thread "inside leakscope" flag. initial-exec TLS: reading it never
+ * calls __tls_get_addr, which may allocate. */
+extern __thread unsigned char lks_busy __attribute__((tls_model("initial-exec")));
+
+void lks_start(void);                 /* first call from any interposer */
+void lks_disable(const char *why);    /* one line to stderr, stop recording */
+bool lks_forked_child(void);
+
+/* Enter the recording path: false means forward and record nothing. */
+static inline bool lks_enter(void)
+{
+	if (lks_unlikely(lks_busy))
+		return false;
+	/* relaxed: a stale LKS_STARTING only costs one unrecorded call */
+	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE)) {
+		lks_start();
+		if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+			return false;
+	}
+	lks_busy = 1;
+	return true;
+}
+
+static inline void lks_leave(void)
+{
+	lks_busy = 0;
+}
+
+/* ---- options.c ---------------------------------------------------------- */
+
+struct lks_options {
+#define LKS_OPTION(name, type, def, desc) type name;
+#include "options.inc"
+#undef LKS_OPTION
+};
+extern struct lks_options lks_opt;
+void lks_options_parse(const char *text);
+
+/* ---- real.c: the functions we forward to -------------------------------- */
+
+#include "real.inc.h"
+
+extern struct lks_real_fns lks_real;
+void lks_resolve_real(void);
+void *lks_bootstrap_alloc(size_t size, size_t align);
+bool lks_bootstrap_owns(const void *ptr);
+size_t lks_bootstrap_size(const void *ptr);
+uint64_t lks_bootstrap_count(void);
+
+/* ---- arena.c: memory for the shim itself, straight from mmap ------------ */
+
+void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
+void *lks_reserve(size_t bytes);       /* lazily committed, NULL on failure */
+void lks_unmap(void *ptr, size_t bytes);
+uint64_t lks_mapped_bytes(void);
+
+/* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
+
+struct lks_line {
+	char text[512];
+	size_t len;
+};
+void lks_line_str(struct lks_line *line, const char *str);
+void lks_line_u64(struct lks_line *line, uint64_t value);
+void lks_line_bytes(struct lks_line *line, uint64_t bytes); /* "1.5 MiB" */
+int lks_write_all(int fd, const void *buf, size_t len);
+void lks_say(struct lks_line *line);   /* "leakscope: ..." to stderr */
+
+/* ---- unwind.c + stackdepot.c -------------------------------------------- */
+
+void lks_unwind_init(void);
+bool lks_depot_init(void);
+uint32_t lks_capture_trace(void);      /* 0 when no stack could be taken */
+uint32_t lks_depot_intern(void *const *ips, uint32_t depth);
+uint32_t lks_depot_count(void);        /* ids handed out: 1..count */
+/* Frames of a fully published trace; NULL for unknown or unfinished ids. */
+const uint64_t *lks_depot_frames(uint32_t id, uint32_t *depth);
+uint64_t lks_depot_missed(void);
+
+/* ---- live.c: the block table -------------------------------------------- */
+
+struct lks_block {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t trace;
+	uint32_t seq;
+	uint8_t family;
+};
+
+bool lks_live_init(void);
+void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family);
+bool lks_live_remove(uint64_t addr, struct lks_block *removed);
+/* Calls visit for every live block; safe while other threads allocate. */
+void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx);
+
+struct lks_live_stats {
+	uint64_t allocs, frees, missed_allocs, unknown_frees, mismatched_frees;
+};
+void lks_live_stats(struct lks_live_stats *stats);
+void lks_count_mismatch(void);
+
+/* ---- modules.c ------------------------------------------------------------ */
+
+void lks_modules_init(void);
+void lks_modules_note_dlclose(void *handle);  /* before the real dlclose */
+void lks_modules_after_dlclose(void);         /* after it */
+/* Appends every module record to *out (via emit); paths through add_string. */
+struct lks_strtab;
+struct lks_buf;
+int lks_modules_write(struct lks_buf *out, struct lks_strtab *strings);
+bool lks_in_shim(uint64_t ip);
+
+/* ---- snapshot.c ----------------------------------------------------------- */
+
+struct lks_snapshot_result {
+	char path[4096];
+	uint64_t blocks, bytes, sites, handles;
+	uint64_t missed_allocs, missed_stacks, unknown_frees;
+	uint64_t reachable_bytes;
+};
+int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
+                       struct lks_snapshot_result *result);
+
+/* ---- init.c: what the process told us at start ---------------------------- */
+
+const char *lks_exe_path(void);       /* /proc/self/exe at start */
+const char *lks_output_dir(void);     /* absolute */
+uint64_t lks_uptime_ns(void);
+
+/* ---- exit.c ------------------------------------------------------------ */
+
+void lks_process_end(enum lks_reason reason, int status);
+void lks_exit_reset_after_fork(void);
+bool lks_stderr_unchanged(void);
+
+/* ---- growable mmap buffers used while writing a snapshot ---------------- */
+
+struct lks_buf {
+	uint8_t *bytes;
+	size_t len, cap;
+	bool failed;
+};
+void *lks_buf_append(struct lks_buf *buf, const void *data, size_t len);
+void lks_buf_free(struct lks_buf *buf);
+
+struct lks_strtab {
+	struct lks_buf buf;
+};
+uint32_t lks_strtab_add(struct lks_strtab *tab, const char *str);
+
+#endif
