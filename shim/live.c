@@ -2,10 +2,11 @@
 /* The live block table: address -> {size, trace, seq, family}, lock-free.
  *
  * Open addressing with linear probing in "generations": inserts go to the
- * current generation; when it is 3/4 used (live or tombstone) a new one,
- * sized by the live total, becomes current. Older generations only lose
+ * current generation; when it is 3/4 used (live or tombstone) another one,
+ * sized by its live count, becomes current. Older generations only lose
  * entries and are recycled once empty. No entry ever moves, so a remove or
- * a snapshot reader needs no lock and never waits for another thread.
+ * a snapshot reader needs no lock and never waits for another thread, and a
+ * free writes one slot and no shared counter.
  *
  * A slot's key goes EMPTY -> CLAIMED -> addr -> TOMB -> CLAIMED -> ... The
  * payload is written between CLAIMED and addr; the release store of addr
@@ -19,10 +20,11 @@
 #define KEY_TOMB 1u
 #define KEY_CLAIMED 2u
 #define MAX_GENERATIONS 64
-#define MIN_SLOTS (1u << 16)
+#define MIN_SLOTS (1u << 14)
 #define MAX_PROBES 4096        /* insert and remove agree on this bound */
-#define RECYCLING (1ull << 62) /* bias on `live` while a generation is reset */
+#define STRIPES 16             /* in-flight insert counters per generation */
 #define SEQ_BATCH 1024
+#define USED_BATCH 64
 
 struct entry {
 	uint64_t key;
@@ -32,23 +34,44 @@ struct entry {
 };
 _Static_assert(sizeof(struct entry) == 24, "24 bytes per slot");
 
+struct stripe {
+	uint64_t inserting;  /* atomic: inserts in flight from this stripe */
+} __attribute__((aligned(64)));
+
 struct generation {
 	struct entry *slots;
 	uint64_t mask;      /* slots - 1; written before gen_count publishes it */
-	uint64_t live;      /* atomic: entries, plus inserts in flight */
-	uint64_t used;      /* atomic: slots taken from EMPTY */
-	uint64_t inserted;  /* atomic */
-	uint64_t removed;   /* atomic */
-} __attribute__((aligned(64)));  /* each on its own cache line */
+	uint64_t used;      /* atomic: slots taken from EMPTY, fed in batches */
+	int closing;        /* atomic: being checked for recycling; insert elsewhere */
+	struct stripe stripes[STRIPES];
+} __attribute__((aligned(64)));
 
 static struct generation generations[MAX_GENERATIONS];
 static uint32_t gen_count;     /* atomic: generations[0..gen_count) exist */
 static uint32_t current_gen;   /* atomic: where inserts go */
 static int rotating;           /* atomic flag: one thread rotates at a time */
 static uint64_t missed_allocs, unknown_frees, mismatched_frees; /* atomic */
+static uint64_t allocs_total, frees_total; /* atomic, fed in batches */
 static uint32_t seq_next;      /* atomic: handed out SEQ_BATCH at a time */
-static __thread uint32_t seq_mine, seq_mine_end
-	__attribute__((tls_model("initial-exec")));
+static uint32_t stripe_next;   /* atomic */
+#define COUNT_BATCH 256
+
+struct thread_state {
+	uint32_t seq, seq_end;
+	uint32_t allocs, frees, used;
+	uint32_t stripe;           /* 0 = not assigned yet, else stripe + 1 */
+};
+static __thread struct thread_state mine __attribute__((tls_model("initial-exec")));
+
+/* Totals fed every COUNT_BATCH events: exact to within that many per thread,
+ * and without a shared cache line written on every malloc. */
+static void count_batched(uint32_t *mine, uint64_t *total)
+{
+	if (lks_unlikely(++*mine == COUNT_BATCH)) {
+		__atomic_fetch_add(total, COUNT_BATCH, __ATOMIC_RELAXED);
+		*mine = 0;
+	}
+}
 
 static uint64_t slot_of(uint64_t addr, uint64_t mask)
 {
@@ -77,46 +100,61 @@ bool lks_live_init(void)
 
 static uint32_t next_seq(void)
 {
-	if (lks_unlikely(seq_mine == seq_mine_end)) {
+	if (lks_unlikely(mine.seq == mine.seq_end)) {
 		/* relaxed: ages only need to be unique and roughly ordered */
-		seq_mine = __atomic_fetch_add(&seq_next, SEQ_BATCH, __ATOMIC_RELAXED);
-		seq_mine_end = seq_mine + SEQ_BATCH;
+		mine.seq = __atomic_fetch_add(&seq_next, SEQ_BATCH, __ATOMIC_RELAXED);
+		mine.seq_end = mine.seq + SEQ_BATCH;
 	}
-	return seq_mine++;
+	return mine.seq++;
 }
 
-static uint64_t total_live(void)
+static uint64_t *my_stripe(struct generation *gen)
 {
-	uint32_t count = __atomic_load_n(&gen_count, __ATOMIC_ACQUIRE);
+	if (lks_unlikely(mine.stripe == 0))
+		mine.stripe = __atomic_fetch_add(&stripe_next, 1, __ATOMIC_RELAXED) % STRIPES + 1;
+	return &gen->stripes[mine.stripe - 1].inserting;
+}
+
+static uint64_t live_in(const struct generation *gen)
+{
 	uint64_t live = 0;
 
-	for (uint32_t i = 0; i < count; i++)
-		live += __atomic_load_n(&generations[i].live, __ATOMIC_RELAXED) & ~RECYCLING;
+	for (uint64_t at = 0; at <= gen->mask; at++)
+		live += __atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) > KEY_TOMB;
 	return live;
 }
 
-/* An empty, retired generation big enough is reset and reused. The CAS of
- * live from 0 to RECYCLING fails if an insert already reserved a place in
- * it; an insert arriving later sees the bias and goes elsewhere. */
+static bool inserts_in_flight(struct generation *gen)
+{
+	for (int i = 0; i < STRIPES; i++)
+		if (__atomic_load_n(&gen->stripes[i].inserting, __ATOMIC_SEQ_CST))
+			return true;
+	return false;
+}
+
+/* A retired generation with no entry left is reset and reused. Setting
+ * `closing` before reading the in-flight counters, while an insert raises
+ * its counter before reading `closing` (both seq_cst), means that one of the
+ * two always sees the other: no insert can land in a generation being reset. */
 static bool generation_recycle(uint32_t index, uint64_t slot_count)
 {
 	struct generation *gen = &generations[index];
-	uint64_t zero = 0;
 
-	if (gen->mask + 1 < slot_count ||
-	    !__atomic_compare_exchange_n(&gen->live, &zero, RECYCLING, false,
-	                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+	if (gen->mask + 1 < slot_count)
 		return false;
+	__atomic_store_n(&gen->closing, 1, __ATOMIC_SEQ_CST);
+	if (inserts_in_flight(gen) || live_in(gen))
+		return false;  /* stays closing: inserts keep going to the current one */
 	/* zero-fills and gives the pages back; readers see EMPTY slots */
 	madvise(gen->slots, (gen->mask + 1) * sizeof(struct entry), MADV_DONTNEED);
 	__atomic_store_n(&gen->used, 0, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&gen->live, RECYCLING, __ATOMIC_RELEASE);
+	__atomic_store_n(&gen->closing, 0, __ATOMIC_SEQ_CST);
 	return true;
 }
 
 static void rotate(uint32_t full)
 {
-	uint64_t want = MIN_SLOTS, live = total_live() * 2;
+	uint64_t want = MIN_SLOTS, live = live_in(&generations[full]) * 2;
 	uint32_t count = __atomic_load_n(&gen_count, __ATOMIC_ACQUIRE), chosen = count;
 
 	while (want < live)
@@ -156,9 +194,12 @@ static bool claim_slot(uint32_t index, const struct entry *fill)
 		    !__atomic_compare_exchange_n(&slot->key, &key, KEY_CLAIMED, false,
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
-		if (key == KEY_EMPTY &&
-		    __atomic_add_fetch(&gen->used, 1, __ATOMIC_RELAXED) > gen->mask / 4 * 3)
-			maybe_rotate(index);
+		if (key == KEY_EMPTY && ++mine.used == USED_BATCH) {
+			mine.used = 0;
+			if (__atomic_add_fetch(&gen->used, USED_BATCH, __ATOMIC_RELAXED) >
+			    gen->mask / 4 * 3)
+				maybe_rotate(index);
+		}
 		/* relaxed stores: the release store of the key publishes them */
 		__atomic_store_n(&slot->size, fill->size, __ATOMIC_RELAXED);
 		__atomic_store_n(&slot->trace, fill->trace, __ATOMIC_RELAXED);
@@ -176,18 +217,18 @@ void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t famil
 	for (int attempt = 0; attempt < 3; attempt++) {
 		uint32_t index = __atomic_load_n(&current_gen, __ATOMIC_ACQUIRE);
 		struct generation *gen = &generations[index];
+		uint64_t *inserting = my_stripe(gen);
+		bool done = false;
 
-		/* Reserve before claiming, so the generation cannot be recycled
-		 * under us (see generation_recycle). */
-		if (__atomic_fetch_add(&gen->live, 1, __ATOMIC_ACQ_REL) & RECYCLING) {
-			__atomic_fetch_sub(&gen->live, 1, __ATOMIC_RELAXED);
-			continue;
-		}
-		if (claim_slot(index, &fill)) {
-			__atomic_fetch_add(&gen->inserted, 1, __ATOMIC_RELAXED);
+		/* seq_cst pair with generation_recycle: see there */
+		__atomic_fetch_add(inserting, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&gen->closing, __ATOMIC_SEQ_CST))
+			done = claim_slot(index, &fill);
+		__atomic_fetch_sub(inserting, 1, __ATOMIC_RELEASE);
+		if (done) {
+			count_batched(&mine.allocs, &allocs_total);
 			return;
 		}
-		__atomic_fetch_sub(&gen->live, 1, __ATOMIC_RELAXED);
 		maybe_rotate(index);
 	}
 	__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);
@@ -217,8 +258,7 @@ static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block 
 		out->addr = addr;
 		out->size = size & ((1ull << 56) - 1);
 		out->family = (uint8_t)(size >> 56);
-		__atomic_fetch_sub(&gen->live, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&gen->removed, 1, __ATOMIC_RELAXED);
+		count_batched(&mine.frees, &frees_total);
 		return true;
 	}
 	return false;
@@ -232,8 +272,7 @@ bool lks_live_remove(uint64_t addr, struct lks_block *removed)
 	if (remove_from(&generations[first], addr, removed))
 		return true;
 	for (uint32_t i = 0; i < count; i++)
-		if (i != first && __atomic_load_n(&generations[i].live, __ATOMIC_RELAXED) &&
-		    remove_from(&generations[i], addr, removed))
+		if (i != first && remove_from(&generations[i], addr, removed))
 			return true;
 	__atomic_fetch_add(&unknown_frees, 1, __ATOMIC_RELAXED);
 	return false;
@@ -268,23 +307,16 @@ void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx
 {
 	uint32_t count = __atomic_load_n(&gen_count, __ATOMIC_ACQUIRE);
 
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t live = __atomic_load_n(&generations[i].live, __ATOMIC_ACQUIRE);
-
-		if (live && !(live & RECYCLING))
-			visit_generation(&generations[i], visit, ctx);
-	}
+	for (uint32_t i = 0; i < count; i++)
+		visit_generation(&generations[i], visit, ctx);
 }
 
 void lks_live_stats(struct lks_live_stats *stats)
 {
-	uint32_t count = __atomic_load_n(&gen_count, __ATOMIC_ACQUIRE);
-
 	*stats = (struct lks_live_stats){ 0 };
-	for (uint32_t i = 0; i < count; i++) {
-		stats->allocs += __atomic_load_n(&generations[i].inserted, __ATOMIC_RELAXED);
-		stats->frees += __atomic_load_n(&generations[i].removed, __ATOMIC_RELAXED);
-	}
+	/* this thread's pending batch is known; other threads' are not */
+	stats->allocs = __atomic_load_n(&allocs_total, __ATOMIC_RELAXED) + mine.allocs;
+	stats->frees = __atomic_load_n(&frees_total, __ATOMIC_RELAXED) + mine.frees;
 	stats->missed_allocs = __atomic_load_n(&missed_allocs, __ATOMIC_RELAXED);
 	stats->unknown_frees = __atomic_load_n(&unknown_frees, __ATOMIC_RELAXED);
 	stats->mismatched_frees = __atomic_load_n(&mismatched_frees, __ATOMIC_RELAXED);
