@@ -65,11 +65,11 @@ static __thread struct thread_state mine __attribute__((tls_model("initial-exec"
 
 /* Totals fed every COUNT_BATCH events: exact to within that many per thread,
  * and without a shared cache line written on every malloc. */
-static void count_batched(uint32_t *mine, uint64_t *total)
+static void count_batched(uint32_t *pending, uint64_t *total)
 {
-	if (lks_unlikely(++*mine == COUNT_BATCH)) {
+	if (lks_unlikely(++*pending == COUNT_BATCH)) {
 		__atomic_fetch_add(total, COUNT_BATCH, __ATOMIC_RELAXED);
-		*mine = 0;
+		*pending = 0;
 	}
 }
 

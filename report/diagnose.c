@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* Looking at the program file for the usual reasons a preload never runs:
+ * no dynamic loader (static binaries, Go) or a setuid/setgid bit (the loader
+ * then ignores LD_PRELOAD paths with a slash). Scripts are followed to their
+ * interpreter once. */
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diagnose.h"
+
+static const char *const did_not_report = "the shim did not report (crashed or killed?)";
+
+/* The file execvp would run, or NULL. */
+static bool find_in_path(const char *command, char *path, size_t size)
+{
+	const char *dirs = getenv("PATH");
+
+	if (strchr(command, '/')) {
+		snprintf(path, size, "%s", command);
+		return access(path, X_OK) == 0;
+	}
+	if (!dirs)
+		dirs = "/bin:/usr/bin";
+	while (*dirs) {
+		size_t len = strcspn(dirs, ":");
+
+		snprintf(path, size, "%.*s/%s", (int)len, len ? dirs : ".", command);
+		if (access(path, X_OK) == 0)
+			return true;
+		dirs += len + (dirs[len] == ':');
+	}
+	return false;
+}
+
+static bool has_interpreter(int fd)
+{
+	bool found = false;
+	size_t count = 0;
+	Elf *elf;
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &count) != 0) {
+		elf_end(elf);
+		return true; /* not ELF we can read: no verdict from us */
+	}
+	for (size_t i = 0; i < count && !found; i++) {
+		GElf_Phdr phdr;
+
+		found = gelf_getphdr(elf, (int)i, &phdr) && phdr.p_type == PT_INTERP;
+	}
+	elf_end(elf);
+	return found;
+}
+
+/* "#!/bin/sh -e" gives "/bin/sh". */
+static bool script_interpreter(int fd, char *path, size_t size)
+{
+	char line[PATH_MAX];
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	size_t start = 2;
+
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return false;
+	line[n] = '\0';
+	while (line[start] == ' ' || line[start] == '\t')
+		start++;
+	line[start + strcspn(line + start, " \t\n")] = '\0';
+	snprintf(path, size, "%s", line + start);
+	return path[0] == '/';
+}
+
+static const char *diagnose_file(const char *path, int depth)
+{
+	char interpreter[PATH_MAX];
+	const char *verdict = did_not_report;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return did_not_report;
+	if (fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+		verdict = "setuid program: the loader ignores LD_PRELOAD";
+	else if (script_interpreter(fd, interpreter, sizeof(interpreter)))
+		verdict = depth ? did_not_report : diagnose_file(interpreter, depth + 1);
+	else if (!has_interpreter(fd))
+		verdict = "statically linked: the shim cannot be preloaded";
+	close(fd);
+	return verdict;
+}
+
+const char *diagnose_no_snapshot(const char *command)
+{
+	char path[PATH_MAX];
+
+	if (!find_in_path(command, path, sizeof(path)))
+		return did_not_report;
+	return diagnose_file(path, 0);
+}

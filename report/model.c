@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* The words every format uses for the model's enums, and freeing a model. */
+#include <stdlib.h>
+
+#include "model.h"
+#include "pool.h"
+
+const char *model_class_name(enum lks_class klass)
+{
+	static const char *const names[] = {
+		[LKS_CLASS_UNFREED] = "unfreed",
+		[LKS_CLASS_DEFINITE] = "definite",
+		[LKS_CLASS_INDIRECT] = "indirect",
+		[LKS_CLASS_POSSIBLE] = "possible",
+		[LKS_CLASS_REACHABLE] = "reachable",
+	};
+
+	return (unsigned)klass <= LKS_CLASS_REACHABLE ? names[klass] : "unknown";
+}
+
+const char *model_family_name(enum lks_family family)
+{
+	static const char *const names[] = {
+		[LKS_FAMILY_MALLOC] = "malloc",
+		[LKS_FAMILY_NEW] = "new",
+		[LKS_FAMILY_NEW_ARRAY] = "new[]",
+	};
+
+	return (unsigned)family <= LKS_FAMILY_NEW_ARRAY ? names[family] : "unknown";
+}
+
+const char *model_handle_type_name(enum lks_handle_type type)
+{
+	static const char *const names[] = {
+		[LKS_HANDLE_FD] = "fd",
+		[LKS_HANDLE_SOCKET] = "socket",
+		[LKS_HANDLE_PIPE] = "pipe",
+		[LKS_HANDLE_EVENTFD] = "eventfd",
+		[LKS_HANDLE_TIMERFD] = "timerfd",
+		[LKS_HANDLE_SIGNALFD] = "signalfd",
+		[LKS_HANDLE_EPOLL] = "epoll",
+		[LKS_HANDLE_INOTIFY] = "inotify",
+		[LKS_HANDLE_MEMFD] = "memfd",
+		[LKS_HANDLE_PIDFD] = "pidfd",
+		[LKS_HANDLE_FILE] = "FILE",
+		[LKS_HANDLE_DIR] = "DIR",
+		[LKS_HANDLE_MMAP] = "mmap",
+	};
+
+	if (type < LKS_HANDLE_FD || type > LKS_HANDLE_MMAP)
+		return "unknown";
+	return names[type];
+}
+
+const char *model_reason_name(enum lks_reason reason)
+{
+	static const char *const names[] = {
+		[LKS_REASON_EXIT] = "exit",
+		[LKS_REASON__EXIT] = "_exit",
+		[LKS_REASON_SIGNAL] = "signal",
+		[LKS_REASON_TIMER] = "timer",
+		[LKS_REASON_API] = "api",
+	};
+
+	if (reason < LKS_REASON_EXIT || reason > LKS_REASON_API)
+		return "unknown";
+	return names[reason];
+}
+
+/* Reachable memory is still referenced at exit: counted, never a leak. */
+bool model_class_is_leak(enum lks_class klass)
+{
+	return klass != LKS_CLASS_REACHABLE;
+}
+
+void model_free_process(struct model_process *proc)
+{
+	if (!proc)
+		return;
+	free(proc->leaks);
+	free(proc->handle_groups);
+	free(proc->warnings);
+	pool_free(proc->pool);
+	free(proc);
+}
+
+void model_free_report(struct model_report *report)
+{
+	for (size_t i = 0; i < report->count; i++)
+		model_free_process(report->processes[i]);
+	free(report->processes);
+	report->processes = NULL;
+	report->count = 0;
+}

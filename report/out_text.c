@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* The human report: per process a header, one block per leak site and per
+ * group of open handles, the totals, and a summary line that says when the
+ * numbers above it are incomplete. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "out.h"
+
+/* Longer lists of handles from one stack are cut, the rest only counted. */
+#define HANDLES_LISTED 10
+
+struct style {
+	const char *bold, *alert, *dim, *reset;
+};
+
+static const struct style plain = { "", "", "", "" };
+static const struct style ansi = { "\033[1m", "\033[1;31m", "\033[2m", "\033[0m" };
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static void print_amount(FILE *out, uint64_t bytes, uint64_t blocks)
+{
+	fprintf(out, "%" PRIu64 " %s in %" PRIu64 " %s", bytes,
+		plural(bytes, "byte", "bytes"), blocks, plural(blocks, "block", "blocks"));
+}
+
+static void print_frame(FILE *out, const struct style *st, size_t index,
+			const struct model_frame *f)
+{
+	fprintf(out, "    #%zu ", index);
+	if (f->function)
+		fprintf(out, "%s", f->function);
+	if (f->function && f->file)
+		fprintf(out, " (%s:%" PRIu32 ")", f->file, f->line);
+	else if (f->function && f->module)
+		fprintf(out, " %s(%s+0x%" PRIx64 ")%s", st->dim, f->module,
+			f->offset, st->reset);
+	else if (f->module)
+		fprintf(out, "%s%s+0x%" PRIx64 "%s", st->dim, f->module, f->offset,
+			st->reset);
+	else if (!f->function)
+		fprintf(out, "?? %s(0x%" PRIx64 ")%s", st->dim, f->address, st->reset);
+	fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
+}
+
+static void print_stack(FILE *out, const struct style *st,
+			const struct model_stack *stack)
+{
+	if (stack->trace == 0)
+		fprintf(out, "    (no stack: the shim could not capture one here)\n");
+	else if (stack->count == 0)
+		fprintf(out, "    (empty stack)\n");
+	for (size_t i = 0; i < stack->count; i++)
+		print_frame(out, st, i, &stack->frames[i]);
+}
+
+static void print_leak(FILE *out, const struct style *st,
+		       const struct model_leak *leak)
+{
+	fprintf(out, "%s", st->alert);
+	print_amount(out, leak->bytes, leak->blocks);
+	fprintf(out, "%s (%s", st->reset, model_class_name(leak->klass));
+	if (leak->indirect_blocks) {
+		fprintf(out, ", plus ");
+		print_amount(out, leak->indirect_bytes, leak->indirect_blocks);
+		fprintf(out, " lost through them");
+	}
+	fprintf(out, ") allocated at:\n");
+	print_stack(out, st, &leak->stack);
+	fprintf(out, "\n");
+}
+
+static void print_handle(FILE *out, enum lks_handle_type type,
+			 const struct model_handle *h)
+{
+	fprintf(out, "    ");
+	if (type == LKS_HANDLE_MMAP)
+		fprintf(out, "mapping 0x%" PRIx64 ", %" PRIu64 " bytes", h->addr, h->size);
+	else if (type == LKS_HANDLE_FILE || type == LKS_HANDLE_DIR)
+		fprintf(out, "%s* 0x%" PRIx64, model_handle_type_name(type), h->addr);
+	if (h->fd >= 0)
+		fprintf(out, "%sfd %" PRId32, type == LKS_HANDLE_FILE ||
+			type == LKS_HANDLE_DIR || type == LKS_HANDLE_MMAP ? ", " : "", h->fd);
+	if (h->description[0])
+		fprintf(out, ": %s", h->description);
+	fprintf(out, "%s\n", h->to_child ? " (inherited across exec)" : "");
+}
+
+static void print_handle_group(FILE *out, const struct style *st,
+			       const struct model_handle_group *g)
+{
+	fprintf(out, "%s%zu open %s (%s)%s created at:\n", st->alert, g->count,
+		plural(g->count, "handle", "handles"), model_handle_type_name(g->type),
+		st->reset);
+	for (size_t i = 0; i < g->count && i < HANDLES_LISTED; i++)
+		print_handle(out, g->type, &g->handles[i]);
+	if (g->count > HANDLES_LISTED)
+		fprintf(out, "    ... and %zu more\n", g->count - HANDLES_LISTED);
+	print_stack(out, st, &g->stack);
+	fprintf(out, "\n");
+}
+
+static void print_header(FILE *out, const struct style *st,
+			 const struct model_process *p)
+{
+	fprintf(out, "%sleakscope: %s (pid %" PRId32 ", parent %" PRId32 "%s): ",
+		st->bold, p->exe[0] ? p->exe : "?", p->pid, p->ppid,
+		p->flags & LKS_HF_FORKED ? ", forked" : "");
+	switch (p->reason) {
+	case LKS_REASON_EXIT:
+		if (p->exit_status >= 0)
+			fprintf(out, "exited with status %" PRId32, p->exit_status);
+		else
+			fprintf(out, "exited");
+		break;
+	case LKS_REASON__EXIT:
+		fprintf(out, "left through _exit(%" PRId32 ") (no atexit handlers ran)",
+			p->exit_status);
+		break;
+	default:
+		fprintf(out, "snapshot %" PRIu32 " \"%s\" (%s), still running", p->seq,
+			p->label, model_reason_name(p->reason));
+		break;
+	}
+	fprintf(out, "%s\n", st->reset);
+	for (size_t i = 0; i < p->warning_count; i++)
+		fprintf(out, "warning: %s\n", p->warnings[i]);
+	fprintf(out, "\n");
+}
+
+static void print_totals(FILE *out, const struct model_process *p)
+{
+	static const char *const titles[] = {
+		[LKS_CLASS_UNFREED] = "not freed",
+		[LKS_CLASS_DEFINITE] = "definitely lost",
+		[LKS_CLASS_INDIRECT] = "indirectly lost",
+		[LKS_CLASS_POSSIBLE] = "possibly lost",
+		[LKS_CLASS_REACHABLE] = "still reachable",
+	};
+	const struct lks_counters *c = &p->counters;
+
+	fprintf(out, "totals:\n");
+	for (int k = 0; k <= LKS_CLASS_REACHABLE; k++) {
+		const struct model_class_total *t = &p->by_class[k];
+		bool expected = p->classified ? k != LKS_CLASS_UNFREED
+					      : k == LKS_CLASS_UNFREED;
+
+		if (!expected && t->sites == 0)
+			continue;
+		fprintf(out, "  %-16s ", titles[k]);
+		print_amount(out, t->bytes, t->blocks);
+		fprintf(out, " from %" PRIu64 " %s%s\n", t->sites,
+			plural(t->sites, "site", "sites"),
+			k == LKS_CLASS_REACHABLE && t->sites ? " (not listed)" : "");
+	}
+	if (p->suppressed.sites) {
+		fprintf(out, "  %-16s ", "suppressed");
+		print_amount(out, p->suppressed.bytes, p->suppressed.blocks);
+		fprintf(out, " from %" PRIu64 " %s (the C runtime's own)\n",
+			p->suppressed.sites, plural(p->suppressed.sites, "site", "sites"));
+	}
+	fprintf(out, "  %-16s %zu\n", "handles open", p->handle_count);
+	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64
+		" frees, peak %" PRIu64 " bytes live\n",
+		"activity", c->allocs, c->frees, c->peak_live_bytes);
+}
+
+/* Each clause names a counter whose non-zero value makes the leak numbers
+ * incomplete, so nobody mistakes a partial report for a clean one. */
+static void print_summary(FILE *out, const struct style *st,
+			  const struct model_process *p)
+{
+	const struct lks_counters *c = &p->counters;
+	const char *sep = "; report incomplete: ";
+
+	fprintf(out, "%sSUMMARY: ", st->bold);
+	print_amount(out, p->leaked_bytes, p->leaked_blocks);
+	fprintf(out, " leaked from %" PRIu64 " %s, %zu %s open", p->leak_sites,
+		plural(p->leak_sites, "site", "sites"), p->handle_count,
+		plural(p->handle_count, "handle", "handles"));
+	if (p->classified) {
+		fprintf(out, ", ");
+		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
+			     p->by_class[LKS_CLASS_REACHABLE].blocks);
+		fprintf(out, " still reachable");
+	}
+	if (c->missed_allocs) {
+		fprintf(out, "%s%" PRIu64 " allocations not recorded (missed_allocs)",
+			sep, c->missed_allocs);
+		sep = ", ";
+	}
+	if (c->missed_stacks) {
+		fprintf(out, "%s%" PRIu64 " stacks not captured (missed_stacks)", sep,
+			c->missed_stacks);
+		sep = ", ";
+	}
+	if (c->unknown_frees)
+		fprintf(out, "%s%" PRIu64 " frees of unknown pointers (unknown_frees)",
+			sep, c->unknown_frees);
+	if (c->mismatched_frees)
+		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
+			c->mismatched_frees);
+	fprintf(out, "%s\n", st->reset);
+}
+
+static void print_process(FILE *out, const struct style *st,
+			  const struct model_process *p)
+{
+	print_header(out, st, p);
+	for (size_t i = 0; i < p->leak_count; i++)
+		if (model_class_is_leak(p->leaks[i].klass) && !p->leaks[i].suppressed_by)
+			print_leak(out, st, &p->leaks[i]);
+	for (size_t i = 0; i < p->handle_group_count; i++)
+		print_handle_group(out, st, &p->handle_groups[i]);
+	print_totals(out, p);
+	print_summary(out, st, p);
+}
+
+int out_text(FILE *out, const struct model_report *report, bool colour)
+{
+	const struct style *st = colour ? &ansi : &plain;
+
+	for (size_t i = 0; i < report->count; i++) {
+		if (i)
+			fprintf(out, "\n");
+		print_process(out, st, report->processes[i]);
+	}
+	if (fflush(out) != 0 || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}

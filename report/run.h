@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Running the program under the shim, as system(3) runs a command: the
+ * terminal's SIGINT/SIGQUIT go to the program only, SIGTERM is passed on. */
+#ifndef LEAKSCOPE_RUN_H
+#define LEAKSCOPE_RUN_H
+
+#include <sys/types.h>
+
+#include "errmsg.h"
+
+struct run_options {
+	char *const *argv;        /* the command; argv[0] is looked up in PATH */
+	const char *shim;         /* absolute path of libleakscope.so */
+	const char *snapshot_dir; /* absolute, without ':' */
+	unsigned depth;           /* stack depth; 0 leaves the shim's default */
+};
+
+struct run_outcome {
+	pid_t pid;
+	int wait_status;
+	int spawn_error; /* errno when the command could not be started, else 0 */
+};
+
+/* 0 once the program ran and was waited for (or could not be started: see
+ * spawn_error); a negative errno when leakscope itself failed. */
+int run_program(const struct run_options *opts, struct run_outcome *out,
+		struct errmsg *err);
+
+/* The program's own exit status; 128 + signal number when it was killed. */
+int run_exit_code(int wait_status);
+
+#endif

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: MIT */
+/* The symbolizer: one Dwfl per process snapshot, modules reported lazily on
+ * first use (so only modules that appear in stacks are opened and warned
+ * about), and one cached expansion per distinct address. */
+#include <dwarf.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "demangle.h"
+#include "snapread.h"
+#include "pool.h"
+#include "symbols.h"
+
+/* A frame's inline chain longer than this is cut: real chains are short. */
+#define MAX_INLINE_DEPTH 64
+
+enum module_state { MODULE_UNTRIED, MODULE_READY, MODULE_UNUSABLE };
+
+struct module {
+	uint64_t start, end, bias;
+	const char *path; /* pool */
+	const struct lks_module *record;
+	enum module_state state;
+	Dwfl_Module *dwfl_module;
+};
+
+struct cache_slot {
+	uint64_t address;
+	size_t first, count; /* in symbolizer.frames */
+	bool used;
+};
+
+struct symbolizer {
+	Dwfl *dwfl;
+	char *debuginfo_path;
+	Dwfl_Callbacks callbacks;
+	struct pool *pool;
+
+	struct module *modules; /* sorted by start, no overlaps */
+	size_t module_count;
+
+	struct cache_slot *slots;
+	size_t slot_capacity, slots_used;
+	struct model_frame *frames;
+	size_t frame_count, frame_capacity;
+
+	const char **warnings;
+	size_t warning_count;
+};
+
+static int warn(struct symbolizer *sym, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int warn(struct symbolizer *sym, const char *fmt, ...)
+{
+	char text[600];
+	const char **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	grown = realloc(sym->warnings, (sym->warning_count + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	sym->warnings = grown;
+	grown[sym->warning_count] = pool_intern(sym->pool, text);
+	if (!grown[sym->warning_count])
+		return -ENOMEM;
+	sym->warning_count++;
+	return 0;
+}
+
+/* ---- the module table ---- */
+
+static int by_start(const void *a, const void *b)
+{
+	const struct module *x = a, *y = b;
+	bool x_gone = x->record->flags & LKS_MF_UNLOADED;
+	bool y_gone = y->record->flags & LKS_MF_UNLOADED;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (int)x_gone - (int)y_gone; /* loaded first at equal start */
+}
+
+/* Overlaps come from a dlclose'd object whose range was reused: the loaded
+ * module wins, as its code is what the address means now. */
+static size_t drop_overlaps(struct module *modules, size_t count)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		struct module *last = kept ? &modules[kept - 1] : NULL;
+		bool gone = modules[i].record->flags & LKS_MF_UNLOADED;
+
+		if (modules[i].start == modules[i].end)
+			continue;
+		if (!last || modules[i].start >= last->end)
+			modules[kept++] = modules[i];
+		else if ((last->record->flags & LKS_MF_UNLOADED) && !gone)
+			*last = modules[i];
+	}
+	return kept;
+}
+
+static int build_module_table(struct symbolizer *sym, const struct snapshot *snap)
+{
+	sym->modules = calloc(snap->module_count + 1, sizeof(*sym->modules));
+	if (!sym->modules)
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->module_count; i++) {
+		const struct lks_module *rec = &snap->modules[i];
+		struct module *m = &sym->modules[i];
+
+		m->record = rec;
+		m->start = rec->start;
+		m->end = rec->end;
+		m->bias = rec->bias;
+		m->path = pool_intern(sym->pool, snap_string(snap, rec->path));
+		if (!m->path)
+			return -ENOMEM;
+	}
+	qsort(sym->modules, snap->module_count, sizeof(*sym->modules), by_start);
+	sym->module_count = drop_overlaps(sym->modules, snap->module_count);
+	return 0;
+}
+
+static struct module *find_module(struct symbolizer *sym, uint64_t address)
+{
+	size_t low = 0, high = sym->module_count;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (address < sym->modules[mid].start)
+			high = mid;
+		else if (address >= sym->modules[mid].end)
+			low = mid + 1;
+		else
+			return &sym->modules[mid];
+	}
+	return NULL;
+}
+
+/* ---- opening a module ---- */
+
+enum file_check { FILE_MATCHES, FILE_UNREADABLE, FILE_OTHER_BUILD };
+
+/* The build-id is checked before libdwfl sees the file: a rebuilt library
+ * at the same path would otherwise give confident, wrong names. */
+static enum file_check check_file(const struct module *m, int *error)
+{
+	const void *id = NULL;
+	ssize_t id_len;
+	enum file_check verdict;
+	Elf *elf;
+	int fd;
+
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*error = errno;
+		return FILE_UNREADABLE;
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		*error = ENOEXEC;
+		verdict = FILE_UNREADABLE;
+	} else {
+		id_len = dwelf_elf_gnu_build_id(elf, &id);
+		verdict = m->record->build_id_len == 0 ||
+				  (id_len == (ssize_t)m->record->build_id_len &&
+				   memcmp(id, m->record->build_id, (size_t)id_len) == 0)
+			  ? FILE_MATCHES : FILE_OTHER_BUILD;
+	}
+	elf_end(elf);
+	close(fd);
+	return verdict;
+}
+
+/* The recorded bias is the load bias (runtime - p_vaddr), which is what
+ * dwfl_report_elf calls `base` with add_p_vaddr set; the two readings only
+ * differ for objects whose first PT_LOAD is not at 0 (prelinked). */
+static Dwfl_Module *report_file(struct symbolizer *sym, struct module *m)
+{
+	return dwfl_report_elf(sym->dwfl, m->path, m->path, -1, m->bias, true);
+}
+
+/* The file at the path is gone or another build: the recorded build-id may
+ * still find the object (.build-id links, debuginfod when configured). */
+static Dwfl_Module *report_by_build_id(struct symbolizer *sym, struct module *m)
+{
+	Dwfl_Module *mod;
+	GElf_Addr bias;
+
+	if (m->record->build_id_len == 0)
+		return NULL;
+	mod = dwfl_report_module(sym->dwfl, m->path, m->start, m->end);
+	if (!mod || dwfl_module_report_build_id(mod, m->record->build_id,
+						m->record->build_id_len, 0) != 0)
+		return NULL;
+	if (!dwfl_module_getelf(mod, &bias) || bias != m->bias)
+		return NULL;
+	return mod;
+}
+
+static int prepare_module(struct symbolizer *sym, struct module *m)
+{
+	enum file_check check;
+	int error = 0;
+
+	m->state = MODULE_UNUSABLE;
+	if (m->record->flags & (LKS_MF_SHIM | LKS_MF_VDSO))
+		return 0;
+	check = check_file(m, &error);
+	dwfl_report_begin_add(sym->dwfl);
+	if (check == FILE_MATCHES)
+		m->dwfl_module = report_file(sym, m);
+	else
+		m->dwfl_module = report_by_build_id(sym, m);
+	dwfl_report_end(sym->dwfl, NULL, NULL);
+	if (m->dwfl_module) {
+		m->state = MODULE_READY;
+		return 0;
+	}
+	if (check == FILE_UNREADABLE)
+		return warn(sym, "%s: cannot read: %s; its frames are shown as module+offset",
+			    m->path, strerror(error));
+	if (check == FILE_OTHER_BUILD)
+		return warn(sym, "%s: build-id differs from the recorded one (rebuilt since the run?); its frames are shown as module+offset",
+			    m->path);
+	return warn(sym, "%s: %s; its frames are shown as module+offset",
+		    m->path, dwfl_errmsg(-1));
+}
+
+/* ---- expanding one address ---- */
+
+static int push_frame(struct symbolizer *sym, const struct model_frame *frame)
+{
+	if (sym->frame_count == sym->frame_capacity) {
+		size_t capacity = sym->frame_capacity ? sym->frame_capacity * 2 : 256;
+		struct model_frame *grown =
+			realloc(sym->frames, capacity * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		sym->frames = grown;
+		sym->frame_capacity = capacity;
+	}
+	sym->frames[sym->frame_count++] = *frame;
+	return 0;
+}
+
+/* The pool's copy of a symbol name, demangled when it is C++'s. */
+static const char *readable_name(struct symbolizer *sym, const char *name)
+{
+	char *readable = demangle(name);
+	const char *interned;
+
+	if (!readable)
+		return pool_intern(sym->pool, name);
+	interned = pool_intern(sym->pool, readable);
+	free(readable);
+	return interned;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(
+			dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	return name;
+}
+
+struct place {
+	const char *file; /* pool */
+	uint32_t line;
+};
+
+static int line_of(struct symbolizer *sym, Dwfl_Module *mod, Dwarf_Addr pc,
+		   struct place *place)
+{
+	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+	const char *file;
+	int lineno = 0;
+
+	place->file = NULL;
+	place->line = 0;
+	if (!line)
+		return 0;
+	file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	if (!file || lineno <= 0)
+		return 0;
+	place->file = pool_intern(sym->pool, file);
+	place->line = (uint32_t)lineno;
+	return place->file ? 0 : -ENOMEM;
+}
+
+/* An inlined call's DW_AT_call_file/line: where, in its caller, it sits. */
+static void call_site(struct symbolizer *sym, Dwarf_Die *inlined,
+		      Dwarf_Files *files, size_t file_count, struct place *place)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word file_index = 0, line = 0;
+	const char *file = NULL;
+
+	if (files &&
+	    dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &file_index) == 0 &&
+	    file_index < file_count)
+		file = dwarf_filesrc(files, file_index, NULL, NULL);
+	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &line) != 0)
+		line = 0;
+	place->file = file && line ? pool_intern(sym->pool, file) : NULL;
+	place->line = place->file ? (uint32_t)line : 0;
+}
+
+/* The lexical chain of scopes around pc, innermost first, each inlined
+ * instance followed by the scopes it was inlined into (as eu-addr2line -i:
+ * dwarf_getscopes alone would continue into the abstract definition). */
+static int scopes_at(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Die **scopes,
+		     Dwarf_Die *cu)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *found = NULL, innermost;
+	int count;
+
+	*scopes = NULL;
+	if (!cudie)
+		return 0;
+	count = dwarf_getscopes(cudie, pc - bias, &found);
+	if (count <= 0) {
+		free(found);
+		return 0;
+	}
+	innermost = found[0];
+	free(found);
+	if (!dwarf_diecu(&innermost, cu, NULL, NULL))
+		return 0;
+	count = dwarf_getscopes_die(&innermost, scopes);
+	return count > 0 ? count : 0;
+}
+
+/* Pushes one frame per inlined call and one for the function around them;
+ * `*closed` tells whether that function was found, `*place` is its line. */
+static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
+			 Dwarf_Die *scopes, int count, Dwarf_Die *cu,
+			 struct place *place, bool *closed)
+{
+	Dwarf_Files *files = NULL;
+	size_t file_count = 0;
+	int pushed = 0;
+
+	*closed = false;
+	if (count > 0 && dwarf_getsrcfiles(cu, &files, &file_count) != 0)
+		files = NULL;
+	for (int i = 0; i < count && pushed < MAX_INLINE_DEPTH; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		struct model_frame frame = *base;
+		const char *name;
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram &&
+		    tag != DW_TAG_entry_point)
+			continue;
+		name = die_name(&scopes[i]);
+		frame.function = name ? readable_name(sym, name) : NULL;
+		if (name && !frame.function)
+			return -ENOMEM;
+		frame.file = place->file;
+		frame.line = place->line;
+		frame.inlined = tag == DW_TAG_inlined_subroutine;
+		if (push_frame(sym, &frame) < 0)
+			return -ENOMEM;
+		pushed++;
+		if (!frame.inlined) {
+			*closed = true;
+			return 0;
+		}
+		call_site(sym, &scopes[i], files, file_count, place);
+	}
+	return 0;
+}
+
+/* Without DWARF (or a nameless DIE) the symbol table names the function. */
+static int push_symbol_frame(struct symbolizer *sym, Dwfl_Module *mod,
+			     const struct model_frame *base, Dwarf_Addr pc,
+			     const struct place *place)
+{
+	struct model_frame frame = *base;
+	GElf_Off offset;
+	GElf_Sym elf_sym;
+	const char *name = dwfl_module_addrinfo(mod, pc, &offset, &elf_sym,
+						NULL, NULL, NULL);
+
+	frame.function = name ? readable_name(sym, name) : NULL;
+	if (name && !frame.function)
+		return -ENOMEM;
+	frame.file = place->file;
+	frame.line = place->line;
+	return push_frame(sym, &frame);
+}
+
+static int expand_in_module(struct symbolizer *sym, struct module *m,
+			    const struct model_frame *base)
+{
+	/* a return address points after the call: its line is at pc - 1 */
+	Dwarf_Addr pc = base->address - 1;
+	struct place place;
+	Dwarf_Die *scopes, cu;
+	bool closed;
+	int count, r;
+
+	r = line_of(sym, m->dwfl_module, pc, &place);
+	if (r < 0)
+		return r;
+	count = scopes_at(m->dwfl_module, pc, &scopes, &cu);
+	r = expand_scopes(sym, base, scopes, count, &cu, &place, &closed);
+	free(scopes);
+	if (r < 0)
+		return r;
+	if (closed && sym->frames[sym->frame_count - 1].function)
+		return 0;
+	if (closed)
+		sym->frame_count--;
+	return push_symbol_frame(sym, m->dwfl_module, base, pc, &place);
+}
+
+static int expand(struct symbolizer *sym, uint64_t address)
+{
+	struct module *m = address ? find_module(sym, address) : NULL;
+	struct model_frame base = { .address = address, .offset = address };
+	int r;
+
+	if (!m)
+		return push_frame(sym, &base);
+	base.module = m->path;
+	base.offset = address - m->bias;
+	if (m->state == MODULE_UNTRIED) {
+		r = prepare_module(sym, m);
+		if (r < 0)
+			return r;
+	}
+	if (m->state != MODULE_READY)
+		return push_frame(sym, &base);
+	return expand_in_module(sym, m, &base);
+}
+
+/* ---- the per-address cache ---- */
+
+static size_t slot_index(uint64_t address, size_t capacity)
+{
+	return (size_t)((address * 0x9e3779b97f4a7c15u) >> 20) & (capacity - 1);
+}
+
+static struct cache_slot *find_slot(struct cache_slot *slots, size_t capacity,
+				    uint64_t address)
+{
+	size_t i = slot_index(address, capacity);
+
+	while (slots[i].used && slots[i].address != address)
+		i = (i + 1) & (capacity - 1);
+	return &slots[i];
+}
+
+static int grow_cache(struct symbolizer *sym)
+{
+	size_t capacity = sym->slot_capacity ? sym->slot_capacity * 2 : 1024;
+	struct cache_slot *slots = calloc(capacity, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < sym->slot_capacity; i++)
+		if (sym->slots[i].used)
+			*find_slot(slots, capacity, sym->slots[i].address) =
+				sym->slots[i];
+	free(sym->slots);
+	sym->slots = slots;
+	sym->slot_capacity = capacity;
+	return 0;
+}
+
+int sym_lookup(struct symbolizer *sym, uint64_t address,
+	       const struct model_frame **frames, size_t *count)
+{
+	struct cache_slot *slot;
+	size_t first;
+	int r;
+
+	if (sym->slots_used + 1 > sym->slot_capacity / 2 && grow_cache(sym) < 0)
+		return -ENOMEM;
+	slot = find_slot(sym->slots, sym->slot_capacity, address);
+	if (!slot->used) {
+		first = sym->frame_count;
+		r = expand(sym, address);
+		if (r < 0)
+			return r;
+		*slot = (struct cache_slot){ .address = address, .used = true,
+					     .first = first,
+					     .count = sym->frame_count - first };
+		sym->slots_used++;
+	}
+	*frames = &sym->frames[slot->first];
+	*count = slot->count;
+	return 0;
+}
+
+/* ---- lifetime ---- */
+
+int sym_open(const struct snapshot *snap, struct pool *pool,
+	     struct symbolizer **out, struct errmsg *err)
+{
+	struct symbolizer *sym = calloc(1, sizeof(*sym));
+
+	if (!sym)
+		goto oom;
+	sym->pool = pool;
+	elf_version(EV_CURRENT);
+	sym->callbacks.find_elf = dwfl_build_id_find_elf;
+	sym->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	sym->callbacks.debuginfo_path = &sym->debuginfo_path;
+	sym->dwfl = dwfl_begin(&sym->callbacks);
+	if (!sym->dwfl) {
+		errmsg_set(err, "libdwfl: %s", dwfl_errmsg(-1));
+		sym_close(sym);
+		return -ENOMEM;
+	}
+	if (build_module_table(sym, snap) < 0)
+		goto oom;
+	*out = sym;
+	return 0;
+oom:
+	errmsg_set(err, "out of memory");
+	sym_close(sym);
+	return -ENOMEM;
+}
+
+void sym_close(struct symbolizer *sym)
+{
+	if (!sym)
+		return;
+	if (sym->dwfl)
+		dwfl_end(sym->dwfl);
+	free(sym->modules);
+	free(sym->slots);
+	free(sym->frames);
+	free(sym->warnings);
+	free(sym);
+}
+
+const char *const *sym_warnings(const struct symbolizer *sym, size_t *count)
+{
+	*count = sym->warning_count;
+	return sym->warnings;
+}

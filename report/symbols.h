@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Offline symbolization of the return addresses of one process snapshot:
+ * function, source line and inlined calls, through libdwfl. */
+#ifndef LEAKSCOPE_SYMBOLS_H
+#define LEAKSCOPE_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errmsg.h"
+#include "model.h"
+
+struct snapshot;
+struct pool;
+struct symbolizer;
+
+/* `snap` must outlive the symbolizer; names go into `pool`. */
+int sym_open(const struct snapshot *snap, struct pool *pool,
+	     struct symbolizer **out, struct errmsg *err);
+void sym_close(struct symbolizer *sym);
+
+/* The frames a recorded return address stands for, innermost first (more
+ * than one when calls were inlined there). The array stays valid until the
+ * next lookup. 0 or a negative errno. */
+int sym_lookup(struct symbolizer *sym, uint64_t address,
+	       const struct model_frame **frames, size_t *count);
+
+/* Why some modules could not be used, one line each (pool strings). */
+const char *const *sym_warnings(const struct symbolizer *sym, size_t *count);
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs from Debian whatever leakscope needs to build and test and is not
+# there yet. Idempotent: does nothing but say so when everything is present.
+set -euo pipefail
+
+# Build: compilers, meson, and the two unwinding/symbolizing libraries.
+# Tests: python3 runs the checkers; the 'real' suite runs sqlite3, perl, git, xz.
+packages=(
+	meson ninja-build pkg-config gcc g++ libunwind-dev libdw-dev
+	python3 sqlite3 perl git xz-utils jq
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+	if [[ "$status" != installed ]]; then
+		missing+=("$pkg")
+	fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+	echo "setup: all ${#packages[@]} packages present, nothing to install"
+	exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "setup: missing ${missing[*]}; run this script as root to install them" >&2
+	exit 1
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
+echo "setup: done"
