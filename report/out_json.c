@@ -176,7 +176,6 @@ static void put_summary(struct json *j, const struct model_process *p)
 	put_uint(j, "frees", c->frees);
 	put_uint(j, "live_blocks", c->live_blocks);
 	put_uint(j, "live_bytes", c->live_bytes);
-	put_uint(j, "peak_live_bytes", c->peak_live_bytes);
 	put_uint(j, "missed_allocs", c->missed_allocs);
 	put_uint(j, "missed_stacks", c->missed_stacks);
 	put_uint(j, "unknown_frees", c->unknown_frees);

@@ -165,9 +165,9 @@ static void print_totals(FILE *out, const struct model_process *p)
 			p->suppressed.sites, plural(p->suppressed.sites, "site", "sites"));
 	}
 	fprintf(out, "  %-16s %zu\n", "handles open", p->handle_count);
-	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64
-		" frees, peak %" PRIu64 " bytes live\n",
-		"activity", c->allocs, c->frees, c->peak_live_bytes);
+	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; the shim "
+		"mapped %.1f MiB for its tables\n", "activity", c->allocs, c->frees,
+		(double)c->tool_bytes / (1024.0 * 1024.0));
 }
 
 /* Each clause names a counter whose non-zero value makes the leak numbers

@@ -34,11 +34,27 @@ static bool is_stdio_buffer(const struct model_frame *frame)
 	return frame->function && ends_with(frame->function, "_IO_file_doallocate");
 }
 
+/* libstdc++'s own start-up (the emergency exception pool, 72 KiB): made
+ * from its constructor, run by the loader's _dl_init before main. */
+static bool is_cxx_runtime_init(const struct model_stack *stack)
+{
+	if (stack->count == 0 || !stack->frames[0].module ||
+	    strncmp(base_name(stack->frames[0].module), "libstdc++.so", 12) != 0)
+		return false;
+	for (size_t i = 1; i < stack->count; i++)
+		if (stack->frames[i].function &&
+		    !strcmp(stack->frames[i].function, "_dl_init"))
+			return true;
+	return false;
+}
+
 const char *suppress_builtin(const struct model_stack *stack)
 {
 	if (stack->count > 0 && in_dynamic_loader(&stack->frames[0]))
 		return "builtin:dynamic-loader";
 	if (stack->count > 0 && is_stdio_buffer(&stack->frames[0]))
 		return "builtin:stdio-buffer";
+	if (is_cxx_runtime_init(stack))
+		return "builtin:libstdc++-init";
 	return NULL;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -292,6 +293,58 @@ struct place {
 	uint32_t line;
 };
 
+/* Drops "." components and folds "dir/.." pairs, in place: the compiler
+ * records paths as it was given them ("../src/x.c"). */
+static void normalize_path(char *path)
+{
+	char *out = path, *in = path;
+
+	while (*in) {
+		char *end = strchrnul(in, '/');
+		size_t len = (size_t)(end - in);
+		char *last = out > path + 1 ? memrchr(path, '/', (size_t)(out - 1 - path)) : NULL;
+
+		if (len == 1 && in[0] == '.') {
+			/* skip */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.' && last &&
+			   !(out - last == 4 && !strncmp(last + 1, "..", 2))) {
+			out = last + 1;
+		} else if (len || out == path) {
+			memmove(out, in, len);
+			out += len;
+			*out++ = '/';
+		}
+		in = *end ? end + 1 : end;
+	}
+	if (out > path + 1)
+		out--;
+	*out = '\0';
+}
+
+/* A source path as a user can open it: relative DWARF names are relative
+ * to the compilation directory. Interned in the pool. */
+static const char *source_path(struct symbolizer *sym, const char *file,
+			       const char *comp_dir)
+{
+	char joined[PATH_MAX];
+	int n;
+
+	if (file[0] == '/' || !comp_dir || comp_dir[0] != '/')
+		return pool_intern(sym->pool, file);
+	n = snprintf(joined, sizeof(joined), "%s/%s", comp_dir, file);
+	if (n < 0 || (size_t)n >= sizeof(joined))
+		return pool_intern(sym->pool, file);
+	normalize_path(joined);
+	return pool_intern(sym->pool, joined);
+}
+
+static const char *comp_dir_of(Dwarf_Die *cu)
+{
+	Dwarf_Attribute attr;
+
+	return cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+}
+
 static int line_of(struct symbolizer *sym, Dwfl_Module *mod, Dwarf_Addr pc,
 		   struct place *place)
 {
@@ -306,14 +359,15 @@ static int line_of(struct symbolizer *sym, Dwfl_Module *mod, Dwarf_Addr pc,
 	file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 	if (!file || lineno <= 0)
 		return 0;
-	place->file = pool_intern(sym->pool, file);
+	place->file = source_path(sym, file, dwfl_line_comp_dir(line));
 	place->line = (uint32_t)lineno;
 	return place->file ? 0 : -ENOMEM;
 }
 
 /* An inlined call's DW_AT_call_file/line: where, in its caller, it sits. */
 static void call_site(struct symbolizer *sym, Dwarf_Die *inlined,
-		      Dwarf_Files *files, size_t file_count, struct place *place)
+		      Dwarf_Files *files, size_t file_count, const char *comp_dir,
+		      struct place *place)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Word file_index = 0, line = 0;
@@ -325,7 +379,7 @@ static void call_site(struct symbolizer *sym, Dwarf_Die *inlined,
 		file = dwarf_filesrc(files, file_index, NULL, NULL);
 	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &line) != 0)
 		line = 0;
-	place->file = file && line ? pool_intern(sym->pool, file) : NULL;
+	place->file = file && line ? source_path(sym, file, comp_dir) : NULL;
 	place->line = place->file ? (uint32_t)line : 0;
 }
 
@@ -391,7 +445,7 @@ static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
 			*closed = true;
 			return 0;
 		}
-		call_site(sym, &scopes[i], files, file_count, place);
+		call_site(sym, &scopes[i], files, file_count, comp_dir_of(cu), place);
 	}
 	return 0;
 }

@@ -24,14 +24,20 @@ static void record(void *ptr, size_t size, uint8_t family)
 
 /* Un-recording runs even while lks_busy is set (a signal handler that frees
  * inside our code): the table is lock-free, and a block left recorded after
- * its free would be a false leak. */
+ * its free would be a false leak. A busy free of an unknown block is no news:
+ * operator delete's own free, or a block allocated while we were busy. */
 static void unrecord(void *ptr, uint8_t family)
 {
 	struct lks_block removed;
 
-	if (lks_likely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE) &&
-	    lks_live_remove((uint64_t)ptr, &removed) && removed.family != family)
+	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE))
+		return;
+	if (!lks_live_remove((uint64_t)ptr, &removed)) {
+		if (!lks_busy)
+			lks_count_unknown_free();
+	} else if (removed.family != family) {
 		lks_count_mismatch();
+	}
 }
 
 /* ---- forwarding when not recording ---------------------------------------- */

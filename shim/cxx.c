@@ -41,11 +41,26 @@ static void unrecord_delete(void *ptr, uint8_t family)
 {
 	struct lks_block removed;
 
-	if (ptr != NULL &&
-	    __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
-	    lks_live_remove((uint64_t)ptr, &removed) && removed.family != family)
+	if (ptr == NULL ||
+	    __atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE)
+		return;
+	if (!lks_live_remove((uint64_t)ptr, &removed)) {
+		if (!lks_busy)
+			lks_count_unknown_free();
+	} else if (removed.family != family) {
 		lks_count_mismatch();
+	}
 }
+
+/* The real operator delete frees through our free(): busy tells it the
+ * block is already un-recorded. delete is noexcept: no unwinding here. */
+#define CALL_REAL_DELETE(field, args)                                   \
+	do {                                                             \
+		unsigned char was_busy = lks_busy;                       \
+		lks_busy = 1;                                            \
+		lks_real.field args;                                     \
+		lks_busy = was_busy;                                     \
+	} while (0)
 
 /* NEW(name, family, params, args): records after the real one returns. */
 #define NEW(symbol, field, family, params, args)                         \
@@ -69,7 +84,7 @@ static void unrecord_delete(void *ptr, uint8_t family)
 	{                                                                \
 		unrecord_delete(ptr, family);                            \
 		ensure_cxx_resolved((void *const *)&lks_real.field);     \
-		lks_real.field args;                                     \
+		CALL_REAL_DELETE(field, args);                           \
 	}
 
 #define N LKS_FAMILY_NEW

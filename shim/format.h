@@ -107,7 +107,7 @@ struct lks_counters {
 	uint64_t frees;             /* recorded releases */
 	uint64_t live_blocks;
 	uint64_t live_bytes;
-	uint64_t peak_live_bytes;   /* approximate: maintained without locks */
+	uint64_t unused;            /* 0; readers ignore it */
 	uint64_t missed_allocs;     /* not recorded: table full or shim disabled */
 	uint64_t missed_stacks;     /* recorded with trace 0: unwind or depot failed */
 	uint64_t unknown_frees;     /* free() of a pointer the table never had */

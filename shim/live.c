@@ -274,8 +274,12 @@ bool lks_live_remove(uint64_t addr, struct lks_block *removed)
 	for (uint32_t i = 0; i < count; i++)
 		if (i != first && remove_from(&generations[i], addr, removed))
 			return true;
-	__atomic_fetch_add(&unknown_frees, 1, __ATOMIC_RELAXED);
 	return false;
+}
+
+void lks_count_unknown_free(void)
+{
+	__atomic_fetch_add(&unknown_frees, 1, __ATOMIC_RELAXED);
 }
 
 static void visit_generation(struct generation *gen,

@@ -125,6 +125,7 @@ struct lks_live_stats {
 };
 void lks_live_stats(struct lks_live_stats *stats);
 void lks_count_mismatch(void);
+void lks_count_unknown_free(void); /* a free of a block we never recorded */
 
 /* ---- modules.c ------------------------------------------------------------ */
 
