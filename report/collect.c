@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "collect.h"
 #include "diagnose.h"
@@ -87,7 +88,9 @@ int collect_from_run(const struct collect_run *opts, struct model_report *report
 	if (r == 0 && !ran.spawn_error)
 		r = report_run(&dir, ran.pid, report, &found, err);
 	if (r == 0 && !ran.spawn_error && !found)
-		outcome->missing = diagnose_no_snapshot(opts->argv[0]);
+		outcome->missing = WIFSIGNALED(ran.wait_status)
+			? strsignal(WTERMSIG(ran.wait_status))
+			: diagnose_no_snapshot(opts->argv[0]);
 	if (dir.temporary && opts->keep_snapshots)
 		outcome->kept_dir = strdup(dir.path);
 	outdir_close(&dir, opts->keep_snapshots, NULL);

@@ -229,7 +229,7 @@ static int command_run(int argc, char **argv)
 	if (outcome.missing)
 		fprintf(stderr, "leakscope: %s left no snapshot: %s\n", run.argv[0],
 			outcome.missing);
-	if (report.count && write_report(&report, &out, stderr) < 0)
+	if ((report.count || out.json_path) && write_report(&report, &out, stderr) < 0)
 		outcome.exit_code = EXIT_TOOL_FAILED;
 	if (outcome.kept_dir)
 		fprintf(stderr, "leakscope: snapshots kept in %s\n", outcome.kept_dir);
