@@ -63,6 +63,18 @@ static int find_shim(const struct collect_run *opts, char *path, size_t size,
 	return 0;
 }
 
+static void explain_missing(const char *command, int wait_status,
+			    struct collect_outcome *outcome)
+{
+	if (WIFSIGNALED(wait_status))
+		snprintf(outcome->missing, sizeof(outcome->missing),
+			 "killed by signal %d (%s) before it could write one",
+			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
+	else
+		snprintf(outcome->missing, sizeof(outcome->missing), "%s",
+			 diagnose_no_snapshot(command));
+}
+
 int collect_from_run(const struct collect_run *opts, struct model_report *report,
 		     struct collect_outcome *outcome, struct errmsg *err)
 {
@@ -88,9 +100,7 @@ int collect_from_run(const struct collect_run *opts, struct model_report *report
 	if (r == 0 && !ran.spawn_error)
 		r = report_run(&dir, ran.pid, report, &found, err);
 	if (r == 0 && !ran.spawn_error && !found)
-		outcome->missing = WIFSIGNALED(ran.wait_status)
-			? strsignal(WTERMSIG(ran.wait_status))
-			: diagnose_no_snapshot(opts->argv[0]);
+		explain_missing(opts->argv[0], ran.wait_status, outcome);
 	if (dir.temporary && opts->keep_snapshots)
 		outcome->kept_dir = strdup(dir.path);
 	outdir_close(&dir, opts->keep_snapshots, NULL);

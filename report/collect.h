@@ -21,9 +21,9 @@ struct collect_run {
 struct collect_outcome {
 	int exit_code;       /* the program's: 128 + N when killed by signal N */
 	int spawn_error;     /* errno when it could not be started, else 0 */
-	/* why the started process left no snapshot, or NULL: the signal that
+	/* why the started process left no snapshot, or "": the signal that
 	 * killed it (no report is written then), or what diagnose.c found */
-	const char *missing;
+	char missing[160];
 	char *kept_dir;      /* the temporary directory kept, or NULL (malloc'd) */
 };
 

@@ -226,7 +226,7 @@ static int command_run(int argc, char **argv)
 	}
 	if (outcome.spawn_error)
 		return spawn_failure(run.argv[0], outcome.spawn_error);
-	if (outcome.missing)
+	if (outcome.missing[0])
 		fprintf(stderr, "leakscope: %s left no snapshot: %s\n", run.argv[0],
 			outcome.missing);
 	if ((report.count || out.json_path) && write_report(&report, &out, stderr) < 0)
