@@ -8,6 +8,7 @@
 
 #include "model.h"
 #include "pool.h"
+#include "retainers.h"
 #include "snapread.h"
 #include "suppress.h"
 #include "symbols.h"
@@ -87,6 +88,11 @@ static int stack_for(struct builder *b, uint32_t id, struct model_stack *out)
 	return 0;
 }
 
+static int stack_of_trace(void *ctx, uint32_t trace, struct model_stack *out)
+{
+	return stack_for(ctx, trace, out);
+}
+
 static int by_size(const void *a, const void *b)
 {
 	const struct model_leak *x = a, *y = b;
@@ -161,6 +167,8 @@ static int by_stack_then_type(const void *a, const void *b)
 	const struct lks_handle *x = *(const struct lks_handle *const *)a;
 	const struct lks_handle *y = *(const struct lks_handle *const *)b;
 
+	if ((x->flags & LKS_HDF_TO_CHILD) != (y->flags & LKS_HDF_TO_CHILD))
+		return x->flags & LKS_HDF_TO_CHILD ? 1 : -1;  /* open handles first */
 	if (x->trace != y->trace)
 		return x->trace < y->trace ? -1 : 1;
 	if (x->type != y->type)
@@ -186,6 +194,7 @@ static int fill_group(struct builder *b, const struct lks_handle *const *sorted,
 		      size_t n, struct model_handle_group *group)
 {
 	group->type = sorted[0]->type;
+	group->to_child = sorted[0]->flags & LKS_HDF_TO_CHILD;
 	group->count = n;
 	group->handles = pool_alloc(b->proc->pool, n * sizeof(*group->handles));
 	if (!group->handles)
@@ -216,21 +225,28 @@ static int build_handles(struct builder *b, const struct lks_handle **sorted)
 		sorted[i] = &snap->handles[i];
 	qsort(sorted, snap->handle_count, sizeof(*sorted), by_stack_then_type);
 	proc->handle_groups = calloc(snap->handle_count + 1, sizeof(*proc->handle_groups));
-	if (!proc->handle_groups)
+	proc->child_groups = calloc(snap->handle_count + 1, sizeof(*proc->child_groups));
+	if (!proc->handle_groups || !proc->child_groups)
 		return -ENOMEM;
 	for (size_t i = 1; i <= snap->handle_count; i++) {
+		bool to_child = sorted[start]->flags & LKS_HDF_TO_CHILD;
+
 		if (i < snap->handle_count && sorted[i]->trace == sorted[start]->trace &&
-		    sorted[i]->type == sorted[start]->type)
+		    sorted[i]->type == sorted[start]->type &&
+		    (bool)(sorted[i]->flags & LKS_HDF_TO_CHILD) == to_child)
 			continue;
-		r = fill_group(b, sorted + start, i - start,
-			       &proc->handle_groups[proc->handle_group_count++]);
+		r = fill_group(b, sorted + start, i - start, to_child
+			       ? &proc->child_groups[proc->child_group_count++]
+			       : &proc->handle_groups[proc->handle_group_count++]);
 		if (r < 0)
 			return r;
+		*(to_child ? &proc->child_handle_count : &proc->handle_count) += i - start;
 		start = i;
 	}
-	proc->handle_count = snap->handle_count;
 	qsort(proc->handle_groups, proc->handle_group_count,
 	      sizeof(*proc->handle_groups), by_count);
+	qsort(proc->child_groups, proc->child_group_count,
+	      sizeof(*proc->child_groups), by_count);
 	return 0;
 }
 
@@ -283,7 +299,8 @@ static int build(struct builder *b, struct errmsg *err)
 	sorted = calloc(b->snap->handle_count + 1, sizeof(*sorted));
 	if (b->stacks && b->stack_done && sorted &&
 	    (r = copy_header(b->proc, b->snap)) == 0 &&
-	    (r = build_leaks(b)) == 0 && (r = build_handles(b, sorted)) == 0)
+	    (r = build_leaks(b)) == 0 && (r = build_handles(b, sorted)) == 0 &&
+	    (r = retainers_build(b->snap, b->proc, b->sym, stack_of_trace, b)) == 0)
 		r = copy_warnings(b->proc, b->sym);
 	if (r < 0)
 		errmsg_set(err, "%s: %s", b->snap->name, strerror(-r));

@@ -67,6 +67,22 @@ const char *model_reason_name(enum lks_reason reason)
 	return names[reason];
 }
 
+const char *model_root_name(enum lks_retainer_kind kind)
+{
+	static const char *const names[] = {
+		[LKS_RK_GLOBAL] = "global",
+		[LKS_RK_STACK] = "stack",
+		[LKS_RK_TLS] = "tls",
+		[LKS_RK_MMAP] = "mmap",
+		[LKS_RK_BLOCK] = "block",
+		[LKS_RK_REGISTER] = "register",
+	};
+
+	if (kind < LKS_RK_GLOBAL || kind > LKS_RK_REGISTER)
+		return "unknown";
+	return names[kind];
+}
+
 /* Reachable memory is still referenced at exit: counted, never a leak. */
 bool model_class_is_leak(enum lks_class klass)
 {
@@ -79,6 +95,8 @@ void model_free_process(struct model_process *proc)
 		return;
 	free(proc->leaks);
 	free(proc->handle_groups);
+	free(proc->child_groups);
+	free(proc->retainers);
 	free(proc->warnings);
 	pool_free(proc->pool);
 	free(proc);

@@ -14,6 +14,7 @@
 
 struct snapshot;
 struct pool;
+struct gate_verdict;
 
 struct model_frame {
 	const char *function; /* NULL: no symbol */
@@ -55,6 +56,30 @@ struct model_handle_group {
 	size_t count;
 	struct model_handle *handles;
 	struct model_stack stack;
+	const char *suppressed_by; /* the matching rule's name, or NULL */
+	bool to_child; /* fds exec'd programs inherited, not open handles */
+};
+
+/* One step of a retainer chain: a root, then each block on the way. */
+struct model_retainer_step {
+	enum lks_retainer_kind kind;
+	uint64_t address;       /* the root word, or the block's start */
+	uint64_t offset;        /* block: where its pointer to the next step is;
+				 * register root: the register's index */
+	uint64_t size;          /* block */
+	uint32_t thread;        /* stack, register, TLS root (0: the exiting one) */
+	const char *symbol;     /* global root: the symbol holding the word, or NULL */
+	uint64_t symbol_offset; /* of the word inside that symbol */
+	const char *module;     /* global root: its object, or NULL */
+	struct model_stack frame; /* stack root: the frame holding the word */
+	struct model_stack stack; /* block: where it was allocated */
+};
+
+/* What keeps a block of one reachable site alive, root first. */
+struct model_retainer {
+	const struct model_leak *site; /* NULL when the site is not in leaks */
+	size_t step_count;
+	struct model_retainer_step *steps;
 };
 
 struct model_class_total {
@@ -75,11 +100,18 @@ struct model_process {
 	struct model_handle_group *handle_groups; /* most handles first */
 	size_t handle_group_count;
 	size_t handle_count;
+	/* fds without CLOEXEC that exec'd or spawned programs inherited */
+	struct model_handle_group *child_groups; /* most handles first */
+	size_t child_group_count;
+	size_t child_handle_count;
 
 	/* leaked = every class but reachable, suppressed sites excluded */
 	uint64_t leaked_blocks, leaked_bytes, leak_sites;
 	struct model_class_total suppressed;
 	struct model_class_total by_class[LKS_CLASS_REACHABLE + 1];
+
+	struct model_retainer *retainers; /* in the shim's order: largest first */
+	size_t retainer_count;
 
 	const char **warnings; /* why some frames are not symbolized */
 	size_t warning_count;
@@ -90,6 +122,7 @@ struct model_process {
 struct model_report {
 	struct model_process **processes; /* the started process first */
 	size_t count;
+	const struct gate_verdict *gate; /* the CI gate's verdict, or NULL */
 };
 
 /* Symbolizes and groups one snapshot (group.c). 0 or a negative errno. */
@@ -103,6 +136,7 @@ const char *model_class_name(enum lks_class klass);
 const char *model_family_name(enum lks_family family);
 const char *model_handle_type_name(enum lks_handle_type type);
 const char *model_reason_name(enum lks_reason reason);
+const char *model_root_name(enum lks_retainer_kind kind);
 bool model_class_is_leak(enum lks_class klass);
 
 #endif

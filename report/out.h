@@ -9,7 +9,14 @@
 
 #include "model.h"
 
-int out_text(FILE *out, const struct model_report *report, bool colour);
+struct out_text_options {
+	bool colour;
+	bool show_reachable; /* list reachable sites, not only their total */
+	bool retainers;      /* what keeps the largest reachable sites alive */
+};
+
+int out_text(FILE *out, const struct model_report *report,
+	     const struct out_text_options *opts);
 int out_json(FILE *out, const struct model_report *report);
 
 /* A JSON string literal for `text`, quotes included: control characters and

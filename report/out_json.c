@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gate.h"
 #include "out.h"
 
 #define JSON_SCHEMA_VERSION 1
@@ -172,6 +173,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	put_uint(j, "reachable_bytes", reachable->bytes);
 	put_uint(j, "reachable_blocks", reachable->blocks);
 	put_uint(j, "handles_open", p->handle_count);
+	put_uint(j, "child_fds", p->child_handle_count);
 	put_uint(j, "allocs", c->allocs);
 	put_uint(j, "frees", c->frees);
 	put_uint(j, "live_blocks", c->live_blocks);
@@ -185,6 +187,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	put_uint(j, "traces", c->traces);
 	put_uint(j, "tool_bytes", c->tool_bytes);
 	put_uint(j, "scanned_bytes", c->scanned_bytes);
+	put_uint(j, "missed_threads", c->missed_threads);
 	put_uint(j, "snapshot_ns", c->snapshot_ns);
 	close_with(j, '}');
 }
@@ -222,20 +225,70 @@ static void put_handle(struct json *j, const struct model_handle *h)
 	close_with(j, '}');
 }
 
-static void put_handles(struct json *j, const struct model_process *p)
+/* Groups of open handles ("handles") or of fds exec'd programs inherited
+ * ("leaked_into_child"); the group's description is its first handle's. */
+static void put_handles(struct json *j, const char *key,
+			const struct model_handle_group *groups, size_t count)
 {
-	open_with(j, "handles", '[');
-	for (size_t i = 0; i < p->handle_group_count; i++) {
-		const struct model_handle_group *g = &p->handle_groups[i];
+	open_with(j, key, '[');
+	for (size_t i = 0; i < count; i++) {
+		const struct model_handle_group *g = &groups[i];
 
 		open_with(j, NULL, '{');
 		put_string(j, "type", model_handle_type_name(g->type));
 		put_uint(j, "count", g->count);
+		put_string(j, "description", g->count ? g->handles[0].description : "");
+		put_string(j, "suppressed", g->suppressed_by);
 		open_with(j, "items", '[');
 		for (size_t k = 0; k < g->count; k++)
 			put_handle(j, &g->handles[k]);
 		close_with(j, ']');
 		put_stack(j, &g->stack);
+		close_with(j, '}');
+	}
+	close_with(j, ']');
+}
+
+static void put_retainer_step(struct json *j, const struct model_retainer_step *step)
+{
+	open_with(j, NULL, '{');
+	put_string(j, "kind", model_root_name(step->kind));
+	put_hex(j, "address", step->address);
+	if (step->kind == LKS_RK_BLOCK) {
+		put_uint(j, "size", step->size);
+		put_uint(j, "offset", step->offset);
+		put_stack(j, &step->stack);
+	} else if (step->kind == LKS_RK_GLOBAL) {
+		put_string(j, "symbol", step->symbol);
+		put_uint(j, "symbol_offset", step->symbol_offset);
+		put_string(j, "module", step->module);
+	} else if (step->kind == LKS_RK_STACK) {
+		put_uint(j, "thread", step->thread);
+		put_string(j, "function", step->frame.count ? step->frame.frames[0].function
+							       : NULL);
+	} else {
+		put_uint(j, "thread", step->thread);
+		if (step->kind == LKS_RK_REGISTER)
+			put_uint(j, "register", step->offset);
+	}
+	close_with(j, '}');
+}
+
+/* Each chain: the site it leads to (its first frame) and the steps. */
+static void put_retainers(struct json *j, const struct model_process *p)
+{
+	open_with(j, "retainers", '[');
+	for (size_t i = 0; i < p->retainer_count; i++) {
+		const struct model_retainer *chain = &p->retainers[i];
+
+		open_with(j, NULL, '{');
+		put_uint(j, "site_bytes", chain->site ? chain->site->bytes : 0);
+		put_uint(j, "site_blocks", chain->site ? chain->site->blocks : 0);
+		put_string(j, "suppressed", chain->site ? chain->site->suppressed_by : NULL);
+		open_with(j, "steps", '[');
+		for (size_t k = 0; k < chain->step_count; k++)
+			put_retainer_step(j, &chain->steps[k]);
+		close_with(j, ']');
 		close_with(j, '}');
 	}
 	close_with(j, ']');
@@ -266,7 +319,68 @@ static void put_process(struct json *j, const struct model_process *p)
 	close_with(j, ']');
 	put_summary(j, p);
 	put_leaks(j, p);
-	put_handles(j, p);
+	put_handles(j, "handles", p->handle_groups, p->handle_group_count);
+	put_handles(j, "leaked_into_child", p->child_groups, p->child_group_count);
+	put_retainers(j, p);
+	close_with(j, '}');
+}
+
+static void put_gate_site(struct json *j, const struct gate_site *site)
+{
+	const struct model_stack *stack = site->leak ? &site->leak->stack
+						     : &site->handles->stack;
+	const struct model_frame *f = gate_user_frame(stack);
+
+	open_with(j, NULL, '{');
+	put_int(j, "pid", site->proc->pid);
+	put_string(j, "rule", site->rule);
+	put_bool(j, "new", !site->known);
+	put_uint(j, "bytes", site->leak ? site->leak->bytes : 0);
+	put_uint(j, "blocks", site->leak ? site->leak->blocks : 0);
+	put_uint(j, "handles", site->handle_count);
+	put_string(j, "function", f ? f->function : NULL);
+	put_string(j, "file", f ? f->file : NULL);
+	put_uint(j, "line", f ? f->line : 0);
+	put_uint(j, "trace", stack->trace);
+	put_string(j, "key", site->key);
+	close_with(j, '}');
+}
+
+/* The CI gate's verdict (docs/CI.md), when a gate option was given. */
+static void put_gate(struct json *j, const struct gate_verdict *v)
+{
+	const struct suppress_rules *rules = &v->config->rules;
+	char fail_on[128];
+
+	gate_fail_on_text(v->config->fail_on, fail_on, sizeof(fail_on));
+	open_with(j, "gate", '{');
+	put_bool(j, "failed", v->failed);
+	put_string(j, "fail_on", fail_on);
+	put_bool(j, "started_only", v->config->started_only);
+	put_uint(j, "new_leak_sites", v->leak_sites);
+	put_uint(j, "new_leaked_bytes", v->leaked_bytes);
+	put_uint(j, "new_leaked_blocks", v->leaked_blocks);
+	put_uint(j, "new_handles", v->handles);
+	put_uint(j, "known_sites", v->known_sites);
+	put_bool(j, "over_max_leaks", v->over_leaks);
+	put_bool(j, "over_max_leaked_bytes", v->over_bytes);
+	put_bool(j, "over_max_handles", v->over_handles);
+	open_with(j, "sites", '[');
+	for (size_t i = 0; i < v->site_count; i++)
+		put_gate_site(j, &v->sites[i]);
+	close_with(j, ']');
+	open_with(j, "suppressions", '[');
+	for (size_t i = 0; i < rules->count; i++) {
+		open_with(j, NULL, '{');
+		put_string(j, "rule", rules->rules[i].name);
+		put_uint(j, "sites", rules->rules[i].sites);
+		put_uint(j, "bytes", rules->rules[i].bytes);
+		put_uint(j, "blocks", rules->rules[i].blocks);
+		put_uint(j, "handles", rules->rules[i].handles);
+		put_bool(j, "unused", rules->rules[i].sites == 0);
+		close_with(j, '}');
+	}
+	close_with(j, ']');
 	close_with(j, '}');
 }
 
@@ -281,6 +395,8 @@ int out_json(FILE *out, const struct model_report *report)
 	for (size_t i = 0; i < report->count; i++)
 		put_process(&j, report->processes[i]);
 	close_with(&j, ']');
+	if (report->gate)
+		put_gate(&j, report->gate);
 	close_with(&j, '}');
 	fputc('\n', out);
 	if (fflush(out) != 0 || ferror(out))

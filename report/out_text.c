@@ -63,14 +63,14 @@ static void print_leak(FILE *out, const struct style *st,
 		       const struct model_leak *leak)
 {
 	fprintf(out, "%s", st->alert);
-	print_amount(out, leak->bytes, leak->blocks);
-	fprintf(out, "%s (%s", st->reset, model_class_name(leak->klass));
-	if (leak->indirect_blocks) {
-		fprintf(out, ", plus ");
-		print_amount(out, leak->indirect_bytes, leak->indirect_blocks);
-		fprintf(out, " lost through them");
-	}
-	fprintf(out, ") allocated at:\n");
+	if (leak->indirect_blocks) /* as Valgrind words it */
+		fprintf(out, "%" PRIu64 " (%" PRIu64 " direct, %" PRIu64 " indirect) bytes "
+			"in %" PRIu64 " %s", leak->bytes + leak->indirect_bytes, leak->bytes,
+			leak->indirect_bytes, leak->blocks,
+			plural(leak->blocks, "block", "blocks"));
+	else
+		print_amount(out, leak->bytes, leak->blocks);
+	fprintf(out, "%s (%s) allocated at:\n", st->reset, model_class_name(leak->klass));
 	print_stack(out, st, &leak->stack);
 	fprintf(out, "\n");
 }
@@ -79,8 +79,8 @@ static void print_handle(FILE *out, enum lks_handle_type type,
 			 const struct model_handle *h)
 {
 	fprintf(out, "    ");
-	if (type == LKS_HANDLE_MMAP)
-		fprintf(out, "mapping 0x%" PRIx64 ", %" PRIu64 " bytes", h->addr, h->size);
+	if (type == LKS_HANDLE_MMAP)  /* the description gives size and file */
+		fprintf(out, "mapping 0x%" PRIx64, h->addr);
 	else if (type == LKS_HANDLE_FILE || type == LKS_HANDLE_DIR)
 		fprintf(out, "%s* 0x%" PRIx64, model_handle_type_name(type), h->addr);
 	if (h->fd >= 0)
@@ -88,20 +88,120 @@ static void print_handle(FILE *out, enum lks_handle_type type,
 			type == LKS_HANDLE_DIR || type == LKS_HANDLE_MMAP ? ", " : "", h->fd);
 	if (h->description[0])
 		fprintf(out, ": %s", h->description);
-	fprintf(out, "%s\n", h->to_child ? " (inherited across exec)" : "");
+	fprintf(out, "\n");
 }
 
 static void print_handle_group(FILE *out, const struct style *st,
 			       const struct model_handle_group *g)
 {
-	fprintf(out, "%s%zu open %s (%s)%s created at:\n", st->alert, g->count,
-		plural(g->count, "handle", "handles"), model_handle_type_name(g->type),
-		st->reset);
+	if (g->to_child)
+		fprintf(out, "%s%zu %s leaked into child programs (%s, no close-on-exec)%s "
+			"opened at:\n", st->alert, g->count, plural(g->count, "fd", "fds"),
+			model_handle_type_name(g->type), st->reset);
+	else
+		fprintf(out, "%s%zu open %s (%s)%s created at:\n", st->alert, g->count,
+			plural(g->count, "handle", "handles"),
+			model_handle_type_name(g->type), st->reset);
 	for (size_t i = 0; i < g->count && i < HANDLES_LISTED; i++)
 		print_handle(out, g->type, &g->handles[i]);
 	if (g->count > HANDLES_LISTED)
 		fprintf(out, "    ... and %zu more\n", g->count - HANDLES_LISTED);
 	print_stack(out, st, &g->stack);
+	fprintf(out, "\n");
+}
+
+/* ---- retainers: what keeps reachable memory alive ---- */
+
+static void print_place(FILE *out, const struct model_stack *stack)
+{
+	const struct model_frame *f = stack->count ? &stack->frames[0] : NULL;
+
+	if (!f)
+		fprintf(out, "an unknown place");
+	else if (f->function && f->file)
+		fprintf(out, "%s (%s:%" PRIu32 ")", f->function, f->file, f->line);
+	else if (f->function)
+		fprintf(out, "%s", f->function);
+	else if (f->module)
+		fprintf(out, "%s+0x%" PRIx64, f->module, f->offset);
+	else
+		fprintf(out, "0x%" PRIx64, f->address);
+}
+
+static void print_root(FILE *out, const struct model_retainer_step *step)
+{
+	switch (step->kind) {
+	case LKS_RK_GLOBAL:
+		if (step->symbol && step->symbol_offset)
+			fprintf(out, "global %s+%" PRIu64, step->symbol, step->symbol_offset);
+		else if (step->symbol)
+			fprintf(out, "global %s", step->symbol);
+		else
+			fprintf(out, "global data at 0x%" PRIx64, step->address);
+		fprintf(out, " in %s", step->module ? step->module : "an unknown object");
+		break;
+	case LKS_RK_STACK:
+		fprintf(out, "stack of thread %" PRIu32 ", ", step->thread);
+		if (step->frame.count) {
+			fprintf(out, "frame of ");
+			print_place(out, &step->frame);
+		} else {
+			fprintf(out, "word at 0x%" PRIx64, step->address);
+		}
+		break;
+	case LKS_RK_REGISTER:
+		fprintf(out, "register #%" PRIu64 " of thread %" PRIu32, step->offset,
+			step->thread);
+		break;
+	case LKS_RK_TLS:
+		fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		break;
+	default:
+		fprintf(out, "anonymous mapping, word at 0x%" PRIx64, step->address);
+		break;
+	}
+	fprintf(out, "\n");
+}
+
+static void print_chain(FILE *out, const struct style *st,
+			const struct model_retainer *chain)
+{
+	fprintf(out, "  %s", st->bold);
+	print_amount(out, chain->site->bytes, chain->site->blocks);
+	fprintf(out, "%s allocated at ", st->reset);
+	print_place(out, &chain->site->stack);
+	fprintf(out, " is held by:\n    ");
+	print_root(out, &chain->steps[0]);
+	for (size_t i = 1; i < chain->step_count; i++) {
+		const struct model_retainer_step *step = &chain->steps[i];
+
+		fprintf(out, "    -> %" PRIu64 "-byte block from ", step->size);
+		print_place(out, &step->stack);
+		if (i + 1 < chain->step_count)
+			fprintf(out, ", pointer at offset %" PRIu64 "\n", step->offset);
+		else
+			fprintf(out, " (this site)\n");
+	}
+}
+
+/* The runtime's own sites are left out, as in the leak list. */
+static void print_retainers(FILE *out, const struct style *st,
+			    const struct model_process *p)
+{
+	size_t shown = 0;
+
+	fprintf(out, "what keeps the largest reachable sites alive:\n");
+	for (size_t i = 0; i < p->retainer_count; i++) {
+		const struct model_retainer *chain = &p->retainers[i];
+
+		if (!chain->site || chain->site->suppressed_by)
+			continue;
+		print_chain(out, st, chain);
+		shown++;
+	}
+	if (!shown)
+		fprintf(out, "  %s\n", p->classified ? "no chain to a site of the program's"
+			: "nothing: this snapshot was taken without a reachability scan");
 	fprintf(out, "\n");
 }
 
@@ -133,7 +233,7 @@ static void print_header(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
-static void print_totals(FILE *out, const struct model_process *p)
+static void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)
 {
 	static const char *const titles[] = {
 		[LKS_CLASS_UNFREED] = "not freed",
@@ -156,15 +256,18 @@ static void print_totals(FILE *out, const struct model_process *p)
 		print_amount(out, t->bytes, t->blocks);
 		fprintf(out, " from %" PRIu64 " %s%s\n", t->sites,
 			plural(t->sites, "site", "sites"),
-			k == LKS_CLASS_REACHABLE && t->sites ? " (not listed)" : "");
+			k == LKS_CLASS_REACHABLE && t->sites && !reachable_listed ?
+			" (not listed)" : "");
 	}
 	if (p->suppressed.sites) {
 		fprintf(out, "  %-16s ", "suppressed");
 		print_amount(out, p->suppressed.bytes, p->suppressed.blocks);
-		fprintf(out, " from %" PRIu64 " %s (the C runtime's own)\n",
+		fprintf(out, " from %" PRIu64 " %s (by suppression rules)\n",
 			p->suppressed.sites, plural(p->suppressed.sites, "site", "sites"));
 	}
 	fprintf(out, "  %-16s %zu\n", "handles open", p->handle_count);
+	if (p->child_handle_count)
+		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
 	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; the shim "
 		"mapped %.1f MiB for its tables\n", "activity", c->allocs, c->frees,
 		(double)c->tool_bytes / (1024.0 * 1024.0));
@@ -183,6 +286,9 @@ static void print_summary(FILE *out, const struct style *st,
 	fprintf(out, " leaked from %" PRIu64 " %s, %zu %s open", p->leak_sites,
 		plural(p->leak_sites, "site", "sites"), p->handle_count,
 		plural(p->handle_count, "handle", "handles"));
+	if (p->child_handle_count)
+		fprintf(out, ", %zu %s leaked into child programs", p->child_handle_count,
+			plural(p->child_handle_count, "fd", "fds"));
 	if (p->classified) {
 		fprintf(out, ", ");
 		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
@@ -199,9 +305,14 @@ static void print_summary(FILE *out, const struct style *st,
 			c->missed_stacks);
 		sep = ", ";
 	}
-	if (c->unknown_frees)
+	if (c->unknown_frees) {
 		fprintf(out, "%s%" PRIu64 " frees of unknown pointers (unknown_frees)",
 			sep, c->unknown_frees);
+		sep = ", ";
+	}
+	if (c->missed_threads)
+		fprintf(out, "%s%" PRIu64 " threads not stopped for the reachability "
+			"scan (missed_threads)", sep, c->missed_threads);
 	if (c->mismatched_frees)
 		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
 			c->mismatched_frees);
@@ -209,26 +320,34 @@ static void print_summary(FILE *out, const struct style *st,
 }
 
 static void print_process(FILE *out, const struct style *st,
-			  const struct model_process *p)
+			  const struct model_process *p, const struct out_text_options *opts)
 {
 	print_header(out, st, p);
 	for (size_t i = 0; i < p->leak_count; i++)
-		if (model_class_is_leak(p->leaks[i].klass) && !p->leaks[i].suppressed_by)
+		if ((model_class_is_leak(p->leaks[i].klass) || opts->show_reachable) &&
+		    !p->leaks[i].suppressed_by)
 			print_leak(out, st, &p->leaks[i]);
 	for (size_t i = 0; i < p->handle_group_count; i++)
-		print_handle_group(out, st, &p->handle_groups[i]);
-	print_totals(out, p);
+		if (!p->handle_groups[i].suppressed_by)
+			print_handle_group(out, st, &p->handle_groups[i]);
+	for (size_t i = 0; i < p->child_group_count; i++)
+		if (!p->child_groups[i].suppressed_by)
+			print_handle_group(out, st, &p->child_groups[i]);
+	if (opts->retainers)
+		print_retainers(out, st, p);
+	print_totals(out, p, opts->show_reachable);
 	print_summary(out, st, p);
 }
 
-int out_text(FILE *out, const struct model_report *report, bool colour)
+int out_text(FILE *out, const struct model_report *report,
+	     const struct out_text_options *opts)
 {
-	const struct style *st = colour ? &ansi : &plain;
+	const struct style *st = opts->colour ? &ansi : &plain;
 
 	for (size_t i = 0; i < report->count; i++) {
 		if (i)
 			fprintf(out, "\n");
-		print_process(out, st, report->processes[i]);
+		print_process(out, st, report->processes[i], opts);
 	}
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

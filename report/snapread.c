@@ -267,15 +267,34 @@ static int check_handles(const struct snapshot *snap, struct errmsg *err)
 	return 0;
 }
 
+/* Each chain: one root step, then one or more blocks, contiguous. */
+static int check_chain_shape(const struct snapshot *snap, size_t i, struct errmsg *err)
+{
+	const struct lks_retainer_step *step = &snap->retainers[i];
+	bool starts = i == 0 || step->chain != snap->retainers[i - 1].chain;
+	bool ends = i + 1 == snap->retainer_count ||
+		    snap->retainers[i + 1].chain != step->chain;
+
+	if (starts && (step->kind == LKS_RK_BLOCK || ends))
+		return bad(err, snap->name,
+			   "retainer step %zu: a chain must start with a root and reach a block", i);
+	if (!starts && step->kind != LKS_RK_BLOCK)
+		return bad(err, snap->name, "retainer step %zu: a root inside a chain", i);
+	return 0;
+}
+
 static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 {
 	for (size_t i = 0; i < snap->retainer_count; i++) {
 		const struct lks_retainer_step *step = &snap->retainers[i];
 
+		if (check_chain_shape(snap, i, err) < 0)
+			return -EINVAL;
+
 		if (!trace_ok(snap, step->trace))
 			return bad(err, snap->name, "retainer step %zu: no trace %" PRIu32,
 				   i, step->trace);
-		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_BLOCK)
+		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_REGISTER)
 			return bad(err, snap->name,
 				   "retainer step %zu: unknown kind %" PRIu32, i,
 				   step->kind);
@@ -378,7 +397,9 @@ int snap_read_file(const char *path, struct snapshot **out, struct errmsg *err)
 	struct stat st;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, before
+	 * fstat can refuse it; reads of a regular file ignore the flag */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		errmsg_set(err, "%s: %s", path, strerror(-r));

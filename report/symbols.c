@@ -301,6 +301,8 @@ static void normalize_path(char *path)
 
 	while (*in) {
 		char *end = strchrnul(in, '/');
+		/* read before the copy below: its '/' may land on this NUL */
+		bool last_component = *end == '\0';
 		size_t len = (size_t)(end - in);
 		char *last = out > path + 1 ? memrchr(path, '/', (size_t)(out - 1 - path)) : NULL;
 
@@ -314,7 +316,9 @@ static void normalize_path(char *path)
 			out += len;
 			*out++ = '/';
 		}
-		in = *end ? end + 1 : end;
+		if (last_component)
+			break;
+		in = end + 1;
 	}
 	if (out > path + 1)
 		out--;
@@ -571,6 +575,37 @@ int sym_lookup(struct symbolizer *sym, uint64_t address,
 	*frames = &sym->frames[slot->first];
 	*count = slot->count;
 	return 0;
+}
+
+/* ---- data addresses (retainer roots) ---- */
+
+int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
+	     uint64_t *symbol_offset, const char **module)
+{
+	struct module *m = find_module(sym, address);
+	GElf_Off offset;
+	GElf_Sym elf_sym;
+	const char *name;
+	int r;
+
+	*symbol = *module = NULL;
+	*symbol_offset = 0;
+	if (!m)
+		return 0;
+	*module = m->path;
+	if (m->state == MODULE_UNTRIED && (r = prepare_module(sym, m)) < 0)
+		return r;
+	if (m->state != MODULE_READY)
+		return 0;
+	/* the symbol whose extent holds the address: a variable, not code */
+	name = dwfl_module_addrinfo(m->dwfl_module, address, &offset, &elf_sym,
+				    NULL, NULL, NULL);
+	if (!name || GELF_ST_TYPE(elf_sym.st_info) == STT_FUNC ||
+	    offset >= (elf_sym.st_size ? elf_sym.st_size : 1))
+		return 0;
+	*symbol = readable_name(sym, name);
+	*symbol_offset = offset;
+	return *symbol ? 0 : -ENOMEM;
 }
 
 /* ---- lifetime ---- */

@@ -25,6 +25,11 @@ void sym_close(struct symbolizer *sym);
 int sym_lookup(struct symbolizer *sym, uint64_t address,
 	       const struct model_frame **frames, size_t *count);
 
+/* The variable a data address lies in (`symbol` NULL when none is known)
+ * and the module holding it (NULL when none). 0 or a negative errno. */
+int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
+	     uint64_t *symbol_offset, const char **module);
+
 /* Why some modules could not be used, one line each (pool strings). */
 const char *const *sym_warnings(const struct symbolizer *sym, size_t *count);
 

@@ -5,7 +5,63 @@
 
 #include "shim.h"
 
+#define MAX_REGIONS 4096
+
 static uint64_t mapped_bytes; /* atomic; reported as tool_bytes */
+static uint64_t regions_unlisted; /* atomic */
+
+/* Every region mapped here, so the reachability scan can leave the shim's
+ * own tables out of the program's anonymous mappings (the kernel merges
+ * adjacent ones, so a maps line alone cannot tell them apart). A slot is
+ * free when its start is 0; claimed with a CAS, cleared on unmap. */
+struct region {
+	uint64_t start; /* atomic */
+	uint64_t bytes;
+};
+static struct region regions[MAX_REGIONS];
+
+static void remember(void *ptr, size_t bytes)
+{
+	for (int i = 0; i < MAX_REGIONS; i++) {
+		uint64_t free_slot = 0;
+
+		/* relaxed: only the scan reads these, with the world stopped */
+		if (__atomic_compare_exchange_n(&regions[i].start, &free_slot,
+		                                (uint64_t)(uintptr_t)ptr, false,
+		                                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&regions[i].bytes, bytes, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	/* table full: the region may be scanned as the program's; counted */
+	__atomic_fetch_add(&regions_unlisted, 1, __ATOMIC_RELAXED);
+}
+
+static void forget(void *ptr)
+{
+	for (int i = 0; i < MAX_REGIONS; i++)
+		if (__atomic_load_n(&regions[i].start, __ATOMIC_RELAXED) ==
+		    (uint64_t)(uintptr_t)ptr) {
+			__atomic_store_n(&regions[i].start, 0, __ATOMIC_RELAXED);
+			return;
+		}
+}
+
+void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
+                       void *ctx)
+{
+	for (int i = 0; i < MAX_REGIONS; i++) {
+		uint64_t start = __atomic_load_n(&regions[i].start, __ATOMIC_RELAXED);
+
+		if (start)
+			visit(start, __atomic_load_n(&regions[i].bytes, __ATOMIC_RELAXED), ctx);
+	}
+}
+
+uint64_t lks_arena_unlisted(void)
+{
+	return __atomic_load_n(&regions_unlisted, __ATOMIC_RELAXED);
+}
 
 static void *map_with(size_t bytes, int extra_flags)
 {
@@ -15,6 +71,7 @@ static void *map_with(size_t bytes, int extra_flags)
 	if (ptr == MAP_FAILED)
 		return NULL;
 	__atomic_fetch_add(&mapped_bytes, bytes, __ATOMIC_RELAXED);
+	remember(ptr, bytes);
 	return ptr;
 }
 
@@ -32,7 +89,10 @@ void *lks_reserve(size_t bytes)
 
 void lks_unmap(void *ptr, size_t bytes)
 {
-	if (ptr && munmap(ptr, bytes) == 0)
+	if (!ptr)
+		return;
+	forget(ptr);
+	if (munmap(ptr, bytes) == 0)
 		__atomic_fetch_sub(&mapped_bytes, bytes, __ATOMIC_RELAXED);
 }
 

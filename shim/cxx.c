@@ -32,8 +32,10 @@ static void record_new(void *ptr, size_t size, uint8_t family)
 {
 	int saved_errno = errno;
 
-	if (ptr != NULL)
+	if (ptr != NULL) {
+		lks_live_prefetch((uint64_t)ptr);  /* overlaps the unwinding */
 		lks_live_insert((uint64_t)ptr, size, lks_capture_trace(), family);
+	}
 	errno = saved_errno;
 }
 

@@ -50,6 +50,9 @@ void lks_process_end(enum lks_reason reason, int status)
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return;
 	lks_busy = 1;
+	/* the scan reads this thread's stack from here up: our frames below
+	 * hold stale words of the program's that would keep leaks reachable */
+	lks_reach_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0));
 	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
 		if (lks_opt.summary && lks_stderr_unchanged())
 			print_summary(&result);

@@ -119,7 +119,8 @@ struct lks_counters {
 	uint64_t missed_handles;
 	uint64_t scanned_bytes;     /* bytes the reachability scan read */
 	uint64_t snapshot_ns;       /* time spent writing this snapshot */
-	uint64_t reserved[8];
+	uint64_t missed_threads;    /* not stopped for the scan: read conservatively */
+	uint64_t reserved[7];
 };
 _Static_assert(sizeof(struct lks_counters) == 192, "lks_counters size");
 
@@ -179,24 +180,29 @@ _Static_assert(sizeof(struct lks_handle) == 32, "lks_handle size");
 #define LKS_HDF_TO_CHILD 0x1u /* inherited by an exec'd program (no CLOEXEC) */
 
 /* One step of a chain from a root to a block of a reachable site: steps of
- * one chain share `chain` and come in order, root first. */
+ * one chain share `chain` and come in order, the root first, then each block
+ * on the way; the last block belongs to the site the chain is for. */
 struct lks_retainer_step {
 	uint32_t chain;
 	uint32_t kind;      /* LKS_RK_* */
-	uint64_t addr;      /* root word address, or block start */
-	uint64_t offset;    /* offset of the pointer inside the block or root */
-	uint32_t trace;     /* block steps: allocation site */
-	uint32_t thread;    /* stack roots: index of the thread */
-	uint64_t size;      /* block size */
+	uint64_t addr;      /* root: the word's address; block: its start */
+	uint64_t offset;    /* block: where in it the pointer to the next step is;
+	                     * register root: the register's index */
+	uint32_t trace;     /* block: allocation site */
+	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one) */
+	uint64_t size;      /* block: its size */
+	uint64_t frame_ip;  /* stack root: a return address above the word (the
+	                     * frame holding it), 0 when none was found */
 };
-_Static_assert(sizeof(struct lks_retainer_step) == 40, "lks_retainer_step size");
+_Static_assert(sizeof(struct lks_retainer_step) == 48, "lks_retainer_step size");
 
 enum lks_retainer_kind {
 	LKS_RK_GLOBAL = 1,  /* a word in a module's writable segment */
 	LKS_RK_STACK = 2,   /* a word on a thread's stack */
-	LKS_RK_TLS = 3,
-	LKS_RK_MMAP = 4,
+	LKS_RK_TLS = 3,     /* a thread's dtv pointer, in its TCB */
+	LKS_RK_MMAP = 4,    /* a word in an anonymous mapping of the program */
 	LKS_RK_BLOCK = 5,   /* a heap block on the way */
+	LKS_RK_REGISTER = 6,/* a register of a thread, saved when it was stopped */
 };
 
 #endif

@@ -150,5 +150,6 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	 * library's destructors: what they free is not reported. */
 	on_exit(at_exit, NULL);
 	pthread_atfork(NULL, NULL, after_fork_in_child);
+	lks_control_start();
 	lks_busy = 0;
 }

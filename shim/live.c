@@ -1,28 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /* The live block table: address -> {size, trace, seq, family}, lock-free.
  *
- * Open addressing with linear probing in "generations": inserts go to the
- * current generation; when it is 3/4 used (live or tombstone) another one,
- * sized by its live count, becomes current. Older generations only lose
- * entries and are recycled once empty. No entry ever moves, so a remove or
- * a snapshot reader needs no lock and never waits for another thread, and a
- * free writes one slot and no shared counter.
+ * Blocks are spread over shards by the 64 MiB region of their address:
+ * glibc gives each thread's arena regions of its own, so a thread mostly
+ * writes cache lines no other thread touches. In a shard, open addressing
+ * with linear probing in "generations": inserts go to the current
+ * generation; when it is 3/4 used (live or tombstone) another one, twice
+ * its live count (1.5 times its size while the program grows), becomes
+ * current. Older generations only lose entries and are recycled once
+ * empty; each knows the range of addresses it held since its reset, so a
+ * remove skips the ones that cannot hold its block. No entry ever moves,
+ * so a remove or a snapshot reader needs no lock and never waits for
+ * another thread, and neither an insert nor a remove writes a shared word
+ * but its own slot (and the range, while the heap grows).
  *
  * A slot's key goes EMPTY -> CLAIMED -> addr -> TOMB -> CLAIMED -> ... The
  * payload is written between CLAIMED and addr; the release store of addr
  * publishes it. Keys are unique: the program cannot be given an address
- * again before its free, and free un-records before the real free. */
-#include <sys/mman.h>
+ * again before its free, and free un-records before the real free.
+ * Recycling turns every free slot of a generation CLOSED, which no insert
+ * may claim, before it resets them: see generation_recycle. */
+#include <unistd.h>
 
 #include "shim.h"
 
-#define KEY_EMPTY 0u
-#define KEY_TOMB 1u
-#define KEY_CLAIMED 2u
-#define MAX_GENERATIONS 64
+/* Key values below KEY_LIVE are states; any other key is a block address
+ * (malloc never returns an address in the first page). */
+#define KEY_EMPTY 0u      /* never used since the last reset: ends a probe */
+#define KEY_TOMB 1u       /* freed: probes go on, inserts may claim it */
+#define KEY_CLOSED 2u     /* generation being recycled: nobody claims it */
+#define KEY_CLAIMED 3u    /* an insert is writing the payload */
+#define KEY_LIVE 4u
+#define MAX_GENERATIONS 64     /* per shard */
+#define SHARD_BITS 4
+#define REGION_SHIFT 26        /* glibc's thread arenas are 64 MiB aligned */
 #define MIN_SLOTS (1u << 14)
 #define MAX_PROBES 4096        /* insert and remove agree on this bound */
-#define STRIPES 16             /* in-flight insert counters per generation */
 #define SEQ_BATCH 1024
 #define USED_BATCH 64
 
@@ -34,32 +47,32 @@ struct entry {
 };
 _Static_assert(sizeof(struct entry) == 24, "24 bytes per slot");
 
-struct stripe {
-	uint64_t inserting;  /* atomic: inserts in flight from this stripe */
-} __attribute__((aligned(64)));
-
 struct generation {
 	struct entry *slots;
-	uint64_t mask;      /* slots - 1; written before gen_count publishes it */
-	uint64_t used;      /* atomic: slots taken from EMPTY, fed in batches */
-	int closing;        /* atomic: being checked for recycling; insert elsewhere */
-	struct stripe stripes[STRIPES];
+	uint64_t count;     /* slots; written before gen_count publishes it */
+	uint32_t epoch;     /* atomic: odd while being recycled */
+	uint64_t low, high; /* atomic: addresses held since the last reset */
+	/* atomic: slots taken from EMPTY, fed in batches; on a line of its own,
+	 * away from the fields every insert reads */
+	uint64_t used __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
-static struct generation generations[MAX_GENERATIONS];
-static uint32_t gen_count;     /* atomic: generations[0..gen_count) exist */
-static uint32_t current_gen;   /* atomic: where inserts go */
-static int rotating;           /* atomic flag: one thread rotates at a time */
+struct shard {
+	struct generation generations[MAX_GENERATIONS];
+	uint32_t gen_count;     /* atomic: generations[0..gen_count) exist */
+	uint32_t current_gen;   /* atomic: where inserts go */
+	pid_t rotating;         /* atomic: pid whose thread rotates, or 0 */
+} __attribute__((aligned(64)));
+
+static struct shard shards[1u << SHARD_BITS];
 static uint64_t missed_allocs, unknown_frees, mismatched_frees; /* atomic */
 static uint64_t allocs_total, frees_total; /* atomic, fed in batches */
 static uint32_t seq_next;      /* atomic: handed out SEQ_BATCH at a time */
-static uint32_t stripe_next;   /* atomic */
 #define COUNT_BATCH 256
 
 struct thread_state {
 	uint32_t seq, seq_end;
 	uint32_t allocs, frees, used;
-	uint32_t stripe;           /* 0 = not assigned yet, else stripe + 1 */
 };
 static __thread struct thread_state mine __attribute__((tls_model("initial-exec")));
 
@@ -73,29 +86,68 @@ static void count_batched(uint32_t *pending, uint64_t *total)
 	}
 }
 
-static uint64_t slot_of(uint64_t addr, uint64_t mask)
+static struct shard *shard_of(uint64_t addr)
+{
+	return &shards[((addr >> REGION_SHIFT) * 0x9e3779b97f4a7c15u) >> (64 - SHARD_BITS)];
+}
+
+/* Any slot count: the hash scaled to it (multiply-shift). */
+static uint64_t slot_of(uint64_t addr, uint64_t count)
 {
 	uint64_t hash = (addr >> 4) * 0x9e3779b97f4a7c15u;
 
-	return (hash ^ (hash >> 31)) & mask;
+	return (uint64_t)(((unsigned __int128)(hash ^ (hash >> 29)) * count) >> 64);
 }
 
-static bool generation_create(uint32_t index, uint64_t slot_count)
+static uint64_t next_slot(uint64_t at, uint64_t count)
 {
-	struct generation *gen = &generations[index];
+	return at + 1 == count ? 0 : at + 1;
+}
+
+/* An empty range: low above high. */
+static void range_reset(struct generation *gen)
+{
+	__atomic_store_n(&gen->low, UINT64_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&gen->high, 0, __ATOMIC_RELAXED);
+}
+
+/* Widened before the key is published. relaxed: a remove of addr comes
+ * after the program got addr back from malloc, so after this in the
+ * program's own happens-before; and the range only widens between resets,
+ * which happen with no entry left. */
+static void range_widen(struct generation *gen, uint64_t addr)
+{
+	uint64_t low = __atomic_load_n(&gen->low, __ATOMIC_RELAXED);
+	uint64_t high = __atomic_load_n(&gen->high, __ATOMIC_RELAXED);
+
+	while (lks_unlikely(addr < low) &&
+	       !__atomic_compare_exchange_n(&gen->low, &low, addr, true,
+	                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	while (lks_unlikely(addr > high) &&
+	       !__atomic_compare_exchange_n(&gen->high, &high, addr, true,
+	                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static bool range_holds(const struct generation *gen, uint64_t addr)
+{
+	return addr >= __atomic_load_n(&gen->low, __ATOMIC_RELAXED) &&
+	       addr <= __atomic_load_n(&gen->high, __ATOMIC_RELAXED);
+}
+
+static bool generation_create(struct shard *shard, uint32_t index, uint64_t slot_count)
+{
+	struct generation *gen = &shard->generations[index];
 
 	gen->slots = lks_map(slot_count * sizeof(struct entry));
 	if (!gen->slots)
 		return false;
-	gen->mask = slot_count - 1;
-	/* release: slots and mask are visible to whoever sees the count */
-	__atomic_store_n(&gen_count, index + 1, __ATOMIC_RELEASE);
+	gen->count = slot_count;
+	range_reset(gen);
+	/* release: slots, count and range are visible to whoever sees it */
+	__atomic_store_n(&shard->gen_count, index + 1, __ATOMIC_RELEASE);
 	return true;
-}
-
-bool lks_live_init(void)
-{
-	return generation_create(0, MIN_SLOTS);
 }
 
 static uint32_t next_seq(void)
@@ -108,97 +160,207 @@ static uint32_t next_seq(void)
 	return mine.seq++;
 }
 
-static uint64_t *my_stripe(struct generation *gen)
-{
-	if (lks_unlikely(mine.stripe == 0))
-		mine.stripe = __atomic_fetch_add(&stripe_next, 1, __ATOMIC_RELAXED) % STRIPES + 1;
-	return &gen->stripes[mine.stripe - 1].inserting;
-}
-
 static uint64_t live_in(const struct generation *gen)
 {
 	uint64_t live = 0;
 
-	for (uint64_t at = 0; at <= gen->mask; at++)
-		live += __atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) > KEY_TOMB;
+	for (uint64_t at = 0; at < gen->count; at++)
+		live += __atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) >= KEY_CLAIMED;
 	return live;
 }
 
-static bool inserts_in_flight(struct generation *gen)
+static bool holds_any(const struct generation *gen)
 {
-	for (int i = 0; i < STRIPES; i++)
-		if (__atomic_load_n(&gen->stripes[i].inserting, __ATOMIC_SEQ_CST))
+	for (uint64_t at = 0; at < gen->count; at++)
+		if (__atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) >= KEY_CLAIMED)
 			return true;
 	return false;
 }
 
-/* A retired generation with no entry left is reset and reused. Setting
- * `closing` before reading the in-flight counters, while an insert raises
- * its counter before reading `closing` (both seq_cst), means that one of the
- * two always sees the other: no insert can land in a generation being reset. */
-static bool generation_recycle(uint32_t index, uint64_t slot_count)
+/* Turns every free slot CLOSED; false at the first claimed or live one.
+ * An insert claims only EMPTY or TOMB with a CAS, so each slot is either
+ * closed first (the insert skips it) or claimed first (we see it here):
+ * once the whole pass succeeds, nothing can be claimed any more. */
+static bool close_all(struct generation *gen)
 {
-	struct generation *gen = &generations[index];
+	for (uint64_t at = 0; at < gen->count; at++) {
+		uint64_t *key = &gen->slots[at].key;
+		uint64_t seen = __atomic_load_n(key, __ATOMIC_RELAXED);
 
-	if (gen->mask + 1 < slot_count)
-		return false;
-	__atomic_store_n(&gen->closing, 1, __ATOMIC_SEQ_CST);
-	if (inserts_in_flight(gen) || live_in(gen))
-		return false;  /* stays closing: inserts keep going to the current one */
-	/* zero-fills and gives the pages back; readers see EMPTY slots */
-	madvise(gen->slots, (gen->mask + 1) * sizeof(struct entry), MADV_DONTNEED);
-	__atomic_store_n(&gen->used, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&gen->closing, 0, __ATOMIC_SEQ_CST);
+		do {
+			if (seen >= KEY_CLAIMED)
+				return false;
+			/* relaxed: the RMW order on this one word is what matters */
+		} while (seen != KEY_CLOSED &&
+		         !__atomic_compare_exchange_n(key, &seen, KEY_CLOSED, false,
+		                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	}
 	return true;
 }
 
-static void rotate(uint32_t full)
+/* Only the rotating thread makes slots CLOSED: it can reopen them with
+ * plain stores. TOMB, not EMPTY: a late insert may have probed past one. */
+static void reopen(struct generation *gen)
 {
-	uint64_t want = MIN_SLOTS, live = live_in(&generations[full]) * 2;
-	uint32_t count = __atomic_load_n(&gen_count, __ATOMIC_ACQUIRE), chosen = count;
+	for (uint64_t at = 0; at < gen->count; at++)
+		if (__atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) == KEY_CLOSED)
+			__atomic_store_n(&gen->slots[at].key, KEY_TOMB, __ATOMIC_RELAXED);
+}
 
-	while (want < live)
-		want <<= 1;
+/* A retired generation with no entry left is reset and reused. An insert
+ * that read current_gen before the rotation (a "late" insert) may still be
+ * probing it. Before the reset, the CLOSED pass makes it either fail here
+ * or find no slot there. During or after the reset it could claim a slot
+ * behind a CLOSED one that later turns EMPTY, where no remove would find
+ * it; so the epoch is odd from before the first CLOSED until after the
+ * reset, and claim_slot gives a slot back when the epoch moved meanwhile. */
+static bool generation_recycle(struct generation *gen, uint64_t slot_count)
+{
+	uint32_t odd = __atomic_load_n(&gen->epoch, __ATOMIC_RELAXED) | 1;
+
+	if (gen->count < slot_count || holds_any(gen))
+		return false;
+	/* relaxed: ordered before the reset stores by the release fence */
+	__atomic_store_n(&gen->epoch, odd, __ATOMIC_RELAXED);
+	if (!close_all(gen)) {
+		reopen(gen);  /* no reset: a late insert may stay, tombs are safe */
+		__atomic_store_n(&gen->epoch, odd + 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	/* release: an insert whose CAS reads one of the EMPTY keys below
+	 * (acquire) then sees the odd epoch, or a later one */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (uint64_t at = 0; at < gen->count; at++)
+		__atomic_store_n(&gen->slots[at].key, KEY_EMPTY, __ATOMIC_RELAXED);
+	range_reset(gen);
+	/* relaxed: only fill levels */
+	__atomic_store_n(&gen->used, 0, __ATOMIC_RELAXED);
+	/* release: a late insert that reads this epoch (acquire) also sees
+	 * the reset keys and range, so no stale key misleads its probing */
+	__atomic_store_n(&gen->epoch, odd + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+static void rotate(struct shard *shard, uint32_t full)
+{
+	uint64_t want = live_in(&shard->generations[full]) * 2;
+	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE), chosen = count;
+
+	if (want < MIN_SLOTS)
+		want = MIN_SLOTS;
 	for (uint32_t i = 0; i < count && chosen == count; i++)
-		if (i != full && generation_recycle(i, want))
+		if (i != full && generation_recycle(&shard->generations[i], want))
 			chosen = i;
-	if (chosen == count && (count == MAX_GENERATIONS || !generation_create(count, want)))
+	if (chosen == count &&
+	    (count == MAX_GENERATIONS || !generation_create(shard, count, want)))
 		return;  /* keep filling the full one; inserts fail when no slot is left */
 	/* release: a recycled generation's reset is visible before its use */
-	__atomic_store_n(&current_gen, chosen, __ATOMIC_RELEASE);
+	__atomic_store_n(&shard->current_gen, chosen, __ATOMIC_RELEASE);
 }
 
-static void maybe_rotate(uint32_t index)
+/* One thread rotates a shard at a time; the others go on inserting. The
+ * flag holds the rotating process's pid: a child forked while a parent's
+ * thread rotated inherits the flag set, though no thread of its own
+ * rotates, and takes it over (the rotation steps leave the tables
+ * consistent wherever they stop). getpid is a system call, but this runs
+ * a few times per generation. */
+static bool rotation_begin(struct shard *shard)
 {
-	int idle = 0;
+	pid_t self = getpid(), holder = 0;
 
-	if (__atomic_load_n(&current_gen, __ATOMIC_RELAXED) != index ||
-	    !__atomic_compare_exchange_n(&rotating, &idle, 1, false,
-	                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	/* acquire/release: one rotation's table writes are seen by the next */
+	return __atomic_compare_exchange_n(&shard->rotating, &holder, self, false,
+	                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) ||
+	       (holder != self &&
+	        __atomic_compare_exchange_n(&shard->rotating, &holder, self, false,
+	                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+}
+
+static void rotation_end(struct shard *shard)
+{
+	__atomic_store_n(&shard->rotating, 0, __ATOMIC_RELEASE);
+}
+
+static void maybe_rotate(struct shard *shard, uint32_t index)
+{
+	if (__atomic_load_n(&shard->current_gen, __ATOMIC_RELAXED) != index ||
+	    !rotation_begin(shard))
 		return;
-	if (__atomic_load_n(&current_gen, __ATOMIC_RELAXED) == index)
-		rotate(index);
-	__atomic_store_n(&rotating, 0, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&shard->current_gen, __ATOMIC_RELAXED) == index)
+		rotate(shard, index);
+	rotation_end(shard);
 }
 
-static bool claim_slot(uint32_t index, const struct entry *fill)
+/* A shard gets its first generation on its first insert: a shard never
+ * used costs nothing (reading untouched slots would commit them). If
+ * another thread is creating it right now, this insert is counted missed
+ * rather than wait. */
+static __attribute__((noinline)) bool shard_start(struct shard *shard)
 {
-	struct generation *gen = &generations[index];
-	uint64_t at = slot_of(fill->key, gen->mask);
+	if (rotation_begin(shard)) {
+		if (__atomic_load_n(&shard->gen_count, __ATOMIC_RELAXED) == 0)
+			generation_create(shard, 0, MIN_SLOTS);
+		rotation_end(shard);
+	}
+	/* acquire: generation 0 is complete once counted */
+	return __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE) != 0;
+}
 
-	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & gen->mask) {
+static inline bool shard_ready(struct shard *shard)
+{
+	/* acquire: generation 0 is complete once counted */
+	return lks_likely(__atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE) != 0) ||
+	       shard_start(shard);
+}
+
+/* The shard of the main heap, where start-up allocates: if even that one
+ * cannot be mapped, the shim had better not start. */
+bool lks_live_init(void)
+{
+	return shard_ready(shard_of((uint64_t)(uintptr_t)sbrk(0)));
+}
+
+/* A slot claimed while the generation was being recycled is given back:
+ * release, so that whoever claims it next also sees the new epoch. */
+static bool claimed_in_epoch(struct generation *gen, uint32_t epoch, uint64_t *key)
+{
+	/* relaxed: ordered after the claim by that CAS's acquire */
+	if (lks_likely(__atomic_load_n(&gen->epoch, __ATOMIC_RELAXED) == epoch))
+		return true;
+	__atomic_store_n(key, KEY_TOMB, __ATOMIC_RELEASE);
+	return false;
+}
+
+static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *fill)
+{
+	struct generation *gen = &shard->generations[index];
+	uint64_t at = slot_of(fill->key, gen->count);
+	/* acquire: pairs with the end of a reset (see generation_recycle) */
+	uint32_t epoch = __atomic_load_n(&gen->epoch, __ATOMIC_ACQUIRE);
+
+	if (lks_unlikely(epoch & 1))
+		return false;  /* being recycled: not current any more */
+	range_widen(gen, fill->key);
+	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
+		/* relaxed: only a hint; the CAS below decides */
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
 
+		/* acquire on success: pairs with the remover's release (its
+		 * payload reads are done before our writes below) and with the
+		 * reset's release fence (the epoch check then sees the change) */
 		if (key > KEY_TOMB ||
 		    !__atomic_compare_exchange_n(&slot->key, &key, KEY_CLAIMED, false,
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
+		if (lks_unlikely(!claimed_in_epoch(gen, epoch, &slot->key)))
+			return false;
 		if (key == KEY_EMPTY && ++mine.used == USED_BATCH) {
 			mine.used = 0;
+			/* relaxed: a rough fill level; rotating late costs probes */
 			if (__atomic_add_fetch(&gen->used, USED_BATCH, __ATOMIC_RELAXED) >
-			    gen->mask / 4 * 3)
-				maybe_rotate(index);
+			    gen->count / 4 * 3)
+				maybe_rotate(shard, index);
 		}
 		/* relaxed stores: the release store of the key publishes them */
 		__atomic_store_n(&slot->size, fill->size, __ATOMIC_RELAXED);
@@ -210,35 +372,50 @@ static bool claim_slot(uint32_t index, const struct entry *fill)
 	return false;
 }
 
+/* Called before the stack capture: the slot's cache miss then overlaps the
+ * unwinding instead of following it. A prefetch never faults, and a stale
+ * generation only makes it useless. */
+void lks_live_prefetch(uint64_t addr)
+{
+	struct shard *shard = shard_of(addr);
+	struct generation *gen;
+
+	/* acquire (both): slots and count of the generation are set */
+	if (__atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE) == 0)
+		return;
+	gen = &shard->generations[__atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE)];
+	__builtin_prefetch(&gen->slots[slot_of(addr, gen->count)], 1, 3);
+}
+
+/* No shared counter and no fence: a late insert into a generation being
+ * recycled is caught by the CLOSED pass and the epoch check, not by
+ * announcing itself. */
 void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family)
 {
 	struct entry fill = { addr, size | (uint64_t)family << 56, trace, next_seq() };
+	struct shard *shard = shard_of(addr);
 
-	for (int attempt = 0; attempt < 3; attempt++) {
-		uint32_t index = __atomic_load_n(&current_gen, __ATOMIC_ACQUIRE);
-		struct generation *gen = &generations[index];
-		uint64_t *inserting = my_stripe(gen);
-		bool done = false;
+	for (int attempt = 0; attempt < 3 && shard_ready(shard); attempt++) {
+		/* acquire: a new generation's slots, or a recycled one's reset */
+		uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
 
-		/* seq_cst pair with generation_recycle: see there */
-		__atomic_fetch_add(inserting, 1, __ATOMIC_SEQ_CST);
-		if (!__atomic_load_n(&gen->closing, __ATOMIC_SEQ_CST))
-			done = claim_slot(index, &fill);
-		__atomic_fetch_sub(inserting, 1, __ATOMIC_RELEASE);
-		if (done) {
+		if (lks_likely(claim_slot(shard, index, &fill))) {
 			count_batched(&mine.allocs, &allocs_total);
 			return;
 		}
-		maybe_rotate(index);
+		maybe_rotate(shard, index);
 	}
 	__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);
 }
 
 static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block *out)
 {
-	uint64_t at = slot_of(addr, gen->mask);
+	uint64_t at = slot_of(addr, gen->count);
 
-	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & gen->mask) {
+	if (!range_holds(gen, addr))
+		return false;
+
+	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
 		/* acquire: the payload read below is the one published with key */
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
@@ -247,13 +424,15 @@ static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block 
 		if (key == KEY_EMPTY)
 			return false;
 		if (key != addr)
-			continue;
+			continue;  /* TOMB, CLOSED, CLAIMED or another block */
 		size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 		out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 		out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
-		/* fails only for a double free racing with itself */
+		/* fails only for a double free racing with itself; release:
+		 * the payload reads above are done before a new claimer's
+		 * writes (its CAS acquires) */
 		if (!__atomic_compare_exchange_n(&slot->key, &key, KEY_TOMB, false,
-		                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		                                 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return false;
 		out->addr = addr;
 		out->size = size & ((1ull << 56) - 1);
@@ -266,13 +445,16 @@ static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block 
 
 bool lks_live_remove(uint64_t addr, struct lks_block *removed)
 {
-	uint32_t count = __atomic_load_n(&gen_count, __ATOMIC_ACQUIRE);
-	uint32_t first = __atomic_load_n(&current_gen, __ATOMIC_RELAXED);
+	struct shard *shard = shard_of(addr);
+	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE);
+	uint32_t first = __atomic_load_n(&shard->current_gen, __ATOMIC_RELAXED);
 
-	if (remove_from(&generations[first], addr, removed))
+	if (count == 0)
+		return false;  /* nothing was ever inserted here */
+	if (remove_from(&shard->generations[first], addr, removed))
 		return true;
 	for (uint32_t i = 0; i < count; i++)
-		if (i != first && remove_from(&generations[i], addr, removed))
+		if (i != first && remove_from(&shard->generations[i], addr, removed))
 			return true;
 	return false;
 }
@@ -285,13 +467,13 @@ void lks_count_unknown_free(void)
 static void visit_generation(struct generation *gen,
                              void (*visit)(const struct lks_block *, void *), void *ctx)
 {
-	for (uint64_t at = 0; at <= gen->mask; at++) {
+	for (uint64_t at = 0; at < gen->count; at++) {
 		struct entry *slot = &gen->slots[at];
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
 		struct lks_block block;
 		uint64_t size;
 
-		if (key <= KEY_CLAIMED)
+		if (key < KEY_LIVE)
 			continue;
 		size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 		block.trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
@@ -309,10 +491,12 @@ static void visit_generation(struct generation *gen,
 
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx)
 {
-	uint32_t count = __atomic_load_n(&gen_count, __ATOMIC_ACQUIRE);
+	for (uint32_t s = 0; s < 1u << SHARD_BITS; s++) {
+		uint32_t count = __atomic_load_n(&shards[s].gen_count, __ATOMIC_ACQUIRE);
 
-	for (uint32_t i = 0; i < count; i++)
-		visit_generation(&generations[i], visit, ctx);
+		for (uint32_t i = 0; i < count; i++)
+			visit_generation(&shards[s].generations[i], visit, ctx);
+	}
 }
 
 void lks_live_stats(struct lks_live_stats *stats)

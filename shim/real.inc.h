@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "real_handles.inc.h"
+#include "real_signals.inc.h"
+
 #define LKS_REAL_TABLE(X)                                                   \
 	X(malloc, "malloc", void *, (size_t))                                   \
 	X(calloc, "calloc", void *, (size_t, size_t))                           \
@@ -46,7 +49,9 @@
 	  void, (void *, size_t, const void *))                                 \
 	X(dlclose, "dlclose", int, (void *))                                    \
 	X(_exit, "_exit", void, (int))                                          \
-	X(_Exit, "_Exit", void, (int))
+	X(_Exit, "_Exit", void, (int))                                          \
+	LKS_REAL_HANDLES(X)                                                     \
+	LKS_REAL_SIGNALS(X)
 
 struct lks_real_fns {
 #define LKS_REAL_FIELD(field, symbol, ret, params) ret(*field) params;

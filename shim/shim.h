@@ -80,6 +80,10 @@ void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
 void *lks_reserve(size_t bytes);       /* lazily committed, NULL on failure */
 void lks_unmap(void *ptr, size_t bytes);
 uint64_t lks_mapped_bytes(void);
+/* Every region mapped above and not unmapped; regions it could not list. */
+void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
+                       void *ctx);
+uint64_t lks_arena_unlisted(void);
 
 /* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
 
@@ -116,6 +120,7 @@ struct lks_block {
 
 bool lks_live_init(void);
 void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family);
+void lks_live_prefetch(uint64_t addr);  /* a hint before a capture and insert */
 bool lks_live_remove(uint64_t addr, struct lks_block *removed);
 /* Calls visit for every live block; safe while other threads allocate. */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx);
@@ -138,6 +143,25 @@ struct lks_buf;
 int lks_modules_write(struct lks_buf *out, struct lks_strtab *strings);
 bool lks_in_shim(uint64_t ip);
 
+/* ---- reach.c: leak classes by a conservative scan at exit --------------- */
+
+struct lks_reach;
+/* Holds the other threads still until lks_reach_end; NULL: no scan (the
+ * reach option is off, or it could not run: the blocks stay unfreed). */
+struct lks_reach *lks_reach_scan(void);
+/* The frame of the shim's outermost function on the exiting thread. */
+void lks_reach_stack_from(uint64_t frame);
+typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass,
+                             uint64_t indirect_blocks, uint64_t indirect_bytes,
+                             void *ctx);
+void lks_reach_foreach(const struct lks_reach *reach, lks_reach_visit *visit, void *ctx);
+uint64_t lks_reach_scanned_bytes(const struct lks_reach *reach);
+uint64_t lks_reach_missed_threads(const struct lks_reach *reach);
+/* retain.c: chains from a root to a block of the largest reachable sites */
+void lks_reach_retainers(const struct lks_reach *reach, const struct lks_site *sites,
+                         size_t count, struct lks_buf *out);
+void lks_reach_end(struct lks_reach *reach);
+
 /* ---- snapshot.c ----------------------------------------------------------- */
 
 struct lks_snapshot_result {
@@ -148,6 +172,15 @@ struct lks_snapshot_result {
 };
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
                        struct lks_snapshot_result *result);
+/* api.c: a snapshot during the run (API, request, timer); 0 or -errno,
+ * errno unchanged; path (size bytes) gets the file's path when not NULL. */
+int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size_t size);
+
+/* ---- control.c + sigchain.c: snapshots on request and on a timer -------- */
+
+void lks_control_start(void);          /* from the constructor, lks_busy set */
+void lks_control_request(int pid, uint32_t token); /* async-signal-safe */
+bool lks_sigchain_start(int signo);    /* install the request signal's handler */
 
 /* ---- init.c: what the process told us at start ---------------------------- */
 

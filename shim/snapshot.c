@@ -10,31 +10,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handlesnap.h"
 #include "shim.h"
 
 #define FAMILIES 3
+#define CLASSES (LKS_CLASS_REACHABLE + 1)
+#define SITE_KEYS (FAMILIES * CLASSES) /* per trace */
 #define TRACE_MARGIN 65536 /* stacks interned while we read the table */
 
 static uint32_t snapshot_seq; /* atomic: per process */
 
 struct site_sum {
 	struct lks_buf sites;     /* struct lks_site */
-	uint32_t *site_of;        /* (trace * FAMILIES + family) -> index + 1 */
+	uint32_t *site_of;        /* ((trace * FAMILIES + family) * CLASSES + class)
+	                           * -> index + 1 */
 	size_t site_of_bytes;
 	uint32_t trace_limit;
 };
 
-static void add_block(const struct lks_block *block, void *ctx)
+static void add_classified(const struct lks_block *block, uint8_t klass,
+                           uint64_t indirect_blocks, uint64_t indirect_bytes, void *ctx)
 {
 	struct site_sum *sum = ctx;
-	uint64_t key = (uint64_t)block->trace * FAMILIES + block->family;
+	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * CLASSES + klass;
 	struct lks_site *site;
 
 	if (block->trace >= sum->trace_limit || block->family >= FAMILIES)
 		return;  /* newer than this snapshot */
 	if (sum->site_of[key] == 0) {
-		struct lks_site fresh = { .trace = block->trace, .family = block->family,
-		                          .oldest_seq = block->seq };
+		struct lks_site fresh = { .trace = block->trace, .klass = klass,
+		                          .family = block->family, .oldest_seq = block->seq };
 
 		if (!lks_buf_append(&sum->sites, &fresh, sizeof(fresh)))
 			return;
@@ -43,35 +48,50 @@ static void add_block(const struct lks_block *block, void *ctx)
 	site = (struct lks_site *)sum->sites.bytes + sum->site_of[key] - 1;
 	site->blocks++;
 	site->bytes += block->size;
+	site->indirect_blocks += indirect_blocks;
+	site->indirect_bytes += indirect_bytes;
 	if (block->size > site->largest)
 		site->largest = block->size;
 	if ((int32_t)(block->seq - site->oldest_seq) < 0)
 		site->oldest_seq = block->seq;
 }
 
-static int sum_sites(struct site_sum *sum)
+static void add_block(const struct lks_block *block, void *ctx)
+{
+	add_classified(block, LKS_CLASS_UNFREED, 0, 0, ctx);
+}
+
+/* With a reachability scan, sites are split by class. */
+static int sum_sites(struct site_sum *sum, const struct lks_reach *reach)
 {
 	sum->trace_limit = lks_depot_count() + TRACE_MARGIN;
-	sum->site_of_bytes = (size_t)sum->trace_limit * FAMILIES * sizeof(uint32_t);
+	sum->site_of_bytes = (size_t)sum->trace_limit * SITE_KEYS * sizeof(uint32_t);
 	sum->site_of = lks_map(sum->site_of_bytes);
 	if (!sum->site_of)
 		return -1;
-	lks_live_foreach(add_block, sum);
+	if (reach)
+		lks_reach_foreach(reach, add_classified, sum);
+	else
+		lks_live_foreach(add_block, sum);
 	return sum->sites.failed ? -1 : 0;
 }
 
-/* Stacks used by the sites, by ascending id, with their frames. */
-static int write_traces(const struct site_sum *sum, struct lks_buf *traces,
-                        struct lks_buf *frames)
+/* Stacks used by the sites and handles, by ascending id, with their frames. */
+static int write_traces(const struct site_sum *sum, const struct lks_handle_sum *handles,
+                        struct lks_buf *traces, struct lks_buf *frames)
 {
 	uint64_t frame_count = 0;
 
 	for (uint32_t id = 1; id < sum->trace_limit; id++) {
-		const uint32_t *row = &sum->site_of[(uint64_t)id * FAMILIES];
+		const uint32_t *row = &sum->site_of[(uint64_t)id * SITE_KEYS];
 		struct lks_trace record = { .id = id };
 		const uint64_t *ips;
+		bool used = false;
 
-		if (!row[0] && !row[1] && !row[2])
+		for (int key = 0; key < SITE_KEYS; key++)
+			used |= row[key] != 0;
+		used |= lks_handles_use_trace(handles, id);
+		if (!used)
 			continue;
 		ips = lks_depot_frames(id, &record.depth);
 		if (!ips)
@@ -106,6 +126,8 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 	for (size_t i = 0; i < count; i++) {
 		counters->live_blocks += site[i].blocks;
 		counters->live_bytes += site[i].bytes;
+		if (site[i].klass == LKS_CLASS_REACHABLE)
+			result->reachable_bytes += site[i].bytes;
 	}
 	result->blocks = counters->live_blocks;
 	result->bytes = counters->live_bytes;
@@ -114,7 +136,7 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 /* ---- file layout ---------------------------------------------------------- */
 
 enum { SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES,
-       SEC_HANDLES, SECTION_COUNT };
+       SEC_HANDLES, SEC_RETAINERS, SECTION_COUNT };
 
 struct parts {
 	struct lks_buf buf[SECTION_COUNT];
@@ -129,6 +151,7 @@ static const struct { uint32_t kind, record_size; } section_kinds[SECTION_COUNT]
 	[SEC_FRAMES] = { LKS_SEC_FRAMES, sizeof(uint64_t) },
 	[SEC_SITES] = { LKS_SEC_SITES, sizeof(struct lks_site) },
 	[SEC_HANDLES] = { LKS_SEC_HANDLES, sizeof(struct lks_handle) },
+	[SEC_RETAINERS] = { LKS_SEC_RETAINERS, sizeof(struct lks_retainer_step) },
 };
 
 static uint64_t realtime_ns(void)
@@ -263,22 +286,46 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
                        struct lks_snapshot_result *result)
 {
 	uint64_t started = lks_uptime_ns();
+	/* only at exit: leaks are what the program keeps until its end */
+	struct lks_reach *reach = reason == LKS_REASON_EXIT || reason == LKS_REASON__EXIT ?
+		lks_reach_scan() : NULL;
 	struct site_sum sum = { 0 };
+	struct lks_handle_sum handles = { 0 };
 	struct parts parts = { 0 };
 	struct lks_header header;
 	struct lks_counters *counters;
+	uint64_t scanned_bytes = 0, missed_threads = 0;
 	int failed;
 
 	lks_strtab_add(&parts.strings, "");  /* offset 0 is the empty string */
 	fill_header(&header, reason, __atomic_add_fetch(&snapshot_seq, 1, __ATOMIC_RELAXED),
 	            exit_status, &parts.strings, label);
-	failed = sum_sites(&sum);
-	failed |= write_traces(&sum, &parts.buf[SEC_TRACES], &parts.buf[SEC_FRAMES]);
+	failed = sum_sites(&sum, reach);
+	if (reach) {
+		header.flags |= LKS_HF_CLASSIFIED;
+		scanned_bytes = lks_reach_scanned_bytes(reach);
+		missed_threads = lks_reach_missed_threads(reach);
+		lks_reach_retainers(reach, (const struct lks_site *)sum.sites.bytes,
+		                    sum.sites.len / sizeof(struct lks_site),
+		                    &parts.buf[SEC_RETAINERS]);
+	}
+	/* lets the other threads go: nothing below reads the program's memory,
+	 * and dl_iterate_phdr may wait for a lock one of them holds */
+	lks_reach_end(reach);
+	failed |= lks_handles_collect(&handles, &parts.strings, sum.trace_limit);
+	parts.buf[SEC_HANDLES] = handles.records;  /* freed with the other parts */
+	handles.records = (struct lks_buf){ 0 };
+	failed |= write_traces(&sum, &handles, &parts.buf[SEC_TRACES], &parts.buf[SEC_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[SEC_MODULES], &parts.strings);
 	counters = lks_buf_append(&parts.buf[SEC_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);
 		counters->snapshot_ns = lks_uptime_ns() - started;
+		counters->scanned_bytes = scanned_bytes;
+		counters->missed_threads = missed_threads;
+		counters->handles_open = handles.open;
+		counters->missed_handles = lks_handles_missed();
+		result->handles = handles.open;
 	}
 	parts.buf[SEC_SITES] = sum.sites;
 	if (!failed && counters && !parts.strings.buf.failed)
@@ -286,6 +333,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	else
 		failed = -1;
 	lks_unmap(sum.site_of, sum.site_of_bytes);
+	lks_handles_sum_free(&handles);
 	parts.buf[SEC_STRINGS] = (struct lks_buf){ 0 };
 	for (int i = 0; i < SECTION_COUNT; i++)
 		lks_buf_free(&parts.buf[i]);

@@ -10,6 +10,10 @@ packages=(
 	meson ninja-build pkg-config gcc g++ libunwind-dev libdw-dev
 	python3 sqlite3 perl git xz-utils jq
 )
+# tools/bench/run.sh: the tools leakscope is compared with.
+if [[ ${1:-} == --bench ]]; then
+	packages+=(heaptrack valgrind liblsan0)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

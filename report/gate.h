@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* The CI gate: its options, and the verdict on a report model: which leak
+ * and handle sites fail it (chosen classes, not suppressed, not in the
+ * baseline) and whether their totals are over the limits (docs/CI.md). */
+#ifndef LEAKSCOPE_GATE_H
+#define LEAKSCOPE_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "baseline.h"
+#include "model.h"
+#include "suppress.h"
+
+/* LSan's exit code for "leaks found", when --error-exitcode is not given. */
+#define GATE_DEFAULT_EXIT_CODE 23
+
+/* getopt_long codes of the gate's options, for main.c's option table. */
+enum gate_option {
+	GATE_OPT_FAIL_ON = 0x300,
+	GATE_OPT_MAX_LEAKED_BYTES,
+	GATE_OPT_MAX_LEAKS,
+	GATE_OPT_MAX_HANDLES,
+	GATE_OPT_ERROR_EXITCODE,
+	GATE_OPT_STARTED_ONLY,
+	GATE_OPT_SUPPRESSIONS,
+	GATE_OPT_BASELINE,
+	GATE_OPT_WRITE_BASELINE,
+	GATE_OPT_PRINT_SUPPRESSIONS,
+	GATE_OPT_JUNIT,
+	GATE_OPT_SARIF,
+};
+
+/* What --fail-on selects. UNFREED sites (no reachability scan ran) fail
+ * with DEFINITE: nothing says they are still referenced. */
+enum {
+	GATE_FAIL_DEFINITE = 1u << 0,
+	GATE_FAIL_INDIRECT = 1u << 1,
+	GATE_FAIL_POSSIBLE = 1u << 2,
+	GATE_FAIL_REACHABLE = 1u << 3,
+	GATE_FAIL_HANDLES = 1u << 4,
+	GATE_FAIL_CHILD_FDS = 1u << 5, /* handles an exec'd program inherits */
+};
+
+#define GATE_NO_LIMIT UINT64_MAX
+
+struct gate_config {
+	unsigned fail_on;
+	uint64_t max_leaked_bytes, max_leaks, max_handles; /* GATE_NO_LIMIT: unset */
+	int error_exitcode;
+	bool armed;          /* an option that makes the verdict the exit code */
+	bool wanted;         /* any gate option: a verdict is computed */
+	bool started_only;   /* only the started process, not its tree */
+	bool print_suppressions;
+	const char **suppression_files;
+	size_t suppression_file_count;
+	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;
+	struct suppress_rules rules;
+	struct baseline baseline;
+};
+
+/* A failing or known site: a leak or a group of handles of one process. */
+struct gate_site {
+	const struct model_process *proc;
+	const struct model_leak *leak;            /* NULL for handles */
+	const struct model_handle_group *handles; /* NULL for a leak */
+	uint64_t handle_count; /* handles in the group (0 for a leak) */
+	const char *rule;      /* "leak/definite", "handle/open", ... */
+	char *key;             /* baseline key (malloc'd) */
+	bool known;            /* in the baseline: does not fail */
+};
+
+struct gate_verdict {
+	const struct gate_config *config;
+	bool failed;
+	size_t process_count;  /* report->processes[0..n) were judged */
+	struct gate_site *sites; /* sites of the chosen classes, suppressed excluded */
+	size_t site_count;
+	/* totals of the new sites (not known), compared with the limits */
+	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
+	bool over_bytes, over_leaks, over_handles;
+};
+
+void gate_config_init(struct gate_config *config);
+/* One option's value. 0, or -EINVAL with the reason in `err`. */
+int gate_option(struct gate_config *config, int option, const char *arg,
+		struct errmsg *err);
+/* Reads the suppression and baseline files. 0, or a negative errno with
+ * the reason in `err`: a bad file must stop the gate, never pass it. */
+int gate_load(struct gate_config *config, struct errmsg *err);
+void gate_config_free(struct gate_config *config);
+
+/* Applies the suppressions to `report` and judges it; report->gate is
+ * set to the verdict. 0 or -ENOMEM. */
+int gate_judge(struct gate_config *config, struct model_report *report,
+	       struct gate_verdict *verdict);
+void gate_verdict_free(struct gate_verdict *verdict);
+
+/* The first frame of a site in the program's own code: past allocation
+ * wrappers, with a source line, not in a system library. Falls back to the
+ * first frame past the wrappers; NULL for an empty stack. */
+const struct model_frame *gate_user_frame(const struct model_stack *stack);
+/* A frame with a source line that is not in a system library or header. */
+bool gate_in_user_code(const struct model_frame *frame);
+
+/* The --fail-on list as text ("definite,indirect,handles"). */
+void gate_fail_on_text(unsigned fail_on, char *buf, size_t size);
+
+/* One line on a site: "100 bytes in 1 block definitely lost at f (a.c:9)". */
+void gate_site_text(const struct gate_site *site, char *buf, size_t size);
+
+/* The formats of the verdict (out_gate.c, out_junit.c, out_sarif.c); each
+ * returns 0 or a negative errno (a write error on `out`). */
+int out_gate_text(FILE *out, const struct gate_verdict *verdict);
+int out_gate_suppressions(FILE *out, const struct gate_verdict *verdict);
+int out_junit(FILE *out, const struct model_report *report,
+	      const struct gate_verdict *verdict);
+int out_sarif(FILE *out, const struct gate_verdict *verdict);
+
+#endif

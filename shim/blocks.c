@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* The scan's view of the heap: every live block copied from the live table
+ * into one array sorted by address, and a per-page index over it, so that
+ * finding the block a word points into costs a few cache misses. */
+#include <string.h>
+
+#include "reach.h"
+
+/* Blocks are gathered straight into per-granule buckets (the granule is
+ * the address's bits 30 and up), then each bucket is radix-sorted on bits
+ * 4..29 in two passes: three passes over the array in all, not five. */
+#define GRANULE_BITS 30
+#define GRANULE_COUNT (1u << (47 - GRANULE_BITS)) /* user space on x86-64 */
+#define DIGIT_BITS 13
+#define DIGITS (1u << DIGIT_BITS)
+#define SMALL_BUCKET 64 /* sorted by insertion */
+
+struct filler {
+	struct reach *reach;
+	uint64_t *next;       /* per granule: where its next block goes */
+	uint64_t *end;        /* per granule: one past its room */
+	uint64_t total;
+};
+
+static uint64_t granule_of(uint64_t addr)
+{
+	uint64_t granule = addr >> GRANULE_BITS;
+
+	return granule < GRANULE_COUNT ? granule : GRANULE_COUNT - 1;
+}
+
+static void count_block(const struct lks_block *block, void *ctx)
+{
+	struct filler *fill = ctx;
+
+	fill->end[granule_of(block->addr)]++;
+	fill->total++;
+}
+
+static void copy_block(const struct lks_block *block, void *ctx)
+{
+	struct filler *fill = ctx;
+	uint64_t granule = granule_of(block->addr);
+
+	if (fill->next[granule] == fill->end[granule])
+		return;  /* allocated by a thread that did not stop: not classified */
+	fill->reach->nodes[fill->next[granule]++] = (struct reach_node){ block->addr,
+		block->size | (uint64_t)block->family << 56, 0, block->trace, block->seq };
+}
+
+/* Also puts right the rare blocks closer than 16 bytes, which the radix
+ * passes (from bit 4) leave in any order: nearly sorted input, linear. */
+static void insertion_sort(struct reach_node *nodes, uint64_t count)
+{
+	for (uint64_t i = 1; i < count; i++) {
+		struct reach_node moving = nodes[i];
+		uint64_t at = i;
+
+		for (; at > 0 && nodes[at - 1].addr > moving.addr; at--)
+			nodes[at] = nodes[at - 1];
+		nodes[at] = moving;
+	}
+}
+
+static void radix_pass(const struct reach_node *from, struct reach_node *to,
+                       uint64_t count, unsigned shift)
+{
+	static uint64_t histogram[DIGITS];  /* world stopped: one scan at a time */
+	uint64_t sum = 0;
+
+	for (uint32_t d = 0; d < DIGITS; d++)
+		histogram[d] = 0;
+	for (uint64_t i = 0; i < count; i++)
+		histogram[(from[i].addr >> shift) & (DIGITS - 1)]++;
+	for (uint32_t d = 0; d < DIGITS; d++) {
+		uint64_t here = histogram[d];
+
+		histogram[d] = sum;
+		sum += here;
+	}
+	for (uint64_t i = 0; i < count; i++)
+		to[histogram[(from[i].addr >> shift) & (DIGITS - 1)]++] = from[i];
+}
+
+static void sort_bucket(struct reach_node *nodes, struct reach_node *spare, uint64_t count)
+{
+	if (count > SMALL_BUCKET) {
+		radix_pass(nodes, spare, count, 4);
+		radix_pass(spare, nodes, count, 4 + DIGIT_BITS);
+	}
+	insertion_sort(nodes, count);
+}
+
+/* Buckets are laid out by the first count; blocks freed before the copy
+ * (by a thread that did not stop) leave holes, closed here. */
+static uint64_t sort_buckets(struct filler *fill, struct reach_node *spare,
+                             const uint64_t *start)
+{
+	struct reach_node *nodes = fill->reach->nodes;
+	uint64_t packed = 0;
+
+	for (uint64_t g = 0; g < GRANULE_COUNT; g++) {
+		uint64_t count = fill->next[g] - start[g];
+
+		if (!count)
+			continue;
+		if (packed != start[g])
+			memmove(&nodes[packed], &nodes[start[g]], count * sizeof(*nodes));
+		sort_bucket(&nodes[packed], spare, count);
+		packed += count;
+	}
+	return packed;
+}
+
+static int fill_sorted(struct lks_reach *scan, struct reach_node *spare, struct filler *fill)
+{
+	uint64_t *start = lks_map(GRANULE_COUNT * sizeof(uint64_t));
+	uint64_t offset = 0;
+
+	if (!start)
+		return -1;
+	for (uint64_t g = 0; g < GRANULE_COUNT; g++) {
+		start[g] = fill->next[g] = offset;
+		offset += fill->end[g];
+		fill->end[g] = offset;
+	}
+	lks_live_foreach(copy_block, fill);
+	scan->core.count = sort_buckets(fill, spare, start);
+	lks_unmap(start, GRANULE_COUNT * sizeof(uint64_t));
+	return 0;
+}
+
+int reach_collect_blocks(struct lks_reach *scan)
+{
+	struct reach *reach = &scan->core;
+	size_t counts_bytes = GRANULE_COUNT * sizeof(uint64_t);
+	struct filler fill = { reach, lks_map(counts_bytes), lks_map(counts_bytes), 0 };
+	struct reach_node *spare = NULL;
+	int failed = -1;
+
+	if (!fill.next || !fill.end)
+		goto out;
+	lks_live_foreach(count_block, &fill);
+	scan->nodes_bytes = (fill.total + 1) * sizeof(struct reach_node);
+	reach->nodes = lks_map(scan->nodes_bytes);
+	reach->state = lks_map(fill.total + 1);
+	reach->stack = lks_map((fill.total + 1) * sizeof(uint32_t));
+	scan->totals_bytes = (fill.total + 1) * sizeof(struct lost_total);
+	scan->totals = lks_reserve(scan->totals_bytes);
+	spare = lks_map(scan->nodes_bytes);
+	if (reach->nodes && reach->state && reach->stack && scan->totals && spare)
+		failed = fill_sorted(scan, spare, &fill);
+out:
+	lks_unmap(spare, scan->nodes_bytes);
+	lks_unmap(fill.next, counts_bytes);
+	lks_unmap(fill.end, counts_bytes);
+	if (failed || !reach->count)
+		return failed;
+	reach->lowest = reach->nodes[0].addr;
+	reach->highest = reach->nodes[reach->count - 1].addr +
+	                 NODE_SIZE(&reach->nodes[reach->count - 1]) + 1;
+	return 0;
+}
+
+/* A binary search over millions of blocks misses the cache at every step.
+ * For each 1 GiB granule holding blocks, an array gives per 4 KiB page the
+ * first block at or after the page's start: a lookup searches one page's
+ * few blocks. Granules beyond MAX_GRANULES fall back to the full search. */
+#define PAGE_SHIFT 12
+#define PAGES (1u << (GRANULE_BITS - PAGE_SHIFT))
+#define MAX_GRANULES 64
+
+static uint64_t first_at_or_after(const struct reach *reach, uint64_t from, uint64_t addr)
+{
+	while (from < reach->count && reach->nodes[from].addr < addr)
+		from++;
+	return from;
+}
+
+void reach_build_index(struct lks_reach *scan)
+{
+	struct reach *reach = &scan->core;
+	uint64_t at = 0;
+	uint32_t used = 0;
+
+	scan->granules = lks_map(GRANULE_COUNT * sizeof(*scan->granules));
+	if (!scan->granules)
+		return;
+	while (at < reach->count && used < MAX_GRANULES) {
+		uint64_t granule = reach->nodes[at].addr >> GRANULE_BITS;
+		uint32_t *pages;
+
+		if (granule >= GRANULE_COUNT || !(pages = lks_map((PAGES + 1) * sizeof(*pages))))
+			break;
+		scan->granules[granule] = pages;
+		used++;
+		for (uint32_t page = 0; page <= PAGES; page++) {
+			at = first_at_or_after(reach, at, (granule << GRANULE_BITS) +
+			                                  ((uint64_t)page << PAGE_SHIFT));
+			pages[page] = (uint32_t)at;
+		}
+	}
+	scan->granule_count = used;
+}
+
+void reach_free_index(struct lks_reach *scan)
+{
+	if (!scan->granules)
+		return;
+	for (uint64_t g = 0; g < GRANULE_COUNT; g++)
+		lks_unmap(scan->granules[g], (PAGES + 1) * sizeof(uint32_t));
+	lks_unmap(scan->granules, GRANULE_COUNT * sizeof(*scan->granules));
+}
+
+/* The last node whose start is <= addr, within [lo, hi); lo - 1 if none. */
+static int64_t last_at_or_before(const struct reach *reach, uint64_t lo, uint64_t hi,
+                                 uint64_t addr)
+{
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (reach->nodes[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int64_t)lo - 1;
+}
+
+static bool holds(const struct reach_node *node, uint64_t addr)
+{
+	/* a zero-sized block is reached by a pointer to its start only */
+	return addr == node->addr ||
+	       (addr > node->addr && addr - node->addr < NODE_SIZE(node));
+}
+
+int64_t reach_find(const struct reach *reach, uint64_t addr)
+{
+	const struct lks_reach *scan = (const struct lks_reach *)reach;
+	uint64_t lo = 0, hi = reach->count, granule = addr >> GRANULE_BITS;
+	const struct reach_node *node;
+
+	if (addr < reach->lowest || addr >= reach->highest)
+		return -1;
+	if (scan->granules && granule < GRANULE_COUNT && scan->granules[granule]) {
+		const uint32_t *pages = scan->granules[granule];
+		uint32_t page = (uint32_t)(addr >> PAGE_SHIFT) & (PAGES - 1);
+		int64_t found = last_at_or_before(reach, pages[page], pages[page + 1], addr);
+
+		/* none in the page: the block before it may reach into it */
+		return found >= 0 && holds(&reach->nodes[found], addr) ? found : -1;
+	}
+	while (hi - lo > 1) {  /* the last node whose start is <= addr */
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (reach->nodes[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	node = &reach->nodes[lo];
+	return holds(node, addr) ? (int64_t)lo : -1;
+}

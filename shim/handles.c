@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/* The fd interposers: every call that makes a file descriptor records it
+ * with the stack that made it, every call that closes one forgets it first,
+ * then closes (so no other thread can be given the number meanwhile). */
+#undef _FILE_OFFSET_BITS  /* define open, not a redirect to open64 */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "execnote.h"
+#include "handles.h"
+
+/* For fds whose maker does not say what they are (dup, SCM_RIGHTS). */
+static uint16_t kind_of(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return LKS_HANDLE_FD;
+	return S_ISSOCK(st.st_mode) ? LKS_HANDLE_SOCKET
+	       : S_ISFIFO(st.st_mode) ? LKS_HANDLE_PIPE : LKS_HANDLE_FD;
+}
+
+/* A copy keeps its source's kind; a copy of a stream's fd is a bare fd. */
+static uint16_t kind_of_copy(int old_fd)
+{
+	struct lks_fd_entry source;
+
+	if (!lks_fd_lookup(old_fd, &source))
+		return kind_of(old_fd);
+	return source.type == LKS_HANDLE_FILE || source.type == LKS_HANDLE_DIR
+	       ? LKS_HANDLE_FD : source.type;
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+/* The mode argument exists only with O_CREAT or O_TMPFILE. */
+static mode_t mode_arg(int flags, va_list args)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE
+	       ? (mode_t)va_arg(args, int) : 0;
+}
+
+#define OPEN_LIKE(name, fn)                                               \
+	LKS_EXPORT int name(const char *path, int flags, ...)             \
+	{                                                                 \
+		va_list args;                                             \
+		mode_t mode;                                              \
+		va_start(args, flags);                                    \
+		mode = mode_arg(flags, args);                             \
+		va_end(args);                                             \
+		LKS_CREATE_FD(LKS_HANDLE_FD, fn, path, flags, mode);      \
+	}
+
+OPEN_LIKE(open, open)
+OPEN_LIKE(open64, open64)
+
+#define OPENAT_LIKE(name, fn)                                             \
+	LKS_EXPORT int name(int dir_fd, const char *path, int flags, ...) \
+	{                                                                 \
+		va_list args;                                             \
+		mode_t mode;                                              \
+		va_start(args, flags);                                    \
+		mode = mode_arg(flags, args);                             \
+		va_end(args);                                             \
+		LKS_CREATE_FD(LKS_HANDLE_FD, fn, dir_fd, path, flags, mode); \
+	}
+
+OPENAT_LIKE(openat, openat)
+OPENAT_LIKE(openat64, openat64)
+
+/* FORTIFY_SOURCE builds call these when the flags are not constant. */
+LKS_EXPORT int __open_2(const char *path, int flags);
+LKS_EXPORT int __open64_2(const char *path, int flags);
+LKS_EXPORT int __openat_2(int dir_fd, const char *path, int flags);
+LKS_EXPORT int __openat64_2(int dir_fd, const char *path, int flags);
+
+LKS_EXPORT int __open_2(const char *path, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_FD, open_2, path, flags);
+}
+
+LKS_EXPORT int __open64_2(const char *path, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_FD, open64_2, path, flags);
+}
+
+LKS_EXPORT int __openat_2(int dir_fd, const char *path, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_FD, openat_2, dir_fd, path, flags);
+}
+
+LKS_EXPORT int __openat64_2(int dir_fd, const char *path, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_FD, openat64_2, dir_fd, path, flags);
+}
+
+LKS_EXPORT int creat(const char *path, mode_t mode)
+{
+	LKS_CREATE_FD(LKS_HANDLE_FD, creat, path, mode);
+}
+
+LKS_EXPORT int creat64(const char *path, mode_t mode)
+{
+	LKS_CREATE_FD(LKS_HANDLE_FD, creat64, path, mode);
+}
+
+/* ---- kernel objects ----------------------------------------------------------- */
+
+LKS_EXPORT int socket(int domain, int type, int protocol)
+{
+	LKS_CREATE_FD(LKS_HANDLE_SOCKET, socket, domain, type, protocol);
+}
+
+LKS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	LKS_CREATE_FD(LKS_HANDLE_SOCKET, accept, fd, addr, len);
+}
+
+LKS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_SOCKET, accept4, fd, addr, len, flags);
+}
+
+LKS_EXPORT int eventfd(unsigned int count, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_EVENTFD, eventfd, count, flags);
+}
+
+LKS_EXPORT int timerfd_create(int clock, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_TIMERFD, timerfd_create, clock, flags);
+}
+
+static int new_signalfd(const sigset_t *mask, int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_SIGNALFD, signalfd, -1, mask, flags);
+}
+
+/* Only fd == -1 makes a new one; otherwise the mask of fd changes. */
+LKS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	if (fd != -1)
+		return LKS_FORWARD(signalfd, -1, fd, mask, flags);
+	return new_signalfd(mask, flags);
+}
+
+LKS_EXPORT int epoll_create(int size)
+{
+	LKS_CREATE_FD(LKS_HANDLE_EPOLL, epoll_create, size);
+}
+
+LKS_EXPORT int epoll_create1(int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_EPOLL, epoll_create1, flags);
+}
+
+LKS_EXPORT int inotify_init(void)
+{
+	LKS_CREATE_FD(LKS_HANDLE_INOTIFY, inotify_init);
+}
+
+LKS_EXPORT int inotify_init1(int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_INOTIFY, inotify_init1, flags);
+}
+
+LKS_EXPORT int memfd_create(const char *name, unsigned int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_MEMFD, memfd_create, name, flags);
+}
+
+LKS_EXPORT int pidfd_open(pid_t pid, unsigned int flags)
+{
+	LKS_CREATE_FD(LKS_HANDLE_PIDFD, pidfd_open, pid, flags);
+}
+
+/* ---- pairs ----------------------------------------------------------------- */
+
+static void record_pair(const int fds[2], uint16_t kind)
+{
+	int saved_errno = errno;
+	uint32_t trace = lks_capture_trace();  /* one stack for both ends */
+
+	lks_fd_record(fds[0], kind, trace, 0);
+	lks_fd_record(fds[1], kind, trace, 0);
+	errno = saved_errno;
+}
+
+#define CREATE_PAIR(kind, fn, fds, ...)                                   \
+	do {                                                              \
+		int result;                                               \
+		if (lks_unlikely(!lks_enter()))                           \
+			return LKS_FORWARD(fn, -1, __VA_ARGS__);          \
+		result = lks_real.fn(__VA_ARGS__);                        \
+		if (result == 0)                                          \
+			record_pair(fds, kind);                           \
+		lks_leave();                                              \
+		return result;                                            \
+	} while (0)
+
+LKS_EXPORT int pipe(int fds[2])
+{
+	CREATE_PAIR(LKS_HANDLE_PIPE, pipe, fds, fds);
+}
+
+LKS_EXPORT int pipe2(int fds[2], int flags)
+{
+	CREATE_PAIR(LKS_HANDLE_PIPE, pipe2, fds, fds, flags);
+}
+
+LKS_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
+{
+	CREATE_PAIR(LKS_HANDLE_SOCKET, socketpair, fds, domain, type, protocol, fds);
+}
+
+/* ---- fds received over a unix socket ---------------------------------------- */
+
+static void record_received(const struct msghdr *msg)
+{
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR((struct msghdr *)msg); cmsg;
+	     cmsg = CMSG_NXTHDR((struct msghdr *)msg, cmsg)) {
+		const unsigned char *data = CMSG_DATA(cmsg);
+		size_t count;
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+
+			memcpy(&fd, data + i * sizeof(int), sizeof(fd));  /* unaligned */
+			lks_record_fd(fd, kind_of(fd), 0);
+		}
+	}
+}
+
+LKS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t got;
+
+	if (lks_unlikely(!lks_enter()))
+		return LKS_FORWARD(recvmsg, -1, fd, msg, flags);
+	got = lks_real.recvmsg(fd, msg, flags);
+	if (got >= 0 && msg->msg_controllen > 0)
+		record_received(msg);
+	lks_leave();
+	return got;
+}
+
+/* ---- copies ---------------------------------------------------------------- */
+
+LKS_EXPORT int dup(int old_fd)
+{
+	LKS_CREATE_FD(kind_of_copy(old_fd), dup, old_fd);
+}
+
+/* new_fd is closed by the call: forget it first, and remember it again if
+ * the call fails and left it open. */
+static int dup_over(int old_fd, int new_fd, int flags, bool is_dup3)
+{
+	struct lks_fd_entry replaced;
+	bool had = false;
+	int result;
+
+	if (lks_unlikely(!lks_enter()))
+		return is_dup3 ? LKS_FORWARD(dup3, -1, old_fd, new_fd, flags)
+		               : LKS_FORWARD(dup2, -1, old_fd, new_fd);
+	if (old_fd != new_fd)
+		had = lks_fd_forget(new_fd, &replaced);
+	result = is_dup3 ? lks_real.dup3(old_fd, new_fd, flags) : lks_real.dup2(old_fd, new_fd);
+	if (result >= 0 && old_fd != new_fd)
+		lks_record_fd(result, kind_of_copy(old_fd), 0);
+	else if (result < 0 && had)
+		lks_fd_record(new_fd, replaced.type, replaced.trace, replaced.addr);
+	lks_leave();
+	return result;
+}
+
+LKS_EXPORT int dup2(int old_fd, int new_fd)
+{
+	return dup_over(old_fd, new_fd, 0, false);
+}
+
+LKS_EXPORT int dup3(int old_fd, int new_fd, int flags)
+{
+	return dup_over(old_fd, new_fd, flags, true);
+}
+
+/* The third argument is an int, a long or a pointer depending on cmd;
+ * passing it on as a pointer is what glibc's own fcntl does. */
+#define FCNTL_LIKE(name)                                                  \
+	LKS_EXPORT int name(int fd, int cmd, ...)                         \
+	{                                                                 \
+		va_list args;                                             \
+		void *arg;                                                \
+		va_start(args, cmd);                                      \
+		arg = va_arg(args, void *);                               \
+		va_end(args);                                             \
+		if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)             \
+			return LKS_FORWARD(name, -1, fd, cmd, arg);       \
+		LKS_CREATE_FD(kind_of_copy(fd), name, fd, cmd, arg);      \
+	}
+
+FCNTL_LIKE(fcntl)
+FCNTL_LIKE(fcntl64)
+
+/* ---- closing ----------------------------------------------------------------- */
+
+/* Forgetting runs even while lks_busy is set (a signal handler closing an fd
+ * inside our code): a handle left recorded after its close would be a false
+ * leak. */
+LKS_EXPORT int close(int fd)
+{
+	struct lks_fd_entry closed;
+
+	lks_fd_forget(fd, &closed);
+	if (lks_unlikely(!lks_have_real((void *const *)&lks_real.close)))
+		return (int)syscall(SYS_close, fd);
+	return lks_real.close(fd);
+}
+
+LKS_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		lks_fd_forget_range(first, last);
+	if (lks_unlikely(!lks_have_real((void *const *)&lks_real.close_range)))
+		return (int)syscall(SYS_close_range, first, last, flags);
+	return lks_real.close_range(first, last, flags);
+}
+
+LKS_EXPORT void closefrom(int low)
+{
+	lks_fd_forget_range(low < 0 ? 0 : (unsigned int)low, ~0u);
+	if (lks_likely(lks_have_real((void *const *)&lks_real.closefrom)))
+		lks_real.closefrom(low);
+	else
+		syscall(SYS_close_range, low < 0 ? 0 : (unsigned int)low, ~0u, 0);
+}
+
+/* ---- fork -------------------------------------------------------------------- */
+
+static void child_after_fork(void)
+{
+	lks_handles_mark_inherited();
+	lks_execnote_after_fork();
+}
+
+__attribute__((constructor(102))) static void handles_constructor(void)
+{
+	unsigned char was_busy = lks_busy;
+
+	lks_busy = 1;  /* pthread_atfork and mmap may allocate or come back here */
+	lks_execnote_init();
+	pthread_atfork(NULL, NULL, child_after_fork);
+	lks_busy = was_busy;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Builds the handles section: every open fd, stream and mapping with its
+ * description, read now (the fd may be gone by the time anyone reports),
+ * and the notes of fds that leaked into exec'd children. */
+#define _GNU_SOURCE
+#include "handlesnap.h"
+
+#include "execnote.h"
+#include "fdinfo.h"
+#include "fdtable.h"
+
+struct collecting {
+	struct lks_handle_sum *sum;
+	struct lks_strtab *strings;
+	struct lks_buf maps;
+};
+
+static void add_record(struct collecting *c, struct lks_handle *record,
+                       const char *description)
+{
+	if (record->trace >= c->sum->trace_limit)
+		return;  /* interned after this snapshot started */
+	record->description = description[0] ? lks_strtab_add(c->strings, description) : 0;
+	c->sum->uses_trace[record->trace] = 1;
+	lks_buf_append(&c->sum->records, record, sizeof(*record));
+}
+
+static void add_fd(const struct lks_fd_entry *entry, void *ctx)
+{
+	struct collecting *c = ctx;
+	struct lks_handle record = { .fd = entry->fd, .type = entry->type,
+	                             .trace = entry->trace, .addr = entry->addr };
+	char description[LKS_DESCRIPTION_MAX];
+
+	if (entry->flags & LKS_FD_INHERITED)
+		return;  /* the parent's: it reports it */
+	lks_describe_fd(entry->fd, entry->type, description, sizeof(description));
+	add_record(c, &record, description);
+	c->sum->open++;
+}
+
+static void add_mapping(const struct lks_map_entry *entry, void *ctx)
+{
+	struct collecting *c = ctx;
+	struct lks_handle record = { .fd = -1, .type = LKS_HANDLE_MMAP,
+	                             .trace = entry->trace, .addr = entry->addr,
+	                             .size = entry->size };
+	char description[LKS_DESCRIPTION_MAX];
+
+	if ((entry->flags & LKS_FD_INHERITED) ||
+	    !lks_describe_mapping(&c->maps, entry->addr, entry->size, description,
+	                          sizeof(description)))
+		return;  /* unmapped by a path we do not see (part of a range) */
+	add_record(c, &record, description);
+	c->sum->open++;
+}
+
+static void add_note(const struct lks_exec_note *note, void *ctx)
+{
+	struct collecting *c = ctx;
+	struct lks_handle record = { .fd = note->fd, .type = note->type,
+	                             .flags = LKS_HDF_TO_CHILD };
+
+	record.trace = lks_depot_intern((void *const *)note->frames, note->depth);
+	add_record(c, &record, note->description);
+}
+
+int lks_handles_collect(struct lks_handle_sum *sum, struct lks_strtab *strings,
+                        uint32_t trace_limit)
+{
+	struct collecting c = { .sum = sum, .strings = strings };
+
+	sum->trace_limit = trace_limit;
+	sum->uses_trace_bytes = trace_limit;
+	sum->uses_trace = lks_map(sum->uses_trace_bytes);
+	if (!sum->uses_trace)
+		return -1;
+	lks_fd_foreach(add_fd, &c);
+	if (lks_read_maps(&c.maps) < 0)
+		lks_buf_free(&c.maps);  /* mappings are then listed undescribed */
+	lks_mapping_foreach(add_mapping, &c);
+	lks_buf_free(&c.maps);
+	lks_execnote_foreach(add_note, &c);
+	return sum->records.failed ? -1 : 0;
+}
+
+bool lks_handles_use_trace(const struct lks_handle_sum *sum, uint32_t trace)
+{
+	return sum->uses_trace && trace < sum->trace_limit && sum->uses_trace[trace];
+}
+
+void lks_handles_sum_free(struct lks_handle_sum *sum)
+{
+	lks_unmap(sum->uses_trace, sum->uses_trace_bytes);
+	lks_buf_free(&sum->records);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* The handles section of a snapshot (LKS_SEC_HANDLES). */
+#ifndef LEAKSCOPE_HANDLESNAP_H
+#define LEAKSCOPE_HANDLESNAP_H
+
+#include "fdtable.h"
+#include "shim.h"
+
+struct lks_handle_sum {
+	struct lks_buf records;  /* struct lks_handle */
+	uint8_t *uses_trace;     /* trace id -> 1 when a record uses it */
+	size_t uses_trace_bytes;
+	uint32_t trace_limit;
+	uint64_t open;           /* records that are open handles (not notes) */
+};
+
+/* Open handles of this process (not those inherited across fork), then one
+ * record per exec note, flagged LKS_HDF_TO_CHILD. 0 or -1. */
+int lks_handles_collect(struct lks_handle_sum *sum, struct lks_strtab *strings,
+                        uint32_t trace_limit);
+bool lks_handles_use_trace(const struct lks_handle_sum *sum, uint32_t trace);
+void lks_handles_sum_free(struct lks_handle_sum *sum);
+
+#endif

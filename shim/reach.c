@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/* Leak classes at exit: a conservative mark over the live blocks, as
+ * LeakSanitizer and Valgrind do. Roots (roots.c) reach blocks through start
+ * pointers (reachable) or only interior ones (possible); of the blocks left,
+ * each not reached from another lost block is definite and carries the
+ * blocks it alone reaches as indirect. Every memory read happens while the
+ * other threads are held still (stopworld.c). */
+#define _GNU_SOURCE
+#include <string.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "reach.h"
+
+#define SAFE_CHUNK 4096 /* bytes copied at a time when a thread still runs */
+
+enum mode { MODE_REACH, MODE_POSSIBLE, MODE_LOST };
+
+/* Blocks outside readable mappings (a free we never saw, of memory since
+ * unmapped) are classified but never read. */
+static void mark_unreadable(struct reach *reach)
+{
+	uint32_t map = 0;
+
+	for (uint64_t i = 0; i < reach->count; i++) {
+		const struct reach_node *node = &reach->nodes[i];
+		uint64_t end = node->addr + NODE_SIZE(node);
+
+		while (map < reach->readable_count && reach->readable[map].hi <= node->addr)
+			map++;
+		/* readable mappings are merged when adjacent (roots.c) */
+		if (map == reach->readable_count || reach->readable[map].lo > node->addr ||
+		    reach->readable[map].hi < end)
+			reach->state[i] |= STATE_NOSCAN;
+	}
+}
+
+/* ---- marking -------------------------------------------------------------- */
+
+static void push(struct reach *reach, uint64_t index)
+{
+	reach->stack[reach->stack_len++] = (uint32_t)index;
+}
+
+/* glibc malloc's own pointers (the arena's top, its free lists) point at
+ * chunk headers, 16-byte aligned; the next chunk's header overlaps the last
+ * 8 bytes of a block whose size is not a multiple of 16. Such a word is not
+ * the program's pointer into the block: it must not make it "possible". */
+static inline bool chunk_header(const struct reach_node *node, uint64_t value)
+{
+	return (value & 15) == 0 && value + 8 >= node->addr + NODE_SIZE(node);
+}
+
+/* What one word found in scanned memory does. `where` is its address,
+ * `leader` the lost block being followed (MODE_LOST). */
+static inline void visit_word(struct reach *reach, enum mode mode, uint64_t where,
+                              uint64_t value, bool interior_ok, uint64_t leader)
+{
+	int64_t found = reach_find(reach, value);
+	uint8_t *state;
+	uint8_t klass;
+
+	if (found < 0)
+		return;
+	state = &reach->state[found];
+	klass = *state & STATE_CLASS;
+	if (mode == MODE_REACH) {
+		if (klass)
+			return;
+		if (value != reach->nodes[found].addr && !interior_ok) {
+			if (chunk_header(&reach->nodes[found], value))
+				return;
+			if (!(*state & STATE_INTERIOR))
+				reach->nodes[found].via = where;
+			*state |= STATE_INTERIOR;
+			return;
+		}
+		*state = (uint8_t)((*state & STATE_NOSCAN) | LKS_CLASS_REACHABLE);
+	} else if (mode == MODE_POSSIBLE) {
+		if (klass)
+			return;
+		*state |= LKS_CLASS_POSSIBLE;
+	} else {
+		if (klass == LKS_CLASS_DEFINITE && (uint64_t)found != leader) {
+			/* an earlier leader is part of this loss: its blocks follow it */
+			*state = (uint8_t)((*state & ~STATE_CLASS) | LKS_CLASS_INDIRECT);
+			reach->nodes[found].via = leader;
+			return;
+		}
+		if (klass)
+			return;
+		*state |= LKS_CLASS_INDIRECT;
+		reach->nodes[found].via = leader;
+		push(reach, (uint64_t)found);
+		return;
+	}
+	reach->nodes[found].via = where;
+	push(reach, (uint64_t)found);
+}
+
+static void scan_words(struct reach *reach, enum mode mode, const uint64_t *words,
+                       size_t count, uint64_t where, bool interior_ok, uint64_t leader)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t value = words[i];
+
+		if (value >= reach->lowest && value < reach->highest)
+			visit_word(reach, mode, where + i * 8, value, interior_ok, leader);
+	}
+}
+
+/* When a thread did not stop, memory may be unmapped under us: copy it
+ * through the kernel, which fails instead of faulting. */
+static void scan_copied(struct reach *reach, enum mode mode, uint64_t lo, uint64_t hi,
+                        bool interior_ok, uint64_t leader)
+{
+	uint64_t buffer[SAFE_CHUNK / 8];
+
+	while (lo < hi) {
+		size_t len = hi - lo < SAFE_CHUNK ? hi - lo : SAFE_CHUNK;
+		struct iovec local = { buffer, len }, remote = { (void *)(uintptr_t)lo, len };
+		ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+		if (got <= 0)
+			return;
+		scan_words(reach, mode, buffer, (size_t)got / 8, lo, interior_ok, leader);
+		lo += (uint64_t)got & ~7ull;
+		if ((size_t)got < len)
+			return;
+	}
+}
+
+static void scan_memory(struct reach *reach, enum mode mode, uint64_t lo, uint64_t hi,
+                        bool interior_ok, uint64_t leader)
+{
+	lo = (lo + 7) & ~7ull;
+	hi &= ~7ull;
+	if (lo >= hi)
+		return;
+	reach->scanned_bytes += hi - lo;
+	if (reach->missed_threads)
+		scan_copied(reach, mode, lo, hi, interior_ok, leader);
+	else
+		scan_words(reach, mode, (const uint64_t *)(uintptr_t)lo, (hi - lo) / 8, lo,
+		           interior_ok, leader);
+}
+
+static void flood(struct reach *reach, enum mode mode, uint64_t leader)
+{
+	while (reach->stack_len) {
+		uint64_t index = reach->stack[--reach->stack_len];
+		const struct reach_node *node = &reach->nodes[index];
+
+		if (!(reach->state[index] & STATE_NOSCAN))
+			scan_memory(reach, mode, node->addr, node->addr + NODE_SIZE(node),
+			            false, leader);
+	}
+}
+
+/* Roots in their order (globals first), each followed to the end before the
+ * next: the first chain found, kept in `via`, is the one from a name. */
+static void mark_from_roots(struct reach *reach)
+{
+	for (uint32_t i = 0; i < reach->root_count; i++) {
+		const struct reach_range *root = &reach->roots[i];
+
+		/* glibc keeps the dtv pointer one entry past the start of its block */
+		scan_memory(reach, MODE_REACH, root->lo, root->hi, root->kind == LKS_RK_TLS, 0);
+		flood(reach, MODE_REACH, 0);
+	}
+}
+
+/* Reached only through interior pointers, and whatever those reach. */
+static void mark_possible(struct reach *reach)
+{
+	for (uint64_t i = 0; i < reach->count; i++)
+		if ((reach->state[i] & (STATE_CLASS | STATE_INTERIOR)) == STATE_INTERIOR) {
+			reach->state[i] |= LKS_CLASS_POSSIBLE;
+			push(reach, i);
+		}
+	flood(reach, MODE_POSSIBLE, 0);
+}
+
+/* Each lost block not yet part of another loss leads one: everything it
+ * reaches that nothing else did is its indirect memory. A leader found later
+ * from another lost block joins that one (a cycle ends with one leader). */
+static void mark_lost(struct lks_reach *scan)
+{
+	struct reach *reach = &scan->core;
+
+	for (uint64_t i = 0; i < reach->count; i++) {
+		if (reach->state[i] & STATE_CLASS)
+			continue;
+		reach->state[i] |= LKS_CLASS_DEFINITE;
+		reach->nodes[i].via = i;
+		push(reach, i);
+		flood(reach, MODE_LOST, i);
+	}
+	for (uint64_t i = 0; i < reach->count; i++) {
+		uint64_t leader = i;
+
+		if ((reach->state[i] & STATE_CLASS) != LKS_CLASS_INDIRECT)
+			continue;
+		while ((reach->state[leader] & STATE_CLASS) == LKS_CLASS_INDIRECT)
+			leader = reach->nodes[leader].via;
+		reach->nodes[i].via = leader;  /* shortens later walks */
+		scan->totals[leader].blocks++;
+		scan->totals[leader].bytes += NODE_SIZE(&reach->nodes[i]);
+	}
+}
+
+/* ---- the scan ------------------------------------------------------------- */
+
+static void unmap_all(struct lks_reach *scan)
+{
+	struct reach *reach = &scan->core;
+
+	lks_unmap(reach->nodes, scan->nodes_bytes);
+	lks_unmap(reach->state, scan->nodes_bytes / sizeof(struct reach_node));
+	lks_unmap(reach->stack, scan->nodes_bytes / sizeof(struct reach_node) * 4);
+	lks_unmap(scan->totals, scan->totals_bytes);
+	reach_free_index(scan);
+	lks_unmap(reach->roots, MAX_ROOTS * sizeof(struct reach_range));
+	lks_unmap(scan, sizeof(*scan));
+}
+
+/* The caller's registers, and its stack from this frame up: the frames
+ * below (the scan's own) hold nothing of the program's. */
+static void note_self(struct reach_thread *self, uint64_t frame)
+{
+	ucontext_t context;
+
+	self->tid = gettid();
+	self->sp = frame;
+	self->answered = 1;
+	if (getcontext(&context) == 0) {
+#if defined(__x86_64__)
+		for (int i = 0; i < NGREG && i < THREAD_WORDS; i++)
+			self->regs[i] = (uint64_t)context.uc_mcontext.gregs[i];
+#elif defined(__aarch64__)
+		for (int i = 0; i < 31 && i < THREAD_WORDS; i++)
+			self->regs[i] = context.uc_mcontext.regs[i];
+#endif
+	}
+	self->tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
+}
+
+static uint64_t stack_from; /* set by the exiting thread, read by it */
+
+void lks_reach_stack_from(uint64_t frame)
+{
+	stack_from = frame;
+}
+
+__attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
+{
+	struct lks_reach *scan;
+	struct reach *reach;
+	uint64_t frame;
+
+	if (!lks_opt.reach || lks_arena_unlisted())
+		return NULL;  /* a region of ours we could not list would be a root */
+	scan = lks_map(sizeof(*scan));
+	if (!scan)
+		return NULL;
+	reach = &scan->core;
+	reach->roots = lks_map(MAX_ROOTS * sizeof(struct reach_range));
+	reach->threads = reach_thread_slots();
+	if (!reach->roots || reach_collect_modules(reach) < 0) {
+		unmap_all(scan);
+		return NULL;
+	}
+	frame = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	/* the caller's frame, when it is on this stack and above ours */
+	if (stack_from > frame && stack_from - frame < (1u << 20))
+		frame = stack_from;
+	note_self(&reach->threads[0], frame);
+	reach->thread_count = 1;
+	reach_stop_threads(reach);
+	if (reach_collect_blocks(scan) < 0 || reach_collect_maps(reach) < 0) {
+		lks_reach_end(scan);
+		return NULL;
+	}
+	reach_build_index(scan);
+	mark_unreadable(reach);
+	mark_from_roots(reach);
+	mark_possible(reach);
+	mark_lost(scan);
+	return scan;
+}
+
+void lks_reach_foreach(const struct lks_reach *scan, lks_reach_visit *visit, void *ctx)
+{
+	const struct reach *reach = &scan->core;
+
+	for (uint64_t i = 0; i < reach->count; i++) {
+		const struct reach_node *node = &reach->nodes[i];
+		struct lks_block block = { node->addr, NODE_SIZE(node), node->trace,
+		                           node->seq, (uint8_t)(node->size_family >> 56) };
+		uint8_t klass = reach->state[i] & STATE_CLASS;
+		struct lost_total none = { 0, 0 };
+		const struct lost_total *lost =
+			klass == LKS_CLASS_DEFINITE ? &scan->totals[i] : &none;
+
+		visit(&block, klass, lost->blocks, lost->bytes, ctx);
+	}
+}
+
+uint64_t lks_reach_scanned_bytes(const struct lks_reach *scan)
+{
+	return scan->core.scanned_bytes;
+}
+
+uint64_t lks_reach_missed_threads(const struct lks_reach *scan)
+{
+	return scan->core.missed_threads;
+}
+
+void lks_reach_end(struct lks_reach *scan)
+{
+	if (!scan)
+		return;
+	reach_resume_threads(&scan->core);
+	lks_unmap(scan->core.readable, scan->core.mapped_bytes);
+	unmap_all(scan);
+}

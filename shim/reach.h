@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the files of the reachability scan (reach.c: marking and the
+ * classes, blocks.c: the sorted block array, roots.c: where roots are,
+ * stopworld.c: other threads held still, retain.c: retainer chains).
+ * Nothing here is used outside them. */
+#ifndef LEAKSCOPE_REACH_H
+#define LEAKSCOPE_REACH_H
+
+#include "shim.h"
+
+/* One live block, sorted by address. `via` is the address of the word that
+ * first reached it (a root word or a word inside another block), or for
+ * lost blocks the index of the block whose loss it is part of. */
+struct reach_node {
+	uint64_t addr;
+	uint64_t size_family; /* size in the low 56 bits, family above */
+	uint64_t via;
+	uint32_t trace;
+	uint32_t seq;
+};
+
+#define NODE_SIZE(node) ((node)->size_family & ((1ull << 56) - 1))
+
+/* node state: the class (enum lks_class) in the low bits, flags above */
+#define STATE_CLASS 0x0fu
+#define STATE_INTERIOR 0x10u /* an interior pointer from reached memory */
+#define STATE_NOSCAN 0x20u   /* not in readable memory: never read */
+
+#define MAX_THREADS 1024
+#define MAX_ROOTS 8192
+#define THREAD_WORDS 40      /* saved registers per thread */
+
+struct reach_thread {
+	int32_t tid;
+	uint32_t answered;   /* atomic: 1 once its handler saved the context */
+	uint64_t sp;         /* interrupted stack pointer */
+	uint64_t tp;         /* thread pointer: the TCB, whose dtv leads to TLS */
+	uint64_t regs[THREAD_WORDS];
+};
+
+struct reach_range {
+	uint64_t lo, hi;
+	uint32_t kind;       /* LKS_RK_* */
+	uint32_t thread;     /* stacks and registers: index in threads[] */
+};
+
+struct reach {
+	struct reach_node *nodes;
+	uint8_t *state;
+	uint64_t count;
+	uint64_t lowest, highest; /* [lowest, highest): every block inside */
+	uint32_t *stack;          /* marking work list, one entry per block */
+	uint64_t stack_len;
+	uint64_t scanned_bytes;
+
+	struct reach_range *roots; /* in scan order: globals first */
+	uint32_t root_count;
+	struct reach_range *readable; /* readable mappings, by address */
+	uint32_t readable_count;
+	struct reach_range *code;     /* executable segments of modules */
+	uint32_t code_count;
+	uint32_t excluded_count;      /* never roots: modules, ours, stacks taken */
+
+	struct reach_thread *threads; /* [0] is the scanning thread */
+	uint32_t thread_count;
+	uint32_t missed_threads;
+	uint64_t mapped_bytes;        /* of readable[], code[] and the excluded
+	                               * ranges: one mapping (roots.c) */
+};
+
+struct lost_total {
+	uint64_t blocks, bytes;
+};
+
+struct lks_reach {
+	struct reach core;
+	struct lost_total *totals; /* by leader index; reserved, mostly untouched */
+	uint32_t **granules;       /* page index by 1 GiB granule (reach.c) */
+	uint32_t granule_count;
+	size_t nodes_bytes, totals_bytes;
+};
+
+/* blocks.c: 0 or -1; then the index (optional: lookups work without) */
+int reach_collect_blocks(struct lks_reach *scan);
+void reach_build_index(struct lks_reach *scan);
+void reach_free_index(struct lks_reach *scan);
+int64_t reach_find(const struct reach *reach, uint64_t addr); /* block index or -1 */
+
+/* roots.c: fills readable, code and roots; 0 or -1 */
+int reach_collect_modules(struct reach *reach);
+int reach_collect_maps(struct reach *reach);
+
+/* stopworld.c: reach->threads must be reach_thread_slots() */
+struct reach_thread *reach_thread_slots(void);
+int reach_stop_threads(struct reach *reach);
+void reach_resume_threads(struct reach *reach);
+
+#endif

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/* Where the scan looks for pointers: the writable segments of loaded objects
+ * (never the shim's), each thread's TLS, registers and live stack, and the
+ * program's own anonymous mappings, from /proc/self/maps, less the shim's
+ * regions, the thread stacks already taken and the malloc heaps themselves. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reach.h"
+
+#define MAX_MAPS 65536           /* the kernel's default vm.max_map_count */
+#define MAX_EXCLUDED 8192
+#define RED_ZONE 128             /* below sp, the x86-64 ABI lets a leaf keep data */
+#define MALLOC_HEAP_SPAN (64ull << 20) /* glibc: HEAP_MAX_SIZE, heaps aligned to it */
+#define CHUNK_MMAPPED 0x2u       /* glibc chunk header: this chunk is its own mmap */
+#define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
+
+static void add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind,
+                     uint32_t thread)
+{
+	if (lo < hi && reach->root_count < MAX_ROOTS)
+		reach->roots[reach->root_count++] = (struct reach_range){ lo, hi, kind, thread };
+}
+
+/* ---- loaded objects (before the world stops: dl_iterate_phdr locks) ----- */
+
+static struct reach_range *excluded(struct reach *reach)
+{
+	return reach->code + MAX_MAPS; /* after code[] in the same mapping */
+}
+
+static bool covered(const struct dl_phdr_info *info, const ElfW(Phdr) *relro)
+{
+	uint64_t lo = relro->p_vaddr, hi = lo + relro->p_memsz;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_W) && p->p_vaddr <= lo &&
+		    p->p_vaddr + p->p_memsz >= hi)
+			return true;
+	}
+	return false;
+}
+
+static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct reach *reach = arg;
+	bool shim = false;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) &&
+		    lks_in_shim(info->dlpi_addr + p->p_vaddr))
+			shim = true;
+	}
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + p->p_vaddr, hi = lo + p->p_memsz;
+
+		if (p->p_type != PT_LOAD && p->p_type != PT_GNU_RELRO)
+			continue;
+		if (p->p_type == PT_LOAD && reach->excluded_count < MAX_EXCLUDED)
+			excluded(reach)[reach->excluded_count++] =
+				(struct reach_range){ lo & ~4095ull, (hi + 4095) & ~4095ull, 0, 0 };
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
+			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
+		if (shim)
+			continue;  /* the shim's own data is never a root */
+		/* RELRO is read-only after relocation but holds pointers */
+		if ((p->p_type == PT_LOAD && (p->p_flags & PF_W)) ||
+		    (p->p_type == PT_GNU_RELRO && !covered(info, p)))
+			add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
+	}
+	return 0;
+}
+
+int reach_collect_modules(struct reach *reach)
+{
+	reach->mapped_bytes = (2 * MAX_MAPS + MAX_EXCLUDED) * sizeof(struct reach_range);
+	reach->readable = lks_map(reach->mapped_bytes);
+	if (!reach->readable)
+		return -1;
+	reach->code = reach->readable + MAX_MAPS;
+	dl_iterate_phdr(add_module, reach);
+	return 0;
+}
+
+/* ---- /proc/self/maps ------------------------------------------------------ */
+
+struct map_line {
+	uint64_t lo, hi;
+	bool readable, writable, anonymous;
+};
+
+static const char *parse_hex(const char *at, uint64_t *value)
+{
+	*value = 0;
+	for (;; at++) {
+		unsigned digit;
+
+		if (*at >= '0' && *at <= '9')
+			digit = (unsigned)(*at - '0');
+		else if (*at >= 'a' && *at <= 'f')
+			digit = (unsigned)(*at - 'a' + 10);
+		else
+			return at;
+		*value = *value << 4 | digit;
+	}
+}
+
+static const char *skip_field(const char *at)
+{
+	while (*at && *at != ' ')
+		at++;
+	while (*at == ' ')
+		at++;
+	return at;
+}
+
+/* "lo-hi rwxp offset dev inode   path"; anonymous: inode 0 and no path,
+ * an [anon:name] or the main thread's [stack]. */
+static void parse_line(const char *line, struct map_line *out)
+{
+	uint64_t inode;
+	const char *at = parse_hex(line, &out->lo);
+
+	at = parse_hex(at + 1, &out->hi);
+	at++;
+	out->readable = at[0] == 'r';
+	out->writable = at[1] == 'w';
+	at = skip_field(skip_field(skip_field(at)));
+	at = parse_hex(at, &inode);  /* decimal, but only zero matters */
+	while (*at == ' ')
+		at++;
+	out->anonymous = inode == 0 && (*at == '\0' || !strncmp(at, "[anon:", 6) ||
+	                                !strcmp(at, "[stack]"));
+}
+
+/* Reads the whole file into buf (NUL-terminated); its length or -1. */
+static ssize_t read_maps(char *buf, size_t size)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t got = 1;
+
+	if (fd < 0)
+		return -1;
+	while (len + 1 < size && got > 0) {
+		got = read(fd, buf + len, size - 1 - len);
+		if (got > 0)
+			len += (size_t)got;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return got < 0 ? -1 : (ssize_t)len;
+}
+
+static void add_readable(struct reach *reach, uint64_t lo, uint64_t hi)
+{
+	struct reach_range *last = reach->readable_count ?
+		&reach->readable[reach->readable_count - 1] : NULL;
+
+	if (last && last->hi == lo)
+		last->hi = hi;  /* one block may straddle two mappings */
+	else if (reach->readable_count < MAX_MAPS)
+		reach->readable[reach->readable_count++] = (struct reach_range){ lo, hi, 0, 0 };
+}
+
+/* ---- stacks ------------------------------------------------------------- */
+
+static const struct reach_thread *thread_in(const struct reach *reach, uint64_t lo,
+                                            uint64_t hi, uint32_t *index)
+{
+	for (uint32_t i = 0; i < reach->thread_count; i++) {
+		const struct reach_thread *t = &reach->threads[i];
+
+		if (t->answered && t->sp >= lo && t->sp < hi) {
+			*index = i;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+/* Each stopped thread's TCB (its dtv leads to dynamic TLS) and registers,
+ * then its stack from the stack pointer up; the rest of that mapping is dead. */
+static void add_thread_roots(struct reach *reach, const struct map_line *map)
+{
+	uint32_t index;
+	const struct reach_thread *t = thread_in(reach, map->lo, map->hi, &index);
+	uint64_t from;
+
+	if (!t)
+		return;
+	from = t->sp - RED_ZONE > map->lo ? t->sp - RED_ZONE : map->lo;
+	add_root(reach, from, map->hi, LKS_RK_STACK, index);
+	if (reach->excluded_count < MAX_EXCLUDED)
+		excluded(reach)[reach->excluded_count++] =
+			(struct reach_range){ map->lo, map->hi, 0, 0 };
+}
+
+static void add_thread_words(struct reach *reach)
+{
+	for (uint32_t i = 0; i < reach->thread_count; i++) {
+		const struct reach_thread *t = &reach->threads[i];
+		uint64_t regs = (uint64_t)(uintptr_t)t->regs;
+
+		if (!t->answered)
+			continue;
+		add_root(reach, regs, regs + sizeof(t->regs), LKS_RK_REGISTER, i);
+#if defined(__x86_64__)
+		add_root(reach, t->tp + 8, t->tp + 16, LKS_RK_TLS, i); /* tcbhead_t.dtv */
+#elif defined(__aarch64__)
+		add_root(reach, t->tp, t->tp + 8, LKS_RK_TLS, i);
+#endif
+	}
+}
+
+/* ---- the program's anonymous mappings ------------------------------------ */
+
+static void exclude_region(uint64_t start, uint64_t bytes, void *ctx)
+{
+	struct reach *reach = ctx;
+
+	if (reach->excluded_count < MAX_EXCLUDED)
+		excluded(reach)[reach->excluded_count++] =
+			(struct reach_range){ start, start + bytes, 0, 0 };
+}
+
+/* The end of the stretch of [lo, hi) starting at lo that holds no malloc
+ * memory, and in *skip_to where scanning may resume. */
+static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t hi,
+                                uint64_t *skip_to)
+{
+	int64_t first;
+	uint64_t lo_index = 0, hi_index = reach->count;
+
+	while (lo_index < hi_index) {  /* first block starting at or after lo */
+		uint64_t mid = lo_index + (hi_index - lo_index) / 2;
+
+		if (reach->nodes[mid].addr < lo)
+			lo_index = mid + 1;
+		else
+			hi_index = mid;
+	}
+	first = (int64_t)lo_index;
+	if ((uint64_t)first == reach->count || reach->nodes[first].addr >= hi)
+		return *skip_to = hi;
+	{
+		const struct reach_node *node = &reach->nodes[first];
+		uint64_t chunk = node->addr - 16, start, end, header = 0;
+
+		if (chunk >= lo)
+			header = *(const uint64_t *)(uintptr_t)(node->addr - 8);
+		if (header & CHUNK_MMAPPED) {
+			/* a large block in its own mapping */
+			start = chunk & ~4095ull;
+			end = (chunk + (header & ~7ull) + 4095) & ~4095ull;
+		} else {
+			/* a block of a thread's malloc heap: skip that whole heap */
+			start = node->addr & ~(MALLOC_HEAP_SPAN - 1);
+			end = start + MALLOC_HEAP_SPAN;
+		}
+		if (start < lo)
+			start = lo;
+		*skip_to = end > hi ? hi : end;
+		return start;
+	}
+}
+
+static void add_anonymous(struct reach *reach, uint64_t lo, uint64_t hi)
+{
+	while (lo < hi) {
+		uint64_t skip_to, until = heap_free_until(reach, lo, hi, &skip_to);
+
+		add_root(reach, lo, until, LKS_RK_MMAP, 0);
+		if (skip_to <= lo)
+			break;
+		lo = skip_to;
+	}
+}
+
+/* [lo, hi) less every excluded range. */
+static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi)
+{
+	const struct reach_range *ex = excluded(reach);
+
+	for (uint32_t i = 0; i < reach->excluded_count && lo < hi; i++) {
+		if (ex[i].hi <= lo || ex[i].lo >= hi)
+			continue;
+		if (ex[i].lo > lo)
+			add_unexcluded(reach, lo, ex[i].lo);
+		lo = ex[i].hi;
+		i = (uint32_t)-1;  /* the rest may overlap what is left */
+	}
+	if (lo < hi)
+		add_anonymous(reach, lo, hi);
+}
+
+/* glibc keeps the stacks of finished threads for reuse, full of their old
+ * words. Such a stack ends with a thread control block (x86-64: its first
+ * and third words point at itself) that no live thread has as its thread
+ * pointer. Only trusted when every thread answered, so all are known. */
+static bool dead_thread_stack(const struct reach *reach, const struct map_line *map)
+{
+	uint64_t lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
+
+#if defined(__x86_64__)
+	if (reach->missed_threads)
+		return false;
+	for (uint64_t at = (map->hi - 24) & ~7ull; at >= lo; at -= 8) {
+		const uint64_t *word = (const uint64_t *)(uintptr_t)at;
+
+		if (word[0] != at || word[2] != at)
+			continue;
+		for (uint32_t i = 0; i < reach->thread_count; i++)
+			if (reach->threads[i].answered && reach->threads[i].tp == at)
+				return false;
+		return true;
+	}
+#endif
+	return false;
+}
+
+int reach_collect_maps(struct reach *reach)
+{
+	size_t size = 16u << 20;
+	char *text = lks_map(size);
+	ssize_t len;
+	struct map_line map;
+
+	if (!text)
+		return -1;
+	len = read_maps(text, size);
+	if (len < 0 || (size_t)len + 1 >= size) {
+		lks_unmap(text, size);
+		return -1;
+	}
+	lks_arena_foreach(exclude_region, reach);
+	exclude_region((uint64_t)(uintptr_t)text, size, reach);
+	for (char *line = text; *line; ) {
+		char *end = strchr(line, '\n');
+
+		if (end)
+			*end = '\0';
+		parse_line(line, &map);
+		if (map.readable)
+			add_readable(reach, map.lo, map.hi);
+		if (map.readable && map.writable && map.anonymous)
+			add_thread_roots(reach, &map);
+		line = end ? end + 1 : line + strlen(line);
+	}
+	add_thread_words(reach);
+	for (char *line = text; line < text + len; line += strlen(line) + 1) {
+		parse_line(line, &map);
+		if (map.readable && map.writable && map.anonymous &&
+		    !dead_thread_stack(reach, &map))
+			add_unexcluded(reach, map.lo, map.hi);
+	}
+	lks_unmap(text, size);
+	return 0;
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* Holding the program's other threads still while the scan reads memory, as
+ * conservative collectors do: each is sent a signal whose handler saves its
+ * registers and stack pointer and waits until released. A thread that does
+ * not answer in time (signal blocked, stuck in the kernel) is counted as
+ * missed, never waited for; the scan then reads memory through the kernel. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "reach.h"
+
+#define ANSWER_WAIT_NS 500000000ull  /* all threads together */
+#define ENUMERATE_ROUNDS 4           /* threads may start threads meanwhile */
+
+
+/* Static, not mapped: a handler that read `stopping` just before the scan
+ * ended may still write its slot after the scan's memory is gone. */
+static struct reach_thread slots[MAX_THREADS];
+static uint32_t slot_count;        /* atomic: slots a handler may look at */
+static int stopping;               /* atomic: 1 while a scan holds threads */
+static int release_word;           /* atomic futex word: 1 while held */
+static struct sigaction program_action;
+static int stop_signal;            /* 0 until the handler is installed */
+
+static long futex(int *word, int op, int value, const struct timespec *timeout)
+{
+	return syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+}
+
+static void save_context(struct reach_thread *slot, const ucontext_t *context)
+{
+#if defined(__x86_64__)
+	for (int i = 0; i < NGREG && i < THREAD_WORDS; i++)
+		slot->regs[i] = (uint64_t)context->uc_mcontext.gregs[i];
+	slot->sp = (uint64_t)context->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+	for (int i = 0; i < 31 && i < THREAD_WORDS; i++)
+		slot->regs[i] = context->uc_mcontext.regs[i];
+	slot->sp = context->uc_mcontext.sp;
+#else
+#error "leakscope: saving a stopped thread's registers is not written for this CPU"
+#endif
+	slot->tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
+}
+
+/* A signal that is not ours (the program's own use of the number) goes to
+ * the program's handler; ours arriving late is dropped. */
+static void forward(int signo, siginfo_t *info, void *context)
+{
+	if (program_action.sa_flags & SA_SIGINFO)
+		program_action.sa_sigaction(signo, info, context);
+	else if (program_action.sa_handler != SIG_IGN && program_action.sa_handler != SIG_DFL)
+		program_action.sa_handler(signo);
+}
+
+static void on_stop_signal(int signo, siginfo_t *info, void *context)
+{
+	int saved_errno = errno;
+	pid_t self = gettid();
+	bool ours = info->si_code == SI_TKILL && info->si_pid == getpid();
+	uint32_t count = __atomic_load_n(&stopping, __ATOMIC_ACQUIRE) ?
+		__atomic_load_n(&slot_count, __ATOMIC_ACQUIRE) : 0;
+
+	if (!ours)
+		forward(signo, info, context);
+
+	for (uint32_t i = 1; ours && i < count && i < MAX_THREADS; i++) {
+		struct reach_thread *slot = &slots[i];
+
+		if (slot->tid != self)
+			continue;
+		save_context(slot, context);
+		/* release: the saved context is visible to the scanner first */
+		__atomic_store_n(&slot->answered, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&release_word, __ATOMIC_ACQUIRE))
+			futex(&release_word, FUTEX_WAIT_PRIVATE, 1, NULL);
+		break;
+	}
+	errno = saved_errno;
+}
+
+/* A real-time signal (applications mostly take the low ones), never the
+ * snapshot request signal, set through the real sigaction: the shim's own
+ * sigaction (sigchain.c) would keep it for the program's view. */
+static bool install_handler(void)
+{
+	struct sigaction action = { .sa_sigaction = on_stop_signal,
+	                            .sa_flags = SA_SIGINFO | SA_RESTART };
+	int signo = SIGRTMAX - 3 == lks_opt.snapshot_signal ? SIGRTMAX - 5 : SIGRTMAX - 3;
+	int (*set)(int, const struct sigaction *, struct sigaction *) =
+		lks_real.sigaction ? lks_real.sigaction : sigaction;
+
+	if (stop_signal)
+		return true;
+	sigfillset(&action.sa_mask);
+	/* Stays installed: a signal still pending in a thread that had it
+	 * blocked must not meet the default action (terminate) later. */
+	if (set(signo, &action, &program_action) != 0)
+		return false;
+	stop_signal = signo;
+	return true;
+}
+
+static bool known(const struct reach *reach, pid_t tid)
+{
+	for (uint32_t i = 0; i < reach->thread_count; i++)
+		if (reach->threads[i].tid == tid)
+			return true;
+	return false;
+}
+
+static pid_t parse_tid(const char *name)
+{
+	pid_t tid = 0;
+
+	for (; *name; name++) {
+		if (*name < '0' || *name > '9')
+			return 0;
+		tid = tid * 10 + (*name - '0');
+	}
+	return tid;
+}
+
+/* Signals every thread of /proc/self/task not signalled yet; how many were
+ * new. getdents64 directly: opendir would call malloc. */
+static int signal_new_threads(struct reach *reach)
+{
+	char buf[4096];
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fresh = 0;
+	long got;
+
+	if (fd < 0)
+		return 0;
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < got; ) {
+			struct dirent64 *entry = (struct dirent64 *)(buf + at);
+			pid_t tid = parse_tid(entry->d_name);
+
+			at += entry->d_reclen;
+			if (tid <= 0 || known(reach, tid) || reach->thread_count == MAX_THREADS)
+				continue;
+			uint32_t index = reach->thread_count;
+
+			reach->threads[index] = (struct reach_thread){ .tid = tid };
+			/* release: counted before the handler can look for its slot */
+			reach->thread_count = index + 1;
+			__atomic_store_n(&slot_count, index + 1, __ATOMIC_RELEASE);
+			if (syscall(SYS_tgkill, getpid(), tid, stop_signal) == 0)
+				fresh++;
+			else  /* gone meanwhile: no handler will run for it */
+				__atomic_store_n(&slot_count, reach->thread_count = index,
+				                 __ATOMIC_RELAXED);
+		}
+	}
+	close(fd);
+	return fresh;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static uint32_t wait_for_answers(const struct reach *reach, uint64_t deadline)
+{
+	static const struct timespec pause = { 0, 200000 };
+	uint32_t waiting;
+
+	do {
+		waiting = 0;
+		for (uint32_t i = 1; i < reach->thread_count; i++)
+			waiting += !__atomic_load_n(&reach->threads[i].answered, __ATOMIC_ACQUIRE);
+		if (waiting)
+			nanosleep(&pause, NULL);
+	} while (waiting && now_ns() < deadline);
+	return waiting;
+}
+
+struct reach_thread *reach_thread_slots(void)
+{
+	for (int i = 0; i < MAX_THREADS; i++)
+		slots[i] = (struct reach_thread){ 0 };
+	return slots;
+}
+
+int reach_stop_threads(struct reach *reach)
+{
+	uint64_t deadline = now_ns() + ANSWER_WAIT_NS;
+
+	if (!install_handler()) {
+		reach->missed_threads = 1;  /* at least one may run: read safely */
+		return -1;
+	}
+	__atomic_store_n(&release_word, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot_count, reach->thread_count, __ATOMIC_RELAXED);
+	/* release: the slots are filled before any handler looks at them */
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	for (int round = 0; round < ENUMERATE_ROUNDS; round++) {
+		wait_for_answers(reach, deadline);
+		if (!signal_new_threads(reach))
+			break;
+	}
+	reach->missed_threads = wait_for_answers(reach, deadline);
+	return 0;
+}
+
+void reach_resume_threads(struct reach *reach)
+{
+	if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+		return;
+	/* a handler that runs from now on finds nothing to wait for */
+	__atomic_store_n(&stopping, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&release_word, 0, __ATOMIC_RELEASE);
+	futex(&release_word, FUTEX_WAKE_PRIVATE, 1 << 30, NULL);
+}

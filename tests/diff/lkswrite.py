@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: MIT
+"""A test-only writer of snapshot files (shim/format.h, version 1), for
+series the shim cannot produce on demand: several snapshots of one pid at
+chosen times. Frames are return addresses inside a real module, so the
+reporter symbolizes them as it would a real snapshot."""
+
+import struct
+
+MAGIC = b"LKSNAP\r\n"
+VERSION = 1
+HEADER = struct.Struct("<8sIIIIiiIiQQIIII48x")
+SECTION = struct.Struct("<IIQQ")
+COUNTERS_SIZE = 192
+MODULE = struct.Struct("<QQQIII40s4x")
+TRACE = struct.Struct("<IIQ")
+SITE = struct.Struct("<IBBHQQQQQII")
+HANDLE = struct.Struct("<iHHIIQQ")
+
+SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES, SEC_HANDLES = range(1, 8)
+REASON_EXIT, REASON_TIMER = 1, 4
+MODULE_MAIN = 0x1
+HANDLE_SOCKET = 2
+
+assert HEADER.size == 120 and MODULE.size == 80 and SITE.size == 56 and HANDLE.size == 32
+
+
+class Strings:
+    def __init__(self):
+        self.data = bytearray(b"\0")
+
+    def add(self, text):
+        offset = len(self.data)
+        self.data += text.encode() + b"\0"
+        return offset
+
+
+def pad8(data):
+    return bytes(data) + b"\0" * (-len(data) % 8)
+
+
+def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start, end,
+                   stacks, sites, handles=(), reason=REASON_TIMER):
+    """stacks: lists of addresses, leaf first (trace ids 1..); sites:
+    (trace, blocks, bytes); handles: (trace, type, fd)."""
+    strings = Strings()
+    exe_at, label_at, module_at = strings.add(exe), strings.add(label), strings.add(module)
+    frames, traces = [], []
+    for index, stack in enumerate(stacks, start=1):
+        traces.append(TRACE.pack(index, len(stack), len(frames)))
+        frames += stack
+    live_blocks = sum(blocks for _, blocks, _ in sites)
+    live_bytes = sum(size for _, _, size in sites)
+    counters = struct.pack("<QQQQ", live_blocks, 0, live_blocks, live_bytes)
+    sections = [
+        (SEC_STRINGS, 1, bytes(strings.data), len(strings.data)),
+        (SEC_COUNTERS, COUNTERS_SIZE, counters.ljust(COUNTERS_SIZE, b"\0"), 1),
+        (SEC_MODULES, MODULE.size, MODULE.pack(bias, start, end, module_at, MODULE_MAIN, 0,
+                                               b""), 1),
+        (SEC_TRACES, TRACE.size, b"".join(traces), len(traces)),
+        (SEC_FRAMES, 8, struct.pack(f"<{len(frames)}Q", *frames), len(frames)),
+        (SEC_SITES, SITE.size, b"".join(SITE.pack(trace, 0, 0, 0, blocks, size, 0, 0, size, 1, 0)
+                                        for trace, blocks, size in sites), len(sites)),
+        (SEC_HANDLES, HANDLE.size, b"".join(HANDLE.pack(fd, kind, 0, trace, 0, 0, 0)
+                                            for trace, kind, fd in handles), len(handles)),
+    ]
+    offset = HEADER.size + SECTION.size * len(sections)
+    offset += -offset % 8
+    table, body = b"", b""
+    for kind, record_size, data, count in sections:
+        table += SECTION.pack(kind, record_size, offset + len(body), count)
+        body += pad8(data)
+    header = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), reason, pid, 1, seq,
+                         -1, 1_700_000_000_000_000_000 + uptime_ns, uptime_ns, exe_at,
+                         label_at, 0, 64)
+    head = header + table
+    with open(path, "wb") as out:
+        out.write(pad8(head) + body)

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Runs one reachability fixture under `leakscope run --retainers --json`
+and checks each site's leak class, the indirect totals of definite sites,
+retainer chains and, for runtime fixtures, that nothing is reported lost.
+Annotations are described in reach_fixture.h.
+
+Usage: check_reach.py --leakscope EXE --shim SO --source FILE [--no-scan] -- PROGRAM
+  --no-scan: run with LEAKSCOPE_OPTIONS=reach=0 and check that nothing was
+  classified (every site "unfreed", no retainer chain) instead.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import check as base  # noqa: E402  (the fixtures' report helpers)
+
+CLASS_RE = re.compile(r"expect-class:\s*([^*]*?)\s*\*/")
+RETAINER_RE = re.compile(r"expect-retainer:\s*root=(\S+)\s+site=(\S+)")
+RUNTIME_RE = re.compile(r"\bexpect-runtime-clean\b")
+LOST = ("definite", "indirect", "possible")
+
+
+def read_expectations(path):
+    classes, retainers, runtime = [], [], False
+    with open(path, encoding="utf-8") as source:
+        for lineno, text in enumerate(source, start=1):
+            for match in CLASS_RE.finditer(text):
+                fields = dict(item.split("=", 1) for item in match.group(1).split())
+                expect = base.Expect(file=path, line=lineno, fn=fields.pop("fn"),
+                                     blocks=int(fields.pop("blocks")),
+                                     bytes=int(fields.pop("bytes")))
+                expect.klass = fields.pop("class")
+                expect.indirect = {key: int(fields.pop(key)) for key in
+                                   ("indirect_blocks", "indirect_bytes") if key in fields}
+                if fields or expect.klass not in LOST + ("reachable",):
+                    raise base.CheckError(f"{path}:{lineno}: bad expect-class {fields}")
+                classes.append(expect)
+            retainers += RETAINER_RE.findall(text)
+            runtime |= bool(RUNTIME_RE.search(text))
+    if not classes and not runtime:
+        raise base.CheckError("fixture has no expect-class or expect-runtime-clean")
+    return classes, retainers, runtime
+
+
+def entries(report, expect):
+    return [leak for proc, leak in report.leaks()
+            if proc["_role"] == "started" and leak.get("class") == expect.klass
+            and base.matching_frame(report, leak, expect) >= 0]
+
+
+def check_class(report, expect, errors):
+    found = entries(report, expect)
+    where = f"{expect.where()} [{expect.klass}]"
+    if len(found) != 1:
+        errors.append(f"{where}: expected one entry, found {len(found)}; the report has:\n"
+                      + "\n".join(base.describe(proc, leak) for proc, leak in report.leaks()
+                                  if any(report.in_sources(f) for f in leak.get("stack") or [])))
+        return
+    leak = found[0]
+    got = (leak.get("blocks"), leak.get("bytes"))
+    if got != (expect.blocks, expect.bytes):
+        errors.append(f"{where}: expected {expect.blocks} blocks / {expect.bytes} bytes, got {got}")
+    for key, value in expect.indirect.items():
+        if leak.get(key) != value:
+            errors.append(f"{where}: expected {key}={value}, got {leak.get(key)}")
+
+
+def check_unexpected(report, classes, errors):
+    for proc, leak in report.leaks():
+        if leak.get("class") not in LOST:
+            continue
+        if not any(report.in_sources(frame) for frame in leak.get("stack") or []):
+            continue
+        if not any(exp.klass == leak.get("class") and base.matching_frame(report, leak, exp) >= 0
+                   for exp in classes):
+            errors.append("unexpected lost memory touching the fixture:\n"
+                          + base.describe(proc, leak))
+
+
+def check_runtime_clean(report, errors):
+    for proc, leak in report.leaks():
+        if leak.get("class") in LOST:
+            errors.append("the runtime's own memory reported as lost:\n"
+                          + base.describe(proc, leak))
+
+
+def check_retainer(data, output, root, site, errors):
+    chains = data["processes"][0].get("retainers") or []
+    for chain in chains:
+        steps = chain.get("steps") or []
+        last_stack = steps[-1].get("stack") or [] if steps else []
+        if (steps and steps[0].get("kind") == "global" and steps[0].get("symbol") == root
+                and last_stack and base.base_function(last_stack[0].get("function")) == site):
+            if f"global {root} in " not in output:
+                errors.append(f"the text report does not name 'global {root}'")
+            return
+    errors.append(f"no retainer chain from global {root} to a block of {site}: "
+                  + json.dumps(chains, indent=1)[:3000])
+
+
+def run(args, workdir):
+    json_path = os.path.join(workdir, "report.json")
+    command = [args.leakscope, "run", "--retainers", "--json", json_path,
+               "--shim", args.shim, "--", *args.program]
+    env = dict(os.environ, LEAKSCOPE_OPTIONS="reach=0") if args.no_scan else None
+    print("running:", " ".join(command), flush=True)
+    result = subprocess.run(command, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=240, check=False)
+    output = result.stdout.decode(errors="replace")
+    print(output, end="", flush=True)
+    if result.returncode != 0:
+        raise base.CheckError(f"leakscope run exited {result.returncode}")
+    with open(json_path, encoding="utf-8") as report_file:
+        return json.load(report_file), output
+
+
+def check_not_scanned(data):
+    proc = data["processes"][0]
+    errors = [] if not proc.get("classified") else ["classified although reach=0"]
+    classes = {leak.get("class") for leak in proc.get("leaks") or []}
+    if classes != {"unfreed"}:
+        errors.append(f"expected only unfreed sites, got classes {sorted(classes)}")
+    if proc.get("retainers"):
+        errors.append("retainer chains without a scan")
+    return errors
+
+
+def check(args, workdir):
+    source = os.path.abspath(args.source)
+    classes, retainers, runtime = read_expectations(source)
+    data, output = run(args, workdir)
+    if args.no_scan:
+        return check_not_scanned(data)
+    report = base.Report(data, [source], [args.program[0]])
+    errors = []
+    if not data["processes"][0].get("classified"):
+        errors.append("the exit snapshot was not classified by a reachability scan")
+    for expect in classes:
+        check_class(report, expect, errors)
+    check_unexpected(report, classes, errors)
+    if runtime:
+        check_runtime_clean(report, errors)
+    for root, site in retainers:
+        check_retainer(data, output, root, site, errors)
+    if data["processes"][0]["summary"].get("missed_threads"):
+        errors.append("a thread was not stopped for the scan")
+    return errors
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--leakscope", required=True)
+    parser.add_argument("--shim", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--no-scan", action="store_true")
+    parser.add_argument("program", nargs="+")
+    args = parser.parse_args(argv)
+    args.leakscope, args.shim = os.path.abspath(args.leakscope), os.path.abspath(args.shim)
+    args.program = [os.path.abspath(args.program[0]), *args.program[1:]]
+    with tempfile.TemporaryDirectory(prefix="lks-reach-") as workdir:
+        try:
+            errors = check(args, workdir)
+        except (base.CheckError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as err:
+            errors = [str(err)]
+    if errors:
+        print("FAIL:\n" + "\n".join(errors), file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/* The snapshot reader on hostile input: a real snapshot (written by the shim
+ * for snapsource) cut at every length, every bit of it flipped, random
+ * corruptions, foreign files and a future version. Each must give a valid
+ * parse that is safe to walk or one error line naming the file; built a
+ * second time with AddressSanitizer to catch reads the checks let through.
+ * Usage: test_snapread SHIM SNAPSOURCE (TAP output) */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "snapread.h"
+#include "tap.h"
+
+#define NAME "mutant.lks"
+#define RANDOM_ROUNDS 20000
+
+extern char **environ;
+
+struct blob {
+	uint8_t *bytes;
+	size_t size;
+};
+
+/* ---- a real snapshot ---- */
+
+/* The environment with LD_PRELOAD and LEAKSCOPE_OPTIONS replaced. */
+static char **child_environment(char *preload, char *options)
+{
+	size_t count = 0, kept = 0;
+	char **env;
+
+	while (environ[count])
+		count++;
+	env = calloc(count + 3, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < count; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(environ[i], "LEAKSCOPE_OPTIONS=", 18) != 0)
+			env[kept++] = environ[i];
+	env[kept++] = preload;
+	env[kept] = options;
+	return env;
+}
+
+static int read_whole(const char *path, struct blob *out)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	out->size = (size_t)st.st_size;
+	out->bytes = malloc(out->size);
+	if (!out->bytes || read(fd, out->bytes, out->size) != (ssize_t)out->size) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Reads the one .lks file in dir and removes it and the directory. */
+static int take_snapshot_file(const char *dir, struct blob *out)
+{
+	char path[4096];
+	struct dirent *entry;
+	DIR *listing = opendir(dir);
+	int found = -1;
+
+	if (!listing)
+		return -1;
+	while ((entry = readdir(listing))) {
+		size_t len = strlen(entry->d_name);
+
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
+		if (len > 4 && strcmp(entry->d_name + len - 4, ".lks") == 0 && found < 0)
+			found = read_whole(path, out);
+		unlink(path);
+	}
+	closedir(listing);
+	rmdir(dir);
+	return found;
+}
+
+static int make_real_snapshot(const char *shim, const char *program, struct blob *out)
+{
+	char dir[] = "/tmp/lks-snapread-XXXXXX", preload[4200], options[100];
+	char *argv[] = { (char *)program, NULL };
+	char **env;
+	pid_t pid;
+	int status, spawned;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", shim);
+	snprintf(options, sizeof(options), "LEAKSCOPE_OPTIONS=output_dir=%s:summary=0", dir);
+	env = child_environment(preload, options);
+	spawned = env && posix_spawn(&pid, program, NULL, NULL, argv, env) == 0 &&
+		  waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		  WEXITSTATUS(status) == 0;
+	free(env);
+	if (!spawned) {
+		rmdir(dir);
+		return -1;
+	}
+	return take_snapshot_file(dir, out);
+}
+
+/* ---- what every parse must give ---- */
+
+/* Follows everything an accepted snapshot points at, as the reporter does;
+ * out-of-bounds reads here are what the sanitizer build looks for. */
+static uint64_t walk(const struct snapshot *snap)
+{
+	uint64_t sum = strlen(snap_string(snap, snap->header.exe)) +
+		       strlen(snap_string(snap, snap->header.label));
+
+	for (size_t i = 0; i < snap->module_count; i++) {
+		const struct lks_module *m = &snap->modules[i];
+
+		sum += strlen(snap_string(snap, m->path));
+		if (m->build_id_len)
+			sum += m->build_id[m->build_id_len - 1];
+	}
+	for (size_t i = 0; i < snap->site_count; i++) {
+		const struct lks_trace *t = snap_trace(snap, snap->sites[i].trace);
+
+		for (uint32_t d = 0; t && d < t->depth; d++)
+			sum += snap->frames[t->first + d];
+	}
+	for (size_t i = 0; i < snap->handle_count; i++) {
+		const struct lks_trace *t = snap_trace(snap, snap->handles[i].trace);
+
+		sum += strlen(snap_string(snap, snap->handles[i].description));
+		sum += t ? t->depth : 0;
+	}
+	for (size_t i = 0; i < snap->retainer_count; i++) {
+		const struct lks_trace *t = snap_trace(snap, snap->retainers[i].trace);
+
+		sum += t && t->depth ? snap->frames[t->first] : 0;
+	}
+	return sum;
+}
+
+/* A rejection is one line that starts with the file's name. */
+static bool clear_error(const struct errmsg *err)
+{
+	return strncmp(err->text, NAME ": ", strlen(NAME) + 2) == 0 &&
+	       strlen(err->text) > strlen(NAME) + 2 && !strchr(err->text, '\n');
+}
+
+static volatile uint64_t walked;
+
+/* 1: accepted, 0: rejected cleanly, -1: rejected without a clear message. */
+static int try_parse(const uint8_t *bytes, size_t size, struct errmsg *err)
+{
+	struct snapshot *snap = NULL;
+
+	err->text[0] = '\0';
+	if (snap_parse(bytes, size, NAME, &snap, err) == 0) {
+		walked += walk(snap);
+		snap_free(snap);
+		return 1;
+	}
+	return clear_error(err) ? 0 : -1;
+}
+
+/* ---- the checks ---- */
+
+static void check_baseline(const struct blob *real)
+{
+	struct snapshot *snap = NULL;
+	struct errmsg err = { "" };
+	int r = snap_parse(real->bytes, real->size, NAME, &snap, &err);
+
+	if (!ok(r == 0, "the real snapshot (%zu bytes) is accepted", real->size)) {
+		diag("%s", err.text);
+		return;
+	}
+	ok(snap->module_count > 1 && snap->trace_count >= 3 && snap->site_count >= 3 &&
+	   snap->frame_count >= 3, "it has modules, traces, frames and sites "
+	   "(%zu, %zu, %zu, %zu)", snap->module_count, snap->trace_count,
+	   snap->frame_count, snap->site_count);
+	ok(snap->counters.live_blocks >= 7, "counters: %llu live blocks",
+	   (unsigned long long)snap->counters.live_blocks);
+	snap_free(snap);
+}
+
+static void check_truncations(const struct blob *real)
+{
+	size_t bad = 0, vague = 0;
+	struct errmsg err;
+
+	for (size_t len = 0; len < real->size; len++) {
+		int r = try_parse(real->bytes, len, &err);
+		bool says_why = strstr(err.text, "truncated") || strstr(err.text, "empty file");
+
+		bad += r != 0;
+		vague += r == 0 && !says_why;
+		if ((r != 0 || !says_why) && bad + vague <= 5)
+			diag("length %zu: %s", len, r > 0 ? "accepted" : err.text);
+	}
+	ok(bad == 0, "every one of the %zu shorter lengths is rejected with one line",
+	   real->size);
+	ok(vague == 0, "and the line says 'truncated' (or 'empty file')");
+}
+
+/* The header's magic, version and size must always be checked. */
+static bool must_reject(size_t byte)
+{
+	return byte < offsetof(struct lks_header, section_count);
+}
+
+static void check_bit_flips(const struct blob *real)
+{
+	uint8_t *copy = malloc(real->size);
+	size_t unclear = 0, let_through = 0, accepted = 0;
+	struct errmsg err;
+
+	memcpy(copy, real->bytes, real->size);
+	for (size_t bit = 0; bit < real->size * 8; bit++) {
+		int r;
+
+		copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		r = try_parse(copy, real->size, &err);
+		copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		accepted += r == 1;
+		unclear += r < 0;
+		if (r == 1 && must_reject(bit / 8)) {
+			let_through++;
+			diag("bit %zu (byte %zu) flipped: accepted", bit, bit / 8);
+		}
+	}
+	ok(unclear == 0, "%zu single-bit flips: no crash, each rejected with one "
+	   "line or accepted (%zu accepted)", real->size * 8, accepted);
+	ok(let_through == 0, "a flip in magic, version or header size is always rejected");
+	free(copy);
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* Values that break length and offset arithmetic when trusted. */
+static const uint64_t nasty[] = {
+	0, 1, 7, 8, 0x7f, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff,
+	UINT64_C(0x100000000), UINT64_C(0x7fffffffffffffff), UINT64_MAX,
+	UINT64_MAX - 7, UINT64_C(0x0aaaaaaaaaaaaaab),
+};
+
+/* One to eight changes: random bytes anywhere, or a nasty value written
+ * over an aligned word of the header and section table. */
+static void mutate(uint8_t *bytes, size_t size, size_t table_end, uint64_t *rng)
+{
+	unsigned changes = 1 + (unsigned)(next_random(rng) % 8);
+
+	for (unsigned i = 0; i < changes; i++) {
+		uint64_t roll = next_random(rng);
+
+		if (roll % 3 == 0 && table_end >= 8) {
+			uint64_t value = nasty[(roll >> 8) % (sizeof(nasty) / sizeof(nasty[0]))];
+			size_t at = (size_t)(next_random(rng) % (table_end / 4)) * 4;
+			size_t width = (roll >> 16) & 1 && at + 8 <= table_end ? 8 : 4;
+
+			memcpy(bytes + at, &value, width);
+		} else {
+			bytes[next_random(rng) % size] = (uint8_t)(roll >> 24);
+		}
+	}
+}
+
+static void check_random_corruption(const struct blob *real)
+{
+	const struct lks_header *header = (const void *)real->bytes;
+	size_t table_end = sizeof(*header) + header->section_count * sizeof(struct lks_section);
+	uint8_t *copy = malloc(real->size);
+	uint64_t rng = 0x9e3779b97f4a7c15u;
+	size_t unclear = 0, accepted = 0;
+	struct errmsg err;
+
+	for (int round = 0; round < RANDOM_ROUNDS; round++) {
+		int r;
+
+		memcpy(copy, real->bytes, real->size);
+		mutate(copy, real->size, table_end, &rng);
+		r = try_parse(copy, real->size, &err);
+		accepted += r == 1;
+		if (r < 0 && unclear++ == 0)
+			diag("round %d: unclear error '%s'", round, err.text);
+	}
+	ok(unclear == 0, "%d random corruptions: no crash, each rejected with one "
+	   "line or accepted (%zu accepted)", RANDOM_ROUNDS, accepted);
+	free(copy);
+}
+
+static struct lks_section *section_of(uint8_t *bytes, uint32_t kind)
+{
+	struct lks_header *header = (void *)bytes;
+	struct lks_section *table = (void *)(bytes + sizeof(*header));
+
+	for (uint32_t i = 0; i < header->section_count; i++)
+		if (table[i].kind == kind)
+			return &table[i];
+	return NULL;
+}
+
+static void check_versions(const struct blob *real)
+{
+	uint8_t *copy = malloc(real->size);
+	struct lks_header *header = (void *)copy;
+	struct lks_section *sites;
+	struct snapshot *snap = NULL;
+	struct errmsg err;
+
+	memcpy(copy, real->bytes, real->size);
+	header->version = LKS_VERSION + 1;
+	ok(try_parse(copy, real->size, &err) == 0 &&
+	   strstr(err.text, "unsupported format version 2"),
+	   "a future format version is refused by name: %s", err.text);
+
+	/* a section kind this reader does not know is skipped, not an error */
+	memcpy(copy, real->bytes, real->size);
+	sites = section_of(copy, LKS_SEC_SITES);
+	sites->kind = 0x4000;
+	ok(snap_parse(copy, real->size, NAME, &snap, &err) == 0 && snap->site_count == 0,
+	   "an unknown section kind is skipped");
+	snap_free(snap);
+
+	memcpy(copy, real->bytes, real->size);
+	section_of(copy, LKS_SEC_TRACES)->record_size = sizeof(struct lks_trace) + 8;
+	ok(try_parse(copy, real->size, &err) == 0 && strstr(err.text, "record size"),
+	   "a known section with another record size is refused: %s", err.text);
+	free(copy);
+}
+
+static int write_file(const char *path, const void *bytes, size_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, bytes, size) != (ssize_t)size) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* snap_read_file on path: rejected with a line naming it and containing want. */
+static void expect_file_error(const char *path, const char *want, const char *what)
+{
+	struct snapshot *snap = NULL;
+	struct errmsg err = { "" };
+	int r = snap_read_file(path, &snap, &err);
+
+	ok(r < 0 && strncmp(err.text, path, strlen(path)) == 0 && strstr(err.text, want) &&
+	   !strchr(err.text, '\n'), "%s: %s", what, err.text);
+	if (r == 0)
+		snap_free(snap);
+}
+
+static void check_foreign_files(const struct blob *real)
+{
+	char dir[] = "/tmp/lks-foreign-XXXXXX", path[64], self[4096];
+	static const char text[] = "LKSNAP is not enough\nto be a snapshot\n";
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (!mkdtemp(dir))
+		return;
+	self[len > 0 ? len : 0] = '\0';
+	expect_file_error(self, "not a leakscope snapshot", "an ELF file");
+	snprintf(path, sizeof(path), "%s/empty.lks", dir);
+	write_file(path, "", 0);
+	expect_file_error(path, "empty file", "an empty file");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/text.lks", dir);
+	write_file(path, text, sizeof(text) - 1);
+	expect_file_error(path, "not a leakscope snapshot", "a text file");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/short.lks", dir);
+	write_file(path, real->bytes, 60);
+	expect_file_error(path, "truncated", "half a header");
+	unlink(path);
+	expect_file_error(dir, "not a regular file", "a directory");
+	snprintf(path, sizeof(path), "%s/missing.lks", dir);
+	expect_file_error(path, strerror(ENOENT), "a missing file");
+	rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	struct blob real = { 0 };
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s SHIM SNAPSOURCE\n", argv[0]);
+		return 2;
+	}
+	if (!ok(make_real_snapshot(argv[1], argv[2], &real) == 0,
+		"the shim wrote a snapshot of %s", argv[2]))
+		return tap_done();
+	check_baseline(&real);
+	check_truncations(&real);
+	check_bit_flips(&real);
+	check_random_corruption(&real);
+	check_versions(&real);
+	check_foreign_files(&real);
+	free(real.bytes);
+	return tap_done();
+}
