@@ -5,151 +5,94 @@
 #include <inttypes.h>
 #include <stdbool.h>
 
+#include "jsonw.h"
 #include "out.h"
 #include "out_stats.h"
 #include "timeline.h"
 
-struct json {
-	FILE *out;
-	int depth;
-	bool first; /* no member written yet at this depth */
-};
-
-static void member(struct json *j, const char *key)
-{
-	fprintf(j->out, "%s\n%*s", j->first ? "" : ",", 2 * j->depth, "");
-	j->first = false;
-	if (key)
-		fprintf(j->out, "\"%s\": ", key);
-}
-
-static void open_with(struct json *j, const char *key, char bracket)
-{
-	member(j, key);
-	fputc(bracket, j->out);
-	j->depth++;
-	j->first = true;
-}
-
-static void close_with(struct json *j, char bracket)
-{
-	j->depth--;
-	if (!j->first)
-		fprintf(j->out, "\n%*s", 2 * j->depth, "");
-	fputc(bracket, j->out);
-	j->first = false;
-}
-
-static void put_uint(struct json *j, const char *key, uint64_t value)
-{
-	member(j, key);
-	fprintf(j->out, "%" PRIu64, value);
-}
-
-static void put_int(struct json *j, const char *key, int64_t value)
-{
-	member(j, key);
-	fprintf(j->out, "%" PRId64, value);
-}
-
-static void put_bool(struct json *j, const char *key, bool value)
-{
-	member(j, key);
-	fputs(value ? "true" : "false", j->out);
-}
-
-static void put_string(struct json *j, const char *key, const char *value)
-{
-	member(j, key);
-	if (value)
-		out_json_string(j->out, value);
-	else
-		fputs("null", j->out);
-}
-
 static void put_frame(struct json *j, const struct model_frame *f)
 {
-	open_with(j, NULL, '{');
-	put_string(j, "function", f->function);
-	put_string(j, "file", f->file);
+	jw_open(j, NULL, '{');
+	jw_str(j, "function", f->function);
+	jw_str(j, "file", f->file);
 	if (f->line)
-		put_uint(j, "line", f->line);
+		jw_uint(j, "line", f->line);
 	else
-		put_string(j, "line", NULL);
-	put_string(j, "module", f->module);
-	member(j, "address");
+		jw_str(j, "line", NULL);
+	jw_str(j, "module", f->module);
+	jw_member(j, "address");
 	if (f->address)
 		fprintf(j->out, "\"0x%" PRIx64 "\"", f->address);
 	else
 		fputs("null", j->out);
-	member(j, "offset");
+	jw_member(j, "offset");
 	if (f->address && f->module)
 		fprintf(j->out, "\"0x%" PRIx64 "\"", f->offset);
 	else
 		fputs("null", j->out);
-	put_bool(j, "inlined", f->inlined);
-	close_with(j, '}');
+	jw_bool(j, "inlined", f->inlined);
+	jw_close(j, '}');
 }
 
 static void put_entry(struct json *j, const struct stats_entry *e, bool is_diff,
 		      bool handle)
 {
-	open_with(j, NULL, '{');
+	jw_open(j, NULL, '{');
 	if (handle)
-		put_string(j, "type", model_handle_type_name(e->type));
+		jw_str(j, "type", model_handle_type_name(e->type));
 	else
-		put_uint(j, "size", e->size);
+		jw_uint(j, "size", e->size);
 	if (is_diff && !handle)
-		put_int(j, "size_diff", e->size_diff);
-	put_uint(j, "count", e->count);
+		jw_int(j, "size_diff", e->size_diff);
+	jw_uint(j, "count", e->count);
 	if (is_diff)
-		put_int(j, "count_diff", e->count_diff);
-	put_string(j, "key", e->key);
-	open_with(j, "stack", '[');
+		jw_int(j, "count_diff", e->count_diff);
+	jw_str(j, "key", e->key);
+	jw_open(j, "stack", '[');
 	for (size_t i = 0; i < e->stack.count; i++)
 		put_frame(j, &e->stack.frames[i]);
-	close_with(j, ']');
-	close_with(j, '}');
+	jw_close(j, ']');
+	jw_close(j, '}');
 }
 
 static void put_entries(struct json *j, const struct stats_table *t, bool is_diff)
 {
-	open_with(j, "stats", '[');
+	jw_open(j, "stats", '[');
 	for (size_t i = 0; i < t->memory_count; i++)
 		put_entry(j, &t->memory[i], is_diff, false);
-	close_with(j, ']');
-	open_with(j, "handles", '[');
+	jw_close(j, ']');
+	jw_open(j, "handles", '[');
 	for (size_t i = 0; i < t->handle_count; i++)
 		put_entry(j, &t->handles[i], is_diff, true);
-	close_with(j, ']');
+	jw_close(j, ']');
 }
 
 static void put_totals(struct json *j, const struct stats_table *t, bool is_diff)
 {
-	open_with(j, "total", '{');
-	put_uint(j, "size", t->total_size);
+	jw_open(j, "total", '{');
+	jw_uint(j, "size", t->total_size);
 	if (is_diff)
-		put_int(j, "size_diff", t->total_size_diff);
-	put_uint(j, "count", t->total_count);
+		jw_int(j, "size_diff", t->total_size_diff);
+	jw_uint(j, "count", t->total_count);
 	if (is_diff)
-		put_int(j, "count_diff", t->total_count_diff);
-	put_uint(j, "handles", t->total_handles);
+		jw_int(j, "count_diff", t->total_count_diff);
+	jw_uint(j, "handles", t->total_handles);
 	if (is_diff)
-		put_int(j, "handles_diff", t->total_handles_diff);
-	close_with(j, '}');
+		jw_int(j, "handles_diff", t->total_handles_diff);
+	jw_close(j, '}');
 }
 
 static void put_snapshot(struct json *j, const char *key, const struct model_process *p)
 {
-	open_with(j, key, '{');
-	put_int(j, "pid", p->pid);
-	put_string(j, "exe", p->exe);
-	put_uint(j, "seq", p->seq);
-	put_string(j, "label", p->label);
-	put_string(j, "reason", model_reason_name(p->reason));
-	put_uint(j, "time_ns", p->time_ns);
-	put_uint(j, "uptime_ns", p->uptime_ns);
-	close_with(j, '}');
+	jw_open(j, key, '{');
+	jw_int(j, "pid", p->pid);
+	jw_str(j, "exe", p->exe);
+	jw_uint(j, "seq", p->seq);
+	jw_str(j, "label", p->label);
+	jw_str(j, "reason", model_reason_name(p->reason));
+	jw_uint(j, "time_ns", p->time_ns);
+	jw_uint(j, "uptime_ns", p->uptime_ns);
+	jw_close(j, '}');
 }
 
 static void put_diff(struct json *j, const struct stats_view *v)
@@ -162,15 +105,15 @@ static void put_diff(struct json *j, const struct stats_view *v)
 
 static void put_processes(struct json *j, const struct stats_view *views, size_t count)
 {
-	open_with(j, "processes", '[');
+	jw_open(j, "processes", '[');
 	for (size_t i = 0; i < count; i++) {
-		open_with(j, NULL, '{');
+		jw_open(j, NULL, '{');
 		put_snapshot(j, "snapshot", views[i].proc);
 		put_totals(j, views[i].table, false);
 		put_entries(j, views[i].table, false);
-		close_with(j, '}');
+		jw_close(j, '}');
 	}
-	close_with(j, ']');
+	jw_close(j, ']');
 }
 
 /* A diff is one object with "old" and "new"; statistics list processes. */
@@ -180,13 +123,13 @@ int out_stats_json(FILE *out, const struct stats_view *views, size_t count)
 	const struct stats_table *t = count ? views[0].table : NULL;
 
 	fputc('{', out);
-	put_string(&j, "key_type", t ? stats_key_name(t->key) : NULL);
-	put_bool(&j, "cumulative", t && t->cumulative);
+	jw_str(&j, "key_type", t ? stats_key_name(t->key) : NULL);
+	jw_bool(&j, "cumulative", t && t->cumulative);
 	if (count == 1 && views[0].old_proc)
 		put_diff(&j, &views[0]);
 	else
 		put_processes(&j, views, count);
-	close_with(&j, '}');
+	jw_close(&j, '}');
 	fputc('\n', out);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);
@@ -195,35 +138,35 @@ int out_stats_json(FILE *out, const struct stats_view *views, size_t count)
 
 static void put_point(struct json *j, const struct timeline_point *p)
 {
-	open_with(j, NULL, '{');
-	put_uint(j, "seq", p->proc->seq);
-	put_string(j, "label", p->proc->label);
-	put_string(j, "reason", model_reason_name(p->proc->reason));
-	put_uint(j, "time_ns", p->proc->time_ns);
-	put_uint(j, "uptime_ns", p->proc->uptime_ns);
-	put_uint(j, "bytes", p->bytes);
-	put_uint(j, "blocks", p->blocks);
-	put_uint(j, "handles", p->handles);
-	close_with(j, '}');
+	jw_open(j, NULL, '{');
+	jw_uint(j, "seq", p->proc->seq);
+	jw_str(j, "label", p->proc->label);
+	jw_str(j, "reason", model_reason_name(p->proc->reason));
+	jw_uint(j, "time_ns", p->proc->time_ns);
+	jw_uint(j, "uptime_ns", p->proc->uptime_ns);
+	jw_uint(j, "bytes", p->bytes);
+	jw_uint(j, "blocks", p->blocks);
+	jw_uint(j, "handles", p->handles);
+	jw_close(j, '}');
 }
 
 static void put_site(struct json *j, const struct timeline_site *site, size_t points)
 {
-	open_with(j, NULL, '{');
-	put_int(j, "size_diff", site->growth->size_diff);
-	put_int(j, "count_diff", site->growth->count_diff);
-	member(j, "bytes_per_minute");
+	jw_open(j, NULL, '{');
+	jw_int(j, "size_diff", site->growth->size_diff);
+	jw_int(j, "count_diff", site->growth->count_diff);
+	jw_member(j, "bytes_per_minute");
 	fprintf(j->out, "%.1f", site->bytes_per_minute);
-	open_with(j, "sizes", '[');
+	jw_open(j, "sizes", '[');
 	for (size_t i = 0; i < points; i++)
-		put_uint(j, NULL, site->sizes[i]);
-	close_with(j, ']');
-	put_string(j, "key", site->growth->key);
-	open_with(j, "stack", '[');
+		jw_uint(j, NULL, site->sizes[i]);
+	jw_close(j, ']');
+	jw_str(j, "key", site->growth->key);
+	jw_open(j, "stack", '[');
 	for (size_t i = 0; i < site->growth->stack.count; i++)
 		put_frame(j, &site->growth->stack.frames[i]);
-	close_with(j, ']');
-	close_with(j, '}');
+	jw_close(j, ']');
+	jw_close(j, '}');
 }
 
 int out_timeline_json(FILE *out, const struct timeline *t)
@@ -231,21 +174,21 @@ int out_timeline_json(FILE *out, const struct timeline *t)
 	struct json j = { .out = out, .first = true, .depth = 1 };
 
 	fputc('{', out);
-	put_string(&j, "key_type", stats_key_name(t->key));
-	put_int(&j, "pid", t->points[0].proc->pid);
-	put_string(&j, "exe", t->points[0].proc->exe);
-	put_uint(&j, "other_snapshots", t->other_snapshots);
-	put_uint(&j, "growth_from_seq", t->points[0].proc->seq);
-	put_uint(&j, "growth_to_seq", t->points[t->growth_end].proc->seq);
-	open_with(&j, "snapshots", '[');
+	jw_str(&j, "key_type", stats_key_name(t->key));
+	jw_int(&j, "pid", t->points[0].proc->pid);
+	jw_str(&j, "exe", t->points[0].proc->exe);
+	jw_uint(&j, "other_snapshots", t->other_snapshots);
+	jw_uint(&j, "growth_from_seq", t->points[0].proc->seq);
+	jw_uint(&j, "growth_to_seq", t->points[t->growth_end].proc->seq);
+	jw_open(&j, "snapshots", '[');
 	for (size_t i = 0; i < t->count; i++)
 		put_point(&j, &t->points[i]);
-	close_with(&j, ']');
-	open_with(&j, "growth", '[');
+	jw_close(&j, ']');
+	jw_open(&j, "growth", '[');
 	for (size_t i = 0; i < t->site_count; i++)
 		put_site(&j, &t->sites[i], t->count);
-	close_with(&j, ']');
-	close_with(&j, '}');
+	jw_close(&j, ']');
+	jw_close(&j, '}');
 	fputc('\n', out);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);
