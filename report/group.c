@@ -332,3 +332,16 @@ int model_build_process(const struct snapshot *snap, struct model_process **out,
 	*out = b.proc;
 	return 0;
 }
+
+int model_read_process(const char *path, struct model_process **out,
+		       struct errmsg *err)
+{
+	struct snapshot *snap;
+	int r = snap_read_file(path, &snap, err);
+
+	if (r < 0)
+		return r;
+	r = model_build_process(snap, out, err);
+	snap_free(snap);
+	return r;
+}

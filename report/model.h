@@ -128,6 +128,9 @@ struct model_report {
 /* Symbolizes and groups one snapshot (group.c). 0 or a negative errno. */
 int model_build_process(const struct snapshot *snap, struct model_process **out,
 			struct errmsg *err);
+/* The same for a snapshot file, read and released here. */
+int model_read_process(const char *path, struct model_process **out,
+		       struct errmsg *err);
 void model_free_process(struct model_process *proc);
 void model_free_report(struct model_report *report);
 

@@ -10,7 +10,6 @@
 #include "collect.h"
 #include "diff.h"
 #include "out_stats.h"
-#include "snapread.h"
 #include "statcmd.h"
 #include "timeline.h"
 
@@ -139,18 +138,6 @@ static int views_json(FILE *out, const void *what)
 	return out_stats_json(out, v->views, v->count);
 }
 
-static int load(const char *path, struct model_process **proc, struct errmsg *err)
-{
-	struct snapshot *snap;
-	int r = snap_read_file(path, &snap, err);
-
-	if (r < 0)
-		return r;
-	r = model_build_process(snap, proc, err);
-	snap_free(snap);
-	return r;
-}
-
 static int group(const struct statcmd *cmd, const struct model_process *proc,
 		 struct stats_table *table, struct errmsg *err)
 {
@@ -169,8 +156,8 @@ int statcmd_diff(const struct statcmd *cmd, const char *old_path,
 	struct stats_table old_table = { 0 }, new_table = { 0 }, changes = { 0 };
 	int r;
 
-	if ((r = load(old_path, &old_proc, err)) == 0 &&
-	    (r = load(new_path, &new_proc, err)) == 0 &&
+	if ((r = model_read_process(old_path, &old_proc, err)) == 0 &&
+	    (r = model_read_process(new_path, &new_proc, err)) == 0 &&
 	    (r = group(cmd, old_proc, &old_table, err)) == 0 &&
 	    (r = group(cmd, new_proc, &new_table, err)) == 0 &&
 	    (r = diff_tables(&old_table, &new_table, &changes)) < 0)

@@ -82,13 +82,8 @@ static int add_point(struct timeline *t, const char *path,
 	struct timeline_point *point = &t->points[t->count];
 	struct model_process **proc = &t->procs[t->count];
 	struct stats_table *table = &t->tables[t->count];
-	struct snapshot *snap;
-	int r = snap_read_file(path, &snap, err);
+	int r = model_read_process(path, proc, err);
 
-	if (r < 0)
-		return r;
-	r = model_build_process(snap, proc, err);
-	snap_free(snap);
 	if (r < 0)
 		return r;
 	r = stats_build(*proc, opts, table);
