@@ -2,12 +2,14 @@
 /* From a run or from files to a report model: which snapshots belong to the
  * report, and keeping or removing the directory they were written to. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "collect.h"
 #include "diagnose.h"
@@ -49,6 +51,24 @@ static int report_run(const struct outdir *dir, pid_t pid,
 	return r;
 }
 
+/* The loader only warns about a preload it cannot load and runs the
+ * program anyway: refuse anything that is not an ELF file up front. */
+static int check_shared_object(const char *path, struct errmsg *err)
+{
+	static const char elf_magic[4] = { 0x7f, 'E', 'L', 'F' };
+	char magic[4] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	bool is_elf = fd >= 0 && read(fd, magic, sizeof(magic)) == sizeof(magic) &&
+		      memcmp(magic, elf_magic, sizeof(magic)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (is_elf)
+		return 0;
+	errmsg_set(err, "%s: not a shared library (give the path of libleakscope.so)", path);
+	return -ENOEXEC;
+}
+
 static int find_shim(const struct collect_run *opts, char *path, size_t size,
 		     struct errmsg *err)
 {
@@ -60,7 +80,7 @@ static int find_shim(const struct collect_run *opts, char *path, size_t size,
 		errmsg_set(err, "%s: %s", opts->shim, strerror(-r));
 		return r;
 	}
-	return 0;
+	return check_shared_object(path, err);
 }
 
 static void explain_missing(const char *command, int wait_status,

@@ -208,13 +208,12 @@ static int gate_option_value(struct gate_config *gate, int c, const char *name)
 
 /* The option as the user named it, for messages: argv[optind - 1] is its
  * value instead when the value came as a separate argument. */
-static const char *option_name(int c, int longindex, char *name, size_t size)
+static void option_name(int c, int longindex, char *name, size_t size)
 {
 	if (longindex >= 0)
 		snprintf(name, size, "--%s", long_options[longindex].name);
 	else
 		snprintf(name, size, "-%c", c);
-	return name;
 }
 
 /* Options of all commands; run-only ones are refused for the others, and

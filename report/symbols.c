@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "demangle.h"
@@ -157,6 +158,13 @@ static struct module *find_module(struct symbolizer *sym, uint64_t address)
 
 enum file_check { FILE_MATCHES, FILE_UNREADABLE, FILE_OTHER_BUILD };
 
+static bool is_regular(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* The build-id is checked before libdwfl sees the file: a rebuilt library
  * at the same path would otherwise give confident, wrong names. */
 static enum file_check check_file(const struct module *m, int *error)
@@ -167,9 +175,16 @@ static enum file_check check_file(const struct module *m, int *error)
 	Elf *elf;
 	int fd;
 
-	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking, then regular files only: a snapshot naming a FIFO
+	 * or a device must not hang the report */
+	fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		*error = errno;
+		return FILE_UNREADABLE;
+	}
+	if (!is_regular(fd)) {
+		close(fd);
+		*error = EINVAL;
 		return FILE_UNREADABLE;
 	}
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);

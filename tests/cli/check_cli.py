@@ -107,6 +107,8 @@ def cases(leaker, work, f):
              RUN_FAILED, "No such file or directory"),
         Case("run: missing shim", ["run", "--shim", f"{work}/libnothing.so", "--", leaker],
              RUN_FAILED, "libnothing.so"),
+        Case("run: shim that is not a library", ["run", "--shim", "/etc/passwd", "--", leaker],
+             RUN_FAILED, "not a shared library"),
         Case("report: wrong option", ["report", "--no-such-option", f["good"]],
              USAGE, "unknown option '--no-such-option'"),
         Case("report: run-only option", ["report", "--depth", "8", f["good"]],
