@@ -143,7 +143,7 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 	case LKS_RK_STACK:
 		fprintf(out, "stack of thread %" PRIu32 ", ", step->thread);
 		if (step->frame.count) {
-			fprintf(out, "frame of ");
+			fprintf(out, "a frame called from ");
 			print_place(out, &step->frame);
 		} else {
 			fprintf(out, "word at 0x%" PRIx64, step->address);
@@ -305,9 +305,9 @@ static void print_summary(FILE *out, const struct style *st,
 			c->missed_stacks);
 		sep = ", ";
 	}
-	if (c->unknown_frees) {
-		fprintf(out, "%s%" PRIu64 " frees of unknown pointers (unknown_frees)",
-			sep, c->unknown_frees);
+	if (c->missed_handles) {
+		fprintf(out, "%s%" PRIu64 " handles not recorded (missed_handles)", sep,
+			c->missed_handles);
 		sep = ", ";
 	}
 	if (c->missed_threads)
@@ -316,6 +316,11 @@ static void print_summary(FILE *out, const struct style *st,
 	if (c->mismatched_frees)
 		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
 			c->mismatched_frees);
+	/* blocks allocated before the shim was ready: freed, so no leak is
+	 * missing, but worth a word when someone counts */
+	if (c->unknown_frees)
+		fprintf(out, "; %" PRIu64 " frees of blocks never recorded (unknown_frees)",
+			c->unknown_frees);
 	fprintf(out, "%s\n", st->reset);
 }
 
