@@ -18,8 +18,8 @@ static const struct model_leak *site_of(const struct model_process *proc,
 	return NULL;
 }
 
-/* The frame a stack root's return address stands for: its outermost
- * inlined frame is the function whose stack frame holds the word. */
+/* The function a stack root's return address points into (the caller of
+ * the frame holding the word): of an inline chain, the outermost. */
 static int frame_of(struct model_process *proc, struct symbolizer *sym, uint64_t ip,
 		    struct model_stack *out)
 {

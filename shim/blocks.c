@@ -200,7 +200,6 @@ void reach_build_index(struct lks_reach *scan)
 			pages[page] = (uint32_t)at;
 		}
 	}
-	scan->granule_count = used;
 }
 
 void reach_free_index(struct lks_reach *scan)

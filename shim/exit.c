@@ -8,10 +8,20 @@
 #include "shim.h"
 
 static int exit_done; /* atomic: 1 once the exit snapshot was started */
+static pid_t owner_pid; /* the process whose memory this is */
 
-void lks_exit_reset_after_fork(void)
+void lks_exit_claim(void)
 {
-	exit_done = 0;  /* the child writes its own */
+	owner_pid = (pid_t)syscall(SYS_getpid);
+	exit_done = 0;  /* a fork child writes its own */
+}
+
+/* A vfork child (or a clone sharing our memory) that calls _exit runs in
+ * its parent's memory with no atfork handler run: its scan and snapshot
+ * would describe, and disturb, the parent's tables. It leaves quietly. */
+static bool shares_parents_memory(void)
+{
+	return owner_pid != 0 && (pid_t)syscall(SYS_getpid) != owner_pid;
 }
 
 static void print_summary(const struct lks_snapshot_result *result)
@@ -45,6 +55,8 @@ void lks_process_end(enum lks_reason reason, int status)
 	struct lks_snapshot_result result;
 	unsigned char was_busy = lks_busy;
 
+	if (shares_parents_memory())
+		return;
 	if (__atomic_exchange_n(&exit_done, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)

@@ -6,6 +6,7 @@
  * window, so that churn (tombstones) never makes a probe long. */
 #define _GNU_SOURCE
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "fdtable.h"
 #include "shim.h"
@@ -109,8 +110,14 @@ static void raise_high(uint32_t end)
 		;
 }
 
+/* fds 0-2 are never a handle to close: whatever a program puts there
+ * (dup2 of a pipe in a shell's pipeline child, freopen of stdout, a daemon's
+ * /dev/null) is its standard stream, meant for its children and closed by
+ * exit. */
 void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr)
 {
+	if (fd >= 0 && fd <= STDERR_FILENO)
+		return;
 	if (!tables_ready() || fd < 0 || (uint32_t)fd >= fd_cap) {
 		lks_handles_count_missed();
 		return;

@@ -191,8 +191,9 @@ struct lks_retainer_step {
 	uint32_t trace;     /* block: allocation site */
 	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one) */
 	uint64_t size;      /* block: its size */
-	uint64_t frame_ip;  /* stack root: a return address above the word (the
-	                     * frame holding it), 0 when none was found */
+	uint64_t frame_ip;  /* stack root: the first return address above the
+	                     * word, into the caller of the function whose frame
+	                     * holds it; 0 when none was found */
 };
 _Static_assert(sizeof(struct lks_retainer_step) == 48, "lks_retainer_step size");
 

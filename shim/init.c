@@ -118,7 +118,7 @@ static void remember_process(void)
 static void after_fork_in_child(void)
 {
 	forked_child = true;
-	lks_exit_reset_after_fork();
+	lks_exit_claim();
 }
 
 static void at_exit(int status, void *unused)
@@ -144,6 +144,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 		return;
 	}
 	lks_start();
+	lks_exit_claim();
 	lks_busy = 1;
 	/* Registered before __libc_start_main registers the loader's fini, so
 	 * it runs after atexit handlers, C++ static destructors and every

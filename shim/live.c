@@ -410,11 +410,11 @@ void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t famil
 
 static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block *out)
 {
-	uint64_t at = slot_of(addr, gen->count);
+	uint64_t at;
 
 	if (!range_holds(gen, addr))
 		return false;
-
+	at = slot_of(addr, gen->count);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
 		/* acquire: the payload read below is the one published with key */
@@ -446,8 +446,9 @@ static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block 
 bool lks_live_remove(uint64_t addr, struct lks_block *removed)
 {
 	struct shard *shard = shard_of(addr);
+	/* acquire (both): the generations' slots and counts are set */
 	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE);
-	uint32_t first = __atomic_load_n(&shard->current_gen, __ATOMIC_RELAXED);
+	uint32_t first = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
 
 	if (count == 0)
 		return false;  /* nothing was ever inserted here */

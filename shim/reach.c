@@ -110,6 +110,20 @@ static void scan_words(struct reach *reach, enum mode mode, const uint64_t *word
 	}
 }
 
+/* A stack is read from its outermost frame in: of several copies of a
+ * pointer, a live variable of a caller comes before a stale word of a
+ * frame beneath it, and the retainer chain names that caller. */
+static void scan_words_down(struct reach *reach, const uint64_t *words, size_t count,
+                            uint64_t where)
+{
+	for (size_t i = count; i-- > 0; ) {
+		uint64_t value = words[i];
+
+		if (value >= reach->lowest && value < reach->highest)
+			visit_word(reach, MODE_REACH, where + i * 8, value, false, 0);
+	}
+}
+
 /* When a thread did not stop, memory may be unmapped under us: copy it
  * through the kernel, which fails instead of faulting. */
 static void scan_copied(struct reach *reach, enum mode mode, uint64_t lo, uint64_t hi,
@@ -132,7 +146,7 @@ static void scan_copied(struct reach *reach, enum mode mode, uint64_t lo, uint64
 }
 
 static void scan_memory(struct reach *reach, enum mode mode, uint64_t lo, uint64_t hi,
-                        bool interior_ok, uint64_t leader)
+                        bool interior_ok, bool downward, uint64_t leader)
 {
 	lo = (lo + 7) & ~7ull;
 	hi &= ~7ull;
@@ -141,6 +155,8 @@ static void scan_memory(struct reach *reach, enum mode mode, uint64_t lo, uint64
 	reach->scanned_bytes += hi - lo;
 	if (reach->missed_threads)
 		scan_copied(reach, mode, lo, hi, interior_ok, leader);
+	else if (mode == MODE_REACH && downward)
+		scan_words_down(reach, (const uint64_t *)(uintptr_t)lo, (hi - lo) / 8, lo);
 	else
 		scan_words(reach, mode, (const uint64_t *)(uintptr_t)lo, (hi - lo) / 8, lo,
 		           interior_ok, leader);
@@ -154,7 +170,7 @@ static void flood(struct reach *reach, enum mode mode, uint64_t leader)
 
 		if (!(reach->state[index] & STATE_NOSCAN))
 			scan_memory(reach, mode, node->addr, node->addr + NODE_SIZE(node),
-			            false, leader);
+			            false, false, leader);
 	}
 }
 
@@ -166,7 +182,8 @@ static void mark_from_roots(struct reach *reach)
 		const struct reach_range *root = &reach->roots[i];
 
 		/* glibc keeps the dtv pointer one entry past the start of its block */
-		scan_memory(reach, MODE_REACH, root->lo, root->hi, root->kind == LKS_RK_TLS, 0);
+		scan_memory(reach, MODE_REACH, root->lo, root->hi, root->kind == LKS_RK_TLS,
+		            root->kind == LKS_RK_STACK, 0);
 		flood(reach, MODE_REACH, 0);
 	}
 }
@@ -278,7 +295,7 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 	note_self(&reach->threads[0], frame);
 	reach->thread_count = 1;
 	reach_stop_threads(reach);
-	if (reach_collect_blocks(scan) < 0 || reach_collect_maps(reach) < 0) {
+	if (reach_collect_blocks(scan) < 0 || reach_collect_maps(reach) < 0 || reach->overflow) {
 		lks_reach_end(scan);
 		return NULL;
 	}

@@ -60,6 +60,7 @@ struct reach {
 	struct reach_range *code;     /* executable segments of modules */
 	uint32_t code_count;
 	uint32_t excluded_count;      /* never roots: modules, ours, stacks taken */
+	bool overflow;                /* a table above was full: no classes */
 
 	struct reach_thread *threads; /* [0] is the scanning thread */
 	uint32_t thread_count;
@@ -75,8 +76,7 @@ struct lost_total {
 struct lks_reach {
 	struct reach core;
 	struct lost_total *totals; /* by leader index; reserved, mostly untouched */
-	uint32_t **granules;       /* page index by 1 GiB granule (reach.c) */
-	uint32_t granule_count;
+	uint32_t **granules;       /* page index by 1 GiB granule (blocks.c) */
 	size_t nodes_bytes, totals_bytes;
 };
 

@@ -83,8 +83,10 @@ static bool in_code(const struct reach *reach, uint64_t value)
 	return false;
 }
 
-/* The first word above a stack root that points into code: the return
- * address of the frame that holds the root word (or one of its callers'). */
+/* The first code address above a stack root: the return address at the
+ * top of the frame that holds the word, so it points into the caller of the
+ * function owning that frame. (Searching below for the owner's own call
+ * meets stale return addresses in its unwritten slots too often.) */
 static uint64_t frame_of(const struct reach *reach, const struct reach_range *root,
                          uint64_t where)
 {

@@ -19,19 +19,33 @@
 #define CHUNK_MMAPPED 0x2u       /* glibc chunk header: this chunk is its own mmap */
 #define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
 
-static void add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind,
-                     uint32_t thread)
-{
-	if (lo < hi && reach->root_count < MAX_ROOTS)
-		reach->roots[reach->root_count++] = (struct reach_range){ lo, hi, kind, thread };
-}
-
-/* ---- loaded objects (before the world stops: dl_iterate_phdr locks) ----- */
-
 static struct reach_range *excluded(struct reach *reach)
 {
 	return reach->code + MAX_MAPS; /* after code[] in the same mapping */
 }
+
+/* A root or an exclusion that does not fit would make blocks look lost, or
+ * the shim's tables look like the program's: the scan gives up instead. */
+static void add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind,
+                     uint32_t thread)
+{
+	if (lo >= hi)
+		return;
+	if (reach->root_count == MAX_ROOTS)
+		reach->overflow = true;
+	else
+		reach->roots[reach->root_count++] = (struct reach_range){ lo, hi, kind, thread };
+}
+
+static void exclude(struct reach *reach, uint64_t lo, uint64_t hi)
+{
+	if (reach->excluded_count == MAX_EXCLUDED)
+		reach->overflow = true;
+	else
+		excluded(reach)[reach->excluded_count++] = (struct reach_range){ lo, hi, 0, 0 };
+}
+
+/* ---- loaded objects (before the world stops: dl_iterate_phdr locks) ----- */
 
 static bool covered(const struct dl_phdr_info *info, const ElfW(Phdr) *relro)
 {
@@ -65,9 +79,8 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 
 		if (p->p_type != PT_LOAD && p->p_type != PT_GNU_RELRO)
 			continue;
-		if (p->p_type == PT_LOAD && reach->excluded_count < MAX_EXCLUDED)
-			excluded(reach)[reach->excluded_count++] =
-				(struct reach_range){ lo & ~4095ull, (hi + 4095) & ~4095ull, 0, 0 };
+		if (p->p_type == PT_LOAD)
+			exclude(reach, lo & ~4095ull, (hi + 4095) & ~4095ull);
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
 			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (shim)
@@ -200,9 +213,7 @@ static void add_thread_roots(struct reach *reach, const struct map_line *map)
 		return;
 	from = t->sp - RED_ZONE > map->lo ? t->sp - RED_ZONE : map->lo;
 	add_root(reach, from, map->hi, LKS_RK_STACK, index);
-	if (reach->excluded_count < MAX_EXCLUDED)
-		excluded(reach)[reach->excluded_count++] =
-			(struct reach_range){ map->lo, map->hi, 0, 0 };
+	exclude(reach, map->lo, map->hi);
 }
 
 static void add_thread_words(struct reach *reach)
@@ -228,9 +239,7 @@ static void exclude_region(uint64_t start, uint64_t bytes, void *ctx)
 {
 	struct reach *reach = ctx;
 
-	if (reach->excluded_count < MAX_EXCLUDED)
-		excluded(reach)[reach->excluded_count++] =
-			(struct reach_range){ start, start + bytes, 0, 0 };
+	exclude(reach, start, start + bytes);
 }
 
 /* The end of the stretch of [lo, hi) starting at lo that holds no malloc

@@ -191,7 +191,7 @@ uint64_t lks_uptime_ns(void);
 /* ---- exit.c ------------------------------------------------------------ */
 
 void lks_process_end(enum lks_reason reason, int status);
-void lks_exit_reset_after_fork(void);
+void lks_exit_claim(void); /* at start and in a fork child: ours to report */
 bool lks_stderr_unchanged(void);
 
 /* ---- growable mmap buffers used while writing a snapshot ---------------- */

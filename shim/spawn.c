@@ -4,6 +4,7 @@
  * name is covered because libc's execl* and execvp call execve internally,
  * past any interposer. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,13 +12,17 @@
 
 #include "execnote.h"
 #include "handles.h"
+#include "untraced.h"
 
-static void note_children(bool replaces_image)
+/* file: the program about to run (NULL when unknown), looked for in PATH
+ * when search is set. */
+static void note_children(bool replaces_image, const char *file, bool search)
 {
 	int saved_errno = errno;
 
 	if (lks_enter()) {
 		lks_execnote_before_exec(replaces_image);
+		lks_warn_if_untraced(file, search);
 		lks_leave();
 	}
 	errno = saved_errno;
@@ -25,38 +30,38 @@ static void note_children(bool replaces_image)
 
 LKS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	note_children(true);
+	note_children(true, path, false);
 	return LKS_FORWARD(execve, -1, path, argv, envp);
 }
 
 LKS_EXPORT int execv(const char *path, char *const argv[])
 {
-	note_children(true);
+	note_children(true, path, false);
 	return LKS_FORWARD(execv, -1, path, argv);
 }
 
 LKS_EXPORT int execvp(const char *file, char *const argv[])
 {
-	note_children(true);
+	note_children(true, file, true);
 	return LKS_FORWARD(execvp, -1, file, argv);
 }
 
 LKS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	note_children(true);
+	note_children(true, file, true);
 	return LKS_FORWARD(execvpe, -1, file, argv, envp);
 }
 
 LKS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	note_children(true);
+	note_children(true, NULL, false);
 	return LKS_FORWARD(fexecve, -1, fd, argv, envp);
 }
 
 LKS_EXPORT int execveat(int dir_fd, const char *path, char *const argv[],
                         char *const envp[], int flags)
 {
-	note_children(true);
+	note_children(true, dir_fd == AT_FDCWD || path[0] == '/' ? path : NULL, false);
 	return LKS_FORWARD(execveat, -1, dir_fd, path, argv, envp, flags);
 }
 
@@ -117,7 +122,7 @@ LKS_EXPORT int posix_spawn(pid_t *pid, const char *path,
                            const posix_spawnattr_t *attr, char *const argv[],
                            char *const envp[])
 {
-	note_children(false);
+	note_children(false, path, false);
 	return LKS_FORWARD(posix_spawn, ENOSYS, pid, path, actions, attr, argv, envp);
 }
 
@@ -126,13 +131,13 @@ LKS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
                             const posix_spawnattr_t *attr, char *const argv[],
                             char *const envp[])
 {
-	note_children(false);
+	note_children(false, file, true);
 	return LKS_FORWARD(posix_spawnp, ENOSYS, pid, file, actions, attr, argv, envp);
 }
 
 LKS_EXPORT int system(const char *command)
 {
 	if (command)
-		note_children(false);
+		note_children(false, NULL, false);
 	return LKS_FORWARD(system, -1, command);
 }

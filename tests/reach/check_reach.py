@@ -91,17 +91,31 @@ def check_runtime_clean(report, errors):
                           + base.describe(proc, leak))
 
 
+CALLED_FROM = "called-from:"
+
+
+def root_matches(step, root):
+    """root=NAME: a global of that name; root=called-from:FUNCTION: a stack
+    word in a frame that FUNCTION called."""
+    if root.startswith(CALLED_FROM):
+        return (step.get("kind") == "stack"
+                and base.base_function(step.get("function")) == root[len(CALLED_FROM):])
+    return step.get("kind") == "global" and step.get("symbol") == root
+
+
 def check_retainer(data, output, root, site, errors):
     chains = data["processes"][0].get("retainers") or []
+    text = (f"a frame called from {root[len(CALLED_FROM):]}" if root.startswith(CALLED_FROM)
+            else f"global {root} in ")
     for chain in chains:
         steps = chain.get("steps") or []
         last_stack = steps[-1].get("stack") or [] if steps else []
-        if (steps and steps[0].get("kind") == "global" and steps[0].get("symbol") == root
-                and last_stack and base.base_function(last_stack[0].get("function")) == site):
-            if f"global {root} in " not in output:
-                errors.append(f"the text report does not name 'global {root}'")
+        if (steps and root_matches(steps[0], root) and last_stack
+                and base.base_function(last_stack[0].get("function")) == site):
+            if text not in output:
+                errors.append(f"the text report does not say '{text}'")
             return
-    errors.append(f"no retainer chain from global {root} to a block of {site}: "
+    errors.append(f"no retainer chain from {root} to a block of {site}: "
                   + json.dumps(chains, indent=1)[:3000])
 
 

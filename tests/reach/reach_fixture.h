@@ -2,7 +2,7 @@
 /* Shared by the reachability fixtures. Annotations read by check_reach.py:
  *   expect-class: fn=NAME class=CLASS blocks=N bytes=N [indirect_blocks=N
  *                 indirect_bytes=N]   on an allocating line (may repeat)
- *   expect-retainer: root=SYMBOL site=FUNCTION
+ *   expect-retainer: root=SYMBOL|called-from:FUNCTION site=FUNCTION
  *   expect-runtime-clean   no leak of any class but reachable, anywhere */
 #ifndef LEAKSCOPE_REACH_FIXTURE_H
 #define LEAKSCOPE_REACH_FIXTURE_H
