@@ -2,6 +2,7 @@
 /* The leakscope command line: options in, one report or one error line out.
  * The only file that prints errors and chooses exit codes (docs/CLI.md). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -399,6 +400,24 @@ static int load_gate(struct gate_config *gate)
 	return -EINVAL;
 }
 
+/* A run can take hours: an output file that cannot be written fails it
+ * before the command starts, not after. The file is created (empty) now,
+ * as the report would create it. */
+static int check_writable(const char *path)
+{
+	int fd;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		fprintf(stderr, "leakscope: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
 static int run_command(int argc, char **argv, struct gate_config *gate)
 {
 	struct output_options out = { 0 };
@@ -416,6 +435,10 @@ static int run_command(int argc, char **argv, struct gate_config *gate)
 	}
 	if (load_gate(gate) < 0)
 		return EXIT_USAGE;
+	if (check_writable(out.path) < 0 || check_writable(out.json_path) < 0 ||
+	    check_writable(gate->junit_path) < 0 || check_writable(gate->sarif_path) < 0 ||
+	    check_writable(gate->write_baseline) < 0)
+		return EXIT_TOOL_FAILED;
 	run.argv = argv + optind;
 	r = collect_from_run(&run, &report, &outcome, &err);
 	if (r < 0) {
