@@ -205,8 +205,8 @@ static void print_retainers(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
-static void print_header(FILE *out, const struct style *st,
-			 const struct model_process *p)
+static void print_title(FILE *out, const struct style *st,
+			const struct model_process *p)
 {
 	fprintf(out, "%sleakscope: %s (pid %" PRId32 ", parent %" PRId32 "%s): ",
 		st->bold, p->exe[0] ? p->exe : "?", p->pid, p->ppid,
@@ -227,7 +227,14 @@ static void print_header(FILE *out, const struct style *st,
 			p->label, model_reason_name(p->reason));
 		break;
 	}
-	fprintf(out, "%s\n", st->reset);
+	fprintf(out, "%s", st->reset);
+}
+
+static void print_header(FILE *out, const struct style *st,
+			 const struct model_process *p)
+{
+	print_title(out, st, p);
+	fprintf(out, "\n");
 	for (size_t i = 0; i < p->warning_count; i++)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 	fprintf(out, "\n");
@@ -344,15 +351,53 @@ static void print_process(FILE *out, const struct style *st,
 	print_summary(out, st, p);
 }
 
+/* Nothing to show but totals, and the totals are complete. */
+static bool is_clean(const struct model_process *p)
+{
+	const struct lks_counters *c = &p->counters;
+
+	return p->leak_sites == 0 && p->handle_count == 0 &&
+	       p->child_handle_count == 0 && p->warning_count == 0 &&
+	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
+	       !c->missed_threads;
+}
+
+/* A build or a test script starts hundreds of clean helper processes:
+ * each gets one line, so the ones with findings stand out. */
+static void print_clean_line(FILE *out, const struct style *st,
+			     const struct model_process *p)
+{
+	print_title(out, st, p);
+	fprintf(out, ": no leaks, no open handles");
+	if (p->classified) {
+		fprintf(out, " (");
+		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
+			     p->by_class[LKS_CLASS_REACHABLE].blocks);
+		fprintf(out, " still reachable)");
+	}
+	fprintf(out, "\n");
+}
+
 int out_text(FILE *out, const struct model_report *report,
 	     const struct out_text_options *opts)
 {
 	const struct style *st = opts->colour ? &ansi : &plain;
+	bool previous_one_line = false;
 
 	for (size_t i = 0; i < report->count; i++) {
-		if (i)
+		const struct model_process *p = report->processes[i];
+
+		bool one_line = i > 0 && is_clean(p) && !opts->show_reachable &&
+				!opts->retainers;
+
+		/* a blank line around every full report, none between one-liners */
+		if (i > 0 && (!one_line || !previous_one_line))
 			fprintf(out, "\n");
-		print_process(out, st, report->processes[i], opts);
+		if (one_line)
+			print_clean_line(out, st, p);
+		else
+			print_process(out, st, p, opts);
+		previous_one_line = one_line;
 	}
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

@@ -31,4 +31,4 @@ demo() {
 
 demo "$build/leaky"
 demo sqlite3 :memory: "create table t(x); insert into t values (1), (2); select sum(x) from t;"
-demo python3 -I -c "import json; print(json.dumps({'answer': 42}))"
+demo /usr/bin/python3 -I -c "import json; print(json.dumps({'answer': 42}))"
