@@ -37,7 +37,7 @@ static void print_summary(const struct lks_snapshot_result *result)
 	lks_line_bytes(&line, result->reachable_bytes);
 	lks_line_str(&line, " still reachable), ");
 	lks_line_u64(&line, result->handles);
-	lks_line_str(&line, " handles open");
+	lks_line_str(&line, result->handles == 1 ? " handle open" : " handles open");
 	if (result->missed_allocs || result->missed_stacks) {
 		lks_line_str(&line, "; NOT recorded: ");
 		lks_line_u64(&line, result->missed_allocs);
@@ -68,7 +68,7 @@ void lks_process_end(enum lks_reason reason, int status)
 	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
 		if (lks_opt.summary && lks_stderr_unchanged())
 			print_summary(&result);
-	} else {
+	} else if (lks_stderr_unchanged()) {  /* not into a reused fd 2 */
 		struct lks_line line = { .len = 0 };
 
 		lks_line_str(&line, "cannot write the exit snapshot in ");
