@@ -13,7 +13,7 @@
 
 /* ---- recording ------------------------------------------------------------ */
 
-static void record(void *ptr, size_t size, uint8_t family)
+void lks_record(void *ptr, size_t size, uint8_t family)
 {
 	int saved_errno = errno;                     /* libunwind may set it */
 	uint32_t trace;
@@ -29,7 +29,7 @@ static void record(void *ptr, size_t size, uint8_t family)
  * inside our code): the table is lock-free, and a block left recorded after
  * its free would be a false leak. A busy free of an unknown block is no news:
  * operator delete's own free, or a block allocated while we were busy. */
-static void unrecord(void *ptr, uint8_t family)
+void lks_unrecord(void *ptr, uint8_t family)
 {
 	struct lks_block removed;
 
@@ -91,7 +91,7 @@ LKS_EXPORT void *malloc(size_t size)
 		return forward_malloc(size);
 	ptr = lks_real.malloc(size);
 	if (lks_likely(ptr != NULL))
-		record(ptr, size, LKS_FAMILY_MALLOC);
+		lks_record(ptr, size, LKS_FAMILY_MALLOC);
 	lks_leave();
 	return ptr;
 }
@@ -104,7 +104,7 @@ LKS_EXPORT void *calloc(size_t count, size_t size)
 		return forward_calloc(count, size);
 	ptr = lks_real.calloc(count, size);  /* checks count * size itself */
 	if (lks_likely(ptr != NULL))
-		record(ptr, count * size, LKS_FAMILY_MALLOC);
+		lks_record(ptr, count * size, LKS_FAMILY_MALLOC);
 	lks_leave();
 	return ptr;
 }
@@ -118,7 +118,7 @@ LKS_EXPORT void free(void *ptr)
 	/* The real free reads the chunk header before ptr and writes at ptr:
 	 * start those misses now, to overlap the table's (never faults). */
 	__builtin_prefetch((char *)ptr - sizeof(size_t), 1, 3);
-	unrecord(ptr, LKS_FAMILY_MALLOC);
+	lks_unrecord(ptr, LKS_FAMILY_MALLOC);
 	if (lks_likely(real_ready()))
 		lks_real.free(ptr);
 }
@@ -144,7 +144,7 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	if (lks_unlikely(lks_bootstrap_owns(ptr)))
 		return realloc_from_arena(ptr, size);
 	if (lks_unlikely(!lks_enter())) {
-		unrecord(ptr, LKS_FAMILY_MALLOC);
+		lks_unrecord(ptr, LKS_FAMILY_MALLOC);
 		return real_ready() ? lks_real.realloc(ptr, size) : NULL;
 	}
 	/* Un-record first: once realloc returns, another thread may get ptr. */
@@ -152,7 +152,7 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	          lks_live_remove((uint64_t)ptr, &old);
 	moved = lks_real.realloc(ptr, size);
 	if (moved != NULL)
-		record(moved, size, LKS_FAMILY_MALLOC);
+		lks_record(moved, size, LKS_FAMILY_MALLOC);
 	else if (size != 0 && had_old)  /* failed: the old block lives on */
 		lks_live_insert(old.addr, old.size, old.trace, old.family);
 	lks_leave();
@@ -182,7 +182,7 @@ LKS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	}
 	error = lks_real.posix_memalign(out, align, size);
 	if (error == 0)
-		record(*out, size, LKS_FAMILY_MALLOC);
+		lks_record(*out, size, LKS_FAMILY_MALLOC);
 	lks_leave();
 	return error;
 }
@@ -197,7 +197,7 @@ LKS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 			                    : forward_memalign(align, size); \
 		ptr = lks_real.name(align, size);                         \
 		if (ptr != NULL)                                          \
-			record(ptr, size, LKS_FAMILY_MALLOC);             \
+			lks_record(ptr, size, LKS_FAMILY_MALLOC);         \
 		lks_leave();                                              \
 		return ptr;                                               \
 	}
@@ -222,7 +222,7 @@ LKS_EXPORT void *valloc(size_t size)
 		return real_ready() ? lks_real.valloc(size) : forward_memalign(4096, size);
 	ptr = lks_real.valloc(size);
 	if (ptr != NULL)
-		record(ptr, size, LKS_FAMILY_MALLOC);
+		lks_record(ptr, size, LKS_FAMILY_MALLOC);
 	lks_leave();
 	return ptr;
 }
@@ -236,7 +236,7 @@ LKS_EXPORT void *pvalloc(size_t size)
 		                    : forward_memalign(4096, page_round(size));
 	ptr = lks_real.pvalloc(size);
 	if (ptr != NULL)
-		record(ptr, page_round(size), LKS_FAMILY_MALLOC);
+		lks_record(ptr, page_round(size), LKS_FAMILY_MALLOC);
 	lks_leave();
 	return ptr;
 }

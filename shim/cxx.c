@@ -2,7 +2,6 @@
 /* C++ operator new and delete in every standard form, by their mangled
  * names. Built with -fexceptions: a throwing operator new unwinds through
  * these frames, and the cleanup below must still clear lks_busy. */
-#include <errno.h>
 
 #include "shim.h"
 
@@ -28,32 +27,6 @@ static void ensure_cxx_resolved(void *const *fn)
 	}
 }
 
-static void record_new(void *ptr, size_t size, uint8_t family)
-{
-	int saved_errno = errno;
-
-	if (ptr != NULL) {
-		lks_live_prefetch((uint64_t)ptr);  /* overlaps the unwinding */
-		lks_live_insert((uint64_t)ptr, size, lks_capture_trace(), family);
-	}
-	errno = saved_errno;
-}
-
-static void unrecord_delete(void *ptr, uint8_t family)
-{
-	struct lks_block removed;
-
-	if (ptr == NULL ||
-	    __atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE)
-		return;
-	if (!lks_live_remove((uint64_t)ptr, &removed)) {
-		if (!lks_busy)
-			lks_count_unknown_free();
-	} else if (removed.family != family) {
-		lks_count_mismatch();
-	}
-}
-
 /* The real operator delete frees through our free(): busy tells it the
  * block is already un-recorded. delete is noexcept: no unwinding here. */
 #define CALL_REAL_DELETE(field, args)                                   \
@@ -76,7 +49,8 @@ static void unrecord_delete(void *ptr, uint8_t family)
 			return lks_real.field args;                      \
 		entered = 1;                                             \
 		ptr = lks_real.field args;                               \
-		record_new(ptr, size, family);                           \
+		if (ptr != NULL)                                         \
+			lks_record(ptr, size, family);                   \
 		return ptr;                                              \
 	}
 
@@ -84,7 +58,8 @@ static void unrecord_delete(void *ptr, uint8_t family)
 	LKS_EXPORT void symbol params;                                   \
 	LKS_EXPORT void symbol params                                    \
 	{                                                                \
-		unrecord_delete(ptr, family);                            \
+		if (ptr != NULL)                                         \
+			lks_unrecord(ptr, family);                       \
 		ensure_cxx_resolved((void *const *)&lks_real.field);     \
 		CALL_REAL_DELETE(field, args);                           \
 	}

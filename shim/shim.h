@@ -108,6 +108,12 @@ uint32_t lks_depot_count(void);        /* ids handed out: 1..count */
 const uint64_t *lks_depot_frames(uint32_t id, uint32_t *depth);
 uint64_t lks_depot_missed(void);
 
+/* ---- alloc.c: recording, shared with operator new and delete (cxx.c) ---- */
+
+/* ptr not NULL; lks_record with lks_enter() taken, lks_unrecord always */
+void lks_record(void *ptr, size_t size, uint8_t family);
+void lks_unrecord(void *ptr, uint8_t family);
+
 /* ---- live.c: the block table -------------------------------------------- */
 
 struct lks_block {

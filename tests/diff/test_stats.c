@@ -4,29 +4,12 @@
  * and vanished sites), cumulative grouping, wrappers, filters, handles and
  * ASLR-proof keys. TAP output. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "diff.h"
 #include "stats.h"
-
-static int tests_run, tests_failed;
-
-__attribute__((format(printf, 2, 3)))
-static void ok(int condition, const char *fmt, ...)
-{
-	va_list ap;
-
-	tests_run++;
-	if (!condition)
-		tests_failed++;
-	printf("%sok %d - ", condition ? "" : "not ", tests_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "tap.h"
 
 #define MAX_SITES 16
 #define MAX_FRAMES 4
@@ -356,6 +339,5 @@ int main(void)
 	test_wrappers();
 	test_filters();
 	test_handles();
-	printf("1..%d\n", tests_run);
-	return tests_failed ? 1 : 0;
+	return tap_done();
 }
