@@ -240,6 +240,20 @@ static void print_header(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
+/* Most of what the shim maps is reserved and never touched: what is in RAM
+ * is its real cost. Files of older shims only have the reservation. */
+static void print_tool_memory(FILE *out, const struct lks_counters *c)
+{
+	const double mib = 1024.0 * 1024.0;
+
+	if (c->tool_resident_bytes)
+		fprintf(out, "the shim's tables held %.1f MiB in RAM (%.1f MiB reserved)\n",
+			(double)c->tool_resident_bytes / mib, (double)c->tool_bytes / mib);
+	else
+		fprintf(out, "the shim reserved %.1f MiB for its tables\n",
+			(double)c->tool_bytes / mib);
+}
+
 static void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)
 {
 	static const char *const titles[] = {
@@ -275,9 +289,9 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 	fprintf(out, "  %-16s %zu\n", "handles open", p->handle_count);
 	if (p->child_handle_count)
 		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
-	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; the shim "
-		"mapped %.1f MiB for its tables\n", "activity", c->allocs, c->frees,
-		(double)c->tool_bytes / (1024.0 * 1024.0));
+	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",
+		c->allocs, c->frees);
+	print_tool_memory(out, c);
 }
 
 /* Each clause names a counter whose non-zero value makes the leak numbers
@@ -302,24 +316,26 @@ static void print_summary(FILE *out, const struct style *st,
 			     p->by_class[LKS_CLASS_REACHABLE].blocks);
 		fprintf(out, " still reachable");
 	}
-	if (c->missed_allocs) {
-		fprintf(out, "%s%" PRIu64 " allocations not recorded (missed_allocs)",
-			sep, c->missed_allocs);
-		sep = ", ";
-	}
-	if (c->missed_stacks) {
-		fprintf(out, "%s%" PRIu64 " stacks not captured (missed_stacks)", sep,
-			c->missed_stacks);
-		sep = ", ";
-	}
-	if (c->missed_handles) {
-		fprintf(out, "%s%" PRIu64 " handles not recorded (missed_handles)", sep,
-			c->missed_handles);
-		sep = ", ";
-	}
-	if (c->missed_threads)
-		fprintf(out, "%s%" PRIu64 " threads not stopped for the reachability "
-			"scan (missed_threads)", sep, c->missed_threads);
+	const struct {
+		uint64_t count;
+		const char *one, *many, *key;
+	} missed[] = {
+		{ c->missed_allocs, "allocation not recorded", "allocations not recorded",
+		  "missed_allocs" },
+		{ c->missed_stacks, "stack not captured", "stacks not captured", "missed_stacks" },
+		{ c->missed_handles, "handle not recorded", "handles not recorded",
+		  "missed_handles" },
+		{ c->missed_threads, "thread not stopped for the reachability scan",
+		  "threads not stopped for the reachability scan", "missed_threads" },
+	};
+
+	for (size_t i = 0; i < sizeof(missed) / sizeof(missed[0]); i++)
+		if (missed[i].count) {
+			fprintf(out, "%s%" PRIu64 " %s (%s)", sep, missed[i].count,
+				plural(missed[i].count, missed[i].one, missed[i].many),
+				missed[i].key);
+			sep = ", ";
+		}
 	if (c->mismatched_frees)
 		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
 			c->mismatched_frees);

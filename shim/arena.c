@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Memory for the shim's own tables and buffers, straight from mmap so that
  * none of it ever shows up in the program's heap or in its own report. */
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -94,6 +96,51 @@ void lks_unmap(void *ptr, size_t bytes)
 	forget(ptr);
 	if (munmap(ptr, bytes) == 0)
 		__atomic_fetch_sub(&mapped_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+/* Pages of our regions the process really holds: present and mapped only
+ * here, per /proc/self/pagemap. Not mincore: pages that were only read map
+ * the shared zero page, which mincore counts and RSS does not. */
+#define PAGEMAP_PRESENT (1ull << 63)
+#define PAGEMAP_EXCLUSIVE (1ull << 56)
+
+struct resident {
+	int pagemap_fd;
+	uint64_t page, bytes;
+};
+
+static void add_resident(uint64_t start, uint64_t bytes, void *ctx)
+{
+	struct resident *res = ctx;
+	uint64_t entries[512];
+	uint64_t first = start / res->page, pages = bytes / res->page;
+
+	for (uint64_t done = 0; done < pages; ) {
+		uint64_t want = pages - done < 512 ? pages - done : 512;
+		ssize_t got = pread(res->pagemap_fd, entries, want * sizeof(uint64_t),
+		                    (off_t)((first + done) * sizeof(uint64_t)));
+
+		if (got <= 0)
+			return;  /* unmapped meanwhile by a table that grew */
+		for (uint64_t i = 0; i < (uint64_t)got / sizeof(uint64_t); i++)
+			if ((entries[i] & PAGEMAP_PRESENT) && (entries[i] & PAGEMAP_EXCLUSIVE))
+				res->bytes += res->page;
+		done += (uint64_t)got / sizeof(uint64_t);
+	}
+}
+
+/* 0 when /proc cannot tell (not mounted, no fd left): "not measured".
+ * thread-self: once the main thread has exited, /proc/self's has no memory. */
+uint64_t lks_arena_resident(void)
+{
+	struct resident res = { open("/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC),
+	                        (uint64_t)sysconf(_SC_PAGESIZE), 0 };
+
+	if (res.pagemap_fd < 0)
+		return 0;
+	lks_arena_foreach(add_resident, &res);
+	close(res.pagemap_fd);
+	return res.bytes;
 }
 
 uint64_t lks_mapped_bytes(void)

@@ -51,8 +51,10 @@ static uint32_t fd_capacity(void)
 	return cap > FD_CAP_MAX ? FD_CAP_MAX : (uint32_t)cap;
 }
 
-/* The first recorder sets up; one racing with it counts its handle missed
- * rather than wait. */
+/* Set up at start-up (lks_fd_tables_init), before the program has threads.
+ * A recorder that comes first anyway sets up itself; one racing with it
+ * counts its handle missed rather than wait (a signal handler may have
+ * interrupted the set-up on its own thread). */
 static bool tables_ready(void)
 {
 	int state = __atomic_load_n(&tables_state, __ATOMIC_ACQUIRE);
@@ -70,6 +72,11 @@ static bool tables_ready(void)
 	__atomic_store_n(&tables_state, fds && maps ? TABLES_READY : TABLES_FAILED,
 	                 __ATOMIC_RELEASE);
 	return fds && maps;
+}
+
+void lks_fd_tables_init(void)
+{
+	tables_ready();
 }
 
 static bool tables_present(void)

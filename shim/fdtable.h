@@ -26,6 +26,7 @@ struct lks_map_entry {
 	uint8_t flags;  /* LKS_FD_INHERITED */
 };
 
+void lks_fd_tables_init(void);  /* at start-up, before threads record */
 void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr);
 /* Forgets whatever fd holds; false when nothing was recorded there. */
 bool lks_fd_forget(int fd, struct lks_fd_entry *old);

@@ -107,14 +107,14 @@ struct lks_counters {
 	uint64_t frees;             /* recorded releases */
 	uint64_t live_blocks;
 	uint64_t live_bytes;
-	uint64_t unused;            /* 0; readers ignore it */
+	uint64_t tool_resident_bytes; /* of tool_bytes, in RAM (0: not measured) */
 	uint64_t missed_allocs;     /* not recorded: table full or shim disabled */
 	uint64_t missed_stacks;     /* recorded with trace 0: unwind or depot failed */
 	uint64_t unknown_frees;     /* free() of a pointer the table never had */
 	uint64_t mismatched_frees;  /* free of new'd block, delete of malloc'd... */
 	uint64_t bootstrap_allocs;  /* served from the static arena during dlsym */
 	uint64_t traces;            /* distinct stacks interned */
-	uint64_t tool_bytes;        /* memory the shim mapped for its tables */
+	uint64_t tool_bytes;        /* address space the shim mapped for its tables */
 	uint64_t handles_open;
 	uint64_t missed_handles;
 	uint64_t scanned_bytes;     /* bytes the reachability scan read */

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdtable.h"
 #include "shim.h"
 
 int lks_state = LKS_UNINIT;
@@ -51,6 +52,7 @@ void lks_start(void)
 	}
 	lks_unwind_init();
 	lks_modules_init();
+	lks_fd_tables_init();
 	/* release: tables set up above are visible to whoever sees ACTIVE */
 	__atomic_store_n(&lks_state, LKS_ACTIVE, __ATOMIC_RELEASE);
 	lks_busy = was_busy;

@@ -84,6 +84,7 @@ uint64_t lks_mapped_bytes(void);
 void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
                        void *ctx);
 uint64_t lks_arena_unlisted(void);
+uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
 /* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
 

@@ -117,7 +117,7 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 		.missed_allocs = stats.missed_allocs, .missed_stacks = lks_depot_missed(),
 		.unknown_frees = stats.unknown_frees, .mismatched_frees = stats.mismatched_frees,
 		.bootstrap_allocs = lks_bootstrap_count(), .traces = lks_depot_count() - 1,
-		.tool_bytes = lks_mapped_bytes(),
+		.tool_bytes = lks_mapped_bytes(), .tool_resident_bytes = lks_arena_resident(),
 	};
 	*result = (struct lks_snapshot_result){ .sites = count,
 		.missed_allocs = counters->missed_allocs,

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -129,6 +131,28 @@ static pid_t parse_tid(const char *name)
 	return tid;
 }
 
+/* A main thread that called pthread_exit stays listed as a zombie until
+ * the process ends: a signal to it is accepted and never answered. */
+static bool task_exited(pid_t tid)
+{
+	char path[64], stat[512];
+	int fd;
+	ssize_t len;
+	const char *state;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;  /* reaped meanwhile */
+	len = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	stat[len] = '\0';
+	state = strrchr(stat, ')');  /* the name before it may hold anything */
+	return state && (state[1] == ' ') && (state[2] == 'Z' || state[2] == 'X');
+}
+
 /* Signals every thread of /proc/self/task not signalled yet; how many were
  * new. getdents64 directly: opendir would call malloc. */
 static int signal_new_threads(struct reach *reach)
@@ -146,7 +170,8 @@ static int signal_new_threads(struct reach *reach)
 			pid_t tid = parse_tid(entry->d_name);
 
 			at += entry->d_reclen;
-			if (tid <= 0 || known(reach, tid) || reach->thread_count == MAX_THREADS)
+			if (tid <= 0 || known(reach, tid) || reach->thread_count == MAX_THREADS ||
+			    task_exited(tid))
 				continue;
 			uint32_t index = reach->thread_count;
 
