@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Holding the program's other threads still while the scan reads memory, as
  * conservative collectors do: each is sent a signal whose handler saves its
- * registers and stack pointer and waits until released. A thread that does
- * not answer in time (signal blocked, stuck in the kernel) is counted as
- * missed, never waited for; the scan then reads memory through the kernel. */
+ * registers and stack pointer and waits until released. A thread that
+ * blocks the signal is held with ptrace instead (tracer.c). One that does
+ * not answer in time (stuck in the kernel) or cannot be traced is counted
+ * as missed, never waited for; the scan then reads memory through the
+ * kernel. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -131,30 +134,51 @@ static pid_t parse_tid(const char *name)
 	return tid;
 }
 
+/* /proc/self/task/TID/NAME into buf; its length, or -1 when the thread
+ * is gone. */
+static ssize_t read_task_file(pid_t tid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	int fd;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	return len;
+}
+
 /* A main thread that called pthread_exit stays listed as a zombie until
  * the process ends: a signal to it is accepted and never answered. */
 static bool task_exited(pid_t tid)
 {
-	char path[64], stat[512];
-	int fd;
-	ssize_t len;
+	char stat[512];
 	const char *state;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_task_file(tid, "stat", stat, sizeof(stat)) < 0)
 		return true;  /* reaped meanwhile */
-	len = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (len <= 0)
-		return false;
-	stat[len] = '\0';
 	state = strrchr(stat, ')');  /* the name before it may hold anything */
-	return state && (state[1] == ' ') && (state[2] == 'Z' || state[2] == 'X');
+	return state && state[1] == ' ' && (state[2] == 'Z' || state[2] == 'X');
 }
 
-/* Signals every thread of /proc/self/task not signalled yet; how many were
- * new. getdents64 directly: opendir would call malloc. */
+/* Its SigBlk mask has the stop signal: it would never answer. */
+static bool task_blocks(pid_t tid, int signo)
+{
+	char status[4096];
+	const char *field;
+
+	if (read_task_file(tid, "status", status, sizeof(status)) <= 0 ||
+	    !(field = strstr(status, "\nSigBlk:")))
+		return false;
+	return (strtoull(field + 8, NULL, 16) >> (signo - 1)) & 1;
+}
+
+/* Signals every thread of /proc/self/task not signalled yet (marks those
+ * that block the signal instead); how many were new. getdents64 directly: opendir would call malloc. */
 static int signal_new_threads(struct reach *reach)
 {
 	char buf[4096];
@@ -179,7 +203,10 @@ static int signal_new_threads(struct reach *reach)
 			/* release: counted before the handler can look for its slot */
 			reach->thread_count = index + 1;
 			__atomic_store_n(&slot_count, index + 1, __ATOMIC_RELEASE);
-			if (syscall(SYS_tgkill, getpid(), tid, stop_signal) == 0)
+			if (task_blocks(tid, stop_signal)) {
+				reach->threads[index].blocks_stop = 1;
+				fresh++;
+			} else if (syscall(SYS_tgkill, getpid(), tid, stop_signal) == 0)
 				fresh++;
 			else  /* gone meanwhile: no handler will run for it */
 				__atomic_store_n(&slot_count, reach->thread_count = index,
@@ -190,14 +217,6 @@ static int signal_new_threads(struct reach *reach)
 	return fresh;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 static uint32_t wait_for_answers(const struct reach *reach, uint64_t deadline)
 {
 	static const struct timespec pause = { 0, 200000 };
@@ -206,10 +225,11 @@ static uint32_t wait_for_answers(const struct reach *reach, uint64_t deadline)
 	do {
 		waiting = 0;
 		for (uint32_t i = 1; i < reach->thread_count; i++)
-			waiting += !__atomic_load_n(&reach->threads[i].answered, __ATOMIC_ACQUIRE);
+			waiting += !reach->threads[i].blocks_stop &&
+			           !__atomic_load_n(&reach->threads[i].answered, __ATOMIC_ACQUIRE);
 		if (waiting)
 			nanosleep(&pause, NULL);
-	} while (waiting && now_ns() < deadline);
+	} while (waiting && lks_uptime_ns() < deadline);
 	return waiting;
 }
 
@@ -220,9 +240,19 @@ struct reach_thread *reach_thread_slots(void)
 	return slots;
 }
 
+static uint32_t unanswered_blocking(const struct reach *reach)
+{
+	uint32_t count = 0;
+
+	for (uint32_t i = 1; i < reach->thread_count; i++)
+		count += reach->threads[i].blocks_stop &&
+		         !__atomic_load_n(&reach->threads[i].answered, __ATOMIC_ACQUIRE);
+	return count;
+}
+
 int reach_stop_threads(struct reach *reach)
 {
-	uint64_t deadline = now_ns() + ANSWER_WAIT_NS;
+	uint64_t deadline = lks_uptime_ns() + ANSWER_WAIT_NS;
 
 	if (!install_handler()) {
 		reach->missed_threads = 1;  /* at least one may run: read safely */
@@ -238,11 +268,16 @@ int reach_stop_threads(struct reach *reach)
 			break;
 	}
 	reach->missed_threads = wait_for_answers(reach, deadline);
+	if (unanswered_blocking(reach)) {
+		reach_trace_threads(reach);
+		reach->missed_threads += unanswered_blocking(reach);
+	}
 	return 0;
 }
 
 void reach_resume_threads(struct reach *reach)
 {
+	reach_untrace_threads();
 	if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 		return;
 	/* a handler that runs from now on finds nothing to wait for */

@@ -168,14 +168,32 @@ def check(args, workdir):
     return errors
 
 
+def ptrace_allowed():
+    """What the shim checks (shim/tracer.c), and Yama's 'no attach' scope."""
+    with open("/proc/self/status", encoding="utf-8") as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    if fields.get("Seccomp", "0").strip() != "0":
+        return False
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope", encoding="utf-8") as scope:
+            return scope.read().strip() != "3"
+    except FileNotFoundError:
+        return True
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leakscope", required=True)
     parser.add_argument("--shim", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("--no-scan", action="store_true")
+    parser.add_argument("--needs-ptrace", action="store_true",
+                        help="skip (exit 77) where the shim may not use ptrace")
     parser.add_argument("program", nargs="+")
     args = parser.parse_args(argv)
+    if args.needs_ptrace and not ptrace_allowed():
+        print("skip: a seccomp filter or Yama forbids the shim's ptrace here")
+        return 77
     args.leakscope, args.shim = os.path.abspath(args.leakscope), os.path.abspath(args.shim)
     args.program = [os.path.abspath(args.program[0]), *args.program[1:]]
     with tempfile.TemporaryDirectory(prefix="lks-reach-") as workdir:
