@@ -101,7 +101,7 @@ int collect_from_run(const struct collect_run *opts, struct model_report *report
 	char shim[PATH_MAX];
 	struct outdir dir = { 0 };
 	struct run_outcome ran;
-	bool found = false;
+	bool found = false, keep;
 	int r;
 
 	*outcome = (struct collect_outcome){ 0 };
@@ -113,17 +113,21 @@ int collect_from_run(const struct collect_run *opts, struct model_report *report
 		return r;
 	r = run_program(&(struct run_options){ .argv = opts->argv, .shim = shim,
 					       .snapshot_dir = dir.path,
-					       .depth = opts->depth },
+					       .depth = opts->depth,
+					       .wait_children = opts->wait_children },
 			&ran, err);
 	outcome->spawn_error = ran.spawn_error;
+	outcome->still_running = ran.still_running;
+	outcome->first_running = ran.first_running;
 	outcome->exit_code = run_exit_code(ran.wait_status);
 	if (r == 0 && !ran.spawn_error)
 		r = report_run(&dir, ran.pid, report, &found, err);
 	if (r == 0 && !ran.spawn_error && !found)
 		explain_missing(opts->argv[0], ran.wait_status, outcome);
-	if (dir.temporary && opts->keep_snapshots)
+	keep = opts->keep_snapshots || ran.still_running;
+	if (dir.temporary && keep)
 		outcome->kept_dir = strdup(dir.path);
-	outdir_close(&dir, opts->keep_snapshots, NULL);
+	outdir_close(&dir, keep, NULL);
 	return r;
 }
 

@@ -14,6 +14,7 @@ struct collect_run {
 	const char *shim;         /* NULL: found next to the leakscope binary */
 	const char *snapshot_dir; /* NULL: a private temporary directory */
 	bool keep_snapshots;      /* keep the temporary directory and say where */
+	bool wait_children;       /* wait for every descendant, not only argv */
 	unsigned depth;           /* 0: the shim's default */
 };
 
@@ -25,6 +26,10 @@ struct collect_outcome {
 	 * killed it (no report is written then), or what diagnose.c found */
 	char missing[160];
 	char *kept_dir;      /* the temporary directory kept, or NULL (malloc'd) */
+	/* descendants still running when the command ended: not reported; the
+	 * temporary directory is kept for their snapshots */
+	unsigned still_running;
+	pid_t first_running;
 };
 
 /* Runs the program and builds the report of every process of its tree. 0,

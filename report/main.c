@@ -54,6 +54,7 @@ static const char usage_text[] =
 	"  -d, --snapshot-dir DIR  write the snapshots to DIR and keep them\n"
 	"  -k, --keep              keep the temporary snapshot directory\n"
 	"      --depth N           frames per stack (1..256, default 64)\n"
+	"      --wait-children     also wait for descendants that outlive COMMAND\n"
 	"      --shim PATH         the libleakscope.so to preload\n"
 	"\n"
 	"report: reports snapshots written by LD_PRELOAD=libleakscope.so runs.\n"
@@ -146,7 +147,7 @@ static int parse_depth(const char *arg, unsigned *depth)
 	return 0;
 }
 
-enum { OPT_DEPTH = 256, OPT_SHIM, OPT_COLOUR, OPT_JSON, OPT_HELP,
+enum { OPT_DEPTH = 256, OPT_WAIT_CHILDREN, OPT_SHIM, OPT_COLOUR, OPT_JSON, OPT_HELP,
        OPT_SHOW_REACHABLE, OPT_RETAINERS };
 
 static const struct option long_options[] = {
@@ -155,6 +156,7 @@ static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "wait-children", no_argument, NULL, OPT_WAIT_CHILDREN },
 	{ "shim", required_argument, NULL, OPT_SHIM },
 	{ "color", required_argument, NULL, OPT_COLOUR },
 	{ "colour", required_argument, NULL, OPT_COLOUR },
@@ -234,7 +236,8 @@ static int parse_options(int argc, char **argv, bool is_run,
 
 		option_name(c, longindex, name, sizeof(name));
 		longindex = -1;
-		if (!is_run && (c == 'd' || c == 'k' || c == OPT_DEPTH || c == OPT_SHIM))
+		if (!is_run && (c == 'd' || c == 'k' || c == OPT_DEPTH || c == OPT_SHIM ||
+				c == OPT_WAIT_CHILDREN))
 			return usage_error("%s is an option of 'run' only", name);
 		switch (c) {
 		case 'd': run->snapshot_dir = optarg; break;
@@ -242,6 +245,7 @@ static int parse_options(int argc, char **argv, bool is_run,
 		case 'f': r = parse_format(optarg, out); break;
 		case 'o': out->path = optarg; break;
 		case OPT_DEPTH: r = parse_depth(optarg, &run->depth); break;
+		case OPT_WAIT_CHILDREN: run->wait_children = true; break;
 		case OPT_SHIM: run->shim = optarg; break;
 		case OPT_COLOUR: r = parse_colour(optarg, out); break;
 		case OPT_JSON: out->json_path = optarg; break;
@@ -458,8 +462,15 @@ static int run_command(int argc, char **argv, struct gate_config *gate)
 			run.argv[0]);
 		outcome.exit_code = gate->error_exitcode;
 	}
+	if (outcome.still_running)
+		fprintf(stderr, "leakscope: %u %s of the tree still running when %s ended "
+			"(pid %d%s): not in this report; --wait-children waits for them\n",
+			outcome.still_running,
+			outcome.still_running == 1 ? "process" : "processes", run.argv[0],
+			(int)outcome.first_running, outcome.still_running > 1 ? ", ..." : "");
 	if (outcome.kept_dir)
-		fprintf(stderr, "leakscope: snapshots kept in %s\n", outcome.kept_dir);
+		fprintf(stderr, "leakscope: snapshots kept in %s%s\n", outcome.kept_dir,
+			outcome.still_running ? " (the running ones' go there when they end)" : "");
 	free(outcome.kept_dir);
 	model_free_report(&report);
 	return outcome.exit_code;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "run.h"
 
@@ -189,6 +191,42 @@ static int wait_for(pid_t pid, int *status)
 	return 0;
 }
 
+/* The pids in /proc/self/task/PID/children: descendants orphaned to us. */
+static void count_running(struct run_outcome *out)
+{
+	char path[64];
+	FILE *children;
+	int pid;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	children = fopen(path, "re");
+	if (!children) {
+		out->still_running = 1;  /* some, we cannot tell which */
+		return;
+	}
+	while (fscanf(children, "%d", &pid) == 1)
+		if (out->still_running++ == 0)
+			out->first_running = pid;
+	fclose(children);
+}
+
+/* Reaps the descendants that ended; with wait_all, waits for every one
+ * (Ctrl-C or SIGTERM then stop leakscope itself). */
+static void settle_descendants(bool wait_all, struct run_outcome *out)
+{
+	int status;
+
+	for (;;) {
+		pid_t pid = waitpid(-1, &status, wait_all ? 0 : WNOHANG);
+
+		if (pid > 0 || (pid < 0 && errno == EINTR))
+			continue;
+		if (pid == 0)
+			count_running(out);
+		return;  /* 0: some still run; -1 ECHILD: none left */
+	}
+}
+
 int run_program(const struct run_options *opts, struct run_outcome *out,
 		struct errmsg *err)
 {
@@ -205,6 +243,7 @@ int run_program(const struct run_options *opts, struct run_outcome *out,
 		errmsg_set(err, "out of memory");
 		return -ENOMEM;
 	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1);  /* best effort: orphans then go to init */
 	ignore_terminal_signals(&saved);
 	out->spawn_error = spawn(opts, env, &saved.mask,
 				 saved.int_action.sa_handler == SIG_IGN,
@@ -217,9 +256,12 @@ int run_program(const struct run_options *opts, struct run_outcome *out,
 	forward_term(&saved, out->pid);
 	r = wait_for(out->pid, &out->wait_status);
 	restore_signals(&saved, true);
-	if (r < 0)
+	if (r < 0) {
 		errmsg_set(err, "waiting for pid %d: %s", (int)out->pid, strerror(-r));
-	return r;
+		return r;
+	}
+	settle_descendants(opts->wait_children, out);
+	return 0;
 }
 
 int run_exit_code(int wait_status)

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Running the program under the shim, as system(3) runs a command: the
- * terminal's SIGINT/SIGQUIT go to the program only, SIGTERM is passed on. */
+ * terminal's SIGINT/SIGQUIT go to the program only, SIGTERM is passed on.
+ * leakscope is the tree's subreaper: a descendant orphaned by its parent
+ * becomes its child, so it is known when COMMAND ends before it. */
 #ifndef LEAKSCOPE_RUN_H
 #define LEAKSCOPE_RUN_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "errmsg.h"
@@ -13,12 +16,16 @@ struct run_options {
 	const char *shim;         /* absolute path of libleakscope.so */
 	const char *snapshot_dir; /* absolute, without ':' */
 	unsigned depth;           /* stack depth; 0 leaves the shim's default */
+	bool wait_children;       /* wait for every descendant, not only COMMAND */
 };
 
 struct run_outcome {
 	pid_t pid;
 	int wait_status;
 	int spawn_error; /* errno when the command could not be started, else 0 */
+	/* descendants still running when COMMAND ended (not waited for) */
+	unsigned still_running;
+	pid_t first_running;
 };
 
 /* 0 once the program ran and was waited for (or could not be started: see

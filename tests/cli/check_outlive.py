@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A process of the tree that outlives the started command: `leakscope run`
+says so, keeps the temporary directory its snapshot goes to, and its leak
+is found there afterwards; with --wait-children it waits for it and the
+leak is in the report itself. TAP output.
+
+Usage: check_outlive.py --leakscope EXE --leaker PROGRAM
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+# The shell ends at once; its background child runs the leaker half a
+# second later.
+SCRIPT = "(sleep 0.5; exec {leaker}) & exit 0"
+
+
+def leaker_leak(report, leaker):
+    """Bytes leaked by leak_one in the leaker's process, or None."""
+    for proc in report["processes"]:
+        if os.path.basename(proc.get("exe") or "") != os.path.basename(leaker):
+            continue
+        return sum(leak["bytes"] for leak in proc["leaks"]
+                   if any(frame.get("function") == "leak_one" for frame in leak["stack"]))
+    return None
+
+
+def run(leakscope, leaker, json_path, *options):
+    return subprocess.run([leakscope, "run", "--json", json_path, *options, "--",
+                           "sh", "-c", SCRIPT.format(leaker=leaker)],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def check_not_waited(leakscope, leaker, work):
+    problems = []
+    result = run(leakscope, leaker, os.path.join(work, "first.json"))
+    with open(os.path.join(work, "first.json"), encoding="utf-8") as report:
+        if leaker_leak(json.load(report), leaker) is not None:
+            problems.append("the leaker is in the report though it was not waited for")
+    if result.returncode != 0:
+        problems.append(f"exit {result.returncode}, want the shell's 0")
+    if "1 process of the tree still running" not in result.stderr:
+        problems.append("no line saying a process is still running")
+    if "cannot write" in result.stderr:
+        problems.append("the late process could not write its snapshot")
+    kept = re.search(r"snapshots kept in (\S+)", result.stderr)
+    if not kept:
+        problems.append("the temporary directory is not kept")
+        return problems, result.stderr
+    # capture_output returned once the leaker closed stderr: it has ended
+    later = subprocess.run([leakscope, "report", "--format", "json", kept.group(1)],
+                           capture_output=True, text=True, timeout=60, check=False)
+    if later.returncode != 0 or leaker_leak(json.loads(later.stdout), leaker) != 100:
+        problems.append(f"the kept directory {kept.group(1)} has no 100-byte leak "
+                        "of the leaker")
+    subprocess.run(["rm", "-rf", kept.group(1)], check=False)
+    return problems, result.stderr
+
+
+def check_waited(leakscope, leaker, work):
+    problems = []
+    json_path = os.path.join(work, "second.json")
+    result = run(leakscope, leaker, json_path, "--wait-children")
+    with open(json_path, encoding="utf-8") as report:
+        bytes_leaked = leaker_leak(json.load(report), leaker)
+    if bytes_leaked != 100:
+        problems.append(f"the leaker's leak in the report: {bytes_leaked}, want 100")
+    if "still running" in result.stderr or "kept in" in result.stderr:
+        problems.append("a process was left behind")
+    return problems, result.stderr
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--leakscope", required=True)
+    parser.add_argument("--leaker", required=True)
+    args = parser.parse_args(argv)
+    leakscope, leaker = os.path.abspath(args.leakscope), os.path.abspath(args.leaker)
+    failed = 0
+    checks = [("an outliving process is announced and its snapshot kept", check_not_waited),
+              ("--wait-children reports the outliving process", check_waited)]
+    with tempfile.TemporaryDirectory(prefix="lks-outlive-") as work:
+        for number, (name, check) in enumerate(checks, 1):
+            problems, stderr = check(leakscope, leaker, work)
+            print(f"{'not ok' if problems else 'ok'} {number} - {name}")
+            for line in problems + [f"  stderr: {line}" for line in
+                                    (stderr.splitlines()[-8:] if problems else [])]:
+                print(f"# {line}")
+            failed += bool(problems)
+    print(f"1..{len(checks)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
