@@ -183,12 +183,21 @@ static void restore_signals(const struct saved_signals *saved, bool term_changed
 	child_pid = 0;
 }
 
+/* Orphans of the tree that end meanwhile are reaped too: as the subreaper
+ * we are their parent, and a long run must not pile up zombies. */
 static int wait_for(pid_t pid, int *status)
 {
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR)
+	for (;;) {
+		int any_status;
+		pid_t got = waitpid(-1, &any_status, 0);
+
+		if (got == pid) {
+			*status = any_status;
+			return 0;
+		}
+		if (got < 0 && errno != EINTR)
 			return -errno;
-	return 0;
+	}
 }
 
 /* The pids in /proc/self/task/PID/children: descendants orphaned to us. */
