@@ -364,10 +364,21 @@ static const char *comp_dir_of(Dwarf_Die *cu)
 	return cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
 }
 
+/* libdwfl answers for an address past the end of every unit too (crt1's
+ * _start, without line information, got the last line of the unit before
+ * it): only a unit whose ranges hold pc is asked. */
+static bool unit_covers(Dwfl_Module *mod, Dwarf_Addr pc)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &bias);
+
+	return cudie && dwarf_haspc(cudie, pc - bias) > 0;
+}
+
 static int line_of(struct symbolizer *sym, Dwfl_Module *mod, Dwarf_Addr pc,
 		   struct place *place)
 {
-	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+	Dwfl_Line *line = unit_covers(mod, pc) ? dwfl_module_getsrc(mod, pc) : NULL;
 	const char *file;
 	int lineno = 0;
 
