@@ -218,20 +218,26 @@ static int build_handles(struct builder *b, const struct lks_handle **sorted)
 {
 	const struct snapshot *snap = b->snap;
 	struct model_process *proc = b->proc;
-	size_t start = 0;
+	size_t start = 0, count = 0;
 	int r;
 
-	for (size_t i = 0; i < snap->handle_count; i++)
-		sorted[i] = &snap->handles[i];
-	qsort(sorted, snap->handle_count, sizeof(*sorted), by_stack_then_type);
-	proc->handle_groups = calloc(snap->handle_count + 1, sizeof(*proc->handle_groups));
-	proc->child_groups = calloc(snap->handle_count + 1, sizeof(*proc->child_groups));
+	for (size_t i = 0; i < snap->handle_count; i++) {
+		if (snap->handles[i].flags & LKS_HDF_REFERENCED) {
+			proc->held_mappings++;
+			proc->held_mapping_bytes += snap->handles[i].size;
+		} else {
+			sorted[count++] = &snap->handles[i];
+		}
+	}
+	qsort(sorted, count, sizeof(*sorted), by_stack_then_type);
+	proc->handle_groups = calloc(count + 1, sizeof(*proc->handle_groups));
+	proc->child_groups = calloc(count + 1, sizeof(*proc->child_groups));
 	if (!proc->handle_groups || !proc->child_groups)
 		return -ENOMEM;
-	for (size_t i = 1; i <= snap->handle_count; i++) {
+	for (size_t i = 1; i <= count; i++) {
 		bool to_child = sorted[start]->flags & LKS_HDF_TO_CHILD;
 
-		if (i < snap->handle_count && sorted[i]->trace == sorted[start]->trace &&
+		if (i < count && sorted[i]->trace == sorted[start]->trace &&
 		    sorted[i]->type == sorted[start]->type &&
 		    (bool)(sorted[i]->flags & LKS_HDF_TO_CHILD) == to_child)
 			continue;

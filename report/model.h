@@ -104,6 +104,10 @@ struct model_process {
 	struct model_handle_group *child_groups; /* most handles first */
 	size_t child_group_count;
 	size_t child_handle_count;
+	/* mappings still pointed into at exit (LKS_HDF_REFERENCED): held like
+	 * reachable memory, not open handles */
+	size_t held_mappings;
+	uint64_t held_mapping_bytes;
 
 	/* leaked = every class but reachable, suppressed sites excluded */
 	uint64_t leaked_blocks, leaked_bytes, leak_sites;

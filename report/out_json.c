@@ -53,6 +53,8 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "reachable_blocks", reachable->blocks);
 	jw_uint(j, "handles_open", p->handle_count);
 	jw_uint(j, "child_fds", p->child_handle_count);
+	jw_uint(j, "held_mappings", p->held_mappings);
+	jw_uint(j, "held_mapping_bytes", p->held_mapping_bytes);
 	jw_uint(j, "allocs", c->allocs);
 	jw_uint(j, "frees", c->frees);
 	jw_uint(j, "live_blocks", c->live_blocks);

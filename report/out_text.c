@@ -286,7 +286,12 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 		fprintf(out, " from %" PRIu64 " %s (by suppression rules)\n",
 			p->suppressed.sites, plural(p->suppressed.sites, "site", "sites"));
 	}
-	fprintf(out, "  %-16s %zu\n", "handles open", p->handle_count);
+	fprintf(out, "  %-16s %zu", "handles open", p->handle_count);
+	if (p->held_mappings)
+		fprintf(out, " (and %zu %s of %.1f MiB still pointed at, not listed)",
+			p->held_mappings, plural(p->held_mappings, "mapping", "mappings"),
+			(double)p->held_mapping_bytes / (1024.0 * 1024.0));
+	fputc('\n', out);
 	if (p->child_handle_count)
 		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
 	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",

@@ -13,7 +13,26 @@ struct collecting {
 	struct lks_handle_sum *sum;
 	struct lks_strtab *strings;
 	struct lks_buf maps;
+	const uint64_t *referenced;  /* ascending mapping starts */
+	size_t referenced_count;
 };
+
+static bool is_referenced(const struct collecting *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->referenced_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->referenced[mid] == addr)
+			return true;
+		if (c->referenced[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
 
 static void add_record(struct collecting *c, struct lks_handle *record,
                        const char *description)
@@ -51,8 +70,10 @@ static void add_mapping(const struct lks_map_entry *entry, void *ctx)
 	    !lks_describe_mapping(&c->maps, entry->addr, entry->size, description,
 	                          sizeof(description)))
 		return;  /* unmapped by a path we do not see (part of a range) */
+	if (is_referenced(c, entry->addr))
+		record.flags = LKS_HDF_REFERENCED;  /* held, not leaked */
 	add_record(c, &record, description);
-	c->sum->open++;
+	c->sum->open += !record.flags;
 }
 
 static void add_note(const struct lks_exec_note *note, void *ctx)
@@ -66,9 +87,11 @@ static void add_note(const struct lks_exec_note *note, void *ctx)
 }
 
 int lks_handles_collect(struct lks_handle_sum *sum, struct lks_strtab *strings,
-                        uint32_t trace_limit)
+                        uint32_t trace_limit, const struct lks_buf *referenced)
 {
-	struct collecting c = { .sum = sum, .strings = strings };
+	struct collecting c = { .sum = sum, .strings = strings,
+	                        .referenced = (const uint64_t *)referenced->bytes,
+	                        .referenced_count = referenced->len / sizeof(uint64_t) };
 
 	sum->trace_limit = trace_limit;
 	sum->uses_trace_bytes = trace_limit;

@@ -15,9 +15,11 @@ struct lks_handle_sum {
 };
 
 /* Open handles of this process (not those inherited across fork), then one
- * record per exec note, flagged LKS_HDF_TO_CHILD. 0 or -1. */
+ * record per exec note, flagged LKS_HDF_TO_CHILD. Mappings whose start is in
+ * `referenced` (ascending, may be empty) are flagged LKS_HDF_REFERENCED and
+ * not counted open. 0 or -1. */
 int lks_handles_collect(struct lks_handle_sum *sum, struct lks_strtab *strings,
-                        uint32_t trace_limit);
+                        uint32_t trace_limit, const struct lks_buf *referenced);
 bool lks_handles_use_trace(const struct lks_handle_sum *sum, uint32_t trace);
 void lks_handles_sum_free(struct lks_handle_sum *sum);
 

@@ -99,6 +99,15 @@ static inline void visit_word(struct reach *reach, enum mode mode, uint64_t wher
 	push(reach, (uint64_t)found);
 }
 
+/* A word into one of the program's open mappings, found in memory that is
+ * not lost: that mapping is still held (mapref.c). */
+static inline void check_mapping(struct reach *reach, enum mode mode, uint64_t where,
+                                 uint64_t value)
+{
+	if (value >= reach->maps_lo && value < reach->maps_hi && mode != MODE_LOST)
+		reach_note_mapping(reach, where, value);
+}
+
 static void scan_words(struct reach *reach, enum mode mode, const uint64_t *words,
                        size_t count, uint64_t where, bool interior_ok, uint64_t leader)
 {
@@ -107,6 +116,7 @@ static void scan_words(struct reach *reach, enum mode mode, const uint64_t *word
 
 		if (value >= reach->lowest && value < reach->highest)
 			visit_word(reach, mode, where + i * 8, value, interior_ok, leader);
+		check_mapping(reach, mode, where + i * 8, value);
 	}
 }
 
@@ -121,6 +131,7 @@ static void scan_words_down(struct reach *reach, const uint64_t *words, size_t c
 
 		if (value >= reach->lowest && value < reach->highest)
 			visit_word(reach, MODE_REACH, where + i * 8, value, false, 0);
+		check_mapping(reach, MODE_REACH, where + i * 8, value);
 	}
 }
 
@@ -239,6 +250,7 @@ static void unmap_all(struct lks_reach *scan)
 	lks_unmap(scan->totals, scan->totals_bytes);
 	reach_free_index(scan);
 	lks_unmap(reach->roots, MAX_ROOTS * sizeof(struct reach_range));
+	lks_unmap(reach->maps, reach->maps_bytes);
 	lks_unmap(scan, sizeof(*scan));
 }
 
@@ -295,6 +307,7 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 	note_self(&reach->threads[0], frame);
 	reach->thread_count = 1;
 	reach_stop_threads(reach);
+	reach_collect_mappings(reach);
 	if (reach_collect_blocks(scan) < 0 || reach_collect_maps(reach) < 0 || reach->overflow) {
 		lks_reach_end(scan);
 		return NULL;

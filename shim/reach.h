@@ -2,7 +2,7 @@
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
  * stopworld.c and tracer.c: other threads held still, retain.c: retainer
- * chains).
+ * chains, mapref.c: the program's mappings still pointed at).
  * Nothing here is used outside them. */
 #ifndef LEAKSCOPE_REACH_H
 #define LEAKSCOPE_REACH_H
@@ -46,6 +46,12 @@ struct reach_range {
 	uint32_t thread;     /* stacks and registers: index in threads[] */
 };
 
+/* One of the program's own open mappings (mapref.c). */
+struct reach_mapping {
+	uint64_t lo, hi;
+	uint32_t referenced; /* a word outside it, not lost, points into it */
+};
+
 struct reach {
 	struct reach_node *nodes;
 	uint8_t *state;
@@ -63,6 +69,11 @@ struct reach {
 	uint32_t code_count;
 	uint32_t excluded_count;      /* never roots: modules, ours, stacks taken */
 	bool overflow;                /* a table above was full: no classes */
+
+	struct reach_mapping *maps;   /* by address; none when too many */
+	uint32_t map_count;
+	uint64_t maps_lo, maps_hi;    /* [maps_lo, maps_hi): every mapping inside */
+	size_t maps_bytes;
 
 	struct reach_thread *threads; /* [0] is the scanning thread */
 	uint32_t thread_count;
@@ -91,6 +102,10 @@ int64_t reach_find(const struct reach *reach, uint64_t addr); /* block index or 
 /* roots.c: fills readable, code and roots; 0 or -1 */
 int reach_collect_modules(struct reach *reach);
 int reach_collect_maps(struct reach *reach);
+
+/* mapref.c: the open mappings, then which of them words point into */
+void reach_collect_mappings(struct reach *reach);
+void reach_note_mapping(struct reach *reach, uint64_t where, uint64_t value);
 
 /* stopworld.c: reach->threads must be reach_thread_slots() */
 struct reach_thread *reach_thread_slots(void);

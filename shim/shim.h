@@ -167,6 +167,9 @@ uint64_t lks_reach_missed_threads(const struct lks_reach *reach);
 /* retain.c: chains from a root to a block of the largest reachable sites */
 void lks_reach_retainers(const struct lks_reach *reach, const struct lks_site *sites,
                          size_t count, struct lks_buf *out);
+/* The start addresses of the program's open mappings that memory not lost
+ * still points into, ascending (mapref.c). */
+void lks_reach_referenced_mappings(const struct lks_reach *reach, struct lks_buf *out);
 void lks_reach_end(struct lks_reach *reach);
 
 /* ---- snapshot.c ----------------------------------------------------------- */

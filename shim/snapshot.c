@@ -291,6 +291,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		lks_reach_scan() : NULL;
 	struct site_sum sum = { 0 };
 	struct lks_handle_sum handles = { 0 };
+	struct lks_buf referenced = { 0 };  /* mappings still pointed at */
 	struct parts parts = { 0 };
 	struct lks_header header;
 	struct lks_counters *counters;
@@ -308,11 +309,14 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		lks_reach_retainers(reach, (const struct lks_site *)sum.sites.bytes,
 		                    sum.sites.len / sizeof(struct lks_site),
 		                    &parts.buf[SEC_RETAINERS]);
+		lks_reach_referenced_mappings(reach, &referenced);
 	}
 	/* lets the other threads go: nothing below reads the program's memory,
 	 * and dl_iterate_phdr may wait for a lock one of them holds */
 	lks_reach_end(reach);
-	failed |= lks_handles_collect(&handles, &parts.strings, sum.trace_limit);
+	failed |= referenced.failed;
+	failed |= lks_handles_collect(&handles, &parts.strings, sum.trace_limit, &referenced);
+	lks_buf_free(&referenced);
 	parts.buf[SEC_HANDLES] = handles.records;  /* freed with the other parts */
 	handles.records = (struct lks_buf){ 0 };
 	failed |= write_traces(&sum, &handles, &parts.buf[SEC_TRACES], &parts.buf[SEC_FRAMES]);

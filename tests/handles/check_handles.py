@@ -10,6 +10,8 @@ Annotations (in a comment on the line that creates the handle):
       `child` means listed under leaked_into_child, not as open.
 and anywhere in the source:
   expect-no-handles   the program leaves no handle and leaks none to a child
+  expect-held-mappings: N   N of its mappings are still pointed at when it
+                      exits: held like reachable memory, not listed (default 0)
 Memory leaks touching the fixture fail the test, except those allocated
 inside libc for a stream the fixture left open.
 
@@ -33,6 +35,7 @@ import check  # noqa: E402  (the memory fixtures' checker: frame matching)
 
 HANDLE_RE = re.compile(r"expect-handle:\s*([^*]*?)\s*(?:\*/|$)")
 NONE_RE = re.compile(r"\bexpect-no-handles\b")
+HELD_RE = re.compile(r"\bexpect-held-mappings:\s*(\d+)")
 
 
 def parse_annotation(path, lineno, text):
@@ -57,16 +60,20 @@ def parse_annotation(path, lineno, text):
 
 
 def read_expectations(path):
-    expects, none = [], False
+    """The expect-handle entries, and how many mappings are held."""
+    expects, none, held = [], False, 0
     with open(path, encoding="utf-8") as source:
         for lineno, text in enumerate(source, start=1):
             match = HANDLE_RE.search(text)
             if match:
                 expects.append(parse_annotation(path, lineno, match.group(1)))
             none |= bool(NONE_RE.search(text))
+            held_match = HELD_RE.search(text)
+            if held_match:
+                held = int(held_match.group(1))
     if none == bool(expects):
         raise check.CheckError("a fixture has expect-handle lines or expect-no-handles")
-    return expects
+    return expects, held
 
 
 def site_frame(group, source):
@@ -159,7 +166,7 @@ def main(argv):
     workdir = tempfile.mkdtemp(prefix="lks-handles-")
     errors = []
     try:
-        expects = read_expectations(args.source)
+        expects, held = read_expectations(args.source)
         json_path = os.path.join(workdir, "report.json")
         status = run(args, workdir, json_path)
         if status != 0:
@@ -171,8 +178,11 @@ def main(argv):
             raise check.CheckError("report has no process")
         check_groups(proc, expects, args.source, errors)
         check_memory(proc, args.source, errors)
-        if (proc.get("summary") or {}).get("missed_handles", 0):
-            errors.append(f"missed_handles = {proc['summary']['missed_handles']}")
+        summary = proc.get("summary") or {}
+        if summary.get("missed_handles", 0):
+            errors.append(f"missed_handles = {summary['missed_handles']}")
+        if summary.get("held_mappings") != held:
+            errors.append(f"held_mappings = {summary.get('held_mappings')}, expected {held}")
     except (check.CheckError, subprocess.TimeoutExpired, json.JSONDecodeError,
             OSError) as err:
         errors.append(str(err))
