@@ -17,13 +17,12 @@ static void add_mapping(const struct lks_map_entry *entry, void *ctx)
 
 	if (entry->flags & LKS_FD_INHERITED)
 		return;  /* the parent's: it reports it */
-	if (reach->map_count == MAX_MAPPINGS) {
-		reach->map_count = MAX_MAPPINGS + 1;  /* overflow: give up */
+	if (reach->map_count >= MAX_MAPPINGS) {
+		reach->map_count = MAX_MAPPINGS + 1;  /* overflow: marks none */
 		return;
 	}
-	if (reach->map_count < MAX_MAPPINGS)
-		reach->maps[reach->map_count++] =
-			(struct reach_mapping){ entry->addr, entry->addr + entry->size, 0 };
+	reach->maps[reach->map_count++] =
+		(struct reach_mapping){ entry->addr, entry->addr + entry->size, 0 };
 }
 
 /* By address; few mappings, and qsort may allocate. */
