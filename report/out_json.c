@@ -192,6 +192,7 @@ static void put_process(struct json *j, const struct model_process *p)
 	jw_uint(j, "seq", p->seq);
 	jw_bool(j, "classified", p->classified);
 	jw_bool(j, "forked", p->flags & LKS_HF_FORKED);
+	jw_bool(j, "own_malloc", p->flags & LKS_HF_OWN_MALLOC);
 	jw_uint(j, "time_ns", p->time_ns);
 	jw_uint(j, "uptime_ns", p->uptime_ns);
 	jw_uint(j, "max_depth", p->max_depth);

@@ -334,6 +334,11 @@ static void print_summary(FILE *out, const struct style *st,
 		  "threads not stopped for the reachability scan", "missed_threads" },
 	};
 
+	if (p->flags & LKS_HF_OWN_MALLOC) {
+		fprintf(out, "%sthe program's own malloc was not interposed: no allocation "
+			"was seen (own_malloc)", sep);
+		sep = ", ";
+	}
 	for (size_t i = 0; i < sizeof(missed) / sizeof(missed[0]); i++)
 		if (missed[i].count) {
 			fprintf(out, "%s%" PRIu64 " %s (%s)", sep, missed[i].count,
@@ -380,7 +385,7 @@ static bool is_clean(const struct model_process *p)
 	return p->leak_sites == 0 && p->handle_count == 0 &&
 	       p->child_handle_count == 0 && p->warning_count == 0 &&
 	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
-	       !c->missed_threads;
+	       !c->missed_threads && !(p->flags & LKS_HF_OWN_MALLOC);
 }
 
 /* A build or a test script starts hundreds of clean helper processes:

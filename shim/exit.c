@@ -38,6 +38,8 @@ static void print_summary(const struct lks_snapshot_result *result)
 	lks_line_str(&line, " still reachable), ");
 	lks_line_u64(&line, result->handles);
 	lks_line_str(&line, result->handles == 1 ? " handle open" : " handles open");
+	if (lks_own_malloc())
+		lks_line_str(&line, "; NOT recorded: the program's own malloc");
 	if (result->missed_allocs || result->missed_stacks) {
 		lks_line_str(&line, "; NOT recorded: ");
 		lks_line_u64(&line, result->missed_allocs);

@@ -91,6 +91,7 @@ _Static_assert(sizeof(struct lks_header) == 120, "lks_header size");
 
 #define LKS_HF_CLASSIFIED 0x1u /* a reachability scan set the site classes */
 #define LKS_HF_FORKED 0x2u     /* this process is a fork child of ppid */
+#define LKS_HF_OWN_MALLOC 0x4u /* the program's own malloc won: not recorded */
 
 struct lks_section {
 	uint32_t kind;        /* enum lks_section_kind */

@@ -123,6 +123,13 @@ static void after_fork_in_child(void)
 	lks_exit_claim();
 }
 
+static bool own_malloc;  /* the program defines malloc: we see none of it */
+
+bool lks_own_malloc(void)
+{
+	return own_malloc;
+}
+
 static void at_exit(int status, void *unused)
 {
 	lks_process_end(LKS_REASON_EXIT, status);
@@ -148,6 +155,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	lks_start();
 	lks_exit_claim();
 	lks_busy = 1;
+	own_malloc = !lks_malloc_is_ours();
 	/* Registered before __libc_start_main registers the loader's fini, so
 	 * it runs after atexit handlers, C++ static destructors and every
 	 * library's destructors: what they free is not reported. */

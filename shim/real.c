@@ -33,6 +33,16 @@ void lks_resolve_real(void)
 	}
 }
 
+/* A program that defines malloc itself (a statically linked jemalloc or
+ * tcmalloc) comes before the preload in the lookup order: the calls go to
+ * its malloc, never to ours, and a report would look clean. */
+bool lks_malloc_is_ours(void)
+{
+	void *winner = dlsym(RTLD_DEFAULT, "malloc");
+
+	return !winner || lks_in_shim((uint64_t)(uintptr_t)winner);
+}
+
 /* ---- bootstrap arena ------------------------------------------------------
  * Blocks carry a 16-byte header holding their size, so that realloc of an
  * arena block can copy it out. free() of an arena block does nothing. */

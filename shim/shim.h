@@ -32,6 +32,7 @@ extern __thread unsigned char lks_busy __attribute__((tls_model("initial-exec"))
 void lks_start(void);                 /* first call from any interposer */
 void lks_disable(const char *why);    /* one line to stderr, stop recording */
 bool lks_forked_child(void);
+bool lks_own_malloc(void);  /* malloc calls never reach the shim */
 
 /* Enter the recording path: false means forward and record nothing. */
 static inline bool lks_enter(void)
@@ -69,6 +70,7 @@ void lks_options_parse(const char *text);
 
 extern struct lks_real_fns lks_real;
 void lks_resolve_real(void);
+bool lks_malloc_is_ours(void);  /* false: the program's own malloc wins */
 void *lks_bootstrap_alloc(size_t size, size_t align);
 bool lks_bootstrap_owns(const void *ptr);
 size_t lks_bootstrap_size(const void *ptr);

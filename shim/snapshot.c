@@ -171,7 +171,8 @@ static void fill_header(struct lks_header *header, enum lks_reason reason,
 		.section_count = SECTION_COUNT, .reason = reason, .pid = getpid(),
 		.ppid = getppid(), .seq = seq, .exit_status = exit_status,
 		.time_ns = realtime_ns(), .uptime_ns = lks_uptime_ns(),
-		.flags = lks_forked_child() ? LKS_HF_FORKED : 0,
+		.flags = (lks_forked_child() ? LKS_HF_FORKED : 0) |
+		         (lks_own_malloc() ? LKS_HF_OWN_MALLOC : 0),
 		.max_depth = (uint32_t)lks_opt.depth,
 	};
 	memcpy(header->magic, LKS_MAGIC, LKS_MAGIC_LEN);
