@@ -76,7 +76,8 @@ static int wait_phase(int from, uint64_t deadline_ns)
 
 /* ---- the helper task: shares our memory, never our libc state ------------
  * It runs on the scanning thread's TLS (clone without CLONE_SETTLS), so it
- * calls nothing that allocates or takes a lock: system calls only. */
+ * calls nothing that allocates, takes a lock or is a cancellation point
+ * (that would read the scanning thread's cancel state): system calls only. */
 
 static bool copy_registers(pid_t tid, struct reach_thread *slot)
 {
@@ -116,7 +117,7 @@ static bool wait_stopped(pid_t tid, int *pending_signal)
 	int status;
 
 	for (;;) {
-		pid_t got = waitpid(tid, &status, __WALL | WNOHANG);
+		pid_t got = (pid_t)syscall(SYS_wait4, tid, &status, __WALL | WNOHANG, NULL);
 
 		if (got == tid && WIFSTOPPED(status)) {
 			if (status >> 16 != PTRACE_EVENT_STOP)
@@ -125,7 +126,7 @@ static bool wait_stopped(pid_t tid, int *pending_signal)
 		}
 		if (got == tid || (got < 0 && errno != EINTR) || lks_uptime_ns() >= deadline)
 			return false;  /* gone, or stuck where it cannot stop */
-		nanosleep(&pause, NULL);
+		syscall(SYS_nanosleep, &pause, NULL);
 	}
 }
 
