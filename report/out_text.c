@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
+#include "gate.h"
 #include "out.h"
 
 /* Longer lists of handles from one stack are cut, the rest only counted. */
@@ -112,10 +113,8 @@ static void print_handle_group(FILE *out, const struct style *st,
 
 /* ---- retainers: what keeps reachable memory alive ---- */
 
-static void print_place(FILE *out, const struct model_stack *stack)
+static void print_frame_place(FILE *out, const struct model_frame *f)
 {
-	const struct model_frame *f = stack->count ? &stack->frames[0] : NULL;
-
 	if (!f)
 		fprintf(out, "an unknown place");
 	else if (f->function && f->file)
@@ -126,6 +125,19 @@ static void print_place(FILE *out, const struct model_stack *stack)
 		fprintf(out, "%s+0x%" PRIx64, f->module, f->offset);
 	else
 		fprintf(out, "0x%" PRIx64, f->address);
+}
+
+/* Where a stack is: its innermost frame (a root's frame). */
+static void print_place(FILE *out, const struct model_stack *stack)
+{
+	print_frame_place(out, stack->count ? &stack->frames[0] : NULL);
+}
+
+/* Where a block was allocated, on one line: the first frame of the
+ * program's own code, not the inlined std::allocator<T>::allocate. */
+static void print_site_place(FILE *out, const struct model_stack *stack)
+{
+	print_frame_place(out, gate_user_frame(stack));
 }
 
 static void print_root(FILE *out, const struct model_retainer_step *step)
@@ -169,14 +181,14 @@ static void print_chain(FILE *out, const struct style *st,
 	fprintf(out, "  %s", st->bold);
 	print_amount(out, chain->site->bytes, chain->site->blocks);
 	fprintf(out, "%s allocated at ", st->reset);
-	print_place(out, &chain->site->stack);
+	print_site_place(out, &chain->site->stack);
 	fprintf(out, " is held by:\n    ");
 	print_root(out, &chain->steps[0]);
 	for (size_t i = 1; i < chain->step_count; i++) {
 		const struct model_retainer_step *step = &chain->steps[i];
 
 		fprintf(out, "    -> %" PRIu64 "-byte block from ", step->size);
-		print_place(out, &step->stack);
+		print_site_place(out, &step->stack);
 		if (i + 1 < chain->step_count)
 			fprintf(out, ", pointer at offset %" PRIu64 "\n", step->offset);
 		else
