@@ -162,13 +162,17 @@ static int build_leaks(struct builder *b)
 	return 0;
 }
 
+/* Open handles, fds leaked into children and held mappings go to three
+ * lists; the flags that say which come first in the order. */
+#define LIST_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED)
+
 static int by_stack_then_type(const void *a, const void *b)
 {
 	const struct lks_handle *x = *(const struct lks_handle *const *)a;
 	const struct lks_handle *y = *(const struct lks_handle *const *)b;
 
-	if ((x->flags & LKS_HDF_TO_CHILD) != (y->flags & LKS_HDF_TO_CHILD))
-		return x->flags & LKS_HDF_TO_CHILD ? 1 : -1;  /* open handles first */
+	if ((x->flags & LIST_FLAGS) != (y->flags & LIST_FLAGS))
+		return (x->flags & LIST_FLAGS) < (y->flags & LIST_FLAGS) ? -1 : 1;
 	if (x->trace != y->trace)
 		return x->trace < y->trace ? -1 : 1;
 	if (x->type != y->type)
@@ -214,45 +218,59 @@ static int fill_group(struct builder *b, const struct lks_handle *const *sorted,
 	return stack_for(b, sorted[0]->trace, &group->stack);
 }
 
+/* The list a run of handles with these flags goes to, and its counter. */
+static struct model_handle_group *next_group(struct model_process *proc, uint16_t flags,
+					     size_t **counter)
+{
+	if (flags & LKS_HDF_REFERENCED) {
+		*counter = &proc->held_mappings;
+		return &proc->held_groups[proc->held_group_count++];
+	}
+	if (flags & LKS_HDF_TO_CHILD) {
+		*counter = &proc->child_handle_count;
+		return &proc->child_groups[proc->child_group_count++];
+	}
+	*counter = &proc->handle_count;
+	return &proc->handle_groups[proc->handle_group_count++];
+}
+
 static int build_handles(struct builder *b, const struct lks_handle **sorted)
 {
 	const struct snapshot *snap = b->snap;
 	struct model_process *proc = b->proc;
-	size_t start = 0, count = 0;
+	size_t start = 0, count = snap->handle_count, *counter;
 	int r;
 
-	for (size_t i = 0; i < snap->handle_count; i++) {
-		if (snap->handles[i].flags & LKS_HDF_REFERENCED) {
-			proc->held_mappings++;
-			proc->held_mapping_bytes += snap->handles[i].size;
-		} else {
-			sorted[count++] = &snap->handles[i];
-		}
+	for (size_t i = 0; i < count; i++) {
+		sorted[i] = &snap->handles[i];
+		if (sorted[i]->flags & LKS_HDF_REFERENCED)
+			proc->held_mapping_bytes += sorted[i]->size;
 	}
 	qsort(sorted, count, sizeof(*sorted), by_stack_then_type);
 	proc->handle_groups = calloc(count + 1, sizeof(*proc->handle_groups));
 	proc->child_groups = calloc(count + 1, sizeof(*proc->child_groups));
-	if (!proc->handle_groups || !proc->child_groups)
+	proc->held_groups = calloc(count + 1, sizeof(*proc->held_groups));
+	if (!proc->handle_groups || !proc->child_groups || !proc->held_groups)
 		return -ENOMEM;
 	for (size_t i = 1; i <= count; i++) {
-		bool to_child = sorted[start]->flags & LKS_HDF_TO_CHILD;
+		uint16_t flags = sorted[start]->flags & LIST_FLAGS;
 
 		if (i < count && sorted[i]->trace == sorted[start]->trace &&
 		    sorted[i]->type == sorted[start]->type &&
-		    (bool)(sorted[i]->flags & LKS_HDF_TO_CHILD) == to_child)
+		    (sorted[i]->flags & LIST_FLAGS) == flags)
 			continue;
-		r = fill_group(b, sorted + start, i - start, to_child
-			       ? &proc->child_groups[proc->child_group_count++]
-			       : &proc->handle_groups[proc->handle_group_count++]);
+		r = fill_group(b, sorted + start, i - start, next_group(proc, flags, &counter));
 		if (r < 0)
 			return r;
-		*(to_child ? &proc->child_handle_count : &proc->handle_count) += i - start;
+		*counter += i - start;
 		start = i;
 	}
 	qsort(proc->handle_groups, proc->handle_group_count,
 	      sizeof(*proc->handle_groups), by_count);
 	qsort(proc->child_groups, proc->child_group_count,
 	      sizeof(*proc->child_groups), by_count);
+	qsort(proc->held_groups, proc->held_group_count,
+	      sizeof(*proc->held_groups), by_count);
 	return 0;
 }
 

@@ -105,7 +105,9 @@ struct model_process {
 	size_t child_group_count;
 	size_t child_handle_count;
 	/* mappings still pointed into at exit (LKS_HDF_REFERENCED): held like
-	 * reachable memory, not open handles */
+	 * reachable memory, not open handles; statistics count them */
+	struct model_handle_group *held_groups; /* most mappings first */
+	size_t held_group_count;
 	size_t held_mappings;
 	uint64_t held_mapping_bytes;
 

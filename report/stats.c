@@ -185,17 +185,28 @@ static int group_memory(struct grouping *g, const struct model_process *proc,
 	return 0;
 }
 
-static int group_handles(struct grouping *g, const struct model_process *proc,
-			 struct stats_table *table)
+static int add_handle_groups(struct grouping *g, const struct model_handle_group *groups,
+			     size_t count, struct stats_table *table)
 {
-	for (size_t i = 0; i < proc->handle_group_count; i++) {
-		const struct model_handle_group *hg = &proc->handle_groups[i];
-		int r = add_stack(g, &hg->stack, 0, hg->count, hg->type);
+	for (size_t i = 0; i < count; i++) {
+		int r = add_stack(g, &groups[i].stack, 0, groups[i].count, groups[i].type);
 
 		if (r < 0)
 			return r;
-		table->total_handles += r ? hg->count : 0;
+		table->total_handles += r ? groups[i].count : 0;
 	}
+	return 0;
+}
+
+/* Held mappings count too: statistics are about what is open, not what
+ * leaked, and a growing arena is growth (an in-run snapshot, not scanned,
+ * lists the same mappings as open handles). */
+static int group_handles(struct grouping *g, const struct model_process *proc,
+			 struct stats_table *table)
+{
+	if (add_handle_groups(g, proc->handle_groups, proc->handle_group_count, table) < 0 ||
+	    add_handle_groups(g, proc->held_groups, proc->held_group_count, table) < 0)
+		return -ENOMEM;
 	table->handle_count = merge(g->entries, g->count);
 	table->handles = g->entries;
 	sort_entries(table->handles, table->handle_count, by_size);
