@@ -63,7 +63,8 @@ int snapset_list_dir(const char *dir, struct namelist *out, struct errmsg *err)
 		namelist_free(&list);
 		return r;
 	}
-	qsort(list.names, list.count, sizeof(*list.names), compare_names);
+	if (list.count)  /* qsort's array may not be NULL, even empty */
+		qsort(list.names, list.count, sizeof(*list.names), compare_names);
 	*out = list;
 	return 0;
 }
@@ -146,7 +147,8 @@ void snapset_select(struct snapset *set, int32_t first_pid)
 {
 	size_t kept = 0, first = 0;
 
-	qsort(set->snaps, set->count, sizeof(*set->snaps), by_pid_latest_first);
+	if (set->count)
+		qsort(set->snaps, set->count, sizeof(*set->snaps), by_pid_latest_first);
 	for (size_t i = 0; i < set->count; i++) {
 		if (kept && set->snaps[kept - 1]->header.pid == set->snaps[i]->header.pid)
 			snap_free(set->snaps[i]);
