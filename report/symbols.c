@@ -21,6 +21,7 @@
 #include "snapread.h"
 #include "pool.h"
 #include "symbols.h"
+#include "symindex.h"
 
 /* A frame's inline chain longer than this is cut: real chains are short. */
 #define MAX_INLINE_DEPTH 64
@@ -33,6 +34,7 @@ struct module {
 	const struct lks_module *record;
 	enum module_state state;
 	Dwfl_Module *dwfl_module;
+	struct symindex *symbols; /* built at the first symbol lookup */
 };
 
 struct cache_slot {
@@ -480,19 +482,30 @@ static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
 	return 0;
 }
 
+/* The module's symbol that holds addr; *found false when none. */
+static int module_symbol(struct module *m, uint64_t addr, struct symindex_hit *hit,
+			 bool *found)
+{
+	if (!m->symbols && !(m->symbols = symindex_build(m->dwfl_module)))
+		return -ENOMEM;
+	*found = symindex_find(m->symbols, addr, hit);
+	return 0;
+}
+
 /* Without DWARF (or a nameless DIE) the symbol table names the function. */
-static int push_symbol_frame(struct symbolizer *sym, Dwfl_Module *mod,
+static int push_symbol_frame(struct symbolizer *sym, struct module *m,
 			     const struct model_frame *base, Dwarf_Addr pc,
 			     const struct place *place)
 {
 	struct model_frame frame = *base;
-	GElf_Off offset;
-	GElf_Sym elf_sym;
-	const char *name = dwfl_module_addrinfo(mod, pc, &offset, &elf_sym,
-						NULL, NULL, NULL);
+	struct symindex_hit hit;
+	bool found;
+	int r = module_symbol(m, pc, &hit, &found);
 
-	frame.function = name ? readable_name(sym, name) : NULL;
-	if (name && !frame.function)
+	if (r < 0)
+		return r;
+	frame.function = found ? readable_name(sym, hit.name) : NULL;
+	if (found && !frame.function)
 		return -ENOMEM;
 	frame.file = place->file;
 	frame.line = place->line;
@@ -521,7 +534,7 @@ static int expand_in_module(struct symbolizer *sym, struct module *m,
 		return 0;
 	if (closed)
 		sym->frame_count--;
-	return push_symbol_frame(sym, m->dwfl_module, base, pc, &place);
+	return push_symbol_frame(sym, m, base, pc, &place);
 }
 
 static int expand(struct symbolizer *sym, uint64_t address)
@@ -609,9 +622,8 @@ int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
 	     uint64_t *symbol_offset, const char **module)
 {
 	struct module *m = find_module(sym, address);
-	GElf_Off offset;
-	GElf_Sym elf_sym;
-	const char *name;
+	struct symindex_hit hit;
+	bool found;
 	int r;
 
 	*symbol = *module = NULL;
@@ -624,13 +636,11 @@ int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
 	if (m->state != MODULE_READY)
 		return 0;
 	/* the symbol whose extent holds the address: a variable, not code */
-	name = dwfl_module_addrinfo(m->dwfl_module, address, &offset, &elf_sym,
-				    NULL, NULL, NULL);
-	if (!name || GELF_ST_TYPE(elf_sym.st_info) == STT_FUNC ||
-	    offset >= (elf_sym.st_size ? elf_sym.st_size : 1))
-		return 0;
-	*symbol = readable_name(sym, name);
-	*symbol_offset = offset;
+	r = module_symbol(m, address, &hit, &found);
+	if (r < 0 || !found || hit.function || hit.offset >= (hit.size ? hit.size : 1))
+		return r;
+	*symbol = readable_name(sym, hit.name);
+	*symbol_offset = hit.offset;
 	return *symbol ? 0 : -ENOMEM;
 }
 
@@ -668,6 +678,8 @@ void sym_close(struct symbolizer *sym)
 {
 	if (!sym)
 		return;
+	for (size_t i = 0; i < sym->module_count; i++)
+		symindex_free(sym->modules[i].symbols);
 	if (sym->dwfl)
 		dwfl_end(sym->dwfl);
 	free(sym->modules);

@@ -21,6 +21,9 @@
 #include "tap.h"
 
 #define MAX_MODULES 4
+
+extern char _start[];  /* crt1.o's entry point: a symbol, no DWARF */
+int g_symbols_table[4] = { 1, 2, 3, 4 };  /* a global for sym_data */
 #define STRINGS_MAX 8192
 
 /* ---- a snapshot of this process, made in memory ---- */
@@ -219,9 +222,25 @@ static void check_self(const struct context *ctx, struct symbolizer *sym)
 		    marked_line(ctx->cxx_source, "cxx"), false),
 	   "a C++ function comes out demangled");
 
+	if (sym_lookup(sym, (uintptr_t)_start + 0x10, &frames, &count) != 0)
+		count = 0;
+	ok(count == 1 && frames[0].function && strcmp(frames[0].function, "_start") == 0 &&
+	   !frames[0].file,
+	   "a function without DWARF is named from the symbol table: %s",
+	   count && frames[0].function ? frames[0].function : "(none)");
+
 	ok(sym_lookup(sym, 0x10, &frames, &count) == 0 && count == 1 &&
 	   !frames[0].function && !frames[0].module && frames[0].offset == 0x10,
 	   "an address in no module: one bare frame");
+	{
+		const char *symbol, *module;
+		uint64_t offset;
+
+		ok(sym_data(sym, (uintptr_t)&g_symbols_table[2], &symbol, &offset, &module) == 0 &&
+		   symbol && strcmp(symbol, "g_symbols_table") == 0 && offset == 8 &&
+		   module && same_file(module, ctx->self.path),
+		   "a global's address: its symbol, the offset into it, its module");
+	}
 	ok(sym_lookup(sym, (uintptr_t)symtarget_plain(), &frames, &count) == 0 &&
 	   count == 1 && frames[0].function && strcmp(frames[0].function, "symtarget_plain") == 0,
 	   "a second lookup of an address gives the same frame");
