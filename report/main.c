@@ -13,6 +13,7 @@
 
 #include "collect.h"
 #include "gate.h"
+#include "images.h"
 #include "out.h"
 #include "snapcmd.h"
 #include "statcmd.h"
@@ -606,6 +607,29 @@ static int command_snapshot(int argc, char **argv)
 	return 0;
 }
 
+static int run_named(const char *command, int argc, char **argv)
+{
+	if (strcmp(command, "run") == 0)
+		return command_run(argc, argv);
+	if (strcmp(command, "report") == 0)
+		return command_report(argc, argv);
+	if (strcmp(command, "diff") == 0)
+		return command_diff(argc, argv);
+	if (strcmp(command, "snapshot") == 0)
+		return command_snapshot(argc, argv);
+	fprintf(stderr, "leakscope: unknown command '%s' (see leakscope --help)\n",
+		command);
+	return EXIT_USAGE;
+}
+
+/* The object files the reports shared stay open until every report is
+ * written (images.c). */
+static int finish(int status)
+{
+	images_release();
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	const char *command = argc > 1 ? argv[1] : NULL;
@@ -622,15 +646,5 @@ int main(int argc, char **argv)
 		printf("leakscope %s\n", LEAKSCOPE_VERSION);
 		return 0;
 	}
-	if (strcmp(command, "run") == 0)
-		return command_run(argc - 1, argv + 1);
-	if (strcmp(command, "report") == 0)
-		return command_report(argc - 1, argv + 1);
-	if (strcmp(command, "diff") == 0)
-		return command_diff(argc - 1, argv + 1);
-	if (strcmp(command, "snapshot") == 0)
-		return command_snapshot(argc - 1, argv + 1);
-	fprintf(stderr, "leakscope: unknown command '%s' (see leakscope --help)\n",
-		command);
-	return EXIT_USAGE;
+	return finish(run_named(command, argc - 1, argv + 1));
 }

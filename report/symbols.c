@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The symbolizer: one Dwfl per process snapshot, modules reported lazily on
- * first use (so only modules that appear in stacks are opened and warned
- * about), and one cached expansion per distinct address. */
+/* The symbolizer of one process snapshot: its modules mapped to the shared
+ * images (images.c) on first use, so only modules that appear in stacks are
+ * opened and warned about, and one cached expansion per distinct address. */
 #include <dwarf.h>
-#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -14,14 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "demangle.h"
-#include "snapread.h"
+#include "images.h"
 #include "pool.h"
+#include "snapread.h"
 #include "symbols.h"
-#include "symindex.h"
 
 /* A frame's inline chain longer than this is cut: real chains are short. */
 #define MAX_INLINE_DEPTH 64
@@ -33,8 +29,7 @@ struct module {
 	const char *path; /* pool */
 	const struct lks_module *record;
 	enum module_state state;
-	Dwfl_Module *dwfl_module;
-	struct symindex *symbols; /* built at the first symbol lookup */
+	struct image *image; /* MODULE_READY: addresses less bias go to it */
 };
 
 struct cache_slot {
@@ -44,9 +39,6 @@ struct cache_slot {
 };
 
 struct symbolizer {
-	Dwfl *dwfl;
-	char *debuginfo_path;
-	Dwfl_Callbacks callbacks;
 	struct pool *pool;
 
 	struct module *modules; /* sorted by start, no overlaps */
@@ -158,106 +150,32 @@ static struct module *find_module(struct symbolizer *sym, uint64_t address)
 
 /* ---- opening a module ---- */
 
-enum file_check { FILE_MATCHES, FILE_UNREADABLE, FILE_OTHER_BUILD };
-
-static bool is_regular(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The build-id is checked before libdwfl sees the file: a rebuilt library
- * at the same path would otherwise give confident, wrong names. */
-static enum file_check check_file(const struct module *m, int *error)
-{
-	const void *id = NULL;
-	ssize_t id_len;
-	enum file_check verdict;
-	Elf *elf;
-	int fd;
-
-	/* non-blocking, then regular files only: a snapshot naming a FIFO
-	 * or a device must not hang the report */
-	fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		*error = errno;
-		return FILE_UNREADABLE;
-	}
-	if (!is_regular(fd)) {
-		close(fd);
-		*error = EINVAL;
-		return FILE_UNREADABLE;
-	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		*error = ENOEXEC;
-		verdict = FILE_UNREADABLE;
-	} else {
-		id_len = dwelf_elf_gnu_build_id(elf, &id);
-		verdict = m->record->build_id_len == 0 ||
-				  (id_len == (ssize_t)m->record->build_id_len &&
-				   memcmp(id, m->record->build_id, (size_t)id_len) == 0)
-			  ? FILE_MATCHES : FILE_OTHER_BUILD;
-	}
-	elf_end(elf);
-	close(fd);
-	return verdict;
-}
-
-/* The recorded bias is the load bias (runtime - p_vaddr), which is what
- * dwfl_report_elf calls `base` with add_p_vaddr set; the two readings only
- * differ for objects whose first PT_LOAD is not at 0 (prelinked). */
-static Dwfl_Module *report_file(struct symbolizer *sym, struct module *m)
-{
-	return dwfl_report_elf(sym->dwfl, m->path, m->path, -1, m->bias, true);
-}
-
-/* The file at the path is gone or another build: the recorded build-id may
- * still find the object (.build-id links, debuginfod when configured). */
-static Dwfl_Module *report_by_build_id(struct symbolizer *sym, struct module *m)
-{
-	Dwfl_Module *mod;
-	GElf_Addr bias;
-
-	if (m->record->build_id_len == 0)
-		return NULL;
-	mod = dwfl_report_module(sym->dwfl, m->path, m->start, m->end);
-	if (!mod || dwfl_module_report_build_id(mod, m->record->build_id,
-						m->record->build_id_len, 0) != 0)
-		return NULL;
-	if (!dwfl_module_getelf(mod, &bias) || bias != m->bias)
-		return NULL;
-	return mod;
-}
-
+/* Each process that uses an unusable module says so in its own report. */
 static int prepare_module(struct symbolizer *sym, struct module *m)
 {
-	enum file_check check;
-	int error = 0;
+	const char *detail;
+	int error;
 
 	m->state = MODULE_UNUSABLE;
 	if (m->record->flags & (LKS_MF_SHIM | LKS_MF_VDSO))
 		return 0;
-	check = check_file(m, &error);
-	dwfl_report_begin_add(sym->dwfl);
-	if (check == FILE_MATCHES)
-		m->dwfl_module = report_file(sym, m);
-	else
-		m->dwfl_module = report_by_build_id(sym, m);
-	dwfl_report_end(sym->dwfl, NULL, NULL);
-	if (m->dwfl_module) {
+	m->image = image_get(m->path, m->record);
+	if (!m->image)
+		return -ENOMEM;
+	switch (image_problem(m->image, &error, &detail)) {
+	case IMAGE_USABLE:
 		m->state = MODULE_READY;
 		return 0;
-	}
-	if (check == FILE_UNREADABLE)
+	case IMAGE_UNREADABLE:
 		return warn(sym, "%s: cannot read: %s; its frames are shown as module+offset",
 			    m->path, strerror(error));
-	if (check == FILE_OTHER_BUILD)
+	case IMAGE_OTHER_BUILD:
 		return warn(sym, "%s: build-id differs from the recorded one (rebuilt since the run?); its frames are shown as module+offset",
 			    m->path);
-	return warn(sym, "%s: %s; its frames are shown as module+offset",
-		    m->path, dwfl_errmsg(-1));
+	default:
+		return warn(sym, "%s: %s; its frames are shown as module+offset",
+			    m->path, detail);
+	}
 }
 
 /* ---- expanding one address ---- */
@@ -482,16 +400,6 @@ static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
 	return 0;
 }
 
-/* The module's symbol that holds addr; *found false when none. */
-static int module_symbol(struct module *m, uint64_t addr, struct symindex_hit *hit,
-			 bool *found)
-{
-	if (!m->symbols && !(m->symbols = symindex_build(m->dwfl_module)))
-		return -ENOMEM;
-	*found = symindex_find(m->symbols, addr, hit);
-	return 0;
-}
-
 /* Without DWARF (or a nameless DIE) the symbol table names the function. */
 static int push_symbol_frame(struct symbolizer *sym, struct module *m,
 			     const struct model_frame *base, Dwarf_Addr pc,
@@ -500,7 +408,7 @@ static int push_symbol_frame(struct symbolizer *sym, struct module *m,
 	struct model_frame frame = *base;
 	struct symindex_hit hit;
 	bool found;
-	int r = module_symbol(m, pc, &hit, &found);
+	int r = image_symbol(m->image, pc, &hit, &found);
 
 	if (r < 0)
 		return r;
@@ -515,17 +423,19 @@ static int push_symbol_frame(struct symbolizer *sym, struct module *m,
 static int expand_in_module(struct symbolizer *sym, struct module *m,
 			    const struct model_frame *base)
 {
-	/* a return address points after the call: its line is at pc - 1 */
-	Dwarf_Addr pc = base->address - 1;
+	/* a return address points after the call: its line is at pc - 1;
+	 * the image is at its link-time addresses */
+	Dwarf_Addr pc = base->address - m->bias - 1;
+	Dwfl_Module *mod = image_module(m->image);
 	struct place place;
 	Dwarf_Die *scopes, cu;
 	bool closed;
 	int count, r;
 
-	r = line_of(sym, m->dwfl_module, pc, &place);
+	r = line_of(sym, mod, pc, &place);
 	if (r < 0)
 		return r;
-	count = scopes_at(m->dwfl_module, pc, &scopes, &cu);
+	count = scopes_at(mod, pc, &scopes, &cu);
 	r = expand_scopes(sym, base, scopes, count, &cu, &place, &closed);
 	free(scopes);
 	if (r < 0)
@@ -636,7 +546,7 @@ int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
 	if (m->state != MODULE_READY)
 		return 0;
 	/* the symbol whose extent holds the address: a variable, not code */
-	r = module_symbol(m, address, &hit, &found);
+	r = image_symbol(m->image, address - m->bias, &hit, &found);
 	if (r < 0 || !found || hit.function || hit.offset >= (hit.size ? hit.size : 1))
 		return r;
 	*symbol = readable_name(sym, hit.name);
@@ -654,16 +564,6 @@ int sym_open(const struct snapshot *snap, struct pool *pool,
 	if (!sym)
 		goto oom;
 	sym->pool = pool;
-	elf_version(EV_CURRENT);
-	sym->callbacks.find_elf = dwfl_build_id_find_elf;
-	sym->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-	sym->callbacks.debuginfo_path = &sym->debuginfo_path;
-	sym->dwfl = dwfl_begin(&sym->callbacks);
-	if (!sym->dwfl) {
-		errmsg_set(err, "libdwfl: %s", dwfl_errmsg(-1));
-		sym_close(sym);
-		return -ENOMEM;
-	}
 	if (build_module_table(sym, snap) < 0)
 		goto oom;
 	*out = sym;
@@ -678,10 +578,6 @@ void sym_close(struct symbolizer *sym)
 {
 	if (!sym)
 		return;
-	for (size_t i = 0; i < sym->module_count; i++)
-		symindex_free(sym->modules[i].symbols);
-	if (sym->dwfl)
-		dwfl_end(sym->dwfl);
 	free(sym->modules);
 	free(sym->slots);
 	free(sym->frames);
