@@ -14,12 +14,18 @@
 #define DIGIT_BITS 13
 #define DIGITS (1u << DIGIT_BITS)
 #define SMALL_BUCKET 64 /* sorted by insertion */
+/* A heap lies in a few granules (the brk heap, the mmap area): the loops
+ * visit those only, so that the per-granule arrays, 1 MiB each, are not
+ * written whole (page faults, costly in a process with little heap). */
+#define MAX_USED_GRANULES 64
 
 struct filler {
 	struct reach *reach;
 	uint64_t *next;       /* per granule: where its next block goes */
 	uint64_t *end;        /* per granule: one past its room */
 	uint64_t total;
+	uint32_t used[MAX_USED_GRANULES]; /* granules holding blocks */
+	uint32_t used_count;  /* MAX_USED_GRANULES + 1: more, visit all */
 };
 
 static uint64_t granule_of(uint64_t addr)
@@ -32,9 +38,34 @@ static uint64_t granule_of(uint64_t addr)
 static void count_block(const struct lks_block *block, void *ctx)
 {
 	struct filler *fill = ctx;
+	uint64_t granule = granule_of(block->addr);
 
-	fill->end[granule_of(block->addr)]++;
+	if (fill->end[granule]++ == 0 && fill->used_count <= MAX_USED_GRANULES) {
+		if (fill->used_count < MAX_USED_GRANULES)
+			fill->used[fill->used_count] = (uint32_t)granule;
+		fill->used_count++;
+	}
 	fill->total++;
+}
+
+/* The granules to visit, ascending: those holding blocks, or all. */
+static uint64_t granules_to_visit(struct filler *fill)
+{
+	if (fill->used_count > MAX_USED_GRANULES)
+		return GRANULE_COUNT;
+	for (uint32_t i = 1; i < fill->used_count; i++) {  /* few: by insertion */
+		uint32_t moving = fill->used[i], at = i;
+
+		for (; at > 0 && fill->used[at - 1] > moving; at--)
+			fill->used[at] = fill->used[at - 1];
+		fill->used[at] = moving;
+	}
+	return fill->used_count;
+}
+
+static uint64_t visited_granule(const struct filler *fill, uint64_t k)
+{
+	return fill->used_count > MAX_USED_GRANULES ? k : fill->used[k];
 }
 
 static void copy_block(const struct lks_block *block, void *ctx)
@@ -94,12 +125,13 @@ static void sort_bucket(struct reach_node *nodes, struct reach_node *spare, uint
 /* Buckets are laid out by the first count; blocks freed before the copy
  * (by a thread that did not stop) leave holes, closed here. */
 static uint64_t sort_buckets(struct filler *fill, struct reach_node *spare,
-                             const uint64_t *start)
+                             const uint64_t *start, uint64_t visits)
 {
 	struct reach_node *nodes = fill->reach->nodes;
 	uint64_t packed = 0;
 
-	for (uint64_t g = 0; g < GRANULE_COUNT; g++) {
+	for (uint64_t k = 0; k < visits; k++) {
+		uint64_t g = visited_granule(fill, k);
 		uint64_t count = fill->next[g] - start[g];
 
 		if (!count)
@@ -115,17 +147,19 @@ static uint64_t sort_buckets(struct filler *fill, struct reach_node *spare,
 static int fill_sorted(struct lks_reach *scan, struct reach_node *spare, struct filler *fill)
 {
 	uint64_t *start = lks_map(GRANULE_COUNT * sizeof(uint64_t));
-	uint64_t offset = 0;
+	uint64_t offset = 0, visits = granules_to_visit(fill);
 
 	if (!start)
 		return -1;
-	for (uint64_t g = 0; g < GRANULE_COUNT; g++) {
+	for (uint64_t k = 0; k < visits; k++) {
+		uint64_t g = visited_granule(fill, k);
+
 		start[g] = fill->next[g] = offset;
 		offset += fill->end[g];
 		fill->end[g] = offset;
 	}
 	lks_live_foreach(copy_block, fill);
-	scan->core.count = sort_buckets(fill, spare, start);
+	scan->core.count = sort_buckets(fill, spare, start, visits);
 	lks_unmap(start, GRANULE_COUNT * sizeof(uint64_t));
 	return 0;
 }
@@ -165,10 +199,12 @@ out:
 /* A binary search over millions of blocks misses the cache at every step.
  * For each 1 GiB granule holding blocks, an array gives per 4 KiB page the
  * first block at or after the page's start: a lookup searches one page's
- * few blocks. Granules beyond MAX_GRANULES fall back to the full search. */
+ * few blocks. Granules beyond REACH_INDEXED_GRANULES fall back to the full search,
+ * and so do small heaps: a search over them stays in the cache, and each
+ * granule's array (1 MiB) would cost more page faults than it saves. */
 #define PAGE_SHIFT 12
 #define PAGES (1u << (GRANULE_BITS - PAGE_SHIFT))
-#define MAX_GRANULES 64
+#define INDEX_MIN_BLOCKS (1u << 16)
 
 static uint64_t first_at_or_after(const struct reach *reach, uint64_t from, uint64_t addr)
 {
@@ -181,19 +217,20 @@ void reach_build_index(struct lks_reach *scan)
 {
 	struct reach *reach = &scan->core;
 	uint64_t at = 0;
-	uint32_t used = 0;
 
+	if (reach->count < INDEX_MIN_BLOCKS)
+		return;
 	scan->granules = lks_map(GRANULE_COUNT * sizeof(*scan->granules));
 	if (!scan->granules)
 		return;
-	while (at < reach->count && used < MAX_GRANULES) {
+	while (at < reach->count && scan->indexed_count < REACH_INDEXED_GRANULES) {
 		uint64_t granule = reach->nodes[at].addr >> GRANULE_BITS;
 		uint32_t *pages;
 
 		if (granule >= GRANULE_COUNT || !(pages = lks_map((PAGES + 1) * sizeof(*pages))))
 			break;
 		scan->granules[granule] = pages;
-		used++;
+		scan->indexed[scan->indexed_count++] = (uint32_t)granule;
 		for (uint32_t page = 0; page <= PAGES; page++) {
 			at = first_at_or_after(reach, at, (granule << GRANULE_BITS) +
 			                                  ((uint64_t)page << PAGE_SHIFT));
@@ -206,8 +243,8 @@ void reach_free_index(struct lks_reach *scan)
 {
 	if (!scan->granules)
 		return;
-	for (uint64_t g = 0; g < GRANULE_COUNT; g++)
-		lks_unmap(scan->granules[g], (PAGES + 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < scan->indexed_count; i++)
+		lks_unmap(scan->granules[scan->indexed[i]], (PAGES + 1) * sizeof(uint32_t));
 	lks_unmap(scan->granules, GRANULE_COUNT * sizeof(*scan->granules));
 }
 

@@ -82,6 +82,8 @@ struct reach {
 	                               * ranges: one mapping (roots.c) */
 };
 
+#define REACH_INDEXED_GRANULES 64 /* more granules: searched without pages */
+
 struct lost_total {
 	uint64_t blocks, bytes;
 };
@@ -90,6 +92,8 @@ struct lks_reach {
 	struct reach core;
 	struct lost_total *totals; /* by leader index; reserved, mostly untouched */
 	uint32_t **granules;       /* page index by 1 GiB granule (blocks.c) */
+	uint32_t indexed[REACH_INDEXED_GRANULES]; /* granules it has pages for */
+	uint32_t indexed_count;
 	size_t nodes_bytes, totals_bytes;
 };
 
