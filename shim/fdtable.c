@@ -39,6 +39,11 @@ static struct fd_slot *fds;
 static uint32_t fd_cap;
 static uint32_t fd_high;      /* atomic: one past the highest fd recorded */
 static struct map_slot *maps;
+/* Which runs of MAP_RUN slots were ever written: the walks (a snapshot,
+ * a fork child marking what it inherited) read those only, not the 3 MiB
+ * table, whose untouched pages would each cost a fault. */
+#define MAP_RUN 512u
+static uint64_t map_runs_used[MAP_SLOTS / MAP_RUN / 64]; /* atomic bits */
 static uint64_t missed;       /* atomic */
 
 static uint32_t fd_capacity(void)
@@ -229,6 +234,24 @@ static uint32_t map_home(uint64_t addr)
 	return (uint32_t)(((addr >> 12) * 0x9e3779b97f4a7c15ull) >> 40) % MAP_SLOTS;
 }
 
+static void mark_run_used(uint32_t slot)
+{
+	uint32_t run = slot / MAP_RUN;
+
+	/* relaxed: the walks read a run's slots with their own ordering */
+	__atomic_fetch_or(&map_runs_used[run / 64], 1ull << (run % 64), __ATOMIC_RELAXED);
+}
+
+/* Calls visit(slot index) for every slot of the runs ever used. */
+static void walk_used_slots(void (*visit)(uint32_t slot, void *), void *ctx)
+{
+	for (uint32_t run = 0; run < MAP_SLOTS / MAP_RUN; run++)
+		if (__atomic_load_n(&map_runs_used[run / 64], __ATOMIC_RELAXED) &
+		    (1ull << (run % 64)))
+			for (uint32_t slot = run * MAP_RUN; slot < (run + 1) * MAP_RUN; slot++)
+				visit(slot, ctx);
+}
+
 void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
 {
 	uint32_t home = map_home(addr);
@@ -247,6 +270,7 @@ void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
 		if (!__atomic_compare_exchange_n(&slot->key, &key, addr, false,
 		                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
+		mark_run_used((home + i) % MAP_SLOTS);
 		__atomic_store_n(&slot->size, size, __ATOMIC_RELAXED);
 		/* release: a reader that sees meta sees key and size */
 		__atomic_store_n(&slot->meta, pack(LKS_HANDLE_MMAP, 0, trace), __ATOMIC_RELEASE);
@@ -290,32 +314,50 @@ bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old)
 	return false;
 }
 
-void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), void *ctx)
+struct mapping_visit {
+	void (*visit)(const struct lks_map_entry *, void *);
+	void *ctx;
+};
+
+static void visit_mapping(uint32_t slot, void *ctx)
 {
+	struct mapping_visit *walk = ctx;
+	/* acquire: the key and size below were written before meta */
+	uint64_t meta = __atomic_load_n(&maps[slot].meta, __ATOMIC_ACQUIRE);
 	struct lks_map_entry entry;
 
-	for (uint32_t i = 0; maps && tables_present() && i < MAP_SLOTS; i++) {
-		uint64_t meta = __atomic_load_n(&maps[i].meta, __ATOMIC_ACQUIRE);
+	if (meta && copy_mapping(&maps[slot], meta, &entry))
+		walk->visit(&entry, walk->ctx);
+}
 
-		if (meta && copy_mapping(&maps[i], meta, &entry))
-			visit(&entry, ctx);
-	}
+void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), void *ctx)
+{
+	struct mapping_visit walk = { visit, ctx };
+
+	if (maps && tables_present())
+		walk_used_slots(visit_mapping, &walk);
 }
 
 /* ---- fork ------------------------------------------------------------------ */
 
+#define INHERITED_MARK ((uint64_t)LKS_FD_INHERITED << 8) /* in meta's flags byte */
+
+static void mark_mapping_inherited(uint32_t slot, void *unused)
+{
+	(void)unused;
+	if (maps[slot].meta)
+		maps[slot].meta |= INHERITED_MARK;
+}
+
 /* The fork child is single-threaded here: plain read-modify-writes suffice. */
 void lks_handles_mark_inherited(void)
 {
-	uint64_t mark = (uint64_t)LKS_FD_INHERITED << 8;
 	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
 
 	if (!tables_present())
 		return;
 	for (uint32_t fd = 0; fd < high; fd++)
 		if (fds[fd].meta)
-			fds[fd].meta |= mark;
-	for (uint32_t i = 0; i < MAP_SLOTS; i++)
-		if (maps[i].meta)
-			maps[i].meta |= mark;
+			fds[fd].meta |= INHERITED_MARK;
+	walk_used_slots(mark_mapping_inherited, NULL);
 }

@@ -41,6 +41,8 @@ static void add_record(struct collecting *c, struct lks_handle *record,
 		return;  /* interned after this snapshot started */
 	record->description = description[0] ? lks_strtab_add(c->strings, description) : 0;
 	c->sum->uses_trace[record->trace] = 1;
+	if (record->trace >= c->sum->trace_end)
+		c->sum->trace_end = record->trace + 1;
 	lks_buf_append(&c->sum->records, record, sizeof(*record));
 }
 

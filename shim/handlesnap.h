@@ -11,6 +11,7 @@ struct lks_handle_sum {
 	uint8_t *uses_trace;     /* trace id -> 1 when a record uses it */
 	size_t uses_trace_bytes;
 	uint32_t trace_limit;
+	uint32_t trace_end;      /* one past the highest trace a record uses */
 	uint64_t open;           /* records that are open handles (not notes) */
 };
 

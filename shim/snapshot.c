@@ -26,6 +26,7 @@ struct site_sum {
 	                           * -> index + 1 */
 	size_t site_of_bytes;
 	uint32_t trace_limit;
+	uint32_t trace_end;       /* one past the highest trace a site uses */
 };
 
 static void add_classified(const struct lks_block *block, uint8_t klass,
@@ -45,6 +46,8 @@ static void add_classified(const struct lks_block *block, uint8_t klass,
 			return;
 		sum->site_of[key] = (uint32_t)(sum->sites.len / sizeof(fresh));
 	}
+	if (block->trace >= sum->trace_end)
+		sum->trace_end = block->trace + 1;
 	site = (struct lks_site *)sum->sites.bytes + sum->site_of[key] - 1;
 	site->blocks++;
 	site->bytes += block->size;
@@ -76,13 +79,16 @@ static int sum_sites(struct site_sum *sum, const struct lks_reach *reach)
 	return sum->sites.failed ? -1 : 0;
 }
 
-/* Stacks used by the sites and handles, by ascending id, with their frames. */
+/* Stacks used by the sites and handles, by ascending id, with their frames.
+ * Up to the highest id used only: the table has room for 65,536 more, and
+ * reading it all costs a small process more than its whole snapshot. */
 static int write_traces(const struct site_sum *sum, const struct lks_handle_sum *handles,
                         struct lks_buf *traces, struct lks_buf *frames)
 {
+	uint32_t end = sum->trace_end > handles->trace_end ? sum->trace_end : handles->trace_end;
 	uint64_t frame_count = 0;
 
-	for (uint32_t id = 1; id < sum->trace_limit; id++) {
+	for (uint32_t id = 1; id < end; id++) {
 		const uint32_t *row = &sum->site_of[(uint64_t)id * SITE_KEYS];
 		struct lks_trace record = { .id = id };
 		const uint64_t *ips;
