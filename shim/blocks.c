@@ -199,9 +199,10 @@ out:
 /* A binary search over millions of blocks misses the cache at every step.
  * For each 1 GiB granule holding blocks, an array gives per 4 KiB page the
  * first block at or after the page's start: a lookup searches one page's
- * few blocks. Granules beyond REACH_INDEXED_GRANULES fall back to the full search,
- * and so do small heaps: a search over them stays in the cache, and each
- * granule's array (1 MiB) would cost more page faults than it saves. */
+ * few blocks. Granules beyond REACH_INDEXED_GRANULES fall back to the
+ * full search, and so do small heaps: a search over them stays in the
+ * cache, and each granule's array (1 MiB) would cost more page faults than
+ * it saves. */
 #define PAGE_SHIFT 12
 #define PAGES (1u << (GRANULE_BITS - PAGE_SHIFT))
 #define INDEX_MIN_BLOCKS (1u << 16)
