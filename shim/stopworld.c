@@ -178,7 +178,8 @@ static bool task_blocks(pid_t tid, int signo)
 }
 
 /* Signals every thread of /proc/self/task not signalled yet (marks those
- * that block the signal instead); how many were new. getdents64 directly: opendir would call malloc. */
+ * that block the signal instead); how many were new. getdents64 directly:
+ * opendir would call malloc. */
 static int signal_new_threads(struct reach *reach)
 {
 	char buf[4096];
