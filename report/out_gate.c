@@ -61,9 +61,13 @@ void gate_site_text(const struct gate_site *site, char *buf, size_t size)
 	else if (f->file)
 		snprintf(buf, size, " at %s (%s:%" PRIu32 ")", f->function ? f->function : "??",
 			 base_name(f->file), f->line);
-	else
-		snprintf(buf, size, " at %s (%s)", f->function ? f->function : "??",
+	else if (f->function)
+		snprintf(buf, size, " at %s (%s)", f->function,
 			 f->module ? base_name(f->module) : "unknown module");
+	else if (f->module)  /* a stripped object: where in it, at least */
+		snprintf(buf, size, " at %s+0x%" PRIx64, base_name(f->module), f->offset);
+	else
+		snprintf(buf, size, " at 0x%" PRIx64, f->address);
 }
 
 static void print_limits(FILE *out, const struct gate_verdict *v)
