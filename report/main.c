@@ -423,6 +423,21 @@ static int check_writable(const char *path)
 	return 0;
 }
 
+/* Descendants that outlived the command; their pids may be unknown (no
+ * /proc/PID/task/TID/children in this kernel). */
+static void print_still_running(const struct collect_outcome *outcome, const char *command)
+{
+	char pids[64] = "";
+
+	if (outcome->first_running)
+		snprintf(pids, sizeof(pids), " (pid %d%s)", (int)outcome->first_running,
+			 outcome->still_running > 1 ? ", ..." : "");
+	fprintf(stderr, "leakscope: %u %s of the tree still running when %s ended%s: "
+		"not in this report; --wait-children waits for them\n",
+		outcome->still_running, outcome->still_running == 1 ? "process" : "processes",
+		command, pids);
+}
+
 static int run_command(int argc, char **argv, struct gate_config *gate)
 {
 	struct output_options out = { 0 };
@@ -464,11 +479,7 @@ static int run_command(int argc, char **argv, struct gate_config *gate)
 		outcome.exit_code = gate->error_exitcode;
 	}
 	if (outcome.still_running)
-		fprintf(stderr, "leakscope: %u %s of the tree still running when %s ended "
-			"(pid %d%s): not in this report; --wait-children waits for them\n",
-			outcome.still_running,
-			outcome.still_running == 1 ? "process" : "processes", run.argv[0],
-			(int)outcome.first_running, outcome.still_running > 1 ? ", ..." : "");
+		print_still_running(&outcome, run.argv[0]);
 	if (outcome.kept_dir)
 		fprintf(stderr, "leakscope: snapshots kept in %s%s\n", outcome.kept_dir,
 			outcome.still_running ? " (the running ones' go there when they end)" : "");
