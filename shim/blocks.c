@@ -14,19 +14,36 @@
 #define DIGIT_BITS 13
 #define DIGITS (1u << DIGIT_BITS)
 #define SMALL_BUCKET 64 /* sorted by insertion */
-/* A heap lies in a few granules (the brk heap, the mmap area): the loops
- * visit those only, so that the per-granule arrays, 1 MiB each, are not
- * written whole (page faults, costly in a process with little heap). */
-#define MAX_USED_GRANULES 64
-
 struct filler {
 	struct reach *reach;
 	uint64_t *next;       /* per granule: where its next block goes */
 	uint64_t *end;        /* per granule: one past its room */
 	uint64_t total;
-	uint32_t used[MAX_USED_GRANULES]; /* granules holding blocks */
-	uint32_t used_count;  /* MAX_USED_GRANULES + 1: more, visit all */
 };
+
+/* A heap lies in a few granules (the brk heap, the mmap area): the loops
+ * visit those only, in address order, so that the per-granule arrays,
+ * 1 MiB each, are not written whole (page faults, costly in a process
+ * with little heap). Static: the world is stopped, one scan at a time. */
+static uint64_t used_granules[GRANULE_COUNT / 64];
+
+/* The first granule at or after `from` that holds blocks; GRANULE_COUNT
+ * when none. */
+static uint64_t next_used_granule(uint64_t from)
+{
+	for (uint64_t word = from / 64; word < GRANULE_COUNT / 64; word++) {
+		uint64_t bits = used_granules[word];
+
+		if (word == from / 64)
+			bits &= ~0ull << (from % 64);
+		if (bits)
+			return word * 64 + (uint64_t)__builtin_ctzll(bits);
+	}
+	return GRANULE_COUNT;
+}
+
+#define FOR_EACH_USED_GRANULE(g) \
+	for (uint64_t g = next_used_granule(0); g < GRANULE_COUNT; g = next_used_granule(g + 1))
 
 static uint64_t granule_of(uint64_t addr)
 {
@@ -40,32 +57,9 @@ static void count_block(const struct lks_block *block, void *ctx)
 	struct filler *fill = ctx;
 	uint64_t granule = granule_of(block->addr);
 
-	if (fill->end[granule]++ == 0 && fill->used_count <= MAX_USED_GRANULES) {
-		if (fill->used_count < MAX_USED_GRANULES)
-			fill->used[fill->used_count] = (uint32_t)granule;
-		fill->used_count++;
-	}
+	fill->end[granule]++;
+	used_granules[granule / 64] |= 1ull << (granule % 64);
 	fill->total++;
-}
-
-/* The granules to visit, ascending: those holding blocks, or all. */
-static uint64_t granules_to_visit(struct filler *fill)
-{
-	if (fill->used_count > MAX_USED_GRANULES)
-		return GRANULE_COUNT;
-	for (uint32_t i = 1; i < fill->used_count; i++) {  /* few: by insertion */
-		uint32_t moving = fill->used[i], at = i;
-
-		for (; at > 0 && fill->used[at - 1] > moving; at--)
-			fill->used[at] = fill->used[at - 1];
-		fill->used[at] = moving;
-	}
-	return fill->used_count;
-}
-
-static uint64_t visited_granule(const struct filler *fill, uint64_t k)
-{
-	return fill->used_count > MAX_USED_GRANULES ? k : fill->used[k];
 }
 
 static void copy_block(const struct lks_block *block, void *ctx)
@@ -125,13 +119,12 @@ static void sort_bucket(struct reach_node *nodes, struct reach_node *spare, uint
 /* Buckets are laid out by the first count; blocks freed before the copy
  * (by a thread that did not stop) leave holes, closed here. */
 static uint64_t sort_buckets(struct filler *fill, struct reach_node *spare,
-                             const uint64_t *start, uint64_t visits)
+                             const uint64_t *start)
 {
 	struct reach_node *nodes = fill->reach->nodes;
 	uint64_t packed = 0;
 
-	for (uint64_t k = 0; k < visits; k++) {
-		uint64_t g = visited_granule(fill, k);
+	FOR_EACH_USED_GRANULE(g) {
 		uint64_t count = fill->next[g] - start[g];
 
 		if (!count)
@@ -147,19 +140,17 @@ static uint64_t sort_buckets(struct filler *fill, struct reach_node *spare,
 static int fill_sorted(struct lks_reach *scan, struct reach_node *spare, struct filler *fill)
 {
 	uint64_t *start = lks_map(GRANULE_COUNT * sizeof(uint64_t));
-	uint64_t offset = 0, visits = granules_to_visit(fill);
+	uint64_t offset = 0;
 
 	if (!start)
 		return -1;
-	for (uint64_t k = 0; k < visits; k++) {
-		uint64_t g = visited_granule(fill, k);
-
+	FOR_EACH_USED_GRANULE(g) {
 		start[g] = fill->next[g] = offset;
 		offset += fill->end[g];
 		fill->end[g] = offset;
 	}
 	lks_live_foreach(copy_block, fill);
-	scan->core.count = sort_buckets(fill, spare, start, visits);
+	scan->core.count = sort_buckets(fill, spare, start);
 	lks_unmap(start, GRANULE_COUNT * sizeof(uint64_t));
 	return 0;
 }
@@ -174,6 +165,7 @@ int reach_collect_blocks(struct lks_reach *scan)
 
 	if (!fill.next || !fill.end)
 		goto out;
+	memset(used_granules, 0, sizeof(used_granules));
 	lks_live_foreach(count_block, &fill);
 	scan->nodes_bytes = (fill.total + 1) * sizeof(struct reach_node);
 	reach->nodes = lks_map(scan->nodes_bytes);

@@ -264,13 +264,10 @@ static bool start_thread(void)
 	return failed == 0;
 }
 
-/* Not into an fd 2 the program reused for its own data. */
 static void warn(const char *what)
 {
 	struct lks_line line = { .len = 0 };
 
-	if (!lks_stderr_unchanged())
-		return;
 	lks_line_str(&line, what);
 	lks_say(&line);
 }

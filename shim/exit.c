@@ -68,9 +68,9 @@ void lks_process_end(enum lks_reason reason, int status)
 	 * hold stale words of the program's that would keep leaks reachable */
 	lks_reach_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0));
 	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
-		if (lks_opt.summary && lks_stderr_unchanged())
+		if (lks_opt.summary)
 			print_summary(&result);
-	} else if (lks_stderr_unchanged()) {  /* not into a reused fd 2 */
+	} else {
 		struct lks_line line = { .len = 0 };
 
 		lks_line_str(&line, "cannot write the exit snapshot in ");

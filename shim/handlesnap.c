@@ -75,7 +75,8 @@ static void add_mapping(const struct lks_map_entry *entry, void *ctx)
 	if (is_referenced(c, entry->addr))
 		record.flags = LKS_HDF_REFERENCED;  /* held, not leaked */
 	add_record(c, &record, description);
-	c->sum->open += !record.flags;
+	if (!(record.flags & LKS_HDF_REFERENCED))
+		c->sum->open++;
 }
 
 static void add_note(const struct lks_exec_note *note, void *ctx)

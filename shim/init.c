@@ -22,7 +22,7 @@ static char exe_path[PATH_MAX];
 static char output_dir[PATH_MAX];
 static uint64_t start_ns;
 static struct stat stderr_at_start;
-static bool stderr_known;
+static int stderr_state;  /* 0: not looked at yet, 1: open, -1: closed */
 static bool forked_child;
 
 static uint64_t monotonic_ns(void)
@@ -88,13 +88,21 @@ uint64_t lks_uptime_ns(void)
 	return monotonic_ns() - start_ns;
 }
 
+/* fd 2 as the program got it: looked at by the constructor, or by an
+ * earlier message (an interposer called from the loader), before the
+ * program could have closed or reused it. */
+static void remember_stderr(void)
+{
+	if (!stderr_state)
+		stderr_state = fstat(STDERR_FILENO, &stderr_at_start) == 0 ? 1 : -1;
+}
+
 bool lks_stderr_unchanged(void)
 {
 	struct stat now;
 
-	/* A program that closed fd 2 and reused it must not get our text in
-	 * its data: write the summary only to the stderr it started with. */
-	return stderr_known && fstat(STDERR_FILENO, &now) == 0 &&
+	remember_stderr();
+	return stderr_state > 0 && fstat(STDERR_FILENO, &now) == 0 &&
 	       now.st_dev == stderr_at_start.st_dev &&
 	       now.st_ino == stderr_at_start.st_ino;
 }
@@ -104,7 +112,7 @@ static void remember_process(void)
 	ssize_t len = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 
 	exe_path[len > 0 ? len : 0] = '\0';
-	stderr_known = fstat(STDERR_FILENO, &stderr_at_start) == 0;
+	remember_stderr();
 	/* Resolved now: the program may chdir before it exits. */
 	if (lks_opt.output_dir[0] == '/' ||
 	    !realpath(lks_opt.output_dir, output_dir)) {

@@ -74,6 +74,12 @@ void lks_say(struct lks_line *line)
 	char out[sizeof(prefix) + sizeof(line->text) + 1];
 	size_t len = sizeof(prefix) - 1;
 
+	/* A program that closed fd 2 and reused it (a daemon's log file, a
+	 * pipe to a child) must not get our text in its data. */
+	if (!lks_stderr_unchanged()) {
+		errno = saved_errno;
+		return;
+	}
 	memcpy(out, prefix, len);
 	memcpy(out + len, line->text, line->len);
 	len += line->len;

@@ -33,6 +33,7 @@ void lks_start(void);                 /* first call from any interposer */
 void lks_disable(const char *why);    /* one line to stderr, stop recording */
 bool lks_forked_child(void);
 bool lks_own_malloc(void);  /* malloc calls never reach the shim */
+bool lks_stderr_unchanged(void); /* fd 2 is still the program's stderr */
 
 /* Enter the recording path: false means forward and record nothing. */
 static inline bool lks_enter(void)
@@ -98,7 +99,8 @@ void lks_line_str(struct lks_line *line, const char *str);
 void lks_line_u64(struct lks_line *line, uint64_t value);
 void lks_line_bytes(struct lks_line *line, uint64_t bytes); /* "1.5 MiB" */
 int lks_write_all(int fd, const void *buf, size_t len);
-void lks_say(struct lks_line *line);   /* "leakscope: ..." to stderr */
+/* "leakscope: ..." to stderr, while fd 2 is still the program's stderr */
+void lks_say(struct lks_line *line);
 
 /* ---- unwind.c + stackdepot.c -------------------------------------------- */
 
@@ -204,7 +206,6 @@ uint64_t lks_uptime_ns(void);
 
 void lks_process_end(enum lks_reason reason, int status);
 void lks_exit_claim(void); /* at start and in a fork child: ours to report */
-bool lks_stderr_unchanged(void);
 
 /* ---- growable mmap buffers used while writing a snapshot ---------------- */
 

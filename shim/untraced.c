@@ -122,7 +122,7 @@ void lks_warn_if_untraced(const char *file, bool search)
 		path = found;
 	}
 	verdict = verdict_for(path);
-	if (!verdict || !lks_stderr_unchanged())
+	if (!verdict)
 		return;
 	lks_line_str(&line, path);
 	lks_line_str(&line, verdict);
