@@ -508,7 +508,7 @@ def case_dogfood_reporter(gate):
 
 
 def case_fixtures(gate):
-    """tests/fixtures programs under the gate, every class but reachable
+    """tests/memory fixtures under the gate, every class but reachable
     failing it: a clean fixture passes, a leaking one fails at exactly the
     functions its expect-leak annotations name."""
     for program, source in gate.args.fixture:

@@ -30,8 +30,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-import check  # noqa: E402  (the memory fixtures' checker: frame matching)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "memory"))
+import check_memory as check  # noqa: E402  (the memory fixtures' checker: frame matching)
 
 HANDLE_RE = re.compile(r"expect-handle:\s*([^*]*?)\s*(?:\*/|$)")
 NONE_RE = re.compile(r"\bexpect-no-handles\b")

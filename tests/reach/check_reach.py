@@ -18,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-import check as base  # noqa: E402  (the fixtures' report helpers)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "memory"))
+import check_memory as base  # noqa: E402  (the fixtures' report helpers)
 
 CLASS_RE = re.compile(r"expect-class:\s*([^*]*?)\s*\*/")
 RETAINER_RE = re.compile(r"expect-retainer:\s*root=(\S+)\s+site=(\S+)")
