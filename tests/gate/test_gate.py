@@ -116,11 +116,11 @@ def patch_snapshot(gate, snapshot, report, classes, child_fds=False):
     for kind, size, offset, count in lkstest.sections(data):
         for k in range(count):
             record = offset + k * size
-            name = traces.get(struct.unpack_from("<I", data, record + 8 if kind == 7
-                                                 else record)[0])
-            if kind == 6 and (name in classes or unclassified):
+            name = traces.get(struct.unpack_from(
+                "<I", data, record + 8 if kind == lkstest.SECTION_HANDLES else record)[0])
+            if kind == lkstest.SECTION_SITES and (name in classes or unclassified):
                 data[record + 4] = classes.get(name, CLASS["unfreed"])
-            if kind == 7 and child_fds and name == "open_handle":
+            if kind == lkstest.SECTION_HANDLES and child_fds and name == "open_handle":
                 struct.pack_into("<H", data, record + 6, 1)
     patched = gate.path(os.path.basename(snapshot))
     with open(patched, "wb") as f:

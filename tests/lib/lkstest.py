@@ -298,6 +298,7 @@ SECTION_TABLE_AT = 120  # sizeof(struct lks_header)
 SECTION_ENTRY_SIZE = 24
 SECTION_OFFSET_AT = 8   # within an entry
 SECTION_ENTRY = "<IIQQ"  # kind, record_size, offset, count
+SECTION_STRINGS, SECTION_SITES, SECTION_HANDLES = 1, 6, 7  # enum lks_section_kind
 
 
 def section_entry_at(index):
