@@ -10,7 +10,6 @@ Usage: check_cli.py --leakscope EXE --leaker PROGRAM
   PROGRAM leaks and prints nothing; a real snapshot is made by running it.
 """
 
-import argparse
 import os
 import shutil
 import struct
@@ -18,12 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-# struct lks_header (shim/format.h): magic, then version at byte 8, then
-# header_size and section_count; the section table follows at byte 120.
-VERSION_AT = 8
-SECTION_TABLE_AT = 120
-SECTION_SIZE = 24
-SECTION_OFFSET_AT = 8  # within a section entry
+import lkstest
 
 NOT_FOUND, CANNOT_EXECUTE, RUN_FAILED, USAGE, FAILED = 127, 126, 125, 2, 1
 
@@ -61,7 +55,7 @@ def make_snapshot(leakscope, leaker, work):
 
 def bad_files(leakscope, good, work):
     """name -> path of the files the report cases read."""
-    third_entry = SECTION_TABLE_AT + 2 * SECTION_SIZE + SECTION_OFFSET_AT
+    third_entry = lkstest.section_entry_at(2) + lkstest.SECTION_OFFSET_AT
     with open(leakscope, "rb") as elf:
         elf_bytes = elf.read(4096)
     files = {
@@ -69,7 +63,7 @@ def bad_files(leakscope, good, work):
         "truncated": write(f"{work}/truncated.lks", good[:len(good) // 2]),
         "corrupt": write(f"{work}/corrupt.lks",
                          patched(good, third_entry, "<Q", 0xFFFFFFFFFFFFFFF8)),
-        "future": write(f"{work}/future.lks", patched(good, VERSION_AT, "<I", 99)),
+        "future": write(f"{work}/future.lks", patched(good, lkstest.HEADER_VERSION_AT, "<I", 99)),
         "elf": write(f"{work}/program.lks", elf_bytes),
         "text": write(f"{work}/notes.lks", b"leak report, to do\n"),
         "empty": write(f"{work}/empty.lks", b""),
@@ -190,11 +184,10 @@ def run_case(leakscope, case, number):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--leaker", required=True)
+    parser = lkstest.argument_parser(shim=False)
+    parser.add_argument("--leaker", required=True, type=os.path.abspath)
     args = parser.parse_args()
-    leakscope, leaker = os.path.abspath(args.leakscope), os.path.abspath(args.leaker)
+    leakscope, leaker = args.leakscope, args.leaker
     work = tempfile.mkdtemp(prefix="lks-cli-")
     try:
         os.chmod(work, 0o755)  # the unreadable case runs as nobody

@@ -8,13 +8,14 @@ leak is in the report itself. TAP output.
 Usage: check_outlive.py --leakscope EXE --leaker PROGRAM
 """
 
-import argparse
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+
+import lkstest
 
 # The shell ends at once; its background child runs the leaker half a
 # second later.
@@ -26,8 +27,7 @@ def leaker_leak(report, leaker):
     for proc in report["processes"]:
         if os.path.basename(proc.get("exe") or "") != os.path.basename(leaker):
             continue
-        return sum(leak["bytes"] for leak in proc["leaks"]
-                   if any(frame.get("function") == "leak_one" for frame in leak["stack"]))
+        return lkstest.bytes_from(proc, "leak_one")
     return None
 
 
@@ -40,9 +40,8 @@ def run(leakscope, leaker, json_path, *options):
 def check_not_waited(leakscope, leaker, work):
     problems = []
     result = run(leakscope, leaker, os.path.join(work, "first.json"))
-    with open(os.path.join(work, "first.json"), encoding="utf-8") as report:
-        if leaker_leak(json.load(report), leaker) is not None:
-            problems.append("the leaker is in the report though it was not waited for")
+    if leaker_leak(lkstest.load_json(os.path.join(work, "first.json")), leaker) is not None:
+        problems.append("the leaker is in the report though it was not waited for")
     if result.returncode != 0:
         problems.append(f"exit {result.returncode}, want the shell's 0")
     if "1 process of the tree still running" not in result.stderr:
@@ -67,8 +66,7 @@ def check_waited(leakscope, leaker, work):
     problems = []
     json_path = os.path.join(work, "second.json")
     result = run(leakscope, leaker, json_path, "--wait-children")
-    with open(json_path, encoding="utf-8") as report:
-        bytes_leaked = leaker_leak(json.load(report), leaker)
+    bytes_leaked = leaker_leak(lkstest.load_json(json_path), leaker)
     if bytes_leaked != 100:
         problems.append(f"the leaker's leak in the report: {bytes_leaked}, want 100")
     if "still running" in result.stderr or "kept in" in result.stderr:
@@ -77,11 +75,10 @@ def check_waited(leakscope, leaker, work):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--leaker", required=True)
+    parser = lkstest.argument_parser(__doc__, shim=False)
+    parser.add_argument("--leaker", required=True, type=os.path.abspath)
     args = parser.parse_args(argv)
-    leakscope, leaker = os.path.abspath(args.leakscope), os.path.abspath(args.leaker)
+    leakscope, leaker = args.leakscope, args.leaker
     failed = 0
     checks = [("an outliving process is announced and its snapshot kept", check_not_waited),
               ("--wait-children reports the outliving process", check_waited)]

@@ -8,46 +8,33 @@ Usage: check_diff.py --leakscope EXE --shim SO --phases EXE --source phases.c TE
 TEST: two_runs api group_by cumulative filters alloc_fn bad_input timeline
 """
 
-import argparse
 import glob
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import lkswrite  # noqa: E402
+import lkstest
+import lkswrite
+from lkstest import SKIP, CheckError, expect
 
-SKIP = 77
 CACHE_ENTRY, CACHE_PER_ROUND = 200, 10
-
-
-class Failure(Exception):
-    pass
-
-
-def expect(condition, message):
-    if not condition:
-        raise Failure(message)
 
 
 class Env:
     def __init__(self, args, tmp):
         self.args, self.tmp = args, tmp
-        with open(args.source, encoding="utf-8") as source:
-            self.lines = {m.group(1): number for number, text in enumerate(source, 1)
-                          for m in [re.search(r"diff-site: (\w+)", text)] if m}
+        self.lines = lkstest.marker_lines(args.source, "diff-site")
         self.source = os.path.basename(args.source)
 
     def leakscope(self, *argv, status=0):
         done = subprocess.run([self.args.leakscope, *argv], capture_output=True, text=True,
                               timeout=120)
         if status is not None and done.returncode != status:
-            raise Failure(f"leakscope {' '.join(argv)}: exit {done.returncode}, expected "
-                          f"{status}\n{done.stderr}")
+            raise CheckError(f"leakscope {' '.join(argv)}: exit {done.returncode}, expected "
+                             f"{status}\n{done.stderr}")
         return done
 
     def run_phases(self, name, *argv, status=0):
@@ -66,8 +53,7 @@ class Env:
         """The entry whose first frame is phases.c at the marked line."""
         line = self.lines[name]
         found = [e for e in entries if e["stack"]
-                 and os.path.basename(e["stack"][0]["file"] or "") == self.source
-                 and e["stack"][0]["line"] == line]
+                 and lkstest.at_line(e["stack"][0], self.source, line)]
         expect(len(found) == 1, f"one entry for {self.source}:{line} ({name}), found "
                f"{len(found)} in {[e['key'] for e in entries]}")
         return found[0]
@@ -247,7 +233,7 @@ def function_address(binary, name):
         fields = line.split()
         if len(fields) == 3 and fields[2] == name and fields[1] in "tT":
             return int(fields[0], 16)
-    raise Failure(f"{binary}: no symbol {name}")
+    raise CheckError(f"{binary}: no symbol {name}")
 
 
 def write_series(env, directory):
@@ -311,15 +297,15 @@ TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    for option in ("--leakscope", "--shim", "--phases", "--source"):
+    parser = lkstest.argument_parser()
+    for option in ("--phases", "--source"):
         parser.add_argument(option, required=True)
     parser.add_argument("test", choices=sorted(TESTS))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="leakscope-diff-") as tmp:
         try:
             status = TESTS[args.test](Env(args, tmp)) or 0
-        except Failure as failure:
+        except CheckError as failure:
             print(f"FAIL {args.test}: {failure}")
             return 1
     if status == 0:

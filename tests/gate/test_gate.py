@@ -11,8 +11,6 @@ Usage: test_gate.py --leakscope EXE --shim SO --prog EXE --prog-o2 EXE
                     --source gate_prog.c CASE
 """
 
-import argparse
-import json
 import os
 import re
 import shutil
@@ -22,20 +20,14 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+import lkstest
+from lkstest import CheckError, expect
+
 GATE_FAILED = 23
 SITES = ("leak_definite", "leak_new", "keep_reachable", "other_leak", "lib_leak",
          "open_handle")
 CLASS = {"unfreed": 0, "definite": 1, "indirect": 2, "possible": 3, "reachable": 4}
 LEAK_CLASSES = "definite,indirect,possible"  # whatever the scan says of a lost block
-
-
-class Failure(Exception):
-    pass
-
-
-def expect(condition, what):
-    if not condition:
-        raise Failure(what)
 
 
 class Gate:
@@ -44,14 +36,11 @@ class Gate:
         self.tmp = tmp
         self.count = 0
         self.lines = {}
-        srcdir = os.path.dirname(os.path.abspath(args.source))
+        srcdir = os.path.dirname(args.source)
         for name in os.listdir(srcdir):
             if name.endswith(".c"):
-                with open(os.path.join(srcdir, name)) as source:
-                    for number, line in enumerate(source, 1):
-                        found = re.search(r"gate-site: (\w+)", line)
-                        if found:
-                            self.lines[found.group(1)] = (name, number)
+                markers = lkstest.marker_lines(os.path.join(srcdir, name), "gate-site")
+                self.lines.update({site: (name, line) for site, line in markers.items()})
 
     def path(self, name):
         self.count += 1
@@ -88,10 +77,7 @@ class Gate:
 
 
 def load_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    return lkstest.load_json(path) if os.path.exists(path) else None
 
 
 def site_of(stack):
@@ -123,20 +109,18 @@ def patch_snapshot(gate, snapshot, report, classes, child_fds=False):
     traces = traces_by_site(report)
     with open(snapshot, "rb") as f:
         data = bytearray(f.read())
-    (section_count,) = struct.unpack_from("<I", data, 16)
-    flags_at = 64
-    flags = struct.unpack_from("<I", data, flags_at)[0]
+    flags = struct.unpack_from("<I", data, lkstest.HEADER_FLAGS_AT)[0]
     unclassified = all(c == CLASS["unfreed"] for c in classes.values())
-    struct.pack_into("<I", data, flags_at, flags & ~1 if unclassified else flags | 1)
-    for i in range(section_count):
-        kind, size, offset, count = struct.unpack_from("<IIQQ", data, 120 + 24 * i)
+    struct.pack_into("<I", data, lkstest.HEADER_FLAGS_AT,
+                     flags & ~1 if unclassified else flags | 1)
+    for kind, size, offset, count in lkstest.sections(data):
         for k in range(count):
             record = offset + k * size
-            name = traces.get(struct.unpack_from("<I", data, record + 8 if kind == 7
-                                                 else record)[0])
-            if kind == 6 and (name in classes or unclassified):
+            name = traces.get(struct.unpack_from(
+                "<I", data, record + 8 if kind == lkstest.SECTION_HANDLES else record)[0])
+            if kind == lkstest.SECTION_SITES and (name in classes or unclassified):
                 data[record + 4] = classes.get(name, CLASS["unfreed"])
-            if kind == 7 and child_fds and name == "open_handle":
+            if kind == lkstest.SECTION_HANDLES and child_fds and name == "open_handle":
                 struct.pack_into("<H", data, record + 6, 1)
     patched = gate.path(os.path.basename(snapshot))
     with open(patched, "wb") as f:
@@ -422,8 +406,7 @@ def case_sarif(gate):
         rc, _, _ = gate.run(["--fail-on", LEAK_CLASSES, "--sarif", path], ["leaks"],
                             prog=prog, cwd=srcdir)
         expect(rc == GATE_FAILED, f"exit {rc}")
-        with open(path) as f:
-            log = json.load(f)
+        log = lkstest.load_json(path)
         check_sarif_required(log)
         run = log["runs"][0]
         expect(run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == f"file://{srcdir}/",
@@ -508,22 +491,19 @@ def case_dogfood_reporter(gate):
 
 
 def case_fixtures(gate):
-    """tests/fixtures programs under the gate, every class but reachable
+    """tests/memory fixtures under the gate, every class but reachable
     failing it: a clean fixture passes, a leaking one fails at exactly the
     functions its expect-leak annotations name."""
     for program, source in gate.args.fixture:
-        with open(source) as f:
-            text = f.read()
-        want = set(re.findall(r"expect-leak: fn=(\w+)", text))
-        status = int(re.search(r"expect-exit: (\d+)", text).group(1)) \
-            if "expect-exit:" in text else 0
+        fixture = lkstest.read_leak_expectations([source])
+        want = {leak.fn for leak in fixture.leaks}
         rc, report, err = gate.run(["--fail-on", "definite,indirect,possible,handles,"
                                     "child-fds", "--error-exitcode", "99"], [],
                                    prog=os.path.abspath(program))
         names = {s["function"] for s in report["gate"]["sites"]}
         name = os.path.basename(source)
-        if "expect-clean" in text:
-            expect(rc == status and not names,
+        if fixture.clean:
+            expect(rc == fixture.exit_status and not names,
                    f"{name}: clean fixture under the gate: exit {rc}, sites {names}\n{err}")
         else:
             expect(rc == 99 and names == want,
@@ -531,15 +511,13 @@ def case_fixtures(gate):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    for option in ("--leakscope", "--shim", "--prog", "--prog-o2", "--source"):
-        parser.add_argument(option, required=True)
+    parser = lkstest.argument_parser()
+    for option in ("--prog", "--prog-o2", "--source"):
+        parser.add_argument(option, required=True, type=os.path.abspath)
     parser.add_argument("--fixture", nargs=2, action="append", default=[],
                         metavar=("PROGRAM", "SOURCE"))
     parser.add_argument("case")
     args = parser.parse_args()
-    for option in ("leakscope", "shim", "prog", "prog_o2", "source"):
-        setattr(args, option, os.path.abspath(getattr(args, option)))
     case = globals().get("case_" + args.case)
     if not case:
         print(f"unknown case {args.case}", file=sys.stderr)
@@ -547,7 +525,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="leakscope-gate-")
     try:
         case(Gate(args, tmp))
-    except Failure as failure:
+    except CheckError as failure:
         print(f"FAIL {args.case}: {failure}", file=sys.stderr)
         print(f"(files kept in {tmp})", file=sys.stderr)
         return 1

@@ -19,69 +19,44 @@ Usage: check_handles.py --leakscope EXE --shim SO --source FILE
                         [--nofile N] -- PROGRAM [ARGS...]
 """
 
-import argparse
 import json
 import os
-import re
 import resource
-import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-import check  # noqa: E402  (the memory fixtures' checker: frame matching)
-
-HANDLE_RE = re.compile(r"expect-handle:\s*([^*]*?)\s*(?:\*/|$)")
-NONE_RE = re.compile(r"\bexpect-no-handles\b")
-HELD_RE = re.compile(r"\bexpect-held-mappings:\s*(\d+)")
+import lkstest
+from lkstest import CheckError
 
 
 def parse_annotation(path, lineno, text):
-    fields, child = {}, False
-    for item in shlex.split(text):
-        if item == "child":
-            child = True
-        elif "=" in item:
-            key, value = item.split("=", 1)
-            fields[key] = value
-        else:
-            raise check.CheckError(f"{path}:{lineno}: bad expect-handle field {item!r}")
+    where = f"{path}:{lineno}"
+    fields, flags = lkstest.annotation_fields(text, where, flags=("child",))
     try:
         expect = {"file": path, "line": lineno, "type": fields.pop("type"),
                   "count": int(fields.pop("count")), "desc": fields.pop("desc", ""),
-                  "child": child}
+                  "child": "child" in flags}
     except (KeyError, ValueError) as err:
-        raise check.CheckError(f"{path}:{lineno}: bad expect-handle: {err}") from err
+        raise CheckError(f"{where}: bad expect-handle: {err}") from err
     if fields:
-        raise check.CheckError(f"{path}:{lineno}: unknown fields {sorted(fields)}")
+        raise CheckError(f"{where}: unknown fields {sorted(fields)}")
     return expect
 
 
 def read_expectations(path):
     """The expect-handle entries, and how many mappings are held."""
-    expects, none, held = [], False, 0
-    with open(path, encoding="utf-8") as source:
-        for lineno, text in enumerate(source, start=1):
-            match = HANDLE_RE.search(text)
-            if match:
-                expects.append(parse_annotation(path, lineno, match.group(1)))
-            none |= bool(NONE_RE.search(text))
-            held_match = HELD_RE.search(text)
-            if held_match:
-                held = int(held_match.group(1))
-    if none == bool(expects):
-        raise check.CheckError("a fixture has expect-handle lines or expect-no-handles")
-    return expects, held
+    expects = [parse_annotation(path, lineno, text)
+               for lineno, text in lkstest.annotations(path, "expect-handle")]
+    if lkstest.has_flag(path, "expect-no-handles") == bool(expects):
+        raise CheckError("a fixture has expect-handle lines or expect-no-handles")
+    return expects, lkstest.annotation_number(path, "expect-held-mappings") or 0
 
 
 def site_frame(group, source):
     """The first frame of the group's stack in the fixture, or None."""
-    for frame in group.get("stack") or []:
-        if os.path.basename(frame.get("file") or "") == os.path.basename(source):
-            return frame
-    return None
+    return next((frame for frame in group.get("stack") or []
+                 if lkstest.in_file(frame, source)), None)
 
 
 def describe(group):
@@ -124,8 +99,7 @@ def check_memory(proc, source, errors):
         stack = leak.get("stack") or []
         if leak.get("suppressed") or leak.get("class") == "reachable":
             continue
-        if not any(os.path.basename(f.get("file") or "") == os.path.basename(source)
-                   for f in stack):
+        if not any(lkstest.in_file(frame, source) for frame in stack):
             continue
         if stack and "libc" in os.path.basename(stack[0].get("module") or ""):
             continue  # a stream's buffer or FILE, allocated inside libc
@@ -134,48 +108,35 @@ def check_memory(proc, source, errors):
 
 
 def run(args, workdir, json_path):
-    command = [args.leakscope, "run", "--json", json_path, "--shim", args.shim,
-               "--", *args.program]
-
     def limit_fds():
         if args.nofile:
             resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, args.nofile))
 
-    print("running:", " ".join(command), flush=True)
-    result = subprocess.run(command, cwd=workdir, timeout=args.timeout, check=False,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            preexec_fn=limit_fds)
-    print(result.stdout.decode(errors="replace"), end="", flush=True)
-    return result.returncode
+    status, _ = lkstest.run_logged(lkstest.run_command(args, args.program, json_path=json_path),
+                                   cwd=workdir, timeout=args.timeout, preexec_fn=limit_fds)
+    return status
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
+    parser = lkstest.argument_parser(__doc__)
     parser.add_argument("--source", required=True)
     parser.add_argument("--nofile", type=int, default=0, help="RLIMIT_NOFILE for the run")
     parser.add_argument("--timeout", type=float, default=240)
     parser.add_argument("program", nargs="+")
     args = parser.parse_args(argv)
-    # The program runs in a scratch directory: make paths absolute first.
-    args.leakscope, args.shim = os.path.abspath(args.leakscope), os.path.abspath(args.shim)
-    args.program = [os.path.abspath(arg) if os.path.exists(arg) else arg
-                    for arg in args.program]
+    # The program runs in a scratch directory.
+    args.program = lkstest.absolute_argv(args.program)
     workdir = tempfile.mkdtemp(prefix="lks-handles-")
-    errors = []
+    errors, expects = [], []
     try:
         expects, held = read_expectations(args.source)
         json_path = os.path.join(workdir, "report.json")
         status = run(args, workdir, json_path)
         if status != 0:
             errors.append(f"leakscope run exited {status}, expected 0")
-        with open(json_path, encoding="utf-8") as report_file:
-            report = json.load(report_file)
-        proc = (report.get("processes") or [None])[0]
+        proc = (lkstest.load_json(json_path).get("processes") or [None])[0]
         if proc is None:
-            raise check.CheckError("report has no process")
+            raise CheckError("report has no process")
         check_groups(proc, expects, args.source, errors)
         check_memory(proc, args.source, errors)
         summary = proc.get("summary") or {}
@@ -183,16 +144,9 @@ def main(argv):
             errors.append(f"missed_handles = {summary['missed_handles']}")
         if summary.get("held_mappings") != held:
             errors.append(f"held_mappings = {summary.get('held_mappings')}, expected {held}")
-    except (check.CheckError, subprocess.TimeoutExpired, json.JSONDecodeError,
-            OSError) as err:
+    except (CheckError, subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
         errors.append(str(err))
-    if errors:
-        print("FAIL:\n" + "\n".join(errors) + f"\n(report kept in {workdir})",
-              file=sys.stderr)
-        return 1
-    shutil.rmtree(workdir, ignore_errors=True)
-    print(f"ok: {len(expects)} expected handle sites")
-    return 0
+    return lkstest.finish(errors, f"ok: {len(expects)} expected handle sites", kept=workdir)
 
 
 if __name__ == "__main__":

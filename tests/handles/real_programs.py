@@ -6,13 +6,13 @@ and the files they open and close are not reported as open handles.
 Usage: real_programs.py --leakscope EXE --shim SO
 """
 
-import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+
+import lkstest
 
 PY_READER = """
 import os, sys
@@ -59,18 +59,15 @@ def check_program(args, workdir, name, command, allowed):
     errors = []
     plain = subprocess.run(command, capture_output=True, check=False, timeout=120)
     json_path = os.path.join(workdir, f"{name}.json")
-    traced = subprocess.run([args.leakscope, "run", "--json", json_path, "--shim",
-                             args.shim, "--", *command], capture_output=True,
-                            check=False, timeout=240)
+    traced = subprocess.run(lkstest.run_command(args, command, json_path=json_path),
+                            capture_output=True, check=False, timeout=240)
     if traced.stdout != plain.stdout:
         errors.append(f"{name}: output differs under the shim:\n"
                       f"  without: {plain.stdout[:200]!r}\n  with: {traced.stdout[:200]!r}")
     if traced.returncode != plain.returncode:
         errors.append(f"{name}: exit {traced.returncode} under leakscope, "
                       f"{plain.returncode} without")
-    with open(json_path, encoding="utf-8") as report_file:
-        report = json.load(report_file)
-    started = report["processes"][0]
+    started = lkstest.load_json(json_path)["processes"][0]
     if started["summary"].get("missed_handles"):
         errors.append(f"{name}: missed_handles = {started['summary']['missed_handles']}")
     for group in started.get("handles") or []:
@@ -81,26 +78,18 @@ def check_program(args, workdir, name, command, allowed):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
-    args = parser.parse_args(argv)
-    args.leakscope, args.shim = os.path.abspath(args.leakscope), os.path.abspath(args.shim)
+    args = lkstest.argument_parser(__doc__).parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="lks-handles-real-")
     make_inputs(workdir)
     found = programs(workdir)
     if not found:
         print("SKIP: neither python3 nor git installed")
-        return 77
+        return lkstest.SKIP
     errors = []
     for name, (command, allowed) in found.items():
         errors += check_program(args, workdir, name, command, allowed)
-    if errors:
-        print("FAIL:\n" + "\n".join(errors) + f"\n(kept in {workdir})", file=sys.stderr)
-        return 1
-    shutil.rmtree(workdir, ignore_errors=True)
-    print(f"ok: {', '.join(found)} unchanged under the shim")
-    return 0
+    return lkstest.finish(errors, f"ok: {', '.join(found)} unchanged under the shim",
+                          kept=workdir)
 
 
 if __name__ == "__main__":

@@ -10,49 +10,50 @@ Usage: check_reach.py --leakscope EXE --shim SO --source FILE [--no-scan] -- PRO
   classified (every site "unfreed", no retainer chain) instead.
 """
 
-import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-import check as base  # noqa: E402  (the fixtures' report helpers)
+import lkstest
+from lkstest import CheckError, base_function, describe, matching_frame
 
-CLASS_RE = re.compile(r"expect-class:\s*([^*]*?)\s*\*/")
-RETAINER_RE = re.compile(r"expect-retainer:\s*root=(\S+)\s+site=(\S+)")
-RUNTIME_RE = re.compile(r"\bexpect-runtime-clean\b")
 LOST = ("definite", "indirect", "possible")
 
 
+def parse_class(path, lineno, text):
+    """expect-class: an expect-leak with a class and, for a definite site,
+    the totals of what it holds."""
+    where = f"{path}:{lineno}"
+    fields, _ = lkstest.annotation_fields(text, where)
+    expect = lkstest.ExpectLeak(file=path, line=lineno, fn=fields.pop("fn"),
+                                blocks=int(fields.pop("blocks")),
+                                bytes=int(fields.pop("bytes")))
+    expect.klass = fields.pop("class")
+    expect.indirect = {key: int(fields.pop(key)) for key in
+                       ("indirect_blocks", "indirect_bytes") if key in fields}
+    if fields or expect.klass not in LOST + ("reachable",):
+        raise CheckError(f"{where}: bad expect-class {fields}")
+    return expect
+
+
 def read_expectations(path):
-    classes, retainers, runtime = [], [], False
-    with open(path, encoding="utf-8") as source:
-        for lineno, text in enumerate(source, start=1):
-            for match in CLASS_RE.finditer(text):
-                fields = dict(item.split("=", 1) for item in match.group(1).split())
-                expect = base.Expect(file=path, line=lineno, fn=fields.pop("fn"),
-                                     blocks=int(fields.pop("blocks")),
-                                     bytes=int(fields.pop("bytes")))
-                expect.klass = fields.pop("class")
-                expect.indirect = {key: int(fields.pop(key)) for key in
-                                   ("indirect_blocks", "indirect_bytes") if key in fields}
-                if fields or expect.klass not in LOST + ("reachable",):
-                    raise base.CheckError(f"{path}:{lineno}: bad expect-class {fields}")
-                classes.append(expect)
-            retainers += RETAINER_RE.findall(text)
-            runtime |= bool(RUNTIME_RE.search(text))
+    classes = [parse_class(path, lineno, text)
+               for lineno, text in lkstest.annotations(path, "expect-class")]
+    retainers = [tuple(lkstest.annotation_fields(text, f"{path}:{lineno}")[0].get(key)
+                       for key in ("root", "site"))
+                 for lineno, text in lkstest.annotations(path, "expect-retainer")]
+    runtime = lkstest.has_flag(path, "expect-runtime-clean")
     if not classes and not runtime:
-        raise base.CheckError("fixture has no expect-class or expect-runtime-clean")
+        raise CheckError("fixture has no expect-class or expect-runtime-clean")
     return classes, retainers, runtime
 
 
 def entries(report, expect):
     return [leak for proc, leak in report.leaks()
             if proc["_role"] == "started" and leak.get("class") == expect.klass
-            and base.matching_frame(report, leak, expect) >= 0]
+            and matching_frame(report, leak, expect) >= 0]
 
 
 def check_class(report, expect, errors):
@@ -60,7 +61,7 @@ def check_class(report, expect, errors):
     where = f"{expect.where()} [{expect.klass}]"
     if len(found) != 1:
         errors.append(f"{where}: expected one entry, found {len(found)}; the report has:\n"
-                      + "\n".join(base.describe(proc, leak) for proc, leak in report.leaks()
+                      + "\n".join(describe(proc, leak) for proc, leak in report.leaks()
                                   if any(report.in_sources(f) for f in leak.get("stack") or [])))
         return
     leak = found[0]
@@ -78,17 +79,17 @@ def check_unexpected(report, classes, errors):
             continue
         if not any(report.in_sources(frame) for frame in leak.get("stack") or []):
             continue
-        if not any(exp.klass == leak.get("class") and base.matching_frame(report, leak, exp) >= 0
+        if not any(exp.klass == leak.get("class") and matching_frame(report, leak, exp) >= 0
                    for exp in classes):
             errors.append("unexpected lost memory touching the fixture:\n"
-                          + base.describe(proc, leak))
+                          + describe(proc, leak))
 
 
 def check_runtime_clean(report, errors):
     for proc, leak in report.leaks():
         if leak.get("class") in LOST:
             errors.append("the runtime's own memory reported as lost:\n"
-                          + base.describe(proc, leak))
+                          + describe(proc, leak))
 
 
 CALLED_FROM = "called-from:"
@@ -99,7 +100,7 @@ def root_matches(step, root):
     word in a frame that FUNCTION called."""
     if root.startswith(CALLED_FROM):
         return (step.get("kind") == "stack"
-                and base.base_function(step.get("function")) == root[len(CALLED_FROM):])
+                and base_function(step.get("function")) == root[len(CALLED_FROM):])
     return step.get("kind") == "global" and step.get("symbol") == root
 
 
@@ -111,7 +112,7 @@ def check_retainer(data, output, root, site, errors):
         steps = chain.get("steps") or []
         last_stack = steps[-1].get("stack") or [] if steps else []
         if (steps and root_matches(steps[0], root) and last_stack
-                and base.base_function(last_stack[0].get("function")) == site):
+                and base_function(last_stack[0].get("function")) == site):
             if text not in output:
                 errors.append(f"the text report does not say '{text}'")
             return
@@ -121,18 +122,13 @@ def check_retainer(data, output, root, site, errors):
 
 def run(args, workdir):
     json_path = os.path.join(workdir, "report.json")
-    command = [args.leakscope, "run", "--retainers", "--json", json_path,
-               "--shim", args.shim, "--", *args.program]
     env = dict(os.environ, LEAKSCOPE_OPTIONS="reach=0") if args.no_scan else None
-    print("running:", " ".join(command), flush=True)
-    result = subprocess.run(command, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, timeout=240, check=False)
-    output = result.stdout.decode(errors="replace")
-    print(output, end="", flush=True)
-    if result.returncode != 0:
-        raise base.CheckError(f"leakscope run exited {result.returncode}")
-    with open(json_path, encoding="utf-8") as report_file:
-        return json.load(report_file), output
+    status, output = lkstest.run_logged(
+        lkstest.run_command(args, args.program, json_path=json_path, options=["--retainers"]),
+        cwd=workdir, env=env, timeout=240)
+    if status != 0:
+        raise CheckError(f"leakscope run exited {status}")
+    return lkstest.load_json(json_path), output
 
 
 def check_not_scanned(data):
@@ -152,7 +148,7 @@ def check(args, workdir):
     data, output = run(args, workdir)
     if args.no_scan:
         return check_not_scanned(data)
-    report = base.Report(data, [source], [args.program[0]])
+    report = lkstest.Report(data, [source], [args.program[0]])
     errors = []
     if not data["processes"][0].get("classified"):
         errors.append("the exit snapshot was not classified by a reachability scan")
@@ -184,9 +180,7 @@ def ptrace_allowed():
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
+    parser = lkstest.argument_parser(__doc__)
     parser.add_argument("--source", required=True)
     parser.add_argument("--no-scan", action="store_true")
     parser.add_argument("--needs-ptrace", action="store_true",
@@ -195,19 +189,14 @@ def main(argv):
     args = parser.parse_args(argv)
     if args.needs_ptrace and not ptrace_allowed():
         print("skip: a seccomp filter or Yama forbids the shim's ptrace here")
-        return 77
-    args.leakscope, args.shim = os.path.abspath(args.leakscope), os.path.abspath(args.shim)
+        return lkstest.SKIP
     args.program = [os.path.abspath(args.program[0]), *args.program[1:]]
     with tempfile.TemporaryDirectory(prefix="lks-reach-") as workdir:
         try:
             errors = check(args, workdir)
-        except (base.CheckError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as err:
+        except (CheckError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as err:
             errors = [str(err)]
-    if errors:
-        print("FAIL:\n" + "\n".join(errors), file=sys.stderr)
-        return 1
-    print("ok")
-    return 0
+    return lkstest.finish(errors, "ok")
 
 
 if __name__ == "__main__":

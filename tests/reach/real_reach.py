@@ -11,8 +11,6 @@ Usage: real_reach.py --leakscope EXE --shim SO NAME
 Exits 77 (skipped) when the program is not installed.
 """
 
-import argparse
-import json
 import os
 import re
 import shutil
@@ -20,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+import lkstest
 VALGRIND_RE = re.compile(r"definitely lost: ([\d,]+) bytes in ([\d,]+) blocks")
 
 
@@ -40,13 +38,9 @@ def programs(workdir):
 
 def definite(args, argv, env, workdir):
     json_path = os.path.join(workdir, "report.json")
-    result = subprocess.run([args.leakscope, "run", "--json", json_path, "--shim", args.shim,
-                             "--", *argv], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, timeout=300, check=False)
-    output = result.stdout.decode(errors="replace")
-    print(output[-4000:])
-    with open(json_path, encoding="utf-8") as report_file:
-        proc = json.load(report_file)["processes"][0]
+    lkstest.run_logged(lkstest.run_command(args, argv, json_path=json_path), cwd=workdir,
+                       env=env, timeout=300, tail=4000)
+    proc = lkstest.load_json(json_path)["processes"][0]
     if not proc.get("classified"):
         raise RuntimeError("the exit snapshot was not classified")
     lost = [leak for leak in proc["leaks"]
@@ -65,17 +59,14 @@ def valgrind_definite(argv, env, workdir):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
+    parser = lkstest.argument_parser(__doc__)
     parser.add_argument("name")
     args = parser.parse_args(argv)
-    args.leakscope, args.shim = os.path.abspath(args.leakscope), os.path.abspath(args.shim)
     with tempfile.TemporaryDirectory(prefix="lks-real-reach-") as workdir:
         command, extra, leaks_expected = programs(workdir)[args.name]
         if not shutil.which(command[0]):
             print(f"skip: {command[0]} is not installed")
-            return SKIP
+            return lkstest.SKIP
         if args.name == "git":
             subprocess.run(["git", "init", "-q", workdir], check=True)
         env = dict(os.environ, **extra)

@@ -8,7 +8,6 @@ Exits 77 (skipped) when the program is not installed.
 Usage: check_real.py --leakscope EXE --shim SO CASE
 """
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -19,7 +18,9 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+import lkstest
+from lkstest import CheckError
+
 SYSTEM_PATH = "/usr/bin:/bin"
 
 PYTHON_PLAIN = """
@@ -118,10 +119,6 @@ CASES = {
 }
 
 
-class CheckError(Exception):
-    pass
-
-
 def environment(tmp):
     env = dict(os.environ)
     env.update(LC_ALL="C", HOME=tmp, GIT_CONFIG_NOSYSTEM="1",
@@ -167,7 +164,7 @@ def check_step(args, step, env, tmp):
     argv = [program, *step.argv[1:]]
     _, plain_status, plain_out, plain_err = run(argv, step, env, args.timeout)
     json_path = os.path.join(tmp, "report.json")
-    command = [args.leakscope, "run", "--json", json_path, "--shim", args.shim, "--", *argv]
+    command = lkstest.run_command(args, argv, json_path=json_path)
     print("running:", " ".join(command[:8]), "..." if len(command) > 8 else "", flush=True)
     pid, status, out, err = run(command, step, env, args.timeout)
     sys.stdout.write(err.decode(errors="replace")[-4000:])
@@ -178,18 +175,14 @@ def check_step(args, step, env, tmp):
         raise CheckError(f"stdout differs: {digest(out)} under leakscope, {digest(plain_out)} "
                          f"without\n--- under leakscope:\n{out[:2000].decode(errors='replace')}"
                          f"\n--- without:\n{plain_out[:2000].decode(errors='replace')}")
-    with open(json_path, encoding="utf-8") as report_file:
-        started = check_process(json.load(report_file), program, pid)
+    started = check_process(lkstest.load_json(json_path), program, pid)
     summary = started.get("summary") or {}
     print(f"ok: {' '.join(step.argv[:3])}: status {status}, stdout {digest(out)}, "
           f"{summary.get('allocs')} allocs, {summary.get('leaked_bytes')} bytes unfreed")
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
+    parser = lkstest.argument_parser(__doc__)
     parser.add_argument("--timeout", type=float, default=240)
     parser.add_argument("case", choices=sorted(CASES))
     return parser.parse_args(argv)
@@ -197,15 +190,13 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    # some steps run in another directory
-    args.leakscope, args.shim = os.path.abspath(args.leakscope), os.path.abspath(args.shim)
     tmp = tempfile.mkdtemp(prefix="lks-real-")
     try:
         steps = CASES[args.case](tmp)
         for step in steps:
             if not (shutil.which(step.argv[0], path=SYSTEM_PATH) or shutil.which(step.argv[0])):
                 print(f"skip: {step.argv[0]} is not installed")
-                return SKIP
+                return lkstest.SKIP
         env = environment(tmp)
         for step in steps:
             check_step(args, step, env, tmp)

@@ -8,7 +8,6 @@ Usage: check_snapshots.py --leakscope EXE --shim SO --busy EXE --api EXE
        --source-dir DIR CHECK
 """
 
-import argparse
 import ctypes
 import json
 import os
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import lkstest
+
 SIGNO = 60  # the request signal the tests give the shim; busy.c uses it too
 FAILURES = []
 
@@ -31,17 +32,6 @@ def check(condition, what):
     if not condition:
         FAILURES.append(what)
     return condition
-
-
-def site_lines(source):
-    """{marker name: line} from '/* snap-site: NAME */' comments."""
-    lines = {}
-    with open(source) as f:
-        for number, text in enumerate(f, 1):
-            found = re.search(r"/\* snap-site: (\w+) \*/", text)
-            if found:
-                lines[found.group(1)] = number
-    return lines
 
 
 def report(args, path):
@@ -55,10 +45,8 @@ def report(args, path):
 def at_site(process, source, line):
     """(blocks, bytes) of the sites whose stack passes through source:line."""
     blocks = size = 0
-    name = os.path.basename(source)
     for leak in process["leaks"]:
-        if any(os.path.basename(frame.get("file") or "") == name and frame.get("line") == line
-               for frame in leak["stack"]):
+        if any(lkstest.at_line(frame, source, line) for frame in leak["stack"]):
             blocks += leak["blocks"]
             size += leak["bytes"]
     return blocks, size
@@ -116,7 +104,7 @@ def request(args, pid, *options):
 
 def check_api(args, outdir):
     source = os.path.join(args.source_dir, "api_phases.c")
-    sites = site_lines(source)
+    sites = lkstest.marker_lines(source, "snap-site")
     out = subprocess.run([args.api], env=shim_env(args, outdir), capture_output=True,
                          text=True, timeout=60)
     check(out.returncode == 0, "api_phases exits 0 under the shim")
@@ -156,20 +144,21 @@ def out_pid(path):
 def check_blocked(args, outdir):
     """A program that blocks every signal in its threads still answers."""
     source = os.path.join(args.source_dir, "busy.c")
+    kept_line = lkstest.marker_lines(source, "snap-site")["kept"]
     busy = Busy(args, outdir, "blocked", 2)
     out = request(args, busy.pid, "--label", "blocked")
     path = out.stdout.strip()
     check(out.returncode == 0 and os.path.isfile(path),
           "every signal blocked in the program's threads: answered: %r" % out.stderr)
     if out.returncode == 0:
-        check(at_site(report(args, path), source, site_lines(source)["kept"]) == (7, 336),
+        check(at_site(report(args, path), source, kept_line) == (7, 336),
               "... with the 7 kept blocks")
     check(busy.finish() == 0, "... and the program exits 0")
 
 
 def check_request(args, outdir):
     source = os.path.join(args.source_dir, "busy.c")
-    kept_line = site_lines(source)["kept"]
+    kept_line = lkstest.marker_lines(source, "snap-site")["kept"]
     busy = Busy(args, outdir, "none", 4)
     names = [open("/proc/%d/task/%s/comm" % (busy.pid, tid)).read().strip()
              for tid in os.listdir("/proc/%d/task" % busy.pid)]
@@ -218,7 +207,7 @@ def tgkill(pid, tid, signo):
 def check_fork(args, outdir):
     """A fork child gets its own control thread and answers for itself."""
     source = os.path.join(args.source_dir, "busy.c")
-    kept_line = site_lines(source)["kept"]
+    kept_line = lkstest.marker_lines(source, "snap-site")["kept"]
     busy = Busy(args, outdir, "none", 2)
     child = int(busy.ask("fork", "child").split()[1])
     try:
@@ -285,7 +274,7 @@ def check_default_actions(args, outdir):
 
 def check_interval(args, outdir):
     source = os.path.join(args.source_dir, "busy.c")
-    kept_line = site_lines(source)["kept"]
+    kept_line = lkstest.marker_lines(source, "snap-site")["kept"]
     busy = Busy(args, outdir, "none", 2, options=":interval=1")
     deadline = time.monotonic() + 20
     while len(snapshot_files(outdir, "interval")) < 3 and time.monotonic() < deadline:
@@ -344,8 +333,8 @@ CHECKS = {
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    for name in ("leakscope", "shim", "busy", "api", "source-dir"):
+    parser = lkstest.argument_parser()
+    for name in ("busy", "api", "source-dir"):
         parser.add_argument("--" + name, required=True)
     parser.add_argument("check", choices=sorted(CHECKS))
     args = parser.parse_args()

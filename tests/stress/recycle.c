@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../fixtures/fixture.h"
+#include "../memory/fixture.h"
 
 #define THREADS 4
 #define OPERATIONS 1000000u

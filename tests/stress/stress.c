@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../fixtures/fixture.h"
+#include "../memory/fixture.h"
 
 #define THREADS 4
 #define ALLOCS_PER_THREAD 1000000u

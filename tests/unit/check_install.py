@@ -10,23 +10,19 @@ Usage: check_install.py --meson MESON --build DIR --source FILE -- PROGRAM
 """
 
 import argparse
-import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
-ANNOTATION = re.compile(r"expect-leak:\s*fn=(\S+)\s+blocks=(\d+)\s+bytes=(\d+)")
+import lkstest
 
 
 def expected_leak(source):
-    with open(source, encoding="utf-8") as text:
-        for lineno, line in enumerate(text, start=1):
-            match = ANNOTATION.search(line)
-            if match:
-                return match.group(1), lineno, int(match.group(2)), int(match.group(3))
-    raise SystemExit(f"{source}: no expect-leak annotation")
+    leaks = lkstest.read_leak_expectations([source]).leaks
+    if not leaks:
+        raise SystemExit(f"{source}: no expect-leak annotation")
+    return leaks[0].fn, leaks[0].line, leaks[0].blocks, leaks[0].bytes
 
 
 def find_installed(destdir, suffix):
@@ -91,8 +87,7 @@ def main():
         if run.returncode != 0 or not os.path.exists(json_path):
             print(f"installed leakscope run exited {run.returncode}:\n{run.stderr}")
             return 1
-        with open(json_path, encoding="utf-8") as report:
-            problem = check_report(json.load(report), args.source, expect)
+        problem = check_report(lkstest.load_json(json_path), args.source, expect)
     if problem:
         print(f"installed leakscope: {problem}")
         return 1

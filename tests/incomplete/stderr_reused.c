@@ -23,7 +23,7 @@ static void child(const char *path)
 
 int main(void)
 {
-	char path[] = "/tmp/lks-qa-stderr-XXXXXX", got[256];
+	char path[] = "/tmp/lks-stderr-XXXXXX", got[256];
 	int fd = mkstemp(path), status;
 	ssize_t len;
 	pid_t pid;

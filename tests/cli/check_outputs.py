@@ -7,18 +7,18 @@ exit 125 before the command runs, not after it ran for nothing.
 Usage: check_outputs.py --leakscope EXE --shim SO
 """
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
+import lkstest
+
 
 def check(args, workdir, option, path, errors):
     marker = os.path.join(workdir, "ran")
-    result = subprocess.run([args.leakscope, "run", option, path, "--shim", args.shim,
-                             "--", "touch", marker],
+    result = subprocess.run(lkstest.run_command(args, ["touch", marker], options=[option, path]),
                             capture_output=True, text=True, timeout=60, check=False)
     lines = result.stderr.splitlines()
     if result.returncode != 125:
@@ -31,22 +31,15 @@ def check(args, workdir, option, path, errors):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
-    args = parser.parse_args(argv)
-    workdir = tempfile.mkdtemp(prefix="lks-qa-out-")
+    args = lkstest.argument_parser(__doc__).parse_args(argv)
+    workdir = tempfile.mkdtemp(prefix="lks-cli-out-")
     missing_dir = os.path.join(workdir, "no-such-dir", "out")
     errors = []
     for option in ("--json", "-o", "--junit", "--sarif", "--write-baseline"):
         check(args, workdir, option, missing_dir, errors)
     check(args, workdir, "--json", workdir, errors)  # a directory
     shutil.rmtree(workdir, ignore_errors=True)
-    if errors:
-        print("FAIL:\n" + "\n".join(errors), file=sys.stderr)
-        return 1
-    print("ok: every unwritable output stops the run before it starts")
-    return 0
+    return lkstest.finish(errors, "ok: every unwritable output stops the run before it starts")
 
 
 if __name__ == "__main__":

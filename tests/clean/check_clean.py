@@ -10,13 +10,13 @@ Usage: check_clean.py --leakscope EXE --shim SO [--expect-stderr TEXT]...
                       -- PROGRAM [ARGS...]
 """
 
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+
+import lkstest
 
 
 def process_errors(proc):
@@ -39,17 +39,14 @@ def process_errors(proc):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
+    parser = lkstest.argument_parser(__doc__)
     parser.add_argument("--expect-stderr", action="append", default=[])
     parser.add_argument("program", nargs="+")
     args = parser.parse_args(argv)
-    workdir = tempfile.mkdtemp(prefix="lks-qa-")
+    workdir = tempfile.mkdtemp(prefix="lks-clean-")
     json_path = os.path.join(workdir, "report.json")
     plain = subprocess.run(args.program, capture_output=True, timeout=120, check=False)
-    traced = subprocess.run([args.leakscope, "run", "--json", json_path, "--shim", args.shim,
-                             "--", *args.program],
+    traced = subprocess.run(lkstest.run_command(args, args.program, json_path=json_path),
                             capture_output=True, timeout=240, check=False)
     sys.stderr.buffer.write(traced.stderr)
     errors = []
@@ -60,8 +57,7 @@ def main(argv):
         if text not in traced.stderr.decode(errors="replace"):
             errors.append(f"stderr under leakscope does not say {text!r}")
     try:
-        with open(json_path, encoding="utf-8") as report_file:
-            processes = json.load(report_file).get("processes") or []
+        processes = lkstest.load_json(json_path).get("processes") or []
     except (OSError, json.JSONDecodeError) as err:
         errors.append(f"no JSON report: {err}")
         processes = []
@@ -69,12 +65,8 @@ def main(argv):
         errors.append("the report has no process")
     for proc in processes:
         errors.extend(process_errors(proc))
-    if errors:
-        print("FAIL:\n" + "\n".join(errors) + f"\n(report kept in {workdir})", file=sys.stderr)
-        return 1
-    shutil.rmtree(workdir, ignore_errors=True)
-    print(f"ok: {len(processes)} processes, nothing reported")
-    return 0
+    return lkstest.finish(errors, f"ok: {len(processes)} processes, nothing reported",
+                          kept=workdir)
 
 
 if __name__ == "__main__":

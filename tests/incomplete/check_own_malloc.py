@@ -10,21 +10,19 @@ Usage: check_own_malloc.py --leakscope EXE --shim SO --own PROGRAM
                            --address-taken PROGRAM
 """
 
-import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 
+import lkstest
+
 
 def run(args, program, work):
     json_path = os.path.join(work, "report.json")
-    result = subprocess.run([args.leakscope, "run", "--json", json_path,
-                             "--shim", args.shim, "--", program],
+    result = subprocess.run(lkstest.run_command(args, [program], json_path=json_path),
                             capture_output=True, text=True, timeout=60, check=False)
-    with open(json_path, encoding="utf-8") as report:
-        return result, json.load(report)["processes"][0]
+    return result, lkstest.load_json(json_path)["processes"][0]
 
 
 def check_own(args, work, errors):
@@ -41,26 +39,22 @@ def check_address_taken(args, work, errors):
     result, proc = run(args, args.address_taken, work)
     if proc.get("own_malloc") is not False or "own malloc" in result.stderr:
         errors.append("address taken: reported as the program's own malloc")
-    leaked = sum(leak["bytes"] for leak in proc["leaks"]
-                 if any(frame.get("function") == "main" for frame in leak["stack"]))
+    leaked = lkstest.bytes_from(proc, "main")
     if leaked != 100:
         errors.append(f"address taken: {leaked} bytes leaked from main, want 100")
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
-    for option in ("--leakscope", "--shim", "--own", "--address-taken"):
+    parser = lkstest.argument_parser(__doc__)
+    for option in ("--own", "--address-taken"):
         parser.add_argument(option, required=True)
     args = parser.parse_args(argv)
     errors = []
-    with tempfile.TemporaryDirectory(prefix="lks-qa-malloc-") as work:
+    with tempfile.TemporaryDirectory(prefix="lks-own-malloc-") as work:
         check_own(args, work, errors)
         check_address_taken(args, work, errors)
-    if errors:
-        print("FAIL:\n" + "\n".join(errors), file=sys.stderr)
-        return 1
-    print("ok: an own malloc is reported; a taken address of ours is not one")
-    return 0
+    return lkstest.finish(errors, "ok: an own malloc is reported; a taken address of ours "
+                                  "is not one")
 
 
 if __name__ == "__main__":
