@@ -141,8 +141,13 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 
 /* ---- file layout ---------------------------------------------------------- */
 
-enum { SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES,
-       SEC_HANDLES, SEC_RETAINERS, SECTION_COUNT };
+/* The sections in the order they are written: format.h's list. */
+enum {
+#define SECTION_INDEX(number, NAME, name, record) SEC_##NAME,
+	LKS_SECTIONS(SECTION_INDEX)
+#undef SECTION_INDEX
+	SECTION_COUNT
+};
 
 struct parts {
 	struct lks_buf buf[SECTION_COUNT];
@@ -150,14 +155,9 @@ struct parts {
 };
 
 static const struct { uint32_t kind, record_size; } section_kinds[SECTION_COUNT] = {
-	[SEC_STRINGS] = { LKS_SEC_STRINGS, 1 },
-	[SEC_COUNTERS] = { LKS_SEC_COUNTERS, sizeof(struct lks_counters) },
-	[SEC_MODULES] = { LKS_SEC_MODULES, sizeof(struct lks_module) },
-	[SEC_TRACES] = { LKS_SEC_TRACES, sizeof(struct lks_trace) },
-	[SEC_FRAMES] = { LKS_SEC_FRAMES, sizeof(uint64_t) },
-	[SEC_SITES] = { LKS_SEC_SITES, sizeof(struct lks_site) },
-	[SEC_HANDLES] = { LKS_SEC_HANDLES, sizeof(struct lks_handle) },
-	[SEC_RETAINERS] = { LKS_SEC_RETAINERS, sizeof(struct lks_retainer_step) },
+#define SECTION_ENTRY(number, NAME, name, record) [SEC_##NAME] = { number, sizeof(record) },
+	LKS_SECTIONS(SECTION_ENTRY)
+#undef SECTION_ENTRY
 };
 
 static uint64_t realtime_ns(void)

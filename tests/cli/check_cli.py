@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-# struct lks_header (shim/format.h): magic, then version at byte 8, then
+# struct lks_header (format/format.h): magic, then version at byte 8, then
 # header_size and section_count; the section table follows at byte 120.
 VERSION_AT = 8
 SECTION_TABLE_AT = 120
