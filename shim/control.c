@@ -39,6 +39,7 @@ static uint32_t doorbell;     /* atomic futex word: bumped on each request */
 static uint32_t thread_named;  /* atomic futex word: 1 once it has its name */
 static int channel_signal;    /* 0: requests are off */
 static uint64_t interval_ns;  /* 0: no timer */
+static bool running;          /* the thread was started: a fork child restarts it */
 
 static long futex_wait(uint32_t *word, uint32_t seen, const struct timespec *timeout)
 {
@@ -55,7 +56,7 @@ static uint64_t monotonic_ns(void)
 
 /* Runs in a signal handler: a slot, a counter and a futex wake, nothing
  * else. With every slot taken the request is dropped; its command times out. */
-void lks_control_request(int pid, uint32_t token)
+static void queue_request(int pid, uint32_t token)
 {
 	for (int i = 0; i < REQUEST_SLOTS; i++) {
 		uint32_t expected = SLOT_FREE;
@@ -275,15 +276,17 @@ static void warn(const char *what)
 /* A fork child has no thread but the forking one: it gets its own control
  * thread, so a pre-forking server's workers answer requests and take
  * interval snapshots too. Requests queued in the parent stay the parent's. */
-static void restart_in_child(void)
+void lks_control_after_fork(void)
 {
-	unsigned char was_busy = lks_busy;
+	unsigned char quiet;
 
+	if (!running)
+		return;
 	memset(requests, 0, sizeof(requests));
-	lks_busy = 1;
+	quiet = lks_quiet_begin();
 	if (!start_thread())
 		warn("cannot start the control thread in a fork child");
-	lks_busy = was_busy;
+	lks_quiet_end(quiet);
 }
 
 /* From the constructor, with lks_busy set. */
@@ -297,7 +300,7 @@ void lks_control_start(void)
 		warn("snapshot_signal must be a real-time signal other than SIGRTMAX-3; requests are off");
 		signo = 0;
 	}
-	if (signo && !lks_sigchain_start(signo)) {
+	if (signo && !lks_sigchain_start(signo, queue_request)) {
 		warn("cannot install the snapshot_signal handler; requests are off");
 		signo = 0;
 	}
@@ -310,5 +313,5 @@ void lks_control_start(void)
 		warn("cannot start the control thread: no requests, no interval snapshots");
 		return;
 	}
-	pthread_atfork(NULL, NULL, restart_in_child);
+	running = true;
 }

@@ -3,7 +3,7 @@
  * names. Built with -fexceptions: a throwing operator new unwinds through
  * these frames, and the cleanup below must still clear lks_busy. */
 
-#include "shim.h"
+#include "enter.h"
 
 static void leave_on_unwind(unsigned char *entered)
 {

@@ -5,7 +5,6 @@
 #undef _FILE_OFFSET_BITS  /* define open, not a redirect to open64 */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,7 +19,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "execnote.h"
 #include "handles.h"
 
 /* For fds whose maker does not say what they are (dup, SCM_RIGHTS). */
@@ -349,22 +347,4 @@ LKS_EXPORT void closefrom(int low)
 		lks_real.closefrom(low);
 	else
 		syscall(SYS_close_range, low < 0 ? 0 : (unsigned int)low, ~0u, 0);
-}
-
-/* ---- fork -------------------------------------------------------------------- */
-
-static void child_after_fork(void)
-{
-	lks_handles_mark_inherited();
-	lks_execnote_after_fork();
-}
-
-__attribute__((constructor(102))) static void handles_constructor(void)
-{
-	unsigned char was_busy = lks_busy;
-
-	lks_busy = 1;  /* pthread_atfork and mmap may allocate or come back here */
-	lks_execnote_init();
-	pthread_atfork(NULL, NULL, child_after_fork);
-	lks_busy = was_busy;
 }

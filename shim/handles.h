@@ -6,8 +6,8 @@
 
 #include <errno.h>
 
+#include "enter.h"
 #include "fdtable.h"
-#include "shim.h"
 
 /* Before start-up (another library's constructor) or while dlsym runs, a
  * real function may not be known yet: resolve it then, or fail. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Loaded objects: the shim's own text range (to drop its frames), objects
- * unloaded by dlclose (kept so their old stacks still symbolize), and the
- * module section of a snapshot with every object's build-id. */
+/* Loaded objects: the shim's own text range (to drop its frames), which
+ * object's malloc wins, objects unloaded by dlclose (kept so their old
+ * stacks still symbolize), and the module section of a snapshot with every
+ * object's build-id. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -100,6 +101,24 @@ void lks_modules_init(void)
 bool lks_in_shim(uint64_t ip)
 {
 	return ip >= shim_start && ip < shim_end;
+}
+
+/* A program that defines malloc itself (a statically linked jemalloc or
+ * tcmalloc) comes before the preload in the lookup order: the calls go to
+ * its malloc, never to ours, and a report would look clean. An executable
+ * that only takes malloc's address has an undefined symbol whose value is
+ * its PLT stub (the function's canonical address): dlsym returns that
+ * stub, which still jumps to ours. */
+bool lks_malloc_is_ours(void)
+{
+	void *winner = dlsym(RTLD_DEFAULT, "malloc");
+	const ElfW(Sym) *symbol = NULL;
+	Dl_info info;
+
+	if (!winner || lks_in_shim((uint64_t)(uintptr_t)winner))
+		return true;
+	return dladdr1(winner, &info, (void **)&symbol, RTLD_DL_SYMENT) != 0 && symbol &&
+	       symbol->st_shndx == SHN_UNDEF;
 }
 
 /* ---- dlclose: remember the object if it really goes away -------------- */

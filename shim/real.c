@@ -3,7 +3,6 @@
  * arena that serves the allocations dlsym itself makes meanwhile. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <link.h>
 #include <string.h>
 
 #include "shim.h"
@@ -32,24 +31,6 @@ void lks_resolve_real(void)
 		/* relaxed: readers that see NULL take the arena or re-resolve */
 		__atomic_store_n(slot, fn, __ATOMIC_RELAXED);
 	}
-}
-
-/* A program that defines malloc itself (a statically linked jemalloc or
- * tcmalloc) comes before the preload in the lookup order: the calls go to
- * its malloc, never to ours, and a report would look clean. An executable
- * that only takes malloc's address has an undefined symbol whose value is
- * its PLT stub (the function's canonical address): dlsym returns that
- * stub, which still jumps to ours. */
-bool lks_malloc_is_ours(void)
-{
-	void *winner = dlsym(RTLD_DEFAULT, "malloc");
-	const ElfW(Sym) *symbol = NULL;
-	Dl_info info;
-
-	if (!winner || lks_in_shim((uint64_t)(uintptr_t)winner))
-		return true;
-	return dladdr1(winner, &info, (void **)&symbol, RTLD_DL_SYMENT) != 0 && symbol &&
-	       symbol->st_shndx == SHN_UNDEF;
 }
 
 /* ---- bootstrap arena ------------------------------------------------------

@@ -10,50 +10,11 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "process.h"
 
 #define LKS_EXPORT __attribute__((visibility("default")))
 #define lks_likely(x) __builtin_expect(!!(x), 1)
 #define lks_unlikely(x) __builtin_expect(!!(x), 0)
-
-/* ---- init.c: the process-wide state machine ---------------------------- */
-
-enum lks_state {
-	LKS_UNINIT = 0,   /* nothing resolved yet */
-	LKS_STARTING,     /* one thread is setting up; others forward */
-	LKS_ACTIVE,       /* recording */
-	LKS_DISABLED,     /* enabled=0 or a failure of ours: forward only */
-};
-
-extern int lks_state;                 /* enum lks_state, atomic */
-/* Per-thread "inside leakscope" flag. initial-exec TLS: reading it never
- * calls __tls_get_addr, which may allocate. */
-extern __thread unsigned char lks_busy __attribute__((tls_model("initial-exec")));
-
-void lks_start(void);                 /* first call from any interposer */
-void lks_disable(const char *why);    /* one line to stderr, stop recording */
-bool lks_forked_child(void);
-bool lks_own_malloc(void);  /* malloc calls never reach the shim */
-bool lks_stderr_unchanged(void); /* fd 2 is still the program's stderr */
-
-/* Enter the recording path: false means forward and record nothing. */
-static inline bool lks_enter(void)
-{
-	if (lks_unlikely(lks_busy))
-		return false;
-	/* relaxed: a stale LKS_STARTING only costs one unrecorded call */
-	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE)) {
-		lks_start();
-		if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
-			return false;
-	}
-	lks_busy = 1;
-	return true;
-}
-
-static inline void lks_leave(void)
-{
-	lks_busy = 0;
-}
 
 /* ---- options.c ---------------------------------------------------------- */
 
@@ -71,7 +32,6 @@ void lks_options_parse(const char *text);
 
 extern struct lks_real_fns lks_real;
 void lks_resolve_real(void);
-bool lks_malloc_is_ours(void);  /* false: the program's own malloc wins */
 void *lks_bootstrap_alloc(size_t size, size_t align);
 bool lks_bootstrap_owns(const void *ptr);
 size_t lks_bootstrap_size(const void *ptr);
@@ -153,6 +113,7 @@ struct lks_strtab;
 struct lks_buf;
 int lks_modules_write(struct lks_buf *out, struct lks_strtab *strings);
 bool lks_in_shim(uint64_t ip);
+bool lks_malloc_is_ours(void);  /* false: the program's own malloc wins */
 
 /* ---- reach.c: leak classes by a conservative scan at exit --------------- */
 
@@ -193,19 +154,11 @@ int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size
 /* ---- control.c + sigchain.c: snapshots on request and on a timer -------- */
 
 void lks_control_start(void);          /* from the constructor, lks_busy set */
-void lks_control_request(int pid, uint32_t token); /* async-signal-safe */
-bool lks_sigchain_start(int signo);    /* install the request signal's handler */
-
-/* ---- init.c: what the process told us at start ---------------------------- */
-
-const char *lks_exe_path(void);       /* /proc/self/exe at start */
-const char *lks_output_dir(void);     /* absolute */
-uint64_t lks_uptime_ns(void);
-
-/* ---- exit.c ------------------------------------------------------------ */
-
-void lks_process_end(enum lks_reason reason, int status);
-void lks_exit_claim(void); /* at start and in a fork child: ours to report */
+void lks_control_after_fork(void);     /* in a fork child: a thread of its own */
+/* Installs the request signal's handler; a request (the command's pid and
+ * token) goes to on_request, in the handler: async-signal-safe only. */
+typedef void lks_request_fn(int pid, uint32_t token);
+bool lks_sigchain_start(int signo, lks_request_fn *on_request);
 
 /* ---- growable mmap buffers used while writing a snapshot ---------------- */
 

@@ -24,6 +24,7 @@ __sighandler_t bsd_signal(int signo, __sighandler_t handler);
 #define MIRRORED_FLAGS (SA_RESTART | SA_ONSTACK | SA_NODEFER)
 
 static int channel_signal;             /* atomic: 0 until installed */
+static lks_request_fn *on_request;     /* set before the handler is */
 static struct sigaction views[VIEWS];  /* the program's dispositions */
 static uint32_t view_next = 1, view_at; /* atomic: slot to fill, slot in force */
 
@@ -106,17 +107,18 @@ static void on_signal(int signo, siginfo_t *info, void *context)
 	if (info->si_code == SI_QUEUE && value >> 32 == LKS_REQUEST_MAGIC) {
 		int saved_errno = errno;
 
-		lks_control_request(info->si_pid, (uint32_t)value);
+		on_request(info->si_pid, (uint32_t)value);
 		errno = saved_errno;
 		return;
 	}
 	chain(signo, info, context);
 }
 
-bool lks_sigchain_start(int signo)
+bool lks_sigchain_start(int signo, lks_request_fn *request)
 {
 	struct sigaction before;
 
+	on_request = request;
 	if (lks_real.sigaction(signo, NULL, &before) != 0)
 		return false;
 	views[0] = before;
