@@ -143,6 +143,25 @@ uint64_t lks_arena_resident(void)
 	return res.bytes;
 }
 
+/* Tables are set up at start-up, before the program has threads. A caller
+ * that comes first anyway sets up itself; one racing with it gets false
+ * rather than wait (a signal handler may have interrupted the set-up on its
+ * own thread), and counts what it could not record. */
+bool lks_setup_once_slow(int *state, bool (*setup)(void))
+{
+	int seen = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+	bool done;
+
+	if (seen != LKS_ONCE_NONE ||
+	    !__atomic_compare_exchange_n(state, &seen, LKS_ONCE_BUSY, false,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return seen == LKS_ONCE_DONE;
+	done = setup();
+	/* release: what setup wrote is visible to whoever sees DONE */
+	__atomic_store_n(state, done ? LKS_ONCE_DONE : LKS_ONCE_FAILED, __ATOMIC_RELEASE);
+	return done;
+}
+
 uint64_t lks_mapped_bytes(void)
 {
 	return __atomic_load_n(&mapped_bytes, __ATOMIC_RELAXED);

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "enter.h"
-#include "execnote.h"
-#include "fdtable.h"
+#include "handles/execnote.h"
+#include "handles/maptable.h"
 
 static int exit_done; /* atomic: 1 once the exit snapshot was started */
 static pid_t owner_pid; /* the process whose memory this is */
@@ -47,7 +47,8 @@ void lks_start(void)
 	}
 	lks_unwind_init();
 	lks_modules_init();
-	lks_fd_tables_init();
+	lks_fd_table_init();
+	lks_mapping_table_init();
 	/* release: tables set up above are visible to whoever sees ACTIVE */
 	__atomic_store_n(&lks_state, LKS_ACTIVE, __ATOMIC_RELEASE);
 	lks_quiet_end(quiet);
@@ -70,7 +71,8 @@ static void after_fork_in_child(void)
 {
 	lks_process_set_forked();
 	exit_claim();
-	lks_handles_mark_inherited();
+	lks_fd_mark_inherited();
+	lks_mapping_mark_inherited();
 	lks_execnote_after_fork();
 	lks_control_after_fork();
 }

@@ -49,6 +49,18 @@ void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
 uint64_t lks_arena_unlisted(void);
 uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
+/* A table set up on first use that never waits: setup runs once, in
+ * whichever thread asks first; true once it succeeded. */
+enum { LKS_ONCE_NONE, LKS_ONCE_BUSY, LKS_ONCE_DONE, LKS_ONCE_FAILED };
+bool lks_setup_once_slow(int *state, bool (*setup)(void));
+
+static inline bool lks_setup_once(int *state, bool (*setup)(void))
+{
+	/* acquire: what setup wrote is visible once DONE is */
+	return lks_likely(__atomic_load_n(state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE) ||
+	       lks_setup_once_slow(state, setup);
+}
+
 /* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
 
 struct lks_line {

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "handlesnap.h"
+#include "handles/handlesnap.h"
 #include "shim.h"
 
 #define FAMILIES 3

@@ -33,11 +33,19 @@ def symbols(obj):
     return defined, undefined
 
 
+SHIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shim")
+
+
 def file_name(obj):
-    """shim/handles/fdtable.c from meson's handles_fdtable.c.o: the object
-    names keep the folder with '_' for '/', which a file name could also
-    hold, so a name is matched against the sources that exist."""
+    """handles/fdtable.c from meson's handles_fdtable.c.o: object names keep
+    the folder with '_' for '/', which a file name may also hold, so the
+    name is matched against the sources that exist."""
     base = os.path.basename(obj)[:-len(".o")]
+    for at in range(len(base)):
+        if base[at] == "_":
+            path = base[:at] + "/" + base[at + 1:]
+            if os.path.exists(os.path.join(SHIM, path)):
+                return path
     return base
 
 

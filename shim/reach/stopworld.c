@@ -2,10 +2,10 @@
 /* Holding the program's other threads still while the scan reads memory, as
  * conservative collectors do: each is sent a signal whose handler saves its
  * registers and stack pointer and waits until released. A thread that
- * blocks the signal is held with ptrace instead (tracer.c). One that does
- * not answer in time (stuck in the kernel) or cannot be traced is counted
- * as missed, never waited for; the scan then reads memory through the
- * kernel. */
+ * blocks the signal is held with ptrace instead (ptrace_hold.c). One that
+ * does not answer in time (stuck in the kernel) or cannot be traced is
+ * counted as missed, never waited for; the scan then reads memory through
+ * the kernel. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>

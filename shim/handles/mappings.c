@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "handles.h"
+#include "maptable.h"
 
 static uint64_t page_round(uint64_t bytes)
 {
