@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
 #define MAX_REGIONS 4096
 
@@ -67,8 +68,8 @@ uint64_t lks_arena_unlisted(void)
 
 static void *map_with(size_t bytes, int extra_flags)
 {
-	void *ptr = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	void *ptr = lks_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	                         MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
 
 	if (ptr == MAP_FAILED)
 		return NULL;
@@ -94,7 +95,7 @@ void lks_unmap(void *ptr, size_t bytes)
 	if (!ptr)
 		return;
 	forget(ptr);
-	if (munmap(ptr, bytes) == 0)
+	if (lks_sys_munmap(ptr, bytes) == 0)
 		__atomic_fetch_sub(&mapped_bytes, bytes, __ATOMIC_RELAXED);
 }
 
@@ -117,8 +118,8 @@ static void add_resident(uint64_t start, uint64_t bytes, void *ctx)
 
 	for (uint64_t done = 0; done < pages; ) {
 		uint64_t want = pages - done < 512 ? pages - done : 512;
-		ssize_t got = pread(res->pagemap_fd, entries, want * sizeof(uint64_t),
-		                    (off_t)((first + done) * sizeof(uint64_t)));
+		ssize_t got = lks_sys_pread(res->pagemap_fd, entries, want * sizeof(uint64_t),
+		                            (off_t)((first + done) * sizeof(uint64_t)));
 
 		if (got <= 0)
 			return;  /* unmapped meanwhile by a table that grew */
@@ -133,13 +134,14 @@ static void add_resident(uint64_t start, uint64_t bytes, void *ctx)
  * thread-self: once the main thread has exited, /proc/self's has no memory. */
 uint64_t lks_arena_resident(void)
 {
-	struct resident res = { open("/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC),
-	                        (uint64_t)sysconf(_SC_PAGESIZE), 0 };
+	struct resident res = {
+		lks_sys_openat(AT_FDCWD, "/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC, 0),
+		(uint64_t)sysconf(_SC_PAGESIZE), 0 };
 
 	if (res.pagemap_fd < 0)
 		return 0;
 	lks_arena_foreach(add_resident, &res);
-	close(res.pagemap_fd);
+	lks_sys_close(res.pagemap_fd);
 	return res.bytes;
 }
 

@@ -19,6 +19,7 @@
 
 #include "request.h"
 #include "shim.h"
+#include "sys.h"
 
 #define REQUEST_SLOTS 8
 #define STACK_BYTES (1024 * 1024) /* the snapshot writer keeps paths on the stack */
@@ -94,7 +95,7 @@ static int connect_reply(const struct request *request)
 	if (name.len + 1 > sizeof(addr.sun_path))
 		return -1;
 	memcpy(addr.sun_path + 1, name.text, name.len);  /* abstract: leading NUL */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = lks_sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
@@ -103,7 +104,7 @@ static int connect_reply(const struct request *request)
 	            (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + name.len)) ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) ||
 	    peer.pid != request->pid || (peer.uid != getuid() && peer.uid != 0)) {
-		close(fd);
+		lks_sys_close(fd);
 		return -1;
 	}
 	return fd;
@@ -115,7 +116,7 @@ static void read_label(int fd, char *label, size_t size)
 	size_t len = 0;
 
 	while (len + 1 < size) {
-		ssize_t got = read(fd, label + len, 1);
+		ssize_t got = lks_sys_read(fd, label + len, 1);
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -130,20 +131,21 @@ static void serve(const struct request *request)
 {
 	char label[LKS_LABEL_MAX + 1], path[4096];
 	struct lks_line error = { .len = 0 };
+	unsigned char quiet;
 	int fd, failed;
 	size_t len;
 
-	lks_busy = 1;
+	quiet = lks_quiet_begin();
 	fd = connect_reply(request);
 	if (fd < 0) {
-		lks_busy = 0;
+		lks_quiet_end(quiet);
 		return;
 	}
 	read_label(fd, label, sizeof(label));
-	lks_busy = 0;  /* lks_snapshot_now refuses a busy thread, and sets it itself */
+	lks_quiet_end(quiet);  /* lks_snapshot_now refuses a busy thread, and sets it itself */
 	failed = lks_snapshot_now(LKS_REASON_SIGNAL, label[0] ? label : REQUEST_LABEL,
 	                          path, sizeof(path));
-	lks_busy = 1;  /* the reply's socket calls are not the program's */
+	quiet = lks_quiet_begin();  /* the reply's socket calls are not the program's */
 	if (failed) {
 		lks_line_str(&error, "error ");
 		lks_line_u64(&error, (uint64_t)-failed);
@@ -155,8 +157,8 @@ static void serve(const struct request *request)
 		if (lks_write_all(fd, "ok ", 3) == 0)
 			lks_write_all(fd, path, len + 1);
 	}
-	close(fd);
-	lks_busy = 0;
+	lks_sys_close(fd);
+	lks_quiet_end(quiet);
 }
 
 static void serve_requests(void)
@@ -289,7 +291,7 @@ void lks_control_after_fork(void)
 	lks_quiet_end(quiet);
 }
 
-/* From the constructor, with lks_busy set. */
+/* At start-up, in a quiet scope. */
 void lks_control_start(void)
 {
 	int signo = lks_opt.snapshot_signal;

@@ -7,9 +7,11 @@
 
 #include "shim.h"
 
-void lks_start(void);                 /* first call from any interposer */
+void lks_start(void);  /* at start-up (lifecycle.c), or lazily by an interposer */
 
-/* Enter the recording path: false means forward and record nothing. */
+/* Enter the recording path: false means forward and record nothing. The
+ * first may start the shim (other libraries' initializers run before the
+ * shim's). */
 static inline bool lks_enter(void)
 {
 	if (lks_unlikely(lks_busy))

@@ -176,17 +176,15 @@ void lks_modules_after_dlclose(void)
 
 LKS_EXPORT int dlclose(void *handle)
 {
-	unsigned char was_busy = lks_busy;
+	unsigned char quiet = lks_quiet_begin(); /* dlinfo and dl_iterate_phdr may allocate */
 	int result;
 
-	lks_busy = 1;  /* dlinfo and dl_iterate_phdr may allocate */
-	if (!lks_real.dlclose)
-		lks_resolve_real();
+	lks_real_get(&lks_real.dlclose);
 	lks_modules_note_dlclose(handle);
 	result = lks_real.dlclose(handle);
 	if (result == 0)
 		lks_modules_after_dlclose();
-	lks_busy = was_busy;
+	lks_quiet_end(quiet);
 	return result;
 }
 

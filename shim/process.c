@@ -45,7 +45,7 @@ uint64_t lks_uptime_ns(void)
 	return monotonic_ns() - start_ns;
 }
 
-/* fd 2 as the program got it: looked at by the constructor, or by an
+/* fd 2 as the program got it: looked at at start-up, or by an
  * earlier message (an interposer called from the loader), before the
  * program could have closed or reused it. */
 static void remember_stderr(void)

@@ -37,7 +37,7 @@ static inline void lks_quiet_end(unsigned char was_busy)
 	lks_busy = was_busy;
 }
 
-/* Taken once by the constructor, before the program could change them:
+/* Taken once at start-up (lifecycle.c), before the program could change them:
  * the executable, stderr's identity, the output directory made absolute
  * (output_dir is the option's value), the start of the uptime clock. */
 void lks_process_remember(const char *output_dir);

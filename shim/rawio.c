@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
 void lks_line_str(struct lks_line *line, const char *str)
 {
@@ -55,7 +56,7 @@ int lks_write_all(int fd, const void *buf, size_t len)
 	const char *cursor = buf;
 
 	while (len) {
-		ssize_t done = write(fd, cursor, len);
+		ssize_t done = lks_sys_write(fd, cursor, len);
 
 		if (done < 0 && errno == EINTR)
 			continue;

@@ -31,7 +31,18 @@ void lks_options_parse(const char *text);
 #include "real.inc.h"
 
 extern struct lks_real_fns lks_real;
-void lks_resolve_real(void);
+bool lks_resolve_real(void *const *slot);
+
+/* The one way to a real function: true once lks_real.fn is known, looked
+ * up on first use. Call as lks_real_get(&lks_real.fn). */
+#define lks_real_get(slot) lks_real_known((void *const *)(slot))
+static inline bool lks_real_known(void *const *slot)
+{
+	/* relaxed: written once, with the same value by whoever looks it up */
+	return lks_likely(__atomic_load_n(slot, __ATOMIC_RELAXED) != NULL) ||
+	       lks_resolve_real(slot);
+}
+void lks_resolve_all(void);  /* at start-up: every name, missing ones stay NULL */
 void *lks_bootstrap_alloc(size_t size, size_t align);
 bool lks_bootstrap_owns(const void *ptr);
 size_t lks_bootstrap_size(const void *ptr);
@@ -165,7 +176,7 @@ int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size
 
 /* ---- control.c + sigchain.c: snapshots on request and on a timer -------- */
 
-void lks_control_start(void);          /* from the constructor, lks_busy set */
+void lks_control_start(void);          /* at start-up, in a quiet scope */
 void lks_control_after_fork(void);     /* in a fork child: a thread of its own */
 /* Installs the request signal's handler; a request (the command's pid and
  * token) goes to on_request, in the handler: async-signal-safe only. */

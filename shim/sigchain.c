@@ -138,17 +138,6 @@ static bool is_channel(int signo)
 	return channel && signo == channel;
 }
 
-static void resolve_if_needed(void)
-{
-	unsigned char was_busy = lks_busy;
-
-	if (lks_real.sigaction)
-		return;
-	lks_busy = 1;  /* dlsym allocates */
-	lks_resolve_real();
-	lks_busy = was_busy;
-}
-
 static int program_sigaction(int signo, const struct sigaction *act, struct sigaction *old)
 {
 	if (old)
@@ -175,7 +164,7 @@ static __sighandler_t program_signal(int signo, __sighandler_t handler, int flag
 
 LKS_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *old)
 {
-	resolve_if_needed();
+	lks_real_get(&lks_real.sigaction);
 	if (is_channel(signo))
 		return program_sigaction(signo, act, old);
 	return lks_real.sigaction(signo, act, old);
@@ -188,7 +177,7 @@ LKS_EXPORT int __sigaction(int signo, const struct sigaction *act, struct sigact
 
 LKS_EXPORT __sighandler_t signal(int signo, __sighandler_t handler)
 {
-	resolve_if_needed();
+	lks_real_get(&lks_real.signal);
 	if (is_channel(signo))
 		return program_signal(signo, handler, SA_RESTART, true);
 	return lks_real.signal(signo, handler);
@@ -206,7 +195,7 @@ LKS_EXPORT __sighandler_t ssignal(int signo, __sighandler_t handler)
 
 LKS_EXPORT __sighandler_t sysv_signal(int signo, __sighandler_t handler)
 {
-	resolve_if_needed();
+	lks_real_get(&lks_real.sysv_signal);
 	if (is_channel(signo))
 		return program_signal(signo, handler, SA_RESETHAND | SA_NODEFER, false);
 	return lks_real.sysv_signal(signo, handler);
@@ -225,7 +214,7 @@ LKS_EXPORT __sighandler_t sigset(int signo, __sighandler_t disposition)
 	sigset_t one, before;
 	__sighandler_t old;
 
-	resolve_if_needed();
+	lks_real_get(&lks_real.sigset);
 	if (!is_channel(signo))
 		return lks_real.sigset(signo, disposition);
 	sigemptyset(&one);

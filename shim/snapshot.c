@@ -12,6 +12,7 @@
 
 #include "handles/handlesnap.h"
 #include "shim.h"
+#include "sys.h"
 
 #define FAMILIES 3
 #define CLASSES (LKS_CLASS_REACHABLE + 1)
@@ -277,11 +278,12 @@ static int store(const struct lks_header *header, struct parts *parts, char *pat
 	make_name(name, sizeof(name), header->seq, label);
 	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp))
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = lks_sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	                    0600);
 	if (fd < 0)
 		return -1;
 	failed = write_file(fd, header, parts);
-	failed |= close(fd);
+	failed |= lks_sys_close(fd);
 	if (failed || publish(tmp, path, path_size, dir, name)) {
 		unlink(tmp);
 		return -1;

@@ -6,8 +6,10 @@ the shim interposes included (a call to its own `mmap` lands in its own
 interposer). Prints every edge, the groups of files that reach each other
 (strongly connected components) and the longest loop in each.
 
-Usage: tools/shimgraph.py BUILD-DIR [--max-loop N]
-With --max-loop, exits 1 when a loop is longer than N files."""
+Usage: tools/shimgraph.py BUILD-DIR [--max-loop N] [--no-own-interposers]
+With --max-loop, exits 1 when a loop is longer than N files; with
+--no-own-interposers, when a file calls a name another file of the shim
+interposes (its own work must go through sys.c, never its interposers)."""
 
 import argparse
 import glob
@@ -47,6 +49,14 @@ def file_name(obj):
             if os.path.exists(os.path.join(SHIM, path)):
                 return path
     return base
+
+
+def exported(build):
+    """The names the built shim exports: the interposed libc names and its API."""
+    out = subprocess.run(["nm", "-D", "--defined-only", os.path.join(build, "shim",
+                                                                     "libleakscope.so")],
+                         check=True, capture_output=True, text=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.split()}
 
 
 def build_graph(build):
@@ -128,8 +138,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("build")
     parser.add_argument("--max-loop", type=int)
+    parser.add_argument("--no-own-interposers", action="store_true")
     args = parser.parse_args()
     edges = build_graph(args.build)
+    interposed = exported(args.build)
+    own_calls = [f"{name} -> {target} ({symbol})" for name in sorted(edges)
+                 for target in sorted(edges[name]) for symbol in sorted(edges[name][target])
+                 if symbol in interposed]
     for name in sorted(edges):
         for target in sorted(edges[name]):
             print(f"{name} -> {target}  ({', '.join(sorted(edges[name][target])[:4])})")
@@ -143,11 +158,18 @@ def main():
         if len(loop) > len(longest):
             longest = loop
     print(f"longest loop: {len(longest)} files")
+    for call in own_calls:
+        print(f"calls its own interposer: {call}")
+    failed = 0
     if args.max_loop is not None and len(longest) > args.max_loop:
         print(f"shimgraph: a loop of {len(longest)} files, more than {args.max_loop}",
               file=sys.stderr)
-        return 1
-    return 0
+        failed = 1
+    if args.no_own_interposers and own_calls:
+        print(f"shimgraph: {len(own_calls)} calls into the shim's own interposers",
+              file=sys.stderr)
+        failed = 1
+    return failed
 
 
 if __name__ == "__main__":

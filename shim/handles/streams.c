@@ -81,7 +81,7 @@ static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *),
 
 LKS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
-	if (!lks_have_real((void *const *)&lks_real.freopen)) {
+	if (!lks_real_get(&lks_real.freopen)) {
 		errno = ENOSYS;
 		return NULL;
 	}
@@ -91,7 +91,7 @@ LKS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 
 LKS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
-	if (!lks_have_real((void *const *)&lks_real.freopen64)) {
+	if (!lks_real_get(&lks_real.freopen64)) {
 		errno = ENOSYS;
 		return NULL;
 	}
@@ -104,15 +104,15 @@ LKS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
  * with lks_busy set too, so that free is not counted as unknown. */
 #define CLOSE_STREAM(fn, fail, ...)                                       \
 	do {                                                              \
-		unsigned char was_busy = lks_busy;                        \
+		unsigned char quiet;                                      \
 		int result;                                               \
-		if (!lks_have_real((void *const *)&lks_real.fn)) {        \
+		if (!lks_real_get(&lks_real.fn)) {                        \
 			errno = ENOSYS;                                   \
 			return fail;                                      \
 		}                                                         \
-		lks_busy = 1;                                             \
+		quiet = lks_quiet_begin();                                \
 		result = lks_real.fn(__VA_ARGS__);                        \
-		lks_busy = was_busy;                                      \
+		lks_quiet_end(quiet);                                     \
 		return result;                                            \
 	} while (0)
 
