@@ -47,11 +47,14 @@ void lks_unrecord(void *ptr, uint8_t family)
 
 /* A real allocator to forward to, or false: serve from the bootstrap arena.
  * False inside dlsym before the function is known (a lookup that fails
- * allocates; another would nest). */
+ * allocates; another would nest), and on the thread that is starting the
+ * shim: its lookups must not enter a program's own malloc, which may be
+ * what called us and hold its start-up lock. */
 #define real_alloc_ready(slot) alloc_ready((void *const *)(slot))
 static bool alloc_ready(void *const *slot)
 {
-	if (lks_unlikely(lks_busy) && !*slot)
+	if (lks_unlikely(lks_busy) &&
+	    (!*slot || __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_STARTING))
 		return false;
 	return lks_real_get(slot);
 }

@@ -7,11 +7,11 @@
 
 #include "shim.h"
 
-void lks_start(void);  /* at start-up (lifecycle.c), or lazily by an interposer */
+void lks_start(void);  /* at start-up (lifecycle.c), or lazily by memory interposers */
 
-/* Enter the recording path: false means forward and record nothing. The
- * first may start the shim (other libraries' initializers run before the
- * shim's). */
+/* Enter the recording path: false means forward and record nothing. For
+ * the memory interposers: the first may start the shim (other libraries'
+ * initializers allocate before the shim's runs). */
 static inline bool lks_enter(void)
 {
 	if (lks_unlikely(lks_busy))
@@ -22,6 +22,21 @@ static inline bool lks_enter(void)
 		if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 			return false;
 	}
+	lks_busy = 1;
+	return true;
+}
+
+/* The same for every interposer but the memory ones: never starts the
+ * shim. Starting looks functions up and maps memory, which a program's own
+ * allocator may be in the middle of (rustc's jemalloc maps its first pages,
+ * under its start-up lock, from another library's initializer). */
+static inline bool lks_enter_started(void)
+{
+	if (lks_unlikely(lks_busy))
+		return false;
+	/* acquire: the tables set up before ACTIVE are visible */
+	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE))
+		return false;
 	lks_busy = 1;
 	return true;
 }

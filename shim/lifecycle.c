@@ -160,13 +160,13 @@ static _Noreturn void exit_now(void (*real_exit)(int), int status)
 LKS_EXPORT void _exit(int status)
 {
 	process_end(LKS_REASON__EXIT, status);
-	exit_now(lks_real._exit, status);
+	exit_now(lks_started() && lks_real_get(&lks_real._exit) ? lks_real._exit : NULL, status);
 }
 
 LKS_EXPORT void _Exit(int status)
 {
 	process_end(LKS_REASON__EXIT, status);
-	exit_now(lks_real._Exit, status);
+	exit_now(lks_started() && lks_real_get(&lks_real._Exit) ? lks_real._Exit : NULL, status);
 }
 
 /* ---- the start ------------------------------------------------------------- */

@@ -20,6 +20,14 @@ extern int lks_state;                 /* enum lks_state, atomic */
  * calls __tls_get_addr, which may allocate. */
 extern __thread unsigned char lks_busy __attribute__((tls_model("initial-exec")));
 
+/* Set up, or given up: from now on an interposer may look its real
+ * function up. Before, one forwards by system call (sys.h). */
+static inline bool lks_started(void)
+{
+	/* acquire: what was set up before ACTIVE is visible */
+	return __atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) >= LKS_ACTIVE;
+}
+
 /* The shim's own work on this thread: whatever it calls (libc, dlsym,
  * libunwind, the real function behind an interposer) is not the program's
  * and is not recorded. Scopes nest: end restores what begin returned.

@@ -20,8 +20,8 @@ _Static_assert(sizeof(real_names) / sizeof(real_names[0]) * sizeof(void *) ==
 /* The lookup behind lks_real_get: the next definition of one name after
  * the shim's. A lookup that finds its name allocates nothing; one that
  * fails makes glibc allocate its error message, which comes back to our
- * malloc on a quiet thread (served by the bootstrap arena while malloc is
- * not known). Safe in several threads at once: each writes the same value. */
+ * malloc on a quiet thread (served by the bootstrap arena while the shim is
+ * starting). Safe in several threads at once: each writes the same value. */
 bool lks_resolve_real(void *const *slot)
 {
 	size_t index = (size_t)((const char *)slot - (const char *)&lks_real) / sizeof(void *);

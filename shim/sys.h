@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The shim's one doorway to the kernel for its own mappings, files and
- * sockets, and for what an interposer forwards when libc lacks a function:
+ * sockets, and for what an interposer forwards before the shim has started:
  * raw system calls, never a libc name the shim interposes itself (its own
  * work would land in its own interposers) nor one it would have to resolve
  * first (dlsym may allocate and lock). Each behaves as the libc function of

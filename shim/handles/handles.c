@@ -218,7 +218,7 @@ static void record_pair(const int fds[2], uint16_t kind)
 #define CREATE_PAIR(kind, raw, fn, fds, ...)                              \
 	do {                                                              \
 		int result;                                               \
-		if (lks_unlikely(!lks_enter()))                   \
+		if (lks_unlikely(!lks_enter_started()))                   \
 			return LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);     \
 		result = LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);           \
 		if (result == 0)                                          \
@@ -268,7 +268,7 @@ LKS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t got;
 
-	if (lks_unlikely(!lks_enter()))
+	if (lks_unlikely(!lks_enter_started()))
 		return LKS_FORWARD_SYS(lks_sys_recvmsg(fd, msg, flags), recvmsg, fd, msg, flags);
 	got = LKS_FORWARD_SYS(lks_sys_recvmsg(fd, msg, flags), recvmsg, fd, msg, flags);
 	if (got >= 0 && msg->msg_controllen > 0)
@@ -299,7 +299,7 @@ static int dup_over(int old_fd, int new_fd, int flags, bool is_dup3)
 	bool had = false;
 	int result;
 
-	if (lks_unlikely(!lks_enter()))
+	if (lks_unlikely(!lks_enter_started()))
 		return dup_now(old_fd, new_fd, flags, is_dup3);
 	if (old_fd != new_fd)
 		had = lks_fd_forget(new_fd, &replaced);
@@ -368,7 +368,7 @@ LKS_EXPORT void closefrom(int low)
 	unsigned int first = low < 0 ? 0 : (unsigned int)low;
 
 	lks_fd_forget_range(first, ~0u);
-	if (lks_real_get(&lks_real.closefrom))
+	if (lks_started() && lks_real_get(&lks_real.closefrom))
 		lks_real.closefrom(low);
 	else
 		lks_sys_close_range(first, ~0u, 0);

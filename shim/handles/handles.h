@@ -14,10 +14,12 @@
 #define LKS_FORWARD(fn, fail, ...)                                        \
 	(lks_real_get(&lks_real.fn) ? lks_real.fn(__VA_ARGS__) : (errno = ENOSYS, fail))
 
-/* Forward to the real function, or by the system call `raw` (sys.h) when
- * this libc has none. */
+/* Forward to the real function once the shim has started; before, by the
+ * system call `raw` (sys.h): looking the real one up may allocate and lock,
+ * from inside a program's own allocator's start-up (rustc's jemalloc maps
+ * memory under its init lock, from an initializer that runs before ours). */
 #define LKS_FORWARD_SYS(raw, fn, ...)                                     \
-	(lks_real_get(&lks_real.fn) ? lks_real.fn(__VA_ARGS__) : (raw))
+	(lks_started() && lks_real_get(&lks_real.fn) ? lks_real.fn(__VA_ARGS__) : (raw))
 
 /* Called with lks_busy set; keeps errno as the real call left it. */
 static inline void lks_record_fd(int fd, uint16_t type, uint64_t addr)
@@ -28,12 +30,12 @@ static inline void lks_record_fd(int fd, uint16_t type, uint64_t addr)
 	errno = saved_errno;
 }
 
-/* Body of an interposer returning a new fd of `kind`; raw makes it when
- * the real function is missing. */
+/* Body of an interposer returning a new fd of `kind`; raw makes it before
+ * the shim has started. */
 #define LKS_CREATE_FD(kind, raw, fn, ...)                                 \
 	do {                                                              \
 		int new_fd;                                               \
-		if (lks_unlikely(!lks_enter()))                   \
+		if (lks_unlikely(!lks_enter_started()))                   \
 			return LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);     \
 		new_fd = LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);           \
 		if (new_fd >= 0)                                          \

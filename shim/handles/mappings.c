@@ -40,14 +40,14 @@ static void record_new(void *addr, size_t len)
 
 /* The shim's own maps go through sys.c and never come here; the libraries
  * it calls (libunwind's caches, the loader under dl_iterate_phdr, a thread
- * stack from pthread_create) map inside its quiet scope: lks_enter turns
- * them away, so only the program's mappings are recorded. */
+ * stack from pthread_create) map inside its quiet scope: lks_enter_started
+ * turns both away, so only the program's mappings are recorded. */
 #define MMAP_LIKE(name)                                                   \
 	LKS_EXPORT void *name(void *addr, size_t len, int prot, int flags, int fd, \
 	                      off_t off)                                  \
 	{                                                                 \
 		void *result;                                             \
-		if (lks_unlikely(!lks_enter()))                   \
+		if (lks_unlikely(!lks_enter_started()))                   \
 			return MAP_NOW(name, addr, len, prot, flags, fd, off); \
 		result = MAP_NOW(name, addr, len, prot, flags, fd, off);  \
 		if (result != MAP_FAILED)                                 \

@@ -18,7 +18,7 @@ static void record_stream(FILE *stream, uint16_t kind)
 #define OPEN_STREAM(fn, ...)                                              \
 	do {                                                              \
 		FILE *stream;                                             \
-		if (lks_unlikely(!lks_enter()))                           \
+		if (lks_unlikely(!lks_enter_started()))                           \
 			return LKS_FORWARD(fn, NULL, __VA_ARGS__);        \
 		stream = lks_real.fn(__VA_ARGS__);                        \
 		if (stream)                                               \
@@ -56,7 +56,7 @@ LKS_EXPORT FILE *tmpfile64(void)
 /* The child popen starts inherits the program's fds without CLOEXEC. */
 LKS_EXPORT FILE *popen(const char *command, const char *mode)
 {
-	if (lks_enter()) {
+	if (lks_enter_started()) {
 		lks_execnote_before_exec(false);
 		lks_leave();
 	}
@@ -70,7 +70,7 @@ static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *),
 	FILE *result;
 
 	lks_fd_forget_stream(fileno(stream), (uint64_t)(uintptr_t)stream);
-	if (lks_unlikely(!lks_enter()))
+	if (lks_unlikely(!lks_enter_started()))
 		return real(path, mode, stream);
 	result = real(path, mode, stream);
 	if (result)
@@ -140,7 +140,7 @@ LKS_EXPORT int fcloseall(void)
 #define OPEN_DIR(fn, ...)                                                 \
 	do {                                                              \
 		DIR *dir;                                                 \
-		if (lks_unlikely(!lks_enter()))                           \
+		if (lks_unlikely(!lks_enter_started()))                           \
 			return LKS_FORWARD(fn, NULL, __VA_ARGS__);        \
 		dir = lks_real.fn(__VA_ARGS__);                           \
 		if (dir)                                                  \
