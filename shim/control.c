@@ -291,6 +291,25 @@ void lks_control_after_fork(void)
 	lks_quiet_end(quiet);
 }
 
+/* verbose=1: what the control thread answers. */
+static void say_started(void)
+{
+	struct lks_line line = { .len = 0 };
+
+	lks_line_str(&line, "control thread: ");
+	if (channel_signal) {
+		lks_line_str(&line, "snapshots on request, signal ");
+		lks_line_u64(&line, (uint64_t)channel_signal);
+		lks_line_str(&line, interval_ns ? "; " : "");
+	}
+	if (interval_ns) {
+		lks_line_str(&line, "a snapshot every ");
+		lks_line_u64(&line, interval_ns / NS_PER_SEC);
+		lks_line_str(&line, " s");
+	}
+	lks_say(&line);
+}
+
 /* At start-up, in a quiet scope. */
 void lks_control_start(void)
 {
@@ -316,4 +335,6 @@ void lks_control_start(void)
 		return;
 	}
 	running = true;
+	if (lks_opt.verbose)
+		say_started();
 }

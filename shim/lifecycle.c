@@ -28,6 +28,18 @@ static void disable(const char *why)
 	lks_say(&line);
 }
 
+/* verbose=1: one line of what the shim decided, text then detail. */
+static void say_verbose(const char *text, const char *detail)
+{
+	struct lks_line line = { .len = 0 };
+
+	if (!lks_opt.verbose)
+		return;
+	lks_line_str(&line, text);
+	lks_line_str(&line, detail);
+	lks_say(&line);
+}
+
 /* Only the thread that wins uninit -> starting sets up; the others forward
  * unrecorded meanwhile (counted nowhere: nothing of theirs is known yet). */
 void lks_start(void)
@@ -69,6 +81,11 @@ static void exit_claim(void)
  * control thread of its own (last: that thread may snapshot at once). */
 static void after_fork_in_child(void)
 {
+	struct lks_line pid = { .len = 0 };
+
+	lks_line_u64(&pid, (uint64_t)getpid());
+	pid.text[pid.len] = '\0';
+	say_verbose("fork child: recording its own, in pid ", pid.text);
 	lks_process_set_forked();
 	exit_claim();
 	lks_fd_mark_inherited();
@@ -171,6 +188,35 @@ LKS_EXPORT void _Exit(int status)
 
 /* ---- the start ------------------------------------------------------------- */
 
+/* Starts the shim, unless an allocation from another library's initializer
+ * started it already (early), and says which. */
+static void say_start(bool early)
+{
+	struct lks_line pid = { .len = 0 };
+
+	lks_start();
+	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+		return;  /* disable() said why */
+	lks_line_u64(&pid, (uint64_t)getpid());
+	pid.text[pid.len] = '\0';
+	say_verbose(early ? "recording (started early, by an allocation before the shim's "
+	                    "initializer ran) in pid " : "recording in pid ", pid.text);
+}
+
+/* Whether the program's malloc reaches the shim: a malloc of its own does
+ * not, and the report must say it is incomplete. */
+static void note_malloc(void)
+{
+	const char *where;
+	bool ours = lks_malloc_is_ours(&where);
+
+	lks_process_set_own_malloc(!ours);
+	if (ours)
+		say_verbose("malloc: the program's calls come through the shim", "");
+	else
+		say_verbose("malloc: NOT recorded, the program's own comes first, from ", where);
+}
+
 /* The one constructor. It runs after libc is initialized, so getenv works
  * (an interposer called earlier, from the loader, saw no environment and
  * used the defaults). */
@@ -185,14 +231,19 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 		lks_options_parse(options);
 	lks_process_remember(lks_opt.output_dir);
 	lks_quiet_end(quiet);
+	if (lks_opt.help)
+		lks_options_print_help();
+	if (lks_opt.verbose)
+		lks_options_print_taken();
 	if (!lks_opt.enabled) {
 		__atomic_store_n(&lks_state, LKS_DISABLED, __ATOMIC_RELEASE);
+		say_verbose("not recording: enabled=0, every call goes straight through", "");
 		return;
 	}
-	lks_start();
+	say_start(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_UNINIT);
 	exit_claim();
 	quiet = lks_quiet_begin();
-	lks_process_set_own_malloc(!lks_malloc_is_ours());
+	note_malloc();
 	/* Registered before __libc_start_main registers the loader's fini, so
 	 * it runs after atexit handlers, C++ static destructors and every
 	 * library's destructors: what they free is not reported. */

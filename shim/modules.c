@@ -109,16 +109,19 @@ bool lks_in_shim(uint64_t ip)
  * that only takes malloc's address has an undefined symbol whose value is
  * its PLT stub (the function's canonical address): dlsym returns that
  * stub, which still jumps to ours. */
-bool lks_malloc_is_ours(void)
+bool lks_malloc_is_ours(const char **where)
 {
 	void *winner = dlsym(RTLD_DEFAULT, "malloc");
 	const ElfW(Sym) *symbol = NULL;
 	Dl_info info;
 
+	*where = "";
 	if (!winner || lks_in_shim((uint64_t)(uintptr_t)winner))
 		return true;
-	return dladdr1(winner, &info, (void **)&symbol, RTLD_DL_SYMENT) != 0 && symbol &&
-	       symbol->st_shndx == SHN_UNDEF;
+	if (dladdr1(winner, &info, (void **)&symbol, RTLD_DL_SYMENT) == 0 || !symbol)
+		return false;
+	*where = info.dli_fname && info.dli_fname[0] ? info.dli_fname : lks_exe_path();
+	return symbol->st_shndx == SHN_UNDEF;
 }
 
 /* ---- dlclose: remember the object if it really goes away -------------- */

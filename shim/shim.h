@@ -19,12 +19,14 @@
 /* ---- options.c ---------------------------------------------------------- */
 
 struct lks_options {
-#define LKS_OPTION(name, type, def, desc) type name;
+#define LKS_OPTION(name, type, def, min, max, desc) type name;
 #include "options.inc"
 #undef LKS_OPTION
 };
 extern struct lks_options lks_opt;
 void lks_options_parse(const char *text);
+void lks_options_print_help(void);   /* help=1: the table, to stderr */
+void lks_options_print_taken(void);  /* verbose=1: those not at their default */
 
 /* ---- real.c: the functions we forward to -------------------------------- */
 
@@ -136,7 +138,8 @@ struct lks_strtab;
 struct lks_buf;
 int lks_modules_write(struct lks_buf *out, struct lks_strtab *strings);
 bool lks_in_shim(uint64_t ip);
-bool lks_malloc_is_ours(void);  /* false: the program's own malloc wins */
+/* false: the program's own malloc wins; where: the object defining it */
+bool lks_malloc_is_ours(const char **where);
 
 /* ---- reach.c: leak classes by a conservative scan at exit --------------- */
 

@@ -291,6 +291,43 @@ static int store(const struct lks_header *header, struct parts *parts, char *pat
 	return 0;
 }
 
+/* verbose=1: where the snapshot went, and what was not recorded so far. */
+static void say_written(int failed, const char *label,
+                        const struct lks_snapshot_result *result,
+                        const struct lks_counters *counters)
+{
+	struct lks_line line = { .len = 0 };
+
+	lks_line_str(&line, "snapshot '");
+	lks_line_str(&line, label);
+	if (failed || !counters) {
+		lks_line_str(&line, "' NOT written in ");
+		lks_line_str(&line, lks_output_dir());
+		lks_say(&line);
+		return;
+	}
+	lks_line_str(&line, "' written: ");
+	lks_line_str(&line, result->path);
+	lks_say(&line);
+	line.len = 0;
+	lks_line_str(&line, "counts: ");
+	lks_line_u64(&line, counters->allocs);
+	lks_line_str(&line, " allocations, ");
+	lks_line_u64(&line, counters->frees);
+	lks_line_str(&line, " frees; NOT recorded: ");
+	lks_line_u64(&line, counters->missed_allocs);
+	lks_line_str(&line, " allocations, ");
+	lks_line_u64(&line, counters->missed_stacks);
+	lks_line_str(&line, " stacks, ");
+	lks_line_u64(&line, counters->missed_handles);
+	lks_line_str(&line, " handles, ");
+	lks_line_u64(&line, counters->missed_threads);
+	lks_line_str(&line, " threads not stopped; ");
+	lks_line_u64(&line, counters->unknown_frees);
+	lks_line_str(&line, " frees of unknown blocks");
+	lks_say(&line);
+}
+
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
                        struct lks_snapshot_result *result)
 {
@@ -345,6 +382,8 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		failed = store(&header, &parts, result->path, sizeof(result->path), label);
 	else
 		failed = -1;
+	if (lks_opt.verbose)
+		say_written(failed, label, result, counters);
 	lks_unmap(sum.site_of, sum.site_of_bytes);
 	lks_handles_sum_free(&handles);
 	parts.buf[SEC_STRINGS] = (struct lks_buf){ 0 };
