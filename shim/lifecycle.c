@@ -110,22 +110,18 @@ static void print_summary(const struct lks_snapshot_result *result)
 
 	lks_line_bytes(&line, result->bytes);
 	lks_line_str(&line, " in ");
-	lks_line_u64(&line, result->blocks);
-	lks_line_str(&line, " blocks not freed at exit (");
-	lks_line_u64(&line, result->sites);
-	lks_line_str(&line, " sites, ");
+	lks_line_count(&line, result->blocks, " blocks not freed at exit (");
+	lks_line_count(&line, result->sites, " sites, ");
 	lks_line_bytes(&line, result->reachable_bytes);
 	lks_line_str(&line, " still reachable), ");
-	lks_line_u64(&line, result->handles);
-	lks_line_str(&line, result->handles == 1 ? " handle open" : " handles open");
+	lks_line_count(&line, result->handles,
+	               result->handles == 1 ? " handle open" : " handles open");
 	if (lks_own_malloc())
 		lks_line_str(&line, "; NOT recorded: the program's own malloc");
 	if (result->missed_allocs || result->missed_stacks) {
 		lks_line_str(&line, "; NOT recorded: ");
-		lks_line_u64(&line, result->missed_allocs);
-		lks_line_str(&line, " allocations, ");
-		lks_line_u64(&line, result->missed_stacks);
-		lks_line_str(&line, " stacks");
+		lks_line_count(&line, result->missed_allocs, " allocations, ");
+		lks_line_count(&line, result->missed_stacks, " stacks");
 	}
 	lks_line_str(&line, ". Report: leakscope report ");
 	lks_line_str(&line, result->path);

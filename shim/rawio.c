@@ -32,6 +32,12 @@ void lks_line_u64(struct lks_line *line, uint64_t value)
 	lks_line_str(line, digits + at);
 }
 
+void lks_line_count(struct lks_line *line, uint64_t value, const char *what)
+{
+	lks_line_u64(line, value);
+	lks_line_str(line, what);
+}
+
 void lks_line_bytes(struct lks_line *line, uint64_t bytes)
 {
 	static const char *const units[] = { " B", " KiB", " MiB", " GiB", " TiB" };

@@ -67,11 +67,16 @@ uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 enum { LKS_ONCE_NONE, LKS_ONCE_BUSY, LKS_ONCE_DONE, LKS_ONCE_FAILED };
 bool lks_setup_once_slow(int *state, bool (*setup)(void));
 
-static inline bool lks_setup_once(int *state, bool (*setup)(void))
+/* Set up already; never sets up itself. */
+static inline bool lks_setup_done(int *state)
 {
 	/* acquire: what setup wrote is visible once DONE is */
-	return lks_likely(__atomic_load_n(state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE) ||
-	       lks_setup_once_slow(state, setup);
+	return __atomic_load_n(state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE;
+}
+
+static inline bool lks_setup_once(int *state, bool (*setup)(void))
+{
+	return lks_likely(lks_setup_done(state)) || lks_setup_once_slow(state, setup);
 }
 
 /* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
@@ -82,6 +87,7 @@ struct lks_line {
 };
 void lks_line_str(struct lks_line *line, const char *str);
 void lks_line_u64(struct lks_line *line, uint64_t value);
+void lks_line_count(struct lks_line *line, uint64_t value, const char *what); /* "3 what" */
 void lks_line_bytes(struct lks_line *line, uint64_t bytes); /* "1.5 MiB" */
 int lks_write_all(int fd, const void *buf, size_t len);
 /* "leakscope: ..." to stderr, while fd 2 is still the program's stderr */

@@ -185,20 +185,13 @@ static void say_written(int failed, const char *label,
 	lks_say(&line);
 	line.len = 0;
 	lks_line_str(&line, "counts: ");
-	lks_line_u64(&line, counters->allocs);
-	lks_line_str(&line, " allocations, ");
-	lks_line_u64(&line, counters->frees);
-	lks_line_str(&line, " frees; NOT recorded: ");
-	lks_line_u64(&line, counters->missed_allocs);
-	lks_line_str(&line, " allocations, ");
-	lks_line_u64(&line, counters->missed_stacks);
-	lks_line_str(&line, " stacks, ");
-	lks_line_u64(&line, counters->missed_handles);
-	lks_line_str(&line, " handles, ");
-	lks_line_u64(&line, counters->missed_threads);
-	lks_line_str(&line, " threads not stopped; ");
-	lks_line_u64(&line, counters->unknown_frees);
-	lks_line_str(&line, " frees of unknown blocks");
+	lks_line_count(&line, counters->allocs, " allocations, ");
+	lks_line_count(&line, counters->frees, " frees; NOT recorded: ");
+	lks_line_count(&line, counters->missed_allocs, " allocations, ");
+	lks_line_count(&line, counters->missed_stacks, " stacks, ");
+	lks_line_count(&line, counters->missed_handles, " handles, ");
+	lks_line_count(&line, counters->missed_threads, " threads not stopped; ");
+	lks_line_count(&line, counters->unknown_frees, " frees of unknown blocks");
 	lks_say(&line);
 }
 

@@ -43,20 +43,10 @@ static bool reserve_table(void)
 	return fds != NULL;
 }
 
-/* Set up at start-up (lks_fd_table_init), or by the first recorder. */
-static bool table_ready(void)
-{
-	return lks_setup_once(&table_state, reserve_table);
-}
-
+/* At start-up; the first recorder sets it up itself if it comes first. */
 void lks_fd_table_init(void)
 {
-	table_ready();
-}
-
-static bool table_present(void)
-{
-	return __atomic_load_n(&table_state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE;
+	lks_setup_once(&table_state, reserve_table);
 }
 
 void lks_handles_count_missed(void)
@@ -100,7 +90,7 @@ void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr)
 {
 	if (fd >= 0 && fd <= STDERR_FILENO)
 		return;
-	if (!table_ready() || fd < 0 || (uint32_t)fd >= fd_cap) {
+	if (!lks_setup_once(&table_state, reserve_table) || fd < 0 || (uint32_t)fd >= fd_cap) {
 		lks_handles_count_missed();
 		return;
 	}
@@ -124,7 +114,7 @@ bool lks_fd_forget(int fd, struct lks_fd_entry *old)
 {
 	uint64_t addr, meta;
 
-	if (!table_present() || fd < 0 || (uint32_t)fd >= fd_cap)
+	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
 		return false;
 	if (!__atomic_load_n(&fds[fd].meta, __ATOMIC_RELAXED))
 		return false;  /* read-only test first: an unused page stays unmapped */
@@ -138,7 +128,7 @@ bool lks_fd_forget_stream(int fd, uint64_t addr)
 {
 	uint64_t meta;
 
-	if (!table_present() || fd < 0 || (uint32_t)fd >= fd_cap)
+	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
 		return false;
 	meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
 	if (!meta || __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED) != addr)
@@ -161,7 +151,7 @@ void lks_fd_forget_streams(uint16_t type)
 {
 	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
 
-	for (uint32_t fd = 0; fd < high && table_present(); fd++) {
+	for (uint32_t fd = 0; fd < high && lks_setup_done(&table_state); fd++) {
 		uint64_t meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
 
 		if (meta && (uint16_t)(meta >> 16) == type)
@@ -176,7 +166,7 @@ bool lks_fd_lookup(int fd, struct lks_fd_entry *entry)
 {
 	uint64_t meta, addr;
 
-	if (!table_present() || fd < 0 || (uint32_t)fd >= fd_cap)
+	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
 		return false;
 	meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
 	addr = __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED);
@@ -204,7 +194,7 @@ void lks_fd_mark_inherited(void)
 {
 	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
 
-	if (!table_present())
+	if (!lks_setup_done(&table_state))
 		return;
 	for (uint32_t fd = 0; fd < high; fd++)
 		if (fds[fd].meta)

@@ -52,16 +52,22 @@ static mode_t mode_arg(int flags, va_list args)
 	       ? (mode_t)va_arg(args, int) : 0;
 }
 
+/* In an interposer with (..., int flags, ...): the mode, or 0. */
+#define MODE_ARG(flags)                                                   \
+	({                                                                \
+		va_list args_;                                            \
+		mode_t mode_;                                             \
+		va_start(args_, flags);                                   \
+		mode_ = mode_arg(flags, args_);                           \
+		va_end(args_);                                            \
+		mode_;                                                    \
+	})
+
 #define OPEN_LIKE(name, fn)                                               \
 	LKS_EXPORT int name(const char *path, int flags, ...)             \
 	{                                                                 \
-		va_list args;                                             \
-		mode_t mode;                                              \
-		va_start(args, flags);                                    \
-		mode = mode_arg(flags, args);                             \
-		va_end(args);                                             \
-		LKS_CREATE_FD(LKS_HANDLE_FD,                              \
-		              lks_sys_openat(AT_FDCWD, path, flags, mode), \
+		mode_t mode = MODE_ARG(flags);                            \
+		LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(AT_FDCWD, path, flags, mode), \
 		              fn, path, flags, mode);                     \
 	}
 
@@ -71,13 +77,8 @@ OPEN_LIKE(open64, open64)
 #define OPENAT_LIKE(name, fn)                                             \
 	LKS_EXPORT int name(int dir_fd, const char *path, int flags, ...) \
 	{                                                                 \
-		va_list args;                                             \
-		mode_t mode;                                              \
-		va_start(args, flags);                                    \
-		mode = mode_arg(flags, args);                             \
-		va_end(args);                                             \
-		LKS_CREATE_FD(LKS_HANDLE_FD,                              \
-		              lks_sys_openat(dir_fd, path, flags, mode),  \
+		mode_t mode = MODE_ARG(flags);                            \
+		LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(dir_fd, path, flags, mode), \
 		              fn, dir_fd, path, flags, mode);             \
 	}
 

@@ -32,20 +32,10 @@ static bool reserve_table(void)
 	return maps != NULL;
 }
 
-/* Set up at start-up (lks_mapping_table_init), or by the first recorder. */
-static bool table_ready(void)
-{
-	return lks_setup_once(&table_state, reserve_table);
-}
-
+/* At start-up; the first recorder sets it up itself if it comes first. */
 void lks_mapping_table_init(void)
 {
-	table_ready();
-}
-
-static bool table_present(void)
-{
-	return __atomic_load_n(&table_state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE;
+	lks_setup_once(&table_state, reserve_table);
 }
 
 static uint32_t map_home(uint64_t addr)
@@ -75,7 +65,7 @@ void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
 {
 	uint32_t home = map_home(addr);
 
-	if (!table_ready() || addr <= KEY_TOMB) {
+	if (!lks_setup_once(&table_state, reserve_table) || addr <= KEY_TOMB) {
 		lks_handles_count_missed();
 		return;
 	}
@@ -113,7 +103,7 @@ bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old)
 {
 	uint32_t home = map_home(addr);
 
-	if (!table_present())
+	if (!lks_setup_done(&table_state))
 		return false;
 	for (uint32_t i = 0; i < MAP_WINDOW; i++) {
 		struct map_slot *slot = &maps[(home + i) % MAP_SLOTS];
@@ -152,7 +142,7 @@ void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), vo
 {
 	struct mapping_visit walk = { visit, ctx };
 
-	if (maps && table_present())
+	if (maps && lks_setup_done(&table_state))
 		walk_used_slots(visit_mapping, &walk);
 }
 
@@ -168,6 +158,6 @@ static void mark_inherited(uint32_t slot, void *unused)
 /* The fork child is single-threaded here: plain read-modify-writes suffice. */
 void lks_mapping_mark_inherited(void)
 {
-	if (table_present())
+	if (lks_setup_done(&table_state))
 		walk_used_slots(mark_inherited, NULL);
 }

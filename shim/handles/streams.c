@@ -63,16 +63,21 @@ LKS_EXPORT FILE *popen(const char *command, const char *mode)
 	OPEN_STREAM(popen, command, mode);
 }
 
-/* freopen closes the stream's old fd and opens another in the same FILE. */
-static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *),
+/* freopen closes the stream's old fd and opens another in the same FILE;
+ * real is the slot of the real freopen or freopen64. */
+static FILE *reopen(void *(*const *real)(const char *, const char *, void *),
                     const char *path, const char *mode, FILE *stream)
 {
 	FILE *result;
 
+	if (!lks_real_get(real)) {
+		errno = ENOSYS;
+		return NULL;
+	}
 	lks_fd_forget_stream(fileno(stream), (uint64_t)(uintptr_t)stream);
 	if (lks_unlikely(!lks_enter_started()))
-		return real(path, mode, stream);
-	result = real(path, mode, stream);
+		return (*real)(path, mode, stream);
+	result = (*real)(path, mode, stream);
 	if (result)
 		record_stream(result, LKS_HANDLE_FILE);
 	lks_leave();
@@ -81,22 +86,12 @@ static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *),
 
 LKS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
-	if (!lks_real_get(&lks_real.freopen)) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	return reopen((FILE *(*)(const char *, const char *, FILE *))lks_real.freopen,
-	              path, mode, stream);
+	return reopen(&lks_real.freopen, path, mode, stream);
 }
 
 LKS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
-	if (!lks_real_get(&lks_real.freopen64)) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	return reopen((FILE *(*)(const char *, const char *, FILE *))lks_real.freopen64,
-	              path, mode, stream);
+	return reopen(&lks_real.freopen64, path, mode, stream);
 }
 
 /* The FILE or DIR itself is malloc'd inside the opener while we are busy,
