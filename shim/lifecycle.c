@@ -51,8 +51,7 @@ void lks_start(void)
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
 	quiet = lks_quiet_begin();
-	lks_resolve_all();
-	if (!lks_real.malloc || !lks_real.free || !lks_live_init() || !lks_depot_init()) {
+	if (!lks_resolve_at_start() || !lks_live_init() || !lks_depot_init()) {
 		lks_quiet_end(quiet);
 		disable("cannot set up (real malloc not found or no memory)");
 		return;

@@ -34,10 +34,12 @@ bool lks_resolve_real(void *const *slot)
 	return fn != NULL;
 }
 
-void lks_resolve_all(void)
+bool lks_resolve_at_start(void)
 {
-	for (size_t i = 0; i < sizeof(real_names) / sizeof(real_names[0]); i++)
-		lks_real_get((void **)&lks_real + i);
+#define LKS_REAL_LOOKUP(field, symbol, ret, params) lks_real_get(&lks_real.field);
+	LKS_REAL_AT_START(LKS_REAL_LOOKUP)
+#undef LKS_REAL_LOOKUP
+	return lks_real.malloc && lks_real.free;
 }
 
 /* ---- bootstrap arena ------------------------------------------------------

@@ -44,7 +44,7 @@ static inline bool lks_real_known(void *const *slot)
 	return lks_likely(__atomic_load_n(slot, __ATOMIC_RELAXED) != NULL) ||
 	       lks_resolve_real(slot);
 }
-void lks_resolve_all(void);  /* at start-up: every name, missing ones stay NULL */
+bool lks_resolve_at_start(void);  /* LKS_REAL_AT_START; false without malloc or free */
 void *lks_bootstrap_alloc(size_t size, size_t align);
 bool lks_bootstrap_owns(const void *ptr);
 size_t lks_bootstrap_size(const void *ptr);

@@ -119,7 +119,7 @@ bool lks_sigchain_start(int signo, lks_request_fn *request)
 	struct sigaction before;
 
 	on_request = request;
-	if (lks_real.sigaction(signo, NULL, &before) != 0)
+	if (!lks_real_get(&lks_real.sigaction) || lks_real.sigaction(signo, NULL, &before) != 0)
 		return false;
 	views[0] = before;
 	if (install(signo, &before) != 0)

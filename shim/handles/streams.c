@@ -20,7 +20,7 @@ static void record_stream(FILE *stream, uint16_t kind)
 		FILE *stream;                                             \
 		if (lks_unlikely(!lks_enter_started()))                           \
 			return LKS_FORWARD(fn, NULL, __VA_ARGS__);        \
-		stream = lks_real.fn(__VA_ARGS__);                        \
+		stream = LKS_FORWARD(fn, NULL, __VA_ARGS__);              \
 		if (stream)                                               \
 			record_stream(stream, LKS_HANDLE_FILE);           \
 		lks_leave();                                              \
@@ -137,7 +137,7 @@ LKS_EXPORT int fcloseall(void)
 		DIR *dir;                                                 \
 		if (lks_unlikely(!lks_enter_started()))                           \
 			return LKS_FORWARD(fn, NULL, __VA_ARGS__);        \
-		dir = lks_real.fn(__VA_ARGS__);                           \
+		dir = LKS_FORWARD(fn, NULL, __VA_ARGS__);                 \
 		if (dir)                                                  \
 			lks_record_fd(dirfd(dir), LKS_HANDLE_DIR,         \
 			              (uint64_t)(uintptr_t)dir);          \
