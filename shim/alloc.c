@@ -53,6 +53,7 @@ void lks_unrecord(void *ptr, uint8_t family)
 #define real_alloc_ready(slot) alloc_ready((void *const *)(slot))
 static bool alloc_ready(void *const *slot)
 {
+	/* relaxed: the starting thread reads its own store of STARTING */
 	if (lks_unlikely(lks_busy) &&
 	    (!*slot || __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_STARTING))
 		return false;
