@@ -7,11 +7,11 @@
 
 #include "shim.h"
 
-void lks_start(void);  /* at start-up (lifecycle.c), or lazily by memory interposers */
+void lks_start(void);  /* at start-up (lifecycle.c), or lazily by an allocation */
 
 /* Enter the recording path: false means forward and record nothing. For
- * the memory interposers: the first may start the shim (other libraries'
- * initializers allocate before the shim's runs). */
+ * the allocation interposers (malloc's family, operator new): the first may
+ * start the shim (other libraries' initializers allocate before its own). */
 static inline bool lks_enter(void)
 {
 	if (lks_unlikely(lks_busy))
@@ -26,8 +26,8 @@ static inline bool lks_enter(void)
 	return true;
 }
 
-/* The same for every interposer but the memory ones: never starts the
- * shim. Starting looks functions up and maps memory, which a program's own
+/* The same for every other interposer (fds, streams, mmap, exec): never
+ * starts the shim. Starting looks functions up and maps memory, which a program's own
  * allocator may be in the middle of (rustc's jemalloc maps its first pages,
  * under its start-up lock, from another library's initializer). */
 static inline bool lks_enter_started(void)
