@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../shim/format.h"
+#include "format.h"
 #include "symindex.h"
 
 struct image;

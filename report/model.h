@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../shim/format.h"
+#include "format.h"
 #include "errmsg.h"
 
 struct snapshot;

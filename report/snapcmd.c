@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../shim/request.h"
+#include "request.h"
 #include "snapcmd.h"
 
 #define DEFAULT_TIMEOUT_MS 10000

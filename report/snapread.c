@@ -26,15 +26,12 @@ struct kind_info {
 	uint32_t record_size;
 };
 
+/* Indexed by kind number, from format.h's one list; numbers not listed
+ * have no name and are skipped like any unknown kind. */
 static const struct kind_info kinds[] = {
-	[LKS_SEC_STRINGS] = { "strings", 1 },
-	[LKS_SEC_COUNTERS] = { "counters", sizeof(struct lks_counters) },
-	[LKS_SEC_MODULES] = { "modules", sizeof(struct lks_module) },
-	[LKS_SEC_TRACES] = { "traces", sizeof(struct lks_trace) },
-	[LKS_SEC_FRAMES] = { "frames", sizeof(uint64_t) },
-	[LKS_SEC_SITES] = { "sites", sizeof(struct lks_site) },
-	[LKS_SEC_HANDLES] = { "handles", sizeof(struct lks_handle) },
-	[LKS_SEC_RETAINERS] = { "retainers", sizeof(struct lks_retainer_step) },
+#define KIND_INFO(number, NAME, name, record) [number] = { name, sizeof(record) },
+	LKS_SECTIONS(KIND_INFO)
+#undef KIND_INFO
 };
 #define KIND_LIMIT (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -60,6 +57,18 @@ static int bad(struct errmsg *err, const char *name, const char *fmt, ...)
 	return -EINVAL;
 }
 
+static bool known_reason(uint32_t reason)
+{
+	switch (reason) {
+#define KNOWN_REASON(number, NAME, name) case number:
+	LKS_REASONS(KNOWN_REASON)
+#undef KNOWN_REASON
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int check_header(const struct snapshot *snap, struct errmsg *err)
 {
 	const struct lks_header *h = &snap->header;
@@ -73,7 +82,7 @@ static int check_header(const struct snapshot *snap, struct errmsg *err)
 		return bad(err, snap->name,
 			   "bad header size %" PRIu32 " (expected %zu)",
 			   h->header_size, sizeof(struct lks_header));
-	if (h->reason < LKS_REASON_EXIT || h->reason > LKS_REASON_API)
+	if (!known_reason(h->reason))
 		return bad(err, snap->name, "unknown snapshot reason %" PRIu32,
 			   h->reason);
 	return 0;
@@ -135,7 +144,7 @@ static int locate_sections(const struct snapshot *snap, struct located *loc,
 		int r;
 
 		memcpy(&sec, table + (size_t)i * sizeof(sec), sizeof(sec));
-		if (sec.kind == 0 || sec.kind >= KIND_LIMIT)
+		if (sec.kind >= KIND_LIMIT || !kinds[sec.kind].name)
 			continue;
 		r = locate_one(snap, i, &sec, loc, err);
 		if (r < 0)

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../shim/format.h"
+#include "format.h"
 #include "errmsg.h"
 
 #define SNAP_MAX_FILE_SIZE (UINT64_C(4) << 30)

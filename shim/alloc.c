@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "enter.h"
 
 /* ---- recording ------------------------------------------------------------ */
 
@@ -45,30 +45,40 @@ void lks_unrecord(void *ptr, uint8_t family)
 
 /* ---- forwarding when not recording ---------------------------------------- */
 
-/* Before the real functions are known (inside dlsym, or another library's
- * constructor racing our start-up) serve from the bootstrap arena. */
-static bool real_ready(void)
+/* A real allocator to forward to, or false: serve from the bootstrap arena.
+ * False inside dlsym before the function is known (a lookup that fails
+ * allocates; another would nest), and on the thread that is starting the
+ * shim: its lookups must not enter a program's own malloc, which may be
+ * what called us and hold its start-up lock. */
+#define real_alloc_ready(slot) alloc_ready((void *const *)(slot))
+static bool alloc_ready(void *const *slot)
 {
-	if (lks_likely(lks_real.malloc != NULL))
-		return true;
-	if (lks_busy)
+	/* relaxed: the starting thread reads its own store of STARTING */
+	if (lks_unlikely(lks_busy) &&
+	    (!*slot || __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_STARTING))
 		return false;
-	lks_busy = 1;
-	lks_resolve_real();
-	lks_busy = 0;
-	return lks_real.malloc != NULL;
+	return lks_real_get(slot);
+}
+
+/* A real release function (free, realloc) for a block that is not the
+ * arena's: always the real one, looked up unless inside dlsym. */
+#define real_release_ready(slot) release_ready((void *const *)(slot))
+static bool release_ready(void *const *slot)
+{
+	return lks_likely(*slot != NULL) || (!lks_busy && lks_real_get(slot));
 }
 
 static void *forward_malloc(size_t size)
 {
-	return real_ready() ? lks_real.malloc(size) : lks_bootstrap_alloc(size, 16);
+	return real_alloc_ready(&lks_real.malloc) ? lks_real.malloc(size)
+	                                          : lks_bootstrap_alloc(size, 16);
 }
 
 static void *forward_calloc(size_t count, size_t size)
 {
 	size_t total;
 
-	if (real_ready())
+	if (real_alloc_ready(&lks_real.calloc))
 		return lks_real.calloc(count, size);
 	if (__builtin_mul_overflow(count, size, &total))
 		return NULL;
@@ -77,8 +87,8 @@ static void *forward_calloc(size_t count, size_t size)
 
 static void *forward_memalign(size_t align, size_t size)
 {
-	return real_ready() ? lks_real.memalign(align, size)
-	                    : lks_bootstrap_alloc(size, align);
+	return real_alloc_ready(&lks_real.memalign)
+	       ? lks_real.memalign(align, size) : lks_bootstrap_alloc(size, align);
 }
 
 /* ---- malloc family -------------------------------------------------------- */
@@ -119,7 +129,7 @@ LKS_EXPORT void free(void *ptr)
 	 * start those misses now, to overlap the table's (never faults). */
 	__builtin_prefetch((char *)ptr - sizeof(size_t), 1, 3);
 	lks_unrecord(ptr, LKS_FAMILY_MALLOC);
-	if (lks_likely(real_ready()))
+	if (lks_likely(real_release_ready(&lks_real.free)))
 		lks_real.free(ptr);
 }
 
@@ -145,7 +155,8 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 		return realloc_from_arena(ptr, size);
 	if (lks_unlikely(!lks_enter())) {
 		lks_unrecord(ptr, LKS_FAMILY_MALLOC);
-		return real_ready() ? lks_real.realloc(ptr, size) : NULL;
+		return real_release_ready(&lks_real.realloc)
+		       ? lks_real.realloc(ptr, size) : NULL;
 	}
 	/* Un-record first: once realloc returns, another thread may get ptr. */
 	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
@@ -175,7 +186,7 @@ LKS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	int error;
 
 	if (lks_unlikely(!lks_enter())) {
-		if (real_ready())
+		if (real_alloc_ready(&lks_real.posix_memalign))
 			return lks_real.posix_memalign(out, align, size);
 		*out = lks_bootstrap_alloc(size, align);
 		return *out ? 0 : ENOMEM;
@@ -193,8 +204,9 @@ LKS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	{                                                                 \
 		void *ptr;                                                \
 		if (lks_unlikely(!lks_enter()))                           \
-			return real_ready() ? lks_real.name(align, size)  \
-			                    : forward_memalign(align, size); \
+			return real_alloc_ready(&lks_real.name) \
+			       ? lks_real.name(align, size)               \
+			       : forward_memalign(align, size);           \
 		ptr = lks_real.name(align, size);                         \
 		if (ptr != NULL)                                          \
 			lks_record(ptr, size, LKS_FAMILY_MALLOC);         \
@@ -219,7 +231,8 @@ LKS_EXPORT void *valloc(size_t size)
 	void *ptr;
 
 	if (lks_unlikely(!lks_enter()))
-		return real_ready() ? lks_real.valloc(size) : forward_memalign(4096, size);
+		return real_alloc_ready(&lks_real.valloc) ? lks_real.valloc(size)
+		       : forward_memalign(4096, size);
 	ptr = lks_real.valloc(size);
 	if (ptr != NULL)
 		lks_record(ptr, size, LKS_FAMILY_MALLOC);
@@ -232,8 +245,8 @@ LKS_EXPORT void *pvalloc(size_t size)
 	void *ptr;
 
 	if (lks_unlikely(!lks_enter()))
-		return real_ready() ? lks_real.pvalloc(size)
-		                    : forward_memalign(4096, page_round(size));
+		return real_alloc_ready(&lks_real.pvalloc) ? lks_real.pvalloc(size)
+		       : forward_memalign(4096, page_round(size));
 	ptr = lks_real.pvalloc(size);
 	if (ptr != NULL)
 		lks_record(ptr, page_round(size), LKS_FAMILY_MALLOC);

@@ -17,20 +17,20 @@
 int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size_t size)
 {
 	struct lks_snapshot_result result;
-	unsigned char was_busy = lks_busy;
+	unsigned char quiet;
 	int saved_errno = errno, failed;
 
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return -ENOSYS;
-	/* set: a signal handler interrupted this thread inside the shim, whose
+	/* busy: a signal handler interrupted this thread inside the shim, whose
 	 * state (a half-made trace, libunwind) must not be entered again */
-	if (was_busy)
+	if (lks_busy)
 		return -EAGAIN;
-	lks_busy = 1;  /* what the writer's libc calls allocate is not the program's */
+	quiet = lks_quiet_begin();  /* what the writer's libc calls allocate is not the program's */
 	errno = 0;
 	failed = lks_snapshot_write(reason, label, -1, &result);
 	failed = failed ? (errno ? -errno : -EIO) : 0;
-	lks_busy = was_busy;
+	lks_quiet_end(quiet);
 	if (!failed && path) {
 		size_t len = strnlen(result.path, size - 1);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
 #define MAX_REGIONS 4096
 
@@ -67,8 +68,8 @@ uint64_t lks_arena_unlisted(void)
 
 static void *map_with(size_t bytes, int extra_flags)
 {
-	void *ptr = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	void *ptr = lks_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	                         MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
 
 	if (ptr == MAP_FAILED)
 		return NULL;
@@ -94,7 +95,7 @@ void lks_unmap(void *ptr, size_t bytes)
 	if (!ptr)
 		return;
 	forget(ptr);
-	if (munmap(ptr, bytes) == 0)
+	if (lks_sys_munmap(ptr, bytes) == 0)
 		__atomic_fetch_sub(&mapped_bytes, bytes, __ATOMIC_RELAXED);
 }
 
@@ -117,8 +118,8 @@ static void add_resident(uint64_t start, uint64_t bytes, void *ctx)
 
 	for (uint64_t done = 0; done < pages; ) {
 		uint64_t want = pages - done < 512 ? pages - done : 512;
-		ssize_t got = pread(res->pagemap_fd, entries, want * sizeof(uint64_t),
-		                    (off_t)((first + done) * sizeof(uint64_t)));
+		ssize_t got = lks_sys_pread(res->pagemap_fd, entries, want * sizeof(uint64_t),
+		                            (off_t)((first + done) * sizeof(uint64_t)));
 
 		if (got <= 0)
 			return;  /* unmapped meanwhile by a table that grew */
@@ -133,14 +134,34 @@ static void add_resident(uint64_t start, uint64_t bytes, void *ctx)
  * thread-self: once the main thread has exited, /proc/self's has no memory. */
 uint64_t lks_arena_resident(void)
 {
-	struct resident res = { open("/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC),
-	                        (uint64_t)sysconf(_SC_PAGESIZE), 0 };
+	struct resident res = {
+		lks_sys_openat(AT_FDCWD, "/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC, 0),
+		(uint64_t)sysconf(_SC_PAGESIZE), 0 };
 
 	if (res.pagemap_fd < 0)
 		return 0;
 	lks_arena_foreach(add_resident, &res);
-	close(res.pagemap_fd);
+	lks_sys_close(res.pagemap_fd);
 	return res.bytes;
+}
+
+/* Tables are set up at start-up, before the program has threads. A caller
+ * that comes first anyway sets up itself; one racing with it gets false
+ * rather than wait (a signal handler may have interrupted the set-up on its
+ * own thread), and counts what it could not record. */
+bool lks_setup_once_slow(int *state, bool (*setup)(void))
+{
+	int seen = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+	bool done;
+
+	if (seen != LKS_ONCE_NONE ||
+	    !__atomic_compare_exchange_n(state, &seen, LKS_ONCE_BUSY, false,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return seen == LKS_ONCE_DONE;
+	done = setup();
+	/* release: what setup wrote is visible to whoever sees DONE */
+	__atomic_store_n(state, done ? LKS_ONCE_DONE : LKS_ONCE_FAILED, __ATOMIC_RELEASE);
+	return done;
 }
 
 uint64_t lks_mapped_bytes(void)

@@ -19,6 +19,7 @@
 
 #include "request.h"
 #include "shim.h"
+#include "sys.h"
 
 #define REQUEST_SLOTS 8
 #define STACK_BYTES (1024 * 1024) /* the snapshot writer keeps paths on the stack */
@@ -39,6 +40,7 @@ static uint32_t doorbell;     /* atomic futex word: bumped on each request */
 static uint32_t thread_named;  /* atomic futex word: 1 once it has its name */
 static int channel_signal;    /* 0: requests are off */
 static uint64_t interval_ns;  /* 0: no timer */
+static bool running;          /* the thread was started: a fork child restarts it */
 
 static long futex_wait(uint32_t *word, uint32_t seen, const struct timespec *timeout)
 {
@@ -55,7 +57,7 @@ static uint64_t monotonic_ns(void)
 
 /* Runs in a signal handler: a slot, a counter and a futex wake, nothing
  * else. With every slot taken the request is dropped; its command times out. */
-void lks_control_request(int pid, uint32_t token)
+static void queue_request(int pid, uint32_t token)
 {
 	for (int i = 0; i < REQUEST_SLOTS; i++) {
 		uint32_t expected = SLOT_FREE;
@@ -93,7 +95,7 @@ static int connect_reply(const struct request *request)
 	if (name.len + 1 > sizeof(addr.sun_path))
 		return -1;
 	memcpy(addr.sun_path + 1, name.text, name.len);  /* abstract: leading NUL */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = lks_sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
@@ -102,7 +104,7 @@ static int connect_reply(const struct request *request)
 	            (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + name.len)) ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) ||
 	    peer.pid != request->pid || (peer.uid != getuid() && peer.uid != 0)) {
-		close(fd);
+		lks_sys_close(fd);
 		return -1;
 	}
 	return fd;
@@ -114,7 +116,7 @@ static void read_label(int fd, char *label, size_t size)
 	size_t len = 0;
 
 	while (len + 1 < size) {
-		ssize_t got = read(fd, label + len, 1);
+		ssize_t got = lks_sys_read(fd, label + len, 1);
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -129,20 +131,21 @@ static void serve(const struct request *request)
 {
 	char label[LKS_LABEL_MAX + 1], path[4096];
 	struct lks_line error = { .len = 0 };
+	unsigned char quiet;
 	int fd, failed;
 	size_t len;
 
-	lks_busy = 1;
+	quiet = lks_quiet_begin();
 	fd = connect_reply(request);
 	if (fd < 0) {
-		lks_busy = 0;
+		lks_quiet_end(quiet);
 		return;
 	}
 	read_label(fd, label, sizeof(label));
-	lks_busy = 0;  /* lks_snapshot_now refuses a busy thread, and sets it itself */
+	lks_quiet_end(quiet);  /* lks_snapshot_now refuses a busy thread, and sets it itself */
 	failed = lks_snapshot_now(LKS_REASON_SIGNAL, label[0] ? label : REQUEST_LABEL,
 	                          path, sizeof(path));
-	lks_busy = 1;  /* the reply's socket calls are not the program's */
+	quiet = lks_quiet_begin();  /* the reply's socket calls are not the program's */
 	if (failed) {
 		lks_line_str(&error, "error ");
 		lks_line_u64(&error, (uint64_t)-failed);
@@ -154,8 +157,8 @@ static void serve(const struct request *request)
 		if (lks_write_all(fd, "ok ", 3) == 0)
 			lks_write_all(fd, path, len + 1);
 	}
-	close(fd);
-	lks_busy = 0;
+	lks_sys_close(fd);
+	lks_quiet_end(quiet);
 }
 
 static void serve_requests(void)
@@ -275,18 +278,39 @@ static void warn(const char *what)
 /* A fork child has no thread but the forking one: it gets its own control
  * thread, so a pre-forking server's workers answer requests and take
  * interval snapshots too. Requests queued in the parent stay the parent's. */
-static void restart_in_child(void)
+void lks_control_after_fork(void)
 {
-	unsigned char was_busy = lks_busy;
+	unsigned char quiet;
 
+	if (!running)
+		return;
 	memset(requests, 0, sizeof(requests));
-	lks_busy = 1;
+	quiet = lks_quiet_begin();
 	if (!start_thread())
 		warn("cannot start the control thread in a fork child");
-	lks_busy = was_busy;
+	lks_quiet_end(quiet);
 }
 
-/* From the constructor, with lks_busy set. */
+/* verbose=1: what the control thread answers. */
+static void say_started(void)
+{
+	struct lks_line line = { .len = 0 };
+
+	lks_line_str(&line, "control thread: ");
+	if (channel_signal) {
+		lks_line_str(&line, "snapshots on request, signal ");
+		lks_line_u64(&line, (uint64_t)channel_signal);
+		lks_line_str(&line, interval_ns ? "; " : "");
+	}
+	if (interval_ns) {
+		lks_line_str(&line, "a snapshot every ");
+		lks_line_u64(&line, interval_ns / NS_PER_SEC);
+		lks_line_str(&line, " s");
+	}
+	lks_say(&line);
+}
+
+/* At start-up, in a quiet scope. */
 void lks_control_start(void)
 {
 	int signo = lks_opt.snapshot_signal;
@@ -297,7 +321,7 @@ void lks_control_start(void)
 		warn("snapshot_signal must be a real-time signal other than SIGRTMAX-3; requests are off");
 		signo = 0;
 	}
-	if (signo && !lks_sigchain_start(signo)) {
+	if (signo && !lks_sigchain_start(signo, queue_request)) {
 		warn("cannot install the snapshot_signal handler; requests are off");
 		signo = 0;
 	}
@@ -310,5 +334,7 @@ void lks_control_start(void)
 		warn("cannot start the control thread: no requests, no interval snapshots");
 		return;
 	}
-	pthread_atfork(NULL, NULL, restart_in_child);
+	running = true;
+	if (lks_opt.verbose)
+		say_started();
 }

@@ -3,7 +3,7 @@
  * names. Built with -fexceptions: a throwing operator new unwinds through
  * these frames, and the cleanup below must still clear lks_busy. */
 
-#include "shim.h"
+#include "enter.h"
 
 static void leave_on_unwind(unsigned char *entered)
 {
@@ -15,26 +15,16 @@ static void leave_on_unwind(unsigned char *entered)
 	unsigned char entered __attribute__((cleanup(leave_on_unwind)))
 
 /* libstdc++ may arrive after start-up (a C program dlopens a C++ plugin):
- * look the names up again rather than call a NULL pointer. */
-static void ensure_cxx_resolved(void *const *fn)
-{
-	if (lks_unlikely(*fn == NULL)) {
-		unsigned char was_busy = lks_busy;
-
-		lks_busy = 1;
-		lks_resolve_real();
-		lks_busy = was_busy;
-	}
-}
-
-/* The real operator delete frees through our free(): busy tells it the
- * block is already un-recorded. delete is noexcept: no unwinding here. */
+ * the names are looked up on use rather than a NULL pointer called. The
+ * real operator delete frees through our free(): the quiet scope tells it
+ * the block is already un-recorded. delete is noexcept: no unwinding here. */
 #define CALL_REAL_DELETE(field, args)                                   \
 	do {                                                             \
-		unsigned char was_busy = lks_busy;                       \
-		lks_busy = 1;                                            \
+		unsigned char quiet;                                     \
+		lks_real_get(&lks_real.field);                           \
+		quiet = lks_quiet_begin();                               \
 		lks_real.field args;                                     \
-		lks_busy = was_busy;                                     \
+		lks_quiet_end(quiet);                                    \
 	} while (0)
 
 /* NEW(name, family, params, args): records after the real one returns. */
@@ -44,7 +34,7 @@ static void ensure_cxx_resolved(void *const *fn)
 	{                                                                \
 		ENTERED_SCOPE = 0;                                       \
 		void *ptr;                                               \
-		ensure_cxx_resolved((void *const *)&lks_real.field);     \
+		lks_real_get(&lks_real.field);                           \
 		if (!lks_enter())                                        \
 			return lks_real.field args;                      \
 		entered = 1;                                             \
@@ -60,7 +50,6 @@ static void ensure_cxx_resolved(void *const *fn)
 	{                                                                \
 		if (ptr != NULL)                                         \
 			lks_unrecord(ptr, family);                       \
-		ensure_cxx_resolved((void *const *)&lks_real.field);     \
 		CALL_REAL_DELETE(field, args);                           \
 	}
 

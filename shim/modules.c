@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Loaded objects: the shim's own text range (to drop its frames), objects
- * unloaded by dlclose (kept so their old stacks still symbolize), and the
- * module section of a snapshot with every object's build-id. */
+/* Loaded objects: the shim's own text range (to drop its frames), which
+ * object's malloc wins, objects unloaded by dlclose (kept so their old
+ * stacks still symbolize), and the module section of a snapshot with every
+ * object's build-id. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -102,6 +103,27 @@ bool lks_in_shim(uint64_t ip)
 	return ip >= shim_start && ip < shim_end;
 }
 
+/* A program that defines malloc itself (a statically linked jemalloc or
+ * tcmalloc) comes before the preload in the lookup order: the calls go to
+ * its malloc, never to ours, and a report would look clean. An executable
+ * that only takes malloc's address has an undefined symbol whose value is
+ * its PLT stub (the function's canonical address): dlsym returns that
+ * stub, which still jumps to ours. */
+bool lks_malloc_is_ours(const char **where)
+{
+	void *winner = dlsym(RTLD_DEFAULT, "malloc");
+	const ElfW(Sym) *symbol = NULL;
+	Dl_info info;
+
+	*where = "";
+	if (!winner || lks_in_shim((uint64_t)(uintptr_t)winner))
+		return true;
+	if (dladdr1(winner, &info, (void **)&symbol, RTLD_DL_SYMENT) == 0 || !symbol)
+		return false;
+	*where = info.dli_fname && info.dli_fname[0] ? info.dli_fname : lks_exe_path();
+	return symbol->st_shndx == SHN_UNDEF;
+}
+
 /* ---- dlclose: remember the object if it really goes away -------------- */
 
 struct match {
@@ -157,17 +179,15 @@ void lks_modules_after_dlclose(void)
 
 LKS_EXPORT int dlclose(void *handle)
 {
-	unsigned char was_busy = lks_busy;
+	unsigned char quiet = lks_quiet_begin(); /* dlinfo and dl_iterate_phdr may allocate */
 	int result;
 
-	lks_busy = 1;  /* dlinfo and dl_iterate_phdr may allocate */
-	if (!lks_real.dlclose)
-		lks_resolve_real();
+	lks_real_get(&lks_real.dlclose);
 	lks_modules_note_dlclose(handle);
 	result = lks_real.dlclose(handle);
 	if (result == 0)
 		lks_modules_after_dlclose();
-	lks_busy = was_busy;
+	lks_quiet_end(quiet);
 	return result;
 }
 

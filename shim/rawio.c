@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
 void lks_line_str(struct lks_line *line, const char *str)
 {
@@ -29,6 +30,12 @@ void lks_line_u64(struct lks_line *line, uint64_t value)
 		value /= 10;
 	} while (value);
 	lks_line_str(line, digits + at);
+}
+
+void lks_line_count(struct lks_line *line, uint64_t value, const char *what)
+{
+	lks_line_u64(line, value);
+	lks_line_str(line, what);
 }
 
 void lks_line_bytes(struct lks_line *line, uint64_t bytes)
@@ -55,7 +62,7 @@ int lks_write_all(int fd, const void *buf, size_t len)
 	const char *cursor = buf;
 
 	while (len) {
-		ssize_t done = write(fd, cursor, len);
+		ssize_t done = lks_sys_write(fd, cursor, len);
 
 		if (done < 0 && errno == EINTR)
 			continue;

@@ -3,53 +3,43 @@
  * arena that serves the allocations dlsym itself makes meanwhile. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <link.h>
 #include <string.h>
 
 #include "shim.h"
 
 struct lks_real_fns lks_real;
 
-static const struct {
-	const char *symbol;
-	size_t offset;
-} real_symbols[] = {
-#define LKS_REAL_ENTRY(field, symbol, ret, params) \
-	{ symbol, offsetof(struct lks_real_fns, field) },
-	LKS_REAL_TABLE(LKS_REAL_ENTRY)
-#undef LKS_REAL_ENTRY
+static const char *const real_names[] = {
+#define LKS_REAL_NAME(field, symbol, ret, params) symbol,
+	LKS_REAL_TABLE(LKS_REAL_NAME)
+#undef LKS_REAL_NAME
 };
+_Static_assert(sizeof(real_names) / sizeof(real_names[0]) * sizeof(void *) ==
+               sizeof(struct lks_real_fns), "one function pointer per name");
 
-/* Idempotent and safe to run in several threads at once: each writes the
- * same values. The caller holds lks_busy, so the malloc/calloc that dlsym
- * makes (dlerror state) come back to us and are served by the arena. */
-void lks_resolve_real(void)
+/* The lookup behind lks_real_get: the next definition of one name after
+ * the shim's. A lookup that finds its name allocates nothing; one that
+ * fails makes glibc allocate its error message, which comes back to our
+ * malloc on a quiet thread (served by the bootstrap arena while the shim is
+ * starting). Safe in several threads at once: each writes the same value. */
+bool lks_resolve_real(void *const *slot)
 {
-	for (size_t i = 0; i < sizeof(real_symbols) / sizeof(real_symbols[0]); i++) {
-		void *fn = dlsym(RTLD_NEXT, real_symbols[i].symbol);
-		void **slot = (void **)((char *)&lks_real + real_symbols[i].offset);
+	size_t index = (size_t)((const char *)slot - (const char *)&lks_real) / sizeof(void *);
+	unsigned char quiet = lks_quiet_begin();
+	void *fn = dlsym(RTLD_NEXT, real_names[index]);
 
-		/* relaxed: readers that see NULL take the arena or re-resolve */
-		__atomic_store_n(slot, fn, __ATOMIC_RELAXED);
-	}
+	lks_quiet_end(quiet);
+	/* relaxed: a reader that sees NULL looks it up again */
+	__atomic_store_n((void **)slot, fn, __ATOMIC_RELAXED);
+	return fn != NULL;
 }
 
-/* A program that defines malloc itself (a statically linked jemalloc or
- * tcmalloc) comes before the preload in the lookup order: the calls go to
- * its malloc, never to ours, and a report would look clean. An executable
- * that only takes malloc's address has an undefined symbol whose value is
- * its PLT stub (the function's canonical address): dlsym returns that
- * stub, which still jumps to ours. */
-bool lks_malloc_is_ours(void)
+bool lks_resolve_at_start(void)
 {
-	void *winner = dlsym(RTLD_DEFAULT, "malloc");
-	const ElfW(Sym) *symbol = NULL;
-	Dl_info info;
-
-	if (!winner || lks_in_shim((uint64_t)(uintptr_t)winner))
-		return true;
-	return dladdr1(winner, &info, (void **)&symbol, RTLD_DL_SYMENT) != 0 && symbol &&
-	       symbol->st_shndx == SHN_UNDEF;
+#define LKS_REAL_LOOKUP(field, symbol, ret, params) lks_real_get(&lks_real.field);
+	LKS_REAL_AT_START(LKS_REAL_LOOKUP)
+#undef LKS_REAL_LOOKUP
+	return lks_real.malloc && lks_real.free;
 }
 
 /* ---- bootstrap arena ------------------------------------------------------

@@ -10,7 +10,10 @@
 #include "real_handles.inc.h"
 #include "real_signals.inc.h"
 
-#define LKS_REAL_TABLE(X)                                                   \
+/* Looked up at start-up, so that no interposer has to look one up later
+ * (a signal handler's close() must not meet dlsym): names libc always has,
+ * whose lookups succeed and allocate nothing. */
+#define LKS_REAL_AT_START(X)                                                \
 	X(malloc, "malloc", void *, (size_t))                                   \
 	X(calloc, "calloc", void *, (size_t, size_t))                           \
 	X(realloc, "realloc", void *, (void *, size_t))                         \
@@ -20,6 +23,15 @@
 	X(memalign, "memalign", void *, (size_t, size_t))                       \
 	X(valloc, "valloc", void *, (size_t))                                   \
 	X(pvalloc, "pvalloc", void *, (size_t))                                 \
+	X(dlclose, "dlclose", int, (void *))                                    \
+	X(_exit, "_exit", void, (int))                                          \
+	X(_Exit, "_Exit", void, (int))                                          \
+	LKS_REAL_HANDLES(X)                                                     \
+	LKS_REAL_SIGNALS(X)
+
+/* C++'s operators, looked up on first use: libstdc++ may not be loaded at
+ * start-up (a C program), or only later (a C++ plugin it dlopens). */
+#define LKS_REAL_CXX(X)                                                     \
 	X(new_, "_Znwm", void *, (size_t))                                      \
 	X(new_array, "_Znam", void *, (size_t))                                 \
 	X(new_nothrow, "_ZnwmRKSt9nothrow_t", void *, (size_t, const void *))   \
@@ -46,12 +58,9 @@
 	X(delete_aligned_nothrow, "_ZdlPvSt11align_val_tRKSt9nothrow_t", void,  \
 	  (void *, size_t, const void *))                                       \
 	X(delete_array_aligned_nothrow, "_ZdaPvSt11align_val_tRKSt9nothrow_t",  \
-	  void, (void *, size_t, const void *))                                 \
-	X(dlclose, "dlclose", int, (void *))                                    \
-	X(_exit, "_exit", void, (int))                                          \
-	X(_Exit, "_Exit", void, (int))                                          \
-	LKS_REAL_HANDLES(X)                                                     \
-	LKS_REAL_SIGNALS(X)
+	  void, (void *, size_t, const void *))
+
+#define LKS_REAL_TABLE(X) LKS_REAL_AT_START(X) LKS_REAL_CXX(X)
 
 struct lks_real_fns {
 #define LKS_REAL_FIELD(field, symbol, ret, params) ret(*field) params;

@@ -10,68 +10,41 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "process.h"
 
 #define LKS_EXPORT __attribute__((visibility("default")))
 #define lks_likely(x) __builtin_expect(!!(x), 1)
 #define lks_unlikely(x) __builtin_expect(!!(x), 0)
 
-/* ---- init.c: the process-wide state machine ---------------------------- */
-
-enum lks_state {
-	LKS_UNINIT = 0,   /* nothing resolved yet */
-	LKS_STARTING,     /* one thread is setting up; others forward */
-	LKS_ACTIVE,       /* recording */
-	LKS_DISABLED,     /* enabled=0 or a failure of ours: forward only */
-};
-
-extern int lks_state;                 /* enum lks_state, atomic */
-/* Per-thread "inside leakscope" flag. initial-exec TLS: reading it never
- * calls __tls_get_addr, which may allocate. */
-extern __thread unsigned char lks_busy __attribute__((tls_model("initial-exec")));
-
-void lks_start(void);                 /* first call from any interposer */
-void lks_disable(const char *why);    /* one line to stderr, stop recording */
-bool lks_forked_child(void);
-bool lks_own_malloc(void);  /* malloc calls never reach the shim */
-bool lks_stderr_unchanged(void); /* fd 2 is still the program's stderr */
-
-/* Enter the recording path: false means forward and record nothing. */
-static inline bool lks_enter(void)
-{
-	if (lks_unlikely(lks_busy))
-		return false;
-	/* relaxed: a stale LKS_STARTING only costs one unrecorded call */
-	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE)) {
-		lks_start();
-		if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
-			return false;
-	}
-	lks_busy = 1;
-	return true;
-}
-
-static inline void lks_leave(void)
-{
-	lks_busy = 0;
-}
-
 /* ---- options.c ---------------------------------------------------------- */
 
 struct lks_options {
-#define LKS_OPTION(name, type, def, desc) type name;
+#define LKS_OPTION(name, type, def, min, max, desc) type name;
 #include "options.inc"
 #undef LKS_OPTION
 };
 extern struct lks_options lks_opt;
 void lks_options_parse(const char *text);
+void lks_options_print_help(void);   /* help=1: the table, to stderr */
+void lks_options_print_taken(void);  /* verbose=1: those not at their default */
 
 /* ---- real.c: the functions we forward to -------------------------------- */
 
 #include "real.inc.h"
 
 extern struct lks_real_fns lks_real;
-void lks_resolve_real(void);
-bool lks_malloc_is_ours(void);  /* false: the program's own malloc wins */
+bool lks_resolve_real(void *const *slot);
+
+/* The one way to a real function: true once lks_real.fn is known, looked
+ * up on first use. Call as lks_real_get(&lks_real.fn). */
+#define lks_real_get(slot) lks_real_known((void *const *)(slot))
+static inline bool lks_real_known(void *const *slot)
+{
+	/* relaxed: written once, with the same value by whoever looks it up */
+	return lks_likely(__atomic_load_n(slot, __ATOMIC_RELAXED) != NULL) ||
+	       lks_resolve_real(slot);
+}
+bool lks_resolve_at_start(void);  /* LKS_REAL_AT_START; false without malloc or free */
 void *lks_bootstrap_alloc(size_t size, size_t align);
 bool lks_bootstrap_owns(const void *ptr);
 size_t lks_bootstrap_size(const void *ptr);
@@ -89,6 +62,23 @@ void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
 uint64_t lks_arena_unlisted(void);
 uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
+/* A table set up on first use that never waits: setup runs once, in
+ * whichever thread asks first; true once it succeeded. */
+enum { LKS_ONCE_NONE, LKS_ONCE_BUSY, LKS_ONCE_DONE, LKS_ONCE_FAILED };
+bool lks_setup_once_slow(int *state, bool (*setup)(void));
+
+/* Set up already; never sets up itself. */
+static inline bool lks_setup_done(int *state)
+{
+	/* acquire: what setup wrote is visible once DONE is */
+	return __atomic_load_n(state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE;
+}
+
+static inline bool lks_setup_once(int *state, bool (*setup)(void))
+{
+	return lks_likely(lks_setup_done(state)) || lks_setup_once_slow(state, setup);
+}
+
 /* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
 
 struct lks_line {
@@ -97,6 +87,7 @@ struct lks_line {
 };
 void lks_line_str(struct lks_line *line, const char *str);
 void lks_line_u64(struct lks_line *line, uint64_t value);
+void lks_line_count(struct lks_line *line, uint64_t value, const char *what); /* "3 what" */
 void lks_line_bytes(struct lks_line *line, uint64_t bytes); /* "1.5 MiB" */
 int lks_write_all(int fd, const void *buf, size_t len);
 /* "leakscope: ..." to stderr, while fd 2 is still the program's stderr */
@@ -153,6 +144,8 @@ struct lks_strtab;
 struct lks_buf;
 int lks_modules_write(struct lks_buf *out, struct lks_strtab *strings);
 bool lks_in_shim(uint64_t ip);
+/* false: the program's own malloc wins; where: the object defining it */
+bool lks_malloc_is_ours(const char **where);
 
 /* ---- reach.c: leak classes by a conservative scan at exit --------------- */
 
@@ -192,20 +185,12 @@ int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size
 
 /* ---- control.c + sigchain.c: snapshots on request and on a timer -------- */
 
-void lks_control_start(void);          /* from the constructor, lks_busy set */
-void lks_control_request(int pid, uint32_t token); /* async-signal-safe */
-bool lks_sigchain_start(int signo);    /* install the request signal's handler */
-
-/* ---- init.c: what the process told us at start ---------------------------- */
-
-const char *lks_exe_path(void);       /* /proc/self/exe at start */
-const char *lks_output_dir(void);     /* absolute */
-uint64_t lks_uptime_ns(void);
-
-/* ---- exit.c ------------------------------------------------------------ */
-
-void lks_process_end(enum lks_reason reason, int status);
-void lks_exit_claim(void); /* at start and in a fork child: ours to report */
+void lks_control_start(void);          /* at start-up, in a quiet scope */
+void lks_control_after_fork(void);     /* in a fork child: a thread of its own */
+/* Installs the request signal's handler; a request (the command's pid and
+ * token) goes to on_request, in the handler: async-signal-safe only. */
+typedef void lks_request_fn(int pid, uint32_t token);
+bool lks_sigchain_start(int signo, lks_request_fn *on_request);
 
 /* ---- growable mmap buffers used while writing a snapshot ---------------- */
 

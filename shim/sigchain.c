@@ -24,6 +24,7 @@ __sighandler_t bsd_signal(int signo, __sighandler_t handler);
 #define MIRRORED_FLAGS (SA_RESTART | SA_ONSTACK | SA_NODEFER)
 
 static int channel_signal;             /* atomic: 0 until installed */
+static lks_request_fn *on_request;     /* set before the handler is */
 static struct sigaction views[VIEWS];  /* the program's dispositions */
 static uint32_t view_next = 1, view_at; /* atomic: slot to fill, slot in force */
 
@@ -106,18 +107,19 @@ static void on_signal(int signo, siginfo_t *info, void *context)
 	if (info->si_code == SI_QUEUE && value >> 32 == LKS_REQUEST_MAGIC) {
 		int saved_errno = errno;
 
-		lks_control_request(info->si_pid, (uint32_t)value);
+		on_request(info->si_pid, (uint32_t)value);
 		errno = saved_errno;
 		return;
 	}
 	chain(signo, info, context);
 }
 
-bool lks_sigchain_start(int signo)
+bool lks_sigchain_start(int signo, lks_request_fn *request)
 {
 	struct sigaction before;
 
-	if (lks_real.sigaction(signo, NULL, &before) != 0)
+	on_request = request;
+	if (!lks_real_get(&lks_real.sigaction) || lks_real.sigaction(signo, NULL, &before) != 0)
 		return false;
 	views[0] = before;
 	if (install(signo, &before) != 0)
@@ -134,17 +136,6 @@ static bool is_channel(int signo)
 	int channel = __atomic_load_n(&channel_signal, __ATOMIC_ACQUIRE);
 
 	return channel && signo == channel;
-}
-
-static void resolve_if_needed(void)
-{
-	unsigned char was_busy = lks_busy;
-
-	if (lks_real.sigaction)
-		return;
-	lks_busy = 1;  /* dlsym allocates */
-	lks_resolve_real();
-	lks_busy = was_busy;
 }
 
 static int program_sigaction(int signo, const struct sigaction *act, struct sigaction *old)
@@ -173,7 +164,7 @@ static __sighandler_t program_signal(int signo, __sighandler_t handler, int flag
 
 LKS_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *old)
 {
-	resolve_if_needed();
+	lks_real_get(&lks_real.sigaction);
 	if (is_channel(signo))
 		return program_sigaction(signo, act, old);
 	return lks_real.sigaction(signo, act, old);
@@ -186,7 +177,7 @@ LKS_EXPORT int __sigaction(int signo, const struct sigaction *act, struct sigact
 
 LKS_EXPORT __sighandler_t signal(int signo, __sighandler_t handler)
 {
-	resolve_if_needed();
+	lks_real_get(&lks_real.signal);
 	if (is_channel(signo))
 		return program_signal(signo, handler, SA_RESTART, true);
 	return lks_real.signal(signo, handler);
@@ -204,7 +195,7 @@ LKS_EXPORT __sighandler_t ssignal(int signo, __sighandler_t handler)
 
 LKS_EXPORT __sighandler_t sysv_signal(int signo, __sighandler_t handler)
 {
-	resolve_if_needed();
+	lks_real_get(&lks_real.sysv_signal);
 	if (is_channel(signo))
 		return program_signal(signo, handler, SA_RESETHAND | SA_NODEFER, false);
 	return lks_real.sysv_signal(signo, handler);
@@ -223,7 +214,7 @@ LKS_EXPORT __sighandler_t sigset(int signo, __sighandler_t disposition)
 	sigset_t one, before;
 	__sighandler_t old;
 
-	resolve_if_needed();
+	lks_real_get(&lks_real.sigset);
 	if (!is_channel(signo))
 		return lks_real.sigset(signo, disposition);
 	sigemptyset(&one);

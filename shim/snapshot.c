@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Snapshot files: live blocks summed per stack, the stacks they use, the
- * modules to symbolize them, written atomically (temp file, then a rename
- * that never replaces an existing file), mode 0600, no symlink followed. */
+/* A snapshot: live blocks summed per stack (and class, after an exit scan),
+ * the stacks they use, the handles, the modules to symbolize them, handed
+ * to snapfile.c to be written. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "handlesnap.h"
+#include "handles/handlesnap.h"
 #include "shim.h"
+#include "snapfile.h"
 
 #define FAMILIES 3
 #define CLASSES (LKS_CLASS_REACHABLE + 1)
@@ -139,26 +137,7 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 	result->bytes = counters->live_bytes;
 }
 
-/* ---- file layout ---------------------------------------------------------- */
-
-enum { SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES,
-       SEC_HANDLES, SEC_RETAINERS, SECTION_COUNT };
-
-struct parts {
-	struct lks_buf buf[SECTION_COUNT];
-	struct lks_strtab strings;
-};
-
-static const struct { uint32_t kind, record_size; } section_kinds[SECTION_COUNT] = {
-	[SEC_STRINGS] = { LKS_SEC_STRINGS, 1 },
-	[SEC_COUNTERS] = { LKS_SEC_COUNTERS, sizeof(struct lks_counters) },
-	[SEC_MODULES] = { LKS_SEC_MODULES, sizeof(struct lks_module) },
-	[SEC_TRACES] = { LKS_SEC_TRACES, sizeof(struct lks_trace) },
-	[SEC_FRAMES] = { LKS_SEC_FRAMES, sizeof(uint64_t) },
-	[SEC_SITES] = { LKS_SEC_SITES, sizeof(struct lks_site) },
-	[SEC_HANDLES] = { LKS_SEC_HANDLES, sizeof(struct lks_handle) },
-	[SEC_RETAINERS] = { LKS_SEC_RETAINERS, sizeof(struct lks_retainer_step) },
-};
+/* ---- the header ----------------------------------------------------------- */
 
 static uint64_t realtime_ns(void)
 {
@@ -174,7 +153,7 @@ static void fill_header(struct lks_header *header, enum lks_reason reason,
 {
 	*header = (struct lks_header){
 		.version = LKS_VERSION, .header_size = sizeof(*header),
-		.section_count = SECTION_COUNT, .reason = reason, .pid = getpid(),
+		.section_count = LKS_PART_COUNT, .reason = reason, .pid = getpid(),
 		.ppid = getppid(), .seq = seq, .exit_status = exit_status,
 		.time_ns = realtime_ns(), .uptime_ns = lks_uptime_ns(),
 		.flags = (lks_forked_child() ? LKS_HF_FORKED : 0) |
@@ -186,107 +165,34 @@ static void fill_header(struct lks_header *header, enum lks_reason reason,
 	header->label = lks_strtab_add(strings, label);
 }
 
-static int write_file(int fd, const struct lks_header *header, struct parts *parts)
+/* verbose=1: where the snapshot went, and what was not recorded so far. */
+static void say_written(int failed, const char *label,
+                        const struct lks_snapshot_result *result,
+                        const struct lks_counters *counters)
 {
-	static const uint8_t zeros[8];
-	struct lks_section table[SECTION_COUNT];
-	uint64_t offset = sizeof(*header) + sizeof(table);
+	struct lks_line line = { .len = 0 };
 
-	parts->buf[SEC_STRINGS] = parts->strings.buf;
-	for (int i = 0; i < SECTION_COUNT; i++) {
-		table[i] = (struct lks_section){ section_kinds[i].kind,
-			section_kinds[i].record_size, offset,
-			parts->buf[i].len / section_kinds[i].record_size };
-		offset += (parts->buf[i].len + 7) & ~(uint64_t)7;
+	lks_line_str(&line, "snapshot '");
+	lks_line_str(&line, label);
+	if (failed || !counters) {
+		lks_line_str(&line, "' NOT written in ");
+		lks_line_str(&line, lks_output_dir());
+		lks_say(&line);
+		return;
 	}
-	if (lks_write_all(fd, header, sizeof(*header)) || lks_write_all(fd, table, sizeof(table)))
-		return -1;
-	for (int i = 0; i < SECTION_COUNT; i++) {
-		size_t pad = (8 - parts->buf[i].len % 8) % 8;
-
-		if (lks_write_all(fd, parts->buf[i].bytes, parts->buf[i].len) ||
-		    lks_write_all(fd, zeros, pad))
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- naming and the atomic write ----------------------------------------- */
-
-static void safe_append(char *dst, size_t size, const char *src)
-{
-	size_t len = strlen(dst);
-
-	for (; *src && len + 1 < size; src++) {
-		char c = *src;
-		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		             (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '+';
-
-		dst[len++] = plain ? c : '_';
-	}
-	dst[len] = '\0';
-}
-
-static void make_name(char *name, size_t size, uint32_t seq, const char *label)
-{
-	const char *exe = lks_exe_path(), *slash = strrchr(exe, '/');
-	struct lks_line numbers = { .len = 0 };
-
-	name[0] = '\0';
-	safe_append(name, size, slash ? slash + 1 : exe[0] ? exe : "unknown");
-	lks_line_str(&numbers, ".");
-	lks_line_u64(&numbers, (uint64_t)getpid());
-	lks_line_str(&numbers, ".");
-	lks_line_u64(&numbers, seq);
-	lks_line_str(&numbers, ".");
-	numbers.text[numbers.len] = '\0';
-	strncat(name, numbers.text, size - strlen(name) - 1);
-	safe_append(name, size, label);
-}
-
-/* rename that fails instead of replacing: a reused pid must not overwrite
- * the file of an earlier process. */
-static int publish(const char *tmp, char *path, size_t size, const char *dir,
-                   const char *name)
-{
-	for (int attempt = 1; attempt < 100; attempt++) {
-		struct lks_line suffix = { .len = 0 };
-
-		if (attempt > 1) {
-			lks_line_str(&suffix, "-");
-			lks_line_u64(&suffix, (uint64_t)attempt);
-		}
-		suffix.text[suffix.len] = '\0';
-		if (snprintf(path, size, "%s/%s%s.lks", dir, name, suffix.text) >= (int)size)
-			return -1;
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-			return 0;
-		if (errno != EEXIST)
-			return -1;
-	}
-	return -1;
-}
-
-static int store(const struct lks_header *header, struct parts *parts, char *path,
-                 size_t path_size, const char *label)
-{
-	char name[256], tmp[4096];
-	const char *dir = lks_output_dir();
-	int fd, failed;
-
-	make_name(name, sizeof(name), header->seq, label);
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp))
-		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	failed = write_file(fd, header, parts);
-	failed |= close(fd);
-	if (failed || publish(tmp, path, path_size, dir, name)) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	lks_line_str(&line, "' written: ");
+	lks_line_str(&line, result->path);
+	lks_say(&line);
+	line.len = 0;
+	lks_line_str(&line, "counts: ");
+	lks_line_count(&line, counters->allocs, " allocations, ");
+	lks_line_count(&line, counters->frees, " frees; NOT recorded: ");
+	lks_line_count(&line, counters->missed_allocs, " allocations, ");
+	lks_line_count(&line, counters->missed_stacks, " stacks, ");
+	lks_line_count(&line, counters->missed_handles, " handles, ");
+	lks_line_count(&line, counters->missed_threads, " threads not stopped; ");
+	lks_line_count(&line, counters->unknown_frees, " frees of unknown blocks");
+	lks_say(&line);
 }
 
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
@@ -299,7 +205,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	struct site_sum sum = { 0 };
 	struct lks_handle_sum handles = { 0 };
 	struct lks_buf referenced = { 0 };  /* mappings still pointed at */
-	struct parts parts = { 0 };
+	struct lks_snap_parts parts = { 0 };
 	struct lks_header header;
 	struct lks_counters *counters;
 	uint64_t scanned_bytes = 0, missed_threads = 0;
@@ -315,7 +221,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		missed_threads = lks_reach_missed_threads(reach);
 		lks_reach_retainers(reach, (const struct lks_site *)sum.sites.bytes,
 		                    sum.sites.len / sizeof(struct lks_site),
-		                    &parts.buf[SEC_RETAINERS]);
+		                    &parts.buf[LKS_PART_RETAINERS]);
 		lks_reach_referenced_mappings(reach, &referenced);
 	}
 	/* lets the other threads go: nothing below reads the program's memory,
@@ -324,11 +230,11 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	failed |= referenced.failed;
 	failed |= lks_handles_collect(&handles, &parts.strings, sum.trace_limit, &referenced);
 	lks_buf_free(&referenced);
-	parts.buf[SEC_HANDLES] = handles.records;  /* freed with the other parts */
+	parts.buf[LKS_PART_HANDLES] = handles.records;  /* freed with the other parts */
 	handles.records = (struct lks_buf){ 0 };
-	failed |= write_traces(&sum, &handles, &parts.buf[SEC_TRACES], &parts.buf[SEC_FRAMES]);
-	failed |= lks_modules_write(&parts.buf[SEC_MODULES], &parts.strings);
-	counters = lks_buf_append(&parts.buf[SEC_COUNTERS], NULL, sizeof(*counters));
+	failed |= write_traces(&sum, &handles, &parts.buf[LKS_PART_TRACES], &parts.buf[LKS_PART_FRAMES]);
+	failed |= lks_modules_write(&parts.buf[LKS_PART_MODULES], &parts.strings);
+	counters = lks_buf_append(&parts.buf[LKS_PART_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);
 		counters->snapshot_ns = lks_uptime_ns() - started;
@@ -338,16 +244,16 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		counters->missed_handles = lks_handles_missed();
 		result->handles = handles.open;
 	}
-	parts.buf[SEC_SITES] = sum.sites;
+	parts.buf[LKS_PART_SITES] = sum.sites;
 	if (!failed && counters && !parts.strings.buf.failed)
-		failed = store(&header, &parts, result->path, sizeof(result->path), label);
+		failed = lks_snapfile_store(&header, &parts, result->path, sizeof(result->path),
+		                            label);
 	else
 		failed = -1;
+	if (lks_opt.verbose)
+		say_written(failed, label, result, counters);
 	lks_unmap(sum.site_of, sum.site_of_bytes);
 	lks_handles_sum_free(&handles);
-	parts.buf[SEC_STRINGS] = (struct lks_buf){ 0 };
-	for (int i = 0; i < SECTION_COUNT; i++)
-		lks_buf_free(&parts.buf[i]);
-	lks_buf_free(&parts.strings.buf);
+	lks_snapfile_free(&parts);
 	return failed ? -1 : 0;
 }

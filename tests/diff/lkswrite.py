@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""A test-only writer of snapshot files (shim/format.h, version 1), for
+"""A test-only writer of snapshot files (format/format.h, version 1), for
 series the shim cannot produce on demand: several snapshots of one pid at
 chosen times. Frames are return addresses inside a real module, so the
 reporter symbolizes them as it would a real snapshot."""
@@ -8,20 +8,37 @@ import struct
 
 MAGIC = b"LKSNAP\r\n"
 VERSION = 1
+# Each record's layout and its fields' names in format.h, field by field
+# ("x" padding named for the reserved array it stands for, or None for the
+# compiler's tail padding); tests/unit/check_lkswrite.py compares both with
+# the C definitions.
 HEADER = struct.Struct("<8sIIIIiiIiQQIIII48x")
+HEADER_FIELDS = ("magic", "version", "header_size", "section_count", "reason", "pid", "ppid",
+                 "seq", "exit_status", "time_ns", "uptime_ns", "exe", "label", "flags",
+                 "max_depth", "reserved")
 SECTION = struct.Struct("<IIQQ")
+SECTION_FIELDS = ("kind", "record_size", "offset", "count")
 COUNTERS_SIZE = 192
+COUNTERS_HEAD = struct.Struct("<QQQQ")
+COUNTERS_HEAD_FIELDS = ("allocs", "frees", "live_blocks", "live_bytes")
 MODULE = struct.Struct("<QQQIII40s4x")
+MODULE_FIELDS = ("bias", "start", "end", "path", "flags", "build_id_len", "build_id", None)
 TRACE = struct.Struct("<IIQ")
+TRACE_FIELDS = ("id", "depth", "first")
 SITE = struct.Struct("<IBBHQQQQQII")
+SITE_FIELDS = ("trace", "klass", "family", "reserved", "blocks", "bytes", "indirect_blocks",
+               "indirect_bytes", "largest", "oldest_seq", "reserved2")
 HANDLE = struct.Struct("<iHHIIQQ")
+HANDLE_FIELDS = ("fd", "type", "flags", "trace", "description", "addr", "size")
+RECORDS = {"header": (HEADER, HEADER_FIELDS), "section": (SECTION, SECTION_FIELDS),
+           "counters": (COUNTERS_HEAD, COUNTERS_HEAD_FIELDS), "module": (MODULE, MODULE_FIELDS),
+           "trace": (TRACE, TRACE_FIELDS), "site": (SITE, SITE_FIELDS),
+           "handle": (HANDLE, HANDLE_FIELDS)}
 
 SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES, SEC_HANDLES = range(1, 8)
 REASON_EXIT, REASON_TIMER = 1, 4
 MODULE_MAIN = 0x1
 HANDLE_SOCKET = 2
-
-assert HEADER.size == 120 and MODULE.size == 80 and SITE.size == 56 and HANDLE.size == 32
 
 
 class Strings:
@@ -50,7 +67,7 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
         frames += stack
     live_blocks = sum(blocks for _, blocks, _ in sites)
     live_bytes = sum(size for _, _, size in sites)
-    counters = struct.pack("<QQQQ", live_blocks, 0, live_blocks, live_bytes)
+    counters = COUNTERS_HEAD.pack(live_blocks, 0, live_blocks, live_bytes)
     sections = [
         (SEC_STRINGS, 1, bytes(strings.data), len(strings.data)),
         (SEC_COUNTERS, COUNTERS_SIZE, counters.ljust(COUNTERS_SIZE, b"\0"), 1),

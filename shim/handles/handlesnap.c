@@ -7,7 +7,7 @@
 
 #include "execnote.h"
 #include "fdinfo.h"
-#include "fdtable.h"
+#include "maptable.h"
 
 struct collecting {
 	struct lks_handle_sum *sum;

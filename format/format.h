@@ -15,23 +15,38 @@
 #define LKS_MAGIC_LEN 8
 #define LKS_VERSION 1
 
+/* Why a snapshot was taken: X(number, NAME, "name"). The reader refuses
+ * any number not listed. */
+#define LKS_REASONS(X)                                                     \
+	X(1, EXIT, "exit")     /* exit() or return from main, after atexit */ \
+	X(2, _EXIT, "_exit")   /* _exit / _Exit: no atexit handlers ran */   \
+	X(3, SIGNAL, "signal") /* asked from outside (leakscope snapshot PID) */ \
+	X(4, TIMER, "timer")   /* the interval option */                     \
+	X(5, API, "api")       /* leakscope_snapshot() */
+
 enum lks_reason {
-	LKS_REASON_EXIT = 1,   /* exit() or return from main, after atexit */
-	LKS_REASON__EXIT = 2,  /* _exit / _Exit: no atexit handlers ran */
-	LKS_REASON_SIGNAL = 3, /* asked from outside (leakscope snapshot PID) */
-	LKS_REASON_TIMER = 4,  /* snapshot_interval option */
-	LKS_REASON_API = 5,    /* leakscope_snapshot() */
+#define LKS_REASON_ENUM(number, NAME, name) LKS_REASON_##NAME = number,
+	LKS_REASONS(LKS_REASON_ENUM)
+#undef LKS_REASON_ENUM
 };
 
+/* Every section kind, written once: X(number, NAME, "name", record type).
+ * The writer emits them in this order (shim/snapshot.c); the reader knows
+ * them by number (report/snapread.c). The record types are defined below. */
+#define LKS_SECTIONS(X)                                                    \
+	X(1, STRINGS, "strings", char)      /* NUL-terminated; found by offset */ \
+	X(2, COUNTERS, "counters", struct lks_counters) /* exactly one */      \
+	X(3, MODULES, "modules", struct lks_module)                           \
+	X(4, TRACES, "traces", struct lks_trace) /* sorted by id */            \
+	X(5, FRAMES, "frames", uint64_t)    /* return addresses, leaf first */ \
+	X(6, SITES, "sites", struct lks_site) /* live memory per stack */      \
+	X(7, HANDLES, "handles", struct lks_handle) /* open handles */         \
+	X(8, RETAINERS, "retainers", struct lks_retainer_step)
+
 enum lks_section_kind {
-	LKS_SEC_STRINGS = 1,   /* NUL-terminated strings; others refer by offset */
-	LKS_SEC_COUNTERS = 2,  /* one struct lks_counters */
-	LKS_SEC_MODULES = 3,   /* struct lks_module[] */
-	LKS_SEC_TRACES = 4,    /* struct lks_trace[], sorted by id */
-	LKS_SEC_FRAMES = 5,    /* uint64_t return addresses, leaf first */
-	LKS_SEC_SITES = 6,     /* struct lks_site[]: live memory per stack */
-	LKS_SEC_HANDLES = 7,   /* struct lks_handle[]: open handles */
-	LKS_SEC_RETAINERS = 8, /* struct lks_retainer_step[] */
+#define LKS_SECTION_ENUM(number, NAME, name, record) LKS_SEC_##NAME = number,
+	LKS_SECTIONS(LKS_SECTION_ENUM)
+#undef LKS_SECTION_ENUM
 };
 
 /* Leak class of a site. UNFREED is used when no reachability scan ran

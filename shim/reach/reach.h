@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
- * stopworld.c and tracer.c: other threads held still, retain.c: retainer
+ * stopworld.c and ptrace_hold.c: other threads held still, retain.c: retainer
  * chains, mapref.c: the program's mappings still pointed at).
  * Nothing here is used outside them. */
 #ifndef LEAKSCOPE_REACH_H
@@ -34,7 +34,7 @@ struct reach_node {
 struct reach_thread {
 	int32_t tid;
 	uint32_t answered;   /* atomic: 1 once its context is saved */
-	uint32_t blocks_stop; /* blocks the stop signal: left to tracer.c */
+	uint32_t blocks_stop; /* blocks the stop signal: left to ptrace_hold.c */
 	uint64_t sp;         /* interrupted stack pointer */
 	uint64_t tp;         /* thread pointer: the TCB, whose dtv leads to TLS */
 	uint64_t regs[THREAD_WORDS];
@@ -116,7 +116,7 @@ struct reach_thread *reach_thread_slots(void);
 int reach_stop_threads(struct reach *reach);
 void reach_resume_threads(struct reach *reach);
 
-/* tracer.c: holds the threads marked blocks_stop with ptrace, if it may;
+/* ptrace_hold.c: holds the threads marked blocks_stop with ptrace, if it may;
  * those it cannot hold stay unanswered */
 void reach_trace_threads(struct reach *reach);
 void reach_untrace_threads(void);

@@ -5,7 +5,6 @@
 #undef _FILE_OFFSET_BITS  /* define open, not a redirect to open64 */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,7 +19,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "execnote.h"
 #include "handles.h"
 
 /* For fds whose maker does not say what they are (dup, SCM_RIGHTS). */
@@ -54,15 +52,23 @@ static mode_t mode_arg(int flags, va_list args)
 	       ? (mode_t)va_arg(args, int) : 0;
 }
 
+/* In an interposer with (..., int flags, ...): the mode, or 0. */
+#define MODE_ARG(flags)                                                   \
+	({                                                                \
+		va_list args_;                                            \
+		mode_t mode_;                                             \
+		va_start(args_, flags);                                   \
+		mode_ = mode_arg(flags, args_);                           \
+		va_end(args_);                                            \
+		mode_;                                                    \
+	})
+
 #define OPEN_LIKE(name, fn)                                               \
 	LKS_EXPORT int name(const char *path, int flags, ...)             \
 	{                                                                 \
-		va_list args;                                             \
-		mode_t mode;                                              \
-		va_start(args, flags);                                    \
-		mode = mode_arg(flags, args);                             \
-		va_end(args);                                             \
-		LKS_CREATE_FD(LKS_HANDLE_FD, fn, path, flags, mode);      \
+		mode_t mode = MODE_ARG(flags);                            \
+		LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(AT_FDCWD, path, flags, mode), \
+		              fn, path, flags, mode);                     \
 	}
 
 OPEN_LIKE(open, open)
@@ -71,12 +77,9 @@ OPEN_LIKE(open64, open64)
 #define OPENAT_LIKE(name, fn)                                             \
 	LKS_EXPORT int name(int dir_fd, const char *path, int flags, ...) \
 	{                                                                 \
-		va_list args;                                             \
-		mode_t mode;                                              \
-		va_start(args, flags);                                    \
-		mode = mode_arg(flags, args);                             \
-		va_end(args);                                             \
-		LKS_CREATE_FD(LKS_HANDLE_FD, fn, dir_fd, path, flags, mode); \
+		mode_t mode = MODE_ARG(flags);                            \
+		LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(dir_fd, path, flags, mode), \
+		              fn, dir_fd, path, flags, mode);             \
 	}
 
 OPENAT_LIKE(openat, openat)
@@ -90,102 +93,115 @@ LKS_EXPORT int __openat64_2(int dir_fd, const char *path, int flags);
 
 LKS_EXPORT int __open_2(const char *path, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_FD, open_2, path, flags);
+	LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(AT_FDCWD, path, flags, 0), open_2, path,
+	              flags);
 }
 
 LKS_EXPORT int __open64_2(const char *path, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_FD, open64_2, path, flags);
+	LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(AT_FDCWD, path, flags, 0), open64_2, path,
+	              flags);
 }
 
 LKS_EXPORT int __openat_2(int dir_fd, const char *path, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_FD, openat_2, dir_fd, path, flags);
+	LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(dir_fd, path, flags, 0), openat_2, dir_fd,
+	              path, flags);
 }
 
 LKS_EXPORT int __openat64_2(int dir_fd, const char *path, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_FD, openat64_2, dir_fd, path, flags);
+	LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(dir_fd, path, flags, 0), openat64_2, dir_fd,
+	              path, flags);
 }
+
+#define CREAT_FLAGS (O_CREAT | O_WRONLY | O_TRUNC)
 
 LKS_EXPORT int creat(const char *path, mode_t mode)
 {
-	LKS_CREATE_FD(LKS_HANDLE_FD, creat, path, mode);
+	LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(AT_FDCWD, path, CREAT_FLAGS, mode), creat,
+	              path, mode);
 }
 
 LKS_EXPORT int creat64(const char *path, mode_t mode)
 {
-	LKS_CREATE_FD(LKS_HANDLE_FD, creat64, path, mode);
+	LKS_CREATE_FD(LKS_HANDLE_FD, lks_sys_openat(AT_FDCWD, path, CREAT_FLAGS, mode), creat64,
+	              path, mode);
 }
 
 /* ---- kernel objects ----------------------------------------------------------- */
 
 LKS_EXPORT int socket(int domain, int type, int protocol)
 {
-	LKS_CREATE_FD(LKS_HANDLE_SOCKET, socket, domain, type, protocol);
+	LKS_CREATE_FD(LKS_HANDLE_SOCKET, lks_sys_socket(domain, type, protocol), socket, domain,
+	              type, protocol);
 }
 
 LKS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	LKS_CREATE_FD(LKS_HANDLE_SOCKET, accept, fd, addr, len);
+	LKS_CREATE_FD(LKS_HANDLE_SOCKET, lks_sys_accept4(fd, addr, len, 0), accept, fd, addr, len);
 }
 
 LKS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_SOCKET, accept4, fd, addr, len, flags);
+	LKS_CREATE_FD(LKS_HANDLE_SOCKET, lks_sys_accept4(fd, addr, len, flags), accept4, fd, addr,
+	              len, flags);
 }
 
 LKS_EXPORT int eventfd(unsigned int count, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_EVENTFD, eventfd, count, flags);
+	LKS_CREATE_FD(LKS_HANDLE_EVENTFD, lks_sys_eventfd(count, flags), eventfd, count, flags);
 }
 
 LKS_EXPORT int timerfd_create(int clock, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_TIMERFD, timerfd_create, clock, flags);
+	LKS_CREATE_FD(LKS_HANDLE_TIMERFD, lks_sys_timerfd_create(clock, flags), timerfd_create,
+	              clock, flags);
 }
 
 static int new_signalfd(const sigset_t *mask, int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_SIGNALFD, signalfd, -1, mask, flags);
+	LKS_CREATE_FD(LKS_HANDLE_SIGNALFD, lks_sys_signalfd(-1, mask, flags), signalfd, -1, mask,
+	              flags);
 }
 
 /* Only fd == -1 makes a new one; otherwise the mask of fd changes. */
 LKS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
 	if (fd != -1)
-		return LKS_FORWARD(signalfd, -1, fd, mask, flags);
+		return LKS_FORWARD_SYS(lks_sys_signalfd(fd, mask, flags), signalfd, fd, mask, flags);
 	return new_signalfd(mask, flags);
 }
 
 LKS_EXPORT int epoll_create(int size)
 {
-	LKS_CREATE_FD(LKS_HANDLE_EPOLL, epoll_create, size);
+	LKS_CREATE_FD(LKS_HANDLE_EPOLL, lks_sys_epoll_create(size), epoll_create, size);
 }
 
 LKS_EXPORT int epoll_create1(int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_EPOLL, epoll_create1, flags);
+	LKS_CREATE_FD(LKS_HANDLE_EPOLL, lks_sys_epoll_create1(flags), epoll_create1, flags);
 }
 
 LKS_EXPORT int inotify_init(void)
 {
-	LKS_CREATE_FD(LKS_HANDLE_INOTIFY, inotify_init);
+	LKS_CREATE_FD(LKS_HANDLE_INOTIFY, lks_sys_inotify_init1(0), inotify_init);
 }
 
 LKS_EXPORT int inotify_init1(int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_INOTIFY, inotify_init1, flags);
+	LKS_CREATE_FD(LKS_HANDLE_INOTIFY, lks_sys_inotify_init1(flags), inotify_init1, flags);
 }
 
 LKS_EXPORT int memfd_create(const char *name, unsigned int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_MEMFD, memfd_create, name, flags);
+	LKS_CREATE_FD(LKS_HANDLE_MEMFD, lks_sys_memfd_create(name, flags), memfd_create, name,
+	              flags);
 }
 
 LKS_EXPORT int pidfd_open(pid_t pid, unsigned int flags)
 {
-	LKS_CREATE_FD(LKS_HANDLE_PIDFD, pidfd_open, pid, flags);
+	LKS_CREATE_FD(LKS_HANDLE_PIDFD, lks_sys_pidfd_open(pid, flags), pidfd_open, pid, flags);
 }
 
 /* ---- pairs ----------------------------------------------------------------- */
@@ -200,12 +216,12 @@ static void record_pair(const int fds[2], uint16_t kind)
 	errno = saved_errno;
 }
 
-#define CREATE_PAIR(kind, fn, fds, ...)                                   \
+#define CREATE_PAIR(kind, raw, fn, fds, ...)                              \
 	do {                                                              \
 		int result;                                               \
-		if (lks_unlikely(!lks_enter()))                           \
-			return LKS_FORWARD(fn, -1, __VA_ARGS__);          \
-		result = lks_real.fn(__VA_ARGS__);                        \
+		if (lks_unlikely(!lks_enter_started()))                   \
+			return LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);     \
+		result = LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);           \
 		if (result == 0)                                          \
 			record_pair(fds, kind);                           \
 		lks_leave();                                              \
@@ -214,17 +230,18 @@ static void record_pair(const int fds[2], uint16_t kind)
 
 LKS_EXPORT int pipe(int fds[2])
 {
-	CREATE_PAIR(LKS_HANDLE_PIPE, pipe, fds, fds);
+	CREATE_PAIR(LKS_HANDLE_PIPE, lks_sys_pipe2(fds, 0), pipe, fds, fds);
 }
 
 LKS_EXPORT int pipe2(int fds[2], int flags)
 {
-	CREATE_PAIR(LKS_HANDLE_PIPE, pipe2, fds, fds, flags);
+	CREATE_PAIR(LKS_HANDLE_PIPE, lks_sys_pipe2(fds, flags), pipe2, fds, fds, flags);
 }
 
 LKS_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
 {
-	CREATE_PAIR(LKS_HANDLE_SOCKET, socketpair, fds, domain, type, protocol, fds);
+	CREATE_PAIR(LKS_HANDLE_SOCKET, lks_sys_socketpair(domain, type, protocol, fds), socketpair,
+	            fds, domain, type, protocol, fds);
 }
 
 /* ---- fds received over a unix socket ---------------------------------------- */
@@ -252,9 +269,9 @@ LKS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t got;
 
-	if (lks_unlikely(!lks_enter()))
-		return LKS_FORWARD(recvmsg, -1, fd, msg, flags);
-	got = lks_real.recvmsg(fd, msg, flags);
+	if (lks_unlikely(!lks_enter_started()))
+		return LKS_FORWARD_SYS(lks_sys_recvmsg(fd, msg, flags), recvmsg, fd, msg, flags);
+	got = LKS_FORWARD_SYS(lks_sys_recvmsg(fd, msg, flags), recvmsg, fd, msg, flags);
 	if (got >= 0 && msg->msg_controllen > 0)
 		record_received(msg);
 	lks_leave();
@@ -265,7 +282,14 @@ LKS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 LKS_EXPORT int dup(int old_fd)
 {
-	LKS_CREATE_FD(kind_of_copy(old_fd), dup, old_fd);
+	LKS_CREATE_FD(kind_of_copy(old_fd), lks_sys_dup(old_fd), dup, old_fd);
+}
+
+static int dup_now(int old_fd, int new_fd, int flags, bool is_dup3)
+{
+	return is_dup3 ? LKS_FORWARD_SYS(lks_sys_dup3(old_fd, new_fd, flags), dup3, old_fd,
+	                                 new_fd, flags)
+	               : LKS_FORWARD_SYS(lks_sys_dup2(old_fd, new_fd), dup2, old_fd, new_fd);
 }
 
 /* new_fd is closed by the call: forget it first, and remember it again if
@@ -276,12 +300,11 @@ static int dup_over(int old_fd, int new_fd, int flags, bool is_dup3)
 	bool had = false;
 	int result;
 
-	if (lks_unlikely(!lks_enter()))
-		return is_dup3 ? LKS_FORWARD(dup3, -1, old_fd, new_fd, flags)
-		               : LKS_FORWARD(dup2, -1, old_fd, new_fd);
+	if (lks_unlikely(!lks_enter_started()))
+		return dup_now(old_fd, new_fd, flags, is_dup3);
 	if (old_fd != new_fd)
 		had = lks_fd_forget(new_fd, &replaced);
-	result = is_dup3 ? lks_real.dup3(old_fd, new_fd, flags) : lks_real.dup2(old_fd, new_fd);
+	result = dup_now(old_fd, new_fd, flags, is_dup3);
 	if (result >= 0 && old_fd != new_fd)
 		lks_record_fd(result, kind_of_copy(old_fd), 0);
 	else if (result < 0 && had)
@@ -311,8 +334,10 @@ LKS_EXPORT int dup3(int old_fd, int new_fd, int flags)
 		arg = va_arg(args, void *);                               \
 		va_end(args);                                             \
 		if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)             \
-			return LKS_FORWARD(name, -1, fd, cmd, arg);       \
-		LKS_CREATE_FD(kind_of_copy(fd), name, fd, cmd, arg);      \
+			return LKS_FORWARD_SYS(lks_sys_fcntl(fd, cmd, arg), \
+			                       name, fd, cmd, arg);       \
+		LKS_CREATE_FD(kind_of_copy(fd), lks_sys_fcntl(fd, cmd, arg), \
+		              name, fd, cmd, arg);                        \
 	}
 
 FCNTL_LIKE(fcntl)
@@ -328,43 +353,24 @@ LKS_EXPORT int close(int fd)
 	struct lks_fd_entry closed;
 
 	lks_fd_forget(fd, &closed);
-	if (lks_unlikely(!lks_have_real((void *const *)&lks_real.close)))
-		return (int)syscall(SYS_close, fd);
-	return lks_real.close(fd);
+	return LKS_FORWARD_SYS(lks_sys_close(fd), close, fd);
 }
 
 LKS_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	if (!(flags & CLOSE_RANGE_CLOEXEC))
 		lks_fd_forget_range(first, last);
-	if (lks_unlikely(!lks_have_real((void *const *)&lks_real.close_range)))
-		return (int)syscall(SYS_close_range, first, last, flags);
-	return lks_real.close_range(first, last, flags);
+	return LKS_FORWARD_SYS(lks_sys_close_range(first, last, flags), close_range, first, last,
+	                       flags);
 }
 
 LKS_EXPORT void closefrom(int low)
 {
-	lks_fd_forget_range(low < 0 ? 0 : (unsigned int)low, ~0u);
-	if (lks_likely(lks_have_real((void *const *)&lks_real.closefrom)))
+	unsigned int first = low < 0 ? 0 : (unsigned int)low;
+
+	lks_fd_forget_range(first, ~0u);
+	if (lks_started() && lks_real_get(&lks_real.closefrom))
 		lks_real.closefrom(low);
 	else
-		syscall(SYS_close_range, low < 0 ? 0 : (unsigned int)low, ~0u, 0);
-}
-
-/* ---- fork -------------------------------------------------------------------- */
-
-static void child_after_fork(void)
-{
-	lks_handles_mark_inherited();
-	lks_execnote_after_fork();
-}
-
-__attribute__((constructor(102))) static void handles_constructor(void)
-{
-	unsigned char was_busy = lks_busy;
-
-	lks_busy = 1;  /* pthread_atfork and mmap may allocate or come back here */
-	lks_execnote_init();
-	pthread_atfork(NULL, NULL, child_after_fork);
-	lks_busy = was_busy;
+		lks_sys_close_range(first, ~0u, 0);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The handle tables shared by handles.c (record, forget), execnote.c and
- * snapshot.c (read): open fds indexed by number, FILE and DIR streams in the
- * slot of the fd they own, and the program's mappings keyed by address. */
+/* The fd table shared by the interposers (record, forget), execnote.c and
+ * handlesnap.c (read): open fds indexed by number, FILE and DIR streams in
+ * the slot of the fd they own. */
 #ifndef LEAKSCOPE_FDTABLE_H
 #define LEAKSCOPE_FDTABLE_H
 
@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 /* A slot opened in the parent before fork: the child does not report it
- * (each process reports its own), but it still counts at the child's exec. */
+ * (each process reports its own), but it still counts at the child's exec.
+ * Mappings (maptable.h) carry the same flag. */
 #define LKS_FD_INHERITED 0x1u
 
 struct lks_fd_entry {
@@ -20,13 +21,7 @@ struct lks_fd_entry {
 	uint64_t addr;  /* FILE* or DIR*; 0 for a bare fd */
 };
 
-struct lks_map_entry {
-	uint64_t addr, size;
-	uint32_t trace;
-	uint8_t flags;  /* LKS_FD_INHERITED */
-};
-
-void lks_fd_tables_init(void);  /* at start-up, before threads record */
+void lks_fd_table_init(void);  /* at start-up, before threads record */
 void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr);
 /* Forgets whatever fd holds; false when nothing was recorded there. */
 bool lks_fd_forget(int fd, struct lks_fd_entry *old);
@@ -37,12 +32,9 @@ void lks_fd_forget_streams(uint16_t type);  /* fcloseall */
 bool lks_fd_lookup(int fd, struct lks_fd_entry *entry);
 /* Visits a consistent copy of every recorded fd; safe while others record. */
 void lks_fd_foreach(void (*visit)(const struct lks_fd_entry *, void *), void *ctx);
+void lks_fd_mark_inherited(void);  /* fork child, before it runs on */
 
-void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace);
-bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old);
-void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), void *ctx);
-
-void lks_handles_mark_inherited(void);  /* fork child, before it runs on */
+/* Handles of any kind (fds, streams, mappings, exec notes) not recorded. */
 void lks_handles_count_missed(void);
 uint64_t lks_handles_missed(void);
 

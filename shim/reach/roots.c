@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "reach.h"
+#include "sys.h"
 
 #define MAX_MAPS 65536           /* the kernel's default vm.max_map_count */
 #define MAX_EXCLUDED 8192
@@ -158,18 +159,18 @@ static void parse_line(const char *line, struct map_line *out)
 /* Reads the whole file into buf (NUL-terminated); its length or -1. */
 static ssize_t read_maps(char *buf, size_t size)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = lks_sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 	size_t len = 0;
 	ssize_t got = 1;
 
 	if (fd < 0)
 		return -1;
 	while (len + 1 < size && got > 0) {
-		got = read(fd, buf + len, size - 1 - len);
+		got = lks_sys_read(fd, buf + len, size - 1 - len);
 		if (got > 0)
 			len += (size_t)got;
 	}
-	close(fd);
+	lks_sys_close(fd);
 	buf[len] = '\0';
 	return got < 0 ? -1 : (ssize_t)len;
 }

@@ -2,10 +2,10 @@
 /* Holding the program's other threads still while the scan reads memory, as
  * conservative collectors do: each is sent a signal whose handler saves its
  * registers and stack pointer and waits until released. A thread that
- * blocks the signal is held with ptrace instead (tracer.c). One that does
- * not answer in time (stuck in the kernel) or cannot be traced is counted
- * as missed, never waited for; the scan then reads memory through the
- * kernel. */
+ * blocks the signal is held with ptrace instead (ptrace_hold.c). One that
+ * does not answer in time (stuck in the kernel) or cannot be traced is
+ * counted as missed, never waited for; the scan then reads memory through
+ * the kernel. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "reach.h"
+#include "sys.h"
 
 #define ANSWER_WAIT_NS 500000000ull  /* all threads together */
 #define ENUMERATE_ROUNDS 4           /* threads may start threads meanwhile */
@@ -100,15 +101,15 @@ static bool install_handler(void)
 	struct sigaction action = { .sa_sigaction = on_stop_signal,
 	                            .sa_flags = SA_SIGINFO | SA_RESTART };
 	int signo = SIGRTMAX - 3 == lks_opt.snapshot_signal ? SIGRTMAX - 5 : SIGRTMAX - 3;
-	int (*set)(int, const struct sigaction *, struct sigaction *) =
-		lks_real.sigaction ? lks_real.sigaction : sigaction;
 
 	if (stop_signal)
 		return true;
+	if (!lks_real_get(&lks_real.sigaction))
+		return false;
 	sigfillset(&action.sa_mask);
 	/* Stays installed: a signal still pending in a thread that had it
 	 * blocked must not meet the default action (terminate) later. */
-	if (set(signo, &action, &program_action) != 0)
+	if (lks_real.sigaction(signo, &action, &program_action) != 0)
 		return false;
 	stop_signal = signo;
 	return true;
@@ -143,11 +144,11 @@ static ssize_t read_task_file(pid_t tid, const char *name, char *buf, size_t siz
 	ssize_t len;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = lks_sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	len = read(fd, buf, size - 1);
-	close(fd);
+	len = lks_sys_read(fd, buf, size - 1);
+	lks_sys_close(fd);
 	buf[len > 0 ? len : 0] = '\0';
 	return len;
 }
@@ -183,7 +184,7 @@ static bool task_blocks(pid_t tid, int signo)
 static int signal_new_threads(struct reach *reach)
 {
 	char buf[4096];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = lks_sys_openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	int fresh = 0;
 	long got;
 
@@ -214,7 +215,7 @@ static int signal_new_threads(struct reach *reach)
 				                 __ATOMIC_RELAXED);
 		}
 	}
-	close(fd);
+	lks_sys_close(fd);
 	return fresh;
 }
 

@@ -20,7 +20,7 @@ static void note_children(bool replaces_image, const char *file, bool search)
 {
 	int saved_errno = errno;
 
-	if (lks_enter()) {
+	if (lks_enter_started()) {
 		lks_execnote_before_exec(replaces_image);
 		lks_warn_if_untraced(file, search);
 		lks_leave();

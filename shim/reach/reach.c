@@ -282,23 +282,38 @@ void lks_reach_stack_from(uint64_t frame)
 	stack_from = frame;
 }
 
+/* No scan: every block stays unfreed. verbose=1 says why. */
+static struct lks_reach *skipped(const char *why)
+{
+	struct lks_line line = { .len = 0 };
+
+	if (lks_opt.verbose) {
+		lks_line_str(&line, "no reachability scan, leaks are not classified: ");
+		lks_line_str(&line, why);
+		lks_say(&line);
+	}
+	return NULL;
+}
+
 __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 {
 	struct lks_reach *scan;
 	struct reach *reach;
 	uint64_t frame;
 
-	if (!lks_opt.reach || lks_arena_unlisted())
-		return NULL;  /* a region of ours we could not list would be a root */
+	if (!lks_opt.reach)
+		return skipped("reach=0");
+	if (lks_arena_unlisted())  /* a region of ours we could not list would be a root */
+		return skipped("a region of the shim's own could not be listed");
 	scan = lks_map(sizeof(*scan));
 	if (!scan)
-		return NULL;
+		return skipped("no memory");
 	reach = &scan->core;
 	reach->roots = lks_map(MAX_ROOTS * sizeof(struct reach_range));
 	reach->threads = reach_thread_slots();
 	if (!reach->roots || reach_collect_modules(reach) < 0) {
 		unmap_all(scan);
-		return NULL;
+		return skipped("no memory");
 	}
 	frame = (uint64_t)(uintptr_t)__builtin_frame_address(0);
 	/* the caller's frame, when it is on this stack and above ours */
@@ -310,7 +325,7 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 	reach_collect_mappings(reach);
 	if (reach_collect_blocks(scan) < 0 || reach_collect_maps(reach) < 0 || reach->overflow) {
 		lks_reach_end(scan);
-		return NULL;
+		return skipped("no memory, or more roots or mappings than its tables hold");
 	}
 	reach_build_index(scan);
 	mark_unreadable(reach);

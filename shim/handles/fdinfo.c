@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fdinfo.h"
+#include "sys.h"
 
 static void link_of(int fd, char *out, size_t size)
 {
@@ -87,7 +88,7 @@ static void describe_socket(int fd, char *out, size_t size)
 void lks_describe_fd(int fd, uint16_t type, char *out, size_t size)
 {
 	out[0] = '\0';
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+	if (fd < 0 || lks_sys_fcntl(fd, F_GETFD, NULL) < 0)
 		return;
 	if (type == LKS_HANDLE_SOCKET)
 		describe_socket(fd, out, size);
@@ -99,7 +100,7 @@ void lks_describe_fd(int fd, uint16_t type, char *out, size_t size)
 
 int lks_read_maps(struct lks_buf *maps)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = lks_sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 	ssize_t got = 1;
 
 	if (fd < 0)
@@ -107,11 +108,11 @@ int lks_read_maps(struct lks_buf *maps)
 	while (got > 0 && !maps->failed) {
 		char chunk[4096];
 
-		got = read(fd, chunk, sizeof(chunk));
+		got = lks_sys_read(fd, chunk, sizeof(chunk));
 		if (got > 0)
 			lks_buf_append(maps, chunk, (size_t)got);
 	}
-	close(fd);
+	lks_sys_close(fd);
 	return got < 0 || maps->failed || !lks_buf_append(maps, "", 1) ? -1 : 0;
 }
 

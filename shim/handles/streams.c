@@ -18,9 +18,9 @@ static void record_stream(FILE *stream, uint16_t kind)
 #define OPEN_STREAM(fn, ...)                                              \
 	do {                                                              \
 		FILE *stream;                                             \
-		if (lks_unlikely(!lks_enter()))                           \
+		if (lks_unlikely(!lks_enter_started()))                           \
 			return LKS_FORWARD(fn, NULL, __VA_ARGS__);        \
-		stream = lks_real.fn(__VA_ARGS__);                        \
+		stream = LKS_FORWARD(fn, NULL, __VA_ARGS__);              \
 		if (stream)                                               \
 			record_stream(stream, LKS_HANDLE_FILE);           \
 		lks_leave();                                              \
@@ -56,23 +56,28 @@ LKS_EXPORT FILE *tmpfile64(void)
 /* The child popen starts inherits the program's fds without CLOEXEC. */
 LKS_EXPORT FILE *popen(const char *command, const char *mode)
 {
-	if (lks_enter()) {
+	if (lks_enter_started()) {
 		lks_execnote_before_exec(false);
 		lks_leave();
 	}
 	OPEN_STREAM(popen, command, mode);
 }
 
-/* freopen closes the stream's old fd and opens another in the same FILE. */
-static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *),
+/* freopen closes the stream's old fd and opens another in the same FILE;
+ * real is the slot of the real freopen or freopen64. */
+static FILE *reopen(void *(*const *real)(const char *, const char *, void *),
                     const char *path, const char *mode, FILE *stream)
 {
 	FILE *result;
 
+	if (!lks_real_get(real)) {
+		errno = ENOSYS;
+		return NULL;
+	}
 	lks_fd_forget_stream(fileno(stream), (uint64_t)(uintptr_t)stream);
-	if (lks_unlikely(!lks_enter()))
-		return real(path, mode, stream);
-	result = real(path, mode, stream);
+	if (lks_unlikely(!lks_enter_started()))
+		return (*real)(path, mode, stream);
+	result = (*real)(path, mode, stream);
 	if (result)
 		record_stream(result, LKS_HANDLE_FILE);
 	lks_leave();
@@ -81,22 +86,12 @@ static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *),
 
 LKS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
-	if (!lks_have_real((void *const *)&lks_real.freopen)) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	return reopen((FILE *(*)(const char *, const char *, FILE *))lks_real.freopen,
-	              path, mode, stream);
+	return reopen(&lks_real.freopen, path, mode, stream);
 }
 
 LKS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
-	if (!lks_have_real((void *const *)&lks_real.freopen64)) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	return reopen((FILE *(*)(const char *, const char *, FILE *))lks_real.freopen64,
-	              path, mode, stream);
+	return reopen(&lks_real.freopen64, path, mode, stream);
 }
 
 /* The FILE or DIR itself is malloc'd inside the opener while we are busy,
@@ -104,15 +99,15 @@ LKS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
  * with lks_busy set too, so that free is not counted as unknown. */
 #define CLOSE_STREAM(fn, fail, ...)                                       \
 	do {                                                              \
-		unsigned char was_busy = lks_busy;                        \
+		unsigned char quiet;                                      \
 		int result;                                               \
-		if (!lks_have_real((void *const *)&lks_real.fn)) {        \
+		if (!lks_real_get(&lks_real.fn)) {                        \
 			errno = ENOSYS;                                   \
 			return fail;                                      \
 		}                                                         \
-		lks_busy = 1;                                             \
+		quiet = lks_quiet_begin();                                \
 		result = lks_real.fn(__VA_ARGS__);                        \
-		lks_busy = was_busy;                                      \
+		lks_quiet_end(quiet);                                     \
 		return result;                                            \
 	} while (0)
 
@@ -140,9 +135,9 @@ LKS_EXPORT int fcloseall(void)
 #define OPEN_DIR(fn, ...)                                                 \
 	do {                                                              \
 		DIR *dir;                                                 \
-		if (lks_unlikely(!lks_enter()))                           \
+		if (lks_unlikely(!lks_enter_started()))                           \
 			return LKS_FORWARD(fn, NULL, __VA_ARGS__);        \
-		dir = lks_real.fn(__VA_ARGS__);                           \
+		dir = LKS_FORWARD(fn, NULL, __VA_ARGS__);                 \
 		if (dir)                                                  \
 			lks_record_fd(dirfd(dir), LKS_HANDLE_DIR,         \
 			              (uint64_t)(uintptr_t)dir);          \

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* mmap interposers: the program's own mappings, tracked like blocks. libc's
  * malloc and the loader map memory without going through these names, and
- * the shim's own tables are mapped while lks_busy is set, so neither shows
- * up. Only a mapping's start is known: unmapping its head moves the record,
+ * neither do the shim's own tables (sys.c), so neither shows up. Only a
+ * mapping's start is known: unmapping its head moves the record,
  * other partial unmaps are caught when the snapshot reads /proc/self/maps. */
 #undef _FILE_OFFSET_BITS  /* define mmap, not a redirect to mmap64 */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "handles.h"
+#include "maptable.h"
 
 static uint64_t page_round(uint64_t bytes)
 {
@@ -29,45 +29,36 @@ static void record_mapping(void *addr, size_t len, uint32_t trace)
 	lks_mapping_record((uint64_t)(uintptr_t)addr, page_round(len), trace);
 }
 
-typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
-
-/* caller: the shim's own maps are never the program's, busy or not. */
-static void *map_now(mmap_fn real, uint64_t caller, void *addr, size_t len, int prot,
-                     int flags, int fd, off_t off)
+/* With lks_busy set; keeps errno as the real call left it. */
+static void record_new(void *addr, size_t len)
 {
-	void *result;
-	int saved_errno;
+	int saved_errno = errno;
 
-	if (lks_unlikely(!real))  /* the shim's first tables, before dlsym ran */
-		return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-	if (lks_unlikely(lks_in_shim(caller) || !lks_enter()))
-		return real(addr, len, prot, flags, fd, off);
-	result = real(addr, len, prot, flags, fd, off);
-	if (result != MAP_FAILED) {
-		saved_errno = errno;
-		record_mapping(result, len, lks_capture_trace());
-		errno = saved_errno;
+	record_mapping(addr, len, lks_capture_trace());
+	errno = saved_errno;
+}
+
+/* The shim's own maps go through sys.c and never come here; the libraries
+ * it calls (libunwind's caches, the loader under dl_iterate_phdr, a thread
+ * stack from pthread_create) map inside its quiet scope: lks_enter_started
+ * turns both away, so only the program's mappings are recorded. */
+#define MMAP_LIKE(name)                                                   \
+	LKS_EXPORT void *name(void *addr, size_t len, int prot, int flags, int fd, \
+	                      off_t off)                                  \
+	{                                                                 \
+		void *result;                                             \
+		if (lks_unlikely(!lks_enter_started()))                   \
+			return MAP_NOW(name, addr, len, prot, flags, fd, off); \
+		result = MAP_NOW(name, addr, len, prot, flags, fd, off);  \
+		if (result != MAP_FAILED)                                 \
+			record_new(result, len);                          \
+		lks_leave();                                              \
+		return result;                                            \
 	}
-	lks_leave();
-	return result;
-}
+#define MAP_NOW(name, ...) LKS_FORWARD_SYS(lks_sys_mmap(__VA_ARGS__), name, __VA_ARGS__)
 
-static mmap_fn real_mmap(mmap_fn *slot)
-{
-	return lks_have_real((void *const *)slot) ? *slot : NULL;
-}
-
-LKS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	return map_now(real_mmap(&lks_real.mmap), (uint64_t)__builtin_return_address(0),
-	               addr, len, prot, flags, fd, off);
-}
-
-LKS_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	return map_now(real_mmap(&lks_real.mmap64), (uint64_t)__builtin_return_address(0),
-	               addr, len, prot, flags, fd, off);
-}
+MMAP_LIKE(mmap)
+MMAP_LIKE(mmap64)
 
 /* Forgets first (another thread may map the range once it is free); a head
  * unmapped alone leaves the rest recorded at its new start. */
@@ -78,9 +69,7 @@ LKS_EXPORT int munmap(void *addr, size_t len)
 
 	if (lks_mapping_forget(start, &old) && cut < old.size)
 		lks_mapping_record(start + cut, old.size - cut, old.trace);
-	if (lks_unlikely(!lks_have_real((void *const *)&lks_real.munmap)))
-		return (int)syscall(SYS_munmap, addr, len);
-	return lks_real.munmap(addr, len);
+	return LKS_FORWARD_SYS(lks_sys_munmap(addr, len), munmap, addr, len);
 }
 
 /* A recorded mapping keeps its site when it moves or grows; others stay
@@ -96,12 +85,9 @@ LKS_EXPORT void *mremap(void *old_addr, size_t old_len, size_t new_len, int flag
 	if (flags & MREMAP_FIXED)
 		new_addr = va_arg(args, void *);
 	va_end(args);
-	if (!lks_have_real((void *const *)&lks_real.mremap)) {
-		errno = ENOSYS;
-		return MAP_FAILED;
-	}
 	had = lks_mapping_forget((uint64_t)(uintptr_t)old_addr, &old);
-	result = lks_real.mremap(old_addr, old_len, new_len, flags, new_addr);
+	result = LKS_FORWARD_SYS(lks_sys_mremap(old_addr, old_len, new_len, flags, new_addr),
+	                         mremap, old_addr, old_len, new_len, flags, new_addr);
 	if (had && result != MAP_FAILED)
 		record_mapping(result, new_len, old.trace);
 	else if (had)

@@ -6,7 +6,7 @@
  * stay roots of the scan either way (roots.c): this only notes, for each,
  * whether a word of the roots or of reached blocks points into it from
  * outside it. */
-#include "fdtable.h"
+#include "handles/maptable.h"
 #include "reach.h"
 
 #define MAX_MAPPINGS 4096 /* more: none is marked, all are reported open */

@@ -12,6 +12,7 @@
 
 #include "execnote.h"
 #include "fdtable.h"
+#include "sys.h"
 
 #define NOTES 128
 
@@ -27,13 +28,12 @@ static struct note_slot *parent_notes;  /* a fork child's parent's area */
 
 static struct note_slot *shared_area(void)
 {
-	void *area = mmap(NULL, NOTES * sizeof(struct note_slot), PROT_READ | PROT_WRITE,
-	                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *area = lks_sys_mmap(NULL, NOTES * sizeof(struct note_slot),
+	                          PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	return area == MAP_FAILED ? NULL : area;
 }
 
-/* Called with lks_busy set (mmap is ours to forward). */
 void lks_execnote_init(void)
 {
 	if (!own_notes)
@@ -81,7 +81,7 @@ static void note_if_inherited(const struct lks_fd_entry *entry, void *ctx)
 	struct noting *noting = ctx;
 	struct lks_exec_note note = { .fd = entry->fd, .type = entry->type };
 	const uint64_t *frames;
-	int fd_flags = fcntl(entry->fd, F_GETFD);
+	int fd_flags = lks_sys_fcntl(entry->fd, F_GETFD, NULL);
 
 	if (fd_flags < 0 || (fd_flags & FD_CLOEXEC))
 		return;

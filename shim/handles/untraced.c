@@ -4,7 +4,7 @@
  * changes our IDs runs in secure mode, where the loader ignores a preload
  * path with a slash. Either would be missing from the report without a
  * word, so we say so when it is exec'd. Runs between fork and exec: no
- * malloc, and raw syscalls so our own fd interposers record nothing. */
+ * malloc, and the files it reads go through sys.c. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -13,17 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 #include "untraced.h"
 
 #define PHDRS_READ 64  /* PT_INTERP comes first in every linker's output */
 
 static bool read_at(int fd, void *buffer, size_t size, off_t offset)
 {
-	return syscall(SYS_pread64, fd, buffer, size, offset) == (long)size;
+	return lks_sys_pread(fd, buffer, size, offset) == (ssize_t)size;
 }
 
 /* An ELF file with program headers but no PT_INTERP: nothing loads a
@@ -59,7 +59,7 @@ static const char *verdict_for(const char *path)
 {
 	const char *verdict = NULL;
 	struct stat st;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	int fd = lks_sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return NULL;
@@ -69,7 +69,7 @@ static const char *verdict_for(const char *path)
 		else if (statically_linked(fd))
 			verdict = " is statically linked: the shim cannot be preloaded; it runs untraced";
 	}
-	syscall(SYS_close, fd);
+	lks_sys_close(fd);
 	return verdict;
 }
 
@@ -88,7 +88,7 @@ static bool executable_in(const char *dir, size_t len, const char *file, char *p
 	memcpy(path, dir, len);
 	path[len] = '/';
 	memcpy(path + len + 1, file, file_len + 1);
-	return syscall(SYS_faccessat, AT_FDCWD, path, X_OK) == 0;
+	return lks_sys_faccessat(AT_FDCWD, path, X_OK) == 0;
 }
 
 /* What execvp would run: the first executable file in PATH. */

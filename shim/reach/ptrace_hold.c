@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "reach.h"
+#include "sys.h"
 
 #define TRACER_STACK (64u << 10)
 #define HOLD_WAIT_NS 2000000000ull   /* for the helper to hold them all */
@@ -170,12 +171,12 @@ static int tracer_main(void *unused)
 static bool seccomp_filtered(void)
 {
 	char status[4096];
-	int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t len = fd < 0 ? -1 : read(fd, status, sizeof(status) - 1);
+	int fd = lks_sys_openat(AT_FDCWD, "/proc/thread-self/status", O_RDONLY | O_CLOEXEC, 0);
+	ssize_t len = fd < 0 ? -1 : lks_sys_read(fd, status, sizeof(status) - 1);
 	const char *field;
 
 	if (fd >= 0)
-		close(fd);
+		lks_sys_close(fd);
 	if (len <= 0)
 		return true;  /* cannot tell: assume the worst */
 	status[len] = '\0';

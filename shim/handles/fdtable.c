@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* The fd table: an array indexed by fd number, reserved once for the hard
+ * RLIMIT_NOFILE and committed by the kernel page by page as fds are used,
+ * so it never moves and needs no lock. A FILE or DIR stream sits in the
+ * slot of the fd it owns. */
+#define _GNU_SOURCE
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "fdtable.h"
+#include "shim.h"
+
+#define FD_CAP_MIN 65536u
+#define FD_CAP_MAX (1u << 24)
+
+/* meta: trace << 32 | type << 16 | flags << 8 | 1; 0 is an empty slot.
+ * One word, so that record and forget are each a single atomic store. */
+struct fd_slot {
+	uint64_t meta;
+	uint64_t addr;
+};
+
+static int table_state;       /* atomic: LKS_ONCE_* */
+static struct fd_slot *fds;
+static uint32_t fd_cap;
+static uint32_t fd_high;      /* atomic: one past the highest fd recorded */
+static uint64_t missed;       /* atomic: handles of any kind not recorded */
+
+static uint32_t fd_capacity(void)
+{
+	struct rlimit limit;
+	uint64_t cap = FD_CAP_MIN;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max > cap)
+		cap = limit.rlim_max;
+	return cap > FD_CAP_MAX ? FD_CAP_MAX : (uint32_t)cap;
+}
+
+static bool reserve_table(void)
+{
+	fd_cap = fd_capacity();
+	fds = lks_reserve((size_t)fd_cap * sizeof(*fds));
+	return fds != NULL;
+}
+
+/* At start-up; the first recorder sets it up itself if it comes first. */
+void lks_fd_table_init(void)
+{
+	lks_setup_once(&table_state, reserve_table);
+}
+
+void lks_handles_count_missed(void)
+{
+	__atomic_fetch_add(&missed, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t lks_handles_missed(void)
+{
+	return __atomic_load_n(&missed, __ATOMIC_RELAXED);
+}
+
+static uint64_t pack(uint16_t type, uint32_t trace)
+{
+	return (uint64_t)trace << 32 | (uint64_t)type << 16 | 1u;
+}
+
+static void unpack(uint64_t meta, uint16_t *type, uint8_t *flags, uint32_t *trace)
+{
+	*trace = (uint32_t)(meta >> 32);
+	*type = (uint16_t)(meta >> 16);
+	*flags = (uint8_t)(meta >> 8);
+}
+
+/* ---- fds ----------------------------------------------------------------- */
+
+static void raise_high(uint32_t end)
+{
+	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
+
+	while (high < end && !__atomic_compare_exchange_n(&fd_high, &high, end, true,
+	                                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* fds 0-2 are never a handle to close: whatever a program puts there
+ * (dup2 of a pipe in a shell's pipeline child, freopen of stdout, a daemon's
+ * /dev/null) is its standard stream, meant for its children and closed by
+ * exit. */
+void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr)
+{
+	if (fd >= 0 && fd <= STDERR_FILENO)
+		return;
+	if (!lks_setup_once(&table_state, reserve_table) || fd < 0 || (uint32_t)fd >= fd_cap) {
+		lks_handles_count_missed();
+		return;
+	}
+	__atomic_store_n(&fds[fd].addr, addr, __ATOMIC_RELAXED);
+	/* release: a reader that sees the meta word sees the addr above */
+	__atomic_store_n(&fds[fd].meta, pack(type, trace), __ATOMIC_RELEASE);
+	raise_high((uint32_t)fd + 1);
+}
+
+static bool fill_entry(int fd, uint64_t meta, uint64_t addr, struct lks_fd_entry *entry)
+{
+	if (!meta)
+		return false;
+	entry->fd = fd;
+	entry->addr = addr;
+	unpack(meta, &entry->type, &entry->flags, &entry->trace);
+	return true;
+}
+
+bool lks_fd_forget(int fd, struct lks_fd_entry *old)
+{
+	uint64_t addr, meta;
+
+	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
+		return false;
+	if (!__atomic_load_n(&fds[fd].meta, __ATOMIC_RELAXED))
+		return false;  /* read-only test first: an unused page stays unmapped */
+	addr = __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED);
+	/* acq_rel: pairs with the release in lks_fd_record for addr */
+	meta = __atomic_exchange_n(&fds[fd].meta, 0, __ATOMIC_ACQ_REL);
+	return fill_entry(fd, meta, addr, old);
+}
+
+bool lks_fd_forget_stream(int fd, uint64_t addr)
+{
+	uint64_t meta;
+
+	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
+		return false;
+	meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
+	if (!meta || __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED) != addr)
+		return false;
+	/* CAS: a thread that reused the fd meanwhile keeps its record */
+	return __atomic_compare_exchange_n(&fds[fd].meta, &meta, 0, false,
+	                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+void lks_fd_forget_range(unsigned first, unsigned last)
+{
+	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
+	struct lks_fd_entry unused;
+
+	for (uint64_t fd = first; fd <= last && fd < high; fd++)
+		lks_fd_forget((int)fd, &unused);
+}
+
+void lks_fd_forget_streams(uint16_t type)
+{
+	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
+
+	for (uint32_t fd = 0; fd < high && lks_setup_done(&table_state); fd++) {
+		uint64_t meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
+
+		if (meta && (uint16_t)(meta >> 16) == type)
+			__atomic_compare_exchange_n(&fds[fd].meta, &meta, 0, false,
+			                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	}
+}
+
+/* A copy taken between two reads of the same meta word: an entry replaced
+ * meanwhile is skipped rather than reported half old, half new. */
+bool lks_fd_lookup(int fd, struct lks_fd_entry *entry)
+{
+	uint64_t meta, addr;
+
+	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
+		return false;
+	meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
+	addr = __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED);
+	/* acquire fence: the re-read below is not hoisted above the addr read */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&fds[fd].meta, __ATOMIC_RELAXED) != meta)
+		return false;
+	return fill_entry(fd, meta, addr, entry);
+}
+
+void lks_fd_foreach(void (*visit)(const struct lks_fd_entry *, void *), void *ctx)
+{
+	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
+	struct lks_fd_entry entry;
+
+	for (uint32_t fd = 0; fd < high; fd++)
+		if (lks_fd_lookup((int)fd, &entry))
+			visit(&entry, ctx);
+}
+
+/* ---- fork ------------------------------------------------------------------ */
+
+/* The fork child is single-threaded here: plain read-modify-writes suffice. */
+void lks_fd_mark_inherited(void)
+{
+	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
+
+	if (!lks_setup_done(&table_state))
+		return;
+	for (uint32_t fd = 0; fd < high; fd++)
+		if (fds[fd].meta)
+			fds[fd].meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the handle interposers (handles.c, streams.c,
+ * mappings.c, spawn.c). */
+#ifndef LEAKSCOPE_HANDLES_H
+#define LEAKSCOPE_HANDLES_H
+
+#include <errno.h>
+
+#include "enter.h"
+#include "fdtable.h"
+#include "sys.h"
+
+/* Forward to the real function; ENOSYS when this libc has none. */
+#define LKS_FORWARD(fn, fail, ...)                                        \
+	(lks_real_get(&lks_real.fn) ? lks_real.fn(__VA_ARGS__) : (errno = ENOSYS, fail))
+
+/* Forward to the real function once the shim has started; before, by the
+ * system call `raw` (sys.h): looking the real one up may allocate and lock,
+ * from inside a program's own allocator's start-up (rustc's jemalloc maps
+ * memory under its init lock, from an initializer that runs before ours). */
+#define LKS_FORWARD_SYS(raw, fn, ...)                                     \
+	(lks_started() && lks_real_get(&lks_real.fn) ? lks_real.fn(__VA_ARGS__) : (raw))
+
+/* Called with lks_busy set; keeps errno as the real call left it. */
+static inline void lks_record_fd(int fd, uint16_t type, uint64_t addr)
+{
+	int saved_errno = errno;  /* libunwind may set it */
+
+	lks_fd_record(fd, type, lks_capture_trace(), addr);
+	errno = saved_errno;
+}
+
+/* Body of an interposer returning a new fd of `kind`; raw makes it before
+ * the shim has started. */
+#define LKS_CREATE_FD(kind, raw, fn, ...)                                 \
+	do {                                                              \
+		int new_fd;                                               \
+		if (lks_unlikely(!lks_enter_started()))                   \
+			return LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);     \
+		new_fd = LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);           \
+		if (new_fd >= 0)                                          \
+			lks_record_fd(new_fd, kind, 0);                   \
+		lks_leave();                                              \
+		return new_fd;                                            \
+	} while (0)
+
+#endif

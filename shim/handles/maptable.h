@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* The program's own mappings, keyed by address: recorded by mappings.c,
+ * read by handlesnap.c and the exit scan (reach/mapref.c). */
+#ifndef LEAKSCOPE_MAPTABLE_H
+#define LEAKSCOPE_MAPTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fdtable.h"
+
+struct lks_map_entry {
+	uint64_t addr, size;
+	uint32_t trace;
+	uint8_t flags;  /* LKS_FD_INHERITED */
+};
+
+void lks_mapping_table_init(void);  /* at start-up, before threads record */
+void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace);
+bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old);
+void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), void *ctx);
+void lks_mapping_mark_inherited(void);  /* fork child, before it runs on */
+
+#endif

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* The top of the shim: the one place that starts the process's recording,
+ * forks it and ends it. State machine: uninit -> starting -> active, or
+ * -> disabled on enabled=0 or our failure. Any interposer may be the first
+ * call (even from another library's constructor, before ours ran), so
+ * start-up is lazy and never waits. At the end: the exit snapshot and the
+ * one-paragraph summary, written once whichever way the process ends. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "enter.h"
+#include "handles/execnote.h"
+#include "handles/maptable.h"
+
+static int exit_done; /* atomic: 1 once the exit snapshot was started */
+static pid_t owner_pid; /* the process whose memory this is */
+
+static void disable(const char *why)
+{
+	struct lks_line line = { .len = 0 };
+
+	__atomic_store_n(&lks_state, LKS_DISABLED, __ATOMIC_RELEASE);
+	lks_line_str(&line, "disabled: ");
+	lks_line_str(&line, why);
+	lks_say(&line);
+}
+
+/* verbose=1: one line of what the shim decided, text then detail. */
+static void say_verbose(const char *text, const char *detail)
+{
+	struct lks_line line = { .len = 0 };
+
+	if (!lks_opt.verbose)
+		return;
+	lks_line_str(&line, text);
+	lks_line_str(&line, detail);
+	lks_say(&line);
+}
+
+/* Only the thread that wins uninit -> starting sets up; the others forward
+ * unrecorded meanwhile (counted nowhere: nothing of theirs is known yet). */
+void lks_start(void)
+{
+	int expected = LKS_UNINIT;
+	unsigned char quiet;
+
+	if (!__atomic_compare_exchange_n(&lks_state, &expected, LKS_STARTING, false,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	quiet = lks_quiet_begin();
+	if (!lks_resolve_at_start() || !lks_live_init() || !lks_depot_init()) {
+		lks_quiet_end(quiet);
+		disable("cannot set up (real malloc not found or no memory)");
+		return;
+	}
+	lks_unwind_init();
+	lks_modules_init();
+	lks_fd_table_init();
+	lks_mapping_table_init();
+	/* release: tables set up above are visible to whoever sees ACTIVE */
+	__atomic_store_n(&lks_state, LKS_ACTIVE, __ATOMIC_RELEASE);
+	lks_quiet_end(quiet);
+}
+
+/* At start and in a fork child: this process's memory is ours to report. */
+static void exit_claim(void)
+{
+	owner_pid = (pid_t)syscall(SYS_getpid);
+	exit_done = 0;  /* a fork child writes its own */
+}
+
+/* ---- fork ------------------------------------------------------------------ */
+
+/* Everything a fork child must reset, in this order: it is a child (its
+ * snapshots say so), its exit snapshot is its own, the handles it inherited
+ * are its parent's to report, exec notes go to a new area, and it gets a
+ * control thread of its own (last: that thread may snapshot at once). */
+static void after_fork_in_child(void)
+{
+	struct lks_line pid = { .len = 0 };
+
+	lks_line_u64(&pid, (uint64_t)getpid());
+	pid.text[pid.len] = '\0';
+	say_verbose("fork child: recording its own, in pid ", pid.text);
+	lks_process_set_forked();
+	exit_claim();
+	lks_fd_mark_inherited();
+	lks_mapping_mark_inherited();
+	lks_execnote_after_fork();
+	lks_control_after_fork();
+}
+
+/* ---- the end --------------------------------------------------------------- */
+
+/* A vfork child (or a clone sharing our memory) that calls _exit runs in
+ * its parent's memory with no atfork handler run: its scan and snapshot
+ * would describe, and disturb, the parent's tables. It leaves quietly. */
+static bool shares_parents_memory(void)
+{
+	return owner_pid != 0 && (pid_t)syscall(SYS_getpid) != owner_pid;
+}
+
+static void print_summary(const struct lks_snapshot_result *result)
+{
+	struct lks_line line = { .len = 0 };
+
+	lks_line_bytes(&line, result->bytes);
+	lks_line_str(&line, " in ");
+	lks_line_count(&line, result->blocks, " blocks not freed at exit (");
+	lks_line_count(&line, result->sites, " sites, ");
+	lks_line_bytes(&line, result->reachable_bytes);
+	lks_line_str(&line, " still reachable), ");
+	lks_line_count(&line, result->handles,
+	               result->handles == 1 ? " handle open" : " handles open");
+	if (lks_own_malloc())
+		lks_line_str(&line, "; NOT recorded: the program's own malloc");
+	if (result->missed_allocs || result->missed_stacks) {
+		lks_line_str(&line, "; NOT recorded: ");
+		lks_line_count(&line, result->missed_allocs, " allocations, ");
+		lks_line_count(&line, result->missed_stacks, " stacks");
+	}
+	lks_line_str(&line, ". Report: leakscope report ");
+	lks_line_str(&line, result->path);
+	lks_say(&line);
+}
+
+static void process_end(enum lks_reason reason, int status)
+{
+	struct lks_snapshot_result result;
+	unsigned char quiet;
+
+	if (shares_parents_memory())
+		return;
+	if (__atomic_exchange_n(&exit_done, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+		return;
+	quiet = lks_quiet_begin();
+	/* the scan reads this thread's stack from here up: our frames below
+	 * hold stale words of the program's that would keep leaks reachable */
+	lks_reach_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0));
+	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
+		if (lks_opt.summary)
+			print_summary(&result);
+	} else {
+		struct lks_line line = { .len = 0 };
+
+		lks_line_str(&line, "cannot write the exit snapshot in ");
+		lks_line_str(&line, lks_output_dir());
+		lks_say(&line);
+	}
+	lks_quiet_end(quiet);
+}
+
+static void at_exit(int status, void *unused)
+{
+	process_end(LKS_REASON_EXIT, status);
+}
+
+static _Noreturn void exit_now(void (*real_exit)(int), int status)
+{
+	if (real_exit)
+		real_exit(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+/* _exit skips atexit handlers, so ours too: write the snapshot here. */
+LKS_EXPORT void _exit(int status)
+{
+	process_end(LKS_REASON__EXIT, status);
+	exit_now(lks_started() && lks_real_get(&lks_real._exit) ? lks_real._exit : NULL, status);
+}
+
+LKS_EXPORT void _Exit(int status)
+{
+	process_end(LKS_REASON__EXIT, status);
+	exit_now(lks_started() && lks_real_get(&lks_real._Exit) ? lks_real._Exit : NULL, status);
+}
+
+/* ---- the start ------------------------------------------------------------- */
+
+/* Starts the shim, unless an allocation from another library's initializer
+ * started it already (early), and says which. */
+static void say_start(bool early)
+{
+	struct lks_line pid = { .len = 0 };
+
+	lks_start();
+	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+		return;  /* disable() said why */
+	lks_line_u64(&pid, (uint64_t)getpid());
+	pid.text[pid.len] = '\0';
+	say_verbose(early ? "recording (started early, by an allocation before the shim's "
+	                    "initializer ran) in pid " : "recording in pid ", pid.text);
+}
+
+/* Whether the program's malloc reaches the shim: a malloc of its own does
+ * not, and the report must say it is incomplete. */
+static void note_malloc(void)
+{
+	const char *where;
+	bool ours = lks_malloc_is_ours(&where);
+
+	lks_process_set_own_malloc(!ours);
+	if (ours)
+		say_verbose("malloc: the program's calls come through the shim", "");
+	else
+		say_verbose("malloc: NOT recorded, the program's own comes first, from ", where);
+}
+
+/* The one constructor. It runs after libc is initialized, so getenv works
+ * (an interposer called earlier, from the loader, saw no environment and
+ * used the defaults). */
+__attribute__((constructor(101))) static void leakscope_constructor(void)
+{
+	const char *options;
+	unsigned char quiet = lks_quiet_begin(); /* realpath, on_exit, pthread_atfork
+	                                           * and mmap may allocate */
+
+	options = getenv("LEAKSCOPE_OPTIONS");
+	if (options)
+		lks_options_parse(options);
+	lks_process_remember(lks_opt.output_dir);
+	lks_quiet_end(quiet);
+	if (lks_opt.help)
+		lks_options_print_help();
+	if (lks_opt.verbose)
+		lks_options_print_taken();
+	if (!lks_opt.enabled) {
+		__atomic_store_n(&lks_state, LKS_DISABLED, __ATOMIC_RELEASE);
+		say_verbose("not recording: enabled=0, every call goes straight through", "");
+		return;
+	}
+	say_start(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_UNINIT);
+	exit_claim();
+	quiet = lks_quiet_begin();
+	note_malloc();
+	/* Registered before __libc_start_main registers the loader's fini, so
+	 * it runs after atexit handlers, C++ static destructors and every
+	 * library's destructors: what they free is not reported. */
+	on_exit(at_exit, NULL);
+	pthread_atfork(NULL, NULL, after_fork_in_child);
+	lks_control_start();
+	lks_execnote_init();
+	lks_quiet_end(quiet);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* The bottom of the shim (process.h): the state byte, the busy flag, and
+ * what the process told us at start. It calls nothing of the shim's. */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "process.h"
+
+int lks_state = LKS_UNINIT;
+__thread unsigned char lks_busy __attribute__((tls_model("initial-exec")));
+
+static char exe_path[PATH_MAX];
+static char output_dir[PATH_MAX];
+static uint64_t start_ns;
+static struct stat stderr_at_start;
+static int stderr_state;  /* 0: not looked at yet, 1: open, -1: closed */
+static bool forked_child;
+static bool own_malloc;  /* the program defines malloc: we see none of it */
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+const char *lks_exe_path(void)
+{
+	return exe_path;
+}
+
+const char *lks_output_dir(void)
+{
+	return output_dir;
+}
+
+uint64_t lks_uptime_ns(void)
+{
+	return monotonic_ns() - start_ns;
+}
+
+/* fd 2 as the program got it: looked at at start-up, or by an
+ * earlier message (an interposer called from the loader), before the
+ * program could have closed or reused it. */
+static void remember_stderr(void)
+{
+	if (!stderr_state)
+		stderr_state = fstat(STDERR_FILENO, &stderr_at_start) == 0 ? 1 : -1;
+}
+
+bool lks_stderr_unchanged(void)
+{
+	struct stat now;
+
+	remember_stderr();
+	return stderr_state > 0 && fstat(STDERR_FILENO, &now) == 0 &&
+	       now.st_dev == stderr_at_start.st_dev &&
+	       now.st_ino == stderr_at_start.st_ino;
+}
+
+void lks_process_remember(const char *dir)
+{
+	ssize_t len = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+
+	start_ns = monotonic_ns();
+	exe_path[len > 0 ? len : 0] = '\0';
+	remember_stderr();
+	/* Resolved now: the program may chdir before it exits. */
+	if (dir[0] == '/' || !realpath(dir, output_dir)) {
+		size_t len_dir = strlen(dir);
+
+		if (len_dir >= sizeof(output_dir))
+			len_dir = sizeof(output_dir) - 1;
+		memcpy(output_dir, dir, len_dir);
+		output_dir[len_dir] = '\0';
+	}
+}
+
+void lks_process_set_forked(void)
+{
+	forked_child = true;
+}
+
+bool lks_forked_child(void)
+{
+	return forked_child;
+}
+
+void lks_process_set_own_malloc(bool own)
+{
+	own_malloc = own;
+}
+
+bool lks_own_malloc(void)
+{
+	return own_malloc;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* A snapshot file on disk: header, section table and sections in the order
+ * of format.h's list, written into a temporary file (O_EXCL, O_NOFOLLOW,
+ * mode 0600) and renamed into place without replacing any other file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "snapfile.h"
+#include "sys.h"
+
+static const struct { uint32_t kind, record_size; } section_kinds[LKS_PART_COUNT] = {
+#define SECTION_ENTRY(number, NAME, name, record) [LKS_PART_##NAME] = { number, sizeof(record) },
+	LKS_SECTIONS(SECTION_ENTRY)
+#undef SECTION_ENTRY
+};
+
+static int write_file(int fd, const struct lks_header *header, struct lks_snap_parts *parts)
+{
+	static const uint8_t zeros[8];
+	struct lks_section table[LKS_PART_COUNT];
+	uint64_t offset = sizeof(*header) + sizeof(table);
+
+	parts->buf[LKS_PART_STRINGS] = parts->strings.buf;
+	for (int i = 0; i < LKS_PART_COUNT; i++) {
+		table[i] = (struct lks_section){ section_kinds[i].kind,
+			section_kinds[i].record_size, offset,
+			parts->buf[i].len / section_kinds[i].record_size };
+		offset += (parts->buf[i].len + 7) & ~(uint64_t)7;
+	}
+	if (lks_write_all(fd, header, sizeof(*header)) || lks_write_all(fd, table, sizeof(table)))
+		return -1;
+	for (int i = 0; i < LKS_PART_COUNT; i++) {
+		size_t pad = (8 - parts->buf[i].len % 8) % 8;
+
+		if (lks_write_all(fd, parts->buf[i].bytes, parts->buf[i].len) ||
+		    lks_write_all(fd, zeros, pad))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- naming and the atomic write ----------------------------------------- */
+
+static void safe_append(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(dst);
+
+	for (; *src && len + 1 < size; src++) {
+		char c = *src;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		             (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '+';
+
+		dst[len++] = plain ? c : '_';
+	}
+	dst[len] = '\0';
+}
+
+static void make_name(char *name, size_t size, uint32_t seq, const char *label)
+{
+	const char *exe = lks_exe_path(), *slash = strrchr(exe, '/');
+	struct lks_line numbers = { .len = 0 };
+
+	name[0] = '\0';
+	safe_append(name, size, slash ? slash + 1 : exe[0] ? exe : "unknown");
+	lks_line_str(&numbers, ".");
+	lks_line_u64(&numbers, (uint64_t)getpid());
+	lks_line_str(&numbers, ".");
+	lks_line_u64(&numbers, seq);
+	lks_line_str(&numbers, ".");
+	numbers.text[numbers.len] = '\0';
+	strncat(name, numbers.text, size - strlen(name) - 1);
+	safe_append(name, size, label);
+}
+
+/* rename that fails instead of replacing: a reused pid must not overwrite
+ * the file of an earlier process. */
+static int publish(const char *tmp, char *path, size_t size, const char *dir,
+                   const char *name)
+{
+	for (int attempt = 1; attempt < 100; attempt++) {
+		struct lks_line suffix = { .len = 0 };
+
+		if (attempt > 1) {
+			lks_line_str(&suffix, "-");
+			lks_line_u64(&suffix, (uint64_t)attempt);
+		}
+		suffix.text[suffix.len] = '\0';
+		if (snprintf(path, size, "%s/%s%s.lks", dir, name, suffix.text) >= (int)size)
+			return -1;
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *parts,
+                       char *path, size_t path_size, const char *label)
+{
+	char name[256], tmp[4096];
+	const char *dir = lks_output_dir();
+	int fd, failed;
+
+	make_name(name, sizeof(name), header->seq, label);
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp))
+		return -1;
+	fd = lks_sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	                    0600);
+	if (fd < 0)
+		return -1;
+	failed = write_file(fd, header, parts);
+	failed |= lks_sys_close(fd);
+	if (failed || publish(tmp, path, path_size, dir, name)) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+void lks_snapfile_free(struct lks_snap_parts *parts)
+{
+	parts->buf[LKS_PART_STRINGS] = (struct lks_buf){ 0 };  /* the strtab's */
+	for (int i = 0; i < LKS_PART_COUNT; i++)
+		lks_buf_free(&parts->buf[i]);
+	lks_buf_free(&parts->strings.buf);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* Raw system calls (sys.h), as the sanitizers' internal_mmap: through
+ * libc's syscall(), which only traps and sets errno. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+/* ret lks_sys_NAME params: the system call of that name with args. */
+#define SYSCALL_AS(ret, name, params, number, ...)                          \
+	ret lks_sys_##name params                                           \
+	{                                                                   \
+		return (ret)syscall(number, __VA_ARGS__);                   \
+	}
+
+SYSCALL_AS(void *, mmap, (void *addr, size_t len, int prot, int flags, int fd, off_t off),
+           SYS_mmap, addr, len, prot, flags, fd, off)
+SYSCALL_AS(int, munmap, (void *addr, size_t len), SYS_munmap, addr, len)
+SYSCALL_AS(void *, mremap, (void *old_addr, size_t old_len, size_t new_len, int flags,
+                            void *new_addr),
+           SYS_mremap, old_addr, old_len, new_len, flags, new_addr)
+SYSCALL_AS(int, openat, (int dir_fd, const char *path, int flags, mode_t mode),
+           SYS_openat, dir_fd, path, flags, mode)
+SYSCALL_AS(int, close, (int fd), SYS_close, fd)
+SYSCALL_AS(int, close_range, (unsigned int first, unsigned int last, int flags),
+           SYS_close_range, first, last, flags)
+SYSCALL_AS(ssize_t, read, (int fd, void *buf, size_t len), SYS_read, fd, buf, len)
+SYSCALL_AS(ssize_t, pread, (int fd, void *buf, size_t len, off_t offset),
+           SYS_pread64, fd, buf, len, offset)
+SYSCALL_AS(ssize_t, write, (int fd, const void *buf, size_t len), SYS_write, fd, buf, len)
+SYSCALL_AS(int, fcntl, (int fd, int cmd, void *arg), SYS_fcntl, fd, cmd, arg)
+SYSCALL_AS(int, faccessat, (int dir_fd, const char *path, int mode),
+           SYS_faccessat, dir_fd, path, mode)
+SYSCALL_AS(int, socket, (int domain, int type, int protocol), SYS_socket, domain, type,
+           protocol)
+SYSCALL_AS(int, dup, (int fd), SYS_dup, fd)
+SYSCALL_AS(int, dup3, (int old_fd, int new_fd, int flags), SYS_dup3, old_fd, new_fd, flags)
+SYSCALL_AS(int, pipe2, (int fds[2], int flags), SYS_pipe2, fds, flags)
+SYSCALL_AS(int, socketpair, (int domain, int type, int protocol, int fds[2]),
+           SYS_socketpair, domain, type, protocol, fds)
+SYSCALL_AS(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags),
+           SYS_accept4, fd, addr, len, flags)
+SYSCALL_AS(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags), SYS_recvmsg, fd, msg,
+           flags)
+SYSCALL_AS(int, eventfd, (unsigned int count, int flags), SYS_eventfd2, count, flags)
+SYSCALL_AS(int, timerfd_create, (int clock, int flags), SYS_timerfd_create, clock, flags)
+SYSCALL_AS(int, signalfd, (int fd, const sigset_t *mask, int flags), SYS_signalfd4, fd, mask,
+           _NSIG / 8, flags)
+SYSCALL_AS(int, epoll_create1, (int flags), SYS_epoll_create1, flags)
+SYSCALL_AS(int, inotify_init1, (int flags), SYS_inotify_init1, flags)
+SYSCALL_AS(int, memfd_create, (const char *name, unsigned int flags), SYS_memfd_create,
+           name, flags)
+SYSCALL_AS(int, pidfd_open, (pid_t pid, unsigned int flags), SYS_pidfd_open, pid, flags)
+
+/* dup2 of an fd onto itself only checks that it is open (dup3 refuses). */
+int lks_sys_dup2(int old_fd, int new_fd)
+{
+	if (old_fd == new_fd)
+		return lks_sys_fcntl(old_fd, F_GETFD, NULL) < 0 ? -1 : new_fd;
+	return lks_sys_dup3(old_fd, new_fd, 0);
+}
+
+/* The size is a hint the kernel ignores, but it must be positive. */
+int lks_sys_epoll_create(int size)
+{
+	if (size <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return lks_sys_epoll_create1(0);
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* The live block table alone (shim/live.c, included whole so that the test
+ * can see its generations): one thread forcing a rotation and then the
+ * recycling of the emptied generation, then threads inserting and removing
+ * with fixed seeds in one shard, each removing blocks another inserted.
+ * Every block must be found again exactly, and the counts must be exact.
+ * Usage: test_live (TAP output) */
+#include "live.c"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "tap.h"
+
+#define THREADS 4
+#define WINDOW 1024                   /* blocks each thread keeps live */
+#define CHURN (256 * 300)             /* remove + insert rounds per thread */
+#define REGION_A 0x7e0000000000ull    /* 64 MiB aligned: one shard each */
+#define REGION_B 0x7e0100000000ull
+
+/* What a block records, derived from its address: checkable later. */
+static uint64_t size_of_key(uint64_t key)
+{
+	return (key >> 4) % 4093 + 1;
+}
+
+static uint32_t trace_of_key(uint64_t key)
+{
+	return (uint32_t)(key >> 4) * 2654435761u;
+}
+
+static uint8_t family_of_key(uint64_t key)
+{
+	return (uint8_t)((key >> 4) % 3);
+}
+
+static void insert_key(uint64_t key)
+{
+	lks_live_insert(key, size_of_key(key), trace_of_key(key), family_of_key(key));
+}
+
+static bool remove_key(uint64_t key)
+{
+	struct lks_block removed;
+
+	return lks_live_remove(key, &removed) && removed.addr == key &&
+	       removed.size == size_of_key(key) && removed.trace == trace_of_key(key) &&
+	       removed.family == family_of_key(key);
+}
+
+/* ---- what a walk of the table finds ------------------------------------- */
+
+struct expected {
+	const uint64_t *keys;  /* ascending */
+	size_t count;
+	size_t found, unexpected, wrong, twice;
+	uint8_t *seen;
+};
+
+static int compare_keys(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void check_block(const struct lks_block *block, void *ctx)
+{
+	struct expected *want = ctx;
+	const uint64_t *at = bsearch(&block->addr, want->keys, want->count,
+	                             sizeof(uint64_t), compare_keys);
+
+	if (!at) {
+		want->unexpected++;
+		return;
+	}
+	if (want->seen[at - want->keys]++)
+		want->twice++;
+	if (block->size != size_of_key(block->addr) || block->trace != trace_of_key(block->addr) ||
+	    block->family != family_of_key(block->addr))
+		want->wrong++;
+	want->found++;
+}
+
+/* The table holds exactly keys[0..count), each once with its payload. */
+static bool table_holds(uint64_t *keys, size_t count, const char *when)
+{
+	struct expected want = { keys, count, 0, 0, 0, 0, calloc(count + 1, 1) };
+
+	qsort(keys, count, sizeof(uint64_t), compare_keys);
+	lks_live_foreach(check_block, &want);
+	free(want.seen);
+	return ok(want.found == count && !want.unexpected && !want.wrong && !want.twice,
+	          "%s: %zu blocks found of %zu, %zu unexpected, %zu wrong, %zu twice", when,
+	          want.found, count, want.unexpected, want.wrong, want.twice);
+}
+
+static uint32_t recycles(const struct shard *shard)
+{
+	uint32_t count = 0;
+
+	for (uint32_t i = 0; i < shard->gen_count; i++)
+		count += shard->generations[i].epoch / 2;
+	return count;
+}
+
+/* ---- one thread: a rotation, then the recycling it makes possible -------- */
+
+static uint64_t inserted, removed_count;  /* this phase's, one thread */
+
+static void rotate_then_recycle(void)
+{
+	struct shard *shard = shard_of(REGION_A);
+	uint64_t window[256], next = 0, mapped;
+	size_t rounds = 0;
+
+	for (; next < 13000; next++)
+		insert_key(REGION_A + next * 16);
+	ok(shard->gen_count == 2 && shard->current_gen == 1,
+	   "13000 blocks rotate a 16384-slot generation: %u generations, current %u",
+	   shard->gen_count, shard->current_gen);
+	for (uint64_t i = 0; i < next; i++)
+		removed_count += remove_key(REGION_A + i * 16);
+	inserted = next;
+	mapped = lks_mapped_bytes();
+	/* churn with 256 live blocks until the next rotation: it must reuse the
+	 * emptied generation 0 rather than map another */
+	for (; shard->current_gen == 1 && rounds < 4000000; rounds++, next++) {
+		if (rounds >= 256)
+			removed_count += remove_key(window[rounds % 256]);
+		window[rounds % 256] = REGION_A + next * 16;
+		insert_key(window[rounds % 256]);
+		inserted++;
+	}
+	ok(shard->current_gen == 0 && shard->gen_count == 2 && recycles(shard) == 1 &&
+	   lks_mapped_bytes() == mapped,
+	   "the emptied generation is recycled: current %u of %u, %u recycled, %llu bytes mapped "
+	   "meanwhile", shard->current_gen, shard->gen_count, recycles(shard),
+	   (unsigned long long)(lks_mapped_bytes() - mapped));
+	table_holds(window, 256, "after the recycling");
+	for (int i = 0; i < 256; i++)
+		removed_count += remove_key(window[i]);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+struct worker {
+	int index;
+	uint64_t rng;
+	uint64_t window[WINDOW];
+	uint64_t next;             /* keys made so far */
+	uint64_t inserts, removes, failed_removes;
+	struct worker *neighbour;  /* whose blocks this one removes at the end */
+};
+
+static pthread_barrier_t barrier;
+
+static uint64_t next_random(uint64_t *rng)
+{
+	*rng ^= *rng << 13;
+	*rng ^= *rng >> 7;
+	*rng ^= *rng << 17;
+	return *rng;
+}
+
+/* Keys of thread t interleave with the others' in one region: one shard. */
+static uint64_t key_of(const struct worker *worker, uint64_t n)
+{
+	return REGION_B + (n * THREADS + (uint64_t)worker->index) * 16;
+}
+
+static void track_remove(struct worker *worker, uint64_t key)
+{
+	if (remove_key(key))
+		worker->removes++;
+	else
+		worker->failed_removes++;
+}
+
+static void *work(void *arg)
+{
+	struct worker *worker = arg;
+
+	for (int i = 0; i < WINDOW; i++) {
+		worker->window[i] = key_of(worker, worker->next++);
+		insert_key(worker->window[i]);
+		worker->inserts++;
+	}
+	for (int round = 0; round < CHURN; round++) {
+		uint64_t slot = next_random(&worker->rng) % WINDOW;
+
+		track_remove(worker, worker->window[slot]);
+		worker->window[slot] = key_of(worker, worker->next++);
+		insert_key(worker->window[slot]);
+		worker->inserts++;
+	}
+	pthread_barrier_wait(&barrier);
+	/* frees of another thread's blocks: every second one of its window */
+	for (int i = 0; i < WINDOW; i += 2)
+		track_remove(worker, worker->neighbour->window[i]);
+	return NULL;
+}
+
+static void threads_churn(void)
+{
+	static struct worker workers[THREADS];
+	static uint64_t left[THREADS * WINDOW / 2];
+	pthread_t ids[THREADS];
+	struct lks_live_stats stats;
+	uint64_t inserts = inserted, removes = removed_count, failed = 0;
+	size_t kept = 0;
+
+	pthread_barrier_init(&barrier, NULL, THREADS);
+	for (int t = 0; t < THREADS; t++)
+		workers[t] = (struct worker){ .index = t, .rng = 0x2545f4914f6cdd1dull + (uint64_t)t,
+		                              .neighbour = &workers[(t + 1) % THREADS] };
+	for (int t = 0; t < THREADS; t++)
+		pthread_create(&ids[t], NULL, work, &workers[t]);
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(ids[t], NULL);
+	for (int t = 0; t < THREADS; t++) {
+		inserts += workers[t].inserts;
+		removes += workers[t].removes;
+		failed += workers[t].failed_removes;
+		for (int i = 1; i < WINDOW; i += 2)
+			left[kept++] = workers[t].window[i];
+	}
+	ok(failed == 0, "every remove found its block: %llu not found", (unsigned long long)failed);
+	ok(shard_of(REGION_B)->gen_count > 1 && recycles(shard_of(REGION_B)) > 0,
+	   "the threads' shard rotated (%u generations) and recycled (%u times)",
+	   shard_of(REGION_B)->gen_count, recycles(shard_of(REGION_B)));
+	table_holds(left, kept, "after the threads");
+	/* each thread's counts are whole batches of 256: none is left pending */
+	lks_live_stats(&stats);
+	ok(stats.allocs == inserts && stats.frees == removes && stats.missed_allocs == 0,
+	   "counts exact: %llu allocs (want %llu), %llu frees (want %llu), %llu missed",
+	   (unsigned long long)stats.allocs, (unsigned long long)inserts,
+	   (unsigned long long)stats.frees, (unsigned long long)removes,
+	   (unsigned long long)stats.missed_allocs);
+}
+
+int main(void)
+{
+	ok(lks_live_init(), "the table starts");
+	rotate_then_recycle();
+	ok(removed_count == inserted, "one thread: every block inserted was removed (%llu of %llu)",
+	   (unsigned long long)removed_count, (unsigned long long)inserted);
+	threads_churn();
+	return tap_done();
+}
