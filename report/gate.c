@@ -32,7 +32,7 @@ void gate_config_init(struct gate_config *config)
 	};
 }
 
-static int parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err)
+int gate_parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err)
 {
 	const char *at = arg;
 
@@ -57,95 +57,6 @@ static int parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static int parse_count(const char *name, const char *arg, uint64_t max,
-		       uint64_t *out, struct errmsg *err)
-{
-	char *end;
-	unsigned long long value;
-
-	errno = 0;
-	value = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || value > max) {
-		errmsg_set(err, "%s wants a number from 0 to %llu, not '%s'", name,
-			   (unsigned long long)max, arg);
-		return -EINVAL;
-	}
-	*out = value;
-	return 0;
-}
-
-static int add_suppression_file(struct gate_config *config, const char *path)
-{
-	const char **grown = realloc(config->suppression_files,
-				     (config->suppression_file_count + 1) * sizeof(*grown));
-
-	if (!grown)
-		return -ENOMEM;
-	config->suppression_files = grown;
-	grown[config->suppression_file_count++] = path;
-	return 0;
-}
-
-static int parse_exit_code(const char *arg, int *out, struct errmsg *err)
-{
-	uint64_t code;
-	int r = parse_count("--error-exitcode", arg, 255, &code, err);
-
-	if (r == 0 && code == 0) {
-		errmsg_set(err, "--error-exitcode 0 would let a failing gate pass");
-		r = -EINVAL;
-	}
-	*out = (int)code;
-	return r;
-}
-
-static int set_option(struct gate_config *c, int option, const char *arg,
-		      struct errmsg *err)
-{
-	switch (option) {
-	case GATE_OPT_FAIL_ON: return parse_fail_on(arg, &c->fail_on, err);
-	case GATE_OPT_MAX_LEAKED_BYTES:
-		return parse_count("--max-leaked-bytes", arg, UINT64_MAX - 1,
-				   &c->max_leaked_bytes, err);
-	case GATE_OPT_MAX_LEAKS:
-		return parse_count("--max-leaks", arg, UINT64_MAX - 1, &c->max_leaks, err);
-	case GATE_OPT_MAX_HANDLES:
-		return parse_count("--max-handles", arg, UINT64_MAX - 1, &c->max_handles, err);
-	case GATE_OPT_ERROR_EXITCODE: return parse_exit_code(arg, &c->error_exitcode, err);
-	case GATE_OPT_BASELINE: c->baseline_path = arg; return 0;
-	case GATE_OPT_STARTED_ONLY: c->started_only = true; return 0;
-	case GATE_OPT_SUPPRESSIONS: return add_suppression_file(c, arg);
-	case GATE_OPT_WRITE_BASELINE: c->write_baseline = arg; return 0;
-	case GATE_OPT_PRINT_SUPPRESSIONS: c->print_suppressions = true; return 0;
-	case GATE_OPT_JUNIT: c->junit_path = arg; return 0;
-	case GATE_OPT_SARIF: c->sarif_path = arg; return 0;
-	default: break;
-	}
-	errmsg_set(err, "unknown gate option");
-	return -EINVAL;
-}
-
-/* Suppressions, --started-only and the output files alone only report:
- * the exit code stays the program's until a threshold, a class list, an
- * exit code or a baseline asks for a verdict. */
-static bool arms_gate(int option)
-{
-	return (option >= GATE_OPT_FAIL_ON && option <= GATE_OPT_ERROR_EXITCODE) ||
-	       option == GATE_OPT_BASELINE;
-}
-
-int gate_option(struct gate_config *config, int option, const char *arg,
-		struct errmsg *err)
-{
-	int r = set_option(config, option, arg, err);
-
-	if (r == -ENOMEM)
-		errmsg_set(err, "out of memory");
-	config->armed |= arms_gate(option);
-	config->wanted = true;
-	return r;
 }
 
 int gate_load(struct gate_config *config, struct errmsg *err)

@@ -16,22 +16,6 @@
 /* LSan's exit code for "leaks found", when --error-exitcode is not given. */
 #define GATE_DEFAULT_EXIT_CODE 23
 
-/* getopt_long codes of the gate's options, for main.c's option table. */
-enum gate_option {
-	GATE_OPT_FAIL_ON = 0x300,
-	GATE_OPT_MAX_LEAKED_BYTES,
-	GATE_OPT_MAX_LEAKS,
-	GATE_OPT_MAX_HANDLES,
-	GATE_OPT_ERROR_EXITCODE,
-	GATE_OPT_STARTED_ONLY,
-	GATE_OPT_SUPPRESSIONS,
-	GATE_OPT_BASELINE,
-	GATE_OPT_WRITE_BASELINE,
-	GATE_OPT_PRINT_SUPPRESSIONS,
-	GATE_OPT_JUNIT,
-	GATE_OPT_SARIF,
-};
-
 /* What --fail-on selects. UNFREED sites (no reachability scan ran) fail
  * with DEFINITE: nothing says they are still referenced. */
 enum {
@@ -49,6 +33,9 @@ struct gate_config {
 	unsigned fail_on;
 	uint64_t max_leaked_bytes, max_leaks, max_handles; /* GATE_NO_LIMIT: unset */
 	int error_exitcode;
+	/* Suppressions, --started-only and the output files alone only report:
+	 * the exit code stays the program's until a threshold, a class list, an
+	 * exit code or a baseline asks for a verdict (MARK_ARMS in options.inc). */
 	bool armed;          /* an option that makes the verdict the exit code */
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
@@ -83,9 +70,9 @@ struct gate_verdict {
 };
 
 void gate_config_init(struct gate_config *config);
-/* One option's value. 0, or -EINVAL with the reason in `err`. */
-int gate_option(struct gate_config *config, int option, const char *arg,
-		struct errmsg *err);
+/* A --fail-on list ("definite,handles") into GATE_FAIL_* bits. 0, or
+ * -EINVAL with the reason in `err`. */
+int gate_parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err);
 /* Reads the suppression and baseline files. 0, or a negative errno with
  * the reason in `err`: a bad file must stop the gate, never pass it. */
 int gate_load(struct gate_config *config, struct errmsg *err);

@@ -4,8 +4,6 @@
  * unix socket it listens on (shim/request.h). */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,56 +21,12 @@
 #include "../shim/request.h"
 #include "snapcmd.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
-
-static int parse_number(const char *text, long max, long *out)
+int snapcmd_check_label(const char *label, struct errmsg *err)
 {
-	char *end;
-	long value;
-
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno || end == text || *end || value <= 0 || value > max)
-		return -EINVAL;
-	*out = value;
-	return 0;
-}
-
-int snapcmd_parse(int argc, char **argv, struct snapcmd_options *opts, struct errmsg *err)
-{
-	static const struct option longopts[] = {
-		{ "label", required_argument, NULL, 'l' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
-	long value;
-	int c;
-
-	*opts = (struct snapcmd_options){ .timeout_ms = DEFAULT_TIMEOUT_MS };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "l:t:", longopts, NULL)) != -1) {
-		if (c == 'l' && strlen(optarg) <= LKS_LABEL_MAX && !strchr(optarg, '\n')) {
-			opts->label = optarg;
-		} else if (c == 't' && parse_number(optarg, 3600, &value) == 0) {
-			opts->timeout_ms = (int)value * 1000;
-		} else {
-			if (c == 'l')
-				errmsg_set(err, "snapshot: --label: at most %d characters, one line",
-				           LKS_LABEL_MAX);
-			else if (c == 't')
-				errmsg_set(err, "snapshot: --timeout: seconds, 1..3600: '%s'", optarg);
-			else
-				errmsg_set(err, "snapshot: unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-	if (optind + 1 != argc || parse_number(argv[optind], INT_MAX, &value) < 0) {
-		errmsg_set(err, "snapshot: wants one process id");
-		return -EINVAL;
-	}
-	opts->pid = (pid_t)value;
-	return 0;
+	if (strlen(label) <= LKS_LABEL_MAX && !strchr(label, '\n'))
+		return 0;
+	errmsg_set(err, "snapshot: --label: at most %d characters, one line", LKS_LABEL_MAX);
+	return -EINVAL;
 }
 
 /* ---- finding the control thread ------------------------------------------ */
@@ -284,7 +238,7 @@ static int exchange(const struct snapcmd_options *opts, int fd, int64_t deadline
 int snapcmd_request(const struct snapcmd_options *opts, char *path, size_t size,
                     struct errmsg *err)
 {
-	int64_t deadline = now_ms() + opts->timeout_ms;
+	int64_t deadline = now_ms() + (int64_t)opts->timeout_s * 1000;
 	int listener, fd, signo = 0, r;
 	uint32_t token;
 	pid_t tid = 0;
@@ -307,8 +261,8 @@ int snapcmd_request(const struct snapcmd_options *opts, char *path, size_t size,
 		           strerror(-r));
 	} else if ((fd = accept_target(listener, opts->pid, deadline)) < 0) {
 		r = fd;
-		errmsg_set(err, "snapshot: no answer from process %d within %d s", (int)opts->pid,
-		           opts->timeout_ms / 1000);
+		errmsg_set(err, "snapshot: no answer from process %d within %u s", (int)opts->pid,
+		           opts->timeout_s);
 	} else {
 		r = exchange(opts, fd, deadline, path, size, err);
 		close(fd);

@@ -9,14 +9,16 @@
 
 #include "errmsg.h"
 
+#define SNAPCMD_DEFAULT_TIMEOUT 10 /* seconds */
+
 struct snapcmd_options {
 	pid_t pid;
 	const char *label;   /* NULL: the shim's default, "request" */
-	int timeout_ms;
+	unsigned timeout_s;
 };
 
-/* argv[0] is "snapshot"; -EINVAL with the reason in err on bad usage. */
-int snapcmd_parse(int argc, char **argv, struct snapcmd_options *opts, struct errmsg *err);
+/* A label the request can carry. 0, or -EINVAL with the reason in err. */
+int snapcmd_check_label(const char *label, struct errmsg *err);
 /* Sends the request and waits for the answer: the new file's path. */
 int snapcmd_request(const struct snapcmd_options *opts, char *path, size_t size,
                     struct errmsg *err);

@@ -13,68 +13,10 @@
 #include "statcmd.h"
 #include "timeline.h"
 
-static int parse_top(const char *arg, size_t *top, struct errmsg *err)
-{
-	char *end;
-	unsigned long long value;
-
-	errno = 0;
-	value = strtoull(arg, &end, 10);
-	if (errno || *end || end == arg || arg[0] == '-' || value == 0) {
-		errmsg_set(err, "--top wants a positive number, not '%s'", arg);
-		return -EINVAL;
-	}
-	*top = (size_t)value;
-	return 0;
-}
-
-static int add_alloc_fn(struct stats_options *opts, const char *name)
-{
-	const char **grown = realloc(opts->alloc_fns,
-				     (opts->alloc_fn_count + 1) * sizeof(*grown));
-
-	if (!grown)
-		return -ENOMEM;
-	grown[opts->alloc_fn_count++] = name;
-	opts->alloc_fns = grown;
-	return 0;
-}
-
-int statcmd_option(struct statcmd *cmd, int option, const char *arg,
-		   struct errmsg *err)
-{
-	struct stats_options *opts = &cmd->stats;
-	int r = 0;
-
-	cmd->grouped |= option != STATCMD_TIMELINE && option != STATCMD_SVG;
-	switch (option) {
-	case STATCMD_GROUP_BY:
-		if (stats_key_parse(arg, &opts->key) < 0) {
-			errmsg_set(err, "unknown --group-by key '%s' (traceback, lineno, "
-				   "function, file or module)", arg);
-			return -EINVAL;
-		}
-		return 0;
-	case STATCMD_CUMULATIVE: opts->cumulative = true; return 0;
-	case STATCMD_ALLOC_FN: r = add_alloc_fn(opts, arg); break;
-	case STATCMD_INCLUDE: r = filter_add(&opts->filters, true, arg); break;
-	case STATCMD_EXCLUDE: r = filter_add(&opts->filters, false, arg); break;
-	case STATCMD_TOP: return parse_top(arg, &opts->top, err);
-	case STATCMD_TIMELINE: cmd->timeline_dir = arg; return 0;
-	case STATCMD_SVG: cmd->svg_path = arg; return 0;
-	default: break;
-	}
-	if (r < 0)
-		errmsg_set(err, "out of memory");
-	return r;
-}
-
 int statcmd_check(const struct statcmd *cmd, bool is_diff, struct errmsg *err)
 {
 	if (cmd->stats.cumulative && cmd->stats.key == STATS_KEY_TRACEBACK)
 		errmsg_set(err, "--cumulative cannot be used with --group-by traceback");
-	else if (is_diff && (cmd->timeline_dir || cmd->svg_path))
-		errmsg_set(err, "--timeline and --svg are options of 'report'");
 	else if (cmd->svg_path && !cmd->timeline_dir)
 		errmsg_set(err, "--svg draws a timeline: give --timeline DIR");
 	else

@@ -9,21 +9,9 @@
 #include "errmsg.h"
 #include "stats.h"
 
-/* getopt_long codes of the options below, for main.c's option table. */
-enum statcmd_option {
-	STATCMD_GROUP_BY = 0x200,
-	STATCMD_CUMULATIVE,
-	STATCMD_ALLOC_FN,
-	STATCMD_INCLUDE,
-	STATCMD_EXCLUDE,
-	STATCMD_TOP,
-	STATCMD_TIMELINE,
-	STATCMD_SVG,
-};
-
 struct statcmd {
 	struct stats_options stats;
-	bool grouped;             /* report: some statistics option was given */
+	bool grouped;             /* report: a statistics or timeline option */
 	const char *timeline_dir; /* report --timeline DIR */
 	const char *svg_path;     /* --svg FILE: the timeline's chart */
 	/* where output goes, from the common options */
@@ -32,9 +20,6 @@ struct statcmd {
 	const char *json_copy;    /* --json FILE: a JSON copy besides */
 };
 
-/* One option's value. 0, or -EINVAL with the reason in `err`. */
-int statcmd_option(struct statcmd *cmd, int option, const char *arg,
-		   struct errmsg *err);
 /* Options that do not go together. 0 or -EINVAL. */
 int statcmd_check(const struct statcmd *cmd, bool is_diff, struct errmsg *err);
 
