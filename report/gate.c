@@ -201,7 +201,6 @@ int gate_judge(struct gate_config *config, struct model_report *report,
 	if (r < 0)
 		return r;
 	compare_with_limits(verdict);
-	report->gate = verdict;
 	return 0;
 }
 

@@ -78,8 +78,9 @@ int gate_parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err);
 int gate_load(struct gate_config *config, struct errmsg *err);
 void gate_config_free(struct gate_config *config);
 
-/* Applies the suppressions to `report` and judges it; report->gate is
- * set to the verdict. 0 or -ENOMEM. */
+/* Applies the suppressions to `report` and judges it. The verdict points
+ * into the report and travels beside it to the formats (out_json's gate
+ * member, out_junit, out_sarif, out_gate_text). 0 or -ENOMEM. */
 int gate_judge(struct gate_config *config, struct model_report *report,
 	       struct gate_verdict *verdict);
 void gate_verdict_free(struct gate_verdict *verdict);

@@ -13,8 +13,9 @@
 #include "collect.h"
 #include "gate.h"
 #include "images.h"
-#include "out.h"
+#include "emit.h"
 #include "options.h"
+#include "outputs.h"
 
 /* `report` fails with these; `run` exits with the program's own status, or
  * with EXIT_TOOL_FAILED (as env(1) and timeout(1) do) when leakscope failed.
@@ -59,127 +60,35 @@ static int parse_options(int argc, char **argv, enum cli_command command,
 	return first;
 }
 
-static bool use_colour(const struct output_options *opts, FILE *stream)
-{
-	if (opts->colour != COLOUR_AUTO)
-		return opts->colour == COLOUR_ALWAYS;
-	return !opts->path && isatty(fileno(stream)) && !getenv("NO_COLOR");
-}
-
-/* One report in one format to `path`, or to `fallback` when path is NULL. */
-static int write_one(const struct model_report *report, enum cli_format format,
-		     const struct output_options *opts, const char *path,
-		     FILE *fallback)
-{
-	FILE *stream = path ? fopen(path, "w") : fallback;
-	int r;
-
-	if (!stream) {
-		r = -errno;
-		fprintf(stderr, "leakscope: %s: %s\n", path, strerror(-r));
-		return r;
-	}
-	if (format == FORMAT_JSON)
-		r = out_json(stream, report);
-	else
-		r = out_text(stream, report, &(struct out_text_options){
-			use_colour(opts, stream), opts->show_reachable, opts->retainers });
-	if (path && fclose(stream) != 0 && r == 0)
-		r = -errno;
-	if (r < 0)
-		fprintf(stderr, "leakscope: writing the report to %s: %s\n",
-			path ? path : "the terminal", strerror(-r));
-	return r;
-}
-
-static int write_report(const struct model_report *report,
-			const struct output_options *opts, FILE *fallback)
-{
-	int r = write_one(report, opts->format, opts, opts->path, fallback);
-
-	if (opts->json_path) {
-		int json = write_one(report, FORMAT_JSON, opts, opts->json_path, NULL);
-
-		if (r == 0)
-			r = json;
-	}
-	return r;
-}
-
 static int spawn_failure(const char *command, int error)
 {
 	fprintf(stderr, "leakscope: %s: %s\n", command, strerror(error));
 	return error == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
 }
 
-enum gate_file { GATE_FILE_JUNIT, GATE_FILE_SARIF, GATE_FILE_BASELINE };
-
-static int write_gate_file(enum gate_file kind, const char *path,
-			   const struct model_report *report,
-			   const struct gate_verdict *verdict)
-{
-	FILE *stream;
-	int r;
-
-	if (!path)
-		return 0;
-	stream = fopen(path, "w");
-	if (!stream) {
-		r = -errno;
-		fprintf(stderr, "leakscope: %s: %s\n", path, strerror(-r));
-		return r;
-	}
-	if (kind == GATE_FILE_JUNIT)
-		r = out_junit(stream, report, verdict);
-	else if (kind == GATE_FILE_SARIF)
-		r = out_sarif(stream, verdict);
-	else
-		r = out_json(stream, report); /* a baseline is a JSON report */
-	if (fclose(stream) != 0 && r == 0)
-		r = -errno;
-	if (r < 0)
-		fprintf(stderr, "leakscope: writing %s: %s\n", path, strerror(-r));
-	return r;
-}
-
-/* The gate's verdict on stderr and in its files, and the exit status it
- * gives: `status` when it passes or was not asked to decide. */
-static int gate_outputs(const struct gate_config *gate,
-			const struct model_report *report,
-			const struct gate_verdict *verdict, int status, int failed)
-{
-	int r = out_gate_text(stderr, verdict);
-
-	if (write_gate_file(GATE_FILE_JUNIT, gate->junit_path, report, verdict) < 0 ||
-	    write_gate_file(GATE_FILE_SARIF, gate->sarif_path, report, verdict) < 0 ||
-	    write_gate_file(GATE_FILE_BASELINE, gate->write_baseline, report, verdict) < 0)
-		r = -EIO;
-	if (gate->print_suppressions && out_gate_suppressions(stdout, verdict) < 0)
-		r = -EIO;
-	if (r < 0)
-		return failed;
-	return gate->armed && verdict->failed ? gate->error_exitcode : status;
-}
-
 /* Judges the report when a gate option was given (suppressions change the
  * report, so before it is written), then writes the report and the
- * verdict. The exit status: `status`, the gate's exit code, or `failed`
- * when something could not be written. */
+ * verdict. The exit status: `status` (or the gate's exit code when it is
+ * armed and fails), or `failed` when something could not be written. */
 static int report_and_judge(struct gate_config *gate, struct model_report *report,
-			    const struct output_options *out, bool write_text,
+			    const struct output_options *out, bool write_report,
 			    FILE *fallback, int status, int failed)
 {
 	struct gate_verdict verdict = { 0 };
+	struct report_outputs outputs = { report, gate->wanted ? &verdict : NULL, out };
+	struct errmsg err = { "" };
 
 	if (gate->wanted && gate_judge(gate, report, &verdict) < 0) {
 		fprintf(stderr, "leakscope: judging the report: %s\n", strerror(ENOMEM));
 		return failed;
 	}
-	if (write_text && write_report(report, out, fallback) < 0)
+	if ((write_report && outputs_write_report(&outputs, fallback, &err) < 0) ||
+	    (gate->wanted && outputs_write_verdict(&outputs, gate, &err) < 0)) {
+		fprintf(stderr, "leakscope: %s\n", err.text);
 		status = failed;
-	else if (gate->wanted)
-		status = gate_outputs(gate, report, &verdict, status, failed);
-	report->gate = NULL;
+	} else if (gate->armed && verdict.failed) {
+		status = gate->error_exitcode;
+	}
 	gate_verdict_free(&verdict);
 	return status;
 }
@@ -196,21 +105,18 @@ static int load_gate(struct gate_config *gate)
 	return -EINVAL;
 }
 
-/* A run can take hours: an output file that cannot be written fails it
- * before the command starts, not after. The file is created (empty) now,
- * as the report would create it. */
-static int check_writable(const char *path)
+/* Every output file of a run, before the run. */
+static int check_writable(const struct output_options *out, const struct gate_config *gate)
 {
-	int fd;
+	const char *paths[] = { out->path, out->json_path, gate->junit_path, gate->sarif_path,
+				gate->write_baseline };
+	struct errmsg err = { "" };
 
-	if (!path)
-		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		fprintf(stderr, "leakscope: %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
-	close(fd);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (emit_check_writable(paths[i], &err) < 0) {
+			fprintf(stderr, "leakscope: %s\n", err.text);
+			return -EIO;
+		}
 	return 0;
 }
 
@@ -245,9 +151,7 @@ static int command_run(char **argv, int first, int argc, struct cli_args *args)
 	}
 	if (load_gate(gate) < 0)
 		return EXIT_USAGE;
-	if (check_writable(out->path) < 0 || check_writable(out->json_path) < 0 ||
-	    check_writable(gate->junit_path) < 0 || check_writable(gate->sarif_path) < 0 ||
-	    check_writable(gate->write_baseline) < 0)
+	if (check_writable(out, gate) < 0)
 		return EXIT_TOOL_FAILED;
 	args->run.argv = argv + first;
 	r = collect_from_run(&args->run, &report, &outcome, &err);

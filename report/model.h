@@ -128,7 +128,6 @@ struct model_process {
 struct model_report {
 	struct model_process **processes; /* the started process first */
 	size_t count;
-	const struct gate_verdict *gate; /* the CI gate's verdict, or NULL */
 };
 
 /* Symbolizes and groups one snapshot (group.c). 0 or a negative errno. */

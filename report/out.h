@@ -9,6 +9,8 @@
 
 #include "model.h"
 
+struct gate_verdict;
+
 struct out_text_options {
 	bool colour;
 	bool show_reachable; /* list reachable sites, not only their total */
@@ -17,7 +19,9 @@ struct out_text_options {
 
 int out_text(FILE *out, const struct model_report *report,
 	     const struct out_text_options *opts);
-int out_json(FILE *out, const struct model_report *report);
+/* With the gate's verdict as its "gate" member when `verdict` is not NULL. */
+int out_json(FILE *out, const struct model_report *report,
+	     const struct gate_verdict *verdict);
 
 /* A JSON string literal for `text`, quotes included: control characters and
  * bytes that are not UTF-8 escaped, valid UTF-8 passed through. */

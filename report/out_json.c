@@ -267,7 +267,8 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_close(j, '}');
 }
 
-int out_json(FILE *out, const struct model_report *report)
+int out_json(FILE *out, const struct model_report *report,
+	     const struct gate_verdict *verdict)
 {
 	struct json j = { .out = out, .first = true };
 
@@ -278,8 +279,8 @@ int out_json(FILE *out, const struct model_report *report)
 	for (size_t i = 0; i < report->count; i++)
 		put_process(&j, report->processes[i]);
 	jw_close(&j, ']');
-	if (report->gate)
-		put_gate(&j, report->gate);
+	if (verdict)
+		put_gate(&j, verdict);
 	jw_close(&j, '}');
 	fputc('\n', out);
 	if (fflush(out) != 0 || ferror(out))

@@ -9,6 +9,7 @@
 
 #include "collect.h"
 #include "diff.h"
+#include "emit.h"
 #include "out_stats.h"
 #include "statcmd.h"
 #include "timeline.h"
@@ -24,41 +25,18 @@ int statcmd_check(const struct statcmd *cmd, bool is_diff, struct errmsg *err)
 	return -EINVAL;
 }
 
-/* What one output file gets: the caller's text and JSON writers. */
-struct output {
-	int (*text)(FILE *out, const void *what);
-	int (*json)(FILE *out, const void *what);
-	const void *what;
-};
-
-static int write_file(const char *path, bool json, const struct output *o,
-		      struct errmsg *err)
+/* The command's output and its JSON copy, and the timeline's chart. */
+static int write_outputs(const struct statcmd *cmd, int (*text)(FILE *, const void *),
+			 int (*json)(FILE *, const void *), int (*svg)(FILE *, const void *),
+			 const void *what, struct errmsg *err)
 {
-	FILE *stream = path ? fopen(path, "w") : stdout;
-	int r;
+	const struct emit_output outputs[] = {
+		{ cmd->output, stdout, cmd->json ? json : text, what },
+		{ cmd->json_copy, NULL, json, what },
+		{ svg ? cmd->svg_path : NULL, NULL, svg, what },
+	};
 
-	if (!stream) {
-		r = -errno;
-		errmsg_set(err, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	r = json ? o->json(stream, o->what) : o->text(stream, o->what);
-	if (path && fclose(stream) != 0 && r == 0)
-		r = -errno;
-	if (r < 0)
-		errmsg_set(err, "writing to %s: %s", path ? path : "the output",
-			   strerror(-r));
-	return r;
-}
-
-static int write_outputs(const struct statcmd *cmd, const struct output *o,
-			 struct errmsg *err)
-{
-	int r = write_file(cmd->output, cmd->json, o, err);
-
-	if (r == 0 && cmd->json_copy)
-		r = write_file(cmd->json_copy, true, o, err);
-	return r;
+	return emit(outputs, sizeof(outputs) / sizeof(outputs[0]), err);
 }
 
 struct views {
@@ -109,8 +87,7 @@ int statcmd_diff(const struct statcmd *cmd, const char *old_path,
 		struct views views = { &view, 1 };
 
 		stats_keep_top(&changes, cmd->stats.top);
-		r = write_outputs(cmd, &(struct output){ views_text, views_json, &views },
-				  err);
+		r = write_outputs(cmd, views_text, views_json, NULL, &views, err);
 	}
 	stats_free(&changes);
 	stats_free(&new_table);
@@ -132,8 +109,8 @@ static int report_tables(const struct statcmd *cmd, const struct model_report *r
 		stats_keep_top(&tables[i], cmd->stats.top);
 		views[i] = (struct stats_view){ &tables[i], NULL, report->processes[i] };
 	}
-	return write_outputs(cmd, &(struct output){ views_text, views_json,
-			     &(struct views){ views, report->count } }, err);
+	return write_outputs(cmd, views_text, views_json, NULL,
+			     &(struct views){ views, report->count }, err);
 }
 
 int statcmd_report(const struct statcmd *cmd, char *const *paths, int count,
@@ -181,11 +158,8 @@ int statcmd_timeline(const struct statcmd *cmd, struct errmsg *err)
 	int r = timeline_build(cmd->timeline_dir, &cmd->stats, &timeline, err);
 
 	if (r == 0)
-		r = write_outputs(cmd, &(struct output){ timeline_text, timeline_json,
-				  &timeline }, err);
-	if (r == 0 && cmd->svg_path)
-		r = write_file(cmd->svg_path, true, &(struct output){ NULL, timeline_svg,
-			       &timeline }, err);
+		r = write_outputs(cmd, timeline_text, timeline_json, timeline_svg, &timeline,
+				  err);
 	timeline_free(&timeline);
 	return r;
 }

@@ -3,7 +3,11 @@
  * the C runtime's own one-time allocations (Valgrind's default.supp and
  * LSan's built-in list do the same); suppression files given with
  * --suppressions add the user's (format in docs/CI.md). Suppressed sites are
- * counted apart and never reported as leaked. */
+ * counted apart and never reported as leaked.
+ * The two apply at different times: built-in rules while each process's
+ * model is built (group.c), so every output and statistic leaves the
+ * runtime's own allocations out; the user's only when a gate option asks
+ * for a verdict (gate_judge), before any output is written. */
 #ifndef LEAKSCOPE_SUPPRESS_H
 #define LEAKSCOPE_SUPPRESS_H
 
