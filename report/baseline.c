@@ -13,6 +13,7 @@
 
 #include "baseline.h"
 #include "jsonread.h"
+#include "frame.h"
 #include "pool.h"
 #include "sitekey.h"
 
@@ -24,15 +25,6 @@
 /* A baseline bigger than this is not a report leakscope wrote. */
 #define MAX_BASELINE_SIZE (1024u * 1024u * 1024u)
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-/* A frame by name only: build paths and load addresses differ between
- * builds, names do not. */
 static int append_frame(FILE *key, const struct model_frame *f)
 {
 	if (f->function)
@@ -44,7 +36,7 @@ static int append_frame(FILE *key, const struct model_frame *f)
 
 int baseline_key(const char *kind, const struct model_stack *stack, char **out)
 {
-	size_t size, site = sitekey_site(stack, NULL, 0);
+	size_t size, site = frame_site(stack, NULL, 0);
 	FILE *key = open_memstream(out, &size);
 	int r = 0;
 

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "gate.h"
-#include "sitekey.h"
 
 static const struct {
 	const char *name;
@@ -211,44 +210,6 @@ void gate_verdict_free(struct gate_verdict *verdict)
 	free(verdict->sites);
 	verdict->sites = NULL;
 	verdict->site_count = 0;
-}
-
-static bool starts_with(const char *text, const char *prefix)
-{
-	return strncmp(text, prefix, strlen(prefix)) == 0;
-}
-
-/* Distribution libraries and headers: code the program's authors did not
- * write, even when its debug information gives a line. */
-static bool is_system(const struct model_frame *f)
-{
-	static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/",
-					    "/usr/lib64/", "/usr/libexec/" };
-
-	if (f->file && (starts_with(f->file, "/usr/include/") ||
-			starts_with(f->file, "../sysdeps/")))
-		return true;
-	for (size_t i = 0; f->module && i < sizeof(dirs) / sizeof(*dirs); i++)
-		if (starts_with(f->module, dirs[i]))
-			return true;
-	return false;
-}
-
-bool gate_in_user_code(const struct model_frame *frame)
-{
-	return frame->file && frame->line && !is_system(frame);
-}
-
-const struct model_frame *gate_user_frame(const struct model_stack *stack)
-{
-	size_t site = sitekey_site(stack, NULL, 0);
-
-	if (stack->count == 0)
-		return NULL;
-	for (size_t i = site; i < stack->count; i++)
-		if (gate_in_user_code(&stack->frames[i]))
-			return &stack->frames[i];
-	return &stack->frames[site];
 }
 
 void gate_fail_on_text(unsigned fail_on, char *buf, size_t size)

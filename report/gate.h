@@ -85,13 +85,6 @@ int gate_judge(struct gate_config *config, struct model_report *report,
 	       struct gate_verdict *verdict);
 void gate_verdict_free(struct gate_verdict *verdict);
 
-/* The first frame of a site in the program's own code: past allocation
- * wrappers, with a source line, not in a system library. Falls back to the
- * first frame past the wrappers; NULL for an empty stack. */
-const struct model_frame *gate_user_frame(const struct model_stack *stack);
-/* A frame with a source line that is not in a system library or header. */
-bool gate_in_user_code(const struct model_frame *frame);
-
 /* The --fail-on list as text ("definite,indirect,handles"). */
 void gate_fail_on_text(unsigned fail_on, char *buf, size_t size);
 

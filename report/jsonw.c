@@ -121,3 +121,28 @@ void jw_hex(struct json *j, const char *key, uint64_t value)
 	jw_member(j, key);
 	fprintf(j->out, "\"0x%" PRIx64 "\"", value);
 }
+
+/* One rule for every output: a member that is unknown is null, never 0 or
+ * "": no symbol, no line information, no module, no address (a statistics
+ * key's frame keeps only what the key holds). */
+void jw_frame(struct json *j, const struct model_frame *f)
+{
+	jw_open(j, NULL, '{');
+	jw_str(j, "function", f->function);
+	jw_str(j, "file", f->file);
+	if (f->file && f->line)
+		jw_uint(j, "line", f->line);
+	else
+		jw_str(j, "line", NULL);
+	jw_str(j, "module", f->module);
+	if (f->address)
+		jw_hex(j, "address", f->address);
+	else
+		jw_str(j, "address", NULL);
+	if (f->module && f->address)
+		jw_hex(j, "offset", f->offset);
+	else
+		jw_str(j, "offset", NULL);
+	jw_bool(j, "inlined", f->inlined);
+	jw_close(j, '}');
+}

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model.h"
+
 struct json {
 	FILE *out;
 	int depth;
@@ -25,5 +27,8 @@ void jw_bool(struct json *j, const char *key, bool value);
 void jw_str(struct json *j, const char *key, const char *value);
 /* Addresses are hex strings: JSON numbers lose precision above 2^53. */
 void jw_hex(struct json *j, const char *key, uint64_t value);
+/* A stack frame as an array element: function, file, line, module,
+ * address, offset, inlined (docs/JSON.md), null where unknown. */
+void jw_frame(struct json *j, const struct model_frame *frame);
 
 #endif

@@ -14,6 +14,7 @@
 #include "gate.h"
 #include "images.h"
 #include "emit.h"
+#include "frame.h"
 #include "options.h"
 #include "outputs.h"
 
@@ -131,7 +132,7 @@ static void print_still_running(const struct collect_outcome *outcome, const cha
 			 outcome->still_running > 1 ? ", ..." : "");
 	fprintf(stderr, "leakscope: %u %s of the tree still running when %s ended%s: "
 		"not in this report; --wait-children waits for them\n",
-		outcome->still_running, outcome->still_running == 1 ? "process" : "processes",
+		outcome->still_running, plural(outcome->still_running, "process", "processes"),
 		command, pids);
 }
 

@@ -6,15 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "gate.h"
 
 /* New sites named in the verdict; the report above it has them all. */
 #define SITES_LISTED 10
-
-static const char *plural(uint64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
 
 static const char *class_words(enum lks_class klass)
 {
@@ -28,18 +24,11 @@ static const char *class_words(enum lks_class klass)
 	return "leaked";
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 void gate_site_text(const struct gate_site *site, char *buf, size_t size)
 {
 	const struct model_stack *stack = site->leak ? &site->leak->stack
 						     : &site->handles->stack;
-	const struct model_frame *f = gate_user_frame(stack);
+	const struct model_frame *f = frame_user(stack);
 	int used;
 
 	if (site->leak)
@@ -56,18 +45,12 @@ void gate_site_text(const struct gate_site *site, char *buf, size_t size)
 		return;
 	buf += used;
 	size -= (size_t)used;
-	if (!f)
+	if (!f) {
 		snprintf(buf, size, " (no stack)");
-	else if (f->file)
-		snprintf(buf, size, " at %s (%s:%" PRIu32 ")", f->function ? f->function : "??",
-			 base_name(f->file), f->line);
-	else if (f->function)
-		snprintf(buf, size, " at %s (%s)", f->function,
-			 f->module ? base_name(f->module) : "unknown module");
-	else if (f->module)  /* a stripped object: where in it, at least */
-		snprintf(buf, size, " at %s+0x%" PRIx64, base_name(f->module), f->offset);
-	else
-		snprintf(buf, size, " at 0x%" PRIx64, f->address);
+	} else if (size > 4) {
+		memcpy(buf, " at ", 4);
+		frame_text(f, 0, FRAME_BASENAME, buf + 4, size - 4);
+	}
 }
 
 static void print_limits(FILE *out, const struct gate_verdict *v)
@@ -158,7 +141,7 @@ static void suppression_line(const struct gate_site *site, char *buf, size_t siz
 {
 	const struct model_stack *stack = site->leak ? &site->leak->stack
 						     : &site->handles->stack;
-	const struct model_frame *f = gate_user_frame(stack);
+	const struct model_frame *f = frame_user(stack);
 	const char *name = "?";
 	char pattern[1024];
 

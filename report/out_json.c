@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "frame.h"
 #include "gate.h"
 #include "jsonw.h"
 #include "out.h"
@@ -16,25 +17,8 @@ static void put_stack(struct json *j, const struct model_stack *stack)
 {
 	jw_uint(j, "trace", stack->trace);
 	jw_open(j, "stack", '[');
-	for (size_t i = 0; i < stack->count; i++) {
-		const struct model_frame *f = &stack->frames[i];
-
-		jw_open(j, NULL, '{');
-		jw_str(j, "function", f->function);
-		jw_str(j, "file", f->file);
-		if (f->file)
-			jw_uint(j, "line", f->line);
-		else
-			jw_str(j, "line", NULL);
-		jw_str(j, "module", f->module);
-		jw_hex(j, "address", f->address);
-		if (f->module)
-			jw_hex(j, "offset", f->offset);
-		else
-			jw_str(j, "offset", NULL);
-		jw_bool(j, "inlined", f->inlined);
-		jw_close(j, '}');
-	}
+	for (size_t i = 0; i < stack->count; i++)
+		jw_frame(j, &stack->frames[i]);
 	jw_close(j, ']');
 }
 
@@ -212,7 +196,7 @@ static void put_gate_site(struct json *j, const struct gate_site *site)
 {
 	const struct model_stack *stack = site->leak ? &site->leak->stack
 						     : &site->handles->stack;
-	const struct model_frame *f = gate_user_frame(stack);
+	const struct model_frame *f = frame_user(stack);
 
 	jw_open(j, NULL, '{');
 	jw_int(j, "pid", site->proc->pid);
@@ -223,7 +207,10 @@ static void put_gate_site(struct json *j, const struct gate_site *site)
 	jw_uint(j, "handles", site->handle_count);
 	jw_str(j, "function", f ? f->function : NULL);
 	jw_str(j, "file", f ? f->file : NULL);
-	jw_uint(j, "line", f ? f->line : 0);
+	if (f && f->file && f->line)
+		jw_uint(j, "line", f->line);
+	else
+		jw_str(j, "line", NULL);
 	jw_uint(j, "trace", stack->trace);
 	jw_str(j, "key", site->key);
 	jw_close(j, '}');

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "frame.h"
 #include "gate.h"
 
 /* Bytes of the valid UTF-8 sequence at s, or 0. XML 1.0 allows no control
@@ -57,30 +58,13 @@ static void put_xml(FILE *out, const char *text)
 	}
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static void put_frame(FILE *out, size_t index, const struct model_frame *f)
 {
-	char line[32];
+	char text[2048];
 
-	fprintf(out, "#%zu ", index);
-	put_xml(out, f->function ? f->function : "??");
-	if (f->file) {
-		fputs(" (", out);
-		put_xml(out, f->file);
-		snprintf(line, sizeof(line), ":%" PRIu32 ")", f->line);
-		fputs(line, out);
-	} else if (f->module) {
-		fputs(" (", out);
-		put_xml(out, base_name(f->module));
-		fprintf(out, "+0x%" PRIx64 ")", f->offset);
-	}
-	fputs(f->inlined ? " [inlined]\n" : "\n", out);
+	frame_text(f, index, FRAME_INDEX | FRAME_INLINED, text, sizeof(text));
+	put_xml(out, text);
+	fputs("\n", out);
 }
 
 static void put_failure(FILE *out, const struct gate_site *site)

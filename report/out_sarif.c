@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "gate.h"
 #include "out.h"
 
@@ -96,13 +97,7 @@ static void put_frame_text(FILE *out, const struct model_frame *f)
 {
 	char text[1024];
 
-	if (f->file)
-		snprintf(text, sizeof(text), "%s (%s:%" PRIu32 ")",
-			 f->function ? f->function : "??", f->file, f->line);
-	else
-		snprintf(text, sizeof(text), "%s (%s+0x%" PRIx64 ")",
-			 f->function ? f->function : "??", f->module ? f->module : "?",
-			 f->offset);
+	frame_text(f, 0, 0, text, sizeof(text));
 	fputs("\"message\": {\"text\": ", out);
 	out_json_string(out, text);
 	fputs("}", out);
@@ -116,14 +111,14 @@ static void put_code_flow(struct sarif *s, const struct model_stack *stack)
 	bool first = true, any = false;
 
 	for (size_t i = 0; i < stack->count; i++)
-		any |= gate_in_user_code(&stack->frames[i]);
+		any |= frame_in_user_code(&stack->frames[i]);
 	if (!any)
 		return;
 	fputs(",\n      \"codeFlows\": [{\"threadFlows\": [{\"locations\": [", s->out);
 	for (size_t i = 0; i < stack->count; i++) {
 		const struct model_frame *f = &stack->frames[i];
 
-		if (!gate_in_user_code(f))
+		if (!frame_in_user_code(f))
 			continue;
 		fputs(first ? "\n        " : ",\n        ", s->out);
 		first = false;
@@ -145,7 +140,7 @@ static void put_stack(struct sarif *s, const struct model_stack *stack)
 
 		fputs(i ? ",\n        " : "\n        ", s->out);
 		fputs("{\"location\": {", s->out);
-		if (gate_in_user_code(f) && put_physical(s, f))
+		if (frame_in_user_code(f) && put_physical(s, f))
 			fputs(", ", s->out);
 		put_frame_text(s->out, f);
 		fputs("}", s->out);
@@ -172,7 +167,7 @@ static void put_result(struct sarif *s, const struct gate_verdict *v,
 {
 	const struct model_stack *stack = site->leak ? &site->leak->stack
 						     : &site->handles->stack;
-	const struct model_frame *user = gate_user_frame(stack);
+	const struct model_frame *user = frame_user(stack);
 	char text[600];
 
 	gate_site_text(site, text, sizeof(text));
@@ -182,7 +177,7 @@ static void put_result(struct sarif *s, const struct gate_verdict *v,
 	fputs("\n      \"message\": {\"text\": ", s->out);
 	out_json_string(s->out, text);
 	fputs("},\n      \"locations\": [{", s->out);
-	if (!user || !gate_in_user_code(user)) {
+	if (!user || !frame_in_user_code(user)) {
 		/* no source line of its own: the module stands for it, at line
 		 * 1, since code scanning wants a region in every location */
 		fputs("\"physicalLocation\": {", s->out);

@@ -10,30 +10,6 @@
 #include "out_stats.h"
 #include "timeline.h"
 
-static void put_frame(struct json *j, const struct model_frame *f)
-{
-	jw_open(j, NULL, '{');
-	jw_str(j, "function", f->function);
-	jw_str(j, "file", f->file);
-	if (f->line)
-		jw_uint(j, "line", f->line);
-	else
-		jw_str(j, "line", NULL);
-	jw_str(j, "module", f->module);
-	jw_member(j, "address");
-	if (f->address)
-		fprintf(j->out, "\"0x%" PRIx64 "\"", f->address);
-	else
-		fputs("null", j->out);
-	jw_member(j, "offset");
-	if (f->address && f->module)
-		fprintf(j->out, "\"0x%" PRIx64 "\"", f->offset);
-	else
-		fputs("null", j->out);
-	jw_bool(j, "inlined", f->inlined);
-	jw_close(j, '}');
-}
-
 static void put_entry(struct json *j, const struct stats_entry *e, bool is_diff,
 		      bool handle)
 {
@@ -50,7 +26,7 @@ static void put_entry(struct json *j, const struct stats_entry *e, bool is_diff,
 	jw_str(j, "key", e->key);
 	jw_open(j, "stack", '[');
 	for (size_t i = 0; i < e->stack.count; i++)
-		put_frame(j, &e->stack.frames[i]);
+		jw_frame(j, &e->stack.frames[i]);
 	jw_close(j, ']');
 	jw_close(j, '}');
 }
@@ -164,7 +140,7 @@ static void put_site(struct json *j, const struct timeline_site *site, size_t po
 	jw_str(j, "key", site->growth->key);
 	jw_open(j, "stack", '[');
 	for (size_t i = 0; i < site->growth->stack.count; i++)
-		put_frame(j, &site->growth->stack.frames[i]);
+		jw_frame(j, &site->growth->stack.frames[i]);
 	jw_close(j, ']');
 	jw_close(j, '}');
 }

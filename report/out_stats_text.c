@@ -6,48 +6,24 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "frame.h"
 #include "out_stats.h"
 #include "timeline.h"
 
 static void print_frame(FILE *out, const struct model_frame *f)
 {
-	if (f->file) {
-		fprintf(out, "%s", f->file);
-		if (f->line)
-			fprintf(out, ":%" PRIu32, f->line);
-		if (f->function)
-			fprintf(out, " (%s)", f->function);
-	} else if (f->function) {
-		fprintf(out, "%s", f->function);
-		if (f->module && f->address)
-			fprintf(out, " (%s+0x%" PRIx64 ")", f->module, f->offset);
-		else if (f->module)
-			fprintf(out, " (%s)", f->module);
-	} else if (f->module) {
-		fprintf(out, "%s", f->module);
-		if (f->address)
-			fprintf(out, "+0x%" PRIx64, f->offset);
-	} else {
-		fprintf(out, "??");
-	}
+	char text[2048];
+
+	frame_key_text(f, text, sizeof(text));
+	fputs(text, out);
 }
 
 void out_stats_where(const struct stats_entry *e, char *text, size_t size)
 {
-	const struct model_frame *f = e->stack.count ? &e->stack.frames[0] : NULL;
-	FILE *out = fmemopen(text, size, "w");
-
-	if (!out) {
-		snprintf(text, size, "?");
-		return;
-	}
-	if (!f)
-		fprintf(out, "(no stack)");
+	if (e->stack.count)
+		frame_key_text(&e->stack.frames[0], text, size);
 	else
-		print_frame(out, f);
-	/* a cut name is still a name: fmemopen stops at the buffer's end */
-	fclose(out);
-	text[size - 1] = '\0';
+		snprintf(text, size, "(no stack)");
 }
 
 static void print_diff(FILE *out, bool is_diff, int64_t diff, const char *unit)
@@ -164,7 +140,7 @@ int out_timeline_text(FILE *out, const struct timeline *t)
 	}
 	if (t->other_snapshots)
 		fprintf(out, "(%zu %s of other processes left out)\n",
-			t->other_snapshots, t->other_snapshots == 1 ? "snapshot" : "snapshots");
+			t->other_snapshots, plural(t->other_snapshots, "snapshot", "snapshots"));
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);
 	return 0;

@@ -6,23 +6,19 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
-#include "gate.h"
+#include "frame.h"
 #include "out.h"
 
 /* Longer lists of handles from one stack are cut, the rest only counted. */
 #define HANDLES_LISTED 10
 
 struct style {
-	const char *bold, *alert, *dim, *reset;
+	const char *bold, *alert, *reset;
+	unsigned frame_flags; /* FRAME_DIM where frames have no source line */
 };
 
-static const struct style plain = { "", "", "", "" };
-static const struct style ansi = { "\033[1m", "\033[1;31m", "\033[2m", "\033[0m" };
-
-static const char *plural(uint64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
+static const struct style plain = { "", "", "", 0 };
+static const struct style ansi = { "\033[1m", "\033[1;31m", "\033[0m", FRAME_DIM };
 
 static void print_amount(FILE *out, uint64_t bytes, uint64_t blocks)
 {
@@ -33,20 +29,10 @@ static void print_amount(FILE *out, uint64_t bytes, uint64_t blocks)
 static void print_frame(FILE *out, const struct style *st, size_t index,
 			const struct model_frame *f)
 {
-	fprintf(out, "    #%zu ", index);
-	if (f->function)
-		fprintf(out, "%s", f->function);
-	if (f->function && f->file)
-		fprintf(out, " (%s:%" PRIu32 ")", f->file, f->line);
-	else if (f->function && f->module)
-		fprintf(out, " %s(%s+0x%" PRIx64 ")%s", st->dim, f->module,
-			f->offset, st->reset);
-	else if (f->module)
-		fprintf(out, "%s%s+0x%" PRIx64 "%s", st->dim, f->module, f->offset,
-			st->reset);
-	else if (!f->function)
-		fprintf(out, "?? %s(0x%" PRIx64 ")%s", st->dim, f->address, st->reset);
-	fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
+	char text[2048];
+
+	frame_text(f, index, FRAME_INDEX | FRAME_INLINED | st->frame_flags, text, sizeof(text));
+	fprintf(out, "    %s\n", text);
 }
 
 static void print_stack(FILE *out, const struct style *st,
@@ -115,16 +101,11 @@ static void print_handle_group(FILE *out, const struct style *st,
 
 static void print_frame_place(FILE *out, const struct model_frame *f)
 {
-	if (!f)
-		fprintf(out, "an unknown place");
-	else if (f->function && f->file)
-		fprintf(out, "%s (%s:%" PRIu32 ")", f->function, f->file, f->line);
-	else if (f->function)
-		fprintf(out, "%s", f->function);
-	else if (f->module)
-		fprintf(out, "%s+0x%" PRIx64, f->module, f->offset);
-	else
-		fprintf(out, "0x%" PRIx64, f->address);
+	char text[2048];
+
+	if (f)
+		frame_text(f, 0, 0, text, sizeof(text));
+	fputs(f ? text : "an unknown place", out);
 }
 
 /* Where a stack is: its innermost frame (a root's frame). */
@@ -137,7 +118,7 @@ static void print_place(FILE *out, const struct model_stack *stack)
  * program's own code, not the inlined std::allocator<T>::allocate. */
 static void print_site_place(FILE *out, const struct model_stack *stack)
 {
-	print_frame_place(out, gate_user_frame(stack));
+	print_frame_place(out, frame_user(stack));
 }
 
 static void print_root(FILE *out, const struct model_retainer_step *step)

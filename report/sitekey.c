@@ -3,80 +3,15 @@
  * address, only names, file:line and module basename + offset, so that two
  * runs of one binary (ASLR moves every address) give equal keys. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "pool.h"
 #include "sitekey.h"
-
-/* libc functions that hand the caller memory it owns, by their plain name:
- * glibc's internal aliases (__GI___strdup, __vasprintf_internal,
- * __libc_malloc) are reduced to it first. */
-static const char *const alloc_family[] = {
-	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
-	"aligned_alloc", "memalign", "valloc", "pvalloc", "strdup", "strndup",
-	"wcsdup", "asprintf", "vasprintf", "getline", "getdelim", "realpath",
-	"fopen", "fopen64", "fdopen", "open_memstream", "opendir", "fdopendir",
-};
-
-static const char *skip_prefix(const char *name, const char *prefix)
-{
-	size_t len = strlen(prefix);
-
-	return strncmp(name, prefix, len) == 0 ? name + len : name;
-}
-
-/* "__GI___strdup" -> "strdup", "xalloc(unsigned long)" -> "xalloc". */
-static void plain_name(const char *name, char *out, size_t size)
-{
-	size_t len;
-
-	name = skip_prefix(name, "__GI_");
-	name += strspn(name, "_");
-	name = skip_prefix(name, "libc_");
-	len = strcspn(name, "(");
-	if (len >= size)
-		len = size - 1;
-	memcpy(out, name, len);
-	out[len] = '\0';
-	if (len > 9 && strcmp(out + len - 9, "_internal") == 0)
-		out[len - 9] = '\0';
-}
-
-static bool is_wrapper(const struct model_frame *frame, const char *const *alloc_fns,
-		       size_t alloc_fn_count)
-{
-	char plain[256];
-
-	if (!frame->function)
-		return false;
-	if (strncmp(frame->function, "operator new", 12) == 0)
-		return true;
-	plain_name(frame->function, plain, sizeof(plain));
-	for (size_t i = 0; i < sizeof(alloc_family) / sizeof(*alloc_family); i++)
-		if (strcmp(plain, alloc_family[i]) == 0)
-			return true;
-	for (size_t i = 0; i < alloc_fn_count; i++)
-		if (fnmatch(alloc_fns[i], frame->function, 0) == 0 ||
-		    fnmatch(alloc_fns[i], plain, 0) == 0)
-			return true;
-	return false;
-}
-
-size_t sitekey_site(const struct model_stack *stack, const char *const *alloc_fns,
-		    size_t alloc_fn_count)
-{
-	size_t i = 0;
-
-	while (i + 1 < stack->count &&
-	       is_wrapper(&stack->frames[i], alloc_fns, alloc_fn_count))
-		i++;
-	return i;
-}
 
 __attribute__((format(printf, 2, 3)))
 static int append(struct sitekey_buffer *buffer, const char *fmt, ...)
@@ -104,13 +39,6 @@ static int append(struct sitekey_buffer *buffer, const char *fmt, ...)
 	va_end(ap);
 	buffer->length += (size_t)len;
 	return 0;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
 }
 
 /* Where the code is without debug information: module basename + offset. */

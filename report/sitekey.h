@@ -1,19 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Where an allocation happened, symbolically: the first frame outside the
- * allocation wrappers, and the key text of a frame or stack for each
- * grouping, built from names and module offsets only, never raw addresses. */
+/* Where an allocation happened, symbolically: the key text of a site's
+ * frame or stack for each grouping, built from names and module offsets
+ * only, never raw addresses (the site itself is frame_site, frame.h). */
 #ifndef LEAKSCOPE_SITEKEY_H
 #define LEAKSCOPE_SITEKEY_H
 
 #include <stddef.h>
 
 #include "stats.h"
-
-/* Index of the first frame of `stack` that is neither one of the malloc
- * family (malloc, strdup, operator new, ...) nor matched by an `alloc_fns`
- * glob; the outermost frame when all are; 0 for an empty stack. */
-size_t sitekey_site(const struct model_stack *stack, const char *const *alloc_fns,
-		    size_t alloc_fn_count);
 
 struct sitekey_buffer {
 	char *text;

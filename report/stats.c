@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "pool.h"
 #include "sitekey.h"
 #include "stats.h"
@@ -108,7 +109,7 @@ static int add_stack(struct grouping *g, const struct model_stack *stack,
 		     uint64_t size, uint64_t count, enum lks_handle_type type)
 {
 	const struct stats_options *opts = g->opts;
-	size_t site = sitekey_site(stack, opts->alloc_fns, opts->alloc_fn_count);
+	size_t site = frame_site(stack, opts->alloc_fns, opts->alloc_fn_count);
 	const struct model_frame *frames = stack->frames + site;
 	size_t n = stack->count - site;
 	int r = 0;

@@ -9,14 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "suppress.h"
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
 
 /* The dynamic loader: TLS blocks of cached thread stacks, dlopen's
  * bookkeeping, link maps. ld.so frees none of them before exit. */
