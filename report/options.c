@@ -4,9 +4,11 @@
  * more than a flag, a text or a number are parsed here too. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "options.h"
 
 /* ---- values that need parsing ----------------------------------------- */
@@ -117,7 +119,7 @@ static int set_label(struct cli_args *args, const char *name, const char *arg,
 		     struct errmsg *err)
 {
 	args->snapshot.label = arg;
-	return snapcmd_check_label(arg, err);
+	return snapshot_check_label(arg, err);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -143,13 +145,14 @@ const struct cli_option cli_options[OPT_COUNT] = {
 
 void cli_args_init(struct cli_args *args)
 {
-	*args = (struct cli_args){ .snapshot = { .timeout_s = SNAPCMD_DEFAULT_TIMEOUT } };
+	*args = (struct cli_args){ .snapshot = { .timeout_s = SNAPSHOT_DEFAULT_TIMEOUT } };
 	gate_config_init(&args->gate);
 }
 
 void cli_args_free(struct cli_args *args)
 {
-	statcmd_free(&args->stats);
+	free(args->stats.stats.alloc_fns);
+	filter_free(&args->stats.stats.filters);
 	gate_config_free(&args->gate);
 }
 
@@ -220,7 +223,7 @@ static int take_option(int id, const char *name, struct cli_args *args,
 	const struct cli_option *opt = &cli_options[id];
 
 	if (opt->marks & MARK_STATS)
-		args->stats.grouped = true;
+		args->stats.wanted = true;
 	if (opt->marks & MARK_GATE)
 		args->gate.wanted = true;
 	if (opt->marks & MARK_ARMS)
@@ -419,4 +422,16 @@ int cli_usage(FILE *out)
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);
 	return 0;
+}
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "leakscope: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see leakscope --help)\n");
+	return -EINVAL;
 }

@@ -10,11 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "collect.h"
 #include "errmsg.h"
 #include "gate.h"
-#include "snapcmd.h"
-#include "statcmd.h"
+#include "session.h"
+#include "stats.h"
 
 enum cli_command {
 	CMD_RUN = 1u << 0,
@@ -37,13 +36,28 @@ struct output_options {
 	bool retainers;        /* text: what keeps the largest reachable sites */
 };
 
+/* diff's options, and report's when it prints statistics or a timeline. */
+struct stats_args {
+	struct stats_options stats;
+	bool wanted;              /* report: a statistics or timeline option */
+	const char *timeline_dir; /* report --timeline DIR */
+	const char *svg_path;     /* --svg FILE: the timeline's chart */
+};
+
+#define SNAPSHOT_DEFAULT_TIMEOUT 10 /* seconds */
+
+struct snapshot_args {
+	const char *label;   /* NULL: the shim's default, "request" */
+	unsigned timeout_s;
+};
+
 /* Everything an option can set; each command reads its part. */
 struct cli_args {
 	struct output_options out;
-	struct collect_run run;
-	struct statcmd stats;   /* .grouped: a statistics or timeline option */
+	struct session_options run;
+	struct stats_args stats;
 	struct gate_config gate;
-	struct snapcmd_options snapshot;
+	struct snapshot_args snapshot;
 	bool help;
 };
 
@@ -90,6 +104,8 @@ int cli_parse(int argc, char **argv, enum cli_command command, struct cli_args *
 
 /* The usage text, made from the table. 0 or a negative errno. */
 int cli_usage(FILE *out);
+/* "leakscope: WHY (see leakscope --help)" on stderr; -EINVAL. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A decimal number, digits only, from min to max. 0, or -EINVAL with
  * "NAME wants ..." in `err`. */

@@ -215,7 +215,7 @@ static void subtract(struct model_class_total *total, const struct model_leak *l
 	total->sites--;
 }
 
-/* The opposite of group.c's count_leak, then counted as suppressed. */
+/* The opposite of model_build.c's count_leak, then counted as suppressed. */
 static void suppress_leak(struct model_process *proc, struct model_leak *leak,
 			  struct suppress_rule *rule)
 {

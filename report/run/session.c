@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* From a run or from files to a report model: which snapshots belong to the
- * report, and keeping or removing the directory they were written to. */
+/* From a program run under the shim to a report model: which snapshots
+ * belong to the report, and keeping or removing the directory they were
+ * written to. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,24 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "collect.h"
+#include "session.h"
 #include "diagnose.h"
 #include "outdir.h"
-#include "run.h"
+#include "program.h"
 #include "shimpath.h"
 #include "snapset.h"
-
-static int add_paths(struct snapset *set, const struct namelist *paths,
-		     struct errmsg *err)
-{
-	for (size_t i = 0; i < paths->count; i++) {
-		int r = snapset_add_file(set, paths->names[i], err);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
 
 /* The run's snapshots into a report; the started process first. */
 static int report_run(const struct outdir *dir, pid_t pid,
@@ -40,7 +29,7 @@ static int report_run(const struct outdir *dir, pid_t pid,
 	int r = outdir_new_snapshots(dir, &paths, err);
 
 	if (r == 0)
-		r = add_paths(&set, &paths, err);
+		r = snapset_add_paths(&set, &paths, err);
 	if (r == 0) {
 		snapset_select(&set, (int32_t)pid);
 		*found = snapset_has_pid(&set, (int32_t)pid);
@@ -69,7 +58,7 @@ static int check_shared_object(const char *path, struct errmsg *err)
 	return -ENOEXEC;
 }
 
-static int find_shim(const struct collect_run *opts, char *path, size_t size,
+static int find_shim(const struct session_options *opts, char *path, size_t size,
 		     struct errmsg *err)
 {
 	if (!opts->shim)
@@ -84,7 +73,7 @@ static int find_shim(const struct collect_run *opts, char *path, size_t size,
 }
 
 static void explain_missing(const char *command, int wait_status,
-			    struct collect_outcome *outcome)
+			    struct session_outcome *outcome)
 {
 	if (WIFSIGNALED(wait_status))
 		snprintf(outcome->missing, sizeof(outcome->missing),
@@ -95,8 +84,8 @@ static void explain_missing(const char *command, int wait_status,
 			 diagnose_no_snapshot(command));
 }
 
-int collect_from_run(const struct collect_run *opts, struct model_report *report,
-		     struct collect_outcome *outcome, struct errmsg *err)
+int session_run(const struct session_options *opts, struct model_report *report,
+		struct session_outcome *outcome, struct errmsg *err)
 {
 	char shim[PATH_MAX];
 	struct outdir dir = { 0 };
@@ -104,7 +93,7 @@ int collect_from_run(const struct collect_run *opts, struct model_report *report
 	bool found = false, keep;
 	int r;
 
-	*outcome = (struct collect_outcome){ 0 };
+	*outcome = (struct session_outcome){ 0 };
 	r = find_shim(opts, shim, sizeof(shim), err);
 	if (r < 0)
 		return r;
@@ -128,57 +117,5 @@ int collect_from_run(const struct collect_run *opts, struct model_report *report
 	if (dir.temporary && keep)
 		outcome->kept_dir = strdup(dir.path);
 	outdir_close(&dir, keep, NULL);
-	return r;
-}
-
-static int add_argument(struct snapset *set, const char *path,
-			struct errmsg *err)
-{
-	struct namelist names = { 0 }, paths = { 0 };
-	struct stat st;
-	int r = 0;
-
-	if (stat(path, &st) < 0) {
-		r = -errno;
-		errmsg_set(err, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return snapset_add_file(set, path, err);
-	r = snapset_list_dir(path, &names, err);
-	if (r == 0 && names.count == 0) {
-		errmsg_set(err, "%s: no snapshot (*.lks) in this directory", path);
-		r = -ENOENT;
-	}
-	paths.names = calloc(names.count + 1, sizeof(char *));
-	for (size_t i = 0; r == 0 && i < names.count; i++) {
-		if (!paths.names || asprintf(&paths.names[i], "%s/%s", path,
-					     names.names[i]) < 0) {
-			errmsg_set(err, "out of memory");
-			r = -ENOMEM;
-			break;
-		}
-		paths.count++;
-	}
-	if (r == 0)
-		r = add_paths(set, &paths, err);
-	namelist_free(&paths);
-	namelist_free(&names);
-	return r;
-}
-
-int collect_from_files(char *const *paths, int count,
-		       struct model_report *report, struct errmsg *err)
-{
-	struct snapset set = { 0 };
-	int r = 0;
-
-	for (int i = 0; r == 0 && i < count; i++)
-		r = add_argument(&set, paths[i], err);
-	if (r == 0) {
-		snapset_select(&set, 0);
-		r = snapset_build_report(&set, report, err);
-	}
-	snapset_free(&set);
 	return r;
 }

@@ -25,6 +25,9 @@ void jw_int(struct json *j, const char *key, int64_t value);
 void jw_bool(struct json *j, const char *key, bool value);
 /* NULL becomes null: "unknown" is not the same as "". */
 void jw_str(struct json *j, const char *key, const char *value);
+/* A JSON string literal for `text`, quotes included: control characters and
+ * bytes that are not UTF-8 escaped, valid UTF-8 passed through. */
+void out_json_string(FILE *out, const char *text);
 /* Addresses are hex strings: JSON numbers lose precision above 2^53. */
 void jw_hex(struct json *j, const char *key, uint64_t value);
 /* A stack frame as an array element: function, file, line, module,

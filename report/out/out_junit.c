@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "frame.h"
-#include "gate.h"
+#include "out.h"
 
 /* Bytes of the valid UTF-8 sequence at s, or 0. XML 1.0 allows no control
  * characters but tab and newlines, so those count as invalid too. */

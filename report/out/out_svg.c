@@ -6,7 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "out_stats.h"
+#include "out.h"
 #include "timeline.h"
 
 enum {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The gate's options and its verdict: which sites fail, their totals, and
- * the limits they go over. Printing is left to the formats and main.c. */
+/* The gate's verdict: which sites fail, their totals, and the limits they
+ * go over. Printing is left to the formats and the commands. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +114,7 @@ static int add_site(struct gate_verdict *v, const struct gate_site *site,
 }
 
 /* Open handles (--fail-on handles), or fds exec'd programs inherited
- * (--fail-on child-fds): group.c keeps the two apart. */
+ * (--fail-on child-fds): model_build.c keeps the two apart. */
 static int judge_handles(struct gate_verdict *v, const struct model_handle_group *groups,
 			 size_t count, const struct model_process *proc, const char *rule)
 {

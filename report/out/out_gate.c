@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "frame.h"
-#include "gate.h"
+#include "out.h"
 
 /* New sites named in the verdict; the report above it has them all. */
 #define SITES_LISTED 10

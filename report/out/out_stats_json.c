@@ -7,7 +7,6 @@
 
 #include "jsonw.h"
 #include "out.h"
-#include "out_stats.h"
 #include "timeline.h"
 
 static void put_entry(struct json *j, const struct stats_entry *e, bool is_diff,

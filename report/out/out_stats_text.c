@@ -7,7 +7,7 @@
 #include <inttypes.h>
 
 #include "frame.h"
-#include "out_stats.h"
+#include "out.h"
 #include "timeline.h"
 
 static void print_frame(FILE *out, const struct model_frame *f)

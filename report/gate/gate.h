@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The CI gate: its options, and the verdict on a report model: which leak
+/* The CI gate: its settings (options.inc fills them in) and the verdict on
+ * a report model: which leak
  * and handle sites fail it (chosen classes, not suppressed, not in the
  * baseline) and whether their totals are over the limits (docs/CI.md). */
 #ifndef LEAKSCOPE_GATE_H
@@ -87,16 +88,5 @@ void gate_verdict_free(struct gate_verdict *verdict);
 
 /* The --fail-on list as text ("definite,indirect,handles"). */
 void gate_fail_on_text(unsigned fail_on, char *buf, size_t size);
-
-/* One line on a site: "100 bytes in 1 block definitely lost at f (a.c:9)". */
-void gate_site_text(const struct gate_site *site, char *buf, size_t size);
-
-/* The formats of the verdict (out_gate.c, out_junit.c, out_sarif.c); each
- * returns 0 or a negative errno (a write error on `out`). */
-int out_gate_text(FILE *out, const struct gate_verdict *verdict);
-int out_gate_suppressions(FILE *out, const struct gate_verdict *verdict);
-int out_junit(FILE *out, const struct model_report *report,
-	      const struct gate_verdict *verdict);
-int out_sarif(FILE *out, const struct gate_verdict *verdict);
 
 #endif

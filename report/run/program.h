@@ -3,8 +3,8 @@
  * terminal's SIGINT/SIGQUIT go to the program only, SIGTERM is passed on.
  * leakscope is the tree's subreaper: a descendant orphaned by its parent
  * becomes its child, so it is known when COMMAND ends before it. */
-#ifndef LEAKSCOPE_RUN_H
-#define LEAKSCOPE_RUN_H
+#ifndef LEAKSCOPE_PROGRAM_H
+#define LEAKSCOPE_PROGRAM_H
 
 #include <stdbool.h>
 #include <sys/types.h>

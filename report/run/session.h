@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Getting a report model: from a program run under the shim, or from
- * snapshot files and directories written by an earlier run. */
-#ifndef LEAKSCOPE_COLLECT_H
-#define LEAKSCOPE_COLLECT_H
+/* One `leakscope run` from the program to its report model: the shim found,
+ * the snapshot directory made, the program run, the snapshots that appeared
+ * read, and the directory kept or removed. */
+#ifndef LEAKSCOPE_SESSION_H
+#define LEAKSCOPE_SESSION_H
 
 #include <stdbool.h>
 
 #include "errmsg.h"
 #include "model.h"
 
-struct collect_run {
+struct session_options {
 	char *const *argv;
 	const char *shim;         /* NULL: found next to the leakscope binary */
 	const char *snapshot_dir; /* NULL: a private temporary directory */
@@ -18,8 +19,8 @@ struct collect_run {
 	unsigned depth;           /* 0: the shim's default */
 };
 
-/* What happened to the program, for main.c to report and pass on. */
-struct collect_outcome {
+/* What happened to the program, for `run` to report and pass on. */
+struct session_outcome {
 	int exit_code;       /* the program's: 128 + N when killed by signal N */
 	int spawn_error;     /* errno when it could not be started, else 0 */
 	/* why the started process left no snapshot, or "": the signal that
@@ -34,12 +35,7 @@ struct collect_outcome {
 
 /* Runs the program and builds the report of every process of its tree. 0,
  * or a negative errno when leakscope itself failed. */
-int collect_from_run(const struct collect_run *opts, struct model_report *report,
-		     struct collect_outcome *outcome, struct errmsg *err);
-
-/* Snapshot files, or directories whose *.lks files are all read; the last
- * snapshot of each process is reported. */
-int collect_from_files(char *const *paths, int count,
-		       struct model_report *report, struct errmsg *err);
+int session_run(const struct session_options *opts, struct model_report *report,
+		struct session_outcome *outcome, struct errmsg *err);
 
 #endif

@@ -4,7 +4,6 @@
 #include <inttypes.h>
 
 #include "jsonw.h"
-#include "out.h"
 
 /* Length of the valid UTF-8 sequence at s, or 0: overlong forms, UTF-16
  * surrogates and code points above U+10FFFF are not valid. The string's

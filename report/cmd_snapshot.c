@@ -19,9 +19,16 @@
 #include <unistd.h>
 
 #include "../shim/request.h"
-#include "snapcmd.h"
+#include "commands.h"
 
-int snapcmd_check_label(const char *label, struct errmsg *err)
+/* What is asked of which process. */
+struct request {
+	pid_t pid;
+	const char *label;   /* NULL: the shim's default, "request" */
+	unsigned timeout_s;
+};
+
+int snapshot_check_label(const char *label, struct errmsg *err)
 {
 	if (strlen(label) <= LKS_LABEL_MAX && !strchr(label, '\n'))
 		return 0;
@@ -206,7 +213,7 @@ static int read_answer(int fd, int64_t deadline, char *answer, size_t size)
 	return memchr(answer, '\n', len) ? 0 : -EPROTO;
 }
 
-static int exchange(const struct snapcmd_options *opts, int fd, int64_t deadline,
+static int exchange(const struct request *opts, int fd, int64_t deadline,
                     char *path, size_t size, struct errmsg *err)
 {
 	char line[LKS_LABEL_MAX + 2], answer[4200];
@@ -235,8 +242,8 @@ static int exchange(const struct snapcmd_options *opts, int fd, int64_t deadline
 	return r < 0 ? r : -EPROTO;
 }
 
-int snapcmd_request(const struct snapcmd_options *opts, char *path, size_t size,
-                    struct errmsg *err)
+static int ask(const struct request *opts, char *path, size_t size,
+               struct errmsg *err)
 {
 	int64_t deadline = now_ms() + (int64_t)opts->timeout_s * 1000;
 	int listener, fd, signo = 0, r;
@@ -269,4 +276,26 @@ int snapcmd_request(const struct snapcmd_options *opts, char *path, size_t size,
 	}
 	close(listener);
 	return r;
+}
+
+int command_snapshot(char **argv, int first, int argc, struct cli_args *args)
+{
+	struct request asked = { .label = args->snapshot.label,
+				 .timeout_s = args->snapshot.timeout_s };
+	struct errmsg err = { "" };
+	uint64_t pid;
+	char path[4096];
+
+	if (first + 1 != argc ||
+	    parse_count("process id", argv[first], 1, INT32_MAX, &pid, &err) < 0) {
+		usage_error("snapshot: wants one process id");
+		return EXIT_USAGE;
+	}
+	asked.pid = (pid_t)pid;
+	if (ask(&asked, path, sizeof(path), &err) < 0) {
+		fprintf(stderr, "leakscope: %s\n", err.text);
+		return EXIT_FAILED;
+	}
+	printf("%s\n", path);
+	return 0;
 }

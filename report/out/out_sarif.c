@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "frame.h"
-#include "gate.h"
+#include "jsonw.h"
 #include "out.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"

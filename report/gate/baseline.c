@@ -12,10 +12,9 @@
 #include <unistd.h>
 
 #include "baseline.h"
-#include "jsonread.h"
 #include "frame.h"
+#include "jsonread.h"
 #include "pool.h"
-#include "sitekey.h"
 
 /* Frames from the site on that make a key: enough to tell two callers of
  * one helper apart, few enough that a change far up the stack (a new

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Which snapshots make up a report: directory listing, one snapshot per
- * process (its last), and the order processes are reported in. */
+/* Which snapshots make up a report: the files and directories named,
+ * directory listing, one snapshot per process (its last), and the order
+ * processes are reported in. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "snapread.h"
 #include "snapset.h"
@@ -195,6 +198,18 @@ int snapset_build_report(const struct snapset *set, struct model_report *report,
 	return 0;
 }
 
+int snapset_add_paths(struct snapset *set, const struct namelist *paths,
+		     struct errmsg *err)
+{
+	for (size_t i = 0; i < paths->count; i++) {
+		int r = snapset_add_file(set, paths->names[i], err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 void snapset_free(struct snapset *set)
 {
 	for (size_t i = 0; i < set->count; i++)
@@ -202,4 +217,56 @@ void snapset_free(struct snapset *set)
 	free(set->snaps);
 	set->snaps = NULL;
 	set->count = 0;
+}
+
+static int add_argument(struct snapset *set, const char *path,
+			struct errmsg *err)
+{
+	struct namelist names = { 0 }, paths = { 0 };
+	struct stat st;
+	int r = 0;
+
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		errmsg_set(err, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return snapset_add_file(set, path, err);
+	r = snapset_list_dir(path, &names, err);
+	if (r == 0 && names.count == 0) {
+		errmsg_set(err, "%s: no snapshot (*.lks) in this directory", path);
+		r = -ENOENT;
+	}
+	paths.names = calloc(names.count + 1, sizeof(char *));
+	for (size_t i = 0; r == 0 && i < names.count; i++) {
+		if (!paths.names || asprintf(&paths.names[i], "%s/%s", path,
+					     names.names[i]) < 0) {
+			errmsg_set(err, "out of memory");
+			r = -ENOMEM;
+			break;
+		}
+		paths.count++;
+	}
+	if (r == 0)
+		r = snapset_add_paths(set, &paths, err);
+	namelist_free(&paths);
+	namelist_free(&names);
+	return r;
+}
+
+int snapset_load_report(char *const *paths, int count, struct model_report *report,
+			struct errmsg *err)
+{
+	struct snapset set = { 0 };
+	int r = 0;
+
+	for (int i = 0; r == 0 && i < count; i++)
+		r = add_argument(&set, paths[i], err);
+	if (r == 0) {
+		snapset_select(&set, 0);
+		r = snapset_build_report(&set, report, err);
+	}
+	snapset_free(&set);
+	return r;
 }

@@ -5,7 +5,7 @@
  * --suppressions add the user's (format in docs/CI.md). Suppressed sites are
  * counted apart and never reported as leaked.
  * The two apply at different times: built-in rules while each process's
- * model is built (group.c), so every output and statistic leaves the
+ * model is built (model_build.c), so every output and statistic leaves the
  * runtime's own allocations out; the user's only when a gate option asks
  * for a verdict (gate_judge), before any output is written. */
 #ifndef LEAKSCOPE_SUPPRESS_H

@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "frame.h"
-#include "gate.h"
 #include "jsonw.h"
 #include "out.h"
 

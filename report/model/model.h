@@ -130,7 +130,7 @@ struct model_report {
 	size_t count;
 };
 
-/* Symbolizes and groups one snapshot (group.c). 0 or a negative errno. */
+/* Symbolizes and groups one snapshot (model_build.c). 0 or a negative errno. */
 int model_build_process(const struct snapshot *snap, struct model_process **out,
 			struct errmsg *err);
 /* The same for a snapshot file, read and released here. */
