@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The CI gate: its settings (options.inc fills them in) and the verdict on
- * a report model: which leak
- * and handle sites fail it (chosen classes, not suppressed, not in the
- * baseline) and whether their totals are over the limits (docs/CI.md). */
+ * a report model: which leak and handle sites fail it (chosen classes, not
+ * suppressed, not in the baseline) and whether their totals are over the
+ * limits (docs/CI.md). */
 #ifndef LEAKSCOPE_GATE_H
 #define LEAKSCOPE_GATE_H
 
