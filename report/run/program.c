@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Starting the program with the shim preloaded and waiting for it. The
- * environment is the user's with LD_PRELOAD and LEAKSCOPE_OPTIONS extended,
- * never replaced: the user's own preloads and options still apply. */
+/* Starting the program with the shim preloaded and waiting for it and its
+ * tree. The environment is the user's with LD_PRELOAD and LEAKSCOPE_OPTIONS
+ * extended, never replaced: the user's own preloads and options still
+ * apply. */
 #include <errno.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +14,10 @@
 #include <unistd.h>
 
 #include "program.h"
+#include "relay.h"
+#include "spawn.h"
 
 extern char **environ;
-
-static volatile sig_atomic_t child_pid;
-
-static void forward_signal(int signo)
-{
-	if (child_pid > 0)
-		kill((pid_t)child_pid, signo);
-}
 
 static bool names(const char *entry, const char *name)
 {
@@ -100,92 +94,28 @@ static char **build_environment(const struct run_options *opts)
 	return env;
 }
 
-static void free_environment(char **env)
+static size_t environment_count(char **env)
 {
 	size_t count = 0;
 
 	while (env[count])
 		count++;
+	return count;
+}
+
+static void free_environment(char **env)
+{
+	size_t count = environment_count(env);
+
 	/* only the last two entries are ours; the rest belong to environ */
 	free(env[count - 1]);
 	free(env[count - 2]);
 	free(env);
 }
 
-/* The program gets the signal state leakscope was started with: what the
- * user ignored stays ignored (nohup), the rest is default. */
-static int spawn(const struct run_options *opts, char **env,
-		 const sigset_t *mask, bool int_ignored, bool quit_ignored,
-		 pid_t *pid)
-{
-	posix_spawnattr_t attr;
-	sigset_t defaults;
-	int r;
-
-	sigemptyset(&defaults);
-	sigaddset(&defaults, SIGTERM);
-	if (!int_ignored)
-		sigaddset(&defaults, SIGINT);
-	if (!quit_ignored)
-		sigaddset(&defaults, SIGQUIT);
-	r = posix_spawnattr_init(&attr);
-	if (r)
-		return r;
-	r = posix_spawnattr_setsigdefault(&attr, &defaults);
-	if (!r)
-		r = posix_spawnattr_setsigmask(&attr, mask);
-	if (!r)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
-						    POSIX_SPAWN_SETSIGMASK);
-	if (!r)
-		r = posix_spawnp(pid, opts->argv[0], NULL, &attr, opts->argv, env);
-	posix_spawnattr_destroy(&attr);
-	return r;
-}
-
-struct saved_signals {
-	sigset_t mask;
-	struct sigaction int_action, quit_action, term_action;
-};
-
-static void ignore_terminal_signals(struct saved_signals *saved)
-{
-	struct sigaction ignore = { .sa_handler = SIG_IGN };
-	sigset_t term;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	/* until the child's pid is known, a SIGTERM waits */
-	sigprocmask(SIG_BLOCK, &term, &saved->mask);
-	sigemptyset(&ignore.sa_mask);
-	sigaction(SIGINT, &ignore, &saved->int_action);
-	sigaction(SIGQUIT, &ignore, &saved->quit_action);
-}
-
-static void forward_term(struct saved_signals *saved, pid_t pid)
-{
-	struct sigaction forward = { .sa_handler = forward_signal,
-				     .sa_flags = SA_RESTART };
-
-	sigemptyset(&forward.sa_mask);
-	child_pid = pid;
-	sigaction(SIGTERM, &forward, &saved->term_action);
-	sigprocmask(SIG_SETMASK, &saved->mask, NULL);
-}
-
-static void restore_signals(const struct saved_signals *saved, bool term_changed)
-{
-	if (term_changed)
-		sigaction(SIGTERM, &saved->term_action, NULL);
-	sigaction(SIGINT, &saved->int_action, NULL);
-	sigaction(SIGQUIT, &saved->quit_action, NULL);
-	sigprocmask(SIG_SETMASK, &saved->mask, NULL);
-	child_pid = 0;
-}
-
 /* Orphans of the tree that end meanwhile are reaped too: as the subreaper
  * we are their parent, and a long run must not pile up zombies. */
-static int wait_for(pid_t pid, int *status)
+static int wait_for(const struct relay *relay, pid_t pid, int *status)
 {
 	for (;;) {
 		int any_status;
@@ -193,6 +123,7 @@ static int wait_for(pid_t pid, int *status)
 
 		if (got == pid) {
 			*status = any_status;
+			relay_to(relay, 0);
 			return 0;
 		}
 		if (got < 0 && errno != EINTR)
@@ -219,27 +150,56 @@ static void count_running(struct run_outcome *out)
 	fclose(children);
 }
 
-/* Reaps the descendants that ended; with wait_all, waits for every one
- * (Ctrl-C or SIGTERM then stop leakscope itself). */
-static void settle_descendants(bool wait_all, struct run_outcome *out)
+/* Reaps the descendants that ended; with wait_all, waits for every one,
+ * until a signal (Ctrl-C, SIGTERM, ...) says to stop. */
+static void settle_descendants(const struct relay *relay, bool wait_all,
+			       struct run_outcome *out)
 {
 	int status;
 
+	relay_hold(relay);
 	for (;;) {
-		pid_t pid = waitpid(-1, &status, wait_all ? 0 : WNOHANG);
+		pid_t pid = waitpid(-1, &status, WNOHANG);
 
 		if (pid > 0 || (pid < 0 && errno == EINTR))
 			continue;
-		if (pid == 0)
+		if (pid < 0)
+			return;  /* ECHILD: none left */
+		if (!wait_all || relay_interrupted()) {
 			count_running(out);
-		return;  /* 0: some still run; -1 ECHILD: none left */
+			return;
+		}
+		relay_wait(relay);
 	}
+}
+
+/* The program and its tree, from start to end; the environment is freed. */
+static int run_tree(const struct run_options *opts, char **env, struct run_outcome *out,
+		    struct errmsg *err)
+{
+	struct relay relay;
+	sigset_t defaults;
+	int r = 0;
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);  /* best effort: orphans then go to init */
+	relay_start(&relay, &defaults);
+	out->spawn_error = spawn_program(opts->argv, env, &relay.mask, &defaults, &out->pid);
+	free_environment(env);
+	if (!out->spawn_error) {
+		relay_to(&relay, out->pid);
+		r = wait_for(&relay, out->pid, &out->wait_status);
+	}
+	if (r < 0)
+		errmsg_set(err, "waiting for pid %d: %s", (int)out->pid, strerror(-r));
+	else if (!out->spawn_error)
+		settle_descendants(&relay, opts->wait_children, out);
+	relay_stop(&relay);
+	return r;
 }
 
 int run_program(const struct run_options *opts, struct run_outcome *out,
 		struct errmsg *err)
 {
-	struct saved_signals saved;
 	char **env;
 	int r;
 
@@ -252,25 +212,13 @@ int run_program(const struct run_options *opts, struct run_outcome *out,
 		errmsg_set(err, "out of memory");
 		return -ENOMEM;
 	}
-	prctl(PR_SET_CHILD_SUBREAPER, 1);  /* best effort: orphans then go to init */
-	ignore_terminal_signals(&saved);
-	out->spawn_error = spawn(opts, env, &saved.mask,
-				 saved.int_action.sa_handler == SIG_IGN,
-				 saved.quit_action.sa_handler == SIG_IGN, &out->pid);
-	free_environment(env);
-	if (out->spawn_error) {
-		restore_signals(&saved, false);
-		return 0;
-	}
-	forward_term(&saved, out->pid);
-	r = wait_for(out->pid, &out->wait_status);
-	restore_signals(&saved, true);
-	if (r < 0) {
-		errmsg_set(err, "waiting for pid %d: %s", (int)out->pid, strerror(-r));
-		return r;
-	}
-	settle_descendants(opts->wait_children, out);
-	return 0;
+	/* the tree carries this run's LEAKSCOPE_OPTIONS entry (the last one) */
+	if (opts->guard)
+		guard_arm(opts->guard, env[environment_count(env) - 1]);
+	r = run_tree(opts, env, out, err);
+	if (opts->guard)
+		guard_release(opts->guard);
+	return r;
 }
 
 int run_exit_code(int wait_status)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Running the program under the shim, as system(3) runs a command: the
- * terminal's SIGINT/SIGQUIT go to the program only, SIGTERM is passed on.
- * leakscope is the tree's subreaper: a descendant orphaned by its parent
- * becomes its child, so it is known when COMMAND ends before it. */
+ * terminal's signals reach the program, and SIGTERM, SIGINT and SIGHUP sent
+ * to leakscope are passed on (relay.h). leakscope is the tree's subreaper:
+ * a descendant orphaned by its parent becomes its child, so it is known
+ * when COMMAND ends before it. When leakscope is killed, the tree ends with
+ * it (spawn.h, guard.h). */
 #ifndef LEAKSCOPE_PROGRAM_H
 #define LEAKSCOPE_PROGRAM_H
 
@@ -10,6 +12,7 @@
 #include <sys/types.h>
 
 #include "errmsg.h"
+#include "guard.h"
 
 struct run_options {
 	char *const *argv;        /* the command; argv[0] is looked up in PATH */
@@ -17,6 +20,7 @@ struct run_options {
 	const char *snapshot_dir; /* absolute, without ':' */
 	unsigned depth;           /* stack depth; 0 leaves the shim's default */
 	bool wait_children;       /* wait for every descendant, not only COMMAND */
+	struct guard *guard;      /* started; armed and released here; or NULL */
 };
 
 struct run_outcome {

@@ -89,21 +89,25 @@ int session_run(const struct session_options *opts, struct model_report *report,
 {
 	char shim[PATH_MAX];
 	struct outdir dir = { 0 };
-	struct run_outcome ran;
+	struct run_outcome ran = { 0 };
+	struct guard guard;
 	bool found = false, keep;
 	int r;
 
 	*outcome = (struct session_outcome){ 0 };
+	guard_start(&guard);  /* first: it has the time until the run to get going */
 	r = find_shim(opts, shim, sizeof(shim), err);
-	if (r < 0)
+	if (r == 0)
+		r = outdir_open(opts->snapshot_dir, &dir, err);
+	if (r < 0) {
+		guard_end(&guard);
 		return r;
-	r = outdir_open(opts->snapshot_dir, &dir, err);
-	if (r < 0)
-		return r;
+	}
 	r = run_program(&(struct run_options){ .argv = opts->argv, .shim = shim,
 					       .snapshot_dir = dir.path,
 					       .depth = opts->depth,
-					       .wait_children = opts->wait_children },
+					       .wait_children = opts->wait_children,
+					       .guard = &guard },
 			&ran, err);
 	outcome->spawn_error = ran.spawn_error;
 	outcome->still_running = ran.still_running;
@@ -113,6 +117,7 @@ int session_run(const struct session_options *opts, struct model_report *report,
 		r = report_run(&dir, ran.pid, report, &found, err);
 	if (r == 0 && !ran.spawn_error && !found)
 		explain_missing(opts->argv[0], ran.wait_status, outcome);
+	guard_end(&guard);  /* released by run_program; it had the report's time to exit */
 	keep = opts->keep_snapshots || ran.still_running;
 	if (dir.temporary && keep)
 		outcome->kept_dir = strdup(dir.path);

@@ -134,8 +134,10 @@ def check_memory(proc, source, errors):
 
 
 def run(args, workdir, json_path):
+    # snapshots in the work directory: a popen'd child that outlives the
+    # program makes leakscope keep a temporary one, which nobody would remove
     command = [args.leakscope, "run", "--json", json_path, "--shim", args.shim,
-               "--", *args.program]
+               "--snapshot-dir", os.path.join(workdir, "snapshots"), "--", *args.program]
 
     def limit_fds():
         if args.nofile:
