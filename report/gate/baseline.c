@@ -3,18 +3,16 @@
  * report's stacks are rebuilt as model frames and keyed exactly as the
  * current run's are. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "baseline.h"
 #include "frame.h"
 #include "jsonread.h"
 #include "pool.h"
+#include "readfile.h"
 
 /* Frames from the site on that make a key: enough to tell two callers of
  * one helper apart, few enough that a change far up the stack (a new
@@ -170,41 +168,12 @@ static int add_report(struct baseline *baseline, const struct json_value *root,
 
 static int read_text(const char *path, char **text, size_t *size, struct errmsg *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t done = 0;
-	int r = 0;
+	int r = read_whole_file(path, MAX_BASELINE_SIZE, text, size);
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_BASELINE_SIZE) {
-		r = invalid(err, path, "not a regular file of at most 1 GiB");
-		goto out;
-	}
-	*size = (size_t)st.st_size;
-	*text = malloc(*size + 1);
-	if (!*text) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (r == 0 && done < *size) {
-		ssize_t n = read(fd, *text + done, *size - done);
-
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n == 0)
-			r = -EIO; /* shrank while we read it */
-		else if (n > 0)
-			done += (size_t)n;
-	}
-	(*text)[done] = '\0';
-out:
-	if (r < 0 && r != -EINVAL)
+	if (r == -EINVAL || r == -EFBIG)
+		return invalid(err, path, "not a regular file of at most 1 GiB");
+	if (r < 0)
 		errmsg_set(err, "baseline %s: %s", path, strerror(-r));
-	if (fd >= 0)
-		close(fd);
 	return r;
 }
 

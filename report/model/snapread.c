@@ -3,16 +3,14 @@
  * file is trusted: each length, offset, id and enum is checked before the
  * rest of the reporter may follow it (docs/FORMAT.md). */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "readfile.h"
 #include "snapread.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -373,70 +371,21 @@ int snap_parse(const void *bytes, size_t size, const char *name,
 	return adopt(copy, size, name, out, err);
 }
 
-static int read_all(int fd, uint8_t *buffer, size_t size)
-{
-	size_t done = 0;
-
-	while (done < size) {
-		ssize_t n = read(fd, buffer + done, size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* shrank while we read it */
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int snap_read_file(const char *path, struct snapshot **out, struct errmsg *err)
 {
-	uint8_t *buffer = NULL;
-	struct stat st;
-	int fd, r;
+	char *buffer;
+	size_t size;
+	int r = read_whole_file(path, SNAP_MAX_FILE_SIZE, &buffer, &size);
 
-	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, before
-	 * fstat can refuse it; reads of a regular file ignore the flag */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		errmsg_set(err, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		errmsg_set(err, "%s: %s", path, strerror(-r));
-		goto out;
-	}
-	r = -EINVAL;
-	if (!S_ISREG(st.st_mode)) {
+	if (r == -EINVAL)
 		errmsg_set(err, "%s: not a regular file", path);
-		goto out;
-	}
-	r = -EFBIG;
-	if ((uint64_t)st.st_size > SNAP_MAX_FILE_SIZE) {
-		errmsg_set(err, "%s: %jd bytes: larger than any snapshot (4 GiB)",
-			   path, (intmax_t)st.st_size);
-		goto out;
-	}
-	r = -ENOMEM;
-	buffer = malloc((size_t)st.st_size + 1);
-	if (!buffer) {
+	else if (r == -EFBIG)
+		errmsg_set(err, "%s: %zu bytes: larger than any snapshot (4 GiB)", path, size);
+	else if (r == -ENOMEM)
 		errmsg_set(err, "%s: out of memory", path);
-		goto out;
-	}
-	r = read_all(fd, buffer, (size_t)st.st_size);
-	if (r < 0) {
+	else if (r < 0)
 		errmsg_set(err, "%s: %s", path, strerror(-r));
-		free(buffer);
-		goto out;
-	}
-	r = adopt(buffer, (size_t)st.st_size, path, out, err);
-out:
-	close(fd);
-	return r;
+	return r < 0 ? r : adopt((uint8_t *)buffer, size, path, out, err);
 }
 
 void snap_free(struct snapshot *snap)
