@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A watcher that ends the program's tree when `leakscope run` itself is
  * killed (SIGKILL, a crash): nothing of the run may keep running unwatched.
- * The started program has a parent-death signal of its own (spawn.c); the
+ * The started program has a parent-death signal of its own (launch.c); the
  * watcher ends the rest: every process whose environment holds this run's
  * LEAKSCOPE_OPTIONS entry, whatever its process group or session. Not
  * covered: processes that replaced their environment (a new one at exec,

@@ -15,7 +15,7 @@
 
 #include "program.h"
 #include "relay.h"
-#include "spawn.h"
+#include "launch.h"
 
 extern char **environ;
 
@@ -183,7 +183,7 @@ static int run_tree(const struct run_options *opts, char **env, struct run_outco
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);  /* best effort: orphans then go to init */
 	relay_start(&relay, &defaults);
-	out->spawn_error = spawn_program(opts->argv, env, &relay.mask, &defaults, &out->pid);
+	out->spawn_error = launch_program(opts->argv, env, &relay.mask, &defaults, &out->pid);
 	free_environment(env);
 	if (!out->spawn_error) {
 		relay_to(&relay, out->pid);

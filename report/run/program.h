@@ -4,7 +4,7 @@
  * to leakscope are passed on (relay.h). leakscope is the tree's subreaper:
  * a descendant orphaned by its parent becomes its child, so it is known
  * when COMMAND ends before it. When leakscope is killed, the tree ends with
- * it (spawn.h, guard.h). */
+ * it (launch.h, guard.h). */
 #ifndef LEAKSCOPE_PROGRAM_H
 #define LEAKSCOPE_PROGRAM_H
 

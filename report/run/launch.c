@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* fork and exec of the program (spawn.h). The child says why exec failed
+/* fork and exec of the program (launch.h). The child says why exec failed
  * through a close-on-exec pipe: nothing read means it runs. */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "spawn.h"
+#include "launch.h"
 
 /* The errno of the attempt that tells most, as execvp reports it: a file
  * found but not executable (EACCES) beats "not in this directory". */
@@ -70,7 +70,7 @@ static void child(char *const *argv, char *const *env, const sigset_t *mask,
 	_exit(127);
 }
 
-int spawn_program(char *const *argv, char *const *env, const sigset_t *mask,
+int launch_program(char *const *argv, char *const *env, const sigset_t *mask,
 		  const sigset_t *defaults, pid_t *pid)
 {
 	pid_t parent = getpid();
