@@ -86,6 +86,7 @@ static void after_fork_in_child(void)
 	pid.text[pid.len] = '\0';
 	say_verbose("fork child: recording its own, in pid ", pid.text);
 	lks_process_set_forked();
+	lks_identity_after_fork();
 	exit_claim();
 	lks_fd_mark_inherited();
 	lks_mapping_mark_inherited();
@@ -225,6 +226,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	if (options)
 		lks_options_parse(options);
 	lks_process_remember(lks_opt.output_dir);
+	lks_identity_start(lks_opt.run_token);
 	lks_quiet_end(quiet);
 	if (lks_opt.help)
 		lks_options_print_help();

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handles/execnote.h"
 #include "handles/handlesnap.h"
 #include "shim.h"
 #include "snapfile.h"
@@ -161,6 +162,7 @@ static void fill_header(struct lks_header *header, enum lks_reason reason,
 		.max_depth = (uint32_t)lks_opt.depth,
 	};
 	memcpy(header->magic, LKS_MAGIC, LKS_MAGIC_LEN);
+	lks_identity_fill(header);
 	header->exe = lks_strtab_add(strings, lks_exe_path());
 	header->label = lks_strtab_add(strings, label);
 }
@@ -242,6 +244,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		counters->missed_threads = missed_threads;
 		counters->handles_open = handles.open;
 		counters->missed_handles = lks_handles_missed();
+		counters->missed_children = lks_execnote_untraced();
 		result->handles = handles.open;
 	}
 	parts.buf[LKS_PART_SITES] = sum.sites;
