@@ -147,7 +147,7 @@ _Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
 	X(bootstrap_allocs)  /* served from the static arena during dlsym */    \
 	X(traces)            /* distinct stacks interned */                     \
 	X(tool_bytes)        /* address space the shim mapped for its tables */ \
-	X(handles_open)      /* handles without LKS_HDF_REFERENCED */           \
+	X(handles_open)      /* handles without REFERENCED or TO_CHILD */      \
 	X(missed_handles)                                                       \
 	X(scanned_bytes)     /* bytes the reachability scan read */             \
 	X(snapshot_ns)       /* time spent writing this snapshot */             \

@@ -274,7 +274,7 @@ static int check_counters(const struct snapshot *snap, struct errmsg *err)
 		    __builtin_add_overflow(bytes, snap->sites[i].bytes, &bytes))
 			return reject(snap, err, "sites: live memory overflows 64 bits");
 	for (size_t i = 0; i < snap->handle_count; i++)
-		open += !(snap->handles[i].flags & LKS_HDF_REFERENCED);
+		open += !(snap->handles[i].flags & (LKS_HDF_REFERENCED | LKS_HDF_TO_CHILD));
 	if (blocks != c->live_blocks || bytes != c->live_bytes)
 		return reject(snap, err, "counters say %" PRIu64 " live blocks of %" PRIu64
 			      " bytes, the sites %" PRIu64 " of %" PRIu64,

@@ -45,7 +45,8 @@ static void fill_counters(struct written *w)
 		w->counters.live_bytes += w->sites[i].bytes;
 	}
 	for (uint32_t i = 0; i < HANDLES; i++)
-		w->counters.handles_open += !(w->handles[i].flags & LKS_HDF_REFERENCED);
+		w->counters.handles_open +=
+			!(w->handles[i].flags & (LKS_HDF_REFERENCED | LKS_HDF_TO_CHILD));
 	w->counters.traces = w->traces[TRACES - 1].id;
 }
 
