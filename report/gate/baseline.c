@@ -19,8 +19,9 @@
  * caller of main's callee) leaves old sites known. */
 #define KEY_FRAMES 4
 
-/* A baseline bigger than this is not a report leakscope wrote. */
-#define MAX_BASELINE_SIZE (1024u * 1024u * 1024u)
+/* A baseline bigger than this is not a report leakscope wrote (its tree
+ * takes up to 8 times the text: jsonread.c). */
+#define MAX_BASELINE_SIZE (256u * 1024u * 1024u)
 
 static int append_frame(FILE *key, const struct model_frame *f)
 {
@@ -171,7 +172,7 @@ static int read_text(const char *path, char **text, size_t *size, struct errmsg 
 	int r = read_whole_file(path, MAX_BASELINE_SIZE, text, size);
 
 	if (r == -EINVAL || r == -EFBIG)
-		return invalid(err, path, "not a regular file of at most 1 GiB");
+		return invalid(err, path, "not a regular file of at most 256 MiB");
 	if (r < 0)
 		errmsg_set(err, "baseline %s: %s", path, strerror(-r));
 	return r;
@@ -198,7 +199,7 @@ int baseline_load(struct baseline *baseline, const char *path, struct errmsg *er
 		r = add_report(baseline, root, path, err);
 	if (r == -ENOMEM)
 		errmsg_set(err, "baseline %s: out of memory", path);
-	if (r == 0)
+	if (r == 0 && baseline->count)  /* qsort's array may not be NULL, even empty */
 		qsort(baseline->keys, baseline->count, sizeof(*baseline->keys),
 		      compare_keys);
 	free(text);
