@@ -131,6 +131,26 @@ static int publish(const char *tmp, char *path, size_t size, const char *dir,
 	return -1;
 }
 
+/* A temporary name nobody can guess: in a directory others can write, a
+ * file planted under a predictable name would make O_EXCL fail. */
+static int open_temporary(const char *dir, const char *name, char *tmp, size_t size)
+{
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct lks_line random = { .len = 0 };
+		int fd;
+
+		lks_line_u64(&random, lks_random_u64());
+		random.text[random.len] = '\0';
+		if (snprintf(tmp, size, "%s/.%s.%s.tmp", dir, name, random.text) >= (int)size)
+			return -1;
+		fd = lks_sys_openat(AT_FDCWD, tmp,
+		                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
 int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *parts,
                        char *path, size_t path_size, const char *label)
 {
@@ -139,10 +159,7 @@ int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *p
 	int fd, failed;
 
 	make_name(name, sizeof(name), header->seq, label);
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp))
-		return -1;
-	fd = lks_sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	                    0600);
+	fd = open_temporary(dir, name, tmp, sizeof(tmp));
 	if (fd < 0)
 		return -1;
 	failed = write_file(fd, header, parts);
