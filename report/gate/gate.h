@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The CI gate: its settings (options.inc fills them in) and the verdict on
  * a report model: which leak and handle sites fail it (chosen classes, not
- * suppressed, not in the baseline) and whether their totals are over the
- * limits (docs/CI.md). */
+ * suppressed, not in the baseline), whether their totals are over the
+ * limits, and whether a report says it is incomplete (docs/CI.md). */
 #ifndef LEAKSCOPE_GATE_H
 #define LEAKSCOPE_GATE_H
 
@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "baseline.h"
+#include "incomplete.h"
 #include "model.h"
 #include "suppress.h"
 
@@ -41,6 +42,7 @@ struct gate_config {
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
 	bool print_suppressions;
+	uint64_t accept_incomplete; /* reasons that do not fail (incomplete.h) */
 	const char **suppression_files;
 	size_t suppression_file_count;
 	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;
@@ -65,6 +67,13 @@ struct gate_verdict {
 	size_t process_count;  /* report->processes[0..n) were judged */
 	struct gate_site *sites; /* sites of the chosen classes, suppressed excluded */
 	size_t site_count;
+	/* why the judged processes' reports are incomplete (not accepted):
+	 * each one fails the gate */
+	struct gate_incomplete {
+		const struct model_process *proc;
+		struct incomplete_reason reason;
+	} *incomplete;
+	size_t incomplete_count;
 	/* totals of the new sites (not known), compared with the limits */
 	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
 	bool over_bytes, over_leaks, over_handles;

@@ -238,6 +238,15 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	for (size_t i = 0; i < v->site_count; i++)
 		put_gate_site(j, &v->sites[i]);
 	jw_close(j, ']');
+	jw_open(j, "incomplete", '[');
+	for (size_t i = 0; i < v->incomplete_count; i++) {
+		jw_open(j, NULL, '{');
+		jw_int(j, "pid", v->incomplete[i].proc->pid);
+		jw_str(j, "reason", v->incomplete[i].reason.name);
+		jw_uint(j, "count", v->incomplete[i].reason.count);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
 	jw_open(j, "suppressions", '[');
 	for (size_t i = 0; i < rules->count; i++) {
 		jw_open(j, NULL, '{');
