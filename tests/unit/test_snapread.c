@@ -7,131 +7,21 @@
  * walk or one error line naming the file; built a second time with
  * AddressSanitizer to catch reads the checks let through.
  * Usage: test_snapread SHIM SNAPSOURCE (TAP output) */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "checksum.h"
+#include "realsnap.h"
 #include "snapread.h"
 #include "tap.h"
 
 #define NAME "mutant.lks"
 #define RANDOM_ROUNDS 20000
-
-extern char **environ;
-
-struct blob {
-	uint8_t *bytes;
-	size_t size;
-};
-
-/* A changed file made whole again, as a forger would: its size and checksum
- * in the header, so that the reader's other checks are what judge it. */
-static void reseal(uint8_t *bytes, size_t size)
-{
-	struct lks_header *header = (void *)bytes;
-	uint64_t file_size = size;
-
-	if (size < sizeof(*header))
-		return;
-	memcpy(&header->file_size, &file_size, sizeof(file_size));
-	header->checksum = lks_checksum_file(bytes, size, offsetof(struct lks_header, checksum));
-}
-
-/* ---- a real snapshot ---- */
-
-/* The environment with LD_PRELOAD and LEAKSCOPE_OPTIONS replaced. */
-static char **child_environment(char *preload, char *options)
-{
-	size_t count = 0, kept = 0;
-	char **env;
-
-	while (environ[count])
-		count++;
-	env = calloc(count + 3, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < count; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
-		    strncmp(environ[i], "LEAKSCOPE_OPTIONS=", 18) != 0)
-			env[kept++] = environ[i];
-	env[kept++] = preload;
-	env[kept] = options;
-	return env;
-}
-
-static int read_whole(const char *path, struct blob *out)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -1;
-	out->size = (size_t)st.st_size;
-	out->bytes = malloc(out->size);
-	if (!out->bytes || read(fd, out->bytes, out->size) != (ssize_t)out->size) {
-		close(fd);
-		return -1;
-	}
-	return close(fd);
-}
-
-/* Reads the one .lks file in dir and removes it and the directory. */
-static int take_snapshot_file(const char *dir, struct blob *out)
-{
-	char path[4096];
-	struct dirent *entry;
-	DIR *listing = opendir(dir);
-	int found = -1;
-
-	if (!listing)
-		return -1;
-	while ((entry = readdir(listing))) {
-		size_t len = strlen(entry->d_name);
-
-		if (entry->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
-		if (len > 4 && strcmp(entry->d_name + len - 4, ".lks") == 0 && found < 0)
-			found = read_whole(path, out);
-		unlink(path);
-	}
-	closedir(listing);
-	rmdir(dir);
-	return found;
-}
-
-static int make_real_snapshot(const char *shim, const char *program, struct blob *out)
-{
-	char dir[] = "/tmp/lks-snapread-XXXXXX", preload[4200], options[100];
-	char *argv[] = { (char *)program, NULL };
-	char **env;
-	pid_t pid;
-	int status, spawned;
-
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", shim);
-	snprintf(options, sizeof(options), "LEAKSCOPE_OPTIONS=output_dir=%s:summary=0", dir);
-	env = child_environment(preload, options);
-	spawned = env && posix_spawn(&pid, program, NULL, NULL, argv, env) == 0 &&
-		  waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		  WEXITSTATUS(status) == 0;
-	free(env);
-	if (!spawned) {
-		rmdir(dir);
-		return -1;
-	}
-	return take_snapshot_file(dir, out);
-}
 
 /* ---- what every parse must give ---- */
 
@@ -460,7 +350,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s SHIM SNAPSOURCE\n", argv[0]);
 		return 2;
 	}
-	if (!ok(make_real_snapshot(argv[1], argv[2], &real) == 0,
+	if (!ok(make_real_snapshot(argv[1], argv[2], NULL, &real) == 0,
 		"the shim wrote a snapshot of %s", argv[2]))
 		return tap_done();
 	check_baseline(&real);
