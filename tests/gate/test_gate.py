@@ -114,6 +114,7 @@ def patch_snapshot(gate, snapshot, report, classes, child_fds=False):
     unclassified = all(c == CLASS["unfreed"] for c in classes.values())
     struct.pack_into("<I", data, lkstest.HEADER_FLAGS_AT,
                      flags & ~1 if unclassified else flags | 1)
+    open_handles = 0
     for kind, size, offset, count in lkstest.sections(data):
         for k in range(count):
             record = offset + k * size
@@ -123,6 +124,10 @@ def patch_snapshot(gate, snapshot, report, classes, child_fds=False):
                 data[record + 4] = classes.get(name, CLASS["unfreed"])
             if kind == lkstest.SECTION_HANDLES and child_fds and name == "open_handle":
                 struct.pack_into("<H", data, record + 6, 1)
+                open_handles -= 1  # handles_open counts no inherited fd
+    (counters,) = [s[2] for s in lkstest.sections(data) if s[0] == lkstest.SECTION_COUNTERS]
+    at = counters + lkstest.COUNTER_HANDLES_OPEN_AT
+    struct.pack_into("<Q", data, at, struct.unpack_from("<Q", data, at)[0] + open_handles)
     if unclassified:  # retainer chains come only with a scan; they are last
         (_, _, offset, _), = [s for s in lkstest.sections(data) if s[0] == SECTION_RETAINERS]
         count_at = lkstest.section_entry_at(len(lkstest.sections(data)) - 1) + 16

@@ -304,7 +304,8 @@ SECTION_TABLE_AT = 168  # sizeof(struct lks_header)
 SECTION_ENTRY_SIZE = 24
 SECTION_OFFSET_AT = 8   # within an entry
 SECTION_ENTRY = "<IIQQ"  # kind, record_size, offset, count
-SECTION_STRINGS, SECTION_SITES, SECTION_HANDLES = 1, 6, 7  # enum lks_section_kind
+SECTION_STRINGS, SECTION_COUNTERS, SECTION_SITES, SECTION_HANDLES = 1, 2, 6, 7  # enum lks_section_kind
+COUNTER_HANDLES_OPEN_AT = 96  # within the counters record (format.h's LKS_COUNTERS)
 
 
 def section_entry_at(index):
