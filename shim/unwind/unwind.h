@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* The unwinder's room: call-frame information digested per loaded object
+ * into sorted rows (cfi_digest.c), the objects that own them (registry.c),
+ * the stack a walk may read (stack_bounds.c), one frame's step
+ * (cfi_step.c) and the capture that drives it (capture.c). Nothing here
+ * takes a lock, allocates through libc or opens an fd. */
+#ifndef LEAKSCOPE_UNWIND_H
+#define LEAKSCOPE_UNWIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* DWARF register numbers of x86_64 (the System V psABI's). */
+enum { DW_RBP = 6, DW_RSP = 7, DW_RA = 16, DW_REG_COUNT = 17 };
+
+/* ---- one row: how to step out of the frame of any pc in [start, next) --- */
+
+enum cfa_kind {
+	CFA_NONE = 0,   /* no CFI here: the walk cannot go on */
+	CFA_RSP,        /* rsp + cfa_off */
+	CFA_RBP,        /* rbp + cfa_off */
+	CFA_DEREF_RBP,  /* *(rbp + cfa_off): gcc's realigned (DRAP) frames */
+	CFA_END,        /* return address undefined: the outermost frame */
+	CFA_SLOW,       /* anything else: cfa_off is the FDE's offset in
+	                   .eh_frame, run again by the interpreter */
+};
+
+enum rbp_kind {
+	RBP_SAME = 0,
+	RBP_AT_CFA,     /* *(cfa + rbp_off) */
+	RBP_AT_RBP,     /* *(rbp + rbp_off): realigned frames save it there */
+};
+
+struct cfi_row {
+	uint32_t start;   /* pc - module base */
+	int32_t cfa_off;
+	int16_t ra_off;   /* return address at *(cfa + ra_off) */
+	int16_t rbp_off;
+	uint8_t cfa_kind; /* enum cfa_kind */
+	uint8_t rbp_kind; /* enum rbp_kind */
+	uint8_t pad[2];
+};
+_Static_assert(sizeof(struct cfi_row) == 16, "16 bytes per row");
+
+/* ---- bounded reading of an object's bytes (dwarf.c) -------------------- */
+
+struct reader {
+	const uint8_t *at, *end;
+	bool bad;             /* a read went past end: every later value is 0 */
+};
+
+uint8_t rd_u8(struct reader *r);
+uint64_t rd_fixed(struct reader *r, unsigned bytes);
+uint64_t rd_uleb(struct reader *r);
+int64_t rd_sleb(struct reader *r);
+/* A DW_EH_PE_* encoded pointer; datarel is relative to data_base. */
+uint64_t rd_encoded(struct reader *r, uint8_t encoding, uint64_t data_base);
+
+/* ---- CIE/FDE programs (cfi_program.c) ----------------------------------- */
+
+enum rule_kind {
+	RULE_SAME = 0,    /* unchanged by the call (or not described) */
+	RULE_UNDEF,
+	RULE_AT,          /* saved at cfa + n */
+	RULE_VAL,         /* value is cfa + n */
+	RULE_REG,         /* value of register n */
+	RULE_AT_EXPR,     /* saved at the address an expression computes */
+	RULE_VAL_EXPR,    /* value is what an expression computes */
+};
+
+struct rule {
+	uint8_t kind;     /* enum rule_kind */
+	int64_t n;        /* offset or register; for EXPR: the expression's
+	                     address, its length in len */
+	uint32_t len;
+};
+
+struct frame_rules {
+	uint8_t cfa_reg;  /* when cfa_expr == 0 */
+	int64_t cfa_off;
+	const uint8_t *cfa_expr; /* DW_CFA_def_cfa_expression's block */
+	uint32_t cfa_expr_len;
+	struct rule regs[DW_REG_COUNT];
+};
+
+/* A parsed FDE and its CIE: enough to run both programs. */
+struct fde {
+	uint64_t pc_begin, pc_end;      /* run-time addresses */
+	const uint8_t *cie_program, *cie_end;
+	const uint8_t *program, *end;
+	uint64_t code_align;
+	int64_t data_align;
+	uint8_t ra_reg, pc_encoding;
+	bool signal_frame;              /* 'S': the pc is not a return address */
+	bool has_aug_data;              /* 'z': FDEs carry augmentation data */
+};
+
+/* Reads the FDE at fde (bounded by [lo, hi) of the mapped segment). */
+bool cfi_parse_fde(const uint8_t *fde_at, const uint8_t *lo, const uint8_t *hi,
+                   uint64_t data_base, struct fde *out);
+/* Runs the CIE's and the FDE's programs. emit is called with the rules in
+ * force from each location on (ascending); it returns false to stop. With
+ * emit NULL, runs up to and including pc and leaves the rules in *rules. */
+typedef bool cfi_emit_fn(uint64_t pc, const struct frame_rules *rules, void *ctx);
+bool cfi_run(const struct fde *fde, uint64_t pc, struct frame_rules *rules,
+             cfi_emit_fn *emit, void *ctx);
+
+/* ---- the stack a walk may read (stack_bounds.c) ------------------------- */
+
+struct stack_region {
+	uint64_t lo, hi;      /* [lo, hi): readable for the whole walk */
+};
+
+void lks_stack_bounds_init(void);
+/* The region holding sp: the main stack, this thread's stack, or its
+ * sigaltstack; false when sp is on none of them (a coroutine's stack). */
+bool lks_stack_region(uint64_t sp, struct stack_region *out);
+
+static inline bool region_holds(const struct stack_region *region, uint64_t addr)
+{
+	return addr >= region->lo && addr <= region->hi - 8 && region->hi >= 8;
+}
+
+/* ---- objects and their tables (registry.c, cfi_digest.c) ---------------- */
+
+struct cfi_table {
+	uint32_t row_count, page_count;
+	uint64_t text_lo;             /* pc - base at page_first[0] */
+	uint64_t bytes;               /* the table's mapping */
+	uint32_t *page_first;         /* row in force at each 4 KiB page */
+	struct cfi_row *rows;
+};
+
+struct cfi_module {
+	uint64_t start, end;          /* mapped range of the object */
+	uint64_t base;                /* rows are pc - base (the load bias) */
+	const uint8_t *seg_lo, *seg_hi; /* the segment of .eh_frame(_hdr) */
+	const uint8_t *eh_frame_hdr;
+	struct cfi_table *table;      /* atomic; NULL until digested */
+};
+
+/* The module holding pc with its table, digested on first use; NULL when
+ * pc is in no object or its CFI cannot be read. */
+const struct cfi_module *lks_cfi_module_of(uint64_t pc);
+/* The row for pc - module base; NULL before the first. */
+const struct cfi_row *lks_cfi_row_of(const struct cfi_table *table, uint64_t off);
+struct cfi_table *lks_cfi_digest(const struct cfi_module *module);
+
+/* ---- one step (cfi_step.c) ---------------------------------------------- */
+
+struct unwind_regs {
+	uint64_t r[DW_REG_COUNT];        /* r[DW_RA] is the pc */
+	uint32_t known;               /* bit per register */
+	bool exact_pc;                /* after a signal frame: do not back up */
+	struct stack_region region;
+};
+
+enum step_result { STEP_OK, STEP_END, STEP_STUCK };
+
+enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow); /* counts slow steps */
+/* Evaluates a DWARF expression (cfi_expr.c); push_cfa: DW_CFA_expression
+ * and val_expression start with the CFA on the stack. */
+bool lks_cfi_eval(const uint8_t *expr, uint32_t len, const struct unwind_regs *regs,
+                  bool push_cfa, uint64_t cfa, uint64_t *out);
+
+/* ---- the reference (reference.c): libunwind from the same registers ---- */
+
+void lks_reference_init(void);
+int lks_reference_walk(const struct unwind_regs *start, uint64_t *ips, int max);
+uint64_t lks_unwind_table_bytes(void);
+
+#endif
