@@ -4,6 +4,8 @@
  * frame's registers and never steps through the shim; then one CFI step
  * per frame. With unwind_check=1 every stack is also taken by libunwind
  * from the same registers, and the differences are counted. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <string.h>
 
 #include "shim.h"
@@ -14,6 +16,12 @@
 #define SAY_DIFFERENCES 10  /* verbose: the first ones, frame by frame */
 
 static uint64_t truncated, slow_frames, checked, differences; /* atomic */
+static uint64_t shim_lo, shim_hi;  /* this library's own mapping */
+
+static bool in_shim(uint64_t pc)
+{
+	return pc - shim_lo < shim_hi - shim_lo;
+}
 
 /* Called with lks_busy set, under the interposer. */
 static __attribute__((noinline)) bool interposer_caller(struct unwind_regs *regs)
@@ -23,12 +31,13 @@ static __attribute__((noinline)) bool interposer_caller(struct unwind_regs *regs
 	for (int i = 0; i < MAX_SHIM_FRAMES; i++) {
 		const uint64_t *up = (const uint64_t *)(uintptr_t)frame[0];
 
-		if (!lks_in_shim(frame[1])) {
-			memset(regs, 0, sizeof(*regs));
+		if (!in_shim(frame[1])) {
+			/* the other registers stay unknown: their bits are clear */
 			regs->r[DW_RA] = frame[1];
 			regs->r[DW_RSP] = (uint64_t)(uintptr_t)(frame + 2);
 			regs->r[DW_RBP] = frame[0];
 			regs->known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP;
+			regs->exact_pc = false;
 			return true;
 		}
 		/* the shim's frames are small and go up the same stack */
@@ -124,7 +133,8 @@ uint32_t lks_capture_trace(void)
 		__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED);
 		return lks_depot_intern((void *const *)&regs.r[DW_RA], 1);
 	}
-	start = regs;
+	if (lks_unlikely(lks_opt.unwind_check))
+		start = regs;
 	depth = walk(&regs, ips, lks_opt.depth);
 	if (lks_unlikely(lks_opt.unwind_check))
 		check(&start, ips, depth, lks_opt.depth);
@@ -133,6 +143,12 @@ uint32_t lks_capture_trace(void)
 
 void lks_unwind_init(void)
 {
+	struct dl_find_object self;
+
+	if (_dl_find_object((void *)(uintptr_t)&lks_capture_trace, &self) == 0) {
+		shim_lo = (uint64_t)(uintptr_t)self.dlfo_map_start;
+		shim_hi = (uint64_t)(uintptr_t)self.dlfo_map_end;
+	}
 	lks_stack_bounds_init();
 	if (lks_opt.unwind_check)
 		lks_reference_init();

@@ -103,6 +103,7 @@ static void drop_table(struct slot *slot)
 	                                              __ATOMIC_ACQ_REL);
 
 	if (table) {
+		lks_cfi_cache_flush();
 		__atomic_fetch_sub(&table_bytes, table->bytes, __ATOMIC_RELAXED);
 		lks_unmap(table, table->bytes);
 	}

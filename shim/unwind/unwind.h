@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define lks_likely(x) __builtin_expect(!!(x), 1)
+#define lks_unlikely(x) __builtin_expect(!!(x), 0)
+
 /* DWARF register numbers of x86_64 (the System V psABI's). */
 enum { DW_RBP = 6, DW_RSP = 7, DW_RA = 16, DW_REG_COUNT = 17 };
 
@@ -158,6 +161,7 @@ struct unwind_regs {
 
 enum step_result { STEP_OK, STEP_END, STEP_STUCK };
 
+void lks_cfi_cache_flush(void);  /* after a table was dropped */
 enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow); /* counts slow steps */
 /* Evaluates a DWARF expression (cfi_expr.c); push_cfa: DW_CFA_expression
  * and val_expression start with the CFA on the stack. */
