@@ -61,24 +61,17 @@ static void say_truncated(uint64_t pc, int depth)
 
 static int walk(struct unwind_regs *regs, uint64_t *ips, int max)
 {
-	int depth = 0;
 	unsigned slow = 0;
+	bool stuck;
+	int depth;
 
-	ips[depth++] = regs->r[DW_RA];
-	while (depth < max) {
-		enum step_result result = lks_cfi_step(regs, &slow);
-
-		if (result == STEP_END)
-			break;
-		if (result == STEP_STUCK) {
-			if (__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED) < SAY_DIFFERENCES &&
-			    lks_opt.verbose)
-				say_truncated(regs->r[DW_RA], depth);
-			break;
-		}
-		ips[depth++] = regs->r[DW_RA];
-	}
-	if (slow)
+	ips[0] = regs->r[DW_RA];
+	depth = lks_cfi_walk(regs, ips, 1, max, &slow, &stuck);
+	if (lks_unlikely(stuck) &&
+	    __atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED) < SAY_DIFFERENCES &&
+	    lks_opt.verbose)
+		say_truncated(ips[depth - 1], depth);
+	if (lks_unlikely(slow))
 		__atomic_fetch_add(&slow_frames, slow, __ATOMIC_RELAXED);
 	return depth;
 }

@@ -154,81 +154,33 @@ static bool in_loader(const struct cfi_module *module)
 	return loader_base >= module->start && loader_base < module->end;
 }
 
-/* ---- per-thread cache of rows by pc -------------------------------------- */
+/* ---- one step, looked up in the tables ----------------------------------- */
 
-/* The rows of the pcs this thread walked lately: most stacks repeat the
- * same few dozen return addresses. A row never changes while its object is
- * loaded; a dlclose bumps the generation, which empties every cache. */
-#define CACHE_BITS 8
-
-struct cached_row {
-	uint64_t pc;
-	struct cfi_row row;
-};
-
-struct row_cache {
-	uint64_t generation;
-	struct cached_row rows[1u << CACHE_BITS];
-};
-
-static __thread struct row_cache cache __attribute__((tls_model("initial-exec")));
-static uint64_t generation = 1;  /* atomic */
-
-void lks_cfi_cache_flush(void)
-{
-	__atomic_fetch_add(&generation, 1, __ATOMIC_RELEASE);
-}
-
-static struct cached_row *cache_slot(uint64_t pc)
-{
-	/* acquire: pairs with the flush that follows a table's drop */
-	uint64_t now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
-
-	if (lks_unlikely(cache.generation != now)) {
-		__builtin_memset(cache.rows, 0, sizeof(cache.rows));
-		cache.generation = now;
-	}
-	return &cache.rows[(pc * 0x9e3779b97f4a7c15u) >> (64 - CACHE_BITS)];
-}
-
-static enum step_result step_row(struct unwind_regs *regs, const struct cfi_module *module,
-                                 const struct cfi_row *row, uint64_t pc, unsigned *slow)
-{
-	switch (row->cfa_kind) {
-	case CFA_NONE:
-		return in_loader(module) ? STEP_END : STEP_STUCK;
-	case CFA_END:
-		return STEP_END;
-	case CFA_SLOW:
-		(*slow)++;
-		return slow_step(regs, module, row, pc);
-	default:
-		return fast_step(regs, row);
-	}
-}
-
-enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow)
+enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow, struct cfi_row *used)
 {
 	/* a return address is after the call: look up the call itself */
 	uint64_t pc = regs->r[DW_RA] - (regs->exact_pc ? 0 : 1);
-	struct cached_row *hit = cache_slot(pc);
-	const struct cfi_module *module;
+	const struct cfi_module *module = lks_cfi_module_of(pc);
 	const struct cfi_table *table;
 	const struct cfi_row *row;
 
-	if (lks_likely(hit->pc == pc))
-		return hit->row.cfa_kind == CFA_END ? STEP_END : fast_step(regs, &hit->row);
-	module = lks_cfi_module_of(pc);
+	used->cfa_kind = CFA_NONE;
 	if (!module)
 		return STEP_STUCK;
 	/* acquire: a table dropped meanwhile reads as none */
 	table = __atomic_load_n(&module->table, __ATOMIC_ACQUIRE);
 	row = table ? lks_cfi_row_of(table, pc - module->base) : NULL;
-	if (!row)
+	if (!row || row->cfa_kind == CFA_NONE)
 		return in_loader(module) ? STEP_END : STEP_STUCK;
-	if (row->cfa_kind >= CFA_RSP && row->cfa_kind <= CFA_END) {
-		hit->pc = pc;
-		hit->row = *row;
+	switch (row->cfa_kind) {
+	case CFA_END:
+		*used = *row;
+		return STEP_END;
+	case CFA_SLOW:
+		(*slow)++;
+		return slow_step(regs, module, row, pc);
+	default:
+		*used = *row;
+		return fast_step(regs, row);
 	}
-	return step_row(regs, module, row, pc, slow);
 }

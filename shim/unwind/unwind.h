@@ -161,8 +161,17 @@ struct unwind_regs {
 
 enum step_result { STEP_OK, STEP_END, STEP_STUCK };
 
+/* One step by the tables. *slow counts the steps that ran a program again;
+ * *used gets the row when it has a fast form (CFA_NONE otherwise). */
+enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow, struct cfi_row *used);
+
+/* ---- the walk (cfi_walk.c): steps through a per-thread cache of rows ---- */
+
 void lks_cfi_cache_flush(void);  /* after a table was dropped */
-enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow); /* counts slow steps */
+/* Appends the pcs of the callers to ips[depth..max); the new depth.
+ * *stuck: the walk stopped at a frame it could not step. */
+int lks_cfi_walk(struct unwind_regs *regs, uint64_t *ips, int depth, int max,
+                 unsigned *slow, bool *stuck);
 /* Evaluates a DWARF expression (cfi_expr.c); push_cfa: DW_CFA_expression
  * and val_expression start with the CFA on the stack. */
 bool lks_cfi_eval(const uint8_t *expr, uint32_t len, const struct unwind_regs *regs,
