@@ -161,14 +161,10 @@ static bool rule_insn(struct machine *m, uint8_t op, struct reader *r)
 			return false;
 		m->saved[m->depth++] = *m->rules;
 		break;
-	case 0x0b:
+	case 0x0b:  /* the CFA rule comes back too, as libgcc and libunwind have it */
 		if (m->depth == 0)
 			return false;
-		{
-			/* the CFA rule is not part of the remembered state in
-			 * gcc's use, but DWARF says it is: restore both */
-			*m->rules = m->saved[--m->depth];
-		}
+		*m->rules = m->saved[--m->depth];
 		break;
 	case 0x0c: reg = rd_uleb(r); def_cfa(m, reg, (int64_t)rd_uleb(r)); break;
 	case 0x0d:

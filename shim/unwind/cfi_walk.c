@@ -9,9 +9,13 @@
 
 #define CACHE_BITS 8
 
+/* A row of cfi_step.c, packed: 16 bytes with its pc. */
 struct cached_row {
-	uint64_t pc;
-	struct cfi_row row;
+	uint64_t pc;         /* the pc looked up (return address - 1); 0: none */
+	int32_t cfa_off;
+	int16_t rbp_off;
+	int8_t ra_off;
+	uint8_t kinds;       /* cfa_kind | rbp_kind << 4 */
 };
 
 struct row_cache {
@@ -27,7 +31,7 @@ void lks_cfi_cache_flush(void)
 	__atomic_fetch_add(&generation, 1, __ATOMIC_RELEASE);
 }
 
-static struct row_cache *cache_now(void)
+static struct cached_row *cache_now(void)
 {
 	/* acquire: pairs with the flush that follows a table's drop */
 	uint64_t now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
@@ -36,110 +40,114 @@ static struct row_cache *cache_now(void)
 		__builtin_memset(cache.rows, 0, sizeof(cache.rows));
 		cache.generation = now;
 	}
-	return &cache;
+	return cache.rows;
 }
 
-static inline struct cached_row *slot_of(struct row_cache *rows, uint64_t pc)
+static void remember(struct cached_row *slot, uint64_t pc, const struct cfi_row *row)
 {
-	return &rows->rows[(pc * 0x9e3779b97f4a7c15u) >> (64 - CACHE_BITS)];
+	slot->pc = 0;
+	if (row->cfa_kind < CFA_RSP || row->cfa_kind > CFA_END ||
+	    row->ra_off < INT8_MIN || row->ra_off > INT8_MAX)
+		return;  /* not a fast row: always stepped by lks_cfi_step */
+	slot->cfa_off = row->cfa_off;
+	slot->rbp_off = row->rbp_off;
+	slot->ra_off = (int8_t)row->ra_off;
+	slot->kinds = (uint8_t)(row->cfa_kind | row->rbp_kind << 4);
+	slot->pc = pc;
 }
 
-/* The registers a cached step needs, kept out of memory. */
-struct frame {
-	uint64_t pc, rsp, rbp;
-	bool rbp_known;
-	uint64_t lo, span;   /* readable: [lo, lo + span], 8 bytes each */
-};
-
-static inline bool load(const struct frame *f, uint64_t addr, uint64_t *out)
+/* One step by a cached row, on registers held in locals; false: leave
+ * it to lks_cfi_step. Reads only [lo, lo + span]. */
+static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint64_t *rsp,
+                               uint64_t *rbp, bool *rbp_known, uint64_t lo, uint64_t span)
 {
-	if (addr - f->lo > f->span)
-		return false;
-	*out = *(const uint64_t *)(uintptr_t)addr;
-	return true;
-}
+	uint64_t cfa, at, ra, new_rbp = *rbp;
+	unsigned cfa_kind = row->kinds & 15, rbp_kind = row->kinds >> 4;
 
-/* fast_step of cfi_step.c, on registers; false: give it to the slow one */
-static inline bool cached_step(struct frame *f, const struct cfi_row *row)
-{
-	uint64_t cfa, ra, rbp = f->rbp;
-
-	if (row->cfa_kind == CFA_RSP)
-		cfa = f->rsp + (uint64_t)(int64_t)row->cfa_off;
-	else if (!f->rbp_known)
-		return false;
-	else if (row->cfa_kind == CFA_RBP)
-		cfa = f->rbp + (uint64_t)(int64_t)row->cfa_off;
-	else if (!load(f, f->rbp + (uint64_t)(int64_t)row->cfa_off, &cfa))
-		return false;
-	if (cfa < f->rsp + 8 || !load(f, cfa + (uint64_t)(int64_t)row->ra_off, &ra))
-		return false;
-	if (row->rbp_kind == RBP_AT_CFA) {
-		if (!load(f, cfa + (uint64_t)(int64_t)row->rbp_off, &rbp))
+	if (cfa_kind == CFA_RSP) {
+		cfa = *rsp + (uint64_t)(int64_t)row->cfa_off;
+	} else {
+		if (!*rbp_known)
 			return false;
-		f->rbp_known = true;
-	} else if (row->rbp_kind == RBP_AT_RBP &&
-	           (!f->rbp_known || !load(f, f->rbp + (uint64_t)(int64_t)row->rbp_off, &rbp))) {
-		return false;
+		cfa = *rbp + (uint64_t)(int64_t)row->cfa_off;
+		if (cfa_kind == CFA_DEREF_RBP) {
+			if (cfa - lo > span)
+				return false;
+			cfa = *(const uint64_t *)(uintptr_t)cfa;
+		}
 	}
-	f->rsp = cfa;
-	f->rbp = rbp;
-	f->pc = ra;
+	at = cfa + (uint64_t)(int64_t)row->ra_off;
+	/* the return address was pushed above the caller's stack pointer */
+	if (cfa < *rsp + 8 || at - lo > span)
+		return false;
+	ra = *(const uint64_t *)(uintptr_t)at;
+	if (rbp_kind != RBP_SAME) {
+		at = (rbp_kind == RBP_AT_CFA ? cfa : *rbp) + (uint64_t)(int64_t)row->rbp_off;
+		if ((rbp_kind == RBP_AT_RBP && !*rbp_known) || at - lo > span)
+			return false;
+		new_rbp = *(const uint64_t *)(uintptr_t)at;
+		*rbp_known = true;
+	}
+	*rsp = cfa;
+	*rbp = new_rbp;
+	*pc = ra;
 	return true;
 }
 
-static void to_regs(const struct frame *f, struct unwind_regs *regs)
+/* The frames lks_cfi_step takes: a miss, a slow row, after a signal frame. */
+static enum step_result table_step(struct unwind_regs *regs, struct cached_row *slot,
+                                   unsigned *slow)
 {
-	regs->r[DW_RA] = f->pc;
-	regs->r[DW_RSP] = f->rsp;
-	regs->r[DW_RBP] = f->rbp;
-	regs->known = 1u << DW_RA | 1u << DW_RSP | (f->rbp_known ? 1u << DW_RBP : 0);
-	regs->exact_pc = false;
+	uint64_t pc = regs->r[DW_RA] - 1;
+	bool exact = regs->exact_pc;
+	struct cfi_row used;
+	enum step_result result = lks_cfi_step(regs, slow, &used);
+
+	if (!exact)
+		remember(slot, pc, &used);
+	return result;
 }
 
-static void from_regs(struct frame *f, const struct unwind_regs *regs)
-{
-	f->pc = regs->r[DW_RA];
-	f->rsp = regs->r[DW_RSP];
-	f->rbp = regs->r[DW_RBP];
-	f->rbp_known = regs->known & 1u << DW_RBP;
-	f->lo = regs->region.lo;
-	f->span = regs->region.hi - regs->region.lo - 8;
-}
-
-int lks_cfi_walk(struct unwind_regs *regs, uint64_t *ips, int depth, int max,
+int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, int max,
                  unsigned *slow, bool *stuck)
 {
-	struct row_cache *rows = cache_now();
-	struct frame f;
+	struct cached_row *const rows = cache_now();
+	uint64_t pc = regs->r[DW_RA], rsp = regs->r[DW_RSP], rbp = regs->r[DW_RBP];
+	uint64_t lo = regs->region.lo, span = regs->region.hi - lo - 8;
+	bool rbp_known = regs->known & 1u << DW_RBP;
 
-	from_regs(&f, regs);
 	*stuck = false;
 	while (depth < max) {
-		uint64_t pc = f.pc - (regs->exact_pc ? 0 : 1);
-		struct cached_row *hit = slot_of(rows, pc);
+		/* a return address is after the call: look up the call itself */
+		struct cached_row *slot = &rows[((pc - 1) * 0x9e3779b97f4a7c15u) >> (64 - CACHE_BITS)];
 		enum step_result result;
 
-		if (lks_likely(hit->pc == pc) && !regs->exact_pc) {
-			if (hit->row.cfa_kind == CFA_END)
+		if (lks_likely(slot->pc == pc - 1 && !regs->exact_pc)) {
+			if ((slot->kinds & 15) == CFA_END)
 				break;
-			if (lks_likely(cached_step(&f, &hit->row))) {
-				if (f.pc == 0)
+			if (lks_likely(cached_step(slot, &pc, &rsp, &rbp, &rbp_known, lo, span))) {
+				if (pc == 0)
 					break;
-				ips[depth++] = f.pc;
+				ips[depth++] = pc;
 				continue;
 			}
 		}
-		to_regs(&f, regs);
-		result = lks_cfi_step(regs, slow, &hit->row);
-		hit->pc = hit->row.cfa_kind == CFA_NONE ? 0 : pc;
+		regs->r[DW_RA] = pc;
+		regs->r[DW_RSP] = rsp;
+		regs->r[DW_RBP] = rbp;
+		regs->known = 1u << DW_RA | 1u << DW_RSP | (rbp_known ? 1u << DW_RBP : 0);
+		result = table_step(regs, slot, slow);
 		if (result != STEP_OK) {
 			*stuck = result == STEP_STUCK;
 			break;
 		}
-		from_regs(&f, regs);
-		ips[depth++] = f.pc;
+		pc = regs->r[DW_RA];
+		rsp = regs->r[DW_RSP];
+		rbp = regs->r[DW_RBP];
+		rbp_known = regs->known & 1u << DW_RBP;
+		lo = regs->region.lo;
+		span = regs->region.hi - lo - 8;
+		ips[depth++] = pc;
 	}
-	to_regs(&f, regs);
 	return depth;
 }
