@@ -59,14 +59,14 @@ static void say_truncated(uint64_t pc, int depth)
 	lks_say(&line);
 }
 
-static int walk(struct unwind_regs *regs, uint64_t *ips, int max)
+static int walk(struct unwind_regs *regs, uint64_t *ips, int max, struct stack_reads *reads)
 {
 	unsigned slow = 0;
 	bool stuck;
 	int depth;
 
 	ips[0] = regs->r[DW_RA];
-	depth = lks_cfi_walk(regs, ips, 1, max, &slow, &stuck);
+	depth = lks_cfi_walk(regs, ips, 1, max, &slow, &stuck, reads);
 	if (lks_unlikely(stuck) &&
 	    __atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED) < SAY_DIFFERENCES &&
 	    lks_opt.verbose)
@@ -97,25 +97,44 @@ static void say_difference(const uint64_t *ours, int depth, const uint64_t *thei
 	lks_say(&line);
 }
 
-static void check(const struct unwind_regs *start, const uint64_t *ips, int depth, int max)
+static void check(const struct unwind_regs *start, uint32_t trace, int max)
 {
 	uint64_t theirs[MAX_FRAMES];
 	int their_depth = lks_reference_walk(start, theirs, max);
+	uint32_t depth = 0;
+	const uint64_t *ips = lks_depot_frames(trace, &depth);
 	uint64_t seen;
 
 	__atomic_fetch_add(&checked, 1, __ATOMIC_RELAXED);
-	if (their_depth == depth && !memcmp(ips, theirs, (size_t)depth * sizeof(*ips)))
+	if (ips && their_depth == (int)depth &&
+	    !memcmp(ips, theirs, (size_t)depth * sizeof(*ips)))
 		return;
 	seen = __atomic_fetch_add(&differences, 1, __ATOMIC_RELAXED);
 	if (lks_opt.verbose && seen < SAY_DIFFERENCES)
-		say_difference(ips, depth, theirs, their_depth);
+		say_difference(ips, (int)depth, theirs, their_depth);
+}
+
+/* A stack known from this thread's cache, or walked. */
+static uint32_t stack_of(struct unwind_regs *regs)
+{
+	uint64_t ips[MAX_FRAMES];
+	struct stack_reads reads;
+	struct unwind_regs start = *regs;
+	uint32_t trace;
+	int depth;
+
+	if (lks_stack_cache_find(regs, lks_opt.depth, &trace))
+		return trace;
+	depth = walk(regs, ips, lks_opt.depth, &reads);
+	trace = lks_depot_intern((void *const *)ips, (uint32_t)depth);
+	lks_stack_cache_store(&start, lks_opt.depth, &reads, trace);
+	return trace;
 }
 
 uint32_t lks_capture_trace(void)
 {
-	uint64_t ips[MAX_FRAMES];
 	struct unwind_regs regs, start;
-	int depth;
+	uint32_t trace;
 
 	if (!interposer_caller(&regs)) {
 		__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED);
@@ -126,12 +145,11 @@ uint32_t lks_capture_trace(void)
 		__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED);
 		return lks_depot_intern((void *const *)&regs.r[DW_RA], 1);
 	}
+	start = regs;
+	trace = stack_of(&regs);
 	if (lks_unlikely(lks_opt.unwind_check))
-		start = regs;
-	depth = walk(&regs, ips, lks_opt.depth);
-	if (lks_unlikely(lks_opt.unwind_check))
-		check(&start, ips, depth, lks_opt.depth);
-	return lks_depot_intern((void *const *)ips, (uint32_t)depth);
+		check(&start, trace, lks_opt.depth);
+	return trace;
 }
 
 void lks_unwind_init(void)

@@ -31,11 +31,14 @@ void lks_cfi_cache_flush(void)
 	__atomic_fetch_add(&generation, 1, __ATOMIC_RELEASE);
 }
 
-static struct cached_row *cache_now(void)
+uint64_t lks_cfi_generation(void)
 {
 	/* acquire: pairs with the flush that follows a table's drop */
-	uint64_t now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+}
 
+static struct cached_row *cache_now(uint64_t now)
+{
 	if (lks_unlikely(cache.generation != now)) {
 		__builtin_memset(cache.rows, 0, sizeof(cache.rows));
 		cache.generation = now;
@@ -58,8 +61,21 @@ static void remember(struct cached_row *slot, uint64_t pc, const struct cfi_row 
 
 /* One step by a cached row, on registers held in locals; false: leave
  * it to lks_cfi_step. Reads only [lo, lo + span]. */
+static inline void note(struct stack_reads *reads, uint64_t addr, uint64_t value)
+{
+	if (!reads)
+		return;
+	if (lks_unlikely(reads->count == STACK_READS_MAX)) {
+		reads->uncacheable = true;
+		return;
+	}
+	reads->addr[reads->count] = addr;
+	reads->value[reads->count++] = value;
+}
+
 static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint64_t *rsp,
-                               uint64_t *rbp, bool *rbp_known, uint64_t lo, uint64_t span)
+                               uint64_t *rbp, bool *rbp_known, uint64_t lo, uint64_t span,
+                               struct stack_reads *reads)
 {
 	uint64_t cfa, at, ra, new_rbp = *rbp;
 	unsigned cfa_kind = row->kinds & 15, rbp_kind = row->kinds >> 4;
@@ -73,7 +89,9 @@ static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint6
 		if (cfa_kind == CFA_DEREF_RBP) {
 			if (cfa - lo > span)
 				return false;
-			cfa = *(const uint64_t *)(uintptr_t)cfa;
+			at = cfa;
+			cfa = *(const uint64_t *)(uintptr_t)at;
+			note(reads, at, cfa);
 		}
 	}
 	at = cfa + (uint64_t)(int64_t)row->ra_off;
@@ -81,11 +99,13 @@ static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint6
 	if (cfa < *rsp + 8 || at - lo > span)
 		return false;
 	ra = *(const uint64_t *)(uintptr_t)at;
+	note(reads, at, ra);
 	if (rbp_kind != RBP_SAME) {
 		at = (rbp_kind == RBP_AT_CFA ? cfa : *rbp) + (uint64_t)(int64_t)row->rbp_off;
 		if ((rbp_kind == RBP_AT_RBP && !*rbp_known) || at - lo > span)
 			return false;
 		new_rbp = *(const uint64_t *)(uintptr_t)at;
+		note(reads, at, new_rbp);
 		*rbp_known = true;
 	}
 	*rsp = cfa;
@@ -109,14 +129,20 @@ static enum step_result table_step(struct unwind_regs *regs, struct cached_row *
 }
 
 int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, int max,
-                 unsigned *slow, bool *stuck)
+                 unsigned *slow, bool *stuck, struct stack_reads *reads)
 {
-	struct cached_row *const rows = cache_now();
+	uint64_t now = lks_cfi_generation();
+	struct cached_row *const rows = cache_now(now);
 	uint64_t pc = regs->r[DW_RA], rsp = regs->r[DW_RSP], rbp = regs->r[DW_RBP];
 	uint64_t lo = regs->region.lo, span = regs->region.hi - lo - 8;
 	bool rbp_known = regs->known & 1u << DW_RBP;
 
 	*stuck = false;
+	if (reads) {
+		reads->generation = now;
+		reads->count = 0;
+		reads->uncacheable = false;
+	}
 	while (depth < max) {
 		/* a return address is after the call: look up the call itself */
 		struct cached_row *slot = &rows[((pc - 1) * 0x9e3779b97f4a7c15u) >> (64 - CACHE_BITS)];
@@ -125,7 +151,7 @@ int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, in
 		if (lks_likely(slot->pc == pc - 1 && !regs->exact_pc)) {
 			if ((slot->kinds & 15) == CFA_END)
 				break;
-			if (lks_likely(cached_step(slot, &pc, &rsp, &rbp, &rbp_known, lo, span))) {
+			if (lks_likely(cached_step(slot, &pc, &rsp, &rbp, &rbp_known, lo, span, reads))) {
 				if (pc == 0)
 					break;
 				ips[depth++] = pc;
@@ -137,6 +163,8 @@ int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, in
 		regs->r[DW_RBP] = rbp;
 		regs->known = 1u << DW_RA | 1u << DW_RSP | (rbp_known ? 1u << DW_RBP : 0);
 		result = table_step(regs, slot, slow);
+		if (reads)
+			reads->uncacheable = true;  /* its reads are not noted */
 		if (result != STEP_OK) {
 			*stuck = result == STEP_STUCK;
 			break;

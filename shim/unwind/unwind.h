@@ -167,11 +167,30 @@ enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow, struct c
 
 /* ---- the walk (cfi_walk.c): steps through a per-thread cache of rows ---- */
 
+#define STACK_READS_MAX 64
+
+/* The stack words a walk read, in order, for the stack cache. */
+struct stack_reads {
+	uint64_t generation;     /* of the rows the walk used */
+	uint32_t count;
+	bool uncacheable;        /* a step not by a cached row, or too many */
+	uint64_t addr[STACK_READS_MAX];
+	uint64_t value[STACK_READS_MAX];
+};
+
 void lks_cfi_cache_flush(void);  /* after a table was dropped */
+uint64_t lks_cfi_generation(void);
 /* Appends the pcs of the callers to ips[depth..max); the new depth.
- * *stuck: the walk stopped at a frame it could not step. */
+ * *stuck: the walk stopped at a frame it could not step. reads (or NULL)
+ * gets the words read. */
 int lks_cfi_walk(struct unwind_regs *regs, uint64_t *ips, int depth, int max,
-                 unsigned *slow, bool *stuck);
+                 unsigned *slow, bool *stuck, struct stack_reads *reads);
+
+/* ---- whole stacks (stack_cache.c) ---------------------------------------- */
+
+bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *trace);
+void lks_stack_cache_store(const struct unwind_regs *start, int max,
+                           const struct stack_reads *reads, uint32_t trace);
 /* Evaluates a DWARF expression (cfi_expr.c); push_cfa: DW_CFA_expression
  * and val_expression start with the CFA on the stack. */
 bool lks_cfi_eval(const uint8_t *expr, uint32_t len, const struct unwind_regs *regs,

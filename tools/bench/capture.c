@@ -46,7 +46,7 @@ static int ours(void **ips, int max)
 	if (!lks_stack_region(regs.r[DW_RSP], &regs.region))
 		return 0;
 	ips[0] = (void *)(uintptr_t)regs.r[DW_RA];
-	return lks_cfi_walk(&regs, (uint64_t *)ips, 1, max, &slow, &stuck);
+	return lks_cfi_walk(&regs, (uint64_t *)ips, 1, max, &slow, &stuck, NULL);
 }
 
 static int frame_pointers(void **ips, int max)
