@@ -24,7 +24,8 @@ struct row_cache {
 };
 
 static __thread struct row_cache cache __attribute__((tls_model("initial-exec")));
-static uint64_t generation = 1;  /* atomic */
+/* atomic; 0 matches a new thread's zeroed cache: no clearing at its start */
+static uint64_t generation;
 
 void lks_cfi_cache_flush(void)
 {

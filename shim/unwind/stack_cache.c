@@ -14,12 +14,16 @@
 #define ENTRY_BITS 2
 
 struct stack_entry {
-	uint64_t pc, rsp, rbp, hi, generation;
+	uint64_t pc, rsp, hi, generation;
+	uint64_t inverted_rbp;  /* inverted, as the words below */
 	uint32_t trace, count;  /* count 0: empty */
 	int max;                /* the depth the walk was allowed */
 	bool rbp_known;
 	uint32_t offset[STACK_READS_MAX];  /* address - rsp */
-	uint64_t value[STACK_READS_MAX];
+	/* The words, inverted: rbp and its saved copies may hold pointers of
+	 * the program's, and the exit scan reads this TLS as the program's
+	 * memory (the loader maps it); inverted, they point at no block. */
+	uint64_t inverted[STACK_READS_MAX];
 };
 
 static __thread struct stack_entry entries[1u << ENTRY_BITS]
@@ -38,7 +42,7 @@ static bool same_start(const struct stack_entry *entry, const struct unwind_regs
 	return entry->count && entry->max == max && entry->pc == start->r[DW_RA] && entry->rsp == start->r[DW_RSP] &&
 	       entry->hi == start->region.hi && entry->generation == lks_cfi_generation() &&
 	       entry->rbp_known == !!(start->known & 1u << DW_RBP) &&
-	       (!entry->rbp_known || entry->rbp == start->r[DW_RBP]);
+	       (!entry->rbp_known || entry->inverted_rbp == ~start->r[DW_RBP]);
 }
 
 bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *trace)
@@ -51,7 +55,7 @@ bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *tr
 	/* every offset was inside the region when read, and the region is the
 	 * same (same rsp and top): still readable */
 	for (uint32_t i = 0; i < entry->count; i++)
-		if (*(const uint64_t *)(uintptr_t)(rsp + entry->offset[i]) != entry->value[i])
+		if (~*(const uint64_t *)(uintptr_t)(rsp + entry->offset[i]) != entry->inverted[i])
 			return false;
 	*trace = entry->trace;
 	return true;
@@ -67,7 +71,7 @@ void lks_stack_cache_store(const struct unwind_regs *start, int max,
 	entry->count = 0;  /* invalid while it is rewritten */
 	entry->pc = start->r[DW_RA];
 	entry->rsp = start->r[DW_RSP];
-	entry->rbp = start->r[DW_RBP];
+	entry->inverted_rbp = ~start->r[DW_RBP];
 	entry->rbp_known = start->known & 1u << DW_RBP;
 	entry->hi = start->region.hi;
 	entry->generation = reads->generation;
@@ -75,7 +79,7 @@ void lks_stack_cache_store(const struct unwind_regs *start, int max,
 	entry->max = max;
 	for (uint32_t i = 0; i < reads->count; i++) {
 		entry->offset[i] = (uint32_t)(reads->addr[i] - start->r[DW_RSP]);
-		entry->value[i] = reads->value[i];
+		entry->inverted[i] = ~reads->value[i];
 	}
 	entry->count = reads->count;
 }
