@@ -114,26 +114,24 @@ static void check(const struct unwind_regs *start, uint32_t trace, int max)
 		say_difference(ips, (int)depth, theirs, their_depth);
 }
 
-/* A stack known from this thread's cache, or walked. */
-static uint32_t stack_of(struct unwind_regs *regs)
+/* A stack walked from start (left unchanged) and interned. */
+static __attribute__((noinline)) uint32_t walk_and_keep(const struct unwind_regs *start)
 {
 	uint64_t ips[MAX_FRAMES];
 	struct stack_reads reads;
-	struct unwind_regs start = *regs;
+	struct unwind_regs regs = *start;
 	uint32_t trace;
 	int depth;
 
-	if (lks_stack_cache_find(regs, lks_opt.depth, &trace))
-		return trace;
-	depth = walk(regs, ips, lks_opt.depth, &reads);
+	depth = walk(&regs, ips, lks_opt.depth, &reads);
 	trace = lks_depot_intern((void *const *)ips, (uint32_t)depth);
-	lks_stack_cache_store(&start, lks_opt.depth, &reads, trace);
+	lks_stack_cache_store(start, lks_opt.depth, &reads, trace);
 	return trace;
 }
 
 uint32_t lks_capture_trace(void)
 {
-	struct unwind_regs regs, start;
+	struct unwind_regs regs;
 	uint32_t trace;
 
 	if (!interposer_caller(&regs)) {
@@ -145,10 +143,10 @@ uint32_t lks_capture_trace(void)
 		__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED);
 		return lks_depot_intern((void *const *)&regs.r[DW_RA], 1);
 	}
-	start = regs;
-	trace = stack_of(&regs);
+	if (!lks_stack_cache_find(&regs, lks_opt.depth, &trace))
+		trace = walk_and_keep(&regs);
 	if (lks_unlikely(lks_opt.unwind_check))
-		check(&start, trace, lks_opt.depth);
+		check(&regs, trace, lks_opt.depth);
 	return trace;
 }
 

@@ -74,6 +74,14 @@ static inline void note(struct stack_reads *reads, uint64_t addr, uint64_t value
 	reads->value[reads->count++] = value;
 }
 
+/* The start rbp matters to the stack only if a step used it before a
+ * frame's saved copy replaced it (-O2 code keeps anything in rbp). */
+static inline void note_rbp(struct stack_reads *reads)
+{
+	if (reads && !reads->rbp_reloaded)
+		reads->used_rbp = true;
+}
+
 static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint64_t *rsp,
                                uint64_t *rbp, bool *rbp_known, uint64_t lo, uint64_t span,
                                struct stack_reads *reads)
@@ -86,6 +94,7 @@ static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint6
 	} else {
 		if (!*rbp_known)
 			return false;
+		note_rbp(reads);
 		cfa = *rbp + (uint64_t)(int64_t)row->cfa_off;
 		if (cfa_kind == CFA_DEREF_RBP) {
 			if (cfa - lo > span)
@@ -105,9 +114,13 @@ static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint6
 		at = (rbp_kind == RBP_AT_CFA ? cfa : *rbp) + (uint64_t)(int64_t)row->rbp_off;
 		if ((rbp_kind == RBP_AT_RBP && !*rbp_known) || at - lo > span)
 			return false;
+		if (rbp_kind == RBP_AT_RBP)
+			note_rbp(reads);
 		new_rbp = *(const uint64_t *)(uintptr_t)at;
 		note(reads, at, new_rbp);
 		*rbp_known = true;
+		if (reads)
+			reads->rbp_reloaded = true;
 	}
 	*rsp = cfa;
 	*rbp = new_rbp;
@@ -143,6 +156,8 @@ int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, in
 		reads->generation = now;
 		reads->count = 0;
 		reads->uncacheable = false;
+		reads->used_rbp = false;
+		reads->rbp_reloaded = false;
 	}
 	while (depth < max) {
 		/* a return address is after the call: look up the call itself */

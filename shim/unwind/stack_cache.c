@@ -18,6 +18,7 @@ struct stack_entry {
 	uint64_t inverted_rbp;  /* inverted, as the words below */
 	uint32_t trace, count;  /* count 0: empty */
 	int max;                /* the depth the walk was allowed */
+	bool used_rbp;          /* else any start rbp gives the same stack */
 	bool rbp_known;
 	uint32_t offset[STACK_READS_MAX];  /* address - rsp */
 	/* The words, inverted: rbp and its saved copies may hold pointers of
@@ -41,8 +42,9 @@ static bool same_start(const struct stack_entry *entry, const struct unwind_regs
 {
 	return entry->count && entry->max == max && entry->pc == start->r[DW_RA] && entry->rsp == start->r[DW_RSP] &&
 	       entry->hi == start->region.hi && entry->generation == lks_cfi_generation() &&
-	       entry->rbp_known == !!(start->known & 1u << DW_RBP) &&
-	       (!entry->rbp_known || entry->inverted_rbp == ~start->r[DW_RBP]);
+	       (!entry->used_rbp ||
+	        (entry->rbp_known == !!(start->known & 1u << DW_RBP) &&
+	         entry->inverted_rbp == ~start->r[DW_RBP]));
 }
 
 bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *trace)
@@ -77,6 +79,7 @@ void lks_stack_cache_store(const struct unwind_regs *start, int max,
 	entry->generation = reads->generation;
 	entry->trace = trace;
 	entry->max = max;
+	entry->used_rbp = reads->used_rbp;
 	for (uint32_t i = 0; i < reads->count; i++) {
 		entry->offset[i] = (uint32_t)(reads->addr[i] - start->r[DW_RSP]);
 		entry->inverted[i] = ~reads->value[i];

@@ -174,6 +174,8 @@ struct stack_reads {
 	uint64_t generation;     /* of the rows the walk used */
 	uint32_t count;
 	bool uncacheable;        /* a step not by a cached row, or too many */
+	bool used_rbp;           /* the start rbp was read before it was reloaded */
+	bool rbp_reloaded;
 	uint64_t addr[STACK_READS_MAX];
 	uint64_t value[STACK_READS_MAX];
 };
