@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Stack capture alone, in ns per stack at a given depth: libunwind's
- * unw_backtrace, the shim's CFI walk (its unwind/ files linked in), and a
- * frame-pointer walk, the floor (this program is built with frame
+ * unw_backtrace, the shim's CFI walk (its unwind/ files linked in) alone
+ * and behind its whole-stack cache, and a frame-pointer walk, the floor (this program is built with frame
  * pointers so that the walk is possible at all). Not a test.
  *
  * cc -O2 -g -fno-omit-frame-pointer -Ishim -Ishim/unwind -o capture \
- *    tools/bench/capture.c shim/unwind/{cfi_digest,cfi_expr,cfi_program,cfi_step,cfi_walk,dwarf,registry,stack_bounds}.c \
+ *    tools/bench/capture.c shim/unwind/{cfi_digest,cfi_expr,cfi_program,cfi_step,cfi_walk,dwarf,registry,stack_bounds,stack_cache}.c \
  *    -lunwind
  * ./capture 5 10 30 100 */
 #define _GNU_SOURCE
@@ -33,23 +33,51 @@ void lks_unmap(void *ptr, size_t bytes)
 	munmap(ptr, bytes);
 }
 
-static int ours(void **ips, int max)
+/* The caller's registers, as the shim's capture finds them. */
+static __attribute__((always_inline)) inline bool start_regs(struct unwind_regs *regs,
+                                                            const uint64_t *frame)
 {
-	const uint64_t *frame = __builtin_frame_address(0);
-	struct unwind_regs regs = { .known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP };
+	*regs = (struct unwind_regs){ .known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP };
+	regs->r[DW_RA] = frame[1];
+	regs->r[DW_RSP] = (uint64_t)(uintptr_t)(frame + 2);
+	regs->r[DW_RBP] = frame[0];
+	return lks_stack_region(regs->r[DW_RSP], &regs->region);
+}
+
+static __attribute__((noinline)) int ours(void **ips, int max)
+{
+	struct unwind_regs regs;
 	unsigned slow = 0;
 	bool stuck;
 
-	regs.r[DW_RA] = frame[1];
-	regs.r[DW_RSP] = (uint64_t)(uintptr_t)(frame + 2);
-	regs.r[DW_RBP] = frame[0];
-	if (!lks_stack_region(regs.r[DW_RSP], &regs.region))
+	if (!start_regs(&regs, __builtin_frame_address(0)))
 		return 0;
 	ips[0] = (void *)(uintptr_t)regs.r[DW_RA];
 	return lks_cfi_walk(&regs, (uint64_t *)ips, 1, max, &slow, &stuck, NULL);
 }
 
-static int frame_pointers(void **ips, int max)
+/* With the whole-stack cache in front, as the shim runs it: a hit checks
+ * the words the last walk read and returns its trace (here: its depth). */
+static __attribute__((noinline)) int ours_cached(void **ips, int max)
+{
+	struct unwind_regs regs, start;
+	struct stack_reads reads;
+	uint32_t depth;
+	unsigned slow = 0;
+	bool stuck;
+
+	if (!start_regs(&regs, __builtin_frame_address(0)))
+		return 0;
+	if (lks_stack_cache_find(&regs, max, &depth))
+		return (int)depth;
+	start = regs;
+	ips[0] = (void *)(uintptr_t)regs.r[DW_RA];
+	depth = (uint32_t)lks_cfi_walk(&regs, (uint64_t *)ips, 1, max, &slow, &stuck, &reads);
+	lks_stack_cache_store(&start, max, &reads, depth);
+	return (int)depth;
+}
+
+static __attribute__((noinline)) int frame_pointers(void **ips, int max)
 {
 	const uint64_t *frame = __builtin_frame_address(0);
 	int depth = 0;
@@ -63,7 +91,7 @@ static int frame_pointers(void **ips, int max)
 	return depth;
 }
 
-static int libunwind(void **ips, int max)
+static __attribute__((noinline)) int libunwind(void **ips, int max)
 {
 	return unw_backtrace(ips, max);
 }
@@ -100,6 +128,7 @@ __attribute__((noinline)) static void at_depth(int left, int want)
 	printf("%d frames deep:\n", want);
 	measure("frame pointers", frame_pointers, want);
 	measure("ours (CFI)", ours, want);
+	measure("ours, cached", ours_cached, want);
 	measure("libunwind", libunwind, want);
 }
 
