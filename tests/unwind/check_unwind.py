@@ -149,8 +149,9 @@ def check_once(args, tmp, plain_status):
 
 def main(argv):
     args = parse_args(argv)
-    if os.path.exists(args.command[0]):
-        args.command[0] = os.path.abspath(args.command[0])  # runs elsewhere
+    # the program runs in a scratch directory: paths given relative to here
+    args.command = [os.path.abspath(arg) if "/" in arg and os.path.exists(arg) else arg
+                    for arg in args.command]
     args.shim = os.path.abspath(args.shim)
     args.leakscope = os.path.abspath(args.leakscope)
     if shutil.which(args.command[0]) is None:
