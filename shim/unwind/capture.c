@@ -159,6 +159,7 @@ void lks_unwind_init(void)
 		shim_hi = (uint64_t)(uintptr_t)self.dlfo_map_end;
 	}
 	lks_stack_bounds_init();
+	lks_pc_cache_init();  /* without it, rows are worked out every time */
 	if (lks_opt.unwind_check)
 		lks_reference_init();
 }

@@ -154,33 +154,33 @@ static bool in_loader(const struct cfi_module *module)
 	return loader_base >= module->start && loader_base < module->end;
 }
 
-/* ---- one step, looked up in the tables ----------------------------------- */
+/* ---- one step, its row worked out or found --------------------------- */
 
 enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow, struct cfi_row *used)
 {
 	/* a return address is after the call: look up the call itself */
 	uint64_t pc = regs->r[DW_RA] - (regs->exact_pc ? 0 : 1);
 	const struct cfi_module *module = lks_cfi_module_of(pc);
-	const struct cfi_table *table;
-	const struct cfi_row *row;
+	struct cfi_row row;
 
 	used->cfa_kind = CFA_NONE;
 	if (!module)
 		return STEP_STUCK;
-	/* acquire: a table dropped meanwhile reads as none */
-	table = __atomic_load_n(&module->table, __ATOMIC_ACQUIRE);
-	row = table ? lks_cfi_row_of(table, pc - module->base) : NULL;
-	if (!row || row->cfa_kind == CFA_NONE)
+	if (!lks_pc_cache_get(pc, &row)) {
+		lks_cfi_row_for(module, pc, &row);
+		lks_pc_cache_put(pc, &row);
+	}
+	switch (row.cfa_kind) {
+	case CFA_NONE:
 		return in_loader(module) ? STEP_END : STEP_STUCK;
-	switch (row->cfa_kind) {
 	case CFA_END:
-		*used = *row;
+		*used = row;
 		return STEP_END;
 	case CFA_SLOW:
 		(*slow)++;
-		return slow_step(regs, module, row, pc);
+		return slow_step(regs, module, &row, pc);
 	default:
-		*used = *row;
-		return fast_step(regs, row);
+		*used = row;
+		return fast_step(regs, &row);
 	}
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The objects whose CFI the walk has used, and their tables. An object is
- * learned from glibc's _dl_find_object (lock-free and async-signal-safe,
- * unlike dl_iterate_phdr, which takes the loader lock) on the first pc
- * that falls in it, digested then, and dropped when modules.c sees its
- * dlclose. No lock: slots are claimed and tables published with CAS. */
+/* The objects whose CFI the walk has used. An object is learned from
+ * glibc's _dl_find_object (lock-free and async-signal-safe, unlike
+ * dl_iterate_phdr, which takes the loader lock) on the first pc that falls
+ * in it, and dropped, with the rows worked out for it, when modules.c sees
+ * its dlclose. No lock: slots are claimed with CAS. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -14,19 +14,17 @@
 #include "unwind.h"
 
 #define MAX_MODULES 1024
-#define TABLE_BUDGET (256ull << 20)  /* all tables together */
 
 enum { SLOT_FREE = 0, SLOT_CLAIMED, SLOT_READY, SLOT_DEAD };
 
 struct slot {
 	uint32_t state;        /* atomic */
-	bool unreadable;       /* no usable .eh_frame_hdr: never digested */
+	bool unreadable;       /* no usable .eh_frame_hdr: no rows */
 	struct cfi_module module;
 };
 
 static struct slot slots[MAX_MODULES];
 static uint32_t slot_count;       /* atomic: slots ever claimed */
-static uint64_t table_bytes;      /* atomic */
 static __thread uint32_t last_hit __attribute__((tls_model("initial-exec")));
 
 static bool holds(const struct slot *slot, uint64_t pc)
@@ -97,18 +95,6 @@ static struct slot *claim_slot(void)
 	return &slots[index];
 }
 
-static void drop_table(struct slot *slot)
-{
-	struct cfi_table *table = __atomic_exchange_n(&slot->module.table, NULL,
-	                                              __ATOMIC_ACQ_REL);
-
-	if (table) {
-		lks_cfi_cache_flush();
-		__atomic_fetch_sub(&table_bytes, table->bytes, __ATOMIC_RELAXED);
-		lks_unmap(table, table->bytes);
-	}
-}
-
 static struct slot *learn(uint64_t pc)
 {
 	struct dl_find_object found;
@@ -119,41 +105,16 @@ static struct slot *learn(uint64_t pc)
 	slot = claim_slot();
 	if (!slot)
 		return NULL;
-	drop_table(slot);  /* a dead slot's table digested after its drop */
 	slot->module = (struct cfi_module){
 		.start = (uint64_t)(uintptr_t)found.dlfo_map_start,
 		.end = (uint64_t)(uintptr_t)found.dlfo_map_end,
 		.base = found.dlfo_link_map ? found.dlfo_link_map->l_addr : 0,
 		.eh_frame_hdr = found.dlfo_eh_frame,
 	};
-	slot->unreadable = !find_segment(&slot->module);
+	slot->unreadable = !find_segment(&slot->module) || !lks_cfi_read_hdr(&slot->module);
 	/* release: the fields above are complete for whoever sees READY */
 	__atomic_store_n(&slot->state, SLOT_READY, __ATOMIC_RELEASE);
 	return slot;
-}
-
-/* Two threads may digest the same object at once: one table is kept. */
-static struct cfi_table *digest(struct slot *slot)
-{
-	struct cfi_table *table = lks_cfi_digest(&slot->module), *none = NULL;
-
-	if (!table)
-		goto unreadable;
-	if (__atomic_add_fetch(&table_bytes, table->bytes, __ATOMIC_RELAXED) > TABLE_BUDGET)
-		goto give_back;
-	/* release: the rows are complete for whoever loads the pointer */
-	if (__atomic_compare_exchange_n(&slot->module.table, &none, table, false,
-	                                __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
-		return table;
-	__atomic_fetch_sub(&table_bytes, table->bytes, __ATOMIC_RELAXED);
-	lks_unmap(table, table->bytes);
-	return none;
-give_back:
-	__atomic_fetch_sub(&table_bytes, table->bytes, __ATOMIC_RELAXED);
-	lks_unmap(table, table->bytes);
-unreadable:
-	slot->unreadable = true;
-	return NULL;
 }
 
 const struct cfi_module *lks_cfi_module_of(uint64_t pc)
@@ -162,16 +123,11 @@ const struct cfi_module *lks_cfi_module_of(uint64_t pc)
 
 	if (!slot)
 		slot = learn(pc);
-	if (!slot || slot->unreadable)
-		return NULL;
-	/* acquire: the rows behind the pointer are complete */
-	if (!__atomic_load_n(&slot->module.table, __ATOMIC_ACQUIRE) && !digest(slot))
-		return NULL;
-	return &slot->module;
+	return slot && !slot->unreadable ? &slot->module : NULL;
 }
 
-/* After a dlclose that unmapped [start, end): a walk never reads a table
- * or an object that is gone, and the range may be reused by another. */
+/* After a dlclose that unmapped [start, end): a walk never reads an
+ * object that is gone, and the range may be reused by another. */
 void lks_unwind_forget(uint64_t start, uint64_t end)
 {
 	uint32_t count = __atomic_load_n(&slot_count, __ATOMIC_ACQUIRE);
@@ -180,14 +136,10 @@ void lks_unwind_forget(uint64_t start, uint64_t end)
 		struct slot *slot = &slots[i];
 		uint32_t ready = SLOT_READY;
 
-		if (slot->module.start < end && slot->module.end > start &&
-		    __atomic_compare_exchange_n(&slot->state, &ready, SLOT_DEAD, false,
-		                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			drop_table(slot);
+		if (slot->module.start < end && slot->module.end > start)
+			__atomic_compare_exchange_n(&slot->state, &ready, SLOT_DEAD, false,
+			                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	}
-}
-
-uint64_t lks_unwind_table_bytes(void)
-{
-	return __atomic_load_n(&table_bytes, __ATOMIC_RELAXED);
+	lks_pc_cache_forget(start, end);
+	lks_cfi_cache_flush();  /* every thread's rows and stacks */
 }

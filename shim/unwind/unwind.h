@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The unwinder's room: call-frame information digested per loaded object
- * into sorted rows (cfi_digest.c), the objects that own them (registry.c),
- * the stack a walk may read (stack_bounds.c), one frame's step
- * (cfi_step.c) and the capture that drives it (capture.c). Nothing here
+/* The unwinder's room: the loaded objects (registry.c), the row of each
+ * pc walked, worked out from its FDE (cfi_rows.c, cfi_program.c) and kept
+ * for every thread (pc_cache.c), the stack a walk may read
+ * (stack_bounds.c), one frame's step (cfi_step.c), the walk (cfi_walk.c),
+ * whole stacks (stack_cache.c) and the capture (capture.c). Nothing here
  * takes a lock, allocates through libc or opens an fd. */
 #ifndef LEAKSCOPE_UNWIND_H
 #define LEAKSCOPE_UNWIND_H
@@ -17,7 +18,7 @@
 /* DWARF register numbers of x86_64 (the System V psABI's). */
 enum { DW_RBP = 6, DW_RSP = 7, DW_RA = 16, DW_REG_COUNT = 17 };
 
-/* ---- one row: how to step out of the frame of any pc in [start, next) --- */
+/* ---- one row: how to step out of the frame of a pc ----------------------- */
 
 enum cfa_kind {
 	CFA_NONE = 0,   /* no CFI here: the walk cannot go on */
@@ -36,7 +37,7 @@ enum rbp_kind {
 };
 
 struct cfi_row {
-	uint32_t start;   /* pc - module base */
+	uint32_t unused;
 	int32_t cfa_off;
 	int16_t ra_off;   /* return address at *(cfa + ra_off) */
 	int16_t rbp_off;
@@ -125,30 +126,28 @@ static inline bool region_holds(const struct stack_region *region, uint64_t addr
 	return addr >= region->lo && addr <= region->hi - 8 && region->hi >= 8;
 }
 
-/* ---- objects and their tables (registry.c, cfi_digest.c) ---------------- */
-
-struct cfi_table {
-	uint32_t row_count, page_count;
-	uint64_t text_lo;             /* pc - base at page_first[0] */
-	uint64_t bytes;               /* the table's mapping */
-	uint32_t *page_first;         /* row in force at each 4 KiB page */
-	struct cfi_row *rows;
-};
+/* ---- objects and their rows (registry.c, cfi_rows.c, pc_cache.c) ----- */
 
 struct cfi_module {
 	uint64_t start, end;          /* mapped range of the object */
-	uint64_t base;                /* rows are pc - base (the load bias) */
+	uint64_t base;                /* its load bias */
 	const uint8_t *seg_lo, *seg_hi; /* the segment of .eh_frame(_hdr) */
 	const uint8_t *eh_frame_hdr;
-	struct cfi_table *table;      /* atomic; NULL until digested */
+	const uint8_t *search_table;  /* fde_count pairs of int32 */
+	uint64_t fde_count;
 };
 
-/* The module holding pc with its table, digested on first use; NULL when
- * pc is in no object or its CFI cannot be read. */
+/* The module holding pc, its search table checked; NULL when pc is in no
+ * object or it has no usable .eh_frame_hdr. */
 const struct cfi_module *lks_cfi_module_of(uint64_t pc);
-/* The row for pc - module base; NULL before the first. */
-const struct cfi_row *lks_cfi_row_of(const struct cfi_table *table, uint64_t off);
-struct cfi_table *lks_cfi_digest(const struct cfi_module *module);
+bool lks_cfi_read_hdr(struct cfi_module *module);
+/* The row for pc (CFA_NONE when no FDE covers it). */
+void lks_cfi_row_for(const struct cfi_module *module, uint64_t pc, struct cfi_row *row);
+
+bool lks_pc_cache_init(void);
+bool lks_pc_cache_get(uint64_t pc, struct cfi_row *row);
+void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row);
+void lks_pc_cache_forget(uint64_t start, uint64_t end);
 
 /* ---- one step (cfi_step.c) ---------------------------------------------- */
 

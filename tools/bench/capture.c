@@ -5,7 +5,7 @@
  * pointers so that the walk is possible at all). Not a test.
  *
  * cc -O2 -g -fno-omit-frame-pointer -Ishim -Ishim/unwind -o capture \
- *    tools/bench/capture.c shim/unwind/{cfi_digest,cfi_expr,cfi_program,cfi_step,cfi_walk,dwarf,registry,stack_bounds,stack_cache}.c \
+ *    tools/bench/capture.c shim/unwind/{cfi_expr,cfi_program,cfi_rows,cfi_step,cfi_walk,dwarf,pc_cache,registry,stack_bounds,stack_cache}.c \
  *    -lunwind
  * ./capture 5 10 30 100 */
 #define _GNU_SOURCE
@@ -20,17 +20,13 @@
 
 #define LOOPS 200000
 
-/* The two arena functions the unwinder's tables use. */
-void *lks_map(size_t bytes)
+/* The arena function the unwinder's pc cache uses. */
+void *lks_reserve(size_t bytes)
 {
-	void *ptr = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *ptr = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return ptr == MAP_FAILED ? NULL : ptr;
-}
-
-void lks_unmap(void *ptr, size_t bytes)
-{
-	munmap(ptr, bytes);
 }
 
 /* The caller's registers, as the shim's capture finds them. */
@@ -135,6 +131,7 @@ __attribute__((noinline)) static void at_depth(int left, int want)
 int main(int argc, char **argv)
 {
 	lks_stack_bounds_init();
+	lks_pc_cache_init();
 	for (int i = 1; i < argc; i++) {
 		int want = atoi(argv[i]);
 
