@@ -124,7 +124,7 @@ struct lks_counters {
 	uint64_t reserved[2];
 	uint64_t unwind_truncated;  /* stacks cut short: a frame could not be stepped */
 	uint64_t unwind_slow_frames;/* frames stepped by running their CFI program again */
-	uint64_t unwind_table_bytes;/* of tool_bytes: the digested CFI tables */
+	uint64_t unwind_table_bytes;/* of tool_bytes: rows worked out from CFI */
 	uint64_t unwind_checked;    /* unwind_check=1: stacks also taken by libunwind */
 	uint64_t unwind_differences;/* ... and found different */
 };

@@ -111,7 +111,7 @@ void lks_unwind_forget(uint64_t start, uint64_t end);
 struct lks_unwind_stats {
 	uint64_t truncated;    /* stacks cut short at a frame it could not step */
 	uint64_t slow_frames;  /* frames stepped by running their CFI again */
-	uint64_t table_bytes;  /* digested CFI tables mapped now */
+	uint64_t table_bytes;  /* rows worked out from CFI, for every thread */
 	uint64_t checked, differences;  /* unwind_check=1: against libunwind */
 };
 void lks_unwind_stats(struct lks_unwind_stats *stats);
