@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <ucontext.h>
 
-#include "../fixtures/fixture.h"
+#include "unwind_test.h"
 
 static ucontext_t main_context, coroutine_context;
 

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "../fixtures/fixture.h"
+#include "unwind_test.h"
 
 static int destroyed;
 

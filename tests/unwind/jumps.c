@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../fixtures/fixture.h"
+#include "unwind_test.h"
 
 static jmp_buf jump_back;
 static sigjmp_buf signal_back;
