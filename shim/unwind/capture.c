@@ -16,6 +16,15 @@
 #define SAY_DIFFERENCES 10  /* verbose: the first ones, frame by frame */
 
 static uint64_t truncated, slow_frames, checked, differences; /* atomic */
+
+/* A walk's buffers, per thread rather than on the stack: a capture can run
+ * on a handler's small sigaltstack, and never twice at once on a thread
+ * (lks_busy is set). */
+struct scratch {
+	uint64_t ips[MAX_FRAMES];
+	struct stack_reads reads;
+};
+static __thread struct scratch scratch __attribute__((tls_model("initial-exec")));
 static uint64_t shim_lo, shim_hi;  /* this library's own mapping */
 
 static bool in_shim(uint64_t pc)
@@ -117,15 +126,13 @@ static void check(const struct unwind_regs *start, uint32_t trace, int max)
 /* A stack walked from start (left unchanged) and interned. */
 static __attribute__((noinline)) uint32_t walk_and_keep(const struct unwind_regs *start)
 {
-	uint64_t ips[MAX_FRAMES];
-	struct stack_reads reads;
 	struct unwind_regs regs = *start;
 	uint32_t trace;
 	int depth;
 
-	depth = walk(&regs, ips, lks_opt.depth, &reads);
-	trace = lks_depot_intern((void *const *)ips, (uint32_t)depth);
-	lks_stack_cache_store(start, lks_opt.depth, &reads, trace);
+	depth = walk(&regs, scratch.ips, lks_opt.depth, &scratch.reads);
+	trace = lks_depot_intern((void *const *)scratch.ips, (uint32_t)depth);
+	lks_stack_cache_store(start, lks_opt.depth, &scratch.reads, trace);
 	return trace;
 }
 

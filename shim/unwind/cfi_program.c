@@ -6,7 +6,7 @@
 
 #include "unwind.h"
 
-#define REMEMBER_DEPTH 4  /* DW_CFA_remember_state nesting; gcc uses 1 */
+#define REMEMBER_DEPTH 2  /* DW_CFA_remember_state nesting; gcc and clang use 1 */
 
 /* The fields of a CIE an FDE needs. */
 static bool parse_cie(const uint8_t *cie_at, const uint8_t *lo, const uint8_t *hi,
