@@ -17,14 +17,6 @@
 
 static uint64_t truncated, slow_frames, checked, differences; /* atomic */
 
-/* A walk's buffers, per thread rather than on the stack: a capture can run
- * on a handler's small sigaltstack, and never twice at once on a thread
- * (lks_busy is set). */
-struct scratch {
-	uint64_t ips[MAX_FRAMES];
-	struct stack_reads reads;
-};
-static __thread struct scratch scratch __attribute__((tls_model("initial-exec")));
 static uint64_t shim_lo, shim_hi;  /* this library's own mapping */
 
 static bool in_shim(uint64_t pc)
@@ -123,16 +115,24 @@ static void check(const struct unwind_regs *start, uint32_t trace, int max)
 		say_difference(ips, (int)depth, theirs, their_depth);
 }
 
-/* A stack walked from start (left unchanged) and interned. */
+/* A stack walked from start (left unchanged) and interned. Its buffers
+ * are on the stack only on a miss of the stack cache, sized by the depth
+ * option (1.3 KiB at the default 64): a capture may run in a handler on a
+ * small sigaltstack. Not in TLS: glibc puts static TLS inside every
+ * thread's stack, and refuses a PTHREAD_STACK_MIN thread when it grows by
+ * a few KiB. */
 static __attribute__((noinline)) uint32_t walk_and_keep(const struct unwind_regs *start)
 {
+	/* depth is 1..256 (options.c) */
+	uint64_t *ips = __builtin_alloca((size_t)lks_opt.depth * sizeof(*ips));
+	struct stack_reads reads;
 	struct unwind_regs regs = *start;
 	uint32_t trace;
 	int depth;
 
-	depth = walk(&regs, scratch.ips, lks_opt.depth, &scratch.reads);
-	trace = lks_depot_intern((void *const *)scratch.ips, (uint32_t)depth);
-	lks_stack_cache_store(start, lks_opt.depth, &scratch.reads, trace);
+	depth = walk(&regs, ips, lks_opt.depth, &reads);
+	trace = lks_depot_intern((void *const *)ips, (uint32_t)depth);
+	lks_stack_cache_store(start, lks_opt.depth, &reads, trace);
 	return trace;
 }
 

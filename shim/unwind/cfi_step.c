@@ -156,14 +156,13 @@ static bool in_loader(const struct cfi_module *module)
 
 /* ---- one step, its row worked out or found --------------------------- */
 
-enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow, struct cfi_row *used)
+enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow)
 {
 	/* a return address is after the call: look up the call itself */
 	uint64_t pc = regs->r[DW_RA] - (regs->exact_pc ? 0 : 1);
 	const struct cfi_module *module = lks_cfi_module_of(pc);
 	struct cfi_row row;
 
-	used->cfa_kind = CFA_NONE;
 	if (!module)
 		return STEP_STUCK;
 	if (!lks_pc_cache_get(pc, &row)) {
@@ -174,13 +173,11 @@ enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow, struct c
 	case CFA_NONE:
 		return in_loader(module) ? STEP_END : STEP_STUCK;
 	case CFA_END:
-		*used = row;
 		return STEP_END;
 	case CFA_SLOW:
 		(*slow)++;
 		return slow_step(regs, module, &row, pc);
 	default:
-		*used = row;
 		return fast_step(regs, &row);
 	}
 }

@@ -1,30 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The walk: frame after frame, through a per-thread cache of the rows of
- * the pcs this thread walked lately (most stacks repeat the same few
- * dozen return addresses), with the common rows stepped in registers.
- * A row never changes while its object is loaded; a dlclose bumps the
- * generation, which empties every thread's cache. Misses, and the rows
- * that need more, go to lks_cfi_step. */
+/* The walk: frame after frame, each pc's row from the table shared by all
+ * threads (pc_cache.c), the common rows stepped in registers. A row never
+ * changes while its object is loaded: a dlclose clears its rows and bumps
+ * the generation of whole stacks. Misses, and the rows that need more, go
+ * to lks_cfi_step. */
 #include "unwind.h"
 
-#define CACHE_BITS 8
-
-/* A row of cfi_step.c, packed: 16 bytes with its pc. */
-struct cached_row {
-	uint64_t pc;         /* the pc looked up (return address - 1); 0: none */
-	int32_t cfa_off;
-	int16_t rbp_off;
-	int8_t ra_off;
-	uint8_t kinds;       /* cfa_kind | rbp_kind << 4 */
-};
-
-struct row_cache {
-	uint64_t generation;
-	struct cached_row rows[1u << CACHE_BITS];
-};
-
-static __thread struct row_cache cache __attribute__((tls_model("initial-exec")));
-/* atomic; 0 matches a new thread's zeroed cache: no clearing at its start */
+/* atomic: bumped at every dlclose, so whole stacks kept before it are not
+ * trusted after it (stack_cache.c) */
 static uint64_t generation;
 
 void lks_cfi_cache_flush(void)
@@ -34,34 +17,10 @@ void lks_cfi_cache_flush(void)
 
 uint64_t lks_cfi_generation(void)
 {
-	/* acquire: pairs with the flush that follows a table's drop */
+	/* acquire: pairs with the flush that follows a dlclose */
 	return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
 }
 
-static struct cached_row *cache_now(uint64_t now)
-{
-	if (lks_unlikely(cache.generation != now)) {
-		__builtin_memset(cache.rows, 0, sizeof(cache.rows));
-		cache.generation = now;
-	}
-	return cache.rows;
-}
-
-static void remember(struct cached_row *slot, uint64_t pc, const struct cfi_row *row)
-{
-	slot->pc = 0;
-	if (row->cfa_kind < CFA_RSP || row->cfa_kind > CFA_END ||
-	    row->ra_off < INT8_MIN || row->ra_off > INT8_MAX)
-		return;  /* not a fast row: always stepped by lks_cfi_step */
-	slot->cfa_off = row->cfa_off;
-	slot->rbp_off = row->rbp_off;
-	slot->ra_off = (int8_t)row->ra_off;
-	slot->kinds = (uint8_t)(row->cfa_kind | row->rbp_kind << 4);
-	slot->pc = pc;
-}
-
-/* One step by a cached row, on registers held in locals; false: leave
- * it to lks_cfi_step. Reads only [lo, lo + span]. */
 static inline void note(struct stack_reads *reads, uint64_t addr, uint64_t value)
 {
 	if (!reads)
@@ -82,12 +41,14 @@ static inline void note_rbp(struct stack_reads *reads)
 		reads->used_rbp = true;
 }
 
-static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint64_t *rsp,
+/* One step by a fast row, on registers held in locals; false: leave it
+ * to lks_cfi_step. Reads only [lo, lo + span]. */
+static inline bool cached_step(const struct cfi_row *row, uint64_t *pc, uint64_t *rsp,
                                uint64_t *rbp, bool *rbp_known, uint64_t lo, uint64_t span,
                                struct stack_reads *reads)
 {
 	uint64_t cfa, at, ra, new_rbp = *rbp;
-	unsigned cfa_kind = row->kinds & 15, rbp_kind = row->kinds >> 4;
+	unsigned cfa_kind = row->cfa_kind, rbp_kind = row->rbp_kind;
 
 	if (cfa_kind == CFA_RSP) {
 		cfa = *rsp + (uint64_t)(int64_t)row->cfa_off;
@@ -128,46 +89,26 @@ static inline bool cached_step(const struct cached_row *row, uint64_t *pc, uint6
 	return true;
 }
 
-/* The frames lks_cfi_step takes: a miss, a slow row, after a signal frame. */
-static enum step_result table_step(struct unwind_regs *regs, struct cached_row *slot,
-                                   unsigned *slow)
-{
-	uint64_t pc = regs->r[DW_RA] - 1;
-	bool exact = regs->exact_pc;
-	struct cfi_row used;
-	enum step_result result = lks_cfi_step(regs, slow, &used);
-
-	if (!exact)
-		remember(slot, pc, &used);
-	return result;
-}
-
 int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, int max,
                  unsigned *slow, bool *stuck, struct stack_reads *reads)
 {
-	uint64_t now = lks_cfi_generation();
-	struct cached_row *const rows = cache_now(now);
 	uint64_t pc = regs->r[DW_RA], rsp = regs->r[DW_RSP], rbp = regs->r[DW_RBP];
 	uint64_t lo = regs->region.lo, span = regs->region.hi - lo - 8;
 	bool rbp_known = regs->known & 1u << DW_RBP;
 
 	*stuck = false;
-	if (reads) {
-		reads->generation = now;
-		reads->count = 0;
-		reads->uncacheable = false;
-		reads->used_rbp = false;
-		reads->rbp_reloaded = false;
-	}
+	if (reads)
+		*reads = (struct stack_reads){ .generation = lks_cfi_generation() };
 	while (depth < max) {
-		/* a return address is after the call: look up the call itself */
-		struct cached_row *slot = &rows[((pc - 1) * 0x9e3779b97f4a7c15u) >> (64 - CACHE_BITS)];
+		struct cfi_row row;
 		enum step_result result;
 
-		if (lks_likely(slot->pc == pc - 1 && !regs->exact_pc)) {
-			if ((slot->kinds & 15) == CFA_END)
+		/* a return address is after the call: look up the call itself */
+		if (lks_likely(!regs->exact_pc && lks_pc_cache_get(pc - 1, &row))) {
+			if (row.cfa_kind == CFA_END)
 				break;
-			if (lks_likely(cached_step(slot, &pc, &rsp, &rbp, &rbp_known, lo, span, reads))) {
+			if (row.cfa_kind >= CFA_RSP && row.cfa_kind <= CFA_DEREF_RBP &&
+			    cached_step(&row, &pc, &rsp, &rbp, &rbp_known, lo, span, reads)) {
 				if (pc == 0)
 					break;
 				ips[depth++] = pc;
@@ -178,7 +119,7 @@ int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, in
 		regs->r[DW_RSP] = rsp;
 		regs->r[DW_RBP] = rbp;
 		regs->known = 1u << DW_RA | 1u << DW_RSP | (rbp_known ? 1u << DW_RBP : 0);
-		result = table_step(regs, slot, slow);
+		result = lks_cfi_step(regs, slow);
 		if (reads)
 			reads->uncacheable = true;  /* its reads are not noted */
 		if (result != STEP_OK) {

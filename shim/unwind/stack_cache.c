@@ -11,7 +11,7 @@
  * not kept. */
 #include "unwind.h"
 
-#define ENTRY_BITS 2
+#define ENTRY_BITS 1  /* 2 per thread: static TLS is scarce (PTHREAD_STACK_MIN) */
 
 struct stack_entry {
 	uint64_t pc, rsp, hi, generation;

@@ -160,13 +160,13 @@ struct unwind_regs {
 
 enum step_result { STEP_OK, STEP_END, STEP_STUCK };
 
-/* One step by the tables. *slow counts the steps that ran a program again;
- * *used gets the row when it has a fast form (CFA_NONE otherwise). */
-enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow, struct cfi_row *used);
+/* One step, its row found or worked out (and kept). *slow counts the
+ * steps that ran a program again. */
+enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow);
 
 /* ---- the walk (cfi_walk.c): steps through a per-thread cache of rows ---- */
 
-#define STACK_READS_MAX 64
+#define STACK_READS_MAX 48
 
 /* The stack words a walk read, in order, for the stack cache. */
 struct stack_reads {
