@@ -2,30 +2,21 @@
 /* The rows already worked out, for every thread: pc -> row, open
  * addressing in a table reserved once (untouched pages cost nothing),
  * lock-free. A slot is claimed with a CAS (the pc with its top bit set),
- * filled, then published by a release store of the pc; a reader checks
- * the pc again after reading the row, so a slot cleared by a dlclose and
- * taken by another pc meanwhile reads as a miss. A miss only costs working
- * the row out again. */
+ * filled, then published by a release store of the pc; the lookup
+ * (lks_pc_cache_get, inline in unwind.h) checks the pc again after the
+ * row. A miss only costs working the row out again. */
 #include "shim.h"
 #include "unwind.h"
 
-#define SLOT_BITS 16             /* 65,536 rows, 1 MiB reserved */
-#define SLOTS (1u << SLOT_BITS)
-#define MAX_PROBES 8
 #define CLAIMED (1ull << 63)     /* no user-space pc has it */
 
-struct pc_slot {
-	uint64_t pc;                 /* atomic: 0 empty, pc | CLAIMED filling */
-	uint64_t packed;             /* the row, see pack() */
-};
-
-static struct pc_slot *slots;
+struct pc_slot *lks_pc_slots;
 static uint64_t used;            /* atomic: slots filled */
 
 bool lks_pc_cache_init(void)
 {
-	slots = lks_reserve(SLOTS * sizeof(*slots));
-	return slots != NULL;
+	lks_pc_slots = lks_reserve(PC_SLOTS * sizeof(*lks_pc_slots));
+	return lks_pc_slots != NULL;
 }
 
 static uint64_t pack(const struct cfi_row *row)
@@ -35,55 +26,15 @@ static uint64_t pack(const struct cfi_row *row)
 	       (uint64_t)(row->rbp_kind & 3) << 59;
 }
 
-static void unpack(uint64_t packed, struct cfi_row *row)
-{
-	*row = (struct cfi_row){
-		.cfa_off = (int32_t)(uint32_t)packed,
-		.rbp_off = (int16_t)(uint16_t)(packed >> 32),
-		.ra_off = (int8_t)(uint8_t)(packed >> 48),
-		.cfa_kind = (uint8_t)(packed >> 56 & 7),
-		.rbp_kind = (uint8_t)(packed >> 59 & 3),
-	};
-}
-
-static struct pc_slot *first_slot(uint64_t pc)
-{
-	return &slots[(pc * 0x9e3779b97f4a7c15u) >> (64 - SLOT_BITS)];
-}
-
-bool lks_pc_cache_get(uint64_t pc, struct cfi_row *row)
-{
-	struct pc_slot *slot = first_slot(pc);
-
-	for (int probe = 0; probe < MAX_PROBES && slots; probe++) {
-		/* acquire: the row was written before the pc was published */
-		uint64_t seen = __atomic_load_n(&slot->pc, __ATOMIC_ACQUIRE);
-		uint64_t packed;
-
-		if (seen == 0)
-			return false;
-		if (seen == pc) {
-			packed = __atomic_load_n(&slot->packed, __ATOMIC_RELAXED);
-			/* acquire fence: the row read is ordered before the check */
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&slot->pc, __ATOMIC_RELAXED) != pc)
-				return false;
-			unpack(packed, row);
-			return true;
-		}
-		slot = slot + 1 == slots + SLOTS ? slots : slot + 1;
-	}
-	return false;
-}
-
 void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row)
 {
-	struct pc_slot *slot = first_slot(pc);
+	struct pc_slot *const slots = lks_pc_slots, *slot;
 
 	/* the packed form holds a row whose return-address offset fits a byte */
 	if (row->ra_off < INT8_MIN || row->ra_off > INT8_MAX || !slots)
 		return;
-	for (int probe = 0; probe < MAX_PROBES; probe++) {
+	slot = lks_pc_first_slot(pc);
+	for (int probe = 0; probe < PC_PROBES; probe++) {
 		uint64_t empty = 0;
 
 		/* relaxed: nothing is published by the claim itself */
@@ -97,7 +48,7 @@ void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row)
 		}
 		if ((empty & ~CLAIMED) == pc)
 			return;  /* there already, or being put by another thread */
-		slot = slot + 1 == slots + SLOTS ? slots : slot + 1;
+		slot = slot + 1 == slots + PC_SLOTS ? slots : slot + 1;
 	}
 }
 
@@ -105,7 +56,9 @@ void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row)
  * loaded there next. */
 void lks_pc_cache_forget(uint64_t start, uint64_t end)
 {
-	for (uint32_t i = 0; i < SLOTS && slots; i++) {
+	struct pc_slot *const slots = lks_pc_slots;
+
+	for (uint32_t i = 0; i < PC_SLOTS && slots; i++) {
 		uint64_t seen = __atomic_load_n(&slots[i].pc, __ATOMIC_RELAXED);
 		uint64_t pc = seen & ~CLAIMED;
 

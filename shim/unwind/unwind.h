@@ -144,10 +144,64 @@ bool lks_cfi_read_hdr(struct cfi_module *module);
 /* The row for pc (CFA_NONE when no FDE covers it). */
 void lks_cfi_row_for(const struct cfi_module *module, uint64_t pc, struct cfi_row *row);
 
+/* pc -> row for every thread (pc_cache.c): the lookup is here, inline,
+ * as the walk does it once a frame. */
+#define PC_SLOT_BITS 16           /* 65,536 rows, 1 MiB reserved */
+#define PC_SLOTS (1u << PC_SLOT_BITS)
+#define PC_PROBES 8
+
+struct pc_slot {
+	uint64_t pc;                  /* atomic: 0 empty, pc | 1 << 63 filling */
+	uint64_t packed;              /* the row: see pack() in pc_cache.c */
+};
+extern struct pc_slot *lks_pc_slots;
+
 bool lks_pc_cache_init(void);
-bool lks_pc_cache_get(uint64_t pc, struct cfi_row *row);
 void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row);
 void lks_pc_cache_forget(uint64_t start, uint64_t end);
+
+static inline struct pc_slot *lks_pc_first_slot(uint64_t pc)
+{
+	return &lks_pc_slots[(pc * 0x9e3779b97f4a7c15u) >> (64 - PC_SLOT_BITS)];
+}
+
+static inline void lks_pc_unpack(uint64_t packed, struct cfi_row *row)
+{
+	row->cfa_off = (int32_t)(uint32_t)packed;
+	row->rbp_off = (int16_t)(uint16_t)(packed >> 32);
+	row->ra_off = (int8_t)(uint8_t)(packed >> 48);
+	row->cfa_kind = (uint8_t)(packed >> 56 & 7);
+	row->rbp_kind = (uint8_t)(packed >> 59 & 3);
+}
+
+/* A reader checks the pc again after the row: a slot cleared by a dlclose
+ * and taken by another pc meanwhile reads as a miss. */
+static inline bool lks_pc_cache_get(uint64_t pc, struct cfi_row *row)
+{
+	struct pc_slot *slot;
+
+	if (lks_unlikely(!lks_pc_slots))
+		return false;
+	slot = lks_pc_first_slot(pc);
+	for (int probe = 0; probe < PC_PROBES; probe++) {
+		/* acquire: the row was written before the pc was published */
+		uint64_t seen = __atomic_load_n(&slot->pc, __ATOMIC_ACQUIRE), packed;
+
+		if (seen == 0)
+			return false;
+		if (seen == pc) {
+			packed = __atomic_load_n(&slot->packed, __ATOMIC_RELAXED);
+			/* acquire fence: the row read comes before the check */
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&slot->pc, __ATOMIC_RELAXED) != pc)
+				return false;
+			lks_pc_unpack(packed, row);
+			return true;
+		}
+		slot = slot + 1 == lks_pc_slots + PC_SLOTS ? lks_pc_slots : slot + 1;
+	}
+	return false;
+}
 
 /* ---- one step (cfi_step.c) ---------------------------------------------- */
 
@@ -166,7 +220,7 @@ enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow);
 
 /* ---- the walk (cfi_walk.c): steps through a per-thread cache of rows ---- */
 
-#define STACK_READS_MAX 48
+#define STACK_READS_MAX 64
 
 /* The stack words a walk read, in order, for the stack cache. */
 struct stack_reads {
