@@ -218,7 +218,7 @@ enum step_result { STEP_OK, STEP_END, STEP_STUCK };
  * steps that ran a program again. */
 enum step_result lks_cfi_step(struct unwind_regs *regs, unsigned *slow);
 
-/* ---- the walk (cfi_walk.c): steps through a per-thread cache of rows ---- */
+/* ---- the walk (cfi_walk.c) ------------------------------------------------- */
 
 #define STACK_READS_MAX 64
 
