@@ -2,24 +2,9 @@
 /* The walk: frame after frame, each pc's row from the table shared by all
  * threads (pc_cache.c), the common rows stepped in registers. A row never
  * changes while its object is loaded: a dlclose clears its rows and bumps
- * the generation of whole stacks. Misses, and the rows that need more, go
- * to lks_cfi_step. */
+ * their generation, which whole stacks keep. Misses, and the rows that need
+ * more, go to lks_cfi_step. */
 #include "unwind.h"
-
-/* atomic: bumped at every dlclose, so whole stacks kept before it are not
- * trusted after it (stack_cache.c) */
-static uint64_t generation;
-
-void lks_cfi_cache_flush(void)
-{
-	__atomic_fetch_add(&generation, 1, __ATOMIC_RELEASE);
-}
-
-uint64_t lks_cfi_generation(void)
-{
-	/* acquire: pairs with the flush that follows a dlclose */
-	return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
-}
 
 static inline void note(struct stack_reads *reads, uint64_t addr, uint64_t value)
 {
@@ -98,7 +83,7 @@ int lks_cfi_walk(struct unwind_regs *regs, uint64_t *restrict ips, int depth, in
 
 	*stuck = false;
 	if (reads)
-		*reads = (struct stack_reads){ .generation = lks_cfi_generation() };
+		*reads = (struct stack_reads){ .generation = lks_pc_generation() };
 	while (depth < max) {
 		struct cfi_row row;
 		enum step_result result;

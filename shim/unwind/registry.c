@@ -140,6 +140,5 @@ void lks_unwind_forget(uint64_t start, uint64_t end)
 			__atomic_compare_exchange_n(&slot->state, &ready, SLOT_DEAD, false,
 			                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	}
-	lks_pc_cache_forget(start, end);
-	lks_cfi_cache_flush();  /* every thread's rows and stacks */
+	lks_pc_cache_forget(start, end);  /* every thread's rows and stacks */
 }

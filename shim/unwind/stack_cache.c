@@ -41,7 +41,7 @@ static bool same_start(const struct stack_entry *entry, const struct unwind_regs
                        int max)
 {
 	return entry->count && entry->max == max && entry->pc == start->r[DW_RA] && entry->rsp == start->r[DW_RSP] &&
-	       entry->hi == start->region.hi && entry->generation == lks_cfi_generation() &&
+	       entry->hi == start->region.hi && entry->generation == lks_pc_generation() &&
 	       (!entry->used_rbp ||
 	        (entry->rbp_known == !!(start->known & 1u << DW_RBP) &&
 	         entry->inverted_rbp == ~start->r[DW_RBP]));

@@ -158,7 +158,11 @@ extern struct pc_slot *lks_pc_slots;
 
 bool lks_pc_cache_init(void);
 void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row);
+/* dlclose of [start, end): its rows go, and the generation moves on */
 void lks_pc_cache_forget(uint64_t start, uint64_t end);
+/* The rows' generation: a whole stack kept under an older one is not
+ * trusted (stack_cache.c). */
+uint64_t lks_pc_generation(void);
 
 static inline struct pc_slot *lks_pc_first_slot(uint64_t pc)
 {
@@ -233,8 +237,6 @@ struct stack_reads {
 	uint64_t value[STACK_READS_MAX];
 };
 
-void lks_cfi_cache_flush(void);  /* after a table was dropped */
-uint64_t lks_cfi_generation(void);
 /* Appends the pcs of the callers to ips[depth..max); the new depth.
  * *stuck: the walk stopped at a frame it could not step. reads (or NULL)
  * gets the words read. */
