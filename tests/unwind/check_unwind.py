@@ -18,8 +18,6 @@ Exit status must be the plain run's. Exits 77 when PROGRAM is missing.
 Usage: check_unwind.py --leakscope EXE --shim SO [options] -- PROGRAM [ARGS...]
 """
 
-import argparse
-import json
 import os
 import shutil
 import signal
@@ -27,21 +25,17 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from lkstest import SKIP, CheckError, absolute_argv, argument_parser, expect, load_json, \
+    run_command
+
 BASH_EXEC3 = ("exec 3>a.txt\n"
               "f() { [ $1 -le 0 ] && return; f $(( $1 - 1 )); }\n"
               "f 300\n"
               "echo data >&3\n")
 
 
-class CheckError(Exception):
-    pass
-
-
 def parse_args(argv):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leakscope", required=True)
-    parser.add_argument("--shim", required=True)
+    parser = argument_parser(__doc__)
     parser.add_argument("--differential", action="store_true")
     parser.add_argument("--allow-truncated", action="store_true")
     parser.add_argument("--expect-path", action="append", default=[])
@@ -77,9 +71,8 @@ def check_scenario(args, cwd):
     if args.scenario == "bash_exec3":
         with open(os.path.join(cwd, "a.txt"), encoding="utf-8") as result:
             text = result.read()
-        if text != "data\n":
-            raise CheckError(f"a.txt holds {text!r}, not 'data\\n': the program's "
-                             "fd 3 was not its own")
+        expect(text == "data\n", f"a.txt holds {text!r}, not 'data\\n': the program's "
+               "fd 3 was not its own")
 
 
 def stack_functions(leak):
@@ -102,19 +95,16 @@ def check_report(args, report):
     checked = 0
     for process in report["processes"]:
         summary, where = process["summary"], f"{process['exe']} (pid {process['pid']})"
-        checked += summary.get("unwind_checked", 0)
-        if summary.get("unwind_differences", 0):
-            raise CheckError(f"{where}: {summary['unwind_differences']} of "
-                             f"{summary['unwind_checked']} stacks differ from libunwind")
-        if summary.get("unwind_truncated", 0) and not args.allow_truncated:
-            raise CheckError(f"{where}: {summary['unwind_truncated']} stacks cut short")
-        if summary["missed_stacks"]:
-            raise CheckError(f"{where}: {summary['missed_stacks']} stacks missed")
-    if args.differential and checked == 0:
-        raise CheckError("unwind_check=1 checked no stack: did the option reach the shim?")
+        checked += summary["unwind_checked"]
+        expect(not summary["unwind_differences"], f"{where}: {summary['unwind_differences']} "
+               f"of {summary['unwind_checked']} stacks differ from libunwind")
+        expect(not summary["unwind_truncated"] or args.allow_truncated,
+               f"{where}: {summary['unwind_truncated']} stacks cut short")
+        expect(not summary["missed_stacks"], f"{where}: {summary['missed_stacks']} stacks missed")
+    expect(checked or not args.differential,
+           "unwind_check=1 checked no stack: did the option reach the shim?")
     for path in args.expect_path:
-        if not has_path(report, path.split(",")):
-            raise CheckError(f"no leak's stack goes through {path}")
+        expect(has_path(report, path.split(",")), f"no leak's stack goes through {path}")
 
 
 def check_once(args, tmp, plain_status):
@@ -133,27 +123,21 @@ def check_once(args, tmp, plain_status):
     if args.differential:
         env["LEAKSCOPE_OPTIONS"] = "unwind_check=1:verbose=1"
     json_path = os.path.join(tmp, "report.json")
-    traced = run([args.leakscope, "run", "--shim", args.shim, "--json", json_path, "--"]
-                 + args.command, shim_dir, env, args.timeout)
+    traced = run(run_command(args, args.command, json_path=json_path), shim_dir, env,
+                 args.timeout)
     sys.stderr.write(traced.stderr.decode(errors="replace")[-4000:])
-    if traced.returncode != plain.returncode:
-        raise CheckError(f"exit status {traced.returncode} under leakscope, "
-                         f"{plain.returncode} without")
-    if args.same_stdout and traced.stdout != plain.stdout:
-        raise CheckError(f"stdout differs: {traced.stdout[-200:]!r} against "
-                         f"{plain.stdout[-200:]!r}")
+    expect(traced.returncode == plain.returncode,
+           f"exit status {traced.returncode} under leakscope, {plain.returncode} without")
+    expect(not args.same_stdout or traced.stdout == plain.stdout,
+           f"stdout differs: {traced.stdout[-200:]!r} against {plain.stdout[-200:]!r}")
     check_scenario(args, shim_dir)
-    with open(json_path, encoding="utf-8") as handle:
-        check_report(args, json.load(handle))
+    check_report(args, load_json(json_path))
 
 
 def main(argv):
     args = parse_args(argv)
     # the program runs in a scratch directory: paths given relative to here
-    args.command = [os.path.abspath(arg) if "/" in arg and os.path.exists(arg) else arg
-                    for arg in args.command]
-    args.shim = os.path.abspath(args.shim)
-    args.leakscope = os.path.abspath(args.leakscope)
+    args.command = absolute_argv(args.command)
     if shutil.which(args.command[0]) is None:
         print(f"{args.command[0]}: not installed, skipped")
         return SKIP

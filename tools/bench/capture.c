@@ -4,7 +4,7 @@
  * and behind its whole-stack cache, and a frame-pointer walk, the floor (this program is built with frame
  * pointers so that the walk is possible at all). Not a test.
  *
- * cc -O2 -g -fno-omit-frame-pointer -Ishim -Ishim/unwind -o capture \
+ * cc -O2 -g -fno-omit-frame-pointer -Ishim -Ishim/unwind -Iformat -o capture \
  *    tools/bench/capture.c shim/unwind/{cfi_expr,cfi_program,cfi_rows,cfi_step,cfi_walk,dwarf,pc_cache,registry,stack_bounds,stack_cache}.c \
  *    -lunwind
  * ./capture 5 10 30 100 */
