@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `leakscope snapshot PID`: finds the process's leakscope control thread,
  * queues the request signal to it, and reads the answer from the abstract
- * unix socket it listens on (shim/request.h). */
+ * unix socket it listens on (format/request.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
