@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "shim.h"
 #include "unwind.h"
@@ -48,25 +49,64 @@ static struct slot *find(uint64_t pc)
 	return NULL;
 }
 
-/* The PT_LOAD segment holding .eh_frame_hdr, from the program headers at
- * the start of the object's first segment (where the loader mapped them). */
-static bool find_segment(struct cfi_module *module)
+/* The main program's headers, from the auxiliary vector, when module is
+ * the main program: the kernel maps it segment by segment and may leave a
+ * gap between two (GNU make on Debian 12), and glibc's _dl_find_object
+ * then describes only the segment holding the pc, whose start is no ELF
+ * header. The module is the main program when its load bias is the one
+ * the headers' own PT_PHDR entry gives. */
+static const ElfW(Phdr) *main_program_headers(const struct cfi_module *module,
+                                              unsigned *count)
+{
+	const ElfW(Phdr) *phdr = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+	unsigned phnum = (unsigned)getauxval(AT_PHNUM);
+
+	for (unsigned i = 0; phdr && i < phnum; i++)
+		if (phdr[i].p_type == PT_PHDR) {
+			if ((uint64_t)(uintptr_t)phdr - phdr[i].p_vaddr != module->base)
+				return NULL;
+			*count = phnum;
+			return phdr;
+		}
+	return NULL;
+}
+
+/* Any other object's headers: at the start of its first segment, where
+ * the loader mapped them. */
+static const ElfW(Phdr) *headers_at_start(const struct cfi_module *module, unsigned *count)
 {
 	const ElfW(Ehdr) *ehdr = (const ElfW(Ehdr) *)(uintptr_t)module->start;
-	const ElfW(Phdr) *phdr;
-	uint64_t hdr = (uint64_t)(uintptr_t)module->eh_frame_hdr;
 
-	if (!hdr || module->end - module->start < sizeof(*ehdr) ||
+	if (module->end - module->start < sizeof(*ehdr) ||
 	    memcmp(ehdr->e_ident, ELFMAG, SELFMAG) || ehdr->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    ehdr->e_phentsize != sizeof(*phdr) ||
-	    ehdr->e_phoff + (uint64_t)ehdr->e_phnum * sizeof(*phdr) > 4096)
+	    ehdr->e_phentsize != sizeof(ElfW(Phdr)) ||
+	    ehdr->e_phoff + (uint64_t)ehdr->e_phnum * sizeof(ElfW(Phdr)) > 4096)
+		return NULL;
+	*count = ehdr->e_phnum;
+	return (const ElfW(Phdr) *)(uintptr_t)(module->start + ehdr->e_phoff);
+}
+
+/* The PT_LOAD segment holding .eh_frame_hdr. An object's own segment must
+ * lie inside its mapping; the main program's are mapped as its headers
+ * say, gaps or not. */
+static bool find_segment(struct cfi_module *module)
+{
+	uint64_t hdr = (uint64_t)(uintptr_t)module->eh_frame_hdr;
+	const ElfW(Phdr) *phdr;
+	unsigned count = 0;
+	bool main_program;
+
+	if (!hdr)
 		return false;
-	phdr = (const ElfW(Phdr) *)(uintptr_t)(module->start + ehdr->e_phoff);
-	for (int i = 0; i < ehdr->e_phnum; i++) {
+	phdr = main_program_headers(module, &count);
+	main_program = phdr != NULL;
+	if (!main_program && !(phdr = headers_at_start(module, &count)))
+		return false;
+	for (unsigned i = 0; i < count; i++) {
 		uint64_t lo = module->base + phdr[i].p_vaddr;
 
 		if (phdr[i].p_type == PT_LOAD && hdr >= lo && hdr < lo + phdr[i].p_filesz &&
-		    lo >= module->start && lo + phdr[i].p_filesz <= module->end) {
+		    (main_program || (lo >= module->start && lo + phdr[i].p_filesz <= module->end))) {
 			module->seg_lo = (const uint8_t *)(uintptr_t)lo;
 			module->seg_hi = (const uint8_t *)(uintptr_t)(lo + phdr[i].p_filesz);
 			return true;
