@@ -152,7 +152,12 @@ _Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
 	X(scanned_bytes)     /* bytes the reachability scan read */             \
 	X(snapshot_ns)       /* time spent writing this snapshot */             \
 	X(missed_threads)    /* not stopped for the scan: read conservatively */ \
-	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */
+	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */ \
+	X(unwind_truncated)  /* stacks cut short: a frame could not be stepped */ \
+	X(unwind_slow_frames) /* frames stepped by running their CFI program again */ \
+	X(unwind_table_bytes) /* of tool_bytes: rows worked out from CFI */    \
+	X(unwind_checked)    /* unwind_check=1: stacks also taken by libunwind */ \
+	X(unwind_differences) /* ... and found different */
 
 #define LKS_COUNTER_SLOTS 32 /* the record's 64-bit words, reserved ones included */
 enum {
