@@ -5,8 +5,9 @@
 # `meson test` leaves those out). Then builds it again with the command and
 # the unit tests under AddressSanitizer and UBSan (-Dsanitize_reporter=true;
 # never the shim, nor the programs run under it) and runs every suite but
-# fuzz once more. Ends with 'N passed, N failed' for CI and exits non-zero
-# on any failure.
+# fuzz and stress once more (stress repeats the shim's work, the same in
+# both builds). Ends with 'N passed, N failed' for CI and exits non-zero on
+# any failure.
 #
 # Usage: tools/test.sh [MESON-TEST-ARGS...]   e.g. tools/test.sh --suite memory
 # Build directories: $LEAKSCOPE_BUILD_DIR, default build-ci in the
@@ -60,8 +61,8 @@ if [[ ${LEAKSCOPE_NO_SANITIZE:-0} != 1 ]]; then
 		ninja -C "$sanitized"; then
 		ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-			meson test -C "$sanitized" --setup full --no-suite fuzz --print-errorlogs \
-			"$@" || status=$?
+			meson test -C "$sanitized" --setup full --no-suite fuzz --no-suite stress \
+			--print-errorlogs "$@" || status=$?
 	else
 		status=1
 		echo "test: the sanitized build failed" >&2
