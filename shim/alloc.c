@@ -13,7 +13,8 @@
 
 /* ---- recording ------------------------------------------------------------ */
 
-void lks_record(void *ptr, size_t size, uint8_t family)
+/* noinline: its frames all lie below its caller's, where the scrub goes */
+static __attribute__((noinline)) void record(void *ptr, size_t size, uint8_t family)
 {
 	int saved_errno = errno;                     /* libunwind may set it */
 	uint32_t trace;
@@ -23,6 +24,29 @@ void lks_record(void *ptr, size_t size, uint8_t family)
 
 	lks_live_insert((uint64_t)ptr, size, trace, family);
 	errno = saved_errno;
+}
+
+#ifndef LKS_SCRUB_BYTES
+#define LKS_SCRUB_BYTES 256
+#endif
+
+/* Recording leaves copies of the block's address in its dead frames (the
+ * registers it pushed) just below the program's frame. A later frame of
+ * the program's that leaves them unwritten and is still live at exit would
+ * make a block the program dropped look reachable: zeroed here, in a frame
+ * laid where record's were. */
+static __attribute__((noinline)) void scrub_dead_stack(void)
+{
+	char dead[LKS_SCRUB_BYTES];
+
+	memset(dead, 0, sizeof(dead));
+	__asm__ volatile("" : : "r"(dead) : "memory");  /* the stores are kept */
+}
+
+void lks_record(void *ptr, size_t size, uint8_t family)
+{
+	record(ptr, size, family);
+	scrub_dead_stack();
 }
 
 /* Un-recording runs even while lks_busy is set (a signal handler that frees

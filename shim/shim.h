@@ -153,8 +153,15 @@ struct lks_reach;
 /* Holds the other threads still until lks_reach_end; NULL: no scan (the
  * reach option is off, or it could not run: the blocks stay unfreed). */
 struct lks_reach *lks_reach_scan(void);
-/* The frame of the shim's outermost function on the exiting thread. */
+/* The stack pointer of the exiting thread's caller of exit() (or of main
+ * once it returned): the scan reads that thread's stack from there up. The
+ * first noted stays when first_only. Without one, from the frame of the
+ * shim's outermost exit function (lks_reach_stack_from). */
+void lks_reach_live_stack_from(uint64_t caller_sp, bool first_only);
 void lks_reach_stack_from(uint64_t frame);
+/* Called on the main thread: its thread control block is never a finished
+ * thread's, even once main called pthread_exit. */
+void lks_reach_note_main_thread(void);
 typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass,
                              uint64_t indirect_blocks, uint64_t indirect_bytes,
                              void *ctx);

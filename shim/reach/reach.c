@@ -254,32 +254,64 @@ static void unmap_all(struct lks_reach *scan)
 	lks_unmap(scan, sizeof(*scan));
 }
 
-/* The caller's registers, and its stack from this frame up: the frames
- * below (the scan's own) hold nothing of the program's. */
-static void note_self(struct reach_thread *self, uint64_t frame)
+/* Registers the ABI keeps across calls: what the exiting thread's callers
+ * hold there is theirs; the others are scratch of the exit path (ours). */
+static void note_callee_saved(struct reach_thread *self)
 {
 	ucontext_t context;
 
-	self->tid = gettid();
-	self->sp = frame;
-	self->answered = 1;
-	if (getcontext(&context) == 0) {
+	if (getcontext(&context) != 0)
+		return;
 #if defined(__x86_64__)
-		for (int i = 0; i < NGREG && i < THREAD_WORDS; i++)
-			self->regs[i] = (uint64_t)context.uc_mcontext.gregs[i];
+	static const int kept[] = { REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15 };
+
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		self->regs[i] = (uint64_t)context.uc_mcontext.gregs[kept[i]];
 #elif defined(__aarch64__)
-		for (int i = 0; i < 31 && i < THREAD_WORDS; i++)
-			self->regs[i] = context.uc_mcontext.regs[i];
+	for (int i = 19; i <= 29; i++)  /* x19..x29 */
+		self->regs[i - 19] = context.uc_mcontext.regs[i];
 #endif
-	}
+}
+
+/* The exiting thread: its stack from `from` up, where its live frames are. */
+static void note_self(struct reach_thread *self, uint64_t from, bool exact)
+{
+	self->tid = gettid();
+	self->sp = from;
+	self->exact_sp = exact;
+	self->answered = 1;
+	note_callee_saved(self);
 	self->tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 }
 
-static uint64_t stack_from; /* set by the exiting thread, read by it */
+/* Noted by the exiting thread, read by it: the stack pointer of the caller
+ * of exit() (or of main once it returned), and the frame of the shim's
+ * outermost exit function, for when no such call was seen. */
+static __thread uint64_t live_stack_from __attribute__((tls_model("initial-exec")));
+static __thread uint64_t shim_frame __attribute__((tls_model("initial-exec")));
+
+void lks_reach_live_stack_from(uint64_t caller_sp, bool first_only)
+{
+	if (!first_only || !live_stack_from)
+		live_stack_from = caller_sp;
+}
 
 void lks_reach_stack_from(uint64_t frame)
 {
-	stack_from = frame;
+	shim_frame = frame;
+}
+
+/* Where the exiting thread's stack is read from, and whether that is a
+ * caller's stack pointer exactly (no red zone below it to keep). */
+static uint64_t exiting_stack_from(uint64_t scan_frame, bool *exact)
+{
+	*exact = live_stack_from != 0;
+	if (live_stack_from)
+		return live_stack_from;
+	/* the shim's exit frame, when it is on this stack and above ours */
+	if (shim_frame > scan_frame && shim_frame - scan_frame < (1u << 20))
+		return shim_frame;
+	return scan_frame;
 }
 
 /* No scan: every block stays unfreed. verbose=1 says why. */
@@ -299,7 +331,8 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 {
 	struct lks_reach *scan;
 	struct reach *reach;
-	uint64_t frame;
+	uint64_t from;
+	bool exact;
 
 	if (!lks_opt.reach)
 		return skipped("reach=0");
@@ -315,11 +348,8 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 		unmap_all(scan);
 		return skipped("no memory");
 	}
-	frame = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-	/* the caller's frame, when it is on this stack and above ours */
-	if (stack_from > frame && stack_from - frame < (1u << 20))
-		frame = stack_from;
-	note_self(&reach->threads[0], frame);
+	from = exiting_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0), &exact);
+	note_self(&reach->threads[0], from, exact);
 	reach->thread_count = 1;
 	reach_stop_threads(reach);
 	reach_collect_mappings(reach);

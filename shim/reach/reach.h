@@ -35,6 +35,7 @@ struct reach_thread {
 	int32_t tid;
 	uint32_t answered;   /* atomic: 1 once its context is saved */
 	uint32_t blocks_stop; /* blocks the stop signal: left to ptrace_hold.c */
+	uint32_t exact_sp;   /* sp is a caller's at a call: no red zone below */
 	uint64_t sp;         /* interrupted stack pointer */
 	uint64_t tp;         /* thread pointer: the TCB, whose dtv leads to TLS */
 	uint64_t regs[THREAD_WORDS];

@@ -212,7 +212,9 @@ static void add_thread_roots(struct reach *reach, const struct map_line *map)
 
 	if (!t)
 		return;
-	from = t->sp - RED_ZONE > map->lo ? t->sp - RED_ZONE : map->lo;
+	from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
+	if (from < map->lo)
+		from = map->lo;
 	add_root(reach, from, map->hi, LKS_RK_STACK, index);
 	exclude(reach, map->lo, map->hi);
 }
@@ -313,10 +315,19 @@ static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi)
 		add_anonymous(reach, lo, hi);
 }
 
+static uint64_t main_thread_tp; /* set once, before main runs */
+
+void lks_reach_note_main_thread(void)
+{
+	main_thread_tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
+}
+
 /* glibc keeps the stacks of finished threads for reuse, full of their old
  * words. Such a stack ends with a thread control block (x86-64: its first
  * and third words point at itself) that no live thread has as its thread
- * pointer. Only trusted when every thread answered, so all are known. */
+ * pointer. The main thread's lies in the loader's memory, never in a
+ * thread stack, and stays the main thread's after it called pthread_exit.
+ * Only trusted when every thread answered, so all are known. */
 static bool dead_thread_stack(const struct reach *reach, const struct map_line *map)
 {
 	uint64_t lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
@@ -329,6 +340,8 @@ static bool dead_thread_stack(const struct reach *reach, const struct map_line *
 
 		if (word[0] != at || word[2] != at)
 			continue;
+		if (at == main_thread_tp)
+			return false;
 		for (uint32_t i = 0; i < reach->thread_count; i++)
 			if (reach->threads[i].answered && reach->threads[i].tp == at)
 				return false;
