@@ -136,7 +136,10 @@ struct lks_counters {
 	uint64_t scanned_bytes;     /* bytes the reachability scan read */
 	uint64_t snapshot_ns;       /* time spent writing this snapshot */
 	uint64_t missed_threads;    /* not stopped for the scan: read conservatively */
-	uint64_t reserved[7];
+	uint64_t unreadable_root_bytes; /* of modules' writable segments, made
+	                             * unreadable (PROT_NONE) by the program:
+	                             * not scanned */
+	uint64_t reserved[6];
 };
 _Static_assert(sizeof(struct lks_counters) == 192, "lks_counters size");
 
@@ -206,13 +209,17 @@ struct lks_retainer_step {
 	uint64_t offset;    /* block: where in it the pointer to the next step is;
 	                     * register root: the register's index */
 	uint32_t trace;     /* block: allocation site */
-	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one) */
+	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one;
+	                     * LKS_THREAD_FINISHED: the TCB of a finished thread
+	                     * whose stack glibc keeps for reuse) */
 	uint64_t size;      /* block: its size */
 	uint64_t frame_ip;  /* stack root: the first return address above the
 	                     * word, into the caller of the function whose frame
 	                     * holds it; 0 when none was found */
 };
 _Static_assert(sizeof(struct lks_retainer_step) == 48, "lks_retainer_step size");
+
+#define LKS_THREAD_FINISHED 0xffffffffu
 
 enum lks_retainer_kind {
 	LKS_RK_GLOBAL = 1,  /* a word in a module's writable segment */

@@ -139,8 +139,8 @@ static void process_end(enum lks_reason reason, int status)
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return;
 	quiet = lks_quiet_begin();
-	/* without a call noted below (libc's own exit calls), the scan reads
-	 * this thread's stack from here up: our frames below hold stale words */
+	/* where this thread's live stack begins, found from here: exit's
+	 * caller, or our frame (ours below hold stale words of the program's) */
 	lks_reach_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0));
 	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
 		if (lks_opt.summary)
@@ -171,72 +171,24 @@ static _Noreturn void exit_now(void (*real_exit)(int), int status)
 /* ---- where the exiting thread's live stack begins -------------------------- */
 
 /* The caller's stack pointer before its call: the callee's canonical frame
- * address. Once a program has called exit, or main has returned, every word
- * below that point is dead; the frames of exit, of the atexit handlers and
- * of our exit snapshot lie over dead frames full of stale copies of the
- * program's pointers, which must not keep lost blocks reachable. */
-#define CALLER_SP() ((uint64_t)(uintptr_t)__builtin_dwarf_cfa())
-
-/* Not in a vfork child: its stack pointer means nothing to its parent,
- * whose thread (and thread-local boundary) it borrows. */
-static void note_exit_call(uint64_t caller_sp, bool first_only)
+ * address. Not noted in a vfork child: it borrows its parent's thread. */
+static void note_exit_call(uint64_t caller_sp)
 {
 	if (!shares_parents_memory())
-		lks_reach_live_stack_from(caller_sp, first_only);
+		lks_reach_note_exit_call(caller_sp);
 }
 
-static int (*program_main)(int, char **, char **);
-
-/* main returned: its frames and those of all it called are dead, and libc
- * calls exit from just above them (inside libc, where no interposer sees it). */
-static int main_then_note_return(int argc, char **argv, char **envp)
-{
-	int status = program_main(argc, argv, envp);
-
-	note_exit_call(CALLER_SP(), false);
-	return status;
-}
-
-/* The program's entry calls this with its main: ours runs main instead. */
-LKS_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-                                 void (*init)(void), void (*fini)(void),
-                                 void (*rtld_fini)(void), void *stack_end);
-LKS_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-                                 void (*init)(void), void (*fini)(void),
-                                 void (*rtld_fini)(void), void *stack_end)
-{
-	/* a lookup that succeeds allocates nothing (real.inc.h) */
-	if (!lks_real_get(&lks_real.libc_start_main))
-		syscall(SYS_exit_group, 127);
-	program_main = main;
-	lks_reach_note_main_thread();
-	return lks_real.libc_start_main(main_then_note_return, argc, argv, init, fini,
-	                                rtld_fini, stack_end);
-}
-
-/* The last exit() call wins: a vfork child's call (ignored above) aside,
- * only one runs to the end. */
-LKS_EXPORT void exit(int status)
-{
-	note_exit_call(CALLER_SP(), false);
-	if (lks_real_get(&lks_real.exit))
-		lks_real.exit(status);
-	syscall(SYS_exit_group, status);
-	__builtin_unreachable();
-}
-
-/* _exit skips atexit handlers, so ours too: write the snapshot here. Called
- * from a handler of exit, the stack from exit's caller up stays the one. */
+/* _exit skips atexit handlers, so ours too: write the snapshot here. */
 LKS_EXPORT void _exit(int status)
 {
-	note_exit_call(CALLER_SP(), true);
+	note_exit_call((uint64_t)(uintptr_t)__builtin_dwarf_cfa());
 	process_end(LKS_REASON__EXIT, status);
 	exit_now(lks_started() && lks_real_get(&lks_real._exit) ? lks_real._exit : NULL, status);
 }
 
 LKS_EXPORT void _Exit(int status)
 {
-	note_exit_call(CALLER_SP(), true);
+	note_exit_call((uint64_t)(uintptr_t)__builtin_dwarf_cfa());
 	process_end(LKS_REASON__EXIT, status);
 	exit_now(lks_started() && lks_real_get(&lks_real._Exit) ? lks_real._Exit : NULL, status);
 }
@@ -297,6 +249,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	}
 	say_start(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_UNINIT);
 	exit_claim();
+	lks_reach_note_main_thread();
 	quiet = lks_quiet_begin();
 	note_malloc();
 	/* Registered before __libc_start_main registers the loader's fini, so

@@ -26,10 +26,6 @@
 	X(dlclose, "dlclose", int, (void *))                                    \
 	X(_exit, "_exit", void, (int))                                          \
 	X(_Exit, "_Exit", void, (int))                                          \
-	X(exit, "exit", void, (int))                                            \
-	X(libc_start_main, "__libc_start_main", int,                            \
-	  (int (*)(int, char **, char **), int, char **, void (*)(void),        \
-	   void (*)(void), void (*)(void), void *))                             \
 	LKS_REAL_HANDLES(X)                                                     \
 	LKS_REAL_SIGNALS(X)
 

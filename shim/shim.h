@@ -153,12 +153,13 @@ struct lks_reach;
 /* Holds the other threads still until lks_reach_end; NULL: no scan (the
  * reach option is off, or it could not run: the blocks stay unfreed). */
 struct lks_reach *lks_reach_scan(void);
-/* The stack pointer of the exiting thread's caller of exit() (or of main
- * once it returned): the scan reads that thread's stack from there up. The
- * first noted stays when first_only. Without one, from the frame of the
- * shim's outermost exit function (lks_reach_stack_from). */
-void lks_reach_live_stack_from(uint64_t caller_sp, bool first_only);
+/* exitframe.c: called by the exiting thread from the shim's outermost exit
+ * frame (before anything runs on another stack): the scan reads that
+ * thread's stack from the caller of exit() up (found by unwinding), else
+ * from the caller of _exit or _Exit (noted by their interposers), else from
+ * that frame. */
 void lks_reach_stack_from(uint64_t frame);
+void lks_reach_note_exit_call(uint64_t caller_sp);
 /* Called on the main thread: its thread control block is never a finished
  * thread's, even once main called pthread_exit. */
 void lks_reach_note_main_thread(void);
@@ -168,6 +169,7 @@ typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass,
 void lks_reach_foreach(const struct lks_reach *reach, lks_reach_visit *visit, void *ctx);
 uint64_t lks_reach_scanned_bytes(const struct lks_reach *reach);
 uint64_t lks_reach_missed_threads(const struct lks_reach *reach);
+uint64_t lks_reach_unreadable_root_bytes(const struct lks_reach *reach);
 /* retain.c: chains from a root to a block of the largest reachable sites */
 void lks_reach_retainers(const struct lks_reach *reach, const struct lks_site *sites,
                          size_t count, struct lks_buf *out);

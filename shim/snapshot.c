@@ -208,7 +208,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	struct lks_snap_parts parts = { 0 };
 	struct lks_header header;
 	struct lks_counters *counters;
-	uint64_t scanned_bytes = 0, missed_threads = 0;
+	uint64_t scanned_bytes = 0, missed_threads = 0, unreadable_root_bytes = 0;
 	int failed;
 
 	lks_strtab_add(&parts.strings, "");  /* offset 0 is the empty string */
@@ -219,6 +219,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		header.flags |= LKS_HF_CLASSIFIED;
 		scanned_bytes = lks_reach_scanned_bytes(reach);
 		missed_threads = lks_reach_missed_threads(reach);
+		unreadable_root_bytes = lks_reach_unreadable_root_bytes(reach);
 		lks_reach_retainers(reach, (const struct lks_site *)sum.sites.bytes,
 		                    sum.sites.len / sizeof(struct lks_site),
 		                    &parts.buf[LKS_PART_RETAINERS]);
@@ -240,6 +241,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		counters->snapshot_ns = lks_uptime_ns() - started;
 		counters->scanned_bytes = scanned_bytes;
 		counters->missed_threads = missed_threads;
+		counters->unreadable_root_bytes = unreadable_root_bytes;
 		counters->handles_open = handles.open;
 		counters->missed_handles = lks_handles_missed();
 		result->handles = handles.open;

@@ -26,6 +26,8 @@ ssize_t lks_sys_write(int fd, const void *buf, size_t len);
 int lks_sys_fcntl(int fd, int cmd, void *arg);
 int lks_sys_faccessat(int dir_fd, const char *path, int mode);
 int lks_sys_socket(int domain, int type, int protocol);
+/* /proc/thread-self/NAME (before Linux 3.17: /proc/self/NAME), read-only */
+int lks_sys_open_proc(const char *name);
 
 /* Only forwarded, before start: the other fd makers. */
 int lks_sys_dup(int fd);

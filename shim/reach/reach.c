@@ -284,36 +284,6 @@ static void note_self(struct reach_thread *self, uint64_t from, bool exact)
 	self->tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 }
 
-/* Noted by the exiting thread, read by it: the stack pointer of the caller
- * of exit() (or of main once it returned), and the frame of the shim's
- * outermost exit function, for when no such call was seen. */
-static __thread uint64_t live_stack_from __attribute__((tls_model("initial-exec")));
-static __thread uint64_t shim_frame __attribute__((tls_model("initial-exec")));
-
-void lks_reach_live_stack_from(uint64_t caller_sp, bool first_only)
-{
-	if (!first_only || !live_stack_from)
-		live_stack_from = caller_sp;
-}
-
-void lks_reach_stack_from(uint64_t frame)
-{
-	shim_frame = frame;
-}
-
-/* Where the exiting thread's stack is read from, and whether that is a
- * caller's stack pointer exactly (no red zone below it to keep). */
-static uint64_t exiting_stack_from(uint64_t scan_frame, bool *exact)
-{
-	*exact = live_stack_from != 0;
-	if (live_stack_from)
-		return live_stack_from;
-	/* the shim's exit frame, when it is on this stack and above ours */
-	if (shim_frame > scan_frame && shim_frame - scan_frame < (1u << 20))
-		return shim_frame;
-	return scan_frame;
-}
-
 /* No scan: every block stays unfreed. verbose=1 says why. */
 static struct lks_reach *skipped(const char *why)
 {
@@ -348,7 +318,7 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 		unmap_all(scan);
 		return skipped("no memory");
 	}
-	from = exiting_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0), &exact);
+	from = reach_exiting_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0), &exact);
 	note_self(&reach->threads[0], from, exact);
 	reach->thread_count = 1;
 	reach_stop_threads(reach);
@@ -390,6 +360,11 @@ uint64_t lks_reach_scanned_bytes(const struct lks_reach *scan)
 uint64_t lks_reach_missed_threads(const struct lks_reach *scan)
 {
 	return scan->core.missed_threads;
+}
+
+uint64_t lks_reach_unreadable_root_bytes(const struct lks_reach *scan)
+{
+	return scan->core.unreadable_root_bytes;
 }
 
 void lks_reach_end(struct lks_reach *scan)

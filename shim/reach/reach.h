@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
- * stopworld.c and ptrace_hold.c: other threads held still, retain.c: retainer
- * chains, mapref.c: the program's mappings still pointed at).
+ * stopworld.c and ptrace_hold.c: other threads held still, exitframe.c: the
+ * exiting thread's live stack, retain.c: retainer chains, mapref.c: the
+ * program's mappings still pointed at).
  * Nothing here is used outside them. */
 #ifndef LEAKSCOPE_REACH_H
 #define LEAKSCOPE_REACH_H
@@ -64,6 +65,7 @@ struct reach {
 
 	struct reach_range *roots; /* in scan order: globals first */
 	uint32_t root_count;
+	uint64_t unreadable_root_bytes; /* of globals, not readable at exit */
 	struct reach_range *readable; /* readable mappings, by address */
 	uint32_t readable_count;
 	struct reach_range *code;     /* executable segments of modules */
@@ -79,6 +81,7 @@ struct reach {
 	struct reach_thread *threads; /* [0] is the scanning thread */
 	uint32_t thread_count;
 	uint32_t missed_threads;
+	bool main_exited;             /* the main thread called pthread_exit */
 	uint64_t mapped_bytes;        /* of readable[], code[] and the excluded
 	                               * ranges: one mapping (roots.c) */
 };
@@ -111,6 +114,10 @@ int reach_collect_maps(struct reach *reach);
 /* mapref.c: the open mappings, then which of them words point into */
 void reach_collect_mappings(struct reach *reach);
 void reach_note_mapping(struct reach *reach, uint64_t where, uint64_t value);
+
+/* exitframe.c: where the exiting thread's stack is read from, and whether
+ * that is a caller's stack pointer exactly (no red zone below it to keep) */
+uint64_t reach_exiting_stack_from(uint64_t scan_frame, bool *exact);
 
 /* stopworld.c: reach->threads must be reach_thread_slots() */
 struct reach_thread *reach_thread_slots(void);

@@ -110,6 +110,7 @@ int reach_collect_modules(struct reach *reach)
 struct map_line {
 	uint64_t lo, hi;
 	bool readable, writable, anonymous;
+	bool main_stack;  /* [stack] */
 };
 
 static const char *parse_hex(const char *at, uint64_t *value)
@@ -152,14 +153,15 @@ static void parse_line(const char *line, struct map_line *out)
 	at = parse_hex(at, &inode);  /* decimal, but only zero matters */
 	while (*at == ' ')
 		at++;
+	out->main_stack = !strcmp(at, "[stack]");
 	out->anonymous = inode == 0 && (*at == '\0' || !strncmp(at, "[anon:", 6) ||
-	                                !strcmp(at, "[stack]"));
+	                                out->main_stack);
 }
 
 /* Reads the whole file into buf (NUL-terminated); its length or -1. */
 static ssize_t read_maps(char *buf, size_t size)
 {
-	int fd = lks_sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	int fd = lks_sys_open_proc("maps");
 	size_t len = 0;
 	ssize_t got = 1;
 
@@ -203,13 +205,18 @@ static const struct reach_thread *thread_in(const struct reach *reach, uint64_t 
 }
 
 /* Each stopped thread's TCB (its dtv leads to dynamic TLS) and registers,
- * then its stack from the stack pointer up; the rest of that mapping is dead. */
+ * then its stack from the stack pointer up; the rest of that mapping is dead.
+ * So is all of the main thread's once it called pthread_exit: its frames
+ * were unwound, and what stays there (arguments, environment, auxiliary
+ * vector) is no heap memory's. */
 static void add_thread_roots(struct reach *reach, const struct map_line *map)
 {
 	uint32_t index;
 	const struct reach_thread *t = thread_in(reach, map->lo, map->hi, &index);
 	uint64_t from;
 
+	if (!t && map->main_stack && reach->main_exited)
+		exclude(reach, map->lo, map->hi);
 	if (!t)
 		return;
 	from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
@@ -327,8 +334,9 @@ void lks_reach_note_main_thread(void)
  * and third words point at itself) that no live thread has as its thread
  * pointer. The main thread's lies in the loader's memory, never in a
  * thread stack, and stays the main thread's after it called pthread_exit.
- * Only trusted when every thread answered, so all are known. */
-static bool dead_thread_stack(const struct reach *reach, const struct map_line *map)
+ * Only trusted when every thread answered, so all are known. That TCB's
+ * dtv is still glibc's (freed when the stack is reused): a root. */
+static bool dead_thread_stack(struct reach *reach, const struct map_line *map)
 {
 	uint64_t lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
 
@@ -345,10 +353,45 @@ static bool dead_thread_stack(const struct reach *reach, const struct map_line *
 		for (uint32_t i = 0; i < reach->thread_count; i++)
 			if (reach->threads[i].answered && reach->threads[i].tp == at)
 				return false;
+		add_root(reach, at + 8, at + 16, LKS_RK_TLS, LKS_THREAD_FINISHED);
 		return true;
 	}
 #endif
 	return false;
+}
+
+/* ---- globals the program made unreadable ---------------------------------- */
+
+/* Module segments come from program headers, which say what a segment was
+ * linked as: a page the program later made PROT_NONE (a guard page, a
+ * sealed table) must not be read. The globals, the only roots so far, are
+ * cut to the readable mappings (sorted, adjacent ones merged); what falls
+ * outside is counted. */
+static void clip_globals(struct reach *reach)
+{
+	uint32_t count = reach->root_count, read_at = MAX_ROOTS - count;
+
+	memmove(&reach->roots[read_at], reach->roots, count * sizeof(*reach->roots));
+	reach->root_count = 0;
+	for (; read_at < MAX_ROOTS; read_at++) {
+		struct reach_range root = reach->roots[read_at];
+		uint64_t kept = 0;
+
+		for (uint32_t map = 0; map < reach->readable_count; map++) {
+			const struct reach_range *r = &reach->readable[map];
+			uint64_t lo = root.lo > r->lo ? root.lo : r->lo;
+			uint64_t hi = root.hi < r->hi ? root.hi : r->hi;
+
+			if (lo >= hi)
+				continue;
+			if (reach->root_count > read_at)
+				reach->overflow = true;  /* would overwrite roots not read yet */
+			else
+				add_root(reach, lo, hi, root.kind, root.thread);
+			kept += hi - lo;
+		}
+		reach->unreadable_root_bytes += root.hi - root.lo - kept;
+	}
 }
 
 int reach_collect_maps(struct reach *reach)
@@ -375,9 +418,13 @@ int reach_collect_maps(struct reach *reach)
 		parse_line(line, &map);
 		if (map.readable)
 			add_readable(reach, map.lo, map.hi);
+		line = end ? end + 1 : line + strlen(line);
+	}
+	clip_globals(reach);
+	for (char *line = text; line < text + len; line += strlen(line) + 1) {
+		parse_line(line, &map);
 		if (map.readable && map.writable && map.anonymous)
 			add_thread_roots(reach, &map);
-		line = end ? end + 1 : line + strlen(line);
 	}
 	add_thread_words(reach);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {

@@ -196,9 +196,12 @@ static int signal_new_threads(struct reach *reach)
 			pid_t tid = parse_tid(entry->d_name);
 
 			at += entry->d_reclen;
-			if (tid <= 0 || known(reach, tid) || reach->thread_count == MAX_THREADS ||
-			    task_exited(tid))
+			if (tid <= 0 || known(reach, tid) || reach->thread_count == MAX_THREADS)
 				continue;
+			if (task_exited(tid)) {
+				reach->main_exited |= tid == getpid();
+				continue;
+			}
 			uint32_t index = reach->thread_count;
 
 			reach->threads[index] = (struct reach_thread){ .tid = tid };
