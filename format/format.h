@@ -228,6 +228,8 @@ enum lks_retainer_kind {
 	LKS_RK_MMAP = 4,    /* a word in an anonymous mapping of the program */
 	LKS_RK_BLOCK = 5,   /* a heap block on the way */
 	LKS_RK_REGISTER = 6,/* a register of a thread, saved when it was stopped */
+	LKS_RK_FILE = 7,    /* a word in a writable file mapping of the program's
+	                     * (a JVM's class-data archive, MAP_PRIVATE) */
 };
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Where the scan looks for pointers: the writable segments of loaded objects
  * (never the shim's), each thread's TLS, registers and live stack, and the
- * program's own anonymous mappings, from /proc/self/maps, less the shim's
- * regions, the thread stacks already taken and the malloc heaps themselves. */
+ * program's own writable mappings, anonymous or of files, from
+ * /proc/thread-self/maps, less the shim's regions, the thread stacks
+ * already taken and the malloc heaps themselves. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -111,6 +112,7 @@ struct map_line {
 	uint64_t lo, hi;
 	bool readable, writable, anonymous;
 	bool main_stack;  /* [stack] */
+	bool file;        /* a file's, not a device's (but /dev/zero, /dev/shm) */
 };
 
 static const char *parse_hex(const char *at, uint64_t *value)
@@ -154,6 +156,11 @@ static void parse_line(const char *line, struct map_line *out)
 	while (*at == ' ')
 		at++;
 	out->main_stack = !strcmp(at, "[stack]");
+	/* Valgrind too reads writable file mappings, and not devices, whose
+	 * reads may hang or have effects */
+	out->file = inode != 0 && *at == '/' &&
+	            (strncmp(at, "/dev/", 5) != 0 || !strncmp(at, "/dev/zero", 9) ||
+	             !strncmp(at, "/dev/shm/", 9));
 	out->anonymous = inode == 0 && (*at == '\0' || !strncmp(at, "[anon:", 6) ||
 	                                out->main_stack);
 }
@@ -293,20 +300,20 @@ static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t
 	}
 }
 
-static void add_anonymous(struct reach *reach, uint64_t lo, uint64_t hi)
+static void add_mapped(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind)
 {
 	while (lo < hi) {
 		uint64_t skip_to, until = heap_free_until(reach, lo, hi, &skip_to);
 
-		add_root(reach, lo, until, LKS_RK_MMAP, 0);
+		add_root(reach, lo, until, kind, 0);
 		if (skip_to <= lo)
 			break;
 		lo = skip_to;
 	}
 }
 
-/* [lo, hi) less every excluded range. */
-static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi)
+/* [lo, hi) less every excluded range (modules' own segments among them). */
+static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind)
 {
 	const struct reach_range *ex = excluded(reach);
 
@@ -314,12 +321,12 @@ static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi)
 		if (ex[i].hi <= lo || ex[i].lo >= hi)
 			continue;
 		if (ex[i].lo > lo)
-			add_unexcluded(reach, lo, ex[i].lo);
+			add_unexcluded(reach, lo, ex[i].lo, kind);
 		lo = ex[i].hi;
 		i = (uint32_t)-1;  /* the rest may overlap what is left */
 	}
 	if (lo < hi)
-		add_anonymous(reach, lo, hi);
+		add_mapped(reach, lo, hi, kind);
 }
 
 static uint64_t main_thread_tp; /* set once, before main runs */
@@ -429,9 +436,12 @@ int reach_collect_maps(struct reach *reach)
 	add_thread_words(reach);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
 		parse_line(line, &map);
-		if (map.readable && map.writable && map.anonymous &&
-		    !dead_thread_stack(reach, &map))
-			add_unexcluded(reach, map.lo, map.hi);
+		if (!map.readable || !map.writable)
+			continue;
+		if (map.anonymous && !dead_thread_stack(reach, &map))
+			add_unexcluded(reach, map.lo, map.hi, LKS_RK_MMAP);
+		else if (map.file)
+			add_unexcluded(reach, map.lo, map.hi, LKS_RK_FILE);
 	}
 	lks_unmap(text, size);
 	return 0;
