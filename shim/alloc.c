@@ -60,7 +60,7 @@ void lks_unrecord(void *ptr, uint8_t family)
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE))
 		return;
 	if (!lks_live_remove((uint64_t)ptr, &removed)) {
-		if (!lks_busy)
+		if (!lks_behalf_forget(ptr) && !lks_busy)
 			lks_count_unknown_free();
 	} else if (removed.family != family) {
 		lks_count_mismatch();
@@ -92,9 +92,21 @@ static bool release_ready(void *const *slot)
 	return lks_likely(*slot != NULL) || (!lks_busy && lks_real_get(slot));
 }
 
+/* Forwarded while recording, the block is the C library's work for the
+ * shim (libunwind's first touch of a thread, glibc's second-level array of
+ * pthread keys): not the program's, but it may come to hold the program's
+ * pointers, so the exit scan reads it (reach/behalf.c). */
+static void *for_shim(void *ptr, size_t size)
+{
+	/* relaxed: forwarded while ACTIVE means this thread is busy in the shim */
+	if (ptr && __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE)
+		lks_behalf_note(ptr, size);
+	return ptr;
+}
+
 static void *forward_malloc(size_t size)
 {
-	return real_alloc_ready(&lks_real.malloc) ? lks_real.malloc(size)
+	return real_alloc_ready(&lks_real.malloc) ? for_shim(lks_real.malloc(size), size)
 	                                          : lks_bootstrap_alloc(size, 16);
 }
 
@@ -103,7 +115,7 @@ static void *forward_calloc(size_t count, size_t size)
 	size_t total;
 
 	if (real_alloc_ready(&lks_real.calloc))
-		return lks_real.calloc(count, size);
+		return for_shim(lks_real.calloc(count, size), count * size);
 	if (__builtin_mul_overflow(count, size, &total))
 		return NULL;
 	return lks_bootstrap_alloc(total, 16);
@@ -180,7 +192,7 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	if (lks_unlikely(!lks_enter())) {
 		lks_unrecord(ptr, LKS_FAMILY_MALLOC);
 		return real_release_ready(&lks_real.realloc)
-		       ? lks_real.realloc(ptr, size) : NULL;
+		       ? for_shim(lks_real.realloc(ptr, size), size) : NULL;
 	}
 	/* Un-record first: once realloc returns, another thread may get ptr. */
 	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&

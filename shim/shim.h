@@ -110,6 +110,11 @@ uint64_t lks_depot_missed(void);
 void lks_record(void *ptr, size_t size, uint8_t family);
 void lks_unrecord(void *ptr, uint8_t family);
 
+/* ---- reach/behalf.c: blocks the C library allocated for the shim ------- */
+
+void lks_behalf_note(void *ptr, size_t size);
+bool lks_behalf_forget(void *ptr);  /* false: not one of those */
+
 /* ---- live.c: the block table -------------------------------------------- */
 
 struct lks_block {

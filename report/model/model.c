@@ -76,9 +76,11 @@ const char *model_root_name(enum lks_retainer_kind kind)
 		[LKS_RK_MMAP] = "mmap",
 		[LKS_RK_BLOCK] = "block",
 		[LKS_RK_REGISTER] = "register",
+		[LKS_RK_FILE] = "file",
+		[LKS_RK_RUNTIME] = "runtime",
 	};
 
-	if (kind < LKS_RK_GLOBAL || kind > LKS_RK_REGISTER)
+	if (kind < LKS_RK_GLOBAL || kind > LKS_RK_RUNTIME)
 		return "unknown";
 	return names[kind];
 }

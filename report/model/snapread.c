@@ -301,7 +301,7 @@ static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 		if (!trace_ok(snap, step->trace))
 			return bad(err, snap->name, "retainer step %zu: no trace %" PRIu32,
 				   i, step->trace);
-		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_REGISTER)
+		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_RUNTIME)
 			return bad(err, snap->name,
 				   "retainer step %zu: unknown kind %" PRIu32, i,
 				   step->kind);

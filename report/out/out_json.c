@@ -53,6 +53,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "tool_resident_bytes", c->tool_resident_bytes);
 	jw_uint(j, "scanned_bytes", c->scanned_bytes);
 	jw_uint(j, "missed_threads", c->missed_threads);
+	jw_uint(j, "unreadable_root_bytes", c->unreadable_root_bytes);
 	jw_uint(j, "snapshot_ns", c->snapshot_ns);
 	jw_close(j, '}');
 }
@@ -131,6 +132,8 @@ static void put_retainer_step(struct json *j, const struct model_retainer_step *
 		jw_uint(j, "thread", step->thread);
 		jw_str(j, "function", step->frame.count ? step->frame.frames[0].function
 							       : NULL);
+	} else if (step->kind == LKS_RK_TLS && step->thread == LKS_THREAD_FINISHED) {
+		jw_bool(j, "finished_thread", true);
 	} else {
 		jw_uint(j, "thread", step->thread);
 		if (step->kind == LKS_RK_REGISTER)

@@ -147,7 +147,18 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 			step->thread);
 		break;
 	case LKS_RK_TLS:
-		fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		if (step->thread == LKS_THREAD_FINISHED)
+			fprintf(out, "thread-local storage of a finished thread "
+				"(its stack kept by glibc for reuse)");
+		else
+			fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		break;
+	case LKS_RK_FILE:
+		fprintf(out, "writable file mapping, word at 0x%" PRIx64, step->address);
+		break;
+	case LKS_RK_RUNTIME:
+		fprintf(out, "a block the C library allocated while leakscope worked (such "
+			"as glibc's pthread keys 32 and up), word at 0x%" PRIx64, step->address);
 		break;
 	default:
 		fprintf(out, "anonymous mapping, word at 0x%" PRIx64, step->address);
@@ -339,6 +350,9 @@ static void print_summary(FILE *out, const struct style *st,
 				missed[i].key);
 			sep = ", ";
 		}
+	if (c->unreadable_root_bytes)
+		fprintf(out, "%s%" PRIu64 " bytes of globals the program made unreadable, "
+			"not scanned (unreadable_root_bytes)", sep, c->unreadable_root_bytes);
 	if (c->mismatched_frees)
 		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
 			c->mismatched_frees);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
- * stopworld.c and ptrace_hold.c: other threads held still, exitframe.c: the
+ * stopworld.c and ptrace_hold.c: other threads held still, behalf.c: blocks
+ * the C library allocated for the shim, exitframe.c: the
  * exiting thread's live stack, retain.c: retainer chains, mapref.c: the
  * program's mappings still pointed at).
  * Nothing here is used outside them. */
@@ -114,6 +115,9 @@ int reach_collect_maps(struct reach *reach);
 /* mapref.c: the open mappings, then which of them words point into */
 void reach_collect_mappings(struct reach *reach);
 void reach_note_mapping(struct reach *reach, uint64_t where, uint64_t value);
+
+/* behalf.c: the blocks the C library allocated while the shim worked */
+void reach_behalf_foreach(void (*visit)(uint64_t addr, uint64_t size, void *ctx), void *ctx);
 
 /* exitframe.c: where the exiting thread's stack is read from, and whether
  * that is a caller's stack pointer exactly (no red zone below it to keep) */

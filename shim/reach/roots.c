@@ -367,6 +367,13 @@ static bool dead_thread_stack(struct reach *reach, const struct map_line *map)
 	return false;
 }
 
+/* Blocks of the C library's, allocated while the shim worked: the program
+ * may keep pointers in them (a pthread key's value), last in scan order. */
+static void add_behalf_root(uint64_t addr, uint64_t size, void *ctx)
+{
+	add_root(ctx, addr, addr + size, LKS_RK_RUNTIME, 0);
+}
+
 /* ---- globals the program made unreadable ---------------------------------- */
 
 /* Module segments come from program headers, which say what a segment was
@@ -443,6 +450,7 @@ int reach_collect_maps(struct reach *reach)
 		else if (map.file)
 			add_unexcluded(reach, map.lo, map.hi, LKS_RK_FILE);
 	}
+	reach_behalf_foreach(add_behalf_root, reach);
 	lks_unmap(text, size);
 	return 0;
 }
