@@ -59,6 +59,23 @@ enum lks_class {
 	LKS_CLASS_REACHABLE = 4,
 };
 
+/* How a reachable site's blocks were reached when only an interior pointer
+ * leads to them, one that C++ or a C library makes on purpose (Valgrind's
+ * leak-check heuristics; blocks a start pointer reaches have NONE). */
+enum lks_heuristic {
+	LKS_HEUR_NONE = 0,
+	LKS_HEUR_STDSTRING = 1,    /* to the characters of a reference-counted
+	                            * std::string: length, capacity, count first */
+	LKS_HEUR_LENGTH64 = 2,     /* 8 bytes in: the first 8 hold the length of
+	                            * the rest (sqlite's allocations) */
+	LKS_HEUR_NEWARRAY = 3,     /* 8 bytes in: new T[n]'s element count
+	                            * ("cookie") of a T with a destructor */
+	LKS_HEUR_MULTIPLE_INHERITANCE = 4, /* to a non-first base of an object:
+	                            * vtable pointers at both places */
+	LKS_HEUR_EMPTY_ARRAY = 5,  /* one past the end of new T[0]: the cookie
+	                            * alone, holding 0 */
+};
+
 /* Allocator family: which release function a block must be given back to. */
 enum lks_family {
 	LKS_FAMILY_MALLOC = 0, /* malloc, calloc, realloc, memalign, ... */
@@ -174,7 +191,8 @@ struct lks_site {
 	uint32_t trace;
 	uint8_t klass;       /* enum lks_class */
 	uint8_t family;      /* enum lks_family */
-	uint16_t reserved;
+	uint8_t heuristic;   /* enum lks_heuristic: reachable only that way */
+	uint8_t reserved;
 	uint64_t blocks;
 	uint64_t bytes;
 	uint64_t indirect_blocks;

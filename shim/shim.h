@@ -168,7 +168,8 @@ void lks_reach_note_exit_call(uint64_t caller_sp);
 /* Called on the main thread: its thread control block is never a finished
  * thread's, even once main called pthread_exit. */
 void lks_reach_note_main_thread(void);
-typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass,
+/* heuristic: enum lks_heuristic, for a reachable block */
+typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
                              uint64_t indirect_blocks, uint64_t indirect_bytes,
                              void *ctx);
 void lks_reach_foreach(const struct lks_reach *reach, lks_reach_visit *visit, void *ctx);

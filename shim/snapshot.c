@@ -13,32 +13,37 @@
 
 #define FAMILIES 3
 #define CLASSES (LKS_CLASS_REACHABLE + 1)
-#define SITE_KEYS (FAMILIES * CLASSES) /* per trace */
+#define HEURISTICS LKS_HEUR_EMPTY_ARRAY  /* reachable only by one of them */
+#define SITE_KEYS (FAMILIES * (CLASSES + HEURISTICS)) /* per trace */
 #define TRACE_MARGIN 65536 /* stacks interned while we read the table */
 
 static uint32_t snapshot_seq; /* atomic: per process */
 
 struct site_sum {
 	struct lks_buf sites;     /* struct lks_site */
-	uint32_t *site_of;        /* ((trace * FAMILIES + family) * CLASSES + class)
+	uint32_t *site_of;        /* (trace * FAMILIES + family) * (CLASSES +
+	                           * HEURISTICS) + class, or for reachable blocks
+	                           * named by a heuristic CLASSES + heuristic - 1
 	                           * -> index + 1 */
 	size_t site_of_bytes;
 	uint32_t trace_limit;
 	uint32_t trace_end;       /* one past the highest trace a site uses */
 };
 
-static void add_classified(const struct lks_block *block, uint8_t klass,
+static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
                            uint64_t indirect_blocks, uint64_t indirect_bytes, void *ctx)
 {
 	struct site_sum *sum = ctx;
-	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * CLASSES + klass;
+	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * (CLASSES + HEURISTICS) +
+	               (heuristic && heuristic <= HEURISTICS ? CLASSES + heuristic - 1u : klass);
 	struct lks_site *site;
 
 	if (block->trace >= sum->trace_limit || block->family >= FAMILIES)
 		return;  /* newer than this snapshot */
 	if (sum->site_of[key] == 0) {
 		struct lks_site fresh = { .trace = block->trace, .klass = klass,
-		                          .family = block->family, .oldest_seq = block->seq };
+		                          .family = block->family, .heuristic = heuristic,
+		                          .oldest_seq = block->seq };
 
 		if (!lks_buf_append(&sum->sites, &fresh, sizeof(fresh)))
 			return;
@@ -59,7 +64,7 @@ static void add_classified(const struct lks_block *block, uint8_t klass,
 
 static void add_block(const struct lks_block *block, void *ctx)
 {
-	add_classified(block, LKS_CLASS_UNFREED, 0, 0, ctx);
+	add_classified(block, LKS_CLASS_UNFREED, LKS_HEUR_NONE, 0, 0, ctx);
 }
 
 /* With a reachability scan, sites are split by class. */

@@ -252,6 +252,10 @@ static int check_sites(const struct snapshot *snap, struct errmsg *err)
 		if (s->family > LKS_FAMILY_NEW_ARRAY)
 			return bad(err, snap->name, "site %zu: unknown family %u",
 				   i, s->family);
+		if (s->heuristic > LKS_HEUR_EMPTY_ARRAY ||
+		    (s->heuristic && s->klass != LKS_CLASS_REACHABLE))
+			return bad(err, snap->name, "site %zu: heuristic %u on class %u",
+				   i, s->heuristic, s->klass);
 	}
 	return 0;
 }

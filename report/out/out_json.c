@@ -67,6 +67,7 @@ static void put_leaks(struct json *j, const struct model_process *p)
 		jw_open(j, NULL, '{');
 		jw_str(j, "class", model_class_name(leak->klass));
 		jw_str(j, "family", model_family_name(leak->family));
+		jw_str(j, "heuristic", model_heuristic_name(leak->heuristic));
 		jw_uint(j, "bytes", leak->bytes);
 		jw_uint(j, "blocks", leak->blocks);
 		jw_uint(j, "indirect_bytes", leak->indirect_bytes);

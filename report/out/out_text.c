@@ -57,7 +57,10 @@ static void print_leak(FILE *out, const struct style *st,
 			plural(leak->blocks, "block", "blocks"));
 	else
 		print_amount(out, leak->bytes, leak->blocks);
-	fprintf(out, "%s (%s) allocated at:\n", st->reset, model_class_name(leak->klass));
+	fprintf(out, "%s (%s", st->reset, model_class_name(leak->klass));
+	if (leak->heuristic)
+		fprintf(out, " via %s", model_heuristic_name(leak->heuristic));
+	fprintf(out, ") allocated at:\n");
 	print_stack(out, st, &leak->stack);
 	fprintf(out, "\n");
 }
@@ -283,6 +286,15 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 			plural(t->sites, "site", "sites"),
 			k == LKS_CLASS_REACHABLE && t->sites && !reachable_listed ?
 			" (not listed)" : "");
+	}
+	for (int h = LKS_HEUR_NONE + 1; h <= LKS_HEUR_EMPTY_ARRAY; h++) {
+		const struct model_class_total *t = &p->by_heuristic[h];
+
+		if (!t->sites)
+			continue;
+		fprintf(out, "    of which via %s: ", model_heuristic_name(h));
+		print_amount(out, t->bytes, t->blocks);
+		fputc('\n', out);
 	}
 	if (p->suppressed.sites) {
 		fprintf(out, "  %-16s ", "suppressed");

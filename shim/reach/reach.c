@@ -58,25 +58,39 @@ static inline void visit_word(struct reach *reach, enum mode mode, uint64_t wher
                               uint64_t value, bool interior_ok, uint64_t leader)
 {
 	int64_t found = reach_find(reach, value);
+	uint8_t heuristic = LKS_HEUR_NONE;
 	uint8_t *state;
 	uint8_t klass;
 
-	if (found < 0)
-		return;
+	if (found < 0) {
+		found = reach_empty_array_end(reach, value);
+		if (found < 0)
+			return;
+		heuristic = LKS_HEUR_EMPTY_ARRAY;
+	}
 	state = &reach->state[found];
 	klass = *state & STATE_CLASS;
 	if (mode == MODE_REACH) {
-		if (klass)
-			return;
-		if (value != reach->nodes[found].addr && !interior_ok) {
-			if (chunk_header(&reach->nodes[found], value))
-				return;
-			if (!(*state & STATE_INTERIOR))
-				reach->nodes[found].via = where;
-			*state |= STATE_INTERIOR;
+		if (klass) {
+			/* a start pointer after all: reachable, no heuristic needed */
+			if (value == reach->nodes[found].addr)
+				*state &= (uint8_t)~STATE_HEURISTIC;
 			return;
 		}
-		*state = (uint8_t)((*state & STATE_NOSCAN) | LKS_CLASS_REACHABLE);
+		if (!heuristic && value != reach->nodes[found].addr && !interior_ok) {
+			if (chunk_header(&reach->nodes[found], value))
+				return;
+			if (!(*state & STATE_NOSCAN))
+				heuristic = reach_heuristic(reach, &reach->nodes[found], value);
+			if (!heuristic) {
+				if (!(*state & STATE_INTERIOR))
+					reach->nodes[found].via = where;
+				*state |= STATE_INTERIOR;
+				return;
+			}
+		}
+		*state = (uint8_t)((*state & STATE_NOSCAN) | LKS_CLASS_REACHABLE |
+		                   heuristic << STATE_HEURISTIC_SHIFT);
 	} else if (mode == MODE_POSSIBLE) {
 		if (klass)
 			return;
@@ -344,11 +358,12 @@ void lks_reach_foreach(const struct lks_reach *scan, lks_reach_visit *visit, voi
 		struct lks_block block = { node->addr, NODE_SIZE(node), node->trace,
 		                           node->seq, (uint8_t)(node->size_family >> 56) };
 		uint8_t klass = reach->state[i] & STATE_CLASS;
+		uint8_t heuristic = (reach->state[i] & STATE_HEURISTIC) >> STATE_HEURISTIC_SHIFT;
 		struct lost_total none = { 0, 0 };
 		const struct lost_total *lost =
 			klass == LKS_CLASS_DEFINITE ? &scan->totals[i] : &none;
 
-		visit(&block, klass, lost->blocks, lost->bytes, ctx);
+		visit(&block, klass, heuristic, lost->blocks, lost->bytes, ctx);
 	}
 }
 

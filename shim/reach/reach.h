@@ -24,10 +24,14 @@ struct reach_node {
 
 #define NODE_SIZE(node) ((node)->size_family & ((1ull << 56) - 1))
 
-/* node state: the class (enum lks_class) in the low bits, flags above */
-#define STATE_CLASS 0x0fu
-#define STATE_INTERIOR 0x10u /* an interior pointer from reached memory */
-#define STATE_NOSCAN 0x20u   /* not in readable memory: never read */
+/* node state: the class (enum lks_class) in the low bits, flags above, and
+ * for a reachable block the heuristic that alone reached it (enum
+ * lks_heuristic) in the top bits */
+#define STATE_CLASS 0x07u
+#define STATE_INTERIOR 0x08u /* an interior pointer from reached memory */
+#define STATE_NOSCAN 0x10u   /* not in readable memory: never read */
+#define STATE_HEURISTIC_SHIFT 5
+#define STATE_HEURISTIC (7u << STATE_HEURISTIC_SHIFT)
 
 #define MAX_THREADS 1024
 #define MAX_ROOTS 8192
@@ -71,6 +75,8 @@ struct reach {
 	uint32_t readable_count;
 	struct reach_range *code;     /* executable segments of modules */
 	uint32_t code_count;
+	struct reach_range *images;   /* every loaded segment of modules */
+	uint32_t image_count;
 	uint32_t excluded_count;      /* never roots: modules, ours, stacks taken */
 	bool overflow;                /* a table above was full: no classes */
 
@@ -108,7 +114,14 @@ void reach_build_index(struct lks_reach *scan);
 void reach_free_index(struct lks_reach *scan);
 int64_t reach_find(const struct reach *reach, uint64_t addr); /* block index or -1 */
 
-/* roots.c: fills readable, code and roots; 0 or -1 */
+/* heuristics.c: the lks_heuristic by which an interior pointer `value`
+ * into node is one made on purpose (LKS_HEUR_NONE: none); the new[]
+ * block of no elements that `value` is one past the end of, or -1 */
+uint8_t reach_heuristic(const struct reach *reach, const struct reach_node *node,
+                        uint64_t value);
+int64_t reach_empty_array_end(const struct reach *reach, uint64_t value);
+
+/* roots.c: fills readable, code, images and roots; 0 or -1 */
 int reach_collect_modules(struct reach *reach);
 int reach_collect_maps(struct reach *reach);
 

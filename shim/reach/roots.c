@@ -21,6 +21,8 @@
 #define CHUNK_MMAPPED 0x2u       /* glibc chunk header: this chunk is its own mmap */
 #define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
 
+#define MAX_IMAGES 8192          /* more: the vtable heuristic misses some */
+
 static struct reach_range *excluded(struct reach *reach)
 {
 	return reach->code + MAX_MAPS; /* after code[] in the same mapping */
@@ -85,6 +87,8 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 			exclude(reach, lo & ~4095ull, (hi + 4095) & ~4095ull);
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
 			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
+		if (p->p_type == PT_LOAD && reach->image_count < MAX_IMAGES)
+			reach->images[reach->image_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (shim)
 			continue;  /* the shim's own data is never a root */
 		/* RELRO is read-only after relocation but holds pointers */
@@ -97,11 +101,13 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 
 int reach_collect_modules(struct reach *reach)
 {
-	reach->mapped_bytes = (2 * MAX_MAPS + MAX_EXCLUDED) * sizeof(struct reach_range);
+	reach->mapped_bytes = (2 * MAX_MAPS + MAX_EXCLUDED + MAX_IMAGES) *
+	                      sizeof(struct reach_range);
 	reach->readable = lks_map(reach->mapped_bytes);
 	if (!reach->readable)
 		return -1;
 	reach->code = reach->readable + MAX_MAPS;
+	reach->images = excluded(reach) + MAX_EXCLUDED;
 	dl_iterate_phdr(add_module, reach);
 	return 0;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the reachability fixtures. Annotations read by check_reach.py:
  *   expect-class: fn=NAME class=CLASS blocks=N bytes=N [indirect_blocks=N
- *                 indirect_bytes=N]   on an allocating line (may repeat)
+ *                 indirect_bytes=N] [via='HEURISTIC']   on an allocating
+ *                 line (may repeat); via: reachable only through the
+ *                 pointers of that heuristic ('new[] cookie'...)
  *   expect-retainer: root=SYMBOL|called-from:FUNCTION site=FUNCTION
  *   expect-runtime-clean   no leak of any class but reachable, anywhere */
 #ifndef LEAKSCOPE_REACH_FIXTURE_H
