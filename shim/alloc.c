@@ -16,7 +16,7 @@
 /* noinline: its frames all lie below its caller's, where the scrub goes */
 static __attribute__((noinline)) void record(void *ptr, size_t size, uint8_t family)
 {
-	int saved_errno = errno;                     /* libunwind may set it */
+	int saved_errno = errno;                     /* the capture may set it */
 	uint32_t trace;
 
 	lks_live_prefetch((uint64_t)ptr);            /* overlaps the unwinding */
