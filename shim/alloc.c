@@ -13,16 +13,24 @@
 
 /* ---- recording ------------------------------------------------------------ */
 
-/* noinline: its frames all lie below its caller's, where the scrub goes */
+/* noinline: its frames all lie below its caller's, where the scrub goes.
+ * The address is held inverted across the capture: the capture's frames
+ * reach deeper than the scrub (its walk buffers are sized by the depth
+ * option), and every register they save would otherwise be a copy of it,
+ * left under a later frame of the program's. */
 static __attribute__((noinline)) void record(void *ptr, size_t size, uint8_t family)
 {
-	int saved_errno = errno;                     /* the capture may set it */
+	uint64_t inverted = ~(uint64_t)(uintptr_t)ptr;
+	int saved_errno;
 	uint32_t trace;
 
-	lks_live_prefetch((uint64_t)ptr);            /* overlaps the unwinding */
+	__asm__ volatile("" : "+r"(inverted));       /* not folded back */
+	saved_errno = errno;                         /* the capture may set it */
+	lks_live_prefetch(~inverted);                /* overlaps the unwinding */
 	trace = lks_capture_trace();                 /* 0 if no stack: counted */
+	__asm__ volatile("" : "+r"(inverted));
 
-	lks_live_insert((uint64_t)ptr, size, trace, family);
+	lks_live_insert(~inverted, size, trace, family);
 	errno = saved_errno;
 }
 
@@ -92,9 +100,9 @@ static bool release_ready(void *const *slot)
 	return lks_likely(*slot != NULL) || (!lks_busy && lks_real_get(slot));
 }
 
-/* Forwarded while recording, the block is the C library's work for the
- * shim (libunwind's first touch of a thread, glibc's second-level array of
- * pthread keys): not the program's, but it may come to hold the program's
+/* Forwarded while recording, the block is the C library's work inside an
+ * interposer (the FILE of fopen, the DIR of opendir; with unwind_check=1,
+ * libunwind's): not recorded, but it may come to hold the program's
  * pointers, so the exit scan reads it (reach/behalf.c). */
 static void *for_shim(void *ptr, size_t size)
 {
