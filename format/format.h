@@ -254,8 +254,8 @@ enum lks_retainer_kind {
 	LKS_RK_FILE = 7,    /* a word in a writable file mapping of the program's
 	                     * (a JVM's class-data archive, MAP_PRIVATE) */
 	LKS_RK_RUNTIME = 8, /* a word in a block the C library allocated while
-	                     * the shim worked (glibc's array of pthread keys
-	                     * 32 and up): never reported itself */
+	                     * the shim worked (the FILE of fopen, the DIR of
+	                     * opendir): never reported itself */
 };
 
 #endif

@@ -161,7 +161,7 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 		break;
 	case LKS_RK_RUNTIME:
 		fprintf(out, "a block the C library allocated while leakscope worked (such "
-			"as glibc's pthread keys 32 and up), word at 0x%" PRIx64, step->address);
+			"as the FILE of a stream opened with fopen), word at 0x%" PRIx64, step->address);
 		break;
 	default:
 		fprintf(out, "anonymous mapping, word at 0x%" PRIx64, step->address);

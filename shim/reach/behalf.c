@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Blocks the C library allocated while the shim was at work: its calls into
- * libc and libunwind reach the allocator with the thread busy, forwarded
- * unrecorded. They are not the program's and never reported, but the
- * program may store its pointers in them: with more than 32 pthread keys,
- * the shim's first capture on a thread (libunwind's pthread_setspecific)
- * can be what allocates glibc's second-level key array, which then holds
- * the program's values too. The exit scan reads them as roots. */
+/* Blocks the C library allocated while the shim was at work: the FILE
+ * inside fopen, the DIR inside opendir, whatever libunwind needs with
+ * unwind_check=1 reach the allocator with the thread busy and are
+ * forwarded unrecorded. They are not reported, but they may hold the
+ * program's pointers (a stream's buffer given with setvbuf; with libunwind
+ * on the hot path, glibc's second-level array of pthread keys held the
+ * program's values): the exit scan reads them as roots. */
 #include "reach.h"
 
 #define BEHALF_SLOTS 4096 /* when full, a block is not noted: as before */
