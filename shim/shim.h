@@ -62,6 +62,15 @@ void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
 uint64_t lks_arena_unlisted(void);
 uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
+/* ---- touched.c: the pages of a range ever touched ------------------------ */
+
+int lks_pagemap_open(void);            /* -1: then every page counts */
+void lks_pagemap_close(int pagemap_fd);
+/* Runs of [lo, hi) on pages present or swapped (all of it when pagemap
+ * cannot tell): the rest of private anonymous memory reads as zeros. */
+void lks_touched_foreach(int pagemap_fd, uint64_t lo, uint64_t hi,
+                         void (*visit)(uint64_t lo, uint64_t hi, void *ctx), void *ctx);
+
 /* A table set up on first use that never waits: setup runs once, in
  * whichever thread asks first; true once it succeeded. */
 enum { LKS_ONCE_NONE, LKS_ONCE_BUSY, LKS_ONCE_DONE, LKS_ONCE_FAILED };

@@ -349,28 +349,48 @@ void lks_reach_note_main_thread(void)
  * thread stack, and stays the main thread's after it called pthread_exit.
  * Only trusted when every thread answered, so all are known. That TCB's
  * dtv is still glibc's (freed when the stack is reused): a root. */
-static bool dead_thread_stack(struct reach *reach, const struct map_line *map)
+struct tcb_search {
+	const struct reach *reach;
+	uint64_t lo;       /* of the search: TCB_SEARCH below the mapping's top */
+	uint64_t tcb;      /* the highest found so far, 0 if none */
+	bool live;         /* ... and it is a live thread's */
+};
+
+/* A run of touched pages (never-touched pages hold no TCB), top down. */
+static void find_tcb(uint64_t lo, uint64_t hi, void *arg)
 {
-	uint64_t lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
+	struct tcb_search *search = arg;
 
 #if defined(__x86_64__)
-	if (reach->missed_threads)
-		return false;
-	for (uint64_t at = (map->hi - 24) & ~7ull; at >= lo; at -= 8) {
+	lo = lo > search->lo ? lo : search->lo;
+	for (uint64_t at = (hi - 24) & ~7ull; hi >= 24 && at >= lo; at -= 8) {
 		const uint64_t *word = (const uint64_t *)(uintptr_t)at;
 
 		if (word[0] != at || word[2] != at)
 			continue;
-		if (at == main_thread_tp)
-			return false;
-		for (uint32_t i = 0; i < reach->thread_count; i++)
-			if (reach->threads[i].answered && reach->threads[i].tp == at)
-				return false;
-		add_root(reach, at + 8, at + 16, LKS_RK_TLS, LKS_THREAD_FINISHED);
-		return true;
+		search->tcb = at;
+		search->live = at == main_thread_tp;
+		for (uint32_t i = 0; i < search->reach->thread_count; i++)
+			search->live |= search->reach->threads[i].answered &&
+			                search->reach->threads[i].tp == at;
+		return;
 	}
 #endif
-	return false;
+}
+
+static bool dead_thread_stack(struct reach *reach, const struct map_line *map,
+                              int pagemap_fd)
+{
+	struct tcb_search search = { reach, 0, 0, false };
+
+	if (reach->missed_threads)
+		return false;
+	search.lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
+	lks_touched_foreach(pagemap_fd, search.lo, map->hi, find_tcb, &search);
+	if (!search.tcb || search.live)
+		return false;
+	add_root(reach, search.tcb + 8, search.tcb + 16, LKS_RK_TLS, LKS_THREAD_FINISHED);
+	return true;
 }
 
 /* Blocks of the C library's, allocated while the shim worked: the program
@@ -420,6 +440,7 @@ int reach_collect_maps(struct reach *reach)
 	char *text = lks_map(size);
 	ssize_t len;
 	struct map_line map;
+	int pagemap_fd;
 
 	if (!text)
 		return -1;
@@ -447,15 +468,17 @@ int reach_collect_maps(struct reach *reach)
 			add_thread_roots(reach, &map);
 	}
 	add_thread_words(reach);
+	pagemap_fd = lks_pagemap_open();
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
 		parse_line(line, &map);
 		if (!map.readable || !map.writable)
 			continue;
-		if (map.anonymous && !dead_thread_stack(reach, &map))
+		if (map.anonymous && !dead_thread_stack(reach, &map, pagemap_fd))
 			add_unexcluded(reach, map.lo, map.hi, LKS_RK_MMAP);
 		else if (map.file)
 			add_unexcluded(reach, map.lo, map.hi, LKS_RK_FILE);
 	}
+	lks_pagemap_close(pagemap_fd);
 	reach_behalf_foreach(add_behalf_root, reach);
 	lks_unmap(text, size);
 	return 0;

@@ -238,10 +238,13 @@ static uint32_t wait_for_answers(const struct reach *reach, uint64_t deadline)
 	return waiting;
 }
 
+/* Only the exiting thread's slot is cleared: the others are written whole
+ * when a thread is found (signal_new_threads), and nothing reads past the
+ * count.
+ * Clearing all 1,024 (352 KiB) cost a short process 90 page faults. */
 struct reach_thread *reach_thread_slots(void)
 {
-	for (int i = 0; i < MAX_THREADS; i++)
-		slots[i] = (struct reach_thread){ 0 };
+	slots[0] = (struct reach_thread){ 0 };
 	return slots;
 }
 
