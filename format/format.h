@@ -136,7 +136,12 @@ struct lks_counters {
 	uint64_t scanned_bytes;     /* bytes the reachability scan read */
 	uint64_t snapshot_ns;       /* time spent writing this snapshot */
 	uint64_t missed_threads;    /* not stopped for the scan: read conservatively */
-	uint64_t reserved[7];
+	uint64_t busy_allocs;       /* of missed_allocs: made while the shim was busy
+	                             * recording another (signal handlers) */
+	uint64_t recovered_scopes;  /* times a thread was found left inside the shim by a
+	                             * jump out of it (siglongjmp), and went on recording */
+	uint64_t as_limit_bytes;    /* RLIMIT_AS that stopped the tables growing (0: none) */
+	uint64_t reserved[4];
 };
 _Static_assert(sizeof(struct lks_counters) == 192, "lks_counters size");
 

@@ -16,11 +16,18 @@ void lks_unwind_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
+/* The return addresses of a capture, per thread rather than on the stack:
+ * 2 KiB less stack for every malloc (a coroutine's or a signal stack's may
+ * be 4 KiB in all). Captures on a thread never nest: nested allocations
+ * are forwarded. */
+static __thread void *capture_ips[256 + SHIM_FRAMES_MAX]
+	__attribute__((tls_model("initial-exec")));
+
 /* Called with lks_busy set: libunwind allocates its per-thread state on a
  * thread's first unwind, and those calls must not be recorded. */
 uint32_t lks_capture_trace(void)
 {
-	void *ips[256 + SHIM_FRAMES_MAX];
+	void **ips = capture_ips;
 	int depth = unw_backtrace(ips, lks_opt.depth + SHIM_FRAMES_MAX);
 	int first = 0;
 
