@@ -275,11 +275,11 @@ static __attribute__((noinline)) void say_stopped(void)
 	if (!lks_aslimit_stopped() || __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
 	counts_sum(events);
-	lks_line_str(&line, "recording stopped at ");
+	lks_line_str(&line, "recording stopped growing at ");
 	lks_line_count(&line, events[COUNT_ALLOCS] - events[COUNT_FREES], " blocks: RLIMIT_AS is ");
 	lks_line_bytes(&line, lks_aslimit_stopped());
-	lks_line_str(&line, " (ulimit -v), left to the program; allocations the table has no "
-	                    "room for are counted as not recorded");
+	lks_line_str(&line, " (ulimit -v), the room is left to the program; allocations the "
+	                    "table has no room for are counted as not recorded");
 	lks_say(&line);
 }
 
