@@ -15,7 +15,7 @@
 
 void lks_record(void *ptr, size_t size, uint8_t family)
 {
-	int saved_errno = errno;                     /* libunwind may set it */
+	int saved_errno = errno;                     /* the capture may set it */
 	struct lks_live_hint hint;
 	uint32_t trace;
 
