@@ -14,23 +14,22 @@
 /* ---- recording ------------------------------------------------------------ */
 
 /* noinline: its frames all lie below its caller's, where the scrub goes.
- * The address is held inverted across the capture: the capture's frames
- * reach deeper than the scrub (its walk buffers are sized by the depth
- * option), and every register they save would otherwise be a copy of it,
- * left under a later frame of the program's. */
+ * The address goes into the hint (in this frame, scrubbed) before anything
+ * else, so no register the capture's frames save holds it: they reach
+ * deeper than the scrub (the walk's buffers are sized by the depth
+ * option), and a saved copy would lie under a later frame of the
+ * program's. */
 static __attribute__((noinline)) void record(void *ptr, size_t size, uint8_t family)
 {
-	uint64_t inverted = ~(uint64_t)(uintptr_t)ptr;
+	struct lks_live_hint hint;
 	int saved_errno;
 	uint32_t trace;
 
-	__asm__ volatile("" : "+r"(inverted));       /* not folded back */
+	lks_live_prefetch((uint64_t)ptr, &hint);     /* overlaps the unwinding */
 	saved_errno = errno;                         /* the capture may set it */
-	lks_live_prefetch(~inverted);                /* overlaps the unwinding */
 	trace = lks_capture_trace();                 /* 0 if no stack: counted */
-	__asm__ volatile("" : "+r"(inverted));
 
-	lks_live_insert(~inverted, size, trace, family);
+	lks_live_insert_hinted(&hint, size, trace, family);
 	errno = saved_errno;
 }
 
