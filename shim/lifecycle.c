@@ -127,22 +127,19 @@ static void print_summary(const struct lks_snapshot_result *result)
 	lks_say(&line);
 }
 
-static void process_end(enum lks_reason reason, int status)
-{
-	struct lks_snapshot_result result;
-	unsigned char quiet;
+struct end_work {
+	enum lks_reason reason;
+	int status;
+};
 
-	if (shares_parents_memory())
-		return;
-	if (__atomic_exchange_n(&exit_done, 1, __ATOMIC_ACQ_REL))
-		return;
-	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
-		return;
-	quiet = lks_quiet_begin();
-	/* the scan reads this thread's stack from here up: our frames below
-	 * hold stale words of the program's that would keep leaks reachable */
-	lks_reach_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0));
-	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
+/* Runs on the shim's own stack: the scan and the writer need far more than
+ * the smallest thread stack has (PTHREAD_STACK_MIN, 16 KiB). */
+static void write_end_snapshot(void *arg)
+{
+	const struct end_work *work = arg;
+	struct lks_snapshot_result result;
+
+	if (lks_snapshot_write(work->reason, "exit", work->status, &result) == 0) {
 		if (lks_opt.summary)
 			print_summary(&result);
 	} else {
@@ -152,7 +149,34 @@ static void process_end(enum lks_reason reason, int status)
 		lks_line_str(&line, lks_output_dir());
 		lks_say(&line);
 	}
+}
+
+/* Once per process, by the process whose memory this is, while recording. */
+static bool claim_end(void)
+{
+	if (shares_parents_memory())
+		return false;
+	if (__atomic_exchange_n(&exit_done, 1, __ATOMIC_ACQ_REL))
+		return false;
+	return __atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) == LKS_ACTIVE;
+}
+
+/* stack_from: where the program's own frames on this thread's stack begin;
+ * the frames below it are exit()'s and ours, full of stale words. */
+static void end_with_snapshot(enum lks_reason reason, int status, uint64_t stack_from)
+{
+	struct end_work work = { reason, status };
+	unsigned char quiet = lks_quiet_begin();
+
+	lks_reach_stack_from(stack_from);
+	lks_on_own_stack(write_end_snapshot, &work);
 	lks_quiet_end(quiet);
+}
+
+static void process_end(enum lks_reason reason, int status)
+{
+	if (claim_end())
+		end_with_snapshot(reason, status, (uint64_t)(uintptr_t)__builtin_frame_address(0));
 }
 
 static void at_exit(int status, void *unused)

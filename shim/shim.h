@@ -56,6 +56,9 @@ void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
 void *lks_reserve(size_t bytes);       /* lazily committed, NULL on failure */
 void lks_unmap(void *ptr, size_t bytes);
 uint64_t lks_mapped_bytes(void);
+/* ownstack.c: fn(arg) on a stack mapped for the call (the caller's when
+ * none can be mapped); the exit path's, so a small thread stack suffices */
+void lks_on_own_stack(void (*fn)(void *), void *arg);
 /* Every region mapped above and not unmapped; regions it could not list. */
 void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
                        void *ctx);

@@ -19,6 +19,7 @@
 SYSCALL_AS(void *, mmap, (void *addr, size_t len, int prot, int flags, int fd, off_t off),
            SYS_mmap, addr, len, prot, flags, fd, off)
 SYSCALL_AS(int, munmap, (void *addr, size_t len), SYS_munmap, addr, len)
+SYSCALL_AS(int, mprotect, (void *addr, size_t len, int prot), SYS_mprotect, addr, len, prot)
 SYSCALL_AS(void *, mremap, (void *old_addr, size_t old_len, size_t new_len, int flags,
                             void *new_addr),
            SYS_mremap, old_addr, old_len, new_len, flags, new_addr)

@@ -15,6 +15,7 @@
 
 void *lks_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int lks_sys_munmap(void *addr, size_t len);
+int lks_sys_mprotect(void *addr, size_t len, int prot);
 void *lks_sys_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
                      void *new_addr);
 int lks_sys_openat(int dir_fd, const char *path, int flags, mode_t mode);
