@@ -22,7 +22,8 @@
 	X(2, _EXIT, "_exit")   /* _exit / _Exit: no atexit handlers ran */   \
 	X(3, SIGNAL, "signal") /* asked from outside (leakscope snapshot PID) */ \
 	X(4, TIMER, "timer")   /* the interval option */                     \
-	X(5, API, "api")       /* leakscope_snapshot() */
+	X(5, API, "api")       /* leakscope_snapshot() */                   \
+	X(6, FATAL_SIGNAL, "fatal-signal") /* a signal about to end it (header.signal) */
 
 enum lks_reason {
 #define LKS_REASON_ENUM(number, NAME, name) LKS_REASON_##NAME = number,
@@ -100,7 +101,9 @@ struct lks_header {
 	uint32_t label;         /* string: snapshot label ("exit", user's, ...) */
 	uint32_t flags;         /* LKS_HF_* */
 	uint32_t max_depth;     /* stack depth option in force */
-	uint64_t reserved[6];
+	int32_t signal;         /* LKS_REASON_FATAL_SIGNAL: the signal; else 0 */
+	uint32_t reserved32;
+	uint64_t reserved[5];
 };
 _Static_assert(sizeof(struct lks_header) == 120, "lks_header size");
 
