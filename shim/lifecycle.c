@@ -184,10 +184,16 @@ static void end_with_snapshot(enum lks_reason reason, int status, uint64_t stack
 	lks_quiet_end(quiet);
 }
 
+static void wait_for_end_snapshot(void);
+
+/* Another thread may be writing the end snapshot at a fatal signal: this
+ * exit would cut it short, so it waits (bounded) as the signal would. */
 static void process_end(enum lks_reason reason, int status)
 {
 	if (claim_end())
 		end_with_snapshot(reason, status, (uint64_t)(uintptr_t)__builtin_frame_address(0));
+	else
+		wait_for_end_snapshot();
 }
 
 /* ---- the end by a signal ----------------------------------------------------- */
@@ -215,7 +221,7 @@ static uint64_t interrupted_stack(const void *context)
 }
 
 /* Another thread is writing the end snapshot (exit() raced with a fatal
- * signal): dying now would cut it short. Not when this thread is the
+ * signal): ending now would cut it short. Not when this thread is the
  * writer (a signal from inside the writer itself). */
 static void wait_for_end_snapshot(void)
 {
