@@ -11,6 +11,12 @@
  * sections at the offsets the table gives, each 8-byte aligned. All integers
  * are little-endian (the writer's native order on every supported target). */
 
+/* An end snapshot that could not be written may leave, in its place, an
+ * empty file named LKS_UNWRITTEN_PREFIX PID "." WHY in the output
+ * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N). */
+#define LKS_UNWRITTEN_PREFIX ".unwritten."
+#define LKS_UNWRITTEN_NOFILE "nofile-"
+
 #define LKS_MAGIC "LKSNAP\r\n" /* \r\n catches text-mode mangling, as PNG's */
 #define LKS_MAGIC_LEN 8
 #define LKS_VERSION 1

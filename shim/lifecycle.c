@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "enter.h"
+#include "fdproxy.h"
 #include "handles/execnote.h"
 #include "handles/maptable.h"
+#include "snapfile.h"
 
 #define END_WAIT_NS 10000000000ull /* a fatal signal waits this long for the end snapshot */
 
@@ -96,6 +98,7 @@ static void after_fork_in_child(void)
 	say_verbose("fork child: recording its own, in pid ", pid.text);
 	lks_process_set_forked();
 	exit_claim();
+	lks_fdproxy_after_fork();
 	lks_fd_mark_inherited();
 	lks_mapping_mark_inherited();
 	lks_execnote_after_fork();
@@ -141,6 +144,20 @@ struct end_work {
 	int status;
 };
 
+/* Said, and left in the output directory for `leakscope run` to say. */
+static void say_every_fd_in_use(struct lks_line *line, int limit)
+{
+	struct lks_line why = { .len = 0 };
+
+	lks_line_str(line, ": every fd in use (RLIMIT_NOFILE ");
+	lks_line_u64(line, (uint64_t)limit);
+	lks_line_str(line, ")");
+	lks_line_str(&why, LKS_UNWRITTEN_NOFILE);
+	lks_line_u64(&why, (uint64_t)limit);
+	why.text[why.len] = '\0';
+	lks_snapfile_mark_unwritten(why.text);
+}
+
 /* Runs on the shim's own stack: the scan and the writer need far more than
  * the smallest thread stack has (PTHREAD_STACK_MIN, 16 KiB). */
 static void write_end_snapshot(void *arg)
@@ -156,6 +173,8 @@ static void write_end_snapshot(void *arg)
 
 		lks_line_str(&line, "cannot write the exit snapshot in ");
 		lks_line_str(&line, lks_output_dir());
+		if (result.fd_limit)
+			say_every_fd_in_use(&line, result.fd_limit);
 		lks_say(&line);
 	}
 }

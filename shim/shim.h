@@ -179,6 +179,7 @@ struct lks_snapshot_result {
 	uint64_t blocks, bytes, sites, handles;
 	uint64_t missed_allocs, missed_stacks, unknown_frees;
 	uint64_t reachable_bytes;
+	int fd_limit;  /* not written: every fd in use, RLIMIT_NOFILE this; else 0 */
 };
 /* exit_status: what exit or _exit was given; for LKS_REASON_FATAL_SIGNAL,
  * the signal; -1 during the run. The reasons that end the process scan. */

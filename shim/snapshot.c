@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdproxy.h"
 #include "handles/handlesnap.h"
 #include "shim.h"
 #include "snapfile.h"
@@ -197,8 +198,25 @@ static void say_written(int failed, const char *label,
 	lks_say(&line);
 }
 
+static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
+                          struct lks_snapshot_result *result);
+
+/* Every fd the snapshot opens may have to be the helper's (fdproxy.c): the
+ * program may hold every one it is allowed. */
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
                        struct lks_snapshot_result *result)
+{
+	int failed;
+
+	lks_fdproxy_begin();
+	failed = write_snapshot(reason, label, exit_status, result);
+	result->fd_limit = failed ? lks_fdproxy_limit_met() : 0;
+	lks_fdproxy_end();
+	return failed;
+}
+
+static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
+                          struct lks_snapshot_result *result)
 {
 	uint64_t started = lks_uptime_ns();
 	/* only at the end: leaks are what the program keeps until then */

@@ -190,7 +190,7 @@ static int signal_new_threads(struct reach *reach)
 
 	if (fd < 0)
 		return 0;
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+	while ((got = lks_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
 		for (long at = 0; at < got; ) {
 			struct dirent64 *entry = (struct dirent64 *)(buf + at);
 			pid_t tid = parse_tid(entry->d_name);
