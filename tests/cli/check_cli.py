@@ -124,6 +124,8 @@ def cases(leaker, work, f):
         Case("report: an empty file", ["report", f["empty"]], FAILED, "empty file"),
         Case("report: a FIFO (no writer: must not wait)", ["report", f["fifo"]],
              FAILED, "not a regular file"),
+        Case("report: a FIFO as --baseline (must not wait)",
+             ["report", "--baseline", f["fifo"], f["good"]], USAGE, "not a regular file"),
         Case("report: unreadable file", ["report", f["unreadable"]],
              FAILED, "Permission denied", as_nobody=True),
         Case("report: missing file", ["report", f"{work}/gone.lks"],

@@ -3,7 +3,8 @@
 """A process of the tree that outlives the started command: `leakscope run`
 says so, keeps the temporary directory its snapshot goes to, and its leak
 is found there afterwards; with --wait-children it waits for it and the
-leak is in the report itself. TAP output.
+leak is in the report itself. No other directory is left in TMPDIR. TAP
+output.
 
 Usage: check_outlive.py --leakscope EXE --leaker PROGRAM
 """
@@ -32,9 +33,11 @@ def leaker_leak(report, leaker):
 
 
 def run(leakscope, leaker, json_path, *options):
+    tmpdir = os.path.join(os.path.dirname(json_path), "tmp")
     return subprocess.run([leakscope, "run", "--json", json_path, *options, "--",
                            "sh", "-c", SCRIPT.format(leaker=leaker)],
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env=dict(os.environ, TMPDIR=tmpdir))
 
 
 def check_not_waited(leakscope, leaker, work):
@@ -74,6 +77,11 @@ def check_waited(leakscope, leaker, work):
     return problems, result.stderr
 
 
+def check_nothing_left(leakscope, leaker, work):
+    left = os.listdir(os.path.join(work, "tmp"))
+    return ([f"left in TMPDIR: {left}"] if left else []), ""
+
+
 def main(argv):
     parser = lkstest.argument_parser(__doc__, shim=False)
     parser.add_argument("--leaker", required=True, type=os.path.abspath)
@@ -81,8 +89,10 @@ def main(argv):
     leakscope, leaker = args.leakscope, args.leaker
     failed = 0
     checks = [("an outliving process is announced and its snapshot kept", check_not_waited),
-              ("--wait-children reports the outliving process", check_waited)]
+              ("--wait-children reports the outliving process", check_waited),
+              ("nothing else is left in TMPDIR", check_nothing_left)]
     with tempfile.TemporaryDirectory(prefix="lks-outlive-") as work:
+        os.mkdir(os.path.join(work, "tmp"))
         for number, (name, check) in enumerate(checks, 1):
             problems, stderr = check(leakscope, leaker, work)
             print(f"{'not ok' if problems else 'ok'} {number} - {name}")

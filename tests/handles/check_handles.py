@@ -112,8 +112,11 @@ def run(args, workdir, json_path):
         if args.nofile:
             resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, args.nofile))
 
-    status, _ = lkstest.run_logged(lkstest.run_command(args, args.program, json_path=json_path),
-                                   cwd=workdir, timeout=args.timeout, preexec_fn=limit_fds)
+    # snapshots in the work directory: a popen'd child that outlives the
+    # program makes leakscope keep a temporary one, which nobody would remove
+    snapshots = ["--snapshot-dir", os.path.join(workdir, "snapshots")]
+    command = lkstest.run_command(args, args.program, json_path=json_path, options=snapshots)
+    status, _ = lkstest.run_logged(command, cwd=workdir, timeout=args.timeout, preexec_fn=limit_fds)
     return status
 
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "out.h"
+#include "jsonw.h"
 #include "tap.h"
 
 static char *escaped(const char *text)

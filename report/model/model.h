@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* The report model: what a snapshot says once it is symbolized and grouped.
+ * Every output format, and later diffs and the CI gate, work from this,
+ * never from the raw file. All strings belong to the process's pool. */
+#ifndef LEAKSCOPE_MODEL_H
+#define LEAKSCOPE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "errmsg.h"
+
+struct snapshot;
+struct pool;
+struct gate_verdict;
+
+struct model_frame {
+	const char *function; /* NULL: no symbol */
+	const char *file;     /* NULL: no line information */
+	uint32_t line;        /* 0 when file is NULL */
+	const char *module;   /* NULL: the address is in no known module */
+	uint64_t address;     /* the return address as recorded */
+	uint64_t offset;      /* address - load bias: what addr2line takes */
+	bool inlined;         /* inlined into the next frame (same address) */
+};
+
+struct model_stack {
+	uint32_t trace; /* the snapshot's trace id; 0: no stack was captured */
+	size_t count;
+	struct model_frame *frames; /* innermost first */
+};
+
+struct model_leak {
+	enum lks_class klass;
+	enum lks_family family;
+	uint64_t blocks, bytes;
+	uint64_t indirect_blocks, indirect_bytes; /* reached only through these */
+	uint64_t largest;
+	uint32_t oldest_seq;
+	const char *suppressed_by; /* the matching rule's name, or NULL */
+	struct model_stack stack;
+};
+
+struct model_handle {
+	int32_t fd;              /* -1 when the handle has none */
+	const char *description; /* "" when the shim had none */
+	uint64_t addr, size;     /* FILE*, DIR* or mapping */
+	bool to_child;           /* survives exec (no CLOEXEC) */
+};
+
+/* Open handles of one type created at one stack. */
+struct model_handle_group {
+	enum lks_handle_type type;
+	size_t count;
+	struct model_handle *handles;
+	struct model_stack stack;
+	const char *suppressed_by; /* the matching rule's name, or NULL */
+	bool to_child; /* fds exec'd programs inherited, not open handles */
+};
+
+/* One step of a retainer chain: a root, then each block on the way. */
+struct model_retainer_step {
+	enum lks_retainer_kind kind;
+	uint64_t address;       /* the root word, or the block's start */
+	uint64_t offset;        /* block: where its pointer to the next step is;
+				 * register root: the register's index */
+	uint64_t size;          /* block */
+	uint32_t thread;        /* stack, register, TLS root (0: the exiting one) */
+	const char *symbol;     /* global root: the symbol holding the word, or NULL */
+	uint64_t symbol_offset; /* of the word inside that symbol */
+	const char *module;     /* global root: its object, or NULL */
+	struct model_stack frame; /* stack root: the frame holding the word */
+	struct model_stack stack; /* block: where it was allocated */
+};
+
+/* What keeps a block of one reachable site alive, root first. */
+struct model_retainer {
+	const struct model_leak *site; /* NULL when the site is not in leaks */
+	size_t step_count;
+	struct model_retainer_step *steps;
+};
+
+struct model_class_total {
+	uint64_t blocks, bytes, sites;
+};
+
+struct model_process {
+	int32_t pid, ppid, exit_status;
+	enum lks_reason reason;
+	uint32_t seq, flags, max_depth;
+	uint64_t time_ns, uptime_ns;
+	const char *exe, *label;
+	bool classified; /* LKS_HF_CLASSIFIED: classes come from a scan */
+	struct lks_counters counters;
+
+	struct model_leak *leaks; /* largest bytes first */
+	size_t leak_count;
+	struct model_handle_group *handle_groups; /* most handles first */
+	size_t handle_group_count;
+	size_t handle_count;
+	/* fds without CLOEXEC that exec'd or spawned programs inherited */
+	struct model_handle_group *child_groups; /* most handles first */
+	size_t child_group_count;
+	size_t child_handle_count;
+	/* mappings still pointed into at exit (LKS_HDF_REFERENCED): held like
+	 * reachable memory, not open handles; statistics count them */
+	struct model_handle_group *held_groups; /* most mappings first */
+	size_t held_group_count;
+	size_t held_mappings;
+	uint64_t held_mapping_bytes;
+
+	/* leaked = every class but reachable, suppressed sites excluded */
+	uint64_t leaked_blocks, leaked_bytes, leak_sites;
+	struct model_class_total suppressed;
+	struct model_class_total by_class[LKS_CLASS_REACHABLE + 1];
+
+	struct model_retainer *retainers; /* in the shim's order: largest first */
+	size_t retainer_count;
+
+	const char **warnings; /* why some frames are not symbolized */
+	size_t warning_count;
+
+	struct pool *pool;
+};
+
+struct model_report {
+	struct model_process **processes; /* the started process first */
+	size_t count;
+};
+
+/* Symbolizes and groups one snapshot (model_build.c). 0 or a negative errno. */
+int model_build_process(const struct snapshot *snap, struct model_process **out,
+			struct errmsg *err);
+/* The same for a snapshot file, read and released here. */
+int model_read_process(const char *path, struct model_process **out,
+		       struct errmsg *err);
+void model_free_process(struct model_process *proc);
+void model_free_report(struct model_report *report);
+
+/* Names used by every format (model.c). */
+const char *model_class_name(enum lks_class klass);
+const char *model_family_name(enum lks_family family);
+const char *model_handle_type_name(enum lks_handle_type type);
+const char *model_reason_name(enum lks_reason reason);
+const char *model_root_name(enum lks_retainer_kind kind);
+bool model_class_is_leak(enum lks_class klass);
+
+#endif

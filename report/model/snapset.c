@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* Which snapshots make up a report: the files and directories named,
+ * directory listing, one snapshot per process (its last), and the order
+ * processes are reported in. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "snapread.h"
+#include "snapset.h"
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_snapshot_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 4 && strcmp(name + len - 4, ".lks") == 0;
+}
+
+static int push_name(struct namelist *list, size_t *capacity, const char *name)
+{
+	if (list->count == *capacity) {
+		size_t grown_capacity = *capacity ? *capacity * 2 : 16;
+		char **grown = realloc(list->names, grown_capacity * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		list->names = grown;
+		*capacity = grown_capacity;
+	}
+	list->names[list->count] = strdup(name);
+	if (!list->names[list->count])
+		return -ENOMEM;
+	list->count++;
+	return 0;
+}
+
+int snapset_list_dir(const char *dir, struct namelist *out, struct errmsg *err)
+{
+	struct namelist list = { 0 };
+	size_t capacity = 0;
+	struct dirent *entry;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (!d) {
+		r = -errno;
+		errmsg_set(err, "%s: %s", dir, strerror(-r));
+		return r;
+	}
+	while (r == 0 && (errno = 0, entry = readdir(d)))
+		if (is_snapshot_name(entry->d_name))
+			r = push_name(&list, &capacity, entry->d_name);
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(d);
+	if (r < 0) {
+		errmsg_set(err, "%s: %s", dir, strerror(-r));
+		namelist_free(&list);
+		return r;
+	}
+	if (list.count)  /* qsort's array may not be NULL, even empty */
+		qsort(list.names, list.count, sizeof(*list.names), compare_names);
+	*out = list;
+	return 0;
+}
+
+bool namelist_has(const struct namelist *list, const char *name)
+{
+	return list->count &&
+	       bsearch(&name, list->names, list->count, sizeof(*list->names),
+		       compare_names) != NULL;
+}
+
+void namelist_free(struct namelist *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->names[i]);
+	free(list->names);
+	list->names = NULL;
+	list->count = 0;
+}
+
+int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
+{
+	struct snapshot *snap, **grown;
+	int r = snap_read_file(path, &snap, err);
+
+	if (r < 0)
+		return r;
+	grown = realloc(set->snaps, (set->count + 1) * sizeof(*grown));
+	if (!grown) {
+		snap_free(snap);
+		errmsg_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	set->snaps = grown;
+	set->snaps[set->count++] = snap;
+	return 0;
+}
+
+/* Per pid, the latest snapshot sorts first. */
+static int by_pid_latest_first(const void *a, const void *b)
+{
+	const struct lks_header *x = &(*(struct snapshot *const *)a)->header;
+	const struct lks_header *y = &(*(struct snapshot *const *)b)->header;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq > y->seq ? -1 : 1;
+	if (x->time_ns != y->time_ns)
+		return x->time_ns > y->time_ns ? -1 : 1;
+	return 0;
+}
+
+/* When the shim in that process started. */
+static uint64_t start_time(const struct snapshot *snap)
+{
+	return snap->header.time_ns - snap->header.uptime_ns;
+}
+
+static size_t earliest(const struct snapset *set)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < set->count; i++)
+		if (start_time(set->snaps[i]) < start_time(set->snaps[best]))
+			best = i;
+	return best;
+}
+
+/* The others keep their order (by pid). */
+static void move_to_front(struct snapshot **snaps, size_t index)
+{
+	struct snapshot *chosen = snaps[index];
+
+	memmove(snaps + 1, snaps, index * sizeof(*snaps));
+	snaps[0] = chosen;
+}
+
+void snapset_select(struct snapset *set, int32_t first_pid)
+{
+	size_t kept = 0, first = 0;
+
+	if (set->count)
+		qsort(set->snaps, set->count, sizeof(*set->snaps), by_pid_latest_first);
+	for (size_t i = 0; i < set->count; i++) {
+		if (kept && set->snaps[kept - 1]->header.pid == set->snaps[i]->header.pid)
+			snap_free(set->snaps[i]);
+		else
+			set->snaps[kept++] = set->snaps[i];
+	}
+	set->count = kept;
+	if (set->count == 0)
+		return;
+	first = earliest(set);
+	for (size_t i = 0; first_pid && i < set->count; i++)
+		if (set->snaps[i]->header.pid == first_pid)
+			first = i;
+	move_to_front(set->snaps, first);
+}
+
+bool snapset_has_pid(const struct snapset *set, int32_t pid)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (set->snaps[i]->header.pid == pid)
+			return true;
+	return false;
+}
+
+int snapset_build_report(const struct snapset *set, struct model_report *report,
+			 struct errmsg *err)
+{
+	report->count = 0;
+	report->processes = calloc(set->count + 1, sizeof(*report->processes));
+	if (!report->processes) {
+		errmsg_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < set->count; i++) {
+		int r = model_build_process(set->snaps[i],
+					    &report->processes[report->count], err);
+
+		if (r < 0) {
+			model_free_report(report);
+			return r;
+		}
+		report->count++;
+	}
+	return 0;
+}
+
+int snapset_add_paths(struct snapset *set, const struct namelist *paths,
+		     struct errmsg *err)
+{
+	for (size_t i = 0; i < paths->count; i++) {
+		int r = snapset_add_file(set, paths->names[i], err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void snapset_free(struct snapset *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		snap_free(set->snaps[i]);
+	free(set->snaps);
+	set->snaps = NULL;
+	set->count = 0;
+}
+
+static int add_argument(struct snapset *set, const char *path,
+			struct errmsg *err)
+{
+	struct namelist names = { 0 }, paths = { 0 };
+	struct stat st;
+	int r = 0;
+
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		errmsg_set(err, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return snapset_add_file(set, path, err);
+	r = snapset_list_dir(path, &names, err);
+	if (r == 0 && names.count == 0) {
+		errmsg_set(err, "%s: no snapshot (*.lks) in this directory", path);
+		r = -ENOENT;
+	}
+	paths.names = calloc(names.count + 1, sizeof(char *));
+	for (size_t i = 0; r == 0 && i < names.count; i++) {
+		if (!paths.names || asprintf(&paths.names[i], "%s/%s", path,
+					     names.names[i]) < 0) {
+			errmsg_set(err, "out of memory");
+			r = -ENOMEM;
+			break;
+		}
+		paths.count++;
+	}
+	if (r == 0)
+		r = snapset_add_paths(set, &paths, err);
+	namelist_free(&paths);
+	namelist_free(&names);
+	return r;
+}
+
+int snapset_load_report(char *const *paths, int count, struct model_report *report,
+			struct errmsg *err)
+{
+	struct snapset set = { 0 };
+	int r = 0;
+
+	for (int i = 0; r == 0 && i < count; i++)
+		r = add_argument(&set, paths[i], err);
+	if (r == 0) {
+		snapset_select(&set, 0);
+		r = snapset_build_report(&set, report, err);
+	}
+	snapset_free(&set);
+	return r;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* The snapshots of one run: found in a directory or named by the user, the
+ * last one of each process kept, the started process put first. */
+#ifndef LEAKSCOPE_SNAPSET_H
+#define LEAKSCOPE_SNAPSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errmsg.h"
+#include "model.h"
+
+struct snapshot;
+
+struct namelist {
+	char **names; /* sorted */
+	size_t count;
+};
+
+struct snapset {
+	struct snapshot **snaps;
+	size_t count;
+};
+
+/* The *.lks file names in `dir` (not dot files: those are unfinished). */
+int snapset_list_dir(const char *dir, struct namelist *out, struct errmsg *err);
+bool namelist_has(const struct namelist *list, const char *name);
+void namelist_free(struct namelist *list);
+
+int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err);
+int snapset_add_paths(struct snapset *set, const struct namelist *paths,
+		      struct errmsg *err);
+/* Keeps the last snapshot of each pid; orders `first_pid` first (0: the
+ * process that started earliest), then by pid. */
+void snapset_select(struct snapset *set, int32_t first_pid);
+bool snapset_has_pid(const struct snapset *set, int32_t pid);
+int snapset_build_report(const struct snapset *set, struct model_report *report,
+			 struct errmsg *err);
+void snapset_free(struct snapset *set);
+
+/* Snapshot files, or directories whose *.lks files are all read, into a
+ * report of the last snapshot of each process. 0 or a negative errno. */
+int snapset_load_report(char *const *paths, int count, struct model_report *report,
+			struct errmsg *err);
+
+#endif

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* Suppression rules. The built-in ones name allocations glibc makes once
+ * and keeps on purpose, so that a program that frees all its own memory
+ * reports nothing; the user's come from files in LSan's format, extended
+ * with handle: lines. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "suppress.h"
+
+/* The dynamic loader: TLS blocks of cached thread stacks, dlopen's
+ * bookkeeping, link maps. ld.so frees none of them before exit. */
+static bool in_dynamic_loader(const struct model_frame *frame)
+{
+	return frame->module && strncmp(base_name(frame->module), "ld-linux", 8) == 0;
+}
+
+static bool ends_with(const char *text, const char *suffix)
+{
+	size_t text_len = strlen(text), suffix_len = strlen(suffix);
+
+	return text_len >= suffix_len && !strcmp(text + text_len - suffix_len, suffix);
+}
+
+/* The buffer stdio gives stdin, stdout and stderr on first use: exit
+ * flushes it but never frees it. (A FILE the program opened and never
+ * closed is reported as an open handle, and its FILE as a leak at fopen.) */
+static bool is_stdio_buffer(const struct model_frame *frame)
+{
+	return frame->function && ends_with(frame->function, "_IO_file_doallocate");
+}
+
+/* libstdc++'s own start-up (the emergency exception pool, 72 KiB): made
+ * from its constructor, run by the loader's _dl_init before main. */
+static bool is_cxx_runtime_init(const struct model_stack *stack)
+{
+	if (stack->count == 0 || !stack->frames[0].module ||
+	    strncmp(base_name(stack->frames[0].module), "libstdc++.so", 12) != 0)
+		return false;
+	for (size_t i = 1; i < stack->count; i++)
+		if (stack->frames[i].function &&
+		    !strcmp(stack->frames[i].function, "_dl_init"))
+			return true;
+	return false;
+}
+
+const char *suppress_builtin(const struct model_stack *stack)
+{
+	if (stack->count > 0 && in_dynamic_loader(&stack->frames[0]))
+		return "builtin:dynamic-loader";
+	if (stack->count > 0 && is_stdio_buffer(&stack->frames[0]))
+		return "builtin:stdio-buffer";
+	if (is_cxx_runtime_init(stack))
+		return "builtin:libstdc++-init";
+	return NULL;
+}
+
+/* LSan's pattern rules: a pattern matches anywhere in a name unless it
+ * starts with ^ or ends with $; on top of that it is a glob (*, ?, [...]). */
+static char *pattern_to_glob(const char *pattern, size_t len)
+{
+	bool at_start = pattern[0] == '^', at_end = len > 1 && pattern[len - 1] == '$';
+	char *glob;
+
+	if (at_start) {
+		pattern++;
+		len--;
+	}
+	if (at_end)
+		len--;
+	if (asprintf(&glob, "%s%.*s%s", at_start ? "" : "*", (int)len, pattern,
+		     at_end ? "" : "*") < 0)
+		return NULL;
+	return glob;
+}
+
+static char *trim(char *text)
+{
+	size_t len;
+
+	text += strspn(text, " \t\r\n");
+	len = strlen(text);
+	while (len && strchr(" \t\r\n", text[len - 1]))
+		text[--len] = '\0';
+	return text;
+}
+
+static int add_rule(struct suppress_rules *rules, enum suppress_kind kind,
+		    const char *where, const char *pattern)
+{
+	struct suppress_rule *grown, *rule;
+
+	grown = realloc(rules->rules, (rules->count + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	rules->rules = grown;
+	rule = &rules->rules[rules->count];
+	*rule = (struct suppress_rule){ .kind = kind };
+	rule->glob = pattern_to_glob(pattern, strlen(pattern));
+	if (!rule->glob || asprintf(&rule->name, "%s: %s:%s", where,
+				    kind == SUPPRESS_LEAK ? "leak" : "handle", pattern) < 0) {
+		free(rule->glob);
+		return -ENOMEM;
+	}
+	rules->count++;
+	return 0;
+}
+
+/* One line: blank, a # comment, or TYPE:PATTERN. */
+static int parse_line(struct suppress_rules *rules, const char *where, char *raw,
+		      struct errmsg *err)
+{
+	char *line = trim(raw), *colon, *type, *pattern;
+	enum suppress_kind kind;
+
+	if (!*line || *line == '#')
+		return 0;
+	colon = strchr(line, ':');
+	if (!colon) {
+		errmsg_set(err, "%s: not a suppression (TYPE:PATTERN, TYPE leak or handle)",
+			   where);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	type = trim(line);
+	pattern = trim(colon + 1);
+	if (!strcmp(type, "leak")) {
+		kind = SUPPRESS_LEAK;
+	} else if (!strcmp(type, "handle")) {
+		kind = SUPPRESS_HANDLE;
+	} else {
+		errmsg_set(err, "%s: unknown suppression type '%s' (leak or handle)",
+			   where, type);
+		return -EINVAL;
+	}
+	if (!*pattern || !strcmp(pattern, "^") || !strcmp(pattern, "$")) {
+		errmsg_set(err, "%s: %s: with no pattern", where, type);
+		return -EINVAL;
+	}
+	return add_rule(rules, kind, where, pattern);
+}
+
+int suppress_load_file(struct suppress_rules *rules, const char *path,
+		       struct errmsg *err)
+{
+	FILE *file = fopen(path, "re");
+	char *line = NULL, where[600];
+	size_t size = 0;
+	unsigned number = 0;
+	ssize_t len;
+	int r = 0;
+
+	if (!file) {
+		r = -errno;
+		errmsg_set(err, "suppressions %s: %s", path, strerror(-r));
+		return r;
+	}
+	while (r == 0 && (len = getline(&line, &size, file)) >= 0) {
+		snprintf(where, sizeof(where), "%s:%u", path, ++number);
+		if (memchr(line, '\0', (size_t)len)) {
+			errmsg_set(err, "%s: a NUL byte: not a suppression file", where);
+			r = -EINVAL;
+		} else {
+			r = parse_line(rules, where, line, err);
+		}
+	}
+	if (r == 0 && ferror(file)) {
+		r = -EIO;
+		errmsg_set(err, "suppressions %s: %s", path, strerror(EIO));
+	}
+	if (r == -ENOMEM)
+		errmsg_set(err, "out of memory");
+	free(line);
+	fclose(file);
+	return r;
+}
+
+static bool name_matches(const char *glob, const char *name)
+{
+	return name && (fnmatch(glob, name, 0) == 0 ||
+			fnmatch(glob, base_name(name), 0) == 0);
+}
+
+static bool stack_matches(const char *glob, const struct model_stack *stack)
+{
+	for (size_t i = 0; i < stack->count; i++) {
+		const struct model_frame *f = &stack->frames[i];
+
+		if (name_matches(glob, f->function) || name_matches(glob, f->file) ||
+		    name_matches(glob, f->module))
+			return true;
+	}
+	return false;
+}
+
+static struct suppress_rule *first_match(struct suppress_rules *rules,
+					 enum suppress_kind kind,
+					 const struct model_stack *stack)
+{
+	for (size_t i = 0; i < rules->count; i++)
+		if (rules->rules[i].kind == kind &&
+		    stack_matches(rules->rules[i].glob, stack))
+			return &rules->rules[i];
+	return NULL;
+}
+
+static void subtract(struct model_class_total *total, const struct model_leak *leak)
+{
+	total->blocks -= leak->blocks;
+	total->bytes -= leak->bytes;
+	total->sites--;
+}
+
+/* The opposite of model_build.c's count_leak, then counted as suppressed. */
+static void suppress_leak(struct model_process *proc, struct model_leak *leak,
+			  struct suppress_rule *rule)
+{
+	subtract(&proc->by_class[leak->klass], leak);
+	if (model_class_is_leak(leak->klass)) {
+		proc->leaked_blocks -= leak->blocks;
+		proc->leaked_bytes -= leak->bytes;
+		proc->leak_sites--;
+	}
+	proc->suppressed.blocks += leak->blocks;
+	proc->suppressed.bytes += leak->bytes;
+	proc->suppressed.sites++;
+	leak->suppressed_by = rule->name;
+	rule->sites++;
+	rule->blocks += leak->blocks;
+	rule->bytes += leak->bytes;
+}
+
+static void suppress_handles(struct suppress_rules *rules,
+			     struct model_handle_group *groups, size_t count,
+			     size_t *handle_count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct suppress_rule *rule;
+
+		if (groups[i].suppressed_by ||
+		    !(rule = first_match(rules, SUPPRESS_HANDLE, &groups[i].stack)))
+			continue;
+		groups[i].suppressed_by = rule->name;
+		*handle_count -= groups[i].count;
+		rule->sites++;
+		rule->handles += groups[i].count;
+	}
+}
+
+static void apply_process(struct suppress_rules *rules, struct model_process *proc)
+{
+	for (size_t i = 0; i < proc->leak_count; i++) {
+		struct model_leak *leak = &proc->leaks[i];
+		struct suppress_rule *rule;
+
+		if (!leak->suppressed_by &&
+		    (rule = first_match(rules, SUPPRESS_LEAK, &leak->stack)))
+			suppress_leak(proc, leak, rule);
+	}
+	suppress_handles(rules, proc->handle_groups, proc->handle_group_count,
+			 &proc->handle_count);
+	suppress_handles(rules, proc->child_groups, proc->child_group_count,
+			 &proc->child_handle_count);
+}
+
+void suppress_apply(struct suppress_rules *rules, struct model_report *report)
+{
+	for (size_t i = 0; rules->count && i < report->count; i++)
+		apply_process(rules, report->processes[i]);
+}
+
+void suppress_free(struct suppress_rules *rules)
+{
+	for (size_t i = 0; i < rules->count; i++) {
+		free(rules->rules[i].name);
+		free(rules->rules[i].glob);
+	}
+	free(rules->rules);
+	*rules = (struct suppress_rules){ 0 };
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening, writing and closing every output file of every command, and
+ * saying which one failed and why. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emit.h"
+
+static const char *stream_name(FILE *stream)
+{
+	if (stream == stdout)
+		return "standard output";
+	return stream == stderr ? "standard error" : "the output";
+}
+
+static int emit_one(const struct emit_output *o, struct errmsg *err)
+{
+	FILE *stream = o->path ? fopen(o->path, "w") : o->stream;
+	int r;
+
+	if (!stream) {
+		r = -errno;
+		errmsg_set(err, "%s: %s", o->path, strerror(-r));
+		return r;
+	}
+	r = o->write(stream, o->what);
+	if (o->path && fclose(stream) != 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		errmsg_set(err, "writing %s: %s", o->path ? o->path : stream_name(o->stream),
+			   strerror(-r));
+	return r;
+}
+
+int emit(const struct emit_output *outputs, size_t count, struct errmsg *err)
+{
+	for (size_t i = 0; i < count; i++) {
+		int r = outputs[i].path || outputs[i].stream ? emit_one(&outputs[i], err) : 0;
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int emit_check_writable(const char *path, struct errmsg *err)
+{
+	int fd;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		int r = -errno;
+
+		errmsg_set(err, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	close(fd);
+	return 0;
+}

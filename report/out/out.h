@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Every output format, one file each. A format takes the report model (and
+ * the gate's verdict, statistics tables or a timeline made from it), never
+ * the raw file, and returns 0 or a negative errno (a write error on `out`);
+ * emit.c opens and closes what they write to. */
+#ifndef LEAKSCOPE_OUT_H
+#define LEAKSCOPE_OUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "gate.h"
+#include "model.h"
+#include "stats.h"
+
+/* ---- the report (out_text.c, out_json.c) ---- */
+
+struct out_text_options {
+	bool colour;
+	bool show_reachable; /* list reachable sites, not only their total */
+	bool retainers;      /* what keeps the largest reachable sites alive */
+};
+
+int out_text(FILE *out, const struct model_report *report,
+	     const struct out_text_options *opts);
+/* With the gate's verdict as its "gate" member when `verdict` is not NULL. */
+int out_json(FILE *out, const struct model_report *report,
+	     const struct gate_verdict *verdict);
+
+/* ---- the gate's verdict (out_gate.c, out_junit.c, out_sarif.c) ---- */
+
+int out_gate_text(FILE *out, const struct gate_verdict *verdict);
+int out_gate_suppressions(FILE *out, const struct gate_verdict *verdict);
+int out_junit(FILE *out, const struct model_report *report,
+	      const struct gate_verdict *verdict);
+int out_sarif(FILE *out, const struct gate_verdict *verdict);
+/* One line on a site: "100 bytes in 1 block definitely lost at f (a.c:9)". */
+void gate_site_text(const struct gate_site *site, char *buf, size_t size);
+
+/* ---- statistics, diffs and timelines (out_stats_text.c, out_stats_json.c
+ * documented in docs/DIFF.md, out_svg.c) ---- */
+
+/* One table and the snapshots it comes from: `old_proc` is set for a diff,
+ * NULL for one snapshot's statistics. */
+struct stats_view {
+	const struct stats_table *table;
+	const struct model_process *old_proc;
+	const struct model_process *proc;
+};
+
+/* Where an entry's memory was allocated, in a line, cut to `size`. */
+void out_stats_where(const struct stats_entry *e, char *text, size_t size);
+
+int out_stats_text(FILE *out, const struct stats_view *views, size_t count);
+int out_stats_json(FILE *out, const struct stats_view *views, size_t count);
+
+struct timeline;
+int out_timeline_text(FILE *out, const struct timeline *timeline);
+int out_timeline_json(FILE *out, const struct timeline *timeline);
+/* The chart: totals and the growing sites over time. */
+int out_timeline_svg(FILE *out, const struct timeline *timeline);
+
+#endif

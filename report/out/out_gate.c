@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* The gate's verdict for people: what failed and why, what each suppression
+ * matched, and (--print-suppressions) the lines that would silence it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "out.h"
+
+/* New sites named in the verdict; the report above it has them all. */
+#define SITES_LISTED 10
+
+static const char *class_words(enum lks_class klass)
+{
+	switch (klass) {
+	case LKS_CLASS_UNFREED: return "not freed";
+	case LKS_CLASS_DEFINITE: return "definitely lost";
+	case LKS_CLASS_INDIRECT: return "indirectly lost";
+	case LKS_CLASS_POSSIBLE: return "possibly lost";
+	case LKS_CLASS_REACHABLE: return "still reachable";
+	}
+	return "leaked";
+}
+
+void gate_site_text(const struct gate_site *site, char *buf, size_t size)
+{
+	const struct model_stack *stack = site->leak ? &site->leak->stack
+						     : &site->handles->stack;
+	const struct model_frame *f = frame_user(stack);
+	int used;
+
+	if (site->leak)
+		used = snprintf(buf, size, "%" PRIu64 " %s in %" PRIu64 " %s %s",
+				site->leak->bytes, plural(site->leak->bytes, "byte", "bytes"),
+				site->leak->blocks, plural(site->leak->blocks, "block", "blocks"),
+				class_words(site->leak->klass));
+	else
+		used = snprintf(buf, size, "%" PRIu64 " %s %s (%s)", site->handle_count,
+				strcmp(site->rule, "handle/open") ? "inherited" : "open",
+				plural(site->handle_count, "handle", "handles"),
+				model_handle_type_name(site->handles->type));
+	if (used < 0 || (size_t)used >= size)
+		return;
+	buf += used;
+	size -= (size_t)used;
+	if (!f) {
+		snprintf(buf, size, " (no stack)");
+	} else if (size > 4) {
+		memcpy(buf, " at ", 4);
+		frame_text(f, 0, FRAME_BASENAME, buf + 4, size - 4);
+	}
+}
+
+static void print_limits(FILE *out, const struct gate_verdict *v)
+{
+	const struct gate_config *c = v->config;
+
+	if (v->over_leaks && c->max_leaks == GATE_NO_LIMIT)
+		fprintf(out, "  %" PRIu64 " new leak %s (no --max-leaks: any fails)\n",
+			v->leak_sites, plural(v->leak_sites, "site", "sites"));
+	else if (v->over_leaks)
+		fprintf(out, "  %" PRIu64 " leak sites: over --max-leaks %" PRIu64 "\n",
+			v->leak_sites, c->max_leaks);
+	if (v->over_bytes)
+		fprintf(out, "  %" PRIu64 " bytes leaked: over --max-leaked-bytes %" PRIu64 "\n",
+			v->leaked_bytes, c->max_leaked_bytes);
+	if (v->over_handles)
+		fprintf(out, "  %" PRIu64 " %s: over --max-handles %" PRIu64 "\n", v->handles,
+			plural(v->handles, "handle", "handles"),
+			c->max_handles == GATE_NO_LIMIT ? 0 : c->max_handles);
+}
+
+static void print_rules(FILE *out, const struct suppress_rules *rules)
+{
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct suppress_rule *r = &rules->rules[i];
+
+		if (r->sites == 0)
+			fprintf(out, "leakscope: unused suppression %s\n", r->name);
+		else if (r->kind == SUPPRESS_HANDLE)
+			fprintf(out, "leakscope: suppression %s matched %" PRIu64 " %s\n",
+				r->name, r->handles, plural(r->handles, "handle", "handles"));
+		else
+			fprintf(out, "leakscope: suppression %s matched %" PRIu64 " %s, %" PRIu64
+				" bytes in %" PRIu64 " %s\n", r->name, r->sites,
+				plural(r->sites, "site", "sites"), r->bytes, r->blocks,
+				plural(r->blocks, "block", "blocks"));
+	}
+}
+
+int out_gate_text(FILE *out, const struct gate_verdict *v)
+{
+	char fail_on[128], site[512];
+	size_t listed = 0;
+
+	gate_fail_on_text(v->config->fail_on, fail_on, sizeof(fail_on));
+	print_rules(out, &v->config->rules);
+	fprintf(out, "leakscope: gate %s (fail on %s%s): %" PRIu64 " new leak %s, %"
+		PRIu64 " bytes in %" PRIu64 " %s; %" PRIu64 " %s", !v->failed ? "passed" : v->config->armed ? "FAILED" : "would fail",
+		fail_on, v->config->started_only ? ", started process only" : "",
+		v->leak_sites, plural(v->leak_sites, "site", "sites"), v->leaked_bytes,
+		v->leaked_blocks, plural(v->leaked_blocks, "block", "blocks"), v->handles,
+		plural(v->handles, "handle", "handles"));
+	if (v->config->baseline_path)
+		fprintf(out, "; %" PRIu64 " %s known from %s", v->known_sites,
+			plural(v->known_sites, "site", "sites"), v->config->baseline_path);
+	fputc('\n', out);
+	for (size_t i = 0; i < v->site_count; i++) {
+		if (v->sites[i].known || listed++ >= SITES_LISTED)
+			continue;
+		gate_site_text(&v->sites[i], site, sizeof(site));
+		fprintf(out, "  new: %s, pid %" PRId32 "\n", site, v->sites[i].proc->pid);
+	}
+	if (listed > SITES_LISTED)
+		fprintf(out, "  ... and %zu more new %s (the report lists them all)\n",
+			listed - SITES_LISTED, plural(listed - SITES_LISTED, "site", "sites"));
+	print_limits(out, v);
+	if (fflush(out) != 0 || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}
+
+/* A name as a pattern that matches it alone: anchored, globs escaped. */
+static void exact_pattern(const char *name, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[used++] = '^';
+	for (; *name && used + 3 < size; name++) {
+		if (strchr("*?[]\\", *name))
+			buf[used++] = '\\';
+		buf[used++] = *name;
+	}
+	buf[used++] = '$';
+	buf[used] = '\0';
+}
+
+static void suppression_line(const struct gate_site *site, char *buf, size_t size)
+{
+	const struct model_stack *stack = site->leak ? &site->leak->stack
+						     : &site->handles->stack;
+	const struct model_frame *f = frame_user(stack);
+	const char *name = "?";
+	char pattern[1024];
+
+	if (f && f->function)
+		name = f->function;
+	else if (f && f->file)
+		name = base_name(f->file);
+	else if (f && f->module)
+		name = base_name(f->module);
+	exact_pattern(name, pattern, sizeof(pattern));
+	snprintf(buf, size, "%s:%s", site->leak ? "leak" : "handle", pattern);
+}
+
+int out_gate_suppressions(FILE *out, const struct gate_verdict *v)
+{
+	char (*lines)[1100] = calloc(v->site_count + 1, sizeof(*lines));
+	size_t count = 0;
+
+	if (!lines)
+		return -ENOMEM;
+	fprintf(out, "# leakscope: suppressions for the new sites of this run\n");
+	for (size_t i = 0; i < v->site_count; i++) {
+		size_t k = 0;
+
+		if (v->sites[i].known)
+			continue;
+		suppression_line(&v->sites[i], lines[count], sizeof(lines[count]));
+		while (k < count && strcmp(lines[k], lines[count]))
+			k++;
+		if (k == count)
+			fprintf(out, "%s\n", lines[count++]);
+	}
+	free(lines);
+	if (fflush(out) != 0 || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}

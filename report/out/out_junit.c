@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* The gate's verdict as JUnit XML, the format GitLab, Jenkins and most CI
+ * test panels read: one testcase per process, one failure per new site of
+ * a failing gate, with the site's stack as the failure's text. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "frame.h"
+#include "out.h"
+
+/* Bytes of the valid UTF-8 sequence at s, or 0. XML 1.0 allows no control
+ * characters but tab and newlines, so those count as invalid too. */
+static size_t xml_char_length(const unsigned char *s)
+{
+	size_t len;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' || s[0] == '\r';
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0; /* overlong, surrogate, above U+10FFFF */
+	return len;
+}
+
+/* Text or attribute value; what XML cannot carry becomes U+FFFD. */
+static void put_xml(FILE *out, const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	while (*s) {
+		size_t len = xml_char_length(s);
+
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\n': fputs("&#10;", out); break;
+		default:
+			if (len)
+				fwrite(s, 1, len, out);
+			else
+				fputs("\xef\xbf\xbd", out);
+		}
+		s += len ? len : 1;
+	}
+}
+
+static void put_frame(FILE *out, size_t index, const struct model_frame *f)
+{
+	char text[2048];
+
+	frame_text(f, index, FRAME_INDEX | FRAME_INLINED, text, sizeof(text));
+	put_xml(out, text);
+	fputs("\n", out);
+}
+
+static void put_failure(FILE *out, const struct gate_site *site)
+{
+	const struct model_stack *stack = site->leak ? &site->leak->stack
+						     : &site->handles->stack;
+	char text[512];
+
+	gate_site_text(site, text, sizeof(text));
+	fputs("      <failure type=\"", out);
+	put_xml(out, site->rule);
+	fputs("\" message=\"", out);
+	put_xml(out, text);
+	fputs("\">", out);
+	for (size_t i = 0; i < stack->count; i++)
+		put_frame(out, i, &stack->frames[i]);
+	fputs("</failure>\n", out);
+}
+
+/* Sites that do not fail the gate (known from the baseline, or new but
+ * within the limits) are listed in the testcase's output. */
+static void put_passing(FILE *out, const struct gate_verdict *v,
+			const struct model_process *proc)
+{
+	bool any = false;
+	char text[512];
+
+	for (size_t i = 0; i < v->site_count; i++) {
+		const struct gate_site *s = &v->sites[i];
+
+		if (s->proc != proc || (v->failed && !s->known))
+			continue;
+		fputs(any ? "" : "      <system-out>", out);
+		any = true;
+		gate_site_text(s, text, sizeof(text));
+		put_xml(out, s->known ? "known from the baseline: " : "within the limits: ");
+		put_xml(out, text);
+		fputs("&#10;", out);
+	}
+	if (any)
+		fputs("</system-out>\n", out);
+}
+
+static bool has_failures(const struct gate_verdict *v, const struct model_process *proc)
+{
+	for (size_t i = 0; v->failed && i < v->site_count; i++)
+		if (v->sites[i].proc == proc && !v->sites[i].known)
+			return true;
+	return false;
+}
+
+static void put_testcase(FILE *out, const struct gate_verdict *v,
+			 const struct model_process *proc)
+{
+	fputs("    <testcase classname=\"leakscope\" name=\"", out);
+	put_xml(out, proc->exe[0] ? base_name(proc->exe) : "?");
+	fprintf(out, " (pid %" PRId32 ")\">\n", proc->pid);
+	for (size_t i = 0; v->failed && i < v->site_count; i++)
+		if (v->sites[i].proc == proc && !v->sites[i].known)
+			put_failure(out, &v->sites[i]);
+	put_passing(out, v, proc);
+	fputs("    </testcase>\n", out);
+}
+
+int out_junit(FILE *out, const struct model_report *report,
+	      const struct gate_verdict *v)
+{
+	size_t failed_cases = 0;
+
+	/* "failures" counts testcases that failed, as JUnit's own runner does */
+	for (size_t i = 0; i < v->process_count; i++)
+		failed_cases += has_failures(v, report->processes[i]);
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+	fprintf(out, "<testsuites name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
+		"errors=\"0\">\n", v->process_count, failed_cases);
+	fprintf(out, "  <testsuite name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
+		"errors=\"0\" skipped=\"0\">\n", v->process_count, failed_cases);
+	for (size_t i = 0; i < v->process_count; i++)
+		put_testcase(out, v, report->processes[i]);
+	fputs("  </testsuite>\n</testsuites>\n", out);
+	if (fflush(out) != 0 || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* Statistics as text, one line per entry as tracemalloc prints them:
+ * "where: size=..., count=..., average=...", with the change for diffs
+ * and the whole stack under the line when grouped by traceback; and a
+ * timeline as a table of totals and its fastest-growing sites. */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "frame.h"
+#include "out.h"
+#include "timeline.h"
+
+static void print_frame(FILE *out, const struct model_frame *f)
+{
+	char text[2048];
+
+	frame_key_text(f, text, sizeof(text));
+	fputs(text, out);
+}
+
+void out_stats_where(const struct stats_entry *e, char *text, size_t size)
+{
+	if (e->stack.count)
+		frame_key_text(&e->stack.frames[0], text, size);
+	else
+		snprintf(text, size, "(no stack)");
+}
+
+static void print_diff(FILE *out, bool is_diff, int64_t diff, const char *unit)
+{
+	if (is_diff)
+		fprintf(out, " (%+" PRId64 "%s)", diff, unit);
+}
+
+static void print_entry(FILE *out, const struct stats_table *t, bool is_diff,
+			const struct stats_entry *e, bool handles)
+{
+	if (handles)
+		fprintf(out, "%s at ", model_handle_type_name(e->type));
+	if (e->stack.count)
+		print_frame(out, &e->stack.frames[0]);
+	else
+		fprintf(out, "(no stack)");
+	if (handles) {
+		fprintf(out, ": count=%" PRIu64, e->count);
+		print_diff(out, is_diff, e->count_diff, "");
+	} else {
+		fprintf(out, ": size=%" PRIu64 " B", e->size);
+		print_diff(out, is_diff, e->size_diff, " B");
+		fprintf(out, ", count=%" PRIu64, e->count);
+		print_diff(out, is_diff, e->count_diff, "");
+		if (e->count)
+			fprintf(out, ", average=%" PRIu64 " B", e->size / e->count);
+	}
+	fprintf(out, "\n");
+	for (size_t i = 1; t->key == STATS_KEY_TRACEBACK && i < e->stack.count; i++) {
+		fprintf(out, "    ");
+		print_frame(out, &e->stack.frames[i]);
+		fprintf(out, "%s\n", e->stack.frames[i].inlined ? " [inlined]" : "");
+	}
+}
+
+static void print_snapshot(FILE *out, const struct model_process *p)
+{
+	fprintf(out, "%s (pid %" PRId32 ", snapshot %" PRIu32 " \"%s\", %s, %.3f s)",
+		p->exe[0] ? p->exe : "?", p->pid, p->seq, p->label,
+		model_reason_name(p->reason), (double)p->uptime_ns / 1e9);
+}
+
+static void print_view(FILE *out, const struct stats_view *v)
+{
+	const struct stats_table *t = v->table;
+	bool is_diff = v->old_proc != NULL;
+
+	fprintf(out, "%s by %s%s: ", is_diff ? "Changes" : "Statistics",
+		stats_key_name(t->key), t->cumulative ? " (cumulative)" : "");
+	if (is_diff) {
+		print_snapshot(out, v->old_proc);
+		fprintf(out, "\n  -> ");
+	}
+	print_snapshot(out, v->proc);
+	fprintf(out, "\ntotal: size=%" PRIu64 " B", t->total_size);
+	print_diff(out, is_diff, t->total_size_diff, " B");
+	fprintf(out, ", count=%" PRIu64, t->total_count);
+	print_diff(out, is_diff, t->total_count_diff, "");
+	fprintf(out, ", handles=%" PRIu64, t->total_handles);
+	print_diff(out, is_diff, t->total_handles_diff, "");
+	fprintf(out, "\n\n");
+	for (size_t i = 0; i < t->memory_count; i++)
+		print_entry(out, t, is_diff, &t->memory[i], false);
+	if (t->handle_count)
+		fprintf(out, "%shandles:\n", t->memory_count ? "\n" : "");
+	for (size_t i = 0; i < t->handle_count; i++)
+		print_entry(out, t, is_diff, &t->handles[i], true);
+}
+
+int out_stats_text(FILE *out, const struct stats_view *views, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (i)
+			fprintf(out, "\n");
+		print_view(out, &views[i]);
+	}
+	if (fflush(out) != 0 || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}
+
+static void print_point(FILE *out, const struct timeline_point *p, uint64_t start_ns)
+{
+	fprintf(out, "%5" PRIu32 " %10.3f  %-12s %14" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
+		p->proc->seq, (double)(p->proc->uptime_ns - start_ns) / 1e9,
+		p->proc->label, p->bytes, p->blocks, p->handles);
+}
+
+int out_timeline_text(FILE *out, const struct timeline *t)
+{
+	const struct model_process *first = t->points[0].proc;
+	uint64_t start = first->uptime_ns;
+	char where[512];
+
+	fprintf(out, "Timeline of %s (pid %" PRId32 "): %zu snapshots over %.3f s, "
+		"sites by %s\n\n", first->exe[0] ? first->exe : "?", first->pid,
+		t->count, (double)(t->points[t->count - 1].proc->uptime_ns - start) / 1e9,
+		stats_key_name(t->key));
+	fprintf(out, "%5s %10s  %-12s %14s %10s %8s\n", "seq", "time (s)", "label",
+		"bytes", "blocks", "handles");
+	for (size_t i = 0; i < t->count; i++)
+		print_point(out, &t->points[i], start);
+	fprintf(out, "\n%s from snapshot %" PRIu32 " to %" PRIu32 "%s\n",
+		t->site_count ? "Sites that grew most" : "No site grew", first->seq,
+		t->points[t->growth_end].proc->seq, t->site_count ? ":" : ".");
+	for (size_t i = 0; i < t->site_count; i++) {
+		const struct timeline_site *site = &t->sites[i];
+
+		out_stats_where(site->growth, where, sizeof(where));
+		fprintf(out, "  %+" PRId64 " B (%+.1f B/min), %+" PRId64 " blocks: %s\n",
+			site->growth->size_diff, site->bytes_per_minute,
+			site->growth->count_diff, where);
+	}
+	if (t->other_snapshots)
+		fprintf(out, "(%zu %s of other processes left out)\n",
+			t->other_snapshots, plural(t->other_snapshots, "snapshot", "snapshots"));
+	if (fflush(out) != 0 || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}

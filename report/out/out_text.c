@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/* The human report: per process a header, one block per leak site and per
+ * group of open handles, the totals, and a summary line that says when the
+ * numbers above it are incomplete. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "frame.h"
+#include "out.h"
+
+/* Longer lists of handles from one stack are cut, the rest only counted. */
+#define HANDLES_LISTED 10
+
+struct style {
+	const char *bold, *alert, *reset;
+	unsigned frame_flags; /* FRAME_DIM where frames have no source line */
+};
+
+static const struct style plain = { "", "", "", 0 };
+static const struct style ansi = { "\033[1m", "\033[1;31m", "\033[0m", FRAME_DIM };
+
+static void print_amount(FILE *out, uint64_t bytes, uint64_t blocks)
+{
+	fprintf(out, "%" PRIu64 " %s in %" PRIu64 " %s", bytes,
+		plural(bytes, "byte", "bytes"), blocks, plural(blocks, "block", "blocks"));
+}
+
+static void print_frame(FILE *out, const struct style *st, size_t index,
+			const struct model_frame *f)
+{
+	char text[2048];
+
+	frame_text(f, index, FRAME_INDEX | FRAME_INLINED | st->frame_flags, text, sizeof(text));
+	fprintf(out, "    %s\n", text);
+}
+
+static void print_stack(FILE *out, const struct style *st,
+			const struct model_stack *stack)
+{
+	if (stack->trace == 0)
+		fprintf(out, "    (no stack: the shim could not capture one here)\n");
+	else if (stack->count == 0)
+		fprintf(out, "    (empty stack)\n");
+	for (size_t i = 0; i < stack->count; i++)
+		print_frame(out, st, i, &stack->frames[i]);
+}
+
+static void print_leak(FILE *out, const struct style *st,
+		       const struct model_leak *leak)
+{
+	fprintf(out, "%s", st->alert);
+	if (leak->indirect_blocks) /* as Valgrind words it */
+		fprintf(out, "%" PRIu64 " (%" PRIu64 " direct, %" PRIu64 " indirect) bytes "
+			"in %" PRIu64 " %s", leak->bytes + leak->indirect_bytes, leak->bytes,
+			leak->indirect_bytes, leak->blocks,
+			plural(leak->blocks, "block", "blocks"));
+	else
+		print_amount(out, leak->bytes, leak->blocks);
+	fprintf(out, "%s (%s) allocated at:\n", st->reset, model_class_name(leak->klass));
+	print_stack(out, st, &leak->stack);
+	fprintf(out, "\n");
+}
+
+static void print_handle(FILE *out, enum lks_handle_type type,
+			 const struct model_handle *h)
+{
+	fprintf(out, "    ");
+	if (type == LKS_HANDLE_MMAP)  /* the description gives size and file */
+		fprintf(out, "mapping 0x%" PRIx64, h->addr);
+	else if (type == LKS_HANDLE_FILE || type == LKS_HANDLE_DIR)
+		fprintf(out, "%s* 0x%" PRIx64, model_handle_type_name(type), h->addr);
+	if (h->fd >= 0)
+		fprintf(out, "%sfd %" PRId32, type == LKS_HANDLE_FILE ||
+			type == LKS_HANDLE_DIR || type == LKS_HANDLE_MMAP ? ", " : "", h->fd);
+	if (h->description[0])
+		fprintf(out, ": %s", h->description);
+	fprintf(out, "\n");
+}
+
+static void print_handle_group(FILE *out, const struct style *st,
+			       const struct model_handle_group *g)
+{
+	if (g->to_child)
+		fprintf(out, "%s%zu %s leaked into child programs (%s, no close-on-exec)%s "
+			"opened at:\n", st->alert, g->count, plural(g->count, "fd", "fds"),
+			model_handle_type_name(g->type), st->reset);
+	else
+		fprintf(out, "%s%zu open %s (%s)%s created at:\n", st->alert, g->count,
+			plural(g->count, "handle", "handles"),
+			model_handle_type_name(g->type), st->reset);
+	for (size_t i = 0; i < g->count && i < HANDLES_LISTED; i++)
+		print_handle(out, g->type, &g->handles[i]);
+	if (g->count > HANDLES_LISTED)
+		fprintf(out, "    ... and %zu more\n", g->count - HANDLES_LISTED);
+	print_stack(out, st, &g->stack);
+	fprintf(out, "\n");
+}
+
+/* ---- retainers: what keeps reachable memory alive ---- */
+
+static void print_frame_place(FILE *out, const struct model_frame *f)
+{
+	char text[2048];
+
+	if (f)
+		frame_text(f, 0, 0, text, sizeof(text));
+	fputs(f ? text : "an unknown place", out);
+}
+
+/* Where a stack is: its innermost frame (a root's frame). */
+static void print_place(FILE *out, const struct model_stack *stack)
+{
+	print_frame_place(out, stack->count ? &stack->frames[0] : NULL);
+}
+
+/* Where a block was allocated, on one line: the first frame of the
+ * program's own code, not the inlined std::allocator<T>::allocate. */
+static void print_site_place(FILE *out, const struct model_stack *stack)
+{
+	print_frame_place(out, frame_user(stack));
+}
+
+static void print_root(FILE *out, const struct model_retainer_step *step)
+{
+	switch (step->kind) {
+	case LKS_RK_GLOBAL:
+		if (step->symbol && step->symbol_offset)
+			fprintf(out, "global %s+%" PRIu64, step->symbol, step->symbol_offset);
+		else if (step->symbol)
+			fprintf(out, "global %s", step->symbol);
+		else
+			fprintf(out, "global data at 0x%" PRIx64, step->address);
+		fprintf(out, " in %s", step->module ? step->module : "an unknown object");
+		break;
+	case LKS_RK_STACK:
+		fprintf(out, "stack of thread %" PRIu32 ", ", step->thread);
+		if (step->frame.count) {
+			fprintf(out, "a frame called from ");
+			print_place(out, &step->frame);
+		} else {
+			fprintf(out, "word at 0x%" PRIx64, step->address);
+		}
+		break;
+	case LKS_RK_REGISTER:
+		fprintf(out, "register #%" PRIu64 " of thread %" PRIu32, step->offset,
+			step->thread);
+		break;
+	case LKS_RK_TLS:
+		fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		break;
+	default:
+		fprintf(out, "anonymous mapping, word at 0x%" PRIx64, step->address);
+		break;
+	}
+	fprintf(out, "\n");
+}
+
+static void print_chain(FILE *out, const struct style *st,
+			const struct model_retainer *chain)
+{
+	fprintf(out, "  %s", st->bold);
+	print_amount(out, chain->site->bytes, chain->site->blocks);
+	fprintf(out, "%s allocated at ", st->reset);
+	print_site_place(out, &chain->site->stack);
+	fprintf(out, " is held by:\n    ");
+	print_root(out, &chain->steps[0]);
+	for (size_t i = 1; i < chain->step_count; i++) {
+		const struct model_retainer_step *step = &chain->steps[i];
+
+		fprintf(out, "    -> %" PRIu64 "-byte block from ", step->size);
+		print_site_place(out, &step->stack);
+		if (i + 1 < chain->step_count)
+			fprintf(out, ", pointer at offset %" PRIu64 "\n", step->offset);
+		else
+			fprintf(out, " (this site)\n");
+	}
+}
+
+/* The runtime's own sites are left out, as in the leak list. */
+static void print_retainers(FILE *out, const struct style *st,
+			    const struct model_process *p)
+{
+	size_t shown = 0;
+
+	fprintf(out, "what keeps the largest reachable sites alive:\n");
+	for (size_t i = 0; i < p->retainer_count; i++) {
+		const struct model_retainer *chain = &p->retainers[i];
+
+		if (!chain->site || chain->site->suppressed_by)
+			continue;
+		print_chain(out, st, chain);
+		shown++;
+	}
+	if (!shown)
+		fprintf(out, "  %s\n", p->classified ? "no chain to a site of the program's"
+			: "nothing: this snapshot was taken without a reachability scan");
+	fprintf(out, "\n");
+}
+
+static void print_title(FILE *out, const struct style *st,
+			const struct model_process *p)
+{
+	fprintf(out, "%sleakscope: %s (pid %" PRId32 ", parent %" PRId32 "%s): ",
+		st->bold, p->exe[0] ? p->exe : "?", p->pid, p->ppid,
+		p->flags & LKS_HF_FORKED ? ", forked" : "");
+	switch (p->reason) {
+	case LKS_REASON_EXIT:
+		if (p->exit_status >= 0)
+			fprintf(out, "exited with status %" PRId32, p->exit_status);
+		else
+			fprintf(out, "exited");
+		break;
+	case LKS_REASON__EXIT:
+		fprintf(out, "left through _exit(%" PRId32 ") (no atexit handlers ran)",
+			p->exit_status);
+		break;
+	default:
+		fprintf(out, "snapshot %" PRIu32 " \"%s\" (%s), still running", p->seq,
+			p->label, model_reason_name(p->reason));
+		break;
+	}
+	fprintf(out, "%s", st->reset);
+}
+
+static void print_header(FILE *out, const struct style *st,
+			 const struct model_process *p)
+{
+	print_title(out, st, p);
+	fprintf(out, "\n");
+	for (size_t i = 0; i < p->warning_count; i++)
+		fprintf(out, "warning: %s\n", p->warnings[i]);
+	fprintf(out, "\n");
+}
+
+/* Most of what the shim maps is reserved and never touched: what is in RAM
+ * is its real cost. Files of older shims only have the reservation. */
+static void print_tool_memory(FILE *out, const struct lks_counters *c)
+{
+	const double mib = 1024.0 * 1024.0;
+
+	if (c->tool_resident_bytes)
+		fprintf(out, "the shim's tables held %.1f MiB in RAM (%.1f MiB reserved)\n",
+			(double)c->tool_resident_bytes / mib, (double)c->tool_bytes / mib);
+	else
+		fprintf(out, "the shim reserved %.1f MiB for its tables\n",
+			(double)c->tool_bytes / mib);
+}
+
+static void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)
+{
+	static const char *const titles[] = {
+		[LKS_CLASS_UNFREED] = "not freed",
+		[LKS_CLASS_DEFINITE] = "definitely lost",
+		[LKS_CLASS_INDIRECT] = "indirectly lost",
+		[LKS_CLASS_POSSIBLE] = "possibly lost",
+		[LKS_CLASS_REACHABLE] = "still reachable",
+	};
+	const struct lks_counters *c = &p->counters;
+
+	fprintf(out, "totals:\n");
+	for (int k = 0; k <= LKS_CLASS_REACHABLE; k++) {
+		const struct model_class_total *t = &p->by_class[k];
+		bool expected = p->classified ? k != LKS_CLASS_UNFREED
+					      : k == LKS_CLASS_UNFREED;
+
+		if (!expected && t->sites == 0)
+			continue;
+		fprintf(out, "  %-16s ", titles[k]);
+		print_amount(out, t->bytes, t->blocks);
+		fprintf(out, " from %" PRIu64 " %s%s\n", t->sites,
+			plural(t->sites, "site", "sites"),
+			k == LKS_CLASS_REACHABLE && t->sites && !reachable_listed ?
+			" (not listed)" : "");
+	}
+	if (p->suppressed.sites) {
+		fprintf(out, "  %-16s ", "suppressed");
+		print_amount(out, p->suppressed.bytes, p->suppressed.blocks);
+		fprintf(out, " from %" PRIu64 " %s (by suppression rules)\n",
+			p->suppressed.sites, plural(p->suppressed.sites, "site", "sites"));
+	}
+	fprintf(out, "  %-16s %zu", "handles open", p->handle_count);
+	if (p->held_mappings)
+		fprintf(out, " (and %zu %s of %.1f MiB still pointed at, not listed)",
+			p->held_mappings, plural(p->held_mappings, "mapping", "mappings"),
+			(double)p->held_mapping_bytes / (1024.0 * 1024.0));
+	fputc('\n', out);
+	if (p->child_handle_count)
+		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
+	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",
+		c->allocs, c->frees);
+	print_tool_memory(out, c);
+}
+
+/* Each clause names a counter whose non-zero value makes the leak numbers
+ * incomplete, so nobody mistakes a partial report for a clean one. */
+static void print_summary(FILE *out, const struct style *st,
+			  const struct model_process *p)
+{
+	const struct lks_counters *c = &p->counters;
+	const char *sep = "; report incomplete: ";
+
+	fprintf(out, "%sSUMMARY: ", st->bold);
+	print_amount(out, p->leaked_bytes, p->leaked_blocks);
+	fprintf(out, " leaked from %" PRIu64 " %s, %zu %s open", p->leak_sites,
+		plural(p->leak_sites, "site", "sites"), p->handle_count,
+		plural(p->handle_count, "handle", "handles"));
+	if (p->child_handle_count)
+		fprintf(out, ", %zu %s leaked into child programs", p->child_handle_count,
+			plural(p->child_handle_count, "fd", "fds"));
+	if (p->classified) {
+		fprintf(out, ", ");
+		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
+			     p->by_class[LKS_CLASS_REACHABLE].blocks);
+		fprintf(out, " still reachable");
+	}
+	const struct {
+		uint64_t count;
+		const char *one, *many, *key;
+	} missed[] = {
+		{ c->missed_allocs, "allocation not recorded", "allocations not recorded",
+		  "missed_allocs" },
+		{ c->missed_stacks, "stack not captured", "stacks not captured", "missed_stacks" },
+		{ c->missed_handles, "handle not recorded", "handles not recorded",
+		  "missed_handles" },
+		{ c->missed_threads, "thread not stopped for the reachability scan",
+		  "threads not stopped for the reachability scan", "missed_threads" },
+	};
+
+	if (p->flags & LKS_HF_OWN_MALLOC) {
+		fprintf(out, "%sthe program's own malloc was not interposed: no allocation "
+			"was seen (own_malloc)", sep);
+		sep = ", ";
+	}
+	for (size_t i = 0; i < sizeof(missed) / sizeof(missed[0]); i++)
+		if (missed[i].count) {
+			fprintf(out, "%s%" PRIu64 " %s (%s)", sep, missed[i].count,
+				plural(missed[i].count, missed[i].one, missed[i].many),
+				missed[i].key);
+			sep = ", ";
+		}
+	if (c->mismatched_frees)
+		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
+			c->mismatched_frees);
+	/* blocks allocated before the shim was ready: freed, so no leak is
+	 * missing, but worth a word when someone counts */
+	if (c->unknown_frees)
+		fprintf(out, "; %" PRIu64 " frees of blocks never recorded (unknown_frees)",
+			c->unknown_frees);
+	fprintf(out, "%s\n", st->reset);
+}
+
+static void print_process(FILE *out, const struct style *st,
+			  const struct model_process *p, const struct out_text_options *opts)
+{
+	print_header(out, st, p);
+	for (size_t i = 0; i < p->leak_count; i++)
+		if ((model_class_is_leak(p->leaks[i].klass) || opts->show_reachable) &&
+		    !p->leaks[i].suppressed_by)
+			print_leak(out, st, &p->leaks[i]);
+	for (size_t i = 0; i < p->handle_group_count; i++)
+		if (!p->handle_groups[i].suppressed_by)
+			print_handle_group(out, st, &p->handle_groups[i]);
+	for (size_t i = 0; i < p->child_group_count; i++)
+		if (!p->child_groups[i].suppressed_by)
+			print_handle_group(out, st, &p->child_groups[i]);
+	if (opts->retainers)
+		print_retainers(out, st, p);
+	print_totals(out, p, opts->show_reachable);
+	print_summary(out, st, p);
+}
+
+/* Nothing to show but totals, and the totals are complete. */
+static bool is_clean(const struct model_process *p)
+{
+	const struct lks_counters *c = &p->counters;
+
+	return p->leak_sites == 0 && p->handle_count == 0 &&
+	       p->child_handle_count == 0 && p->warning_count == 0 &&
+	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
+	       !c->missed_threads && !(p->flags & LKS_HF_OWN_MALLOC);
+}
+
+/* A build or a test script starts hundreds of clean helper processes:
+ * each gets one line, so the ones with findings stand out. */
+static void print_clean_line(FILE *out, const struct style *st,
+			     const struct model_process *p)
+{
+	print_title(out, st, p);
+	fprintf(out, ": no leaks, no open handles");
+	if (p->classified) {
+		fprintf(out, " (");
+		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
+			     p->by_class[LKS_CLASS_REACHABLE].blocks);
+		fprintf(out, " still reachable)");
+	}
+	fprintf(out, "\n");
+}
+
+int out_text(FILE *out, const struct model_report *report,
+	     const struct out_text_options *opts)
+{
+	const struct style *st = opts->colour ? &ansi : &plain;
+	bool previous_one_line = false;
+
+	for (size_t i = 0; i < report->count; i++) {
+		const struct model_process *p = report->processes[i];
+
+		bool one_line = i > 0 && is_clean(p) && !opts->show_reachable &&
+				!opts->retainers;
+
+		/* a blank line around every full report, none between one-liners */
+		if (i > 0 && (!one_line || !previous_one_line))
+			fprintf(out, "\n");
+		if (one_line)
+			print_clean_line(out, st, p);
+		else
+			print_process(out, st, p, opts);
+		previous_one_line = one_line;
+	}
+	if (fflush(out) != 0 || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* From a program run under the shim to a report model: which snapshots
+ * belong to the report, and keeping or removing the directory they were
+ * written to. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "diagnose.h"
+#include "outdir.h"
+#include "program.h"
+#include "shimpath.h"
+#include "snapset.h"
+
+/* The run's snapshots into a report; the started process first. */
+static int report_run(const struct outdir *dir, pid_t pid,
+		      struct model_report *report, bool *found,
+		      struct errmsg *err)
+{
+	struct snapset set = { 0 };
+	struct namelist paths = { 0 };
+	int r = outdir_new_snapshots(dir, &paths, err);
+
+	if (r == 0)
+		r = snapset_add_paths(&set, &paths, err);
+	if (r == 0) {
+		snapset_select(&set, (int32_t)pid);
+		*found = snapset_has_pid(&set, (int32_t)pid);
+		r = snapset_build_report(&set, report, err);
+	}
+	namelist_free(&paths);
+	snapset_free(&set);
+	return r;
+}
+
+/* The loader only warns about a preload it cannot load and runs the
+ * program anyway: refuse anything that is not an ELF file up front. */
+static int check_shared_object(const char *path, struct errmsg *err)
+{
+	static const char elf_magic[4] = { 0x7f, 'E', 'L', 'F' };
+	char magic[4] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	bool is_elf = fd >= 0 && read(fd, magic, sizeof(magic)) == sizeof(magic) &&
+		      memcmp(magic, elf_magic, sizeof(magic)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (is_elf)
+		return 0;
+	errmsg_set(err, "%s: not a shared library (give the path of libleakscope.so)", path);
+	return -ENOEXEC;
+}
+
+static int find_shim(const struct session_options *opts, char *path, size_t size,
+		     struct errmsg *err)
+{
+	if (!opts->shim)
+		return shim_locate(path, size, err);
+	if (!realpath(opts->shim, path)) {
+		int r = -errno;
+
+		errmsg_set(err, "%s: %s", opts->shim, strerror(-r));
+		return r;
+	}
+	return check_shared_object(path, err);
+}
+
+static void explain_missing(const char *command, int wait_status,
+			    struct session_outcome *outcome)
+{
+	if (WIFSIGNALED(wait_status))
+		snprintf(outcome->missing, sizeof(outcome->missing),
+			 "killed by signal %d (%s) before it could write one",
+			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
+	else
+		snprintf(outcome->missing, sizeof(outcome->missing), "%s",
+			 diagnose_no_snapshot(command));
+}
+
+int session_run(const struct session_options *opts, struct model_report *report,
+		struct session_outcome *outcome, struct errmsg *err)
+{
+	char shim[PATH_MAX];
+	struct outdir dir = { 0 };
+	struct run_outcome ran = { 0 };
+	struct guard guard;
+	bool found = false, keep;
+	int r;
+
+	*outcome = (struct session_outcome){ 0 };
+	guard_start(&guard);  /* first: it has the time until the run to get going */
+	r = find_shim(opts, shim, sizeof(shim), err);
+	if (r == 0)
+		r = outdir_open(opts->snapshot_dir, &dir, err);
+	if (r < 0) {
+		guard_end(&guard);
+		return r;
+	}
+	r = run_program(&(struct run_options){ .argv = opts->argv, .shim = shim,
+					       .snapshot_dir = dir.path,
+					       .depth = opts->depth,
+					       .wait_children = opts->wait_children,
+					       .guard = &guard },
+			&ran, err);
+	outcome->spawn_error = ran.spawn_error;
+	outcome->still_running = ran.still_running;
+	outcome->first_running = ran.first_running;
+	outcome->exit_code = run_exit_code(ran.wait_status);
+	if (r == 0 && !ran.spawn_error)
+		r = report_run(&dir, ran.pid, report, &found, err);
+	if (r == 0 && !ran.spawn_error && !found)
+		explain_missing(opts->argv[0], ran.wait_status, outcome);
+	guard_end(&guard);  /* released by run_program; it had the report's time to exit */
+	keep = opts->keep_snapshots || ran.still_running;
+	if (dir.temporary && keep)
+		outcome->kept_dir = strdup(dir.path);
+	outdir_close(&dir, keep, NULL);
+	return r;
+}

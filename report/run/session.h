@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* One `leakscope run` from the program to its report model: the shim found,
+ * the snapshot directory made, the program run, the snapshots that appeared
+ * read, and the directory kept or removed. */
+#ifndef LEAKSCOPE_SESSION_H
+#define LEAKSCOPE_SESSION_H
+
+#include <stdbool.h>
+
+#include "errmsg.h"
+#include "model.h"
+
+struct session_options {
+	char *const *argv;
+	const char *shim;         /* NULL: found next to the leakscope binary */
+	const char *snapshot_dir; /* NULL: a private temporary directory */
+	bool keep_snapshots;      /* keep the temporary directory and say where */
+	bool wait_children;       /* wait for every descendant, not only argv */
+	unsigned depth;           /* 0: the shim's default */
+};
+
+/* What happened to the program, for `run` to report and pass on. */
+struct session_outcome {
+	int exit_code;       /* the program's: 128 + N when killed by signal N */
+	int spawn_error;     /* errno when it could not be started, else 0 */
+	/* why the started process left no snapshot, or "": the signal that
+	 * killed it (no report is written then), or what diagnose.c found */
+	char missing[160];
+	char *kept_dir;      /* the temporary directory kept, or NULL (malloc'd) */
+	/* descendants still running when the command ended: not reported; the
+	 * temporary directory is kept for their snapshots */
+	unsigned still_running;
+	pid_t first_running;
+};
+
+/* Runs the program and builds the report of every process of its tree. 0,
+ * or a negative errno when leakscope itself failed. */
+int session_run(const struct session_options *opts, struct model_report *report,
+		struct session_outcome *outcome, struct errmsg *err);
+
+#endif

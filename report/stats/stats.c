@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/* Grouping one process's live memory and open handles into statistics:
+ * one record per (site, key), sorted by key and merged, then ordered
+ * largest first as tracemalloc's Snapshot.statistics does. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "pool.h"
+#include "sitekey.h"
+#include "stats.h"
+
+static const char *const key_names[] = {
+	[STATS_KEY_TRACEBACK] = "traceback",
+	[STATS_KEY_LINENO] = "lineno",
+	[STATS_KEY_FUNCTION] = "function",
+	[STATS_KEY_FILE] = "file",
+	[STATS_KEY_MODULE] = "module",
+};
+
+const char *stats_key_name(enum stats_key key)
+{
+	return key_names[key];
+}
+
+int stats_key_parse(const char *name, enum stats_key *out)
+{
+	for (size_t i = 0; i < sizeof(key_names) / sizeof(*key_names); i++)
+		if (strcmp(name, key_names[i]) == 0) {
+			*out = (enum stats_key)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* Entries of one list being grouped; one per (site, key) until merged. */
+struct grouping {
+	const struct stats_options *opts;
+	struct pool *pool;
+	struct sitekey_buffer key;
+	struct stats_entry *entries;
+	size_t count, capacity;
+	size_t stack_start; /* entries of the stack being added start here */
+};
+
+static int grow(struct grouping *g)
+{
+	size_t capacity = g->capacity ? g->capacity * 2 : 64;
+	struct stats_entry *grown = realloc(g->entries, capacity * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	g->entries = grown;
+	g->capacity = capacity;
+	return 0;
+}
+
+/* Handle keys start with the type, so that a site's sockets and pipes stay
+ * apart. The pool interns: equal keys are the same pointer. */
+static const char *intern_key(struct grouping *g, enum lks_handle_type type)
+{
+	const char *key;
+	char *joined;
+
+	if (!type)
+		return pool_intern(g->pool, g->key.text);
+	if (asprintf(&joined, "%s\n%s", model_handle_type_name(type), g->key.text) < 0)
+		return NULL;
+	key = pool_intern(g->pool, joined);
+	free(joined);
+	return key;
+}
+
+/* A stack counts once per key, even when recursion repeats a frame. */
+static bool seen_in_stack(const struct grouping *g, const char *key)
+{
+	for (size_t i = g->stack_start; i < g->count; i++)
+		if (g->entries[i].key == key)
+			return true;
+	return false;
+}
+
+static int push_key(struct grouping *g, const struct model_frame *frames, size_t n,
+		    uint64_t size, uint64_t count, enum lks_handle_type type)
+{
+	struct model_stack shown;
+	const char *key;
+	int r = sitekey_make(g->opts->key, frames, n, &g->key, g->pool, &shown);
+
+	if (r < 0)
+		return r;
+	key = intern_key(g, type);
+	if (!key)
+		return -ENOMEM;
+	if (seen_in_stack(g, key))
+		return 0;
+	if (g->count == g->capacity && (r = grow(g)) < 0)
+		return r;
+	g->entries[g->count++] = (struct stats_entry){
+		.key = key, .size = size, .count = count, .type = type, .stack = shown,
+	};
+	return 0;
+}
+
+/* 1 when the filters kept the stack, 0 when not, or a negative errno. */
+static int add_stack(struct grouping *g, const struct model_stack *stack,
+		     uint64_t size, uint64_t count, enum lks_handle_type type)
+{
+	const struct stats_options *opts = g->opts;
+	size_t site = frame_site(stack, opts->alloc_fns, opts->alloc_fn_count);
+	const struct model_frame *frames = stack->frames + site;
+	size_t n = stack->count - site;
+	int r = 0;
+
+	if (!filter_keeps(&opts->filters, n ? frames : NULL))
+		return 0;
+	g->stack_start = g->count;
+	if (!opts->cumulative || n == 0)
+		r = push_key(g, frames, n, size, count, type);
+	for (size_t i = 0; r == 0 && opts->cumulative && i < n; i++)
+		r = push_key(g, frames + i, 1, size, count, type);
+	return r < 0 ? r : 1;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct stats_entry *)a)->key,
+		      ((const struct stats_entry *)b)->key);
+}
+
+/* Snapshot.statistics order: size, then count, largest first; the key
+ * decides ties so that output never depends on qsort. */
+static int by_size(const void *a, const void *b)
+{
+	const struct stats_entry *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* qsort wants a valid pointer even for no entries; an empty list is NULL. */
+static void sort_entries(struct stats_entry *entries, size_t count,
+			 int (*order)(const void *, const void *))
+{
+	if (count)
+		qsort(entries, count, sizeof(*entries), order);
+}
+
+/* Sorts by key and adds up the entries of equal keys; returns the count. */
+static size_t merge(struct stats_entry *entries, size_t count)
+{
+	size_t kept = 0;
+
+	sort_entries(entries, count, by_key);
+	for (size_t i = 0; i < count; i++) {
+		if (kept && entries[kept - 1].key == entries[i].key) {
+			entries[kept - 1].size += entries[i].size;
+			entries[kept - 1].count += entries[i].count;
+		} else {
+			entries[kept++] = entries[i];
+		}
+	}
+	return kept;
+}
+
+static int group_memory(struct grouping *g, const struct model_process *proc,
+			struct stats_table *table)
+{
+	for (size_t i = 0; i < proc->leak_count; i++) {
+		const struct model_leak *leak = &proc->leaks[i];
+		int r = add_stack(g, &leak->stack, leak->bytes, leak->blocks, 0);
+
+		if (r < 0)
+			return r;
+		table->total_size += r ? leak->bytes : 0;
+		table->total_count += r ? leak->blocks : 0;
+	}
+	table->memory_count = merge(g->entries, g->count);
+	table->memory = g->entries;
+	sort_entries(table->memory, table->memory_count, by_size);
+	return 0;
+}
+
+static int add_handle_groups(struct grouping *g, const struct model_handle_group *groups,
+			     size_t count, struct stats_table *table)
+{
+	for (size_t i = 0; i < count; i++) {
+		int r = add_stack(g, &groups[i].stack, 0, groups[i].count, groups[i].type);
+
+		if (r < 0)
+			return r;
+		table->total_handles += r ? groups[i].count : 0;
+	}
+	return 0;
+}
+
+/* Held mappings count too: statistics are about what is open, not what
+ * leaked, and a growing arena is growth (an in-run snapshot, not scanned,
+ * lists the same mappings as open handles). */
+static int group_handles(struct grouping *g, const struct model_process *proc,
+			 struct stats_table *table)
+{
+	if (add_handle_groups(g, proc->handle_groups, proc->handle_group_count, table) < 0 ||
+	    add_handle_groups(g, proc->held_groups, proc->held_group_count, table) < 0)
+		return -ENOMEM;
+	table->handle_count = merge(g->entries, g->count);
+	table->handles = g->entries;
+	sort_entries(table->handles, table->handle_count, by_size);
+	return 0;
+}
+
+int stats_build(const struct model_process *proc, const struct stats_options *opts,
+		struct stats_table *out)
+{
+	struct stats_table table = { .key = opts->key, .cumulative = opts->cumulative };
+	struct grouping g = { .opts = opts };
+	int r = -ENOMEM;
+
+	table.pool = g.pool = pool_new();
+	if (table.pool && (r = group_memory(&g, proc, &table)) == 0) {
+		g.entries = NULL;
+		g.count = g.capacity = 0;
+		r = group_handles(&g, proc, &table);
+	}
+	sitekey_buffer_free(&g.key);
+	if (r < 0) {
+		free(g.entries);
+		stats_free(&table);
+		return r;
+	}
+	*out = table;
+	return 0;
+}
+
+void stats_free(struct stats_table *table)
+{
+	free(table->memory);
+	free(table->handles);
+	pool_free(table->pool);
+	*table = (struct stats_table){ 0 };
+}
+
+void stats_keep_top(struct stats_table *table, size_t top)
+{
+	if (top && table->memory_count > top)
+		table->memory_count = top;
+	if (top && table->handle_count > top)
+		table->handle_count = top;
+}
