@@ -8,13 +8,26 @@
          and the report lists bash, both P, yes and head, each P with its
          3 leaked blocks and the signal that ended it
 
-Usage: check_ends.py --leakscope EXE --shim SO MODE -- FATAL_SIGNAL_PROGRAM
+  killed P (fatal_signal) leaks and kills itself with SIGKILL, which no
+         handler sees: as the started process, `run --error-exitcode 23`
+         exits 23 and says it was killed, and 137 with --allow-killed; as an
+         orphan of bash (so leakscope run reaps it), the report names it
+         killed with no snapshot, the gate fails, and --allow-killed passes
+  root   P (fork_threads) forks 20 children: `leakscope report DIR` of the
+         directory `run -d DIR` wrote puts P first, as run's own report
+         does, 3 times; and so it does without run's mark (a plain
+         LD_PRELOAD directory), from the snapshots alone
+
+Usage: check_ends.py --leakscope EXE --shim SO MODE PROGRAM
 """
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 
 import hostile
 
@@ -48,18 +61,92 @@ def check_tree(args, tools):
     return errors, outcome
 
 
+def expect_end(errors, what, outcome, want):
+    if outcome.end != want:
+        errors.append(f"{what}: leakscope run ended with {outcome.end}, want {want}")
+
+
+def check_killed(args, tools):
+    errors = []
+    root = tools.leakscope_run([args.program, "kill9"], 60, extra=["--error-exitcode", "23"])
+    expect_end(errors, "started process killed", root, "exit 23")
+    if b"killed by signal 9" not in root.stderr:
+        errors.append("started process killed: run does not say it was killed by signal 9")
+    allowed = tools.leakscope_run([args.program, "kill9"], 60,
+                                  extra=["--error-exitcode", "23", "--allow-killed"])
+    expect_end(errors, "started process killed, --allow-killed", allowed, "signal SIGKILL")
+    script = f"(sleep 0.3; exec {args.program} kill9) & exit 0"
+    tree = [shutil.which("bash"), "-c", script]
+    orphan = tools.leakscope_run(tree, 60, extra=["--error-exitcode", "23", "--wait-children"])
+    expect_end(errors, "orphan killed", orphan, "exit 23")
+    killed = [d for d in (orphan.report or {}).get("no_snapshot") or []
+              if d.get("signal") == 9 and d.get("why") == "killed"]
+    if len(killed) != 1 or not (killed[0].get("name") or "").startswith("hostile_fatal"):
+        errors.append(f"orphan killed: no_snapshot lists {killed}, want the program "
+                      "killed by signal 9")
+    if b"killed by signal 9 (SIGKILL), no snapshot" not in orphan.stdout + orphan.stderr:
+        errors.append("orphan killed: the text report does not name it")
+    passed = tools.leakscope_run(tree, 60, extra=["--error-exitcode", "23", "--wait-children",
+                                                  "--allow-killed"])
+    expect_end(errors, "orphan killed, --allow-killed", passed, "exit 0")
+    return errors, orphan
+
+
+def report_of(args, directory):
+    result = subprocess.run([args.leakscope, "report", "--format", "json", directory],
+                            capture_output=True, timeout=120, check=False)
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return None
+
+
+def check_root(args, tools):
+    errors = []
+    outcome = None
+    for attempt in range(3):
+        work = tempfile.mkdtemp(prefix="lks-ends-")
+        directory = os.path.join(work, "snapshots")
+        try:
+            outcome = tools.leakscope_run([args.program], 120, extra=["-d", directory])
+            first = processes(outcome.report)[:1]
+            want = first[0].get("pid") if first else None
+            if want is None or len(processes(outcome.report)) != 21:
+                errors.append(f"run {attempt + 1}: run's report has "
+                              f"{len(processes(outcome.report))} processes, want 21")
+                break
+            for marked in (True, False):
+                if not marked:
+                    for name in os.listdir(directory):
+                        if name.startswith(".started."):
+                            os.unlink(os.path.join(directory, name))
+                report = report_of(args, directory)
+                got = processes(report)[0].get("pid") if processes(report) else None
+                if got != want:
+                    errors.append(f"run {attempt + 1}: report DIR "
+                                  f"({'with' if marked else 'without'} run's mark) puts pid "
+                                  f"{got} first, run started {want}")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if errors:
+            break
+    return errors, outcome
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leakscope", required=True, type=os.path.abspath)
     parser.add_argument("--shim", required=True, type=os.path.abspath)
-    parser.add_argument("mode", choices=["tree"])
+    parser.add_argument("mode", choices=["tree", "killed", "root"])
     parser.add_argument("program", type=os.path.abspath)
     args = parser.parse_args(argv)
     tools = hostile.Tools(args.leakscope, args.shim)
-    errors, outcome = {"tree": check_tree}[args.mode](args, tools)
+    errors, outcome = {"tree": check_tree, "killed": check_killed,
+                       "root": check_root}[args.mode](args, tools)
     if errors:
-        sys.stderr.buffer.write(outcome.stderr[-3000:])
+        if outcome:
+            sys.stderr.buffer.write(outcome.stderr[-3000:])
         print("FAIL:\n  " + "\n  ".join(errors), file=sys.stderr)
         return 1
     print(f"ok: {args.mode}")

@@ -15,7 +15,8 @@
  *              thread has run, so malloc locks; the top chunk's size is
  *              overwritten): the snapshot must not need that lock
  *   busy       SIGTERM to a thread that does nothing but allocate and
- *              free, most likely inside malloc or the shim when it lands */
+ *              free, most likely inside malloc or the shim when it lands
+ *   kill9      SIGKILL: no handler sees it, no snapshot can be written */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
 		abort_in_malloc();
 	} else if (!strcmp(mode, "busy")) {
 		term_while_busy();
+	} else if (!strcmp(mode, "kill9")) {
+		raise(SIGKILL);
 	}
 	say("still running\n");
 	return 0;
