@@ -16,6 +16,11 @@
  * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N). */
 #define LKS_UNWRITTEN_PREFIX ".unwritten."
 #define LKS_UNWRITTEN_NOFILE "nofile-"
+/* A child that a signal killed, as the process that reaped it saw it (the
+ * shim in its parent, or `leakscope run`): an empty file named
+ * LKS_KILLED_PREFIX PID "." SIGNAL ["." COMM] in the output directory, so
+ * that one killed by SIGKILL, which wrote no snapshot, is still named. */
+#define LKS_KILLED_PREFIX ".killed."
 
 #define LKS_MAGIC "LKSNAP\r\n" /* \r\n catches text-mode mangling, as PNG's */
 #define LKS_MAGIC_LEN 8

@@ -134,6 +134,25 @@ void lks_snapfile_mark_unwritten(const char *why)
 		lks_sys_mknodat(AT_FDCWD, path, S_IFREG | 0600, 0);
 }
 
+/* Built in a line, not a PATH_MAX buffer: it may run in a SIGCHLD handler
+ * on a small stack. An output directory too long for it leaves no mark. */
+void lks_snapfile_mark_killed(int pid, int signal)
+{
+	struct lks_line path = { .len = 0 };
+
+	if (!lks_output_dir()[0])
+		return;
+	lks_line_str(&path, lks_output_dir());
+	lks_line_str(&path, "/" LKS_KILLED_PREFIX);
+	lks_line_u64(&path, (uint64_t)pid);
+	lks_line_str(&path, ".");
+	lks_line_u64(&path, (uint64_t)signal);
+	if (path.len >= sizeof(path.text))
+		return;
+	path.text[path.len] = '\0';
+	lks_sys_mknodat(AT_FDCWD, path.text, S_IFREG | 0600, 0);
+}
+
 void lks_snapfile_free(struct lks_snap_parts *parts)
 {
 	parts->buf[LKS_PART_STRINGS] = (struct lks_buf){ 0 };  /* the strtab's */

@@ -29,5 +29,8 @@ void lks_snapfile_free(struct lks_snap_parts *parts);
  * .unwritten.PID.WHY in the output directory (format.h), made without an
  * fd. */
 void lks_snapfile_mark_unwritten(const char *why);
+/* A child this process reaped that `signal` killed: an empty file
+ * .killed.PID.SIGNAL (format.h), made without an fd. Async-signal-safe. */
+void lks_snapfile_mark_killed(int pid, int signal);
 
 #endif

@@ -34,6 +34,10 @@ SYSCALL_AS(int, mknodat, (int dir_fd, const char *path, mode_t mode, dev_t dev),
 SYSCALL_AS(int, socket, (int domain, int type, int protocol), SYS_socket, domain, type,
            protocol)
 SYSCALL_AS(int, dup, (int fd), SYS_dup, fd)
+SYSCALL_AS(pid_t, wait4, (pid_t pid, int *status, int options, void *usage), SYS_wait4, pid,
+           status, options, usage)
+SYSCALL_AS(int, waitid, (int id_type, id_t id, void *info, int options), SYS_waitid, id_type,
+           id, info, options, NULL)
 SYSCALL_AS(int, dup3, (int old_fd, int new_fd, int flags), SYS_dup3, old_fd, new_fd, flags)
 SYSCALL_AS(int, pipe2, (int fds[2], int flags), SYS_pipe2, fds, flags)
 SYSCALL_AS(int, socketpair, (int domain, int type, int protocol, int fds[2]),

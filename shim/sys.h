@@ -48,5 +48,7 @@ int lks_sys_epoll_create1(int flags);
 int lks_sys_inotify_init1(int flags);
 int lks_sys_memfd_create(const char *name, unsigned int flags);
 int lks_sys_pidfd_open(pid_t pid, unsigned int flags);
+pid_t lks_sys_wait4(pid_t pid, int *status, int options, void *usage);
+int lks_sys_waitid(int id_type, id_t id, void *info, int options);
 
 #endif

@@ -2,7 +2,9 @@
 /* What a run leaves beside the snapshots, as empty files whose names say
  * it (hidden: no reader of *.lks ever takes one for a snapshot):
  *   .started.PID               leakscope run started PID (the tree's root)
- *   .killed.PID.SIGNAL.NAME    run saw PID, named NAME, die of SIGNAL
+ *   .killed.PID.SIGNAL.NAME    run saw PID, named NAME, die of SIGNAL; the
+ *                              shim in a parent that reaped it leaves
+ *                              .killed.PID.SIGNAL (format.h)
  *   .unwritten.PID.WHY         the shim could not write PID's end snapshot
  *                              (format.h: nofile-N, every fd in use)
  * so that `leakscope report DIR` later knows what run knew. */
@@ -17,7 +19,7 @@
 #include "model.h"
 
 #define MARK_STARTED ".started."
-#define MARK_KILLED ".killed."
+#define MARK_KILLED LKS_KILLED_PREFIX
 
 struct marks {
 	int32_t started;           /* pid of the newest .started mark, or 0 */

@@ -12,7 +12,9 @@
          handler sees: as the started process, `run --error-exitcode 23`
          exits 23 and says it was killed, and 137 with --allow-killed; as an
          orphan of bash (so leakscope run reaps it), the report names it
-         killed with no snapshot, the gate fails, and --allow-killed passes
+         killed with no snapshot, the gate fails, and --allow-killed passes;
+         and as children the program (P reap) or bash reaps itself, which
+         the shim in the parent marks: the same, and P's stdout unchanged
   root   P (fork_threads) forks 20 children: `leakscope report DIR` of the
          directory `run -d DIR` wrote puts P first, as run's own report
          does, 3 times; and so it does without run's mark (a plain
@@ -89,7 +91,32 @@ def check_killed(args, tools):
     passed = tools.leakscope_run(tree, 60, extra=["--error-exitcode", "23", "--wait-children",
                                                   "--allow-killed"])
     expect_end(errors, "orphan killed, --allow-killed", passed, "exit 0")
+    errors += check_reaped(args, tools)
     return errors, orphan
+
+
+def check_reaped(args, tools):
+    """Children the program reaps itself: the shim in it marks them."""
+    errors = []
+    plain = hostile.run([args.program, "reap"], 60)
+    limit = ["--error-exitcode", "23", "--max-leaked-bytes", "100000"]
+    reaped = tools.leakscope_run([args.program, "reap"], 60, extra=limit)
+    expect_end(errors, "children reaped by the program", reaped, "exit 23")
+    if reaped.stdout != plain.stdout:
+        errors.append(f"children reaped by the program: stdout {reaped.stdout!r}, "
+                      f"without the shim {plain.stdout!r}")
+    started = processes(reaped.report)[:1]
+    children = sorted(d.get("pid") for d in (reaped.report or {}).get("no_snapshot") or []
+                      if d.get("signal") == 9 and d.get("why") == "killed")
+    if len(children) != 4 or (started and started[0].get("pid") in children):
+        errors.append(f"children reaped by the program: no_snapshot lists pids {children}, "
+                      "want its 4 children killed by signal 9")
+    bash_reaped = tools.leakscope_run([shutil.which("bash"), "-c",
+                                       f"{args.program} kill9; echo after"], 60, extra=limit)
+    expect_end(errors, "child of bash killed", bash_reaped, "exit 23")
+    allowed = tools.leakscope_run([args.program, "reap"], 60, extra=limit + ["--allow-killed"])
+    expect_end(errors, "children reaped by the program, --allow-killed", allowed, "exit 0")
+    return errors
 
 
 def report_of(args, directory):

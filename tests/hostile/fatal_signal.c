@@ -16,14 +16,20 @@
  *              overwritten): the snapshot must not need that lock
  *   busy       SIGTERM to a thread that does nothing but allocate and
  *              free, most likely inside malloc or the shim when it lands
- *   kill9      SIGKILL: no handler sees it, no snapshot can be written */
+ *   kill9      SIGKILL: no handler sees it, no snapshot can be written
+ *   reap       4 children killed by SIGKILL, reaped by waitpid, wait(NULL),
+ *              waitid (after a WNOWAIT look) and wait4: the parent prints
+ *              what each call said, then exits 0 */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +130,42 @@ static void term_while_busy(void)
 	pthread_join(thread, NULL);
 }
 
+static pid_t child_killed(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		raise(SIGKILL);
+	return pid;
+}
+
+static void reap_killed_children(void)
+{
+	siginfo_t info = { 0 };
+	struct rusage usage;
+	char line[96];
+	int status = 0;
+	pid_t pid = child_killed();
+	bool same = waitpid(pid, &status, 0) == pid;
+
+	snprintf(line, sizeof(line), "waitpid: %d, signal %d\n", same,
+		 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	say(line);
+	pid = child_killed();
+	snprintf(line, sizeof(line), "wait(NULL): %d\n", wait(NULL) == pid);
+	say(line);
+	pid = child_killed();
+	waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT);
+	waitid(P_PID, (id_t)pid, &info, WEXITED);
+	snprintf(line, sizeof(line), "waitid: %d, code %d, signal %d\n", info.si_pid == pid,
+		 info.si_code, info.si_status);
+	say(line);
+	pid = child_killed();
+	same = wait4(pid, &status, 0, &usage) == pid;
+	snprintf(line, sizeof(line), "wait4: %d, signal %d\n", same, WTERMSIG(status));
+	say(line);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "term";
@@ -159,6 +201,8 @@ int main(int argc, char **argv)
 		term_while_busy();
 	} else if (!strcmp(mode, "kill9")) {
 		raise(SIGKILL);
+	} else if (!strcmp(mode, "reap")) {
+		reap_killed_children();
 	}
 	say("still running\n");
 	return 0;
