@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fdtable.h"
+#include "python/python.h"
 #include "shim.h"
 
 int lks_state = LKS_UNINIT;
@@ -170,5 +171,6 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	on_exit(at_exit, NULL);
 	pthread_atfork(NULL, NULL, after_fork_in_child);
 	lks_control_start();
+	lks_py_init();  /* dlsym: a CPython runtime in the process? */
 	lks_busy = 0;
 }

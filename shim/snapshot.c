@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "handlesnap.h"
+#include "python/python.h"
 #include "shim.h"
 
 #define FAMILIES 3
@@ -142,7 +143,7 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 /* ---- file layout ---------------------------------------------------------- */
 
 enum { SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES,
-       SEC_HANDLES, SEC_RETAINERS, SECTION_COUNT };
+       SEC_HANDLES, SEC_RETAINERS, SEC_PYTHON, SEC_PYCODES, SEC_PYBYTES, SECTION_COUNT };
 
 struct parts {
 	struct lks_buf buf[SECTION_COUNT];
@@ -158,6 +159,9 @@ static const struct { uint32_t kind, record_size; } section_kinds[SECTION_COUNT]
 	[SEC_SITES] = { LKS_SEC_SITES, sizeof(struct lks_site) },
 	[SEC_HANDLES] = { LKS_SEC_HANDLES, sizeof(struct lks_handle) },
 	[SEC_RETAINERS] = { LKS_SEC_RETAINERS, sizeof(struct lks_retainer_step) },
+	[SEC_PYTHON] = { LKS_SEC_PYTHON, sizeof(struct lks_python) },
+	[SEC_PYCODES] = { LKS_SEC_PYCODES, sizeof(struct lks_pycode) },
+	[SEC_PYBYTES] = { LKS_SEC_PYBYTES, 1 },
 };
 
 static uint64_t realtime_ns(void)
@@ -328,6 +332,9 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	handles.records = (struct lks_buf){ 0 };
 	failed |= write_traces(&sum, &handles, &parts.buf[SEC_TRACES], &parts.buf[SEC_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[SEC_MODULES], &parts.strings);
+	/* after the traces: every code copy they name is written */
+	failed |= lks_py_snapshot(&parts.buf[SEC_PYTHON], &parts.buf[SEC_PYCODES],
+	                          &parts.buf[SEC_PYBYTES], &parts.strings, &header.flags);
 	counters = lks_buf_append(&parts.buf[SEC_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);

@@ -5,6 +5,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "python/python.h"
 #include "shim.h"
 
 #define SHIM_FRAMES_MAX 8 /* interposer + capture + libunwind's own */
@@ -30,5 +31,5 @@ uint32_t lks_capture_trace(void)
 		depth = first + lks_opt.depth;
 	if (first >= depth)
 		return lks_depot_intern(NULL, 0);  /* counted as missed */
-	return lks_depot_intern(ips + first, (uint32_t)(depth - first));
+	return lks_py_intern(ips + first, (uint32_t)(depth - first));  /* python/ */
 }
