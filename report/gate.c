@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gate.h"
+#include "pyframes.h"
 #include "sitekey.h"
 
 static const struct {
@@ -315,6 +316,8 @@ static bool is_system(const struct model_frame *f)
 	static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/",
 					    "/usr/lib64/", "/usr/libexec/" };
 
+	if (pyframes_is_system(f))
+		return true;
 	if (f->file && (starts_with(f->file, "/usr/include/") ||
 			starts_with(f->file, "../sysdeps/")))
 		return true;

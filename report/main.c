@@ -15,6 +15,7 @@
 #include "gate.h"
 #include "images.h"
 #include "out.h"
+#include "pyframes.h"
 #include "snapcmd.h"
 #include "statcmd.h"
 
@@ -62,7 +63,8 @@ static const char usage_text[] =
 	"\n"
 	"diff: how live memory and open handles changed from snapshot OLD to NEW,\n"
 	"what changed most first. These also make 'report' print statistics:\n"
-	"      --group-by KEY      lineno (default), traceback, function, file, module\n"
+	"      --group-by KEY      lineno (default), traceback, function, file, module,\n"
+	"                          pyline, pytraceback (Python frames only)\n"
 	"      --cumulative        every frame of a stack counts, not only the site\n"
 	"      --alloc-fn NAME     an allocation wrapper (glob): its caller is the site\n"
 	"      --include PATTERN   only sites whose module, file or function matches\n"
@@ -97,6 +99,7 @@ static const char usage_text[] =
 	"      --json FILE         also write the report as JSON to FILE\n"
 	"      --show-reachable    list still-reachable sites too, not only their total\n"
 	"      --retainers         show what keeps the largest reachable sites alive\n"
+	"      --python-internals  keep CPython's own frames around Python frames\n"
 	"      --color WHEN        auto (default), always or never\n";
 
 __attribute__((format(printf, 1, 2)))
@@ -149,7 +152,7 @@ static int parse_depth(const char *arg, unsigned *depth)
 }
 
 enum { OPT_DEPTH = 256, OPT_WAIT_CHILDREN, OPT_SHIM, OPT_COLOUR, OPT_JSON, OPT_HELP,
-       OPT_SHOW_REACHABLE, OPT_RETAINERS };
+       OPT_SHOW_REACHABLE, OPT_RETAINERS, OPT_PYTHON_INTERNALS };
 
 static const struct option long_options[] = {
 	{ "snapshot-dir", required_argument, NULL, 'd' },
@@ -165,6 +168,7 @@ static const struct option long_options[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "show-reachable", no_argument, NULL, OPT_SHOW_REACHABLE },
 	{ "retainers", no_argument, NULL, OPT_RETAINERS },
+	{ "python-internals", no_argument, NULL, OPT_PYTHON_INTERNALS },
 	{ "group-by", required_argument, NULL, STATCMD_GROUP_BY },
 	{ "cumulative", no_argument, NULL, STATCMD_CUMULATIVE },
 	{ "alloc-fn", required_argument, NULL, STATCMD_ALLOC_FN },
@@ -253,6 +257,7 @@ static int parse_options(int argc, char **argv, bool is_run,
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_SHOW_REACHABLE: out->show_reachable = true; break;
 		case OPT_RETAINERS: out->retainers = true; break;
+		case OPT_PYTHON_INTERNALS: pyframes_show_internals = true; break;
 		case STATCMD_GROUP_BY ... STATCMD_SVG:
 			r = stats_option(stats, c, name);
 			break;

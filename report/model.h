@@ -24,6 +24,7 @@ struct model_frame {
 	uint64_t address;     /* the return address as recorded */
 	uint64_t offset;      /* address - load bias: what addr2line takes */
 	bool inlined;         /* inlined into the next frame (same address) */
+	bool python;          /* a CPython frame: address is the tagged value */
 };
 
 struct model_stack {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "pyframes.h"
 #include "sitekey.h"
 
 /* libc functions that hand the caller memory it owns, by their plain name:
@@ -178,7 +179,10 @@ int sitekey_make(enum stats_key key, const struct model_frame *frames, size_t co
 		 struct model_stack *shown)
 {
 	struct model_frame *frame;
+	int r = pyframes_narrow(&key, &frames, &count, pool);
 
+	if (r < 0)
+		return r;
 	buffer->length = 0;
 	*shown = (struct model_stack){ 0 };
 	if (count == 0)

@@ -50,7 +50,7 @@ int statcmd_option(struct statcmd *cmd, int option, const char *arg,
 	switch (option) {
 	case STATCMD_GROUP_BY:
 		if (stats_key_parse(arg, &opts->key) < 0) {
-			errmsg_set(err, "unknown --group-by key '%s' (traceback, lineno, "
+			errmsg_set(err, "unknown --group-by key '%s' (traceback, lineno, pyline, pytraceback, "
 				   "function, file or module)", arg);
 			return -EINVAL;
 		}
@@ -71,7 +71,8 @@ int statcmd_option(struct statcmd *cmd, int option, const char *arg,
 
 int statcmd_check(const struct statcmd *cmd, bool is_diff, struct errmsg *err)
 {
-	if (cmd->stats.cumulative && cmd->stats.key == STATS_KEY_TRACEBACK)
+	if (cmd->stats.cumulative && (cmd->stats.key == STATS_KEY_TRACEBACK ||
+				      cmd->stats.key == STATS_KEY_PYTRACEBACK))
 		errmsg_set(err, "--cumulative cannot be used with --group-by traceback");
 	else if (is_diff && (cmd->timeline_dir || cmd->svg_path))
 		errmsg_set(err, "--timeline and --svg are options of 'report'");
