@@ -78,8 +78,8 @@ class Snapshot:
             self.data = data = f.read()
         head = HEADER.unpack_from(data, 0)
         assert head[0] == b"LKSNAP\r\n", path
-        self.pid, self.flags = head[4], head[12]
-        self.label_off = head[11]
+        self.pid, self.flags = head[5], head[13]
+        self.label_off = head[12]
         self.sections = {}
         for i in range(head[3]):
             kind, size, offset, count = SECTION.unpack_from(data, 120 + 24 * i)
