@@ -60,9 +60,10 @@ const char *model_reason_name(enum lks_reason reason)
 		[LKS_REASON_SIGNAL] = "signal",
 		[LKS_REASON_TIMER] = "timer",
 		[LKS_REASON_API] = "api",
+		[LKS_REASON_PYTHON_EXIT] = "python-exit",
 	};
 
-	if (reason < LKS_REASON_EXIT || reason > LKS_REASON_API)
+	if (reason < LKS_REASON_EXIT || reason > LKS_REASON_PYTHON_EXIT)
 		return "unknown";
 	return names[reason];
 }

@@ -76,7 +76,7 @@ static int check_header(const struct snapshot *snap, struct errmsg *err)
 		return bad(err, snap->name,
 			   "bad header size %" PRIu32 " (expected %zu)",
 			   h->header_size, sizeof(struct lks_header));
-	if (h->reason < LKS_REASON_EXIT || h->reason > LKS_REASON_API)
+	if (h->reason < LKS_REASON_EXIT || h->reason > LKS_REASON_PYTHON_EXIT)
 		return bad(err, snap->name, "unknown snapshot reason %" PRIu32,
 			   h->reason);
 	return 0;

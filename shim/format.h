@@ -21,6 +21,7 @@ enum lks_reason {
 	LKS_REASON_SIGNAL = 3, /* asked from outside (leakscope snapshot PID) */
 	LKS_REASON_TIMER = 4,  /* snapshot_interval option */
 	LKS_REASON_API = 5,    /* leakscope_snapshot() */
+	LKS_REASON_PYTHON_EXIT = 6, /* CPython began to finalize (docs/PYTHON.md) */
 };
 
 enum lks_section_kind {

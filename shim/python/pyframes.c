@@ -198,9 +198,13 @@ uint32_t lks_py_intern(void *const *ips, uint32_t depth)
 
 	/* relaxed: a stale state only costs this one stack its Python frames */
 	if (lks_likely(__atomic_load_n(&lks_pyrt.state, __ATOMIC_RELAXED) < PY_WAITING) ||
-	    !checked(&tstate) ||
-	    load64(lks_pyrt.runtime + lks_pyrt.layout.rt_finalizing))
+	    !checked(&tstate))
 		return lks_depot_intern(ips, depth);
+	/* the thread states may be freed under other threads from now on */
+	if (load64(lks_pyrt.runtime + lks_pyrt.layout.rt_finalizing)) {
+		lks_py_finalizing();
+		return lks_depot_intern(ips, depth);
+	}
 	walk.frame = innermost_frame(tstate);
 	if (!walk.frame)
 		return lks_depot_intern(ips, depth);

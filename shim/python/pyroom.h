@@ -99,6 +99,9 @@ struct lks_pycode_copy {
 bool lks_pycode_get(uint32_t id, struct lks_pycode_copy *out); /* ready ones */
 uint64_t lks_pycode_missed(void);
 
+/* pyexit.c: the first capture that sees Py_Finalize under way */
+void lks_py_finalizing(void);
+
 /* pyframes.c: counters for the snapshot */
 uint64_t lks_pyframes_bad(void);
 uint64_t lks_pyframes_unpaired(void);

@@ -104,6 +104,12 @@ def check_cache(py, work, errors):
     expect(errors, py + " cache", 300 <= first <= 330 and 600 <= second <= 640,
            "%d then %d blocks at cache.py:%d, want about 300 then 600" %
            (first, second, line))
+    # before module teardown the cache is whole; after it, gone
+    held = blocks_at(snaps["python-exit"], "handle_request", script, line)
+    left = blocks_at(snaps["exit"], "handle_request", script, line)
+    expect(errors, py + " python-exit", held >= 600 and left < 600,
+           "%d blocks at cache.py:%d in python-exit, %d at exit: want 600 or "
+           "more, then fewer" % (held, line, left))
 
 
 def check_listeners(py, work, errors):

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* The 'python-exit' snapshot: taken by the first allocation recorded once
+ * Py_Finalize marked the runtime as finalizing, which it does after the
+ * atexit callbacks and before module teardown frees what the program held
+ * (a native exit snapshot sees only what survived that). */
+#include <errno.h>
+
+#include "../shim.h"
+#include "pyroom.h"
+
+#define LABEL "python-exit"
+
+static int taken;  /* atomic: once per process */
+
+/* On the finalizing thread, inside the recording path (lks_busy set):
+ * the writer neither allocates from the program's heap nor waits. */
+void lks_py_finalizing(void)
+{
+	struct lks_snapshot_result result;
+	int expected = 0, saved_errno = errno;
+
+	if (!lks_opt.python_exit ||
+	    !__atomic_compare_exchange_n(&taken, &expected, 1, false, __ATOMIC_RELAXED,
+	                                 __ATOMIC_RELAXED))
+		return;
+	lks_snapshot_write(LKS_REASON_PYTHON_EXIT, LABEL, -1, &result);
+	errno = saved_errno;
+}
