@@ -51,6 +51,7 @@ static bool same_code(const struct lks_py_code_seen *a, const struct lks_py_code
 {
 	return a->addr == b->addr && a->filename == b->filename &&
 	       a->qualname == b->qualname && a->linetable == b->linetable &&
+	       a->qualname_hash == b->qualname_hash && a->filename_hash == b->filename_hash &&
 	       a->firstlineno == b->firstlineno && a->code_units == b->code_units;
 }
 

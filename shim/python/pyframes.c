@@ -8,6 +8,7 @@
  * non-faulting read). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <string.h>
 
 #include "../shim.h"
 #include "python.h"
@@ -93,11 +94,17 @@ static bool checked(uint64_t *tstate)
 	return true;
 }
 
-static bool in_eval_loop(uint64_t ip)
+/* The eval loop's code, in locals: the merge loop's stores could alias
+ * the globals (the shim is built with -fno-strict-aliasing). */
+struct eval_code {
+	uint64_t start, end, cold_start, cold_end;
+};
+
+static bool in_eval_loop(const struct eval_code *eval, uint64_t ip)
 {
 	/* a return address follows its call: it may equal the function's end */
-	return (ip > lks_pyrt.eval_start && ip <= lks_pyrt.eval_end) ||
-	       (ip > lks_pyrt.cold_start && ip <= lks_pyrt.cold_end);
+	return (ip > eval->start && ip <= eval->end) ||
+	       (ip > eval->cold_start && ip <= eval->cold_end);
 }
 
 /* One Python frame as a tagged value; 0 when the frame fails a check. */
@@ -124,6 +131,10 @@ static uint64_t tag_frame(uint64_t frame, uint64_t code)
 	if (!lks_py_plausible(seen.filename) || !lks_py_plausible(seen.qualname) ||
 	    !lks_py_plausible(seen.linetable))
 		return 0;
+	/* the names' hashes: a code object freed with its names and line table,
+	 * all three addresses reused by the next one, still differs here */
+	seen.qualname_hash = load64(seen.qualname + lay->str_length + 8);
+	seen.filename_hash = load64(seen.filename + lay->str_length + 8);
 	return LKS_PYFRAME(lks_pycode_id(&seen), instr < start ? 0 : instr - start);
 }
 
@@ -171,16 +182,24 @@ bad:
 
 static uint32_t merge(struct walk *w, void *const *ips, uint32_t depth, void **merged)
 {
-	uint32_t n = 0;
+	const struct eval_code eval = { lks_pyrt.eval_start, lks_pyrt.eval_end,
+	                                lks_pyrt.cold_start, lks_pyrt.cold_end };
+	uint32_t n = 0, i = 0;
 
-	for (uint32_t i = 0; i < depth && n < MERGED_MAX; i++) {
-		if (w->frame && in_eval_loop((uint64_t)ips[i])) {
+	for (; i < depth && n < MERGED_MAX && w->frame; i++) {
+		if (in_eval_loop(&eval, (uint64_t)ips[i])) {
 			uint32_t run = emit_run(w, merged + n, MERGED_MAX - 1 - n);
 
 			n += run;
 			w->python += run;
 		}
 		merged[n++] = ips[i];
+	}
+	if (i < depth && n < MERGED_MAX) {  /* no Python frame left */
+		uint32_t rest = depth - i < MERGED_MAX - n ? depth - i : MERGED_MAX - n;
+
+		memcpy(merged + n, ips + i, rest * sizeof(*merged));
+		n += rest;
 	}
 	/* more runs than eval frames, on a stack that was not cut short: a
 	 * native frame of the eval loop went unrecognized (docs/PYTHON.md) */

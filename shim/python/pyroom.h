@@ -84,6 +84,7 @@ void lks_py_refuse(const char *reason);
  * object copied before at it. */
 struct lks_py_code_seen {
 	uint64_t addr, filename, qualname, linetable;
+	uint64_t filename_hash, qualname_hash;  /* str's hash, after its length */
 	int32_t firstlineno;
 	uint32_t code_units;
 };
