@@ -14,6 +14,7 @@ import glob
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -200,6 +201,38 @@ def check_without_python(work, errors, py):
            "python=0 did not keep native stacks only: %r" % (off.python,))
 
 
+def corrupt(path, out, offset, fmt, value):
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    struct.pack_into(fmt, data, offset, value)
+    with open(out, "wb") as f:
+        f.write(data)
+
+
+def check_reader(py, work, errors):
+    """The reporter refuses a snapshot whose Python sections lie."""
+    script = os.path.join(SCRIPTS, "ext.py")
+    snap = run([py, script, ARGS.ext], work)["ext"]
+    path = snap_path(work, "ext")
+    frames_at = snap.sections[5][0]
+    tagged = [i for i, f in enumerate(snap.frames) if f >> 56 == 0xFE]
+    codes_at = snap.sections[10][0]
+    cases = [
+        ("unknown code id", frames_at + 8 * tagged[0] + 4, "<I", 0xFEFFFFFF,
+         "not in the file"),
+        ("line table past its section", codes_at + 24, "<I", 0xFFFFFFF0,
+         "out of range"),
+        ("python status", snap.sections[9][0] + 4, "<I", 9, "bad status"),
+    ]
+    for name, offset, fmt, value, message in cases:
+        bad = os.path.join(work, "bad.lks")
+        corrupt(path, bad, offset, fmt, value)
+        result = subprocess.run([ARGS.leakscope, "report", bad], capture_output=True,
+                                text=True, timeout=120, check=False)
+        expect(errors, "reader: " + name, result.returncode != 0 and
+               message in result.stderr, "accepted, or said %r" % result.stderr[-300:])
+
+
 def check_unsupported(work, errors):
     old = sorted(glob.glob("/root/.pyenv/versions/3.10.*/bin/python3.10"))
     if not old:
@@ -237,6 +270,7 @@ def main():
                 except AssertionError as failure:
                     errors.append("%s %s: %s" % (py, check.__name__, failure))
         check_without_python(work, errors, found[0])
+        check_reader(found[0], work, errors)
         check_unsupported(work, errors)
     for error in errors:
         print("FAIL:", error)
