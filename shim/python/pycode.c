@@ -27,8 +27,11 @@ struct code_record {
 	uint32_t ready;                /* atomic: 1 once the fields are written */
 };
 
-static uint32_t *slots;               /* hash of the address -> id, 0 empty */
+/* hash of the address -> id, 0 empty; read inline by lks_pycode_find */
+uint32_t *lks_pycode_slots;
+const struct lks_py_code_seen *lks_pycode_seen_base;  /* &records[0].seen */
 static struct code_record *records;   /* by id; record 0 unused */
+#define slots lks_pycode_slots
 static uint8_t *text;
 static uint32_t next_id = 1;          /* atomic */
 static uint64_t text_used = 1;        /* atomic; offset 0 is "" */
@@ -39,13 +42,14 @@ bool lks_pycode_init(void)
 	slots = lks_reserve(SLOTS * sizeof(*slots));
 	records = lks_reserve((size_t)MAX_CODES * sizeof(*records));
 	text = lks_reserve(TEXT_BYTES);
+	lks_pycode_seen_base = records ? &records[0].seen : NULL;
 	return slots && records && text;
 }
 
-static uint32_t hash_address(uint64_t addr)
-{
-	return (uint32_t)((addr >> 4) * 0x9e3779b97f4a7c15u >> (64 - SLOT_BITS));
-}
+_Static_assert(LKS_PYCODE_SLOT_BITS == SLOT_BITS, "pyroom.h's copy of SLOT_BITS");
+_Static_assert(sizeof(struct code_record) == LKS_PYCODE_RECORD_SIZE,
+               "pyroom.h's copy of the record size");
+#define hash_address lks_pycode_hash
 
 static bool same_code(const struct lks_py_code_seen *a, const struct lks_py_code_seen *b)
 {
@@ -191,10 +195,11 @@ uint32_t lks_pycode_id(const struct lks_py_code_seen *seen)
 		/* acquire: a published id's record is complete */
 		uint32_t id = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 
+		/* the slot's release made the record complete: no ready check */
+		if (id && same_code(&records[id].seen, seen))
+			return id;
 		if (id && records[id].seen.addr != seen->addr)
 			continue;
-		if (id && matches(id, seen))
-			return id;
 		/* empty, or an older copy at this address: replace it */
 		if (!mine && !(mine = new_copy(seen)))
 			break;

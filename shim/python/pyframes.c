@@ -102,20 +102,30 @@ struct eval_code {
 
 static bool in_eval_loop(const struct eval_code *eval, uint64_t ip)
 {
-	/* a return address follows its call: it may equal the function's end */
-	return (ip > eval->start && ip <= eval->end) ||
-	       (ip > eval->cold_start && ip <= eval->cold_end);
+	/* a return address follows its call: it may equal the function's end
+	 * (one unsigned compare per range: ip - start - 1 < end - start) */
+	return ip - eval->start - 1 < eval->end - eval->start ||
+	       ip - eval->cold_start - 1 < eval->cold_end - eval->cold_start;
 }
 
+/* The layout and what the walk compares, in locals for the same reason. */
+struct walk {
+	uint64_t frame;     /* next frame to read; 0 when the chain ended */
+	uint32_t python;    /* Python frames emitted */
+	uint32_t budget;    /* frames it may still read */
+	uint64_t code_type;
+	struct lks_py_layout lay;
+};
+
 /* One Python frame as a tagged value; 0 when the frame fails a check. */
-static uint64_t tag_frame(uint64_t frame, uint64_t code)
+static uint64_t tag_frame(const struct walk *w, uint64_t frame, uint64_t code)
 {
-	const struct lks_py_layout *lay = &lks_pyrt.layout;
+	const struct lks_py_layout *lay = &w->lay;
 	struct lks_py_code_seen seen = { .addr = code };
 	uint64_t start = code + lay->co_code, instr;
 	uint64_t units;
 
-	if (!lks_py_plausible(code) || load64(code + LKS_PY_OB_TYPE) != lks_pyrt.code_type)
+	if (!lks_py_plausible(code) || load64(code + LKS_PY_OB_TYPE) != w->code_type)
 		return 0;
 	units = load64(code + LKS_PY_OB_SIZE);
 	instr = load64(frame + lay->fr_instr);
@@ -135,21 +145,15 @@ static uint64_t tag_frame(uint64_t frame, uint64_t code)
 	 * all three addresses reused by the next one, still differs here */
 	seen.qualname_hash = load64(seen.qualname + lay->str_length + 8);
 	seen.filename_hash = load64(seen.filename + lay->str_length + 8);
-	return LKS_PYFRAME(lks_pycode_id(&seen), instr < start ? 0 : instr - start);
+	return LKS_PYFRAME(lks_pycode_find(&seen), instr < start ? 0 : instr - start);
 }
-
-struct walk {
-	uint64_t frame;     /* next frame to read; 0 when the chain ended */
-	uint32_t python;    /* Python frames emitted */
-	uint32_t budget;    /* frames it may still read */
-};
 
 /* The frames of one _PyEval_EvalFrameDefault call, leaf first, into out:
  * up to its entry frame (3.11: is_entry; 3.12 on: the C-stack frame that
  * follows it). Returns how many were written. */
 static uint32_t emit_run(struct walk *w, void **out, uint32_t room)
 {
-	const struct lks_py_layout *lay = &lks_pyrt.layout;
+	const struct lks_py_layout *lay = &w->lay;
 	uint32_t n = 0;
 
 	while (w->frame) {
@@ -165,7 +169,7 @@ static uint32_t emit_run(struct walk *w, void **out, uint32_t room)
 			continue;
 		}
 		entry = lay->fr_is_entry && load8(frame + lay->fr_is_entry);
-		tagged = tag_frame(frame, load64(frame + lay->fr_code));
+		tagged = tag_frame(w, frame, load64(frame + lay->fr_code));
 		if (!tagged)
 			goto bad;
 		if (n < room)
@@ -211,7 +215,8 @@ static uint32_t merge(struct walk *w, void *const *ips, uint32_t depth, void **m
 uint32_t lks_py_intern(void *const *ips, uint32_t depth)
 {
 	void *merged[MERGED_MAX];
-	struct walk walk = { .budget = WALK_MAX };
+	struct walk walk = { .budget = WALK_MAX, .code_type = lks_pyrt.code_type,
+	                     .lay = lks_pyrt.layout };
 	uint64_t tstate;
 	uint32_t n;
 

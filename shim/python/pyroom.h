@@ -90,6 +90,36 @@ struct lks_py_code_seen {
 };
 bool lks_pycode_init(void);
 uint32_t lks_pycode_id(const struct lks_py_code_seen *seen);
+
+/* The hot path's lookup, inline: the address's first slot, whose record
+ * must match every field; anything else goes to lks_pycode_id. */
+#define LKS_PYCODE_SLOT_BITS 18
+#define LKS_PYCODE_RECORD_SIZE 80
+extern uint32_t *lks_pycode_slots;
+extern const struct lks_py_code_seen *lks_pycode_seen_base;
+
+static inline uint32_t lks_pycode_hash(uint64_t addr)
+{
+	return (uint32_t)((addr >> 4) * 0x9e3779b97f4a7c15u >> (64 - LKS_PYCODE_SLOT_BITS));
+}
+
+static inline uint32_t lks_pycode_find(const struct lks_py_code_seen *seen)
+{
+	/* acquire: a published id's record is complete */
+	uint32_t id = __atomic_load_n(&lks_pycode_slots[lks_pycode_hash(seen->addr)],
+	                              __ATOMIC_ACQUIRE);
+	const struct lks_py_code_seen *have = (const struct lks_py_code_seen *)
+		((const char *)lks_pycode_seen_base + (size_t)id * LKS_PYCODE_RECORD_SIZE);
+
+	if (lks_likely(id && have->addr == seen->addr && have->filename == seen->filename &&
+	               have->qualname == seen->qualname && have->linetable == seen->linetable &&
+	               have->qualname_hash == seen->qualname_hash &&
+	               have->filename_hash == seen->filename_hash &&
+	               have->firstlineno == seen->firstlineno &&
+	               have->code_units == seen->code_units))
+		return id;
+	return lks_pycode_id(seen);
+}
 uint32_t lks_pycode_count(void);   /* ids handed out: 1..count */
 struct lks_pycode_copy {
 	const char *qualname, *filename;
@@ -110,9 +140,11 @@ uint64_t lks_pyframes_unpaired(void);
 /* A read of the program's memory that fails instead of faulting. */
 bool lks_py_peek(void *dst, uint64_t src, size_t len);
 
+/* A canonical user-space address past the first page, 8-byte aligned
+ * (one unsigned compare for the range). */
 static inline bool lks_py_plausible(uint64_t ptr)
 {
-	return ptr >= 4096 && ptr < (1ull << 47) && (ptr & 7) == 0;
+	return ptr - 4096 < (1ull << 47) - 4096 && (ptr & 7) == 0;
 }
 
 #endif
