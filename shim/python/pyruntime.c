@@ -144,8 +144,38 @@ static bool find_runtime(void)
 	return true;
 }
 
+static bool python_named(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strncmp(base, "python", 6) == 0 || strncmp(base, "libpython", 9) == 0;
+}
+
+static int find_python_module(struct dl_phdr_info *info, size_t size, void *found)
+{
+	(void)size;
+	*(bool *)found |= info->dlpi_name && python_named(info->dlpi_name);
+	return *(bool *)found;
+}
+
+/* Only a process with an object named python* or libpython* is asked for
+ * CPython's symbols: a dlsym that fails makes glibc allocate this thread's
+ * dlerror state on our behalf, unrecorded, and a dlerror() message the
+ * program later keeps there would look lost (tests/reach runtime.c). */
+static bool may_hold_python(void)
+{
+	bool found = python_named(lks_exe_path());
+
+	if (!found)
+		dl_iterate_phdr(find_python_module, &found);
+	return found;
+}
+
 void lks_py_init(void)
 {
+	if (!may_hold_python())
+		return;
 	lks_pyrt.runtime = symbol("_PyRuntime");
 	if (!lks_pyrt.runtime)
 		return;  /* not a CPython process */
