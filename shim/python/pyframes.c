@@ -184,27 +184,45 @@ bad:
 	return n;
 }
 
+/* Appends ips[0..count) to merged[0..n), as far as it has room. */
+static uint32_t append(void **merged, uint32_t n, void *const *ips, uint32_t count)
+{
+	uint32_t room = MERGED_MAX - n;
+
+	if (count > room)
+		count = room;
+	memcpy(merged + n, ips, count * sizeof(*merged));
+	return n + count;
+}
+
+/* The native frames are copied in pieces between eval-loop frames; the
+ * scan for those is one compare per frame over the span holding the loop
+ * and its cold part (most of a Python stack is native: 30 frames or more
+ * for a few Python ones). */
 static uint32_t merge(struct walk *w, void *const *ips, uint32_t depth, void **merged)
 {
 	const struct eval_code eval = { lks_pyrt.eval_start, lks_pyrt.eval_end,
 	                                lks_pyrt.cold_start, lks_pyrt.cold_end };
-	uint32_t n = 0, i = 0;
+	uint64_t low = eval.cold_end && eval.cold_start < eval.start ? eval.cold_start
+	                                                               : eval.start;
+	uint64_t span = (eval.cold_end > eval.end ? eval.cold_end : eval.end) - low;
+	uint32_t n = 0, copied = 0;
 
-	for (; i < depth && n < MERGED_MAX && w->frame; i++) {
-		if (in_eval_loop(&eval, (uint64_t)ips[i])) {
+	for (uint32_t i = 0; i < depth && w->frame; i++) {
+		uint64_t ip = (uint64_t)ips[i];
+
+		if (lks_likely(ip - low - 1 >= span) || !in_eval_loop(&eval, ip))
+			continue;
+		n = append(merged, n, ips + copied, i - copied);
+		copied = i;
+		if (n < MERGED_MAX - 1) {
 			uint32_t run = emit_run(w, merged + n, MERGED_MAX - 1 - n);
 
 			n += run;
 			w->python += run;
 		}
-		merged[n++] = ips[i];
 	}
-	if (i < depth && n < MERGED_MAX) {  /* no Python frame left */
-		uint32_t rest = depth - i < MERGED_MAX - n ? depth - i : MERGED_MAX - n;
-
-		memcpy(merged + n, ips + i, rest * sizeof(*merged));
-		n += rest;
-	}
+	n = append(merged, n, ips + copied, depth - copied);
 	/* more runs than eval frames, on a stack that was not cut short: a
 	 * native frame of the eval loop went unrecognized (docs/PYTHON.md) */
 	if (w->frame && depth < (uint32_t)lks_opt.depth)
