@@ -123,6 +123,11 @@ struct model_process {
 	const char **warnings; /* why some frames are not symbolized */
 	size_t warning_count;
 
+	/* CPython in the process (pyframes.c): what the shim did with it */
+	bool has_python;
+	struct lks_python python;
+	const char *python_reason; /* "" when Python frames are on */
+
 	struct pool *pool;
 };
 

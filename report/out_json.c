@@ -9,6 +9,7 @@
 #include "gate.h"
 #include "jsonw.h"
 #include "out.h"
+#include "pyframes.h"
 
 #define JSON_SCHEMA_VERSION 1
 
@@ -196,6 +197,7 @@ static void put_process(struct json *j, const struct model_process *p)
 	jw_uint(j, "time_ns", p->time_ns);
 	jw_uint(j, "uptime_ns", p->uptime_ns);
 	jw_uint(j, "max_depth", p->max_depth);
+	pyframes_put_json(j, p);
 	jw_open(j, "warnings", '[');
 	for (size_t i = 0; i < p->warning_count; i++)
 		jw_str(j, NULL, p->warnings[i]);

@@ -8,6 +8,7 @@
 
 #include "gate.h"
 #include "out.h"
+#include "pyframes.h"
 
 /* Longer lists of handles from one stack are cut, the rest only counted. */
 #define HANDLES_LISTED 10
@@ -245,8 +246,12 @@ static void print_title(FILE *out, const struct style *st,
 static void print_header(FILE *out, const struct style *st,
 			 const struct model_process *p)
 {
+	char python[160];
+
 	print_title(out, st, p);
 	fprintf(out, "\n");
+	if (p->has_python)  /* pyframes.c */
+		fprintf(out, "%s\n", pyframes_status_line(p, python, sizeof(python)));
 	for (size_t i = 0; i < p->warning_count; i++)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 	fprintf(out, "\n");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "pool.h"
 #include "pyframes.h"
 #include "snapread.h"
@@ -243,6 +244,11 @@ int pyframes_notes(const struct snapshot *snap, struct model_process *proc)
 
 	if (!py)
 		return 0;
+	proc->has_python = true;
+	proc->python = *py;
+	proc->python_reason = pool_intern(proc->pool, snap_string(snap, py->reason));
+	if (!proc->python_reason)
+		return -ENOMEM;
 	snprintf(version, sizeof(version), "CPython %u.%u.%u", py->version >> 24,
 		 py->version >> 16 & 0xff, py->version >> 8 & 0xff);
 	if (py->status == LKS_PY_UNSUPPORTED) {
@@ -253,7 +259,7 @@ int pyframes_notes(const struct snapshot *snap, struct model_process *proc)
 		snprintf(text, sizeof(text), "%s: Python frames turned off (python=0)", version);
 		r = add_note(proc, text);
 	}
-	if (r == 0 && !(py->flags & LKS_PYF_RAW_MALLOC)) {
+	if (r == 0 && (!(py->flags & LKS_PYF_RAW_MALLOC) || py->flags & LKS_PYF_ENV_IGNORED)) {
 		snprintf(text, sizeof(text), "%s: %s: Python objects of 512 bytes or less come "
 			 "from pymalloc's arenas and show only as arena blocks", version,
 			 py->flags & LKS_PYF_ENV_IGNORED ?
@@ -262,4 +268,50 @@ int pyframes_notes(const struct snapshot *snap, struct model_process *proc)
 		r = add_note(proc, text);
 	}
 	return r;
+}
+
+static const char *status_name(uint32_t status)
+{
+	static const char *const names[] = {
+		[LKS_PY_ON] = "on", [LKS_PY_OFF] = "off",
+		[LKS_PY_UNSUPPORTED] = "unsupported", [LKS_PY_NOT_STARTED] = "not started",
+	};
+
+	return status >= LKS_PY_ON && status <= LKS_PY_NOT_STARTED ? names[status] : "?";
+}
+
+const char *pyframes_status_line(const struct model_process *proc, char *buf, size_t size)
+{
+	const struct lks_python *py = &proc->python;
+
+	snprintf(buf, size, "python: CPython %u.%u.%u, Python frames %s, %s", py->version >> 24,
+		 py->version >> 16 & 0xff, py->version >> 8 & 0xff, status_name(py->status),
+		 py->flags & LKS_PYF_RAW_MALLOC && !(py->flags & LKS_PYF_ENV_IGNORED) ?
+		 "objects malloc'd one by one (PYTHONMALLOC=malloc)" :
+		 "small objects inside pymalloc's arenas");
+	return buf;
+}
+
+void pyframes_put_json(struct json *j, const struct model_process *proc)
+{
+	const struct lks_python *py = &proc->python;
+	char version[32];
+
+	if (!proc->has_python) {
+		jw_str(j, "python", NULL);
+		return;
+	}
+	snprintf(version, sizeof(version), "%u.%u.%u", py->version >> 24,
+		 py->version >> 16 & 0xff, py->version >> 8 & 0xff);
+	jw_open(j, "python", '{');
+	jw_str(j, "version", version);
+	jw_str(j, "frames", status_name(py->status));
+	jw_str(j, "reason", proc->python_reason[0] ? proc->python_reason : NULL);
+	jw_bool(j, "pythonmalloc_malloc", py->flags & LKS_PYF_RAW_MALLOC);
+	jw_bool(j, "environment_ignored", py->flags & LKS_PYF_ENV_IGNORED);
+	jw_uint(j, "code_objects", py->codes);
+	jw_uint(j, "missed_code_objects", py->missed_codes);
+	jw_uint(j, "bad_frames", py->bad_frames);
+	jw_uint(j, "unpaired_stacks", py->unpaired);
+	jw_close(j, '}');
 }

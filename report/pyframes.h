@@ -48,4 +48,12 @@ int pyframes_narrow(enum stats_key *key, const struct model_frame **frames,
  * in pymalloc arenas), appended to proc->warnings. 0 or -ENOMEM. */
 int pyframes_notes(const struct snapshot *snap, struct model_process *proc);
 
+/* One line on the interpreter for the text report ("python: CPython
+ * 3.11.2, Python frames on, objects malloc'd one by one"), into buf. */
+const char *pyframes_status_line(const struct model_process *proc, char *buf, size_t size);
+
+struct json;
+/* The "python" member of a process in the JSON report (null without). */
+void pyframes_put_json(struct json *j, const struct model_process *proc);
+
 #endif

@@ -233,6 +233,29 @@ def check_reader(py, work, errors):
                message in result.stderr, "accepted, or said %r" % result.stderr[-300:])
 
 
+def check_run_allocator(py, work, errors):
+    """leakscope run makes objects visible (PYTHONMALLOC=malloc) and says
+    so; with -E it cannot, and the report says which objects stay hidden."""
+    for flag, visible in ((None, True), ("-E", False)):
+        json_path = os.path.join(work, "run.json")
+        command = [ARGS.leakscope, "run", "--json", json_path, "--shim", ARGS.shim, "--",
+                   py] + ([flag] if flag else []) + ["-c", "x = [bytes(9) for i in range(9)]"]
+        env = dict(os.environ)
+        env.pop("PYTHONMALLOC", None)
+        result = subprocess.run(command, env=env, capture_output=True, text=True,
+                                timeout=120, check=False)
+        with open(json_path, encoding="utf-8") as report:
+            proc = json.load(report)["processes"][0]
+        python = proc.get("python") or {}
+        said = " ".join(proc["warnings"]) + result.stderr
+        ok = (python.get("pythonmalloc_malloc") is True and
+              python.get("environment_ignored") is (not visible) and
+              ("one by one" in result.stderr) == visible and
+              ("-E or -I" in said) != visible)
+        expect(errors, "run %s" % (flag or "without -E"), ok,
+               "python %r, warnings %r" % (python, proc["warnings"]))
+
+
 def check_unsupported(work, errors):
     old = sorted(glob.glob("/root/.pyenv/versions/3.10.*/bin/python3.10"))
     if not old:
@@ -271,6 +294,7 @@ def main():
                     errors.append("%s %s: %s" % (py, check.__name__, failure))
         check_without_python(work, errors, found[0])
         check_reader(found[0], work, errors)
+        check_run_allocator(found[0], work, errors)
         check_unsupported(work, errors)
     for error in errors:
         print("FAIL:", error)
