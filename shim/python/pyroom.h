@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../shim.h"
+
 /* Byte offsets into CPython's structures (docs/PYTHON.md has the tables). */
 struct lks_py_layout {
 	/* _PyRuntimeState */
