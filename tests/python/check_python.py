@@ -10,7 +10,7 @@ With --minor X.Y: the scenarios on each CPython X.Y found (exit 77, a skip,
 when there is none); without: the checks that need one interpreter only.
 
 Usage: check_python.py --shim SO --leakscope EXE --ext leaky.so --plain PROGRAM
-                       [--minor X.Y]
+                       [--minor X.Y [--kind system|pyenv]]
 """
 
 import argparse
@@ -293,6 +293,8 @@ def main():
     for name in ("--shim", "--leakscope", "--ext", "--plain"):
         parser.add_argument(name, required=True)
     parser.add_argument("--minor", help="the scenarios on each CPython X.Y found")
+    parser.add_argument("--kind", choices=("system", "pyenv"),
+                        help="only the distribution's interpreter, or only pyenv's")
     ARGS = parser.parse_args()
     for name in ("shim", "leakscope", "ext", "plain"):
         setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
@@ -300,8 +302,11 @@ def main():
     errors = []
     if ARGS.minor:
         found = [p for p in found if p.endswith("python" + ARGS.minor)]
+    if ARGS.kind:
+        found = [p for p in found if p.startswith(PYENV) == (ARGS.kind == "pyenv")]
     if not found:
-        print("skipped: no CPython %s here" % (ARGS.minor or "3.11-3.13"))
+        print("skipped: no %sCPython %s here" % (ARGS.kind + " " if ARGS.kind else "",
+                                                  ARGS.minor or "3.11-3.13"))
         return 77
     with tempfile.TemporaryDirectory() as work:
         if ARGS.minor:
