@@ -9,7 +9,7 @@
 struct lks_buf;
 struct lks_strtab;
 
-/* From the constructor, lks_busy set: finds a CPython runtime in the
+/* From the constructor, in its quiet scope: finds a CPython runtime in the
  * process and checks its layout; Python frames stay off when it fails. */
 void lks_py_init(void);
 
