@@ -14,6 +14,7 @@
 #include "enter.h"
 #include "handles/execnote.h"
 #include "handles/maptable.h"
+#include "python/python.h"
 
 static int exit_done; /* atomic: 1 once the exit snapshot was started */
 static pid_t owner_pid; /* the process whose memory this is */
@@ -271,5 +272,6 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	pthread_atfork(NULL, NULL, after_fork_in_child);
 	lks_control_start();
 	lks_execnote_init();
+	lks_py_init();  /* dlsym: a CPython runtime in the process? */
 	lks_quiet_end(quiet);
 }

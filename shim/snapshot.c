@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "handles/handlesnap.h"
+#include "python/python.h"
 #include "shim.h"
 #include "snapfile.h"
 
@@ -243,6 +244,9 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	handles.records = (struct lks_buf){ 0 };
 	failed |= write_traces(&sum, &handles, &parts.buf[LKS_PART_TRACES], &parts.buf[LKS_PART_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[LKS_PART_MODULES], &parts.strings);
+	/* after the traces: every code copy they name is written */
+	failed |= lks_py_snapshot(&parts.buf[LKS_PART_PYTHON], &parts.buf[LKS_PART_PYCODES],
+	                          &parts.buf[LKS_PART_PYBYTES], &parts.strings, &header.flags);
 	counters = lks_buf_append(&parts.buf[LKS_PART_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);

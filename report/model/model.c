@@ -55,14 +55,12 @@ const char *model_handle_type_name(enum lks_handle_type type)
 const char *model_reason_name(enum lks_reason reason)
 {
 	static const char *const names[] = {
-		[LKS_REASON_EXIT] = "exit",
-		[LKS_REASON__EXIT] = "_exit",
-		[LKS_REASON_SIGNAL] = "signal",
-		[LKS_REASON_TIMER] = "timer",
-		[LKS_REASON_API] = "api",
+#define REASON_NAME(number, NAME, name) [number] = name,
+		LKS_REASONS(REASON_NAME)
+#undef REASON_NAME
 	};
 
-	if (reason < LKS_REASON_EXIT || reason > LKS_REASON_API)
+	if ((size_t)reason >= sizeof(names) / sizeof(names[0]) || !names[reason])
 		return "unknown";
 	return names[reason];
 }
