@@ -19,6 +19,7 @@
 #include "fdproxy.h"
 #include "handles/execnote.h"
 #include "handles/maptable.h"
+#include "python/python.h"
 #include "snapfile.h"
 
 #define END_WAIT_NS 10000000000ull /* a fatal signal waits this long for the end snapshot */
@@ -385,5 +386,6 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) == LKS_ACTIVE)
 		lks_sigchain_watch_fatal(end_by_signal);  /* after the request signal's */
 	lks_execnote_init();
+	lks_py_init();  /* dlsym: a CPython runtime in the process? */
 	lks_quiet_end(quiet);
 }

@@ -9,6 +9,7 @@
 
 #include "fdproxy.h"
 #include "handles/handlesnap.h"
+#include "python/python.h"
 #include "shim.h"
 #include "snapfile.h"
 
@@ -263,6 +264,9 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 	handles.records = (struct lks_buf){ 0 };
 	failed |= write_traces(&sum, &handles, &parts.buf[LKS_PART_TRACES], &parts.buf[LKS_PART_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[LKS_PART_MODULES], &parts.strings);
+	/* after the traces: every code copy they name is written */
+	failed |= lks_py_snapshot(&parts.buf[LKS_PART_PYTHON], &parts.buf[LKS_PART_PYCODES],
+	                          &parts.buf[LKS_PART_PYBYTES], &parts.strings, &header.flags);
 	counters = lks_buf_append(&parts.buf[LKS_PART_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);

@@ -24,6 +24,7 @@ struct model_frame {
 	uint64_t address;     /* the return address as recorded */
 	uint64_t offset;      /* address - load bias: what addr2line takes */
 	bool inlined;         /* inlined into the next frame (same address) */
+	bool python;          /* a CPython frame: address is the tagged value */
 };
 
 struct model_stack {
@@ -122,6 +123,11 @@ struct model_process {
 
 	const char **warnings; /* why some frames are not symbolized */
 	size_t warning_count;
+
+	/* CPython in the process (pyframes.c): what the shim did with it */
+	bool has_python;
+	struct lks_python python;
+	const char *python_reason; /* "" when Python frames are on */
 
 	struct pool *pool;
 };

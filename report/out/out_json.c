@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "jsonw.h"
 #include "out.h"
+#include "pyframes.h"
 
 #define JSON_SCHEMA_VERSION 1
 
@@ -167,6 +168,31 @@ static void put_retainers(struct json *j, const struct model_process *p)
 	jw_close(j, ']');
 }
 
+/* What the shim did with CPython in this process; null without one. */
+static void put_python(struct json *j, const struct model_process *proc)
+{
+	const struct lks_python *py = &proc->python;
+	char version[32];
+
+	if (!proc->has_python) {
+		jw_str(j, "python", NULL);
+		return;
+	}
+	snprintf(version, sizeof(version), "%u.%u.%u", py->version >> 24,
+		 py->version >> 16 & 0xff, py->version >> 8 & 0xff);
+	jw_open(j, "python", '{');
+	jw_str(j, "version", version);
+	jw_str(j, "frames", pyframes_status_name(py->status));
+	jw_str(j, "reason", proc->python_reason[0] ? proc->python_reason : NULL);
+	jw_bool(j, "pythonmalloc_malloc", py->flags & LKS_PYF_RAW_MALLOC);
+	jw_bool(j, "environment_ignored", py->flags & LKS_PYF_ENV_IGNORED);
+	jw_uint(j, "code_objects", py->codes);
+	jw_uint(j, "missed_code_objects", py->missed_codes);
+	jw_uint(j, "bad_frames", py->bad_frames);
+	jw_uint(j, "unpaired_stacks", py->unpaired);
+	jw_close(j, '}');
+}
+
 static void put_process(struct json *j, const struct model_process *p)
 {
 	jw_open(j, NULL, '{');
@@ -191,6 +217,7 @@ static void put_process(struct json *j, const struct model_process *p)
 	jw_uint(j, "time_ns", p->time_ns);
 	jw_uint(j, "uptime_ns", p->uptime_ns);
 	jw_uint(j, "max_depth", p->max_depth);
+	put_python(j, p);
 	jw_open(j, "warnings", '[');
 	for (size_t i = 0; i < p->warning_count; i++)
 		jw_str(j, NULL, p->warnings[i]);

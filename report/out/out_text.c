@@ -9,6 +9,7 @@
 
 #include "frame.h"
 #include "out.h"
+#include "pyframes.h"
 
 /* Longer lists of handles from one stack are cut, the rest only counted. */
 #define HANDLES_LISTED 10
@@ -231,11 +232,29 @@ static void print_title(FILE *out, const struct style *st,
 	fprintf(out, "%s", st->reset);
 }
 
+/* One line on the interpreter ("python: CPython 3.11.2, Python frames on,
+ * objects malloc'd one by one"), into buf. */
+static const char *python_status(const struct model_process *proc, char *buf, size_t size)
+{
+	const struct lks_python *py = &proc->python;
+
+	snprintf(buf, size, "python: CPython %u.%u.%u, Python frames %s, %s", py->version >> 24,
+		 py->version >> 16 & 0xff, py->version >> 8 & 0xff, pyframes_status_name(py->status),
+		 py->flags & LKS_PYF_RAW_MALLOC && !(py->flags & LKS_PYF_ENV_IGNORED) ?
+		 "objects malloc'd one by one (PYTHONMALLOC=malloc)" :
+		 "small objects inside pymalloc's arenas");
+	return buf;
+}
+
 static void print_header(FILE *out, const struct style *st,
 			 const struct model_process *p)
 {
+	char python[160];
+
 	print_title(out, st, p);
 	fprintf(out, "\n");
+	if (p->has_python)
+		fprintf(out, "%s\n", python_status(p, python, sizeof(python)));
 	for (size_t i = 0; i < p->warning_count; i++)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 	fprintf(out, "\n");

@@ -74,7 +74,7 @@ static char **build_environment(const struct run_options *opts)
 
 	while (environ[count])
 		count++;
-	env = calloc(count + 3, sizeof(*env));
+	env = calloc(count + 4, sizeof(*env));
 	if (!env || options_value(opts, &options) < 0) {
 		free(env);
 		return NULL;
@@ -83,6 +83,10 @@ static char **build_environment(const struct run_options *opts)
 		if (!names(environ[i], "LD_PRELOAD") &&
 		    !names(environ[i], "LEAKSCOPE_OPTIONS"))
 			env[kept++] = environ[i];
+	/* CPython's small objects come from pymalloc's arenas, which hide them
+	 * from the shim: malloc, unless the user chose (docs/PYTHON.md) */
+	if (!getenv("PYTHONMALLOC"))
+		env[kept++] = (char *)"PYTHONMALLOC=malloc";
 	env[kept] = joined("LD_PRELOAD", opts->shim, getenv("LD_PRELOAD"));
 	env[kept + 1] = joined("LEAKSCOPE_OPTIONS", options, NULL);
 	free(options);
