@@ -11,6 +11,17 @@
  * sections at the offsets the table gives, each 8-byte aligned. All integers
  * are little-endian (the writer's native order on every supported target). */
 
+/* An end snapshot that could not be written may leave, in its place, an
+ * empty file named LKS_UNWRITTEN_PREFIX PID "." WHY in the output
+ * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N). */
+#define LKS_UNWRITTEN_PREFIX ".unwritten."
+#define LKS_UNWRITTEN_NOFILE "nofile-"
+/* A child that a signal killed, as the process that reaped it saw it (the
+ * shim in its parent, or `leakscope run`): an empty file named
+ * LKS_KILLED_PREFIX PID "." SIGNAL ["." COMM] in the output directory, so
+ * that one killed by SIGKILL, which wrote no snapshot, is still named. */
+#define LKS_KILLED_PREFIX ".killed."
+
 #define LKS_MAGIC "LKSNAP\r\n" /* \r\n catches text-mode mangling, as PNG's */
 #define LKS_MAGIC_LEN 8
 #define LKS_VERSION 1
@@ -23,7 +34,8 @@
 	X(3, SIGNAL, "signal") /* asked from outside (leakscope snapshot PID) */ \
 	X(4, TIMER, "timer")   /* the interval option */                     \
 	X(5, API, "api")       /* leakscope_snapshot() */                   \
-	X(6, PYTHON_EXIT, "python-exit") /* CPython began to finalize (docs/PYTHON.md) */
+	X(6, PYTHON_EXIT, "python-exit") /* CPython began to finalize (docs/PYTHON.md) */ \
+	X(7, FATAL_SIGNAL, "fatal-signal") /* a signal about to end it (header.signal) */
 
 enum lks_reason {
 #define LKS_REASON_ENUM(number, NAME, name) LKS_REASON_##NAME = number,
@@ -104,7 +116,9 @@ struct lks_header {
 	uint32_t label;         /* string: snapshot label ("exit", user's, ...) */
 	uint32_t flags;         /* LKS_HF_* */
 	uint32_t max_depth;     /* stack depth option in force */
-	uint64_t reserved[6];
+	int32_t signal;         /* LKS_REASON_FATAL_SIGNAL: the signal; else 0 */
+	uint32_t reserved32;
+	uint64_t reserved[5];
 };
 _Static_assert(sizeof(struct lks_header) == 120, "lks_header size");
 

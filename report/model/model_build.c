@@ -289,6 +289,7 @@ static int copy_header(struct model_process *proc, const struct snapshot *snap)
 	proc->pid = h->pid;
 	proc->ppid = h->ppid;
 	proc->exit_status = h->exit_status;
+	proc->signal = h->signal;
 	proc->reason = h->reason;
 	proc->seq = h->seq;
 	proc->flags = h->flags;

@@ -205,6 +205,10 @@ static void put_process(struct json *j, const struct model_process *p)
 	else
 		jw_str(j, "exit_status", NULL);
 	jw_str(j, "reason", model_reason_name(p->reason));
+	if (p->reason == LKS_REASON_FATAL_SIGNAL)
+		jw_int(j, "signal", p->signal);
+	else
+		jw_str(j, "signal", NULL);
 	jw_str(j, "label", p->label);
 	jw_uint(j, "seq", p->seq);
 	jw_bool(j, "classified", p->classified);
@@ -269,6 +273,7 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_bool(j, "over_max_leaks", v->over_leaks);
 	jw_bool(j, "over_max_leaked_bytes", v->over_bytes);
 	jw_bool(j, "over_max_handles", v->over_handles);
+	jw_uint(j, "killed_no_snapshot", v->killed);
 	jw_open(j, "sites", '[');
 	for (size_t i = 0; i < v->site_count; i++)
 		put_gate_site(j, &v->sites[i]);
@@ -288,6 +293,30 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_close(j, '}');
 }
 
+/* Processes known to have ended without a snapshot. */
+static void put_no_data(struct json *j, const struct model_report *report)
+{
+	jw_open(j, "no_snapshot", '[');
+	for (size_t i = 0; i < report->no_data_count; i++) {
+		const struct model_no_data *d = &report->no_data[i];
+
+		jw_open(j, NULL, '{');
+		jw_int(j, "pid", d->pid);
+		jw_str(j, "name", d->name[0] ? d->name : NULL);
+		jw_str(j, "why", d->signal ? "killed" : "every fd in use");
+		if (d->signal)
+			jw_int(j, "signal", d->signal);
+		else
+			jw_str(j, "signal", NULL);
+		if (d->fd_limit)
+			jw_int(j, "rlimit_nofile", d->fd_limit);
+		else
+			jw_str(j, "rlimit_nofile", NULL);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
+}
+
 int out_json(FILE *out, const struct model_report *report,
 	     const struct gate_verdict *verdict)
 {
@@ -300,6 +329,11 @@ int out_json(FILE *out, const struct model_report *report,
 	for (size_t i = 0; i < report->count; i++)
 		put_process(&j, report->processes[i]);
 	jw_close(&j, ']');
+	if (report->started_pid)
+		jw_int(&j, "started_pid", report->started_pid);
+	else
+		jw_str(&j, "started_pid", NULL);
+	put_no_data(&j, report);
 	if (verdict)
 		put_gate(&j, verdict);
 	jw_close(&j, '}');
