@@ -75,8 +75,7 @@ uint64_t reach_exiting_stack_from(uint64_t scan_frame, bool *exact)
 	if (exit_caller_sp)
 		return exit_caller_sp;
 	*exact = false;
-	/* the shim's exit frame, when it is on this stack and above ours */
-	if (shim_frame > scan_frame && shim_frame - scan_frame < (1u << 20))
-		return shim_frame;
-	return scan_frame;
+	/* where the shim's end began on the program's stack (or the stack a
+	 * fatal signal interrupted): the scan runs on a stack of its own */
+	return shim_frame ? shim_frame : scan_frame;
 }

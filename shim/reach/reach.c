@@ -332,6 +332,8 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 		unmap_all(scan);
 		return skipped("no memory");
 	}
+	/* the program's frames on the exiting thread's stack; the scan itself
+	 * runs on a stack of the shim's own (ownstack.c) */
 	from = reach_exiting_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0), &exact);
 	note_self(&reach->threads[0], from, exact);
 	reach->thread_count = 1;
