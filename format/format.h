@@ -11,6 +11,17 @@
  * sections at the offsets the table gives, each 8-byte aligned. All integers
  * are little-endian (the writer's native order on every supported target). */
 
+/* An end snapshot that could not be written may leave, in its place, an
+ * empty file named LKS_UNWRITTEN_PREFIX PID "." WHY in the output
+ * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N). */
+#define LKS_UNWRITTEN_PREFIX ".unwritten."
+#define LKS_UNWRITTEN_NOFILE "nofile-"
+/* A child that a signal killed, as the process that reaped it saw it (the
+ * shim in its parent, or `leakscope run`): an empty file named
+ * LKS_KILLED_PREFIX PID "." SIGNAL ["." COMM] in the output directory, so
+ * that one killed by SIGKILL, which wrote no snapshot, is still named. */
+#define LKS_KILLED_PREFIX ".killed."
+
 #define LKS_MAGIC "LKSNAP\r\n" /* \r\n catches text-mode mangling, as PNG's */
 #define LKS_MAGIC_LEN 8
 #define LKS_VERSION 2
@@ -22,7 +33,9 @@
 	X(2, _EXIT, "_exit")   /* _exit / _Exit: no atexit handlers ran */   \
 	X(3, SIGNAL, "signal") /* asked from outside (leakscope snapshot PID) */ \
 	X(4, TIMER, "timer")   /* the interval option */                     \
-	X(5, API, "api")       /* leakscope_snapshot() */
+	X(5, API, "api")       /* leakscope_snapshot() */                   \
+	X(6, PYTHON_EXIT, "python-exit") /* CPython began to finalize (docs/PYTHON.md) */ \
+	X(7, FATAL_SIGNAL, "fatal-signal") /* a signal about to end it (header.signal) */
 
 enum lks_reason {
 #define LKS_REASON_ENUM(number, NAME, name) LKS_REASON_##NAME = number,
@@ -41,7 +54,10 @@ enum lks_reason {
 	X(5, FRAMES, "frames", uint64_t)    /* return addresses, leaf first */ \
 	X(6, SITES, "sites", struct lks_site) /* live memory per stack */      \
 	X(7, HANDLES, "handles", struct lks_handle) /* open handles */         \
-	X(8, RETAINERS, "retainers", struct lks_retainer_step)
+	X(8, RETAINERS, "retainers", struct lks_retainer_step)                \
+	X(9, PYTHON, "python", struct lks_python) /* at most one */            \
+	X(10, PYCODES, "python code", struct lks_pycode) /* sorted by id */    \
+	X(11, PYBYTES, "python line tables", uint8_t) /* the code copies' line tables */
 
 enum lks_section_kind {
 #define LKS_SECTION_ENUM(number, NAME, name, record) LKS_SEC_##NAME = number,
@@ -57,6 +73,23 @@ enum lks_class {
 	LKS_CLASS_INDIRECT = 2,
 	LKS_CLASS_POSSIBLE = 3,
 	LKS_CLASS_REACHABLE = 4,
+};
+
+/* How a reachable site's blocks were reached when only an interior pointer
+ * leads to them, one that C++ or a C library makes on purpose (Valgrind's
+ * leak-check heuristics; blocks a start pointer reaches have NONE). */
+enum lks_heuristic {
+	LKS_HEUR_NONE = 0,
+	LKS_HEUR_STDSTRING = 1,    /* to the characters of a reference-counted
+	                            * std::string: length, capacity, count first */
+	LKS_HEUR_LENGTH64 = 2,     /* 8 bytes in: the first 8 hold the length of
+	                            * the rest (sqlite's allocations) */
+	LKS_HEUR_NEWARRAY = 3,     /* 8 bytes in: new T[n]'s element count
+	                            * ("cookie") of a T with a destructor */
+	LKS_HEUR_MULTIPLE_INHERITANCE = 4, /* to a non-first base of an object:
+	                            * vtable pointers at both places */
+	LKS_HEUR_EMPTY_ARRAY = 5,  /* one past the end of new T[0]: the cookie
+	                            * alone, holding 0 */
 };
 
 /* Allocator family: which release function a block must be given back to. */
@@ -86,7 +119,8 @@ enum lks_handle_type {
 #define LKS_RUN_TOKEN_SIZE 16
 
 /* What a writer never exceeds; the reader refuses more. */
-#define LKS_DEPTH_MAX 256          /* frames per trace (the depth option's maximum) */
+#define LKS_DEPTH_MAX 256          /* native frames per trace (the depth option's maximum) */
+#define LKS_TRACE_FRAMES_MAX 320   /* frames per trace, Python frames included */
 #define LKS_STRING_MAX 4096        /* bytes per string, its NUL included */
 #define LKS_RETAIN_CHAINS_MAX 16   /* retainer chains per snapshot */
 #define LKS_RETAIN_BLOCKS_MAX 64   /* block steps per chain, after its root */
@@ -107,7 +141,9 @@ struct lks_header {
 	uint32_t label;         /* string: snapshot label ("exit", user's, ...) */
 	uint32_t flags;         /* LKS_HF_* */
 	uint32_t max_depth;     /* stack depth option in force */
-	uint64_t reserved[6];
+	int32_t signal;         /* LKS_REASON_FATAL_SIGNAL: the signal; else 0 */
+	uint32_t reserved32;
+	uint64_t reserved[5];
 	/* Whose it is and whether it is whole (docs/TRUST.md). */
 	uint64_t file_size;     /* bytes of the whole file */
 	uint64_t checksum;      /* lks_checksum of the file, this field read as 0 */
@@ -121,6 +157,7 @@ _Static_assert(sizeof(struct lks_header) == 168, "lks_header size");
 #define LKS_HF_CLASSIFIED 0x1u /* a reachability scan set the site classes */
 #define LKS_HF_FORKED 0x2u     /* this process is a fork child of ppid */
 #define LKS_HF_OWN_MALLOC 0x4u /* the program's own malloc won: not recorded */
+#define LKS_HF_PYTHON 0x8u     /* a CPython runtime was found: see LKS_SEC_PYTHON */
 
 struct lks_section {
 	uint32_t kind;        /* enum lks_section_kind */
@@ -152,12 +189,21 @@ _Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
 	X(scanned_bytes)     /* bytes the reachability scan read */             \
 	X(snapshot_ns)       /* time spent writing this snapshot */             \
 	X(missed_threads)    /* not stopped for the scan: read conservatively */ \
-	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */ \
+	X(busy_allocs)       /* of missed_allocs: made while the shim was busy \
+	                      * recording another (signal handlers) */          \
+	X(recovered_scopes)  /* times a thread was found left inside the shim \
+	                      * by a jump out of it (siglongjmp), and went on   \
+	                      * recording */                                    \
 	X(unwind_truncated)  /* stacks cut short: a frame could not be stepped */ \
 	X(unwind_slow_frames) /* frames stepped by running their CFI program again */ \
 	X(unwind_table_bytes) /* of tool_bytes: rows worked out from CFI */    \
 	X(unwind_checked)    /* unwind_check=1: stacks also taken by libunwind */ \
-	X(unwind_differences) /* ... and found different */
+	X(unwind_differences) /* ... and found different */                   \
+	X(as_limit_bytes)    /* RLIMIT_AS that stopped the tables growing (0: none) */ \
+	X(unreadable_root_bytes) /* of modules' writable segments, made        \
+	                      * unreadable (PROT_NONE) by the program: not     \
+	                      * scanned */                                      \
+	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */
 
 #define LKS_COUNTER_SLOTS 32 /* the record's 64-bit words, reserved ones included */
 enum {
@@ -205,7 +251,8 @@ struct lks_site {
 	uint32_t trace;
 	uint8_t klass;       /* enum lks_class */
 	uint8_t family;      /* enum lks_family */
-	uint16_t reserved;
+	uint8_t heuristic;   /* enum lks_heuristic: reachable only that way */
+	uint8_t reserved;
 	uint64_t blocks;
 	uint64_t bytes;
 	uint64_t indirect_blocks;
@@ -240,13 +287,17 @@ struct lks_retainer_step {
 	uint64_t offset;    /* block: where in it the pointer to the next step is;
 	                     * register root: the register's index */
 	uint32_t trace;     /* block: allocation site */
-	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one) */
+	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one;
+	                     * LKS_THREAD_FINISHED: the TCB of a finished thread
+	                     * whose stack glibc keeps for reuse) */
 	uint64_t size;      /* block: its size */
 	uint64_t frame_ip;  /* stack root: the first return address above the
 	                     * word, into the caller of the function whose frame
 	                     * holds it; 0 when none was found */
 };
 _Static_assert(sizeof(struct lks_retainer_step) == 48, "lks_retainer_step size");
+
+#define LKS_THREAD_FINISHED 0xffffffffu
 
 enum lks_retainer_kind {
 	LKS_RK_GLOBAL = 1,  /* a word in a module's writable segment */
@@ -255,6 +306,64 @@ enum lks_retainer_kind {
 	LKS_RK_MMAP = 4,    /* a word in an anonymous mapping of the program */
 	LKS_RK_BLOCK = 5,   /* a heap block on the way */
 	LKS_RK_REGISTER = 6,/* a register of a thread, saved when it was stopped */
+	LKS_RK_FILE = 7,    /* a word in a writable file mapping of the program's
+	                     * (a JVM's class-data archive, MAP_PRIVATE) */
+	LKS_RK_RUNTIME = 8, /* a word in a block the C library allocated while
+	                     * the shim worked (the FILE of fopen, the DIR of
+	                     * opendir): never reported itself */
 };
+
+/* ---- CPython (docs/PYTHON.md) ---------------------------------------------
+ * A Python frame is a tagged value in a trace's frames, never a real return
+ * address (its top byte makes it non-canonical): the code object's copy id
+ * and the byte offset of its current instruction. The shim puts the Python
+ * frames run by one _PyEval_EvalFrameDefault call just inside that native
+ * frame (leaf first, as every frame). Copy id 0: a frame whose code object
+ * could not be copied. */
+#define LKS_PYFRAME_TAG 0xfe00000000000000ull
+#define LKS_PYFRAME_TAG_MASK 0xff00000000000000ull
+#define LKS_PYFRAME(code_id, byte_offset) \
+	(LKS_PYFRAME_TAG | ((uint64_t)(code_id) << 32) | (uint32_t)(byte_offset))
+#define LKS_PYFRAME_IS(frame) (((frame) & LKS_PYFRAME_TAG_MASK) == LKS_PYFRAME_TAG)
+#define LKS_PYFRAME_CODE(frame) ((uint32_t)(((frame) >> 32) & 0xffffffu))
+#define LKS_PYFRAME_OFFSET(frame) ((uint32_t)(frame))
+#define LKS_PYCODE_MAX_ID 0xffffffu
+
+enum lks_py_status {
+	LKS_PY_ON = 1,          /* Python frames are in the stacks */
+	LKS_PY_OFF = 2,         /* turned off by the python=0 option */
+	LKS_PY_UNSUPPORTED = 3, /* version or layout not understood: see reason */
+	LKS_PY_NOT_STARTED = 4, /* found, but no thread ran Python code yet */
+};
+
+#define LKS_PYF_RAW_MALLOC 0x1u  /* PYTHONMALLOC=malloc: objects are malloc'd */
+#define LKS_PYF_ENV_IGNORED 0x2u /* -E or -I: PYTHONMALLOC was not read */
+
+/* What the shim knew of the interpreter in this process. */
+struct lks_python {
+	uint32_t version;      /* PY_VERSION_HEX (Py_Version), 0 when unknown */
+	uint32_t status;       /* enum lks_py_status */
+	uint32_t reason;       /* string: why Python frames are off ("" when on) */
+	uint32_t flags;        /* LKS_PYF_* */
+	uint64_t codes;        /* code objects copied during the run */
+	uint64_t missed_codes; /* Python frames left as copy id 0: not copied */
+	uint64_t bad_frames;   /* walks stopped at a frame that failed a check */
+	uint64_t unpaired;     /* stacks with more Python runs than native
+	                        * _PyEval_EvalFrameDefault frames: the rest dropped */
+	uint64_t reserved[4];
+};
+_Static_assert(sizeof(struct lks_python) == 80, "lks_python size");
+
+/* A copy of one code object, made the first time a stack held it. */
+struct lks_pycode {
+	uint32_t id;           /* 1.. as in LKS_PYFRAME; strictly increasing */
+	uint32_t qualname;     /* string: co_qualname */
+	uint32_t filename;     /* string: co_filename */
+	int32_t firstlineno;   /* co_firstlineno */
+	uint64_t linetable;    /* offset of co_linetable in LKS_SEC_PYBYTES */
+	uint32_t linetable_len;
+	uint32_t code_bytes;   /* bytecode length: frame offsets lie below it */
+};
+_Static_assert(sizeof(struct lks_pycode) == 32, "lks_pycode size");
 
 #endif

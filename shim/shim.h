@@ -61,30 +61,46 @@ uint64_t lks_bootstrap_count(void);
 
 void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
 void *lks_reserve(size_t bytes);       /* lazily committed, NULL on failure */
+/* A table growing with the program: NULL when an address-space limit says
+ * the program needs the room more (aslimit.c). */
+void *lks_map_growth(size_t bytes);
+/* The part of a growing table at *slot (atomic), mapped by lks_map_growth
+ * on first use; threads racing to map it agree on one. NULL: not mapped. */
+void *lks_chunk(void **slot, size_t bytes);
 void lks_unmap(void *ptr, size_t bytes);
 uint64_t lks_mapped_bytes(void);
+/* ownstack.c: fn(arg) on a stack mapped for the call (the caller's when
+ * none can be mapped); the exit path's, so a small thread stack suffices */
+void lks_on_own_stack(void (*fn)(void *), void *arg);
 /* Every region mapped above and not unmapped; regions it could not list. */
 void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
                        void *ctx);
 uint64_t lks_arena_unlisted(void);
 uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
-/* A table set up on first use that never waits: setup runs once, in
- * whichever thread asks first; true once it succeeded. */
-enum { LKS_ONCE_NONE, LKS_ONCE_BUSY, LKS_ONCE_DONE, LKS_ONCE_FAILED };
-bool lks_setup_once_slow(int *state, bool (*setup)(void));
+/* ---- touched.c: the pages of a range ever touched ------------------------ */
 
-/* Set up already; never sets up itself. */
-static inline bool lks_setup_done(int *state)
-{
-	/* acquire: what setup wrote is visible once DONE is */
-	return __atomic_load_n(state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE;
-}
+int lks_pagemap_open(void);            /* -1: then every page counts */
+void lks_pagemap_close(int pagemap_fd);
+/* Runs of [lo, hi) on pages present or swapped (all of it when pagemap
+ * cannot tell): the rest of private anonymous memory reads as zeros. */
+void lks_touched_foreach(int pagemap_fd, uint64_t lo, uint64_t hi,
+                         void (*visit)(uint64_t lo, uint64_t hi, void *ctx), void *ctx);
 
-static inline bool lks_setup_once(int *state, bool (*setup)(void))
-{
-	return lks_likely(lks_setup_done(state)) || lks_setup_once_slow(state, setup);
-}
+/* ---- aslimit.c: RLIMIT_AS ------------------------------------------------ */
+
+/* The tables may grow by bytes and leave the program its room. false stops
+ * their growth for good. */
+bool lks_aslimit_allows(uint64_t bytes);
+void lks_aslimit_failed(int error);    /* a growth's mmap failed with error */
+uint64_t lks_aslimit_stopped(void);    /* the limit that stopped growth; 0 */
+struct lks_line;
+/* Whether the tables' start fits under the limit; if not, why (a phrase). */
+bool lks_aslimit_room_to_start(uint64_t start_bytes, struct lks_line *why);
+/* What lks_start maps, about: the depot's hash slots (4 MiB) and first
+ * records and frames (1.1 MiB), the live table's first generation and
+ * counts (0.4 MiB). */
+#define LKS_START_BYTES (6u << 20)
 
 /* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
 
@@ -126,6 +142,11 @@ uint64_t lks_depot_missed(void);
 void lks_record(void *ptr, size_t size, uint8_t family);
 void lks_unrecord(void *ptr, uint8_t family);
 
+/* ---- reach/behalf.c: blocks the C library allocated for the shim ------- */
+
+void lks_behalf_note(void *ptr, size_t size);
+bool lks_behalf_forget(void *ptr);  /* false: not one of those */
+
 /* ---- live.c: the block table -------------------------------------------- */
 
 struct lks_block {
@@ -138,15 +159,30 @@ struct lks_block {
 
 bool lks_live_init(void);
 void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family);
-void lks_live_prefetch(uint64_t addr);  /* a hint before a capture and insert */
+/* Before a capture: starts the miss on addr's slot, and keeps where it is
+ * for the insert after (which then need not find it again). */
+struct lks_live_hint {
+	uint64_t addr;
+	void *shard;
+	uint32_t generation;
+	uint64_t home;
+};
+void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint);
+void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
+                            uint8_t family);
 bool lks_live_remove(uint64_t addr, struct lks_block *removed);
 /* Calls visit for every live block; safe while other threads allocate. */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx);
 
 struct lks_live_stats {
 	uint64_t allocs, frees, missed_allocs, unknown_frees, mismatched_frees;
+	uint64_t busy_allocs;  /* of missed_allocs: made while the shim was busy */
 };
+/* Exact for every thread, ended or running (as of the moment each is read). */
 void lks_live_stats(struct lks_live_stats *stats);
+/* An allocation forwarded unrecorded because it came while this thread was
+ * recording another one: a signal handler's. */
+void lks_count_busy_alloc(void);
 void lks_count_mismatch(void);
 void lks_count_unknown_free(void); /* a free of a block we never recorded */
 
@@ -169,14 +205,24 @@ struct lks_reach;
 /* Holds the other threads still until lks_reach_end; NULL: no scan (the
  * reach option is off, or it could not run: the blocks stay unfreed). */
 struct lks_reach *lks_reach_scan(void);
-/* The frame of the shim's outermost function on the exiting thread. */
+/* exitframe.c: called by the exiting thread from the shim's outermost exit
+ * frame (before anything runs on another stack): the scan reads that
+ * thread's stack from the caller of exit() up (found by unwinding), else
+ * from the caller of _exit or _Exit (noted by their interposers), else from
+ * that frame. */
 void lks_reach_stack_from(uint64_t frame);
-typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass,
+void lks_reach_note_exit_call(uint64_t caller_sp);
+/* Called on the main thread: its thread control block is never a finished
+ * thread's, even once main called pthread_exit. */
+void lks_reach_note_main_thread(void);
+/* heuristic: enum lks_heuristic, for a reachable block */
+typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
                              uint64_t indirect_blocks, uint64_t indirect_bytes,
                              void *ctx);
 void lks_reach_foreach(const struct lks_reach *reach, lks_reach_visit *visit, void *ctx);
 uint64_t lks_reach_scanned_bytes(const struct lks_reach *reach);
 uint64_t lks_reach_missed_threads(const struct lks_reach *reach);
+uint64_t lks_reach_unreadable_root_bytes(const struct lks_reach *reach);
 /* retain.c: chains from a root to a block of the largest reachable sites */
 void lks_reach_retainers(const struct lks_reach *reach, const struct lks_site *sites,
                          size_t count, struct lks_buf *out);
@@ -191,8 +237,12 @@ struct lks_snapshot_result {
 	char path[4096];
 	uint64_t blocks, bytes, sites, handles;
 	uint64_t missed_allocs, missed_stacks, unknown_frees;
+	uint64_t busy_allocs;      /* of missed_allocs */
 	uint64_t reachable_bytes;
+	int fd_limit;  /* not written: every fd in use, RLIMIT_NOFILE this; else 0 */
 };
+/* exit_status: what exit or _exit was given; for LKS_REASON_FATAL_SIGNAL,
+ * the signal; -1 during the run. The reasons that end the process scan. */
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
                        struct lks_snapshot_result *result);
 /* api.c: a snapshot during the run (API, request, timer); 0 or -errno,
@@ -207,6 +257,12 @@ void lks_control_after_fork(void);     /* in a fork child: a thread of its own *
  * token) goes to on_request, in the handler: async-signal-safe only. */
 typedef void lks_request_fn(int pid, uint32_t token);
 bool lks_sigchain_start(int signo, lks_request_fn *on_request);
+/* At start-up: while the program's disposition of a signal whose default
+ * ends the process is that default, the shim's handler calls on_fatal
+ * (info and context as a handler gets them; async-signal-safe only), then
+ * the process dies of the signal as it would have. */
+typedef void lks_fatal_fn(int signo, void *info, void *context);
+void lks_sigchain_watch_fatal(lks_fatal_fn *on_fatal);
 
 /* ---- growable mmap buffers used while writing a snapshot ---------------- */
 

@@ -7,39 +7,46 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdproxy.h"
 #include "handles/execnote.h"
 #include "handles/handlesnap.h"
+#include "python/python.h"
 #include "shim.h"
 #include "snapfile.h"
 
 #define FAMILIES 3
 #define CLASSES (LKS_CLASS_REACHABLE + 1)
-#define SITE_KEYS (FAMILIES * CLASSES) /* per trace */
+#define HEURISTICS LKS_HEUR_EMPTY_ARRAY  /* reachable only by one of them */
+#define SITE_KEYS (FAMILIES * (CLASSES + HEURISTICS)) /* per trace */
 #define TRACE_MARGIN 65536 /* stacks interned while we read the table */
 
 static uint32_t snapshot_seq; /* atomic: per process */
 
 struct site_sum {
 	struct lks_buf sites;     /* struct lks_site */
-	uint32_t *site_of;        /* ((trace * FAMILIES + family) * CLASSES + class)
+	uint32_t *site_of;        /* (trace * FAMILIES + family) * (CLASSES +
+	                           * HEURISTICS) + class, or for reachable blocks
+	                           * named by a heuristic CLASSES + heuristic - 1
 	                           * -> index + 1 */
 	size_t site_of_bytes;
 	uint32_t trace_limit;
 	uint32_t trace_end;       /* one past the highest trace a site uses */
 };
 
-static void add_classified(const struct lks_block *block, uint8_t klass,
+static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
                            uint64_t indirect_blocks, uint64_t indirect_bytes, void *ctx)
 {
 	struct site_sum *sum = ctx;
-	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * CLASSES + klass;
+	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * (CLASSES + HEURISTICS) +
+	               (heuristic && heuristic <= HEURISTICS ? CLASSES + heuristic - 1u : klass);
 	struct lks_site *site;
 
 	if (block->trace >= sum->trace_limit || block->family >= FAMILIES)
 		return;  /* newer than this snapshot */
 	if (sum->site_of[key] == 0) {
 		struct lks_site fresh = { .trace = block->trace, .klass = klass,
-		                          .family = block->family, .oldest_seq = block->seq };
+		                          .family = block->family, .heuristic = heuristic,
+		                          .oldest_seq = block->seq };
 
 		if (!lks_buf_append(&sum->sites, &fresh, sizeof(fresh)))
 			return;
@@ -60,7 +67,7 @@ static void add_classified(const struct lks_block *block, uint8_t klass,
 
 static void add_block(const struct lks_block *block, void *ctx)
 {
-	add_classified(block, LKS_CLASS_UNFREED, 0, 0, ctx);
+	add_classified(block, LKS_CLASS_UNFREED, LKS_HEUR_NONE, 0, 0, ctx);
 }
 
 /* With a reachability scan, sites are split by class. */
@@ -125,12 +132,14 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 		.unknown_frees = stats.unknown_frees, .mismatched_frees = stats.mismatched_frees,
 		.bootstrap_allocs = lks_bootstrap_count(), .traces = lks_depot_count() - 1,
 		.tool_bytes = lks_mapped_bytes(), .tool_resident_bytes = lks_arena_resident(),
+		.busy_allocs = stats.busy_allocs, .recovered_scopes = lks_busy_recovered(),
+		.as_limit_bytes = lks_aslimit_stopped(),
 		.unwind_truncated = unwind.truncated, .unwind_slow_frames = unwind.slow_frames,
 		.unwind_table_bytes = unwind.table_bytes, .unwind_checked = unwind.checked,
 		.unwind_differences = unwind.differences,
 	};
 	*result = (struct lks_snapshot_result){ .sites = count,
-		.missed_allocs = counters->missed_allocs,
+		.missed_allocs = counters->missed_allocs, .busy_allocs = counters->busy_allocs,
 		.missed_stacks = counters->missed_stacks,
 		.unknown_frees = counters->unknown_frees };
 	for (size_t i = 0; i < count; i++) {
@@ -160,7 +169,9 @@ static void fill_header(struct lks_header *header, enum lks_reason reason,
 	*header = (struct lks_header){
 		.version = LKS_VERSION, .header_size = sizeof(*header),
 		.section_count = LKS_PART_COUNT, .reason = reason, .pid = getpid(),
-		.ppid = getppid(), .seq = seq, .exit_status = exit_status,
+		.ppid = getppid(), .seq = seq,
+		.exit_status = reason == LKS_REASON_FATAL_SIGNAL ? -1 : exit_status,
+		.signal = reason == LKS_REASON_FATAL_SIGNAL ? exit_status : 0,
 		.time_ns = realtime_ns(), .uptime_ns = lks_uptime_ns(),
 		.flags = (lks_forked_child() ? LKS_HF_FORKED : 0) |
 		         (lks_own_malloc() ? LKS_HF_OWN_MALLOC : 0),
@@ -194,28 +205,47 @@ static void say_written(int failed, const char *label,
 	lks_line_str(&line, "counts: ");
 	lks_line_count(&line, counters->allocs, " allocations, ");
 	lks_line_count(&line, counters->frees, " frees; NOT recorded: ");
-	lks_line_count(&line, counters->missed_allocs, " allocations, ");
+	lks_line_count(&line, counters->missed_allocs, " allocations (");
+	lks_line_count(&line, counters->busy_allocs, " made while the shim was busy), ");
 	lks_line_count(&line, counters->missed_stacks, " stacks, ");
 	lks_line_count(&line, counters->missed_handles, " handles, ");
 	lks_line_count(&line, counters->missed_threads, " threads not stopped; ");
-	lks_line_count(&line, counters->unknown_frees, " frees of unknown blocks");
+	lks_line_count(&line, counters->unknown_frees, " frees of unknown blocks; ");
+	lks_line_count(&line, counters->recovered_scopes, " jumps out of the shim recovered");
 	lks_say(&line);
 }
 
+static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
+                          struct lks_snapshot_result *result);
+
+/* Every fd the snapshot opens may have to be the helper's (fdproxy.c): the
+ * program may hold every one it is allowed. */
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
                        struct lks_snapshot_result *result)
 {
+	int failed;
+
+	lks_fdproxy_begin();
+	failed = write_snapshot(reason, label, exit_status, result);
+	result->fd_limit = failed ? lks_fdproxy_limit_met() : 0;
+	lks_fdproxy_end();
+	return failed;
+}
+
+static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
+                          struct lks_snapshot_result *result)
+{
 	uint64_t started = lks_uptime_ns();
-	/* only at exit: leaks are what the program keeps until its end */
-	struct lks_reach *reach = reason == LKS_REASON_EXIT || reason == LKS_REASON__EXIT ?
-		lks_reach_scan() : NULL;
+	/* only at the end: leaks are what the program keeps until then */
+	struct lks_reach *reach = reason == LKS_REASON_EXIT || reason == LKS_REASON__EXIT ||
+	                          reason == LKS_REASON_FATAL_SIGNAL ? lks_reach_scan() : NULL;
 	struct site_sum sum = { 0 };
 	struct lks_handle_sum handles = { 0 };
 	struct lks_buf referenced = { 0 };  /* mappings still pointed at */
 	struct lks_snap_parts parts = { 0 };
 	struct lks_header header;
 	struct lks_counters *counters;
-	uint64_t scanned_bytes = 0, missed_threads = 0;
+	uint64_t scanned_bytes = 0, missed_threads = 0, unreadable_root_bytes = 0;
 	int failed;
 
 	lks_strtab_add(&parts.strings, "");  /* offset 0 is the empty string */
@@ -226,6 +256,7 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		header.flags |= LKS_HF_CLASSIFIED;
 		scanned_bytes = lks_reach_scanned_bytes(reach);
 		missed_threads = lks_reach_missed_threads(reach);
+		unreadable_root_bytes = lks_reach_unreadable_root_bytes(reach);
 		lks_reach_retainers(reach, (const struct lks_site *)sum.sites.bytes,
 		                    sum.sites.len / sizeof(struct lks_site),
 		                    &parts.buf[LKS_PART_RETAINERS]);
@@ -241,12 +272,16 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	handles.records = (struct lks_buf){ 0 };
 	failed |= write_traces(&sum, &handles, &parts.buf[LKS_PART_TRACES], &parts.buf[LKS_PART_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[LKS_PART_MODULES], &parts.strings);
+	/* after the traces: every code copy they name is written */
+	failed |= lks_py_snapshot(&parts.buf[LKS_PART_PYTHON], &parts.buf[LKS_PART_PYCODES],
+	                          &parts.buf[LKS_PART_PYBYTES], &parts.strings, &header.flags);
 	counters = lks_buf_append(&parts.buf[LKS_PART_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);
 		counters->snapshot_ns = lks_uptime_ns() - started;
 		counters->scanned_bytes = scanned_bytes;
 		counters->missed_threads = missed_threads;
+		counters->unreadable_root_bytes = unreadable_root_bytes;
 		counters->handles_open = handles.open;
 		counters->missed_handles = lks_handles_missed();
 		counters->missed_children = lks_execnote_untraced();

@@ -8,6 +8,7 @@
 
 #include "model.h"
 #include "pool.h"
+#include "pyframes.h"
 #include "retainers.h"
 #include "snapread.h"
 #include "suppress.h"
@@ -52,14 +53,21 @@ static int symbolize_trace(struct builder *b, const struct lks_trace *trace,
 
 	for (uint32_t i = 0; i < trace->depth; i++) {
 		const struct model_frame *frames;
-		size_t n;
+		struct model_frame python;
+		size_t n = 1;
 
-		r = sym_lookup(b->sym, addresses[i], &frames, &n);
+		if (LKS_PYFRAME_IS(addresses[i])) {
+			r = pyframes_symbolize(b->snap, b->proc->pool, addresses[i], &python);
+			frames = &python;
+		} else {
+			r = sym_lookup(b->sym, addresses[i], &frames, &n);
+		}
 		if (r == 0)
 			r = append_frames(b, &count, frames, n);
 		if (r < 0)
 			return r;
 	}
+	count = pyframes_fold(b->scratch, count);
 	stack->trace = trace->id;
 	stack->count = count;
 	stack->frames = pool_alloc(b->proc->pool, count * sizeof(*stack->frames));
@@ -108,7 +116,9 @@ static int by_size(const void *a, const void *b)
 		return x->stack.trace < y->stack.trace ? -1 : 1;
 	if (x->klass != y->klass)
 		return x->klass < y->klass ? -1 : 1;
-	return (int)x->family - (int)y->family;
+	if (x->family != y->family)
+		return (int)x->family - (int)y->family;
+	return (int)x->heuristic - (int)y->heuristic;
 }
 
 static void add_to_total(struct model_class_total *total,
@@ -126,6 +136,8 @@ static void count_leak(struct model_process *proc, const struct model_leak *leak
 		return;
 	}
 	add_to_total(&proc->by_class[leak->klass], leak);
+	if (leak->heuristic)
+		add_to_total(&proc->by_heuristic[leak->heuristic], leak);
 	if (!model_class_is_leak(leak->klass))
 		return;
 	proc->leaked_blocks += leak->blocks;
@@ -148,6 +160,7 @@ static int build_leaks(struct builder *b)
 
 		leak->klass = site->klass;
 		leak->family = site->family;
+		leak->heuristic = site->heuristic;
 		leak->blocks = site->blocks;
 		leak->bytes = site->bytes;
 		leak->indirect_blocks = site->indirect_blocks;
@@ -284,6 +297,7 @@ static int copy_header(struct model_process *proc, const struct snapshot *snap)
 	proc->pid = h->pid;
 	proc->ppid = h->ppid;
 	proc->exit_status = h->exit_status;
+	proc->signal = h->signal;
 	proc->reason = h->reason;
 	proc->seq = h->seq;
 	proc->flags = h->flags;
@@ -329,6 +343,8 @@ static int build(struct builder *b, struct errmsg *err)
 	    (r = build_leaks(b)) == 0 && (r = build_handles(b, sorted)) == 0 &&
 	    (r = retainers_build(b->snap, b->proc, b->sym, stack_of_trace, b)) == 0)
 		r = copy_warnings(b->proc, b->sym);
+	if (r == 0)
+		r = pyframes_notes(b->snap, b->proc);
 	if (r < 0)
 		errmsg_set(err, "%s: %s", b->snap->name, strerror(-r));
 	free(sorted);

@@ -178,6 +178,9 @@ static int locate_sections(const struct snapshot *snap, struct located *loc,
 	if (loc->count[LKS_SEC_COUNTERS] != 1)
 		return snap_reject(err, snap->name, "%" PRIu64 " counters records, not one",
 				   loc->count[LKS_SEC_COUNTERS]);
+	if (loc->count[LKS_SEC_PYTHON] > 1)
+		return snap_reject(err, snap->name, "%" PRIu64 " python records, not one or none",
+				   loc->count[LKS_SEC_PYTHON]);
 	return 0;
 }
 
@@ -198,6 +201,11 @@ static void publish(struct snapshot *snap, const struct located *loc)
 	snap->handle_count = loc->count[LKS_SEC_HANDLES];
 	snap->retainers = (const void *)loc->at[LKS_SEC_RETAINERS];
 	snap->retainer_count = loc->count[LKS_SEC_RETAINERS];
+	snap->python = loc->count[LKS_SEC_PYTHON] ? (const void *)loc->at[LKS_SEC_PYTHON] : NULL;
+	snap->pycodes = (const void *)loc->at[LKS_SEC_PYCODES];
+	snap->pycode_count = loc->count[LKS_SEC_PYCODES];
+	snap->pybytes = loc->at[LKS_SEC_PYBYTES];
+	snap->pybytes_size = loc->count[LKS_SEC_PYBYTES];
 }
 
 static int validate(struct snapshot *snap, struct errmsg *err)
@@ -318,6 +326,23 @@ const struct lks_trace *snap_trace(const struct snapshot *snap, uint32_t id)
 		if (snap->traces[mid].id == id)
 			return &snap->traces[mid];
 		if (snap->traces[mid].id < id)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return NULL;
+}
+
+const struct lks_pycode *snap_pycode(const struct snapshot *snap, uint32_t id)
+{
+	size_t low = 0, high = snap->pycode_count;
+
+	while (id && low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (snap->pycodes[mid].id == id)
+			return &snap->pycodes[mid];
+		if (snap->pycodes[mid].id < id)
 			low = mid + 1;
 		else
 			high = mid;

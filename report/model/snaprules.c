@@ -11,7 +11,7 @@
 
 #include "snaprules.h"
 
-#define HEADER_FLAGS (LKS_HF_CLASSIFIED | LKS_HF_FORKED | LKS_HF_OWN_MALLOC)
+#define HEADER_FLAGS (LKS_HF_CLASSIFIED | LKS_HF_FORKED | LKS_HF_OWN_MALLOC | LKS_HF_PYTHON)
 #define MODULE_FLAGS (LKS_MF_MAIN | LKS_MF_UNLOADED | LKS_MF_SHIM | LKS_MF_VDSO)
 #define HANDLE_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED)
 
@@ -82,7 +82,8 @@ static int check_strings(const struct snapshot *snap, struct errmsg *err)
  * named twice (20,000 handles sharing one long description) is forged. */
 static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 {
-	size_t count = 0, total = 2 + snap->module_count + snap->handle_count;
+	size_t count = 0, total = 3 + snap->module_count + snap->handle_count +
+			       2 * snap->pycode_count;
 	uint64_t *uses = malloc(total * sizeof(*uses));
 	int r = 0;
 
@@ -94,6 +95,12 @@ static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 		uses[count++] = snap->modules[i].path;
 	for (size_t i = 0; i < snap->handle_count; i++)
 		uses[count++] = snap->handles[i].description;
+	if (snap->python)
+		uses[count++] = snap->python->reason;
+	for (size_t i = 0; i < snap->pycode_count; i++) {
+		uses[count++] = snap->pycodes[i].qualname;
+		uses[count++] = snap->pycodes[i].filename;
+	}
 	for (size_t i = 0, kept = 0; r == 0 && i < count; i++) {
 		if (!string_start(snap, (uint32_t)uses[i]))
 			r = reject(snap, err, "string offset %" PRIu64 " is not a string's start",
@@ -118,6 +125,9 @@ static int check_header(const struct snapshot *snap, struct errmsg *err)
 			      h->max_depth, LKS_DEPTH_MAX);
 	if (!(h->flags & LKS_HF_CLASSIFIED) && snap->retainer_count)
 		return reject(snap, err, "retainer chains without a reachability scan");
+	if ((h->reason == LKS_REASON_FATAL_SIGNAL) != (h->signal > 0) || h->signal > 64)
+		return reject(snap, err, "header: signal %" PRId32 " with reason %" PRIu32,
+			      h->signal, h->reason);
 	return 0;
 }
 
@@ -138,6 +148,31 @@ static int check_modules(const struct snapshot *snap, struct errmsg *err)
 	return 0;
 }
 
+/* At most max_depth native frames, and Python frames (docs/PYTHON.md) only
+ * in a snapshot of a process that ran CPython, up to LKS_TRACE_FRAMES_MAX
+ * frames in all. */
+static int check_trace_depth(const struct snapshot *snap, const struct lks_trace *t,
+			     struct errmsg *err)
+{
+	uint32_t native = 0, python = 0;
+
+	for (uint32_t i = 0; i < t->depth; i++) {
+		if (LKS_PYFRAME_IS(snap->frames[t->first + i]))
+			python++;
+		else
+			native++;
+	}
+	if (native < 1 || native > snap->header.max_depth || t->depth > LKS_TRACE_FRAMES_MAX)
+		return reject(snap, err, "trace %" PRIu32 ": depth %" PRIu32 " with %" PRIu32
+			      " native frames, not 1..%" PRIu32 " native of at most %d",
+			      t->id, t->depth, native, snap->header.max_depth,
+			      LKS_TRACE_FRAMES_MAX);
+	if (python && !(snap->header.flags & LKS_HF_PYTHON))
+		return reject(snap, err, "trace %" PRIu32 ": Python frames in a snapshot "
+			      "without CPython", t->id);
+	return 0;
+}
+
 /* The frames section is the traces' frames back to back, in trace order:
  * no frame belongs to two traces (4,000 traces naming the same 4,000
  * frames made a 322 KB file print 1 GB), none to no trace. */
@@ -152,14 +187,16 @@ static int check_traces(const struct snapshot *snap, struct errmsg *err)
 		if (t->id <= previous)
 			return reject(snap, err, "trace %zu: id %" PRIu32 " not above %" PRIu32,
 				      i, t->id, previous);
-		if (t->depth < 1 || t->depth > snap->header.max_depth)
-			return reject(snap, err, "trace %" PRIu32 ": depth %" PRIu32
-				      " not in 1..%" PRIu32, t->id, t->depth,
-				      snap->header.max_depth);
 		if (t->first != next_frame)
 			return reject(snap, err, "trace %" PRIu32 ": frames from %" PRIu64
 				      ", not from %" PRIu64 " where the previous ended",
 				      t->id, t->first, next_frame);
+		if (t->depth > snap->frame_count - t->first)
+			return reject(snap, err, "trace %" PRIu32 ": frames %" PRIu64 "+%" PRIu32
+				      " beyond the %zu recorded", t->id, t->first, t->depth,
+				      snap->frame_count);
+		if (check_trace_depth(snap, t, err) < 0)
+			return -EINVAL;
 		next_frame += t->depth;
 		previous = t->id;
 	}
@@ -188,6 +225,10 @@ static int check_sites(const struct snapshot *snap, uint64_t *keys, struct errms
 			return reject(snap, err, "site %zu: unknown class %u", i, s->klass);
 		if (s->family > LKS_FAMILY_NEW_ARRAY)
 			return reject(snap, err, "site %zu: unknown family %u", i, s->family);
+		if (s->heuristic > LKS_HEUR_EMPTY_ARRAY ||
+		    (s->heuristic && s->klass != LKS_CLASS_REACHABLE))
+			return reject(snap, err, "site %zu: heuristic %u on class %u",
+				      i, s->heuristic, s->klass);
 		if (classified != (s->klass != LKS_CLASS_UNFREED))
 			return reject(snap, err, "site %zu: class %u in a snapshot %s a scan",
 				      i, s->klass, classified ? "with" : "without");
@@ -250,7 +291,7 @@ static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 	for (size_t i = 0; i < snap->retainer_count; i++) {
 		const struct lks_retainer_step *step = &snap->retainers[i];
 
-		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_REGISTER)
+		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_RUNTIME)
 			return reject(snap, err, "retainer step %zu: unknown kind %" PRIu32, i,
 				      step->kind);
 		if (check_chain_shape(snap, i, &chain_start, err) < 0)
@@ -258,6 +299,59 @@ static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 		if (!trace_ok(snap, step->trace))
 			return reject(snap, err, "retainer step %zu: no trace %" PRIu32, i,
 				      step->trace);
+	}
+	return 0;
+}
+
+/* One python record exactly when the header says CPython ran; code copies
+ * by increasing id, their line tables back to back in the line tables
+ * section, as the writer appends them. */
+static int check_python(const struct snapshot *snap, struct errmsg *err)
+{
+	bool flagged = snap->header.flags & LKS_HF_PYTHON;
+	uint32_t previous = 0;
+	uint64_t next_byte = 0;
+
+	if (flagged != (snap->python != NULL) ||
+	    (!flagged && (snap->pycode_count || snap->pybytes_size)))
+		return reject(snap, err, "python sections %s the header's CPython flag",
+			      flagged ? "without" : "with no");
+	if (snap->python && (snap->python->status < LKS_PY_ON ||
+			     snap->python->status > LKS_PY_NOT_STARTED))
+		return reject(snap, err, "python record: bad status %" PRIu32,
+			      snap->python->status);
+	for (size_t i = 0; i < snap->pycode_count; i++) {
+		const struct lks_pycode *c = &snap->pycodes[i];
+
+		if (c->id <= previous || c->id > LKS_PYCODE_MAX_ID)
+			return reject(snap, err, "python code %zu: id %" PRIu32
+				      " not above %" PRIu32, i, c->id, previous);
+		if (c->linetable != next_byte)
+			return reject(snap, err, "python code %" PRIu32 ": line table at %"
+				      PRIu64 ", not at %" PRIu64 " where the previous ended",
+				      c->id, c->linetable, next_byte);
+		if (c->linetable_len > snap->pybytes_size - next_byte)
+			return reject(snap, err, "python code %" PRIu32 ": line table of %"
+				      PRIu32 " bytes out of range", c->id, c->linetable_len);
+		next_byte += c->linetable_len;
+		previous = c->id;
+	}
+	if (next_byte != snap->pybytes_size)
+		return reject(snap, err, "%zu bytes of line tables, of which the code "
+			      "copies use %" PRIu64, snap->pybytes_size, next_byte);
+	return 0;
+}
+
+/* A Python frame names a code copy the file holds (or 0: none was made). */
+static int check_python_frames(const struct snapshot *snap, struct errmsg *err)
+{
+	for (size_t i = 0; i < snap->frame_count; i++) {
+		uint64_t frame = snap->frames[i];
+
+		if (LKS_PYFRAME_IS(frame) && LKS_PYFRAME_CODE(frame) &&
+		    !snap_pycode(snap, LKS_PYFRAME_CODE(frame)))
+			return reject(snap, err, "frame %zu: python code %" PRIu32
+				      " not in the file", i, LKS_PYFRAME_CODE(frame));
 	}
 	return 0;
 }
@@ -292,9 +386,10 @@ int snap_check_records(const struct snapshot *snap, struct errmsg *err)
 
 	if (!keys)
 		return -ENOMEM;
-	if ((r = check_header(snap, err)) < 0 || (r = check_strings(snap, err)) < 0 ||
-	    (r = check_string_uses(snap, err)) < 0 || (r = check_modules(snap, err)) < 0 ||
-	    (r = check_traces(snap, err)) < 0 || (r = check_sites(snap, keys, err)) < 0 ||
+	if ((r = check_header(snap, err)) < 0 || (r = check_python(snap, err)) < 0 ||
+	    (r = check_strings(snap, err)) < 0 || (r = check_string_uses(snap, err)) < 0 ||
+	    (r = check_modules(snap, err)) < 0 || (r = check_traces(snap, err)) < 0 ||
+	    (r = check_python_frames(snap, err)) < 0 || (r = check_sites(snap, keys, err)) < 0 ||
 	    (r = check_handles(snap, err)) < 0 || (r = check_retainers(snap, err)) < 0)
 		goto done;
 	r = check_counters(snap, err);

@@ -4,10 +4,12 @@
  * numbers above it are incomplete. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 
 #include "frame.h"
 #include "out.h"
+#include "pyframes.h"
 
 /* Longer lists of handles from one stack are cut, the rest only counted. */
 #define HANDLES_LISTED 10
@@ -57,7 +59,10 @@ static void print_leak(FILE *out, const struct style *st,
 			plural(leak->blocks, "block", "blocks"));
 	else
 		print_amount(out, leak->bytes, leak->blocks);
-	fprintf(out, "%s (%s) allocated at:\n", st->reset, model_class_name(leak->klass));
+	fprintf(out, "%s (%s", st->reset, model_class_name(leak->klass));
+	if (leak->heuristic)
+		fprintf(out, " via %s", model_heuristic_name(leak->heuristic));
+	fprintf(out, ") allocated at:\n");
 	print_stack(out, st, &leak->stack);
 	fprintf(out, "\n");
 }
@@ -147,7 +152,18 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 			step->thread);
 		break;
 	case LKS_RK_TLS:
-		fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		if (step->thread == LKS_THREAD_FINISHED)
+			fprintf(out, "thread-local storage of a finished thread "
+				"(its stack kept by glibc for reuse)");
+		else
+			fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		break;
+	case LKS_RK_FILE:
+		fprintf(out, "writable file mapping, word at 0x%" PRIx64, step->address);
+		break;
+	case LKS_RK_RUNTIME:
+		fprintf(out, "a block the C library allocated while leakscope worked (such "
+			"as the FILE of a stream opened with fopen), word at 0x%" PRIx64, step->address);
 		break;
 	default:
 		fprintf(out, "anonymous mapping, word at 0x%" PRIx64, step->address);
@@ -201,6 +217,8 @@ static void print_retainers(FILE *out, const struct style *st,
 static void print_title(FILE *out, const struct style *st,
 			const struct model_process *p)
 {
+	char name[32];
+
 	fprintf(out, "%sleakscope: %s (pid %" PRId32 ", parent %" PRId32 "%s): ",
 		st->bold, p->exe[0] ? p->exe : "?", p->pid, p->ppid,
 		p->flags & LKS_HF_FORKED ? ", forked" : "");
@@ -215,6 +233,11 @@ static void print_title(FILE *out, const struct style *st,
 		fprintf(out, "left through _exit(%" PRId32 ") (no atexit handlers ran)",
 			p->exit_status);
 		break;
+	case LKS_REASON_FATAL_SIGNAL:
+		model_signal_name(p->signal, name, sizeof(name));
+		fprintf(out, "killed by signal %" PRId32 "%s%s%s", p->signal, name[0] ? " (" : "",
+			name, name[0] ? ")" : "");
+		break;
 	default:
 		fprintf(out, "snapshot %" PRIu32 " \"%s\" (%s), still running", p->seq,
 			p->label, model_reason_name(p->reason));
@@ -223,11 +246,29 @@ static void print_title(FILE *out, const struct style *st,
 	fprintf(out, "%s", st->reset);
 }
 
+/* One line on the interpreter ("python: CPython 3.11.2, Python frames on,
+ * objects malloc'd one by one"), into buf. */
+static const char *python_status(const struct model_process *proc, char *buf, size_t size)
+{
+	const struct lks_python *py = &proc->python;
+
+	snprintf(buf, size, "python: CPython %u.%u.%u, Python frames %s, %s", py->version >> 24,
+		 py->version >> 16 & 0xff, py->version >> 8 & 0xff, pyframes_status_name(py->status),
+		 py->flags & LKS_PYF_RAW_MALLOC && !(py->flags & LKS_PYF_ENV_IGNORED) ?
+		 "objects malloc'd one by one (PYTHONMALLOC=malloc)" :
+		 "small objects inside pymalloc's arenas");
+	return buf;
+}
+
 static void print_header(FILE *out, const struct style *st,
 			 const struct model_process *p)
 {
+	char python[160];
+
 	print_title(out, st, p);
 	fprintf(out, "\n");
+	if (p->has_python)
+		fprintf(out, "%s\n", python_status(p, python, sizeof(python)));
 	for (size_t i = 0; i < p->warning_count; i++)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 	fprintf(out, "\n");
@@ -273,6 +314,15 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 			k == LKS_CLASS_REACHABLE && t->sites && !reachable_listed ?
 			" (not listed)" : "");
 	}
+	for (int h = LKS_HEUR_NONE + 1; h <= LKS_HEUR_EMPTY_ARRAY; h++) {
+		const struct model_class_total *t = &p->by_heuristic[h];
+
+		if (!t->sites)
+			continue;
+		fprintf(out, "    of which via %s: ", model_heuristic_name(h));
+		print_amount(out, t->bytes, t->blocks);
+		fputc('\n', out);
+	}
 	if (p->suppressed.sites) {
 		fprintf(out, "  %-16s ", "suppressed");
 		print_amount(out, p->suppressed.bytes, p->suppressed.blocks);
@@ -290,6 +340,15 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",
 		c->allocs, c->frees);
 	print_tool_memory(out, c);
+}
+
+/* Allocations the shim saw but could not record while it was recording
+ * another on the same thread: a signal handler's. */
+static void print_missed_why(FILE *out, const struct lks_counters *c)
+{
+	if (c->busy_allocs)
+		fprintf(out, ", of which %" PRIu64 " made while the shim was busy: signal "
+			"handlers (busy_allocs)", c->busy_allocs);
 }
 
 /* Each clause names a counter whose non-zero value makes the leak numbers
@@ -339,8 +398,21 @@ static void print_summary(FILE *out, const struct style *st,
 			fprintf(out, "%s%" PRIu64 " %s (%s)", sep, missed[i].count,
 				plural(missed[i].count, missed[i].one, missed[i].many),
 				missed[i].key);
+			if (i == 0)
+				print_missed_why(out, c);
 			sep = ", ";
 		}
+	if (c->unreadable_root_bytes)
+		fprintf(out, "%s%" PRIu64 " bytes of globals the program made unreadable, "
+			"not scanned (unreadable_root_bytes)", sep, c->unreadable_root_bytes);
+	if (c->as_limit_bytes)
+		fprintf(out, "; the shim's tables stopped growing at RLIMIT_AS %.1f MiB "
+			"(as_limit_bytes)",
+			(double)c->as_limit_bytes / (1024.0 * 1024.0));
+	if (c->recovered_scopes)
+		fprintf(out, "; %" PRIu64 " %s out of the shim, recording went on "
+			"(recovered_scopes)", c->recovered_scopes,
+			plural(c->recovered_scopes, "jump", "jumps"));
 	if (c->mismatched_frees)
 		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
 			c->mismatched_frees);
@@ -405,6 +477,25 @@ static void print_clean_line(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
+/* A process that ended without a snapshot: nothing of it is reported. */
+static void print_no_data(FILE *out, const struct style *st, const struct model_no_data *d)
+{
+	char name[32];
+
+	fprintf(out, "%sleakscope: pid %" PRId32 "%s%s%s: ", st->bold, d->pid,
+		d->name[0] ? " (" : "", d->name, d->name[0] ? ")" : "");
+	if (d->signal) {
+		model_signal_name(d->signal, name, sizeof(name));
+		fprintf(out, "killed by signal %" PRId32 "%s%s%s, no snapshot%s\n", d->signal,
+			name[0] ? " (" : "", name, name[0] ? ")" : "",
+			d->signal == SIGKILL ? " (no handler can see SIGKILL)" : "");
+	} else {
+		fprintf(out, "no snapshot: every fd in use (RLIMIT_NOFILE %" PRId32 ")\n",
+			d->fd_limit);
+	}
+	fprintf(out, "%s", st->reset);
+}
+
 int out_text(FILE *out, const struct model_report *report,
 	     const struct out_text_options *opts)
 {
@@ -426,6 +517,10 @@ int out_text(FILE *out, const struct model_report *report,
 			print_process(out, st, p, opts);
 		previous_one_line = one_line;
 	}
+	if (report->no_data_count && report->count)
+		fprintf(out, "\n");
+	for (size_t i = 0; i < report->no_data_count; i++)
+		print_no_data(out, st, &report->no_data[i]);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);
 	return 0;

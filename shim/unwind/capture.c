@@ -3,11 +3,13 @@
  * pointers (all its code keeps them), so the walk starts there with that
  * frame's registers and never steps through the shim; then one CFI step
  * per frame. With unwind_check=1 every stack is also taken by libunwind
- * from the same registers, and the differences are counted. */
+ * from the same registers, and the differences are counted. The thread's
+ * Python frames are merged into the native stack last (shim/python/). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <string.h>
 
+#include "python/python.h"
 #include "shim.h"
 #include "unwind.h"
 
@@ -33,12 +35,14 @@ static __attribute__((noinline)) bool interposer_caller(struct unwind_regs *regs
 		const uint64_t *up = (const uint64_t *)(uintptr_t)frame[0];
 
 		if (!in_shim(frame[1])) {
-			/* the other registers stay unknown: their bits are clear */
+			/* the other registers are unknown (their bits clear) and
+			 * zero: left as they were, they would be stale words of
+			 * the dead stack, copied deeper by the walk, where the
+			 * exit scan could meet them under a frame of the program's */
+			*regs = (struct unwind_regs){ .known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP };
 			regs->r[DW_RA] = frame[1];
 			regs->r[DW_RSP] = (uint64_t)(uintptr_t)(frame + 2);
 			regs->r[DW_RBP] = frame[0];
-			regs->known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP;
-			regs->exact_pc = false;
 			return true;
 		}
 		/* the shim's frames are small and go up the same stack */
@@ -136,7 +140,8 @@ static __attribute__((noinline)) uint32_t walk_and_keep(const struct unwind_regs
 	return trace;
 }
 
-uint32_t lks_capture_trace(void)
+/* The native stack: what the stack cache and unwind_check work on. */
+static uint32_t native_trace(void)
 {
 	struct unwind_regs regs;
 	uint32_t trace;
@@ -155,6 +160,14 @@ uint32_t lks_capture_trace(void)
 	if (lks_unlikely(lks_opt.unwind_check))
 		check(&regs, trace, lks_opt.depth);
 	return trace;
+}
+
+/* The Python frames are merged after the cache: one native stack (one
+ * cache entry) runs many different Python stacks, since a call from Python
+ * to Python adds no C frame. */
+uint32_t lks_capture_trace(void)
+{
+	return lks_py_merge(native_trace());
 }
 
 void lks_unwind_init(void)

@@ -14,10 +14,10 @@ VERSION = 2
 # ("x" padding named for the reserved array it stands for, or None for the
 # compiler's tail padding); tests/unit/check_lkswrite.py compares both with
 # the C definitions.
-HEADER = struct.Struct("<8sIIIIiiIiQQIIII48xQQ16sQQ")
+HEADER = struct.Struct("<8sIIIIiiIiQQIIIIiI40xQQ16sQQ")
 HEADER_FIELDS = ("magic", "version", "header_size", "section_count", "reason", "pid", "ppid",
                  "seq", "exit_status", "time_ns", "uptime_ns", "exe", "label", "flags",
-                 "max_depth", "reserved", "file_size", "checksum", "run_token", "instance",
+                 "max_depth", "signal", "reserved32", "reserved", "file_size", "checksum", "run_token", "instance",
                  "start_ticks")
 SECTION = struct.Struct("<IIQQ")
 SECTION_FIELDS = ("kind", "record_size", "offset", "count")
@@ -30,8 +30,8 @@ MODULE = struct.Struct("<QQQIII40s4x")
 MODULE_FIELDS = ("bias", "start", "end", "path", "flags", "build_id_len", "build_id", None)
 TRACE = struct.Struct("<IIQ")
 TRACE_FIELDS = ("id", "depth", "first")
-SITE = struct.Struct("<IBBHQQQQQII")
-SITE_FIELDS = ("trace", "klass", "family", "reserved", "blocks", "bytes", "indirect_blocks",
+SITE = struct.Struct("<IBBBBQQQQQII")
+SITE_FIELDS = ("trace", "klass", "family", "heuristic", "reserved", "blocks", "bytes", "indirect_blocks",
                "indirect_bytes", "largest", "oldest_seq", "reserved2")
 HANDLE = struct.Struct("<iHHIIQQ")
 HANDLE_FIELDS = ("fd", "type", "flags", "trace", "description", "addr", "size")
@@ -41,8 +41,9 @@ RECORDS = {"header": (HEADER, HEADER_FIELDS), "section": (SECTION, SECTION_FIELD
            "handle": (HANDLE, HANDLE_FIELDS)}
 
 (SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES, SEC_HANDLES,
- SEC_RETAINERS) = range(1, 9)
+ SEC_RETAINERS, SEC_PYTHON, SEC_PYCODES, SEC_PYBYTES) = range(1, 12)
 RETAINER_SIZE = 48
+PYTHON_SIZE, PYCODE_SIZE = 80, 32
 REASON_EXIT, REASON_TIMER = 1, 4
 MODULE_MAIN = 0x1
 HANDLE_SOCKET = 2
@@ -89,11 +90,14 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
                                                b""), 1),
         (SEC_TRACES, TRACE.size, b"".join(traces), len(traces)),
         (SEC_FRAMES, 8, struct.pack(f"<{len(frames)}Q", *frames), len(frames)),
-        (SEC_SITES, SITE.size, b"".join(SITE.pack(trace, 0, 0, 0, blocks, size, 0, 0, size, 1, 0)
+        (SEC_SITES, SITE.size, b"".join(SITE.pack(trace, 0, 0, 0, 0, blocks, size, 0, 0, size, 1, 0)
                                         for trace, blocks, size in sites), len(sites)),
         (SEC_HANDLES, HANDLE.size, b"".join(HANDLE.pack(fd, kind, 0, trace, 0, 0, 0)
                                             for trace, kind, fd in handles), len(handles)),
         (SEC_RETAINERS, RETAINER_SIZE, b"", 0),
+        (SEC_PYTHON, PYTHON_SIZE, b"", 0),  # no CPython: the three are empty
+        (SEC_PYCODES, PYCODE_SIZE, b"", 0),
+        (SEC_PYBYTES, 1, b"", 0),
     ]
     offset = HEADER.size + SECTION.size * len(sections)
     table, body = b"", b""
@@ -102,7 +106,7 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
         body += pad8(data)
     header = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), reason, pid, 1, seq,
                          -1, 1_700_000_000_000_000_000 + uptime_ns, uptime_ns, exe_at,
-                         label_at, 0, 64, 0, 0, run_token,
+                         label_at, 0, 64, 0, 0, 0, 0, run_token,
                          pid if instance is None else instance, start_ticks)
     with open(path, "wb") as out:
         out.write(lkstest.seal(header + table + body))

@@ -144,7 +144,8 @@ def case_shared_dir(env):
     expect(not os.listdir(shared), "and nothing ran")
     done = env.leakscope(["run", "--shim", env.args.shim, "-d", shared, "--shared-dir", "-o",
                           os.devnull, "--", env.args.waiter, "clean"], stdin=subprocess.DEVNULL)
-    expect(done.returncode == 0 and len(os.listdir(shared)) == 1,
+    snapshots = [name for name in os.listdir(shared) if name.endswith(".lks")]
+    expect(done.returncode == 0 and len(snapshots) == 1,
            f"--shared-dir uses it: exit {done.returncode}\n{done.stderr}")
     if os.geteuid() == 0:
         theirs = env.directory("theirs", 0o755)
@@ -397,6 +398,9 @@ def pack_snapshot(*, strings=b"\0", modules=(), traces=(), frames=(), sites=(), 
         (lkswrite.SEC_SITES, lkswrite.SITE.size, b"".join(sites), len(sites)),
         (lkswrite.SEC_HANDLES, lkswrite.HANDLE.size, b"".join(handles), len(handles)),
         (lkswrite.SEC_RETAINERS, lkswrite.RETAINER_SIZE, b"", 0),
+        (lkswrite.SEC_PYTHON, lkswrite.PYTHON_SIZE, b"", 0),
+        (lkswrite.SEC_PYCODES, lkswrite.PYCODE_SIZE, b"", 0),
+        (lkswrite.SEC_PYBYTES, 1, b"", 0),
     ]
     offset = lkswrite.HEADER.size + lkswrite.SECTION.size * len(sections)
     table, body = b"", b""
@@ -405,13 +409,13 @@ def pack_snapshot(*, strings=b"\0", modules=(), traces=(), frames=(), sites=(), 
         body += lkswrite.pad8(data)
     header = lkswrite.HEADER.pack(lkswrite.MAGIC, lkswrite.VERSION, lkswrite.HEADER.size,
                                   len(sections), lkswrite.REASON_EXIT, 4242, 1, 1, 0,
-                                  1_700_000_000_000_000_000, 1, 0, 0, flags, 64, 0, 0,
+                                  1_700_000_000_000_000_000, 1, 0, 0, flags, 64, 0, 0, 0, 0,
                                   bytes(16), 1, 1)
     return lkstest.seal(header + table + body)
 
 
 def site(trace, blocks, size, klass=0, family=0):
-    return lkswrite.SITE.pack(trace, klass, family, 0, blocks, size, 0, 0, size, 1, 0)
+    return lkswrite.SITE.pack(trace, klass, family, 0, 0, blocks, size, 0, 0, size, 1, 0)
 
 
 def write_bytes(env, name, data):

@@ -56,6 +56,8 @@ static void records(void)
 	FIELD(struct lks_header, label);
 	FIELD(struct lks_header, flags);
 	FIELD(struct lks_header, max_depth);
+	FIELD(struct lks_header, signal);
+	FIELD(struct lks_header, reserved32);
 	BYTES(struct lks_header, reserved);
 	FIELD(struct lks_header, file_size);
 	FIELD(struct lks_header, checksum);
@@ -102,6 +104,7 @@ static void records(void)
 	FIELD(struct lks_site, trace);
 	FIELD(struct lks_site, klass);
 	FIELD(struct lks_site, family);
+	FIELD(struct lks_site, heuristic);
 	FIELD(struct lks_site, reserved);
 	FIELD(struct lks_site, blocks);
 	FIELD(struct lks_site, bytes);
