@@ -84,7 +84,7 @@ static int write_verdict_outputs(const struct report_outputs *o,
 		{ gate->junit_path, NULL, write_junit, o },
 		{ gate->sarif_path, NULL, write_sarif, o },
 		{ gate->write_baseline, NULL, write_json, o }, /* a baseline is a JSON report */
-		{ NULL, gate->print_suppressions ? stdout : NULL, write_suppressions, o },
+		{ gate->suppressions_out, NULL, write_suppressions, o },
 	};
 
 	return emit(outputs, sizeof(outputs) / sizeof(outputs[0]), err);

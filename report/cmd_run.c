@@ -22,7 +22,7 @@ static int spawn_failure(const char *command, int error)
 static int check_writable(const struct output_options *out, const struct gate_config *gate)
 {
 	const char *paths[] = { out->path, out->json_path, gate->junit_path, gate->sarif_path,
-				gate->write_baseline };
+				gate->write_baseline, gate->suppressions_out };
 	struct errmsg err = { "" };
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)

@@ -161,6 +161,9 @@ static int add_report(struct baseline *baseline, const struct json_value *root,
 	    version->type != JSON_NUMBER)
 		return invalid(err, path, "not a leakscope JSON report "
 			       "(no \"version\" and \"processes\")");
+	if (version->number != MODEL_JSON_VERSION)
+		return invalid(err, path, "version %.17g of the JSON report is not one this "
+			       "leakscope reads (%d)", version->number, MODEL_JSON_VERSION);
 	for (size_t i = 0; r == 0 && i < processes->count; i++)
 		r = add_process(baseline, &processes->items[i], path, err);
 	return r;

@@ -40,10 +40,10 @@ struct gate_config {
 	bool armed;          /* an option that makes the verdict the exit code */
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
-	bool print_suppressions;
 	const char **suppression_files;
 	size_t suppression_file_count;
 	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;
+	const char *suppressions_out; /* --print-suppressions FILE */
 	struct suppress_rules rules;
 	struct baseline baseline;
 };

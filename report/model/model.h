@@ -125,6 +125,10 @@ struct model_process {
 	struct pool *pool;
 };
 
+/* The "version" of the JSON report (docs/JSON.md): out_json.c writes it, a
+ * baseline of any other version is refused. */
+#define MODEL_JSON_VERSION 1
+
 struct model_report {
 	struct model_process **processes; /* the started process first */
 	size_t count;

@@ -10,8 +10,6 @@
 #include "jsonw.h"
 #include "out.h"
 
-#define JSON_SCHEMA_VERSION 1
-
 static void put_stack(struct json *j, const struct model_stack *stack)
 {
 	jw_uint(j, "trace", stack->trace);
@@ -260,7 +258,7 @@ int out_json(FILE *out, const struct model_report *report,
 
 	fputc('{', out);
 	j.depth = 1;
-	jw_uint(&j, "version", JSON_SCHEMA_VERSION);
+	jw_uint(&j, "version", MODEL_JSON_VERSION);
 	jw_open(&j, "processes", '[');
 	for (size_t i = 0; i < report->count; i++)
 		put_process(&j, report->processes[i]);

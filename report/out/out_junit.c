@@ -84,28 +84,28 @@ static void put_failure(FILE *out, const struct gate_site *site)
 	fputs("</failure>\n", out);
 }
 
-/* Sites that do not fail the gate (known from the baseline, or new but
- * within the limits) are listed in the testcase's output. */
-static void put_passing(FILE *out, const struct gate_verdict *v,
-			const struct model_process *proc)
+/* The process itself (its pid differs in every run, so it is here and
+ * not in the name), then the sites that do not fail the gate: known from
+ * the baseline, or new but within the limits. */
+static void put_output(FILE *out, const struct gate_verdict *v,
+		       const struct model_process *proc)
 {
-	bool any = false;
 	char text[512];
 
+	fprintf(out, "      <system-out>pid %" PRId32 ": ", proc->pid);
+	put_xml(out, proc->exe);
+	fputs("&#10;", out);
 	for (size_t i = 0; i < v->site_count; i++) {
 		const struct gate_site *s = &v->sites[i];
 
 		if (s->proc != proc || (v->failed && !s->known))
 			continue;
-		fputs(any ? "" : "      <system-out>", out);
-		any = true;
 		gate_site_text(s, text, sizeof(text));
 		put_xml(out, s->known ? "known from the baseline: " : "within the limits: ");
 		put_xml(out, text);
 		fputs("&#10;", out);
 	}
-	if (any)
-		fputs("</system-out>\n", out);
+	fputs("</system-out>\n", out);
 }
 
 static bool has_failures(const struct gate_verdict *v, const struct model_process *proc)
@@ -116,16 +116,44 @@ static bool has_failures(const struct gate_verdict *v, const struct model_proces
 	return false;
 }
 
-static void put_testcase(FILE *out, const struct gate_verdict *v,
-			 const struct model_process *proc)
+static const char *exe_name(const struct model_process *proc)
 {
+	return proc->exe[0] ? base_name(proc->exe) : "?";
+}
+
+/* A test case's name is the same in every pipeline, so that GitLab and
+ * Jenkins follow a failure from one to the next: the executable's name,
+ * no pid, and " #N" when N judged processes share it (in report order:
+ * the started process first, then by pid). */
+static void put_name(FILE *out, const struct model_report *report, size_t judged,
+		     size_t index)
+{
+	const char *name = exe_name(report->processes[index]);
+	size_t ordinal = 0, same = 0;
+
+	for (size_t i = 0; i < judged; i++)
+		if (strcmp(exe_name(report->processes[i]), name) == 0) {
+			same++;
+			if (i <= index)
+				ordinal++;
+		}
+	put_xml(out, name);
+	if (same > 1)
+		fprintf(out, " #%zu", ordinal);
+}
+
+static void put_testcase(FILE *out, const struct model_report *report,
+			 const struct gate_verdict *v, size_t index)
+{
+	const struct model_process *proc = report->processes[index];
+
 	fputs("    <testcase classname=\"leakscope\" name=\"", out);
-	put_xml(out, proc->exe[0] ? base_name(proc->exe) : "?");
-	fprintf(out, " (pid %" PRId32 ")\">\n", proc->pid);
+	put_name(out, report, v->process_count, index);
+	fputs("\">\n", out);
 	for (size_t i = 0; v->failed && i < v->site_count; i++)
 		if (v->sites[i].proc == proc && !v->sites[i].known)
 			put_failure(out, &v->sites[i]);
-	put_passing(out, v, proc);
+	put_output(out, v, proc);
 	fputs("    </testcase>\n", out);
 }
 
@@ -143,7 +171,7 @@ int out_junit(FILE *out, const struct model_report *report,
 	fprintf(out, "  <testsuite name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
 		"errors=\"0\" skipped=\"0\">\n", v->process_count, failed_cases);
 	for (size_t i = 0; i < v->process_count; i++)
-		put_testcase(out, v, report->processes[i]);
+		put_testcase(out, report, v, i);
 	fputs("  </testsuite>\n</testsuites>\n", out);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

@@ -321,12 +321,23 @@ def case_baseline(gate):
 
 def case_print_suppressions(gate):
     snapshot, _ = gate.snapshot("leaks")
-    done = gate.leakscope(["report", "-o", os.devnull, "--print-suppressions",
+    supp = gate.path("printed.supp")
+    done = gate.leakscope(["report", "-o", os.devnull, "--print-suppressions", supp,
                            snapshot])
-    lines = done.stdout.splitlines()
-    expect("leak:^leak_definite$" in lines and "handle:^open_handle$" in lines,
-           f"--print-suppressions: {lines}")
-    supp = write(gate, "printed.supp", done.stdout)
+    with open(supp) as f:
+        lines = f.read().splitlines()
+    expect(done.returncode == 0 and not done.stdout and
+           "leak:^leak_definite$" in lines and "handle:^open_handle$" in lines,
+           f"--print-suppressions FILE: exit {done.returncode}, stdout {done.stdout!r}, "
+           f"file {lines}")
+    # under `run`, the program's stdout stays the program's own
+    printed = gate.path("run.supp")
+    done = gate.leakscope(["run", "--shim", gate.args.shim, "--print-suppressions", printed,
+                           "--", "/bin/sh", "-c", f"echo program output; {gate.args.prog} leaks"])
+    with open(printed) as f:
+        text = f.read()
+    expect(done.stdout == "program output\n" and "leak:^leak_definite$" in text,
+           f"run --print-suppressions FILE: stdout {done.stdout!r}, file {text!r}")
     rc, report, err = gate.report(["--error-exitcode", "4", "--suppressions", supp],
                                   [snapshot])
     expect(rc == 0 and "unused" not in err, f"printed suppressions: exit {rc}\n{err}")
@@ -341,9 +352,16 @@ def case_junit(gate):
            root.get("failures") == "2", f"testsuites {root.attrib}")
     cases = root.findall("./testsuite/testcase")
     pids = [p["pid"] for p in report["processes"]]
-    expect([c.get("name") for c in cases] ==
-           [f"{os.path.basename(gate.args.prog)} (pid {pid})" for pid in pids],
+    name = os.path.basename(gate.args.prog)
+    # no pid in a name: CI servers match test cases by name across pipelines
+    expect([c.get("name") for c in cases] == [f"{name} #1", f"{name} #2"],
            f"one testcase per process: {[c.get('name') for c in cases]}")
+    expect(all(c.find("system-out").text.startswith(f"pid {pid}: ")
+               for c, pid in zip(cases, pids)), "each testcase's pid in its system-out")
+    again = gate.path("again.xml")
+    gate.run(["--fail-on", LEAK_CLASSES, "--junit", again], ["fork"])
+    expect([c.get("name") for c in ET.parse(again).getroot().iter("testcase")] ==
+           [c.get("name") for c in cases], "the same names in a second run")
     file, line = gate.lines["leak_definite"]
     parent = {f.get("message"): f for f in cases[0].findall("failure")}
     message = f"100 bytes in 1 block definitely lost at leak_definite ({file}:{line})"
@@ -376,6 +394,11 @@ def check_sarif_required(log):
         expect(isinstance(driver["name"], str), "toolComponent.name")
         ids = [rule["id"] for rule in driver["rules"]]
         expect(len(ids) == len(set(ids)), "reportingDescriptor ids unique")
+        for rule in driver["rules"]:
+            # multiformatMessageString: text is required; code scanning shows help
+            for member in ("shortDescription", "fullDescription", "help"):
+                expect(isinstance(rule.get(member, {}).get("text"), str) and
+                       len(rule[member]["text"]) > 20, f"rule {rule['id']}: {member}")
         for result in run["results"]:
             expect(isinstance(result["message"]["text"], str), "result.message.text")
             expect(ids[result["ruleIndex"]] == result["ruleId"], "ruleIndex")
@@ -393,9 +416,11 @@ def check_sarif_required(log):
 
 def check_physical(physical):
     """The schema wants an artifactLocation or an address; code scanning
-    wants a non-empty uri and a region's startLine in every location."""
+    wants a non-empty uri in every location; a region, when there is one,
+    starts at a line."""
     expect(physical["artifactLocation"]["uri"], "artifactLocation.uri")
-    expect(physical["region"]["startLine"] >= 1, "region.startLine >= 1")
+    if "region" in physical:
+        expect(physical["region"]["startLine"] >= 1, "region.startLine >= 1")
 
 
 def case_sarif(gate):
@@ -432,6 +457,34 @@ def case_sarif(gate):
                f"{name}: fingerprint differs between -O0 and -O2 builds")
 
 
+def case_sarif_no_source(gate):
+    """A site in code without source lines is shown at the first frame that
+    has one, system code included; with none, at the executable, with no
+    made-up line."""
+    results = {}
+    for mode in ("header", "plain"):
+        path = gate.path(mode + ".sarif")
+        rc, _, err = gate.run(["--fail-on", LEAK_CLASSES, "--sarif", path], [mode],
+                              prog=gate.args.nosource, cwd=gate.tmp)
+        expect(rc == GATE_FAILED, f"{mode}: exit {rc}\n{err}")
+        log = lkstest.load_json(path)
+        check_sarif_required(log)
+        ours = [r for r in log["runs"][0]["results"]
+                if r["properties"].get("bytes") in (48, 64)]
+        expect(len(ours) == 1, f"{mode}: results {log['runs'][0]['results']}")
+        results[mode] = ours[0]["locations"][0]["physicalLocation"]
+    header = results["header"]
+    expect(header["artifactLocation"]["uri"] ==
+           "file:///usr/include/leakscope-test/inline-alloc.h" and
+           header.get("region", {}).get("startLine") == 42,
+           f"a site with source only in a system header: located at {header}")
+    plain = results["plain"]
+    expect(plain["artifactLocation"]["uri"] == "file://" + gate.args.nosource and
+           "region" not in plain,
+           f"a site without any source line: located at {plain} (want the executable, "
+           "no line)")
+
+
 def check_bad_input(gate, option, content, *, expect_in):
     path = gate.path("bad")
     if content is not None:
@@ -466,7 +519,9 @@ def case_bad_baseline(gate):
                          (b"[]", "not a leakscope JSON report"),
                          (b'{"version": 1, "processes": [{"leaks": [{}]}]}',
                           "without a \"stack\""),
-                         (b"\x7fELF\x00\x01", "NUL byte")):
+                         (b"\x7fELF\x00\x01", "NUL byte"),
+                         (b'{"version": 2, "processes": []}', "version 2 of the JSON report"),
+                         (b'{"version": 0.5, "processes": []}', "version 0.5 of the")):
         check_bad_input(gate, "--baseline", content, expect_in=why)
 
 
@@ -478,7 +533,8 @@ def case_dogfood_reporter(gate):
     supp = write(gate, "supp", "leak:leak_definite\nhandle:open_handle\nleak:unused\n")
     inner = ["report", "--suppressions", supp, "--baseline", baseline,
              "--junit", gate.path("j.xml"), "--sarif", gate.path("s.sarif"),
-             "--print-suppressions", "--json", gate.path("inner.json"), snapshot]
+             "--print-suppressions", gate.path("p.supp"), "--json", gate.path("inner.json"),
+             snapshot]
     outer = ["--fail-on", "definite,handles", "--error-exitcode", "99"]
     rc, report, err = gate.run(outer, inner, prog=gate.args.leakscope)
     expect(rc == 0 and not report["gate"]["failed"],
@@ -514,6 +570,7 @@ def main():
     parser = lkstest.argument_parser()
     for option in ("--prog", "--prog-o2", "--source"):
         parser.add_argument(option, required=True, type=os.path.abspath)
+    parser.add_argument("--nosource", type=os.path.abspath)
     parser.add_argument("--fixture", nargs=2, action="append", default=[],
                         metavar=("PROGRAM", "SOURCE"))
     parser.add_argument("case")
