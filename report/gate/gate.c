@@ -106,9 +106,8 @@ static int add_site(struct gate_verdict *v, const struct gate_site *site,
 	v->sites = grown;
 	added = &v->sites[v->site_count];
 	*added = *site;
-	if (baseline_key(kind, stack, &added->key) < 0)
+	if (site_id_make(kind, stack, &added->id) < 0)
 		return -ENOMEM;
-	added->known = baseline_has(&v->config->baseline, added->key);
 	v->site_count++;
 	return 0;
 }
@@ -159,6 +158,96 @@ static int judge_process(struct gate_verdict *v, const struct model_process *pro
 	return r;
 }
 
+/* ---- which sites are known, and their fingerprints ---- */
+
+static int by_key_then_site(const void *a, const void *b)
+{
+	const struct gate_site *x = *(struct gate_site *const *)a;
+	const struct gate_site *y = *(struct gate_site *const *)b;
+	int c = strcmp(x->id.key, y->id.key);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+static int by_chain_then_position(const void *a, const void *b)
+{
+	const struct gate_site *x = *(struct gate_site *const *)a;
+	const struct gate_site *y = *(struct gate_site *const *)b;
+	int c = strcmp(x->id.chain, y->id.chain);
+
+	return c ? c : site_id_compare_positions(&x->id, &y->id);
+}
+
+static uint64_t hash(uint64_t h, const char *text)
+{
+	for (; *text; text++)
+		h = (h ^ (unsigned char)*text) * 0x100000001b3u; /* FNV-1a */
+	return h;
+}
+
+/* Distinct sites, distinct[0..n), sorted by chain and position: the k-th
+ * of a chain hashes with k. */
+static void fingerprint(struct gate_site **distinct, size_t n)
+{
+	size_t ordinal = 0;
+
+	qsort(distinct, n, sizeof(*distinct), by_chain_then_position);
+	for (size_t i = 0; i < n; i++) {
+		char number[32];
+		struct gate_site *site = distinct[i];
+
+		ordinal = i && strcmp(distinct[i - 1]->id.chain, site->id.chain) == 0
+				  ? ordinal + 1 : 0;
+		snprintf(number, sizeof(number), "#%zu", ordinal);
+		site->fingerprint = hash(hash(0xcbf29ce484222325u, site->id.chain), number);
+	}
+}
+
+/* One site per identity goes to the baseline (a leak of one code path in
+ * ten processes is one site); the others of its key take its answer. */
+static int identify(struct gate_verdict *v)
+{
+	struct gate_site **sorted = calloc(v->site_count + 1, sizeof(*sorted));
+	struct gate_site **distinct = calloc(v->site_count + 1, sizeof(*distinct));
+	const struct site_id **ids = calloc(v->site_count + 1, sizeof(*ids));
+	enum baseline_match *matches = calloc(v->site_count + 1, sizeof(*matches));
+	size_t n = 0;
+	int r = -ENOMEM;
+
+	if (sorted && distinct && ids && matches) {
+		for (size_t i = 0; i < v->site_count; i++)
+			sorted[i] = &v->sites[i];
+		if (v->site_count)
+			qsort(sorted, v->site_count, sizeof(*sorted), by_key_then_site);
+		for (size_t i = 0; i < v->site_count; i++) {
+			if (i && strcmp(sorted[i - 1]->id.key, sorted[i]->id.key) == 0)
+				continue;
+			ids[n] = &sorted[i]->id;
+			distinct[n++] = sorted[i];
+		}
+		r = baseline_match(&v->config->baseline, ids, n, matches);
+	}
+	for (size_t i = 0, k = 0; r == 0 && i < v->site_count; i++) {
+		struct gate_site *site = sorted[i];
+
+		if (i && strcmp(sorted[i - 1]->id.key, site->id.key))
+			k++;
+		site->match = matches[k];
+		site->known = matches[k] != BASELINE_NEW;
+	}
+	if (r == 0) {
+		fingerprint(distinct, n);
+		for (size_t i = 1; i < v->site_count; i++)
+			if (strcmp(sorted[i - 1]->id.key, sorted[i]->id.key) == 0)
+				sorted[i]->fingerprint = sorted[i - 1]->fingerprint;
+	}
+	free(sorted);
+	free(distinct);
+	free(ids);
+	free(matches);
+	return r;
+}
+
 /* No leak limit given: any new leak site fails, as with --max-leaks 0. */
 static void compare_with_limits(struct gate_verdict *v)
 {
@@ -197,6 +286,8 @@ int gate_judge(struct gate_config *config, struct model_report *report,
 	verdict->process_count = config->started_only && report->count ? 1 : report->count;
 	for (size_t i = 0; r == 0 && i < verdict->process_count; i++)
 		r = judge_process(verdict, report->processes[i]);
+	if (r == 0)
+		r = identify(verdict);
 	if (r < 0)
 		return r;
 	compare_with_limits(verdict);
@@ -206,7 +297,7 @@ int gate_judge(struct gate_config *config, struct model_report *report,
 void gate_verdict_free(struct gate_verdict *verdict)
 {
 	for (size_t i = 0; i < verdict->site_count; i++)
-		free(verdict->sites[i].key);
+		site_id_free(&verdict->sites[i].id);
 	free(verdict->sites);
 	verdict->sites = NULL;
 	verdict->site_count = 0;

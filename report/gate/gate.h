@@ -55,8 +55,13 @@ struct gate_site {
 	const struct model_handle_group *handles; /* NULL for a leak */
 	uint64_t handle_count; /* handles in the group (0 for a leak) */
 	const char *rule;      /* "leak/definite", "handle/open", ... */
-	char *key;             /* baseline key (malloc'd) */
-	bool known;            /* in the baseline: does not fail */
+	struct site_id id;     /* its identity across builds */
+	enum baseline_match match; /* how the baseline knows it */
+	bool known;            /* in the baseline (match is not NEW): does not fail */
+	/* SARIF's partialFingerprints: the chain and the site's order among
+	 * the sites of its chain in this run, so that an alert keeps its
+	 * identity when lines move inside the function */
+	uint64_t fingerprint;
 };
 
 struct gate_verdict {

@@ -20,6 +20,10 @@ struct model_frame {
 	const char *function; /* NULL: no symbol */
 	const char *file;     /* NULL: no line information */
 	uint32_t line;        /* 0 when file is NULL */
+	/* where the function starts (its DW_AT_decl_line), 0 when unknown:
+	 * line - function_line places a call within its function whatever
+	 * was inserted above it (the gate's site identity, siteid.h) */
+	uint32_t function_line;
 	const char *module;   /* NULL: the address is in no known module */
 	uint64_t address;     /* the return address as recorded */
 	uint64_t offset;      /* address - load bias: what addr2line takes */

@@ -223,6 +223,15 @@ static const char *die_name(Dwarf_Die *die)
 	return name;
 }
 
+/* An inlined instance has its function's line through its abstract
+ * origin, which dwarf_decl_line follows. */
+static uint32_t decl_line(Dwarf_Die *die)
+{
+	int line = 0;
+
+	return dwarf_decl_line(die, &line) == 0 && line > 0 ? (uint32_t)line : 0;
+}
+
 struct place {
 	const char *file; /* pool */
 	uint32_t line;
@@ -387,6 +396,7 @@ static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
 			return -ENOMEM;
 		frame.file = place->file;
 		frame.line = place->line;
+		frame.function_line = decl_line(&scopes[i]);
 		frame.inlined = tag == DW_TAG_inlined_subroutine;
 		if (push_frame(sym, &frame) < 0)
 			return -ENOMEM;

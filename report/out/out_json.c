@@ -209,7 +209,8 @@ static void put_gate_site(struct json *j, const struct gate_site *site)
 	else
 		jw_str(j, "line", NULL);
 	jw_uint(j, "trace", stack->trace);
-	jw_str(j, "key", site->key);
+	jw_str(j, "key", site->id.key);
+	jw_bool(j, "moved", site->match == BASELINE_MOVED);
 	jw_close(j, '}');
 }
 

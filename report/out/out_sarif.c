@@ -196,15 +196,6 @@ static void put_stack(struct sarif *s, const struct model_stack *stack)
 	fputs("]}]", s->out);
 }
 
-static uint64_t fingerprint(const char *key)
-{
-	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 0x100000001b3u;
-	return h;
-}
-
 static void put_result(struct sarif *s, const struct gate_verdict *v,
 		       const struct gate_site *site, bool first)
 {
@@ -229,8 +220,8 @@ static void put_result(struct sarif *s, const struct gate_verdict *v,
 		put_artifact(s, site->proc->exe[0] ? site->proc->exe : "unknown");
 		fputs("}", s->out);
 	}
-	fprintf(s->out, "}],\n      \"partialFingerprints\": {\"leakscopeSite/v1\": "
-		"\"%016" PRIx64 "\"}", fingerprint(site->key));
+	fprintf(s->out, "}],\n      \"partialFingerprints\": {\"leakscopeSite/v2\": "
+		"\"%016" PRIx64 "\"}", site->fingerprint);
 	if (v->config->baseline_path)
 		fputs(",\n      \"baselineState\": \"new\"", s->out);
 	put_code_flow(s, stack);

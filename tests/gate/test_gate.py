@@ -485,6 +485,101 @@ def case_sarif_no_source(gate):
            "no line)")
 
 
+SURVIVE_EDITS = {
+    "ABOVE": "static int unused_above(int x)\n{\n\treturn x * 3 + 1;\n}\n\n"
+             "/* more lines above the function */\n",
+    "INSIDE": "int spacer = n * 2;\n\n\tescape(&spacer);\n\t/* and a comment */",
+    "SECOND": "escape(malloc(40 + (size_t)n)); /* survive-site: second */",
+    "CALLER": "relay(argc);",
+}
+
+
+# whether a stale copy of the pointer keeps the block reachable is not
+# what this case is about
+SURVIVE_CLASSES = LEAK_CLASSES + ",reachable"
+
+
+def build_survive(gate, name, edits=(), optimize="-O0", directory=None):
+    """tests/gate/survive.c with the markers in `edits` replaced, built
+    with -g in a directory of its own (another checkout), or `directory`."""
+    with open(os.path.join(os.path.dirname(gate.args.source), "survive.c")) as f:
+        text = f.read()
+    for marker in edits:
+        text = text.replace(f"/*@{marker}@*/", SURVIVE_EDITS[marker])
+    where = directory or gate.path(name)
+    os.makedirs(where, exist_ok=True)
+    source, program = os.path.join(where, "survive.c"), os.path.join(where, "survive")
+    with open(source, "w") as f:
+        f.write(text)
+    subprocess.run([gate.args.cc, "-g", optimize, "-o", program, source], check=True,
+                   cwd=where, timeout=60)
+    return program
+
+
+def survive_fingerprints(gate, program):
+    """{site marker: {SARIF fingerprints}} of the leaks of `program`."""
+    sarif = gate.path("all.sarif")
+    gate.run(["--fail-on", SURVIVE_CLASSES, "--sarif", sarif], [], prog=program)
+    lines = {}
+    with open(os.path.join(os.path.dirname(program), "survive.c")) as f:
+        for number, text in enumerate(f, 1):
+            found = re.search(r"survive-site: (\w+)", text)
+            if found:
+                lines[number] = found.group(1)
+    prints = {}
+    for result in lkstest.load_json(sarif)["runs"][0]["results"]:
+        region = result["locations"][0]["physicalLocation"].get("region", {})
+        if region.get("startLine") in lines:
+            prints.setdefault(lines[region["startLine"]], set()).add(
+                result["partialFingerprints"]["leakscopeSite/v2"])
+    return prints
+
+
+def case_baseline_survives(gate):
+    """docs/CI.md's "What a baseline survives", measured: a baseline of
+    survive.c (-O0 -g) against variants of it."""
+    baseline = gate.path("baseline.json")
+    base = build_survive(gate, "base")
+    rc, _, err = gate.run(["--write-baseline", baseline], [], prog=base)
+    expect(rc == 0, f"writing the baseline: exit {rc}\n{err}")
+    first, = survive_fingerprints(gate, base)["first"]
+    variants = [  # name, edits, -O, the new sites expected
+        ("lines above the function", ("ABOVE",), "-O0", set()),
+        ("lines inside the function, above the leak", ("INSIDE",), "-O0", set()),
+        ("another checkout path", (), "-O0", set()),
+        ("-O2", (), "-O2", set()),
+        ("-O2, lines above and inside", ("ABOVE", "INSIDE"), "-O2", set()),
+        ("a second leak in the same function", ("SECOND",), "-O0", {"second"}),
+        ("a second leak, -O2 and lines above", ("SECOND", "ABOVE"), "-O2", {"second"}),
+        ("a second call path to the leak", ("CALLER",), "-O0", {"first"}),
+        # the limit: lines inserted above both, the known leak moved too
+        ("a second leak and lines inside above both", ("SECOND", "INSIDE"), "-O0",
+         {"first", "second"}),
+    ]
+    for number, (name, edits, optimize, new) in enumerate(variants):
+        program = build_survive(gate, f"variant{number}", edits, optimize)
+        rc, report, err = gate.run(["--baseline", baseline, "--error-exitcode", "9",
+                                    "--fail-on", SURVIVE_CLASSES], [], prog=program)
+        sites = [s for s in report["gate"]["sites"] if s["new"]]
+        with open(os.path.join(os.path.dirname(program), "survive.c")) as f:
+            markers = {n: m.group(1) for n, t in enumerate(f, 1)
+                       for m in [re.search(r"survive-site: (\w+)", t)] if m}
+        named = {markers.get(s["line"], s["function"]) for s in sites}
+        expect(rc == (9 if new else 0) and named == new,
+               f"{name}: exit {rc}, new sites {named}, expected {new or 'none'}\n{err}")
+        # a fingerprint is the chain and the order in it: a second leak
+        # above the first would take the first's, so the test adds it below
+        prints = survive_fingerprints(gate, program)
+        expect(first in prints.get("first", ()),
+               f"{name}: the known leak's fingerprint changed ({prints} vs {first})")
+        if "SECOND" in edits:
+            expect(prints.get("second") and not prints["second"] & prints["first"],
+                   f"{name}: two leaks of one function share a fingerprint {prints}")
+        if "CALLER" in edits:
+            expect(len(prints["first"]) == 2,
+                   f"{name}: two call paths share a fingerprint {prints}")
+
+
 def check_bad_input(gate, option, content, *, expect_in):
     path = gate.path("bad")
     if content is not None:
@@ -571,6 +666,7 @@ def main():
     for option in ("--prog", "--prog-o2", "--source"):
         parser.add_argument(option, required=True, type=os.path.abspath)
     parser.add_argument("--nosource", type=os.path.abspath)
+    parser.add_argument("--cc", default="cc", help="compiler for programs built by a case")
     parser.add_argument("--fixture", nargs=2, action="append", default=[],
                         metavar=("PROGRAM", "SOURCE"))
     parser.add_argument("case")
