@@ -85,6 +85,8 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 			argv[first]);
 		outcome.exit_code = gate->error_exitcode;
 	}
+	if (outcome.symbols_error[0])
+		fprintf(stderr, "leakscope: warning: %s\n", outcome.symbols_error);
 	if (outcome.still_running)
 		print_still_running(&outcome, argv[first]);
 	if (outcome.kept_dir)

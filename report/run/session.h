@@ -31,6 +31,8 @@ struct session_outcome {
 	 * temporary directory is kept for their snapshots */
 	unsigned still_running;
 	pid_t first_running;
+	/* why the symbols of a kept snapshot could not be kept, or "" */
+	char symbols_error[300];
 };
 
 /* Runs the program and builds the report of every process of its tree. 0,
