@@ -88,6 +88,18 @@ static int add_exclude(struct cli_args *args, const char *name, const char *arg,
 	return append(&f->exclude, &f->exclude_count, arg, err);
 }
 
+static int add_skip_exe(struct cli_args *args, const char *name, const char *arg,
+			struct errmsg *err)
+{
+	return append(&args->exe.skip, &args->exe.skip_count, arg, err);
+}
+
+static int add_only_exe(struct cli_args *args, const char *name, const char *arg,
+			struct errmsg *err)
+{
+	return append(&args->exe.only, &args->exe.only_count, arg, err);
+}
+
 static int set_fail_on(struct cli_args *args, const char *name, const char *arg,
 		       struct errmsg *err)
 {
@@ -154,6 +166,7 @@ void cli_args_free(struct cli_args *args)
 	free(args->stats.stats.alloc_fns);
 	filter_free(&args->stats.stats.filters);
 	gate_config_free(&args->gate);
+	exe_filter_free(&args->exe);
 }
 
 int parse_count(const char *name, const char *arg, uint64_t min, uint64_t max,

@@ -138,6 +138,10 @@ static int judge_process(struct gate_verdict *v, const struct model_process *pro
 {
 	int r = 0;
 
+	if (proc->skipped) {
+		v->skipped_processes++;
+		return 0;
+	}
 	for (size_t i = 0; i < proc->leak_count; i++) {
 		const struct model_leak *leak = &proc->leaks[i];
 		struct gate_site site = { .proc = proc, .leak = leak };

@@ -72,6 +72,7 @@ struct gate_verdict {
 	size_t site_count;
 	/* totals of the new sites (not known), compared with the limits */
 	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
+	size_t skipped_processes; /* of those judged: left out by --skip-exe, --only-exe */
 	bool over_bytes, over_leaks, over_handles;
 };
 

@@ -96,6 +96,9 @@ struct model_process {
 	uint32_t seq, flags, max_depth;
 	uint64_t time_ns, uptime_ns;
 	const char *exe, *label;
+	/* why the process is not judged ("--skip-exe GLOB", "not matched by
+	 * --only-exe"): listed, nothing of it read; NULL when judged */
+	const char *skipped;
 	bool classified; /* LKS_HF_CLASSIFIED: classes come from a scan */
 	struct lks_counters counters;
 
@@ -141,6 +144,11 @@ struct model_report {
 /* Symbolizes and groups one snapshot (model_build.c). 0 or a negative errno. */
 int model_build_process(const struct snapshot *snap, struct model_process **out,
 			struct errmsg *err);
+/* A process that --skip-exe or --only-exe leaves out (exefilter.h): its
+ * header only, nothing symbolized; `glob` is the matching --skip-exe glob,
+ * or "" for --only-exe. It is never incomplete: its counters stay zero. */
+int model_build_skipped(const struct snapshot *snap, const char *glob,
+			struct model_process **out, struct errmsg *err);
 /* The same for a snapshot file, read and released here. */
 int model_read_process(const char *path, struct model_process **out,
 		       struct errmsg *err);

@@ -186,8 +186,13 @@ int snapset_build_report(const struct snapset *set, struct model_report *report,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < set->count; i++) {
-		int r = model_build_process(set->snaps[i],
-					    &report->processes[report->count], err);
+		const char *skipped = exe_filter_skips(set->filter,
+						       snap_string(set->snaps[i],
+								   set->snaps[i]->header.exe));
+		int r = skipped ? model_build_skipped(set->snaps[i], skipped,
+						      &report->processes[report->count], err)
+				: model_build_process(set->snaps[i],
+						      &report->processes[report->count], err);
 
 		if (r < 0) {
 			model_free_report(report);
@@ -255,10 +260,10 @@ static int add_argument(struct snapset *set, const char *path,
 	return r;
 }
 
-int snapset_load_report(char *const *paths, int count, struct model_report *report,
-			struct errmsg *err)
+int snapset_load_report(char *const *paths, int count, const struct exe_filter *filter,
+			struct model_report *report, struct errmsg *err)
 {
-	struct snapset set = { 0 };
+	struct snapset set = { .filter = filter };
 	int r = 0;
 
 	for (int i = 0; r == 0 && i < count; i++)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "errmsg.h"
+#include "exefilter.h"
 #include "model.h"
 
 struct snapshot;
@@ -21,6 +22,7 @@ struct namelist {
 struct snapset {
 	struct snapshot **snaps;
 	size_t count;
+	const struct exe_filter *filter; /* processes left out; NULL: none */
 };
 
 /* The *.lks file names in `dir` (not dot files: those are unfinished). */
@@ -40,8 +42,9 @@ int snapset_build_report(const struct snapset *set, struct model_report *report,
 void snapset_free(struct snapset *set);
 
 /* Snapshot files, or directories whose *.lks files are all read, into a
- * report of the last snapshot of each process. 0 or a negative errno. */
-int snapset_load_report(char *const *paths, int count, struct model_report *report,
-			struct errmsg *err);
+ * report of the last snapshot of each process, those `filter` leaves out
+ * as skipped (NULL: none). 0 or a negative errno. */
+int snapset_load_report(char *const *paths, int count, const struct exe_filter *filter,
+			struct model_report *report, struct errmsg *err);
 
 #endif

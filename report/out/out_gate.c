@@ -106,6 +106,9 @@ int out_gate_text(FILE *out, const struct gate_verdict *v)
 	if (v->config->baseline_path)
 		fprintf(out, "; %" PRIu64 " %s known from %s", v->known_sites,
 			plural(v->known_sites, "site", "sites"), v->config->baseline_path);
+	if (v->skipped_processes)
+		fprintf(out, "; %zu %s skipped (--skip-exe, --only-exe)", v->skipped_processes,
+			plural(v->skipped_processes, "process", "processes"));
 	fputc('\n', out);
 	for (size_t i = 0; i < v->site_count; i++) {
 		if (v->sites[i].known || listed++ >= SITES_LISTED)

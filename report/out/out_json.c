@@ -170,6 +170,7 @@ static void put_process(struct json *j, const struct model_process *p)
 		jw_str(j, "exit_status", NULL);
 	jw_str(j, "reason", model_reason_name(p->reason));
 	jw_str(j, "label", p->label);
+	jw_str(j, "skipped", p->skipped);
 	jw_uint(j, "seq", p->seq);
 	jw_bool(j, "classified", p->classified);
 	jw_bool(j, "forked", p->flags & LKS_HF_FORKED);
@@ -230,6 +231,7 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_uint(j, "new_leaked_blocks", v->leaked_blocks);
 	jw_uint(j, "new_handles", v->handles);
 	jw_uint(j, "known_sites", v->known_sites);
+	jw_uint(j, "skipped_processes", v->skipped_processes);
 	jw_bool(j, "over_max_leaks", v->over_leaks);
 	jw_bool(j, "over_max_leaked_bytes", v->over_bytes);
 	jw_bool(j, "over_max_handles", v->over_handles);

@@ -150,6 +150,11 @@ static void put_testcase(FILE *out, const struct model_report *report,
 	fputs("    <testcase classname=\"leakscope\" name=\"", out);
 	put_name(out, report, v->process_count, index);
 	fputs("\">\n", out);
+	if (proc->skipped) {
+		fputs("      <skipped message=\"", out);
+		put_xml(out, proc->skipped);
+		fputs("\"/>\n", out);
+	}
 	for (size_t i = 0; v->failed && i < v->site_count; i++)
 		if (v->sites[i].proc == proc && !v->sites[i].known)
 			put_failure(out, &v->sites[i]);
@@ -169,7 +174,8 @@ int out_junit(FILE *out, const struct model_report *report,
 	fprintf(out, "<testsuites name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
 		"errors=\"0\">\n", v->process_count, failed_cases);
 	fprintf(out, "  <testsuite name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
-		"errors=\"0\" skipped=\"0\">\n", v->process_count, failed_cases);
+		"errors=\"0\" skipped=\"%zu\">\n", v->process_count, failed_cases,
+		v->skipped_processes);
 	for (size_t i = 0; i < v->process_count; i++)
 		put_testcase(out, report, v, i);
 	fputs("  </testsuite>\n</testsuites>\n", out);

@@ -35,11 +35,11 @@ static void keep_symbols(const struct snapset *set, struct session_outcome *outc
 }
 
 /* The run's snapshots into a report; the started process first. */
-static int report_run(const struct outdir *dir, pid_t pid, bool kept,
-		      struct model_report *report, bool *found,
+static int report_run(const struct session_options *opts, const struct outdir *dir,
+		      pid_t pid, bool kept, struct model_report *report, bool *found,
 		      struct session_outcome *outcome, struct errmsg *err)
 {
-	struct snapset set = { 0 };
+	struct snapset set = { .filter = opts->exe_filter };
 	struct namelist paths = { 0 };
 	int r = outdir_new_snapshots(dir, &paths, err);
 
@@ -132,8 +132,8 @@ int session_run(const struct session_options *opts, struct model_report *report,
 	outcome->exit_code = run_exit_code(ran.wait_status);
 	keep = opts->keep_snapshots || ran.still_running;
 	if (r == 0 && !ran.spawn_error)
-		r = report_run(&dir, ran.pid, keep || !dir.temporary, report, &found, outcome,
-			       err);
+		r = report_run(opts, &dir, ran.pid, keep || !dir.temporary, report, &found,
+			       outcome, err);
 	if (r == 0 && !ran.spawn_error && !found)
 		explain_missing(opts->argv[0], ran.wait_status, outcome);
 	guard_end(&guard);  /* released by run_program; it had the report's time to exit */

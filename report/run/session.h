@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "errmsg.h"
+#include "exefilter.h"
 #include "model.h"
 
 struct session_options {
@@ -17,6 +18,7 @@ struct session_options {
 	bool keep_snapshots;      /* keep the temporary directory and say where */
 	bool wait_children;       /* wait for every descendant, not only argv */
 	unsigned depth;           /* 0: the shim's default */
+	const struct exe_filter *exe_filter; /* processes listed as skipped */
 };
 
 /* What happened to the program, for `run` to report and pass on. */
