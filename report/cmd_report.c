@@ -141,7 +141,8 @@ int command_report(char **argv, int first, int argc, struct cli_args *args)
 	}
 	if (load_gate(&args->gate) < 0)
 		return EXIT_USAGE;
-	if (snapset_load_report(argv + first, argc - first, &args->exe, &report, &err) < 0) {
+	if (snapset_load_report(argv + first, argc - first, &args->exe, args->gate.between,
+				&report, &err) < 0) {
 		fprintf(stderr, "leakscope: %s\n", err.text);
 		return EXIT_FAILED;
 	}

@@ -68,6 +68,7 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 		return EXIT_TOOL_FAILED;
 	args->run.argv = argv + first;
 	args->run.exe_filter = &args->exe;
+	args->run.between = gate->between;
 	r = session_run(&args->run, &report, &outcome, &err);
 	if (r < 0) {
 		fprintf(stderr, "leakscope: %s\n", err.text);

@@ -60,6 +60,7 @@ struct cli_args {
 	struct gate_config gate;
 	struct snapshot_args snapshot;
 	struct exe_filter exe; /* --skip-exe, --only-exe */
+	char *between_first;   /* --between's first label (malloc'd) */
 	bool help;
 };
 

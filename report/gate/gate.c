@@ -27,6 +27,8 @@ void gate_config_init(struct gate_config *config)
 		.max_leaked_bytes = GATE_NO_LIMIT,
 		.max_leaks = GATE_NO_LIMIT,
 		.max_handles = GATE_NO_LIMIT,
+		.max_growth = GATE_NO_LIMIT,
+		.max_total_growth = GATE_NO_LIMIT,
 		.error_exitcode = GATE_DEFAULT_EXIT_CODE,
 	};
 }
@@ -58,10 +60,30 @@ int gate_parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err)
 	return 0;
 }
 
+/* The growth gate needs both its snapshots and a limit. */
+static int check_growth(const struct gate_config *config, struct errmsg *err)
+{
+	bool limited = config->max_growth != GATE_NO_LIMIT ||
+		       config->max_total_growth != GATE_NO_LIMIT;
+
+	if (limited && !config->between[0]) {
+		errmsg_set(err, "--max-growth and --max-total-growth need --between A,B: "
+			   "the labels of the two snapshots to compare");
+		return -EINVAL;
+	}
+	if (config->between[0] && !limited) {
+		errmsg_set(err, "--between wants --max-growth or --max-total-growth");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gate_load(struct gate_config *config, struct errmsg *err)
 {
-	int r = 0;
+	int r = check_growth(config, err);
 
+	if (r < 0)
+		return r;
 	for (size_t i = 0; r == 0 && i < config->suppression_file_count; i++)
 		r = suppress_load_file(&config->rules, config->suppression_files[i], err);
 	if (r == 0 && config->baseline_path)
@@ -292,9 +314,16 @@ int gate_judge(struct gate_config *config, struct model_report *report,
 		r = judge_process(verdict, report->processes[i]);
 	if (r == 0)
 		r = identify(verdict);
+	if (r == 0 && config->between[0])
+		r = growth_judge(&verdict->growth, report, &config->rules, config->max_growth,
+				 config->max_total_growth,
+				 config->started_only && report->count ? report->processes[0]->pid
+								       : 0);
 	if (r < 0)
 		return r;
 	compare_with_limits(verdict);
+	verdict->sites_failed = verdict->failed;
+	verdict->failed |= verdict->growth.failed;
 	return 0;
 }
 
@@ -305,6 +334,7 @@ void gate_verdict_free(struct gate_verdict *verdict)
 	free(verdict->sites);
 	verdict->sites = NULL;
 	verdict->site_count = 0;
+	growth_verdict_free(&verdict->growth);
 }
 
 void gate_fail_on_text(unsigned fail_on, char *buf, size_t size)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "baseline.h"
+#include "growth.h"
 #include "model.h"
 #include "suppress.h"
 
@@ -33,6 +34,10 @@ enum {
 struct gate_config {
 	unsigned fail_on;
 	uint64_t max_leaked_bytes, max_leaks, max_handles; /* GATE_NO_LIMIT: unset */
+	/* the growth gate: live memory between the snapshots labelled
+	 * between[0] and between[1] of each process (NULL: off) */
+	const char *between[2];
+	uint64_t max_growth, max_total_growth; /* GATE_NO_LIMIT: unset */
 	int error_exitcode;
 	/* Suppressions, --started-only and the output files alone only report:
 	 * the exit code stays the program's until a threshold, a class list, an
@@ -67,6 +72,7 @@ struct gate_site {
 struct gate_verdict {
 	const struct gate_config *config;
 	bool failed;
+	bool sites_failed;     /* the leak and handle limits alone (not growth) */
 	size_t process_count;  /* report->processes[0..n) were judged */
 	struct gate_site *sites; /* sites of the chosen classes, suppressed excluded */
 	size_t site_count;
@@ -74,6 +80,7 @@ struct gate_verdict {
 	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
 	size_t skipped_processes; /* of those judged: left out by --skip-exe, --only-exe */
 	bool over_bytes, over_leaks, over_handles;
+	struct growth_verdict growth; /* wanted: --between was given */
 };
 
 void gate_config_init(struct gate_config *config);

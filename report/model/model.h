@@ -136,9 +136,18 @@ struct model_process {
  * baseline of any other version is refused. */
 #define MODEL_JSON_VERSION 1
 
+/* Two snapshots of one process, for the growth gate (--between A,B). */
+struct model_pair {
+	struct model_process *from, *to;
+};
+
 struct model_report {
 	struct model_process **processes; /* the started process first */
 	size_t count;
+	/* with --between A,B: per process, its first snapshot labelled A and
+	 * its last labelled B after it, in pid order */
+	struct model_pair *pairs;
+	size_t pair_count;
 };
 
 /* Symbolizes and groups one snapshot (model_build.c). 0 or a negative errno. */

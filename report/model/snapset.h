@@ -23,6 +23,7 @@ struct snapset {
 	struct snapshot **snaps;
 	size_t count;
 	const struct exe_filter *filter; /* processes left out; NULL: none */
+	const char *between[2]; /* --between A,B labels; NULL: no growth gate */
 };
 
 /* The *.lks file names in `dir` (not dot files: those are unfinished). */
@@ -39,12 +40,20 @@ void snapset_select(struct snapset *set, int32_t first_pid);
 bool snapset_has_pid(const struct snapset *set, int32_t pid);
 int snapset_build_report(const struct snapset *set, struct model_report *report,
 			 struct errmsg *err);
+/* With set->between: for each judged process, its first snapshot labelled
+ * between[0] and its last labelled between[1] after it, into
+ * report->pairs. Before snapset_select, which keeps only the last. 0 or a
+ * negative errno. */
+int snapset_build_pairs(const struct snapset *set, struct model_report *report,
+			struct errmsg *err);
 void snapset_free(struct snapset *set);
 
 /* Snapshot files, or directories whose *.lks files are all read, into a
  * report of the last snapshot of each process, those `filter` leaves out
- * as skipped (NULL: none). 0 or a negative errno. */
+ * as skipped (NULL: none), and the pairs of `between` (NULLs: none). 0 or
+ * a negative errno. */
 int snapset_load_report(char *const *paths, int count, const struct exe_filter *filter,
-			struct model_report *report, struct errmsg *err);
+			const char *const between[2], struct model_report *report,
+			struct errmsg *err);
 
 #endif

@@ -215,6 +215,75 @@ static void put_gate_site(struct json *j, const struct gate_site *site)
 	jw_close(j, '}');
 }
 
+static void put_limit(struct json *j, const char *key, uint64_t limit)
+{
+	if (limit == GATE_NO_LIMIT)
+		jw_str(j, key, NULL);
+	else
+		jw_uint(j, key, limit);
+}
+
+static void put_growth_site(struct json *j, const struct growth_site *site)
+{
+	const struct model_frame *f = frame_user(site->stack);
+
+	jw_open(j, NULL, '{');
+	jw_int(j, "pid", site->pair->to->pid);
+	jw_str(j, "rule", "growth/site");
+	jw_bool(j, "over_max_growth", site->over);
+	jw_uint(j, "growth", site->growth);
+	jw_uint(j, "from_bytes", site->from_bytes);
+	jw_uint(j, "to_bytes", site->to_bytes);
+	jw_uint(j, "from_blocks", site->from_blocks);
+	jw_uint(j, "to_blocks", site->to_blocks);
+	jw_str(j, "function", f ? f->function : NULL);
+	jw_str(j, "file", f ? f->file : NULL);
+	if (f && f->file && f->line)
+		jw_uint(j, "line", f->line);
+	else
+		jw_str(j, "line", NULL);
+	jw_uint(j, "trace", site->stack->trace);
+	jw_str(j, "key", site->id.key);
+	jw_close(j, '}');
+}
+
+/* The growth gate's part of the verdict (--between). */
+static void put_growth(struct json *j, const struct gate_verdict *v)
+{
+	const struct growth_verdict *g = &v->growth;
+
+	jw_open(j, "growth", '{');
+	jw_open(j, "between", '[');
+	jw_str(j, NULL, v->config->between[0]);
+	jw_str(j, NULL, v->config->between[1]);
+	jw_close(j, ']');
+	put_limit(j, "max_growth", v->config->max_growth);
+	put_limit(j, "max_total_growth", v->config->max_total_growth);
+	jw_bool(j, "failed", g->failed);
+	jw_bool(j, "no_pair", g->no_pair);
+	jw_open(j, "processes", '[');
+	for (size_t i = 0; i < g->process_count; i++) {
+		const struct growth_process *p = &g->processes[i];
+
+		jw_open(j, NULL, '{');
+		jw_int(j, "pid", p->pair->to->pid);
+		jw_str(j, "exe", p->pair->to->exe);
+		jw_uint(j, "from_seq", p->pair->from->seq);
+		jw_uint(j, "to_seq", p->pair->to->seq);
+		jw_uint(j, "from_bytes", p->from_bytes);
+		jw_uint(j, "to_bytes", p->to_bytes);
+		jw_int(j, "growth", p->growth);
+		jw_bool(j, "over_max_total_growth", p->over);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
+	jw_open(j, "sites", '[');
+	for (size_t i = 0; i < g->site_count; i++)
+		put_growth_site(j, &g->sites[i]);
+	jw_close(j, ']');
+	jw_close(j, '}');
+}
+
 /* The CI gate's verdict (docs/CI.md), when a gate option was given. */
 static void put_gate(struct json *j, const struct gate_verdict *v)
 {
@@ -251,6 +320,8 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');
+	if (v->growth.wanted)
+		put_growth(j, v);
 	jw_close(j, '}');
 }
 

@@ -4,6 +4,7 @@
  * a failing gate, with the site's stack as the failure's text. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "frame.h"
@@ -67,21 +68,69 @@ static void put_frame(FILE *out, size_t index, const struct model_frame *f)
 	fputs("\n", out);
 }
 
+/* One failure: its rule, a one-line message, and a stack as its text. */
+static void put_failure_of(FILE *out, const char *rule, const char *message,
+			   const struct model_stack *stack)
+{
+	fputs("      <failure type=\"", out);
+	put_xml(out, rule);
+	fputs("\" message=\"", out);
+	put_xml(out, message);
+	fputs("\">", out);
+	for (size_t i = 0; stack && i < stack->count; i++)
+		put_frame(out, i, &stack->frames[i]);
+	fputs("</failure>\n", out);
+}
+
 static void put_failure(FILE *out, const struct gate_site *site)
 {
-	const struct model_stack *stack = site->leak ? &site->leak->stack
-						     : &site->handles->stack;
 	char text[512];
 
 	gate_site_text(site, text, sizeof(text));
-	fputs("      <failure type=\"", out);
-	put_xml(out, site->rule);
-	fputs("\" message=\"", out);
-	put_xml(out, text);
-	fputs("\">", out);
-	for (size_t i = 0; i < stack->count; i++)
-		put_frame(out, i, &stack->frames[i]);
-	fputs("</failure>\n", out);
+	put_failure_of(out, site->rule, text,
+		       site->leak ? &site->leak->stack : &site->handles->stack);
+}
+
+/* The growth gate's failures of the process `pid`; with `first`, also
+ * the one of a run in which no process took the two snapshots. */
+static size_t put_growth_failures(FILE *out, const struct gate_verdict *v, int32_t pid,
+				  bool first)
+{
+	const struct growth_verdict *g = &v->growth;
+	char text[600], message[700];
+	size_t count = 0;
+
+	if (g->no_pair && first) {
+		snprintf(message, sizeof(message), "no process took snapshots labelled \"%s\" "
+			 "and then \"%s\"", v->config->between[0], v->config->between[1]);
+		if (out)
+			put_failure_of(out, "growth/total", message, NULL);
+		count++;
+	}
+	for (size_t i = 0; i < g->site_count; i++) {
+		if (!g->sites[i].over || g->sites[i].pair->to->pid != pid)
+			continue;
+		growth_site_text(v, &g->sites[i], text, sizeof(text));
+		snprintf(message, sizeof(message), "%s: over --max-growth %" PRIu64, text,
+			 v->config->max_growth);
+		if (out)
+			put_failure_of(out, "growth/site", message, g->sites[i].stack);
+		count++;
+	}
+	for (size_t i = 0; i < g->process_count; i++) {
+		const struct growth_process *p = &g->processes[i];
+
+		if (!p->over || p->pair->to->pid != pid)
+			continue;
+		growth_process_text(v, p, text, sizeof(text));
+		snprintf(message, sizeof(message), "%s: over --max-total-growth %" PRIu64, text,
+			 v->config->max_total_growth);
+		if (out)
+			put_failure_of(out, "growth/total", message,
+				       p->largest ? p->largest->stack : NULL);
+		count++;
+	}
+	return count;
 }
 
 /* The process itself (its pid differs in every run, so it is here and
@@ -98,7 +147,7 @@ static void put_output(FILE *out, const struct gate_verdict *v,
 	for (size_t i = 0; i < v->site_count; i++) {
 		const struct gate_site *s = &v->sites[i];
 
-		if (s->proc != proc || (v->failed && !s->known))
+		if (s->proc != proc || (v->sites_failed && !s->known))
 			continue;
 		gate_site_text(s, text, sizeof(text));
 		put_xml(out, s->known ? "known from the baseline: " : "within the limits: ");
@@ -108,12 +157,13 @@ static void put_output(FILE *out, const struct gate_verdict *v,
 	fputs("</system-out>\n", out);
 }
 
-static bool has_failures(const struct gate_verdict *v, const struct model_process *proc)
+static bool has_failures(const struct gate_verdict *v, const struct model_process *proc,
+			 bool first)
 {
-	for (size_t i = 0; v->failed && i < v->site_count; i++)
+	for (size_t i = 0; v->sites_failed && i < v->site_count; i++)
 		if (v->sites[i].proc == proc && !v->sites[i].known)
 			return true;
-	return false;
+	return put_growth_failures(NULL, v, proc->pid, first) > 0;
 }
 
 static const char *exe_name(const struct model_process *proc)
@@ -155,9 +205,10 @@ static void put_testcase(FILE *out, const struct model_report *report,
 		put_xml(out, proc->skipped);
 		fputs("\"/>\n", out);
 	}
-	for (size_t i = 0; v->failed && i < v->site_count; i++)
+	for (size_t i = 0; v->sites_failed && i < v->site_count; i++)
 		if (v->sites[i].proc == proc && !v->sites[i].known)
 			put_failure(out, &v->sites[i]);
+	put_growth_failures(out, v, proc->pid, index == 0);
 	put_output(out, v, proc);
 	fputs("    </testcase>\n", out);
 }
@@ -169,7 +220,7 @@ int out_junit(FILE *out, const struct model_report *report,
 
 	/* "failures" counts testcases that failed, as JUnit's own runner does */
 	for (size_t i = 0; i < v->process_count; i++)
-		failed_cases += has_failures(v, report->processes[i]);
+		failed_cases += has_failures(v, report->processes[i], i == 0);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
 	fprintf(out, "<testsuites name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
 		"errors=\"0\">\n", v->process_count, failed_cases);

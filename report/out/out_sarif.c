@@ -196,20 +196,25 @@ static void put_stack(struct sarif *s, const struct model_stack *stack)
 	fputs("]}]", s->out);
 }
 
-static void put_result(struct sarif *s, const struct gate_verdict *v,
-		       const struct gate_site *site, bool first)
-{
-	const struct model_stack *stack = site->leak ? &site->leak->stack
-						     : &site->handles->stack;
-	const struct model_frame *shown = frame_with_source(stack);
-	char text[600];
+/* What every result has: its rule, message, location, fingerprint and
+ * stacks; the caller adds its properties and closes it. */
+struct result {
+	const char *rule;
+	const char *text;
+	const struct model_stack *stack;
+	const struct model_process *proc;
+	uint64_t fingerprint;
+};
 
-	gate_site_text(site, text, sizeof(text));
+static void put_result_head(struct sarif *s, const struct gate_verdict *v,
+			    const struct result *r, bool first)
+{
+	const struct model_frame *shown = r->stack ? frame_with_source(r->stack) : NULL;
+
 	fprintf(s->out, "%s\n    {\"ruleId\": \"%s\", \"ruleIndex\": %zu, \"level\": \"%s\",",
-		first ? "" : ",", site->rule, rule_index(site->rule),
-		v->failed ? "error" : "warning");
+		first ? "" : ",", r->rule, rule_index(r->rule), v->failed ? "error" : "warning");
 	fputs("\n      \"message\": {\"text\": ", s->out);
-	out_json_string(s->out, text);
+	out_json_string(s->out, r->text);
 	fputs("},\n      \"locations\": [{", s->out);
 	if (shown) {
 		put_physical(s, shown);
@@ -217,22 +222,72 @@ static void put_result(struct sarif *s, const struct gate_verdict *v,
 		/* no frame has a source line: the whole executable, with no
 		 * made-up line (code scanning needs a file in every result) */
 		fputs("\"physicalLocation\": {", s->out);
-		put_artifact(s, site->proc->exe[0] ? site->proc->exe : "unknown");
+		put_artifact(s, r->proc->exe[0] ? r->proc->exe : "unknown");
 		fputs("}", s->out);
 	}
 	fprintf(s->out, "}],\n      \"partialFingerprints\": {\"leakscopeSite/v2\": "
-		"\"%016" PRIx64 "\"}", site->fingerprint);
+		"\"%016" PRIx64 "\"}", r->fingerprint);
 	if (v->config->baseline_path)
 		fputs(",\n      \"baselineState\": \"new\"", s->out);
-	put_code_flow(s, stack);
-	put_stack(s, stack);
-	fprintf(s->out, ",\n      \"properties\": {\"pid\": %" PRId32, site->proc->pid);
+	if (r->stack) {
+		put_code_flow(s, r->stack);
+		put_stack(s, r->stack);
+	}
+	fprintf(s->out, ",\n      \"properties\": {\"pid\": %" PRId32, r->proc->pid);
+}
+
+static void put_result(struct sarif *s, const struct gate_verdict *v,
+		       const struct gate_site *site, bool first)
+{
+	char text[600];
+	struct result r = { site->rule, text,
+			    site->leak ? &site->leak->stack : &site->handles->stack,
+			    site->proc, site->fingerprint };
+
+	gate_site_text(site, text, sizeof(text));
+	put_result_head(s, v, &r, first);
 	if (site->leak)
 		fprintf(s->out, ", \"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64,
 			site->leak->bytes, site->leak->blocks);
 	else
 		fprintf(s->out, ", \"handles\": %" PRIu64, site->handle_count);
 	fputs("}}", s->out);
+}
+
+/* The growth gate's failures: each site over --max-growth, and each
+ * process over --max-total-growth, shown at the site that grew most. */
+static void put_growth(struct sarif *s, const struct gate_verdict *v, bool first)
+{
+	const struct growth_verdict *g = &v->growth;
+	char text[600];
+
+	for (size_t i = 0; i < g->site_count; i++) {
+		const struct growth_site *site = &g->sites[i];
+		struct result r = { "growth/site", text, site->stack, site->pair->to,
+				    site->fingerprint };
+
+		if (!site->over)
+			continue;
+		growth_site_text(v, site, text, sizeof(text));
+		put_result_head(s, v, &r, first);
+		fprintf(s->out, ", \"growth\": %" PRIu64 ", \"from_bytes\": %" PRIu64
+			", \"to_bytes\": %" PRIu64 "}}", site->growth, site->from_bytes,
+			site->to_bytes);
+		first = false;
+	}
+	for (size_t i = 0; i < g->process_count; i++) {
+		const struct growth_process *p = &g->processes[i];
+		struct result r = { "growth/total", text, p->largest ? p->largest->stack : NULL,
+				    p->pair->to, p->largest ? ~p->largest->fingerprint : 0 };
+
+		if (!p->over)
+			continue;
+		growth_process_text(v, p, text, sizeof(text));
+		put_result_head(s, v, &r, first);
+		fprintf(s->out, ", \"growth\": %" PRId64 ", \"from_bytes\": %" PRIu64
+			", \"to_bytes\": %" PRIu64 "}}", p->growth, p->from_bytes, p->to_bytes);
+		first = false;
+	}
 }
 
 static void put_driver(FILE *out)
@@ -282,6 +337,7 @@ int out_sarif(FILE *out, const struct gate_verdict *v)
 		put_result(&s, v, &v->sites[i], first);
 		first = false;
 	}
+	put_growth(&s, v, first);
 	fputs("]\n    }\n  ]\n}\n", out);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

@@ -39,7 +39,8 @@ static int report_run(const struct session_options *opts, const struct outdir *d
 		      pid_t pid, bool kept, struct model_report *report, bool *found,
 		      struct session_outcome *outcome, struct errmsg *err)
 {
-	struct snapset set = { .filter = opts->exe_filter };
+	struct snapset set = { .filter = opts->exe_filter,
+			       .between = { opts->between[0], opts->between[1] } };
 	struct namelist paths = { 0 };
 	int r = outdir_new_snapshots(dir, &paths, err);
 
@@ -47,6 +48,8 @@ static int report_run(const struct session_options *opts, const struct outdir *d
 		r = snapset_add_paths(&set, &paths, err);
 	if (r == 0 && kept)
 		keep_symbols(&set, outcome);
+	if (r == 0)
+		r = snapset_build_pairs(&set, report, err);
 	if (r == 0) {
 		snapset_select(&set, (int32_t)pid);
 		*found = snapset_has_pid(&set, (int32_t)pid);

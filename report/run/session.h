@@ -19,6 +19,7 @@ struct session_options {
 	bool wait_children;       /* wait for every descendant, not only argv */
 	unsigned depth;           /* 0: the shim's default */
 	const struct exe_filter *exe_filter; /* processes listed as skipped */
+	const char *const *between; /* --between A,B: labels of the growth gate */
 };
 
 /* What happened to the program, for `run` to report and pass on. */

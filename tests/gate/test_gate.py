@@ -638,6 +638,79 @@ def case_skip_exe(gate):
         expect(rc == 0 and "perl" in skipped(report), f"--skip-exe perl: exit {rc}\n{err}")
 
 
+def case_growth(gate):
+    """--between A,B with --max-growth and --max-total-growth: a loop run 10
+    times, then 90 more, between two API snapshots. A cache that keeps
+    every entry (all reachable: the leak gate passes) fails; constant
+    memory passes. Every output says so."""
+    prog, entry = gate.args.growth, 128
+    srcdir = os.path.dirname(gate.args.source)
+    line = lkstest.marker_lines(os.path.join(srcdir, "growth.c"), "growth-site")["cache_add"]
+    rc, report, _ = gate.run(["--error-exitcode", "9"], ["grow"], prog=prog)
+    expect(rc == 0, f"the leak gate alone: exit {rc} (everything is reachable)")
+    junit, sarif = gate.path("growth.xml"), gate.path("growth.sarif")
+    rc, report, err = gate.run(["--between", "A,B", "--max-growth", "1000", "--junit", junit,
+                                "--sarif", sarif], ["grow"], prog=prog, cwd=srcdir)
+    growth = report["gate"]["growth"]
+    site = growth["sites"][0] if growth["sites"] else {}
+    expect(rc == GATE_FAILED and growth["failed"] and site.get("function") == "cache_add" and
+           site.get("line") == line and site["growth"] == 90 * entry and
+           site["from_bytes"] == 10 * entry and site["to_blocks"] == 100 and
+           site["over_max_growth"] and site["rule"] == "growth/site",
+           f"a growing cache, --max-growth 1000: exit {rc}, growth {growth}\n{err}")
+    expect(f"grew: {90 * entry} bytes (+90 blocks) more from \"A\" to \"B\" at cache_add "
+           f"(growth.c:{line})" in err and "over --max-growth 1000" in err,
+           f"text verdict:\n{err}")
+    failures = [f for f in ET.parse(junit).getroot().iter("failure")]
+    expect([f.get("type") for f in failures] == ["growth/site"] and
+           failures[0].text.startswith("#0 cache_add ("),
+           f"JUnit: {[(f.get('type'), f.get('message')) for f in failures]}")
+    log = lkstest.load_json(sarif)
+    check_sarif_required(log)
+    results = log["runs"][0]["results"]
+    where = results[0]["locations"][0]["physicalLocation"] if results else {}
+    expect(len(results) == 1 and results[0]["ruleId"] == "growth/site" and
+           where["artifactLocation"]["uri"] == "growth.c" and
+           where["region"]["startLine"] == line,
+           f"SARIF: {[(r['ruleId'], r['locations']) for r in results]}")
+    rc, report, _ = gate.run(["--between", "A,B", "--max-growth", str(90 * entry)], ["grow"],
+                             prog=prog)
+    expect(rc == 0, f"growth equal to --max-growth: exit {rc}")
+    rc, report, err = gate.run(["--between", "A,B", "--max-total-growth", "1000"], ["grow"],
+                               prog=prog)
+    processes = report["gate"]["growth"]["processes"]
+    expect(rc == GATE_FAILED and processes[0]["over_max_total_growth"] and
+           processes[0]["growth"] == 90 * entry and "over --max-total-growth 1000" in err,
+           f"--max-total-growth 1000: exit {rc}, {processes}\n{err}")
+    for limits in (["--max-growth", "0"], ["--max-total-growth", "0"]):
+        rc, report, err = gate.run(["--between", "A,B"] + limits, ["steady"], prog=prog)
+        expect(rc == 0 and not report["gate"]["growth"]["sites"] and
+               report["gate"]["growth"]["processes"][0]["growth"] == 0,
+               f"constant memory, {limits}: exit {rc}\n{err}")
+    # the same from a kept directory, with `report`
+    directory = gate.path("kept")
+    gate.leakscope(["run", "--shim", gate.args.shim, "-d", directory, "--", prog, "grow"])
+    done = gate.leakscope(["report", "-o", os.devnull, "--between", "A,B", "--max-growth",
+                           "1000", directory])
+    expect(done.returncode == GATE_FAILED, f"report DIR --between: exit {done.returncode}")
+    # a leak within --max-leaks is no JUnit failure when growth alone fails
+    rc, report, err = gate.run(["--between", "A,B", "--max-growth", "1000", "--max-leaks", "1",
+                                "--junit", junit], ["grow", "leak"], prog=prog)
+    failures = [f.get("type") for f in ET.parse(junit).getroot().iter("failure")]
+    out = "".join(e.text or "" for e in ET.parse(junit).getroot().iter("system-out"))
+    expect(rc == GATE_FAILED and report["gate"]["new_leak_sites"] == 1 and
+           failures == ["growth/site"] and "within the limits: 64 bytes" in out,
+           f"growth failing, one leak within --max-leaks 1: exit {rc}, JUnit {failures}\n{out}")
+    rc, report, err = gate.run(["--between", "A,C", "--max-growth", "1000"], ["grow"],
+                               prog=prog)
+    expect(rc == GATE_FAILED and report["gate"]["growth"]["no_pair"] and
+           'labelled "A" and then "C"' in err,
+           f"no snapshot labelled C: exit {rc}\n{err}")
+    done = gate.leakscope(["run", "--shim", gate.args.shim, "--max-growth", "10", "--", prog])
+    expect(done.returncode == 2 and "--between" in done.stderr,
+           f"--max-growth without --between: exit {done.returncode}: {done.stderr}")
+
+
 def check_bad_input(gate, option, content, *, expect_in):
     path = gate.path("bad")
     if content is not None:
@@ -724,6 +797,7 @@ def main():
     for option in ("--prog", "--prog-o2", "--source"):
         parser.add_argument(option, required=True, type=os.path.abspath)
     parser.add_argument("--nosource", type=os.path.abspath)
+    parser.add_argument("--growth", type=os.path.abspath)
     parser.add_argument("--cc", default="cc", help="compiler for programs built by a case")
     parser.add_argument("--fixture", nargs=2, action="append", default=[],
                         metavar=("PROGRAM", "SOURCE"))
