@@ -24,7 +24,7 @@
 /* Called with lks_busy set; keeps errno as the real call left it. */
 static inline void lks_record_fd(int fd, uint16_t type, uint64_t addr)
 {
-	int saved_errno = errno;  /* libunwind may set it */
+	int saved_errno = errno;  /* the capture may set it */
 
 	lks_fd_record(fd, type, lks_capture_trace(), addr);
 	errno = saved_errno;
