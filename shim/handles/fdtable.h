@@ -21,7 +21,6 @@ struct lks_fd_entry {
 	uint64_t addr;  /* FILE* or DIR*; 0 for a bare fd */
 };
 
-void lks_fd_table_init(void);  /* at start-up, before threads record */
 void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr);
 /* Forgets whatever fd holds; false when nothing was recorded there. */
 bool lks_fd_forget(int fd, struct lks_fd_entry *old);

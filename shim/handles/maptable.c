@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The program's mappings, keyed by address: an open-addressing table where
  * a key is looked for only within a short window, so that churn
- * (tombstones) never makes a probe long. Reserved once, never moved. */
+ * (tombstones) never makes a probe long. Mapped on the program's first
+ * mapping (3 MiB of address space a program that never calls mmap does
+ * not pay), never moved. */
 #include "maptable.h"
 #include "shim.h"
 
@@ -18,24 +20,19 @@ struct map_slot {
 	uint64_t meta; /* written last, cleared first */
 };
 
-static int table_state;       /* atomic: LKS_ONCE_* */
-static struct map_slot *maps;
+static void *table;           /* atomic: struct map_slot[MAP_SLOTS], or NULL */
 /* Which runs of MAP_RUN slots were ever written: the walks (a snapshot,
  * a fork child marking what it inherited) read those only, not the 3 MiB
  * table, whose untouched pages would each cost a fault. */
 #define MAP_RUN 512u
 static uint64_t map_runs_used[MAP_SLOTS / MAP_RUN / 64]; /* atomic bits */
 
-static bool reserve_table(void)
+/* The table, mapped first if map; NULL if it is not (or cannot be). */
+static struct map_slot *slots(bool map)
 {
-	maps = lks_reserve((size_t)MAP_SLOTS * sizeof(*maps));
-	return maps != NULL;
-}
-
-/* At start-up; the first recorder sets it up itself if it comes first. */
-void lks_mapping_table_init(void)
-{
-	lks_setup_once(&table_state, reserve_table);
+	/* acquire: pairs with lks_chunk's install */
+	return map ? lks_chunk(&table, (size_t)MAP_SLOTS * sizeof(struct map_slot))
+	           : __atomic_load_n(&table, __ATOMIC_ACQUIRE);
 }
 
 static uint32_t map_home(uint64_t addr)
@@ -51,21 +48,24 @@ static void mark_run_used(uint32_t slot)
 	__atomic_fetch_or(&map_runs_used[run / 64], 1ull << (run % 64), __ATOMIC_RELAXED);
 }
 
-/* Calls visit(slot index) for every slot of the runs ever used. */
-static void walk_used_slots(void (*visit)(uint32_t slot, void *), void *ctx)
+/* Calls visit for every slot of the runs ever used, if the table is. */
+static void walk_used_slots(void (*visit)(struct map_slot *slot, void *), void *ctx)
 {
-	for (uint32_t run = 0; run < MAP_SLOTS / MAP_RUN; run++)
+	struct map_slot *maps = slots(false);
+
+	for (uint32_t run = 0; maps && run < MAP_SLOTS / MAP_RUN; run++)
 		if (__atomic_load_n(&map_runs_used[run / 64], __ATOMIC_RELAXED) &
 		    (1ull << (run % 64)))
 			for (uint32_t slot = run * MAP_RUN; slot < (run + 1) * MAP_RUN; slot++)
-				visit(slot, ctx);
+				visit(&maps[slot], ctx);
 }
 
 void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
 {
 	uint32_t home = map_home(addr);
+	struct map_slot *maps = slots(true);
 
-	if (!lks_setup_once(&table_state, reserve_table) || addr <= KEY_TOMB) {
+	if (!maps || addr <= KEY_TOMB) {
 		lks_handles_count_missed();
 		return;
 	}
@@ -102,8 +102,9 @@ static bool copy_mapping(struct map_slot *slot, uint64_t meta, struct lks_map_en
 bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old)
 {
 	uint32_t home = map_home(addr);
+	struct map_slot *maps = slots(false);
 
-	if (!lks_setup_done(&table_state))
+	if (!maps)
 		return false;
 	for (uint32_t i = 0; i < MAP_WINDOW; i++) {
 		struct map_slot *slot = &maps[(home + i) % MAP_SLOTS];
@@ -127,14 +128,14 @@ struct mapping_visit {
 	void *ctx;
 };
 
-static void visit_mapping(uint32_t slot, void *ctx)
+static void visit_mapping(struct map_slot *slot, void *ctx)
 {
 	struct mapping_visit *walk = ctx;
 	/* acquire: the key and size below were written before meta */
-	uint64_t meta = __atomic_load_n(&maps[slot].meta, __ATOMIC_ACQUIRE);
+	uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
 	struct lks_map_entry entry;
 
-	if (meta && copy_mapping(&maps[slot], meta, &entry))
+	if (meta && copy_mapping(slot, meta, &entry))
 		walk->visit(&entry, walk->ctx);
 }
 
@@ -142,22 +143,20 @@ void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), vo
 {
 	struct mapping_visit walk = { visit, ctx };
 
-	if (maps && lks_setup_done(&table_state))
-		walk_used_slots(visit_mapping, &walk);
+	walk_used_slots(visit_mapping, &walk);
 }
 
 /* ---- fork ------------------------------------------------------------------ */
 
-static void mark_inherited(uint32_t slot, void *unused)
+static void mark_inherited(struct map_slot *slot, void *unused)
 {
 	(void)unused;
-	if (maps[slot].meta)
-		maps[slot].meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
+	if (slot->meta)
+		slot->meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
 }
 
 /* The fork child is single-threaded here: plain read-modify-writes suffice. */
 void lks_mapping_mark_inherited(void)
 {
-	if (lks_setup_done(&table_state))
-		walk_used_slots(mark_inherited, NULL);
+	walk_used_slots(mark_inherited, NULL);
 }
