@@ -45,6 +45,7 @@ struct gate_config {
 	bool armed;          /* an option that makes the verdict the exit code */
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
+	bool allow_killed;   /* a process killed without a snapshot does not fail it */
 	const char **suppression_files;
 	size_t suppression_file_count;
 	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;
@@ -81,6 +82,7 @@ struct gate_verdict {
 	size_t skipped_processes; /* of those judged: left out by --skip-exe, --only-exe */
 	bool over_bytes, over_leaks, over_handles;
 	struct growth_verdict growth; /* wanted: --between was given */
+	uint64_t killed;       /* judged processes killed with no snapshot */
 };
 
 void gate_config_init(struct gate_config *config);
