@@ -40,6 +40,7 @@ struct model_stack {
 struct model_leak {
 	enum lks_class klass;
 	enum lks_family family;
+	enum lks_heuristic heuristic; /* reachable only through such pointers */
 	uint64_t blocks, bytes;
 	uint64_t indirect_blocks, indirect_bytes; /* reached only through these */
 	uint64_t largest;
@@ -124,6 +125,8 @@ struct model_process {
 	uint64_t leaked_blocks, leaked_bytes, leak_sites;
 	struct model_class_total suppressed;
 	struct model_class_total by_class[LKS_CLASS_REACHABLE + 1];
+	/* of the reachable, what only a heuristic's pointers reach */
+	struct model_class_total by_heuristic[LKS_HEUR_EMPTY_ARRAY + 1];
 
 	struct model_retainer *retainers; /* in the shim's order: largest first */
 	size_t retainer_count;
@@ -192,6 +195,8 @@ const char *model_family_name(enum lks_family family);
 const char *model_handle_type_name(enum lks_handle_type type);
 const char *model_reason_name(enum lks_reason reason);
 const char *model_root_name(enum lks_retainer_kind kind);
+/* "new[] cookie", "multiple inheritance"...; NULL for LKS_HEUR_NONE */
+const char *model_heuristic_name(enum lks_heuristic heuristic);
 void model_signal_name(int signal, char *name, size_t size); /* "SIGTERM" or "" */
 bool model_class_is_leak(enum lks_class klass);
 

@@ -114,7 +114,9 @@ static int by_size(const void *a, const void *b)
 		return x->stack.trace < y->stack.trace ? -1 : 1;
 	if (x->klass != y->klass)
 		return x->klass < y->klass ? -1 : 1;
-	return (int)x->family - (int)y->family;
+	if (x->family != y->family)
+		return (int)x->family - (int)y->family;
+	return (int)x->heuristic - (int)y->heuristic;
 }
 
 static void add_to_total(struct model_class_total *total,
@@ -132,6 +134,8 @@ static void count_leak(struct model_process *proc, const struct model_leak *leak
 		return;
 	}
 	add_to_total(&proc->by_class[leak->klass], leak);
+	if (leak->heuristic)
+		add_to_total(&proc->by_heuristic[leak->heuristic], leak);
 	if (!model_class_is_leak(leak->klass))
 		return;
 	proc->leaked_blocks += leak->blocks;
@@ -154,6 +158,7 @@ static int build_leaks(struct builder *b)
 
 		leak->klass = site->klass;
 		leak->family = site->family;
+		leak->heuristic = site->heuristic;
 		leak->blocks = site->blocks;
 		leak->bytes = site->bytes;
 		leak->indirect_blocks = site->indirect_blocks;

@@ -220,6 +220,8 @@ static void suppress_leak(struct model_process *proc, struct model_leak *leak,
 			  struct suppress_rule *rule)
 {
 	subtract(&proc->by_class[leak->klass], leak);
+	if (leak->heuristic)
+		subtract(&proc->by_heuristic[leak->heuristic], leak);
 	if (model_class_is_leak(leak->klass)) {
 		proc->leaked_blocks -= leak->blocks;
 		proc->leaked_bytes -= leak->bytes;

@@ -52,6 +52,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "tool_resident_bytes", c->tool_resident_bytes);
 	jw_uint(j, "scanned_bytes", c->scanned_bytes);
 	jw_uint(j, "missed_threads", c->missed_threads);
+	jw_uint(j, "unreadable_root_bytes", c->unreadable_root_bytes);
 	jw_uint(j, "unwind_truncated", c->unwind_truncated);
 	jw_uint(j, "unwind_slow_frames", c->unwind_slow_frames);
 	jw_uint(j, "unwind_table_bytes", c->unwind_table_bytes);
@@ -73,6 +74,7 @@ static void put_leaks(struct json *j, const struct model_process *p)
 		jw_open(j, NULL, '{');
 		jw_str(j, "class", model_class_name(leak->klass));
 		jw_str(j, "family", model_family_name(leak->family));
+		jw_str(j, "heuristic", model_heuristic_name(leak->heuristic));
 		jw_uint(j, "bytes", leak->bytes);
 		jw_uint(j, "blocks", leak->blocks);
 		jw_uint(j, "indirect_bytes", leak->indirect_bytes);
@@ -138,6 +140,8 @@ static void put_retainer_step(struct json *j, const struct model_retainer_step *
 		jw_uint(j, "thread", step->thread);
 		jw_str(j, "function", step->frame.count ? step->frame.frames[0].function
 							       : NULL);
+	} else if (step->kind == LKS_RK_TLS && step->thread == LKS_THREAD_FINISHED) {
+		jw_bool(j, "finished_thread", true);
 	} else {
 		jw_uint(j, "thread", step->thread);
 		if (step->kind == LKS_RK_REGISTER)
