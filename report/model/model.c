@@ -130,6 +130,13 @@ void model_free_report(struct model_report *report)
 		model_free_process(report->processes[i]);
 	free(report->processes);
 	report->processes = NULL;
+	for (size_t i = 0; i < report->pair_count; i++) {
+		model_free_process(report->pairs[i].from);
+		model_free_process(report->pairs[i].to);
+	}
+	free(report->pairs);
+	report->pairs = NULL;
+	report->pair_count = 0;
 	report->count = 0;
 	free(report->no_data);
 	report->no_data = NULL;

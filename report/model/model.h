@@ -20,6 +20,10 @@ struct model_frame {
 	const char *function; /* NULL: no symbol */
 	const char *file;     /* NULL: no line information */
 	uint32_t line;        /* 0 when file is NULL */
+	/* where the function starts (its DW_AT_decl_line), 0 when unknown:
+	 * line - function_line places a call within its function whatever
+	 * was inserted above it (the gate's site identity, siteid.h) */
+	uint32_t function_line;
 	const char *module;   /* NULL: the address is in no known module */
 	uint64_t address;     /* the return address as recorded */
 	uint64_t offset;      /* address - load bias: what addr2line takes */
@@ -95,6 +99,9 @@ struct model_process {
 	uint32_t seq, flags, max_depth;
 	uint64_t time_ns, uptime_ns;
 	const char *exe, *label;
+	/* why the process is not judged ("--skip-exe GLOB", "not matched by
+	 * --only-exe"): listed, nothing of it read; NULL when judged */
+	const char *skipped;
 	bool classified; /* LKS_HF_CLASSIFIED: classes come from a scan */
 	struct lks_counters counters;
 
@@ -135,6 +142,15 @@ struct model_process {
 	struct pool *pool;
 };
 
+/* The "version" of the JSON report (docs/JSON.md): out_json.c writes it, a
+ * baseline of any other version is refused. */
+#define MODEL_JSON_VERSION 1
+
+/* Two snapshots of one process, for the growth gate (--between A,B). */
+struct model_pair {
+	struct model_process *from, *to;
+};
+
 /* A process of the tree known to have ended without a snapshot: killed by
  * a signal no handler sees (SIGKILL) or ended before the shim ran, as
  * `leakscope run` saw it die; or one whose shim could not write it. */
@@ -148,6 +164,10 @@ struct model_no_data {
 struct model_report {
 	struct model_process **processes; /* the started process first */
 	size_t count;
+	/* with --between A,B: per process, its first snapshot labelled A and
+	 * its last labelled B after it, in pid order */
+	struct model_pair *pairs;
+	size_t pair_count;
 	struct model_no_data *no_data;    /* by pid */
 	size_t no_data_count;
 	size_t killed_count;              /* of no_data: those with a signal */
@@ -158,6 +178,11 @@ struct model_report {
 /* Symbolizes and groups one snapshot (model_build.c). 0 or a negative errno. */
 int model_build_process(const struct snapshot *snap, struct model_process **out,
 			struct errmsg *err);
+/* A process that --skip-exe or --only-exe leaves out (exefilter.h): its
+ * header only, nothing symbolized; `glob` is the matching --skip-exe glob,
+ * or "" for --only-exe. It is never incomplete: its counters stay zero. */
+int model_build_skipped(const struct snapshot *snap, const char *glob,
+			struct model_process **out, struct errmsg *err);
 /* The same for a snapshot file, read and released here. */
 int model_read_process(const char *path, struct model_process **out,
 		       struct errmsg *err);

@@ -3,6 +3,7 @@
  * trace, leak sites sorted largest first, open handles grouped by stack and
  * type, totals per class. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -373,6 +374,33 @@ int model_build_process(const struct snapshot *snap, struct model_process **out,
 		return r;
 	}
 	*out = b.proc;
+	return 0;
+}
+
+int model_build_skipped(const struct snapshot *snap, const char *glob,
+			struct model_process **out, struct errmsg *err)
+{
+	struct model_process *proc = calloc(1, sizeof(*proc));
+	char *why = NULL;
+	int r = -ENOMEM;
+
+	if (proc && (proc->pool = pool_new()) && (r = copy_header(proc, snap)) == 0) {
+		proc->counters = (struct lks_counters){ 0 };
+		if (glob[0] && asprintf(&why, "--skip-exe %s", glob) < 0)
+			why = NULL;
+		else if (!glob[0])
+			why = strdup("not matched by --only-exe");
+		proc->skipped = why ? pool_intern(proc->pool, why) : NULL;
+		r = proc->skipped ? 0 : -ENOMEM;
+	}
+	free(why);
+	if (r < 0) {
+		errmsg_set(err, "out of memory");
+		if (proc)
+			model_free_process(proc);
+		return r;
+	}
+	*out = proc;
 	return 0;
 }
 

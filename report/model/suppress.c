@@ -288,6 +288,15 @@ void suppress_apply(struct suppress_rules *rules, struct model_report *report)
 		apply_process(rules, report->processes[i]);
 }
 
+const char *suppress_leak_rule(const struct suppress_rules *rules,
+			       const struct model_stack *stack)
+{
+	const struct suppress_rule *rule =
+		first_match((struct suppress_rules *)rules, SUPPRESS_LEAK, stack);
+
+	return rule ? rule->name : NULL;
+}
+
 void suppress_free(struct suppress_rules *rules)
 {
 	for (size_t i = 0; i < rules->count; i++) {

@@ -477,6 +477,15 @@ static void print_clean_line(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
+/* --skip-exe, --only-exe: listed, so that nobody takes its absence for a
+ * clean run, and nothing else (nothing of it was read). */
+static void print_skipped_line(FILE *out, const struct style *st,
+			       const struct model_process *p)
+{
+	print_title(out, st, p);
+	fprintf(out, ": skipped (%s), not judged\n", p->skipped);
+}
+
 /* A process that ended without a snapshot: nothing of it is reported. */
 static void print_no_data(FILE *out, const struct style *st, const struct model_no_data *d)
 {
@@ -505,13 +514,15 @@ int out_text(FILE *out, const struct model_report *report,
 	for (size_t i = 0; i < report->count; i++) {
 		const struct model_process *p = report->processes[i];
 
-		bool one_line = i > 0 && is_clean(p) && !opts->show_reachable &&
-				!opts->retainers;
+		bool one_line = p->skipped || (i > 0 && is_clean(p) && !opts->show_reachable &&
+						!opts->retainers);
 
 		/* a blank line around every full report, none between one-liners */
 		if (i > 0 && (!one_line || !previous_one_line))
 			fprintf(out, "\n");
-		if (one_line)
+		if (one_line && p->skipped)
+			print_skipped_line(out, st, p);
+		else if (one_line)
 			print_clean_line(out, st, p);
 		else
 			print_process(out, st, p, opts);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "errmsg.h"
+#include "exefilter.h"
 #include "model.h"
 
 struct session_options {
@@ -19,6 +20,8 @@ struct session_options {
 	bool wait_children;       /* wait for every descendant, not only argv */
 	bool shared_dir;          /* snapshot_dir may be writable by others */
 	unsigned depth;           /* 0: the shim's default */
+	const struct exe_filter *exe_filter; /* processes listed as skipped */
+	const char *const *between; /* --between A,B: labels of the growth gate */
 };
 
 /* What happened to the program, for `run` to report and pass on. */
@@ -38,6 +41,8 @@ struct session_outcome {
 	 * run's token: not judged; the first one's name */
 	size_t ignored;
 	char ignored_name[256];
+	/* why the symbols of a kept snapshot could not be kept, or "" */
+	char symbols_error[300];
 };
 
 /* Runs the program and builds the report of every process of its tree. 0,
