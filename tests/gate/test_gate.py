@@ -27,7 +27,7 @@ GATE_FAILED = 23
 SITES = ("leak_definite", "leak_new", "keep_reachable", "other_leak", "lib_leak",
          "open_handle")
 CLASS = {"unfreed": 0, "definite": 1, "indirect": 2, "possible": 3, "reachable": 4}
-SECTION_RETAINERS = 8  # enum lks_section_kind: the last section
+SECTION_RETAINERS = 8  # enum lks_section_kind
 LEAK_CLASSES = "definite,indirect,possible"  # whatever the scan says of a lost block
 
 
@@ -135,11 +135,16 @@ def patch_snapshot(gate, snapshot, report, classes, child_fds=False):
     (counters,) = [s[2] for s in lkstest.sections(data) if s[0] == lkstest.SECTION_COUNTERS]
     at = counters + lkstest.COUNTER_HANDLES_OPEN_AT
     struct.pack_into("<Q", data, at, struct.unpack_from("<Q", data, at)[0] + open_handles)
-    if unclassified:  # retainer chains come only with a scan; they are last
-        (_, _, offset, _), = [s for s in lkstest.sections(data) if s[0] == SECTION_RETAINERS]
-        count_at = lkstest.section_entry_at(len(lkstest.sections(data)) - 1) + 16
-        struct.pack_into("<Q", data, count_at, 0)
-        del data[offset:]
+    if unclassified:  # retainer chains come only with a scan: cut them out
+        table = lkstest.sections(data)
+        (index,) = [i for i, s in enumerate(table) if s[0] == SECTION_RETAINERS]
+        _, size, offset, count = table[index]
+        removed = -(-size * count // 8) * 8
+        struct.pack_into("<Q", data, lkstest.section_entry_at(index) + 16, 0)
+        for later in range(index + 1, len(table)):  # the sections after move down
+            struct.pack_into("<Q", data, lkstest.section_entry_at(later) + 8,
+                             table[later][2] - removed)
+        del data[offset:offset + removed]
     patched = gate.path(os.path.basename(snapshot))
     with open(patched, "wb") as f:
         f.write(lkstest.seal(data))
