@@ -136,7 +136,10 @@ struct lks_counters {
 	uint64_t scanned_bytes;     /* bytes the reachability scan read */
 	uint64_t snapshot_ns;       /* time spent writing this snapshot */
 	uint64_t missed_threads;    /* not stopped for the scan: read conservatively */
-	uint64_t reserved[7];
+	uint64_t closed_unseen;     /* recorded fds closed by a call the shim did not
+	                             * see (syscall(SYS_close)): not open handles */
+	uint64_t replaced_unseen;   /* of those, fds now holding another file */
+	uint64_t reserved[5];
 };
 _Static_assert(sizeof(struct lks_counters) == 192, "lks_counters size");
 

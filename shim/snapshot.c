@@ -241,6 +241,8 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 		counters->scanned_bytes = scanned_bytes;
 		counters->missed_threads = missed_threads;
 		counters->handles_open = handles.open;
+		counters->closed_unseen = handles.closed_unseen;
+		counters->replaced_unseen = handles.replaced_unseen;
 		counters->missed_handles = lks_handles_missed();
 		result->handles = handles.open;
 	}

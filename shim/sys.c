@@ -32,6 +32,7 @@ SYSCALL_AS(ssize_t, pread, (int fd, void *buf, size_t len, off_t offset),
            SYS_pread64, fd, buf, len, offset)
 SYSCALL_AS(ssize_t, write, (int fd, const void *buf, size_t len), SYS_write, fd, buf, len)
 SYSCALL_AS(int, fcntl, (int fd, int cmd, void *arg), SYS_fcntl, fd, cmd, arg)
+SYSCALL_AS(int, fstat, (int fd, struct stat *st), SYS_fstat, fd, st)
 SYSCALL_AS(int, faccessat, (int dir_fd, const char *path, int mode),
            SYS_faccessat, dir_fd, path, mode)
 SYSCALL_AS(int, socket, (int domain, int type, int protocol), SYS_socket, domain, type,

@@ -53,6 +53,8 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "tool_resident_bytes", c->tool_resident_bytes);
 	jw_uint(j, "scanned_bytes", c->scanned_bytes);
 	jw_uint(j, "missed_threads", c->missed_threads);
+	jw_uint(j, "closed_unseen", c->closed_unseen);
+	jw_uint(j, "replaced_unseen", c->replaced_unseen);
 	jw_uint(j, "snapshot_ns", c->snapshot_ns);
 	jw_close(j, '}');
 }

@@ -287,6 +287,14 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 	fputc('\n', out);
 	if (p->child_handle_count)
 		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
+	if (c->closed_unseen) {
+		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not open)",
+			"closed unseen", c->closed_unseen,
+			plural(c->closed_unseen, "fd closed", "fds closed"));
+		if (c->replaced_unseen)
+			fprintf(out, ", %" PRIu64 " now holding another file", c->replaced_unseen);
+		fputc('\n', out);
+	}
 	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",
 		c->allocs, c->frees);
 	print_tool_memory(out, c);

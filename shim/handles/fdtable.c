@@ -2,22 +2,30 @@
 /* The fd table: an array indexed by fd number, reserved once for the hard
  * RLIMIT_NOFILE and committed by the kernel page by page as fds are used,
  * so it never moves and needs no lock. A FILE or DIR stream sits in the
- * slot of the fd it owns. */
+ * slot of the fd it owns. Each slot keeps which file its fd was opened on,
+ * so that a close the shim never saw (libuv's syscall(SYS_close)) is found
+ * when a snapshot is taken. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "fdtable.h"
 #include "shim.h"
+#include "sys.h"
 
 #define FD_CAP_MIN 65536u
 #define FD_CAP_MAX (1u << 24)
 
 /* meta: trace << 32 | type << 16 | flags << 8 | 1; 0 is an empty slot.
- * One word, so that record and forget are each a single atomic store. */
+ * One word, so that record and forget are each a single atomic store; the
+ * other fields are written before it and read between two reads of it. */
 struct fd_slot {
 	uint64_t meta;
 	uint64_t addr;
+	uint64_t ino;
+	uint32_t dev;
+	uint32_t bytes;
 };
 
 static int table_state;       /* atomic: LKS_ONCE_* */
@@ -86,42 +94,59 @@ static void raise_high(uint32_t end)
  * (dup2 of a pipe in a shell's pipeline child, freopen of stdout, a daemon's
  * /dev/null) is its standard stream, meant for its children and closed by
  * exit. */
-void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr)
+void lks_fd_record(const struct lks_fd_entry *entry)
 {
+	int fd = entry->fd;
+	struct fd_slot *slot;
+
 	if (fd >= 0 && fd <= STDERR_FILENO)
 		return;
 	if (!lks_setup_once(&table_state, reserve_table) || fd < 0 || (uint32_t)fd >= fd_cap) {
 		lks_handles_count_missed();
 		return;
 	}
-	__atomic_store_n(&fds[fd].addr, addr, __ATOMIC_RELAXED);
-	/* release: a reader that sees the meta word sees the addr above */
-	__atomic_store_n(&fds[fd].meta, pack(type, trace), __ATOMIC_RELEASE);
+	slot = &fds[fd];
+	__atomic_store_n(&slot->addr, entry->addr, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->ino, entry->ino, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->dev, entry->dev, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->bytes, entry->bytes, __ATOMIC_RELAXED);
+	/* release: a reader that sees the meta word sees the fields above */
+	__atomic_store_n(&slot->meta, pack(entry->type, entry->trace), __ATOMIC_RELEASE);
 	raise_high((uint32_t)fd + 1);
 }
 
-static bool fill_entry(int fd, uint64_t meta, uint64_t addr, struct lks_fd_entry *entry)
+/* The fields besides meta, read relaxed: the caller orders them. */
+static void read_fields(int fd, struct lks_fd_entry *entry)
+{
+	const struct fd_slot *slot = &fds[fd];
+
+	entry->fd = fd;
+	entry->addr = __atomic_load_n(&slot->addr, __ATOMIC_RELAXED);
+	entry->ino = __atomic_load_n(&slot->ino, __ATOMIC_RELAXED);
+	entry->dev = __atomic_load_n(&slot->dev, __ATOMIC_RELAXED);
+	entry->bytes = __atomic_load_n(&slot->bytes, __ATOMIC_RELAXED);
+}
+
+static bool fill_entry(uint64_t meta, struct lks_fd_entry *entry)
 {
 	if (!meta)
 		return false;
-	entry->fd = fd;
-	entry->addr = addr;
 	unpack(meta, &entry->type, &entry->flags, &entry->trace);
 	return true;
 }
 
 bool lks_fd_forget(int fd, struct lks_fd_entry *old)
 {
-	uint64_t addr, meta;
+	uint64_t meta;
 
 	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
 		return false;
 	if (!__atomic_load_n(&fds[fd].meta, __ATOMIC_RELAXED))
 		return false;  /* read-only test first: an unused page stays unmapped */
-	addr = __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED);
-	/* acq_rel: pairs with the release in lks_fd_record for addr */
+	read_fields(fd, old);
+	/* acq_rel: pairs with the release in lks_fd_record for the fields */
 	meta = __atomic_exchange_n(&fds[fd].meta, 0, __ATOMIC_ACQ_REL);
-	return fill_entry(fd, meta, addr, old);
+	return fill_entry(meta, old);
 }
 
 bool lks_fd_forget_stream(int fd, uint64_t addr)
@@ -164,17 +189,19 @@ void lks_fd_forget_streams(uint16_t type)
  * meanwhile is skipped rather than reported half old, half new. */
 bool lks_fd_lookup(int fd, struct lks_fd_entry *entry)
 {
-	uint64_t meta, addr;
+	uint64_t meta;
 
 	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
 		return false;
 	meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
-	addr = __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED);
-	/* acquire fence: the re-read below is not hoisted above the addr read */
+	if (!meta)
+		return false;
+	read_fields(fd, entry);
+	/* acquire fence: the re-read below is not hoisted above the field reads */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&fds[fd].meta, __ATOMIC_RELAXED) != meta)
 		return false;
-	return fill_entry(fd, meta, addr, entry);
+	return fill_entry(meta, entry);
 }
 
 void lks_fd_foreach(void (*visit)(const struct lks_fd_entry *, void *), void *ctx)
@@ -185,6 +212,44 @@ void lks_fd_foreach(void (*visit)(const struct lks_fd_entry *, void *), void *ct
 	for (uint32_t fd = 0; fd < high; fd++)
 		if (lks_fd_lookup((int)fd, &entry))
 			visit(&entry, ctx);
+}
+
+/* ---- the file an fd holds ------------------------------------------------------ */
+
+/* 32 bits: enough for the kernel's encoding of a device number. */
+static uint32_t fold_dev(dev_t dev)
+{
+	return (uint32_t)(dev ^ (dev >> 32));
+}
+
+/* One raw fstat per recorded fd (docs/PERFORMANCE.md has its cost): an
+ * identity taken later could not tell a closed fd from a reused number. */
+void lks_fd_identify(struct lks_fd_entry *entry)
+{
+	struct stat st;
+
+	if (lks_sys_fstat(entry->fd, &st) != 0) {
+		entry->ino = 0;
+		entry->dev = 0;
+		return;
+	}
+	entry->ino = st.st_ino;
+	entry->dev = fold_dev(st.st_dev);
+}
+
+/* A number closed and reopened unseen on the same file (the same path, an
+ * anonymous inode that many share) still looks the same: it is open, and
+ * reported so. */
+enum lks_fd_state lks_fd_check(const struct lks_fd_entry *entry)
+{
+	struct stat st;
+
+	if (lks_sys_fstat(entry->fd, &st) != 0)
+		return errno == EBADF ? LKS_FD_CLOSED : LKS_FD_SAME;
+	if (entry->ino == 0 && entry->dev == 0)
+		return LKS_FD_SAME;  /* no identity was taken: open is all we know */
+	return st.st_ino == entry->ino && fold_dev(st.st_dev) == entry->dev
+	       ? LKS_FD_SAME : LKS_FD_REPLACED;
 }
 
 /* ---- fork ------------------------------------------------------------------ */

@@ -19,10 +19,26 @@ struct lks_fd_entry {
 	uint8_t flags;  /* LKS_FD_* */
 	uint32_t trace;
 	uint64_t addr;  /* FILE* or DIR*; 0 for a bare fd */
+	/* the open file when recorded (lks_fd_identify); both 0: unknown */
+	uint64_t ino;
+	uint32_t dev;   /* st_dev folded to 32 bits */
+	uint32_t bytes; /* heap bytes of the FILE or DIR at addr; 0: unknown */
 };
 
 void lks_fd_table_init(void);  /* at start-up, before threads record */
-void lks_fd_record(int fd, uint16_t type, uint32_t trace, uint64_t addr);
+/* Records entry (its flags are ignored) in the slot of entry->fd. */
+void lks_fd_record(const struct lks_fd_entry *entry);
+/* Which file entry->fd holds now: its ino and dev, by one raw fstat.
+ * A check at snapshot time compares them (lks_fd_check). */
+void lks_fd_identify(struct lks_fd_entry *entry);
+
+enum lks_fd_state {
+	LKS_FD_SAME,      /* still open on the file it was recorded with */
+	LKS_FD_CLOSED,    /* closed by a call the shim did not see */
+	LKS_FD_REPLACED,  /* closed so, and the number now holds another file */
+};
+/* Not on the hot path: a snapshot, an exec note. */
+enum lks_fd_state lks_fd_check(const struct lks_fd_entry *entry);
 /* Forgets whatever fd holds; false when nothing was recorded there. */
 bool lks_fd_forget(int fd, struct lks_fd_entry *old);
 /* Forgets fd only while it still belongs to the stream at addr. */

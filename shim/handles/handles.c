@@ -209,10 +209,14 @@ LKS_EXPORT int pidfd_open(pid_t pid, unsigned int flags)
 static void record_pair(const int fds[2], uint16_t kind)
 {
 	int saved_errno = errno;
-	uint32_t trace = lks_capture_trace();  /* one stack for both ends */
+	struct lks_fd_entry ends[2] = { { .fd = fds[0], .type = kind },
+	                                { .fd = fds[1], .type = kind } };
 
-	lks_fd_record(fds[0], kind, trace, 0);
-	lks_fd_record(fds[1], kind, trace, 0);
+	ends[0].trace = ends[1].trace = lks_capture_trace();  /* one stack for both */
+	for (int i = 0; i < 2; i++) {
+		lks_fd_identify(&ends[i]);
+		lks_fd_record(&ends[i]);
+	}
 	errno = saved_errno;
 }
 
@@ -308,7 +312,7 @@ static int dup_over(int old_fd, int new_fd, int flags, bool is_dup3)
 	if (result >= 0 && old_fd != new_fd)
 		lks_record_fd(result, kind_of_copy(old_fd), 0);
 	else if (result < 0 && had)
-		lks_fd_record(new_fd, replaced.type, replaced.trace, replaced.addr);
+		lks_fd_record(&replaced);
 	lks_leave();
 	return result;
 }

@@ -52,7 +52,14 @@ static void add_fd(const struct lks_fd_entry *entry, void *ctx)
 	struct lks_handle record = { .fd = entry->fd, .type = entry->type,
 	                             .trace = entry->trace, .addr = entry->addr };
 	char description[LKS_DESCRIPTION_MAX];
+	enum lks_fd_state state;
 
+	state = lks_fd_check(entry);
+	if (state != LKS_FD_SAME) {  /* closed behind the shim's back */
+		c->sum->closed_unseen++;
+		c->sum->replaced_unseen += state == LKS_FD_REPLACED;
+		return;
+	}
 	if (entry->flags & LKS_FD_INHERITED)
 		return;  /* the parent's: it reports it */
 	lks_describe_fd(entry->fd, entry->type, description, sizeof(description));

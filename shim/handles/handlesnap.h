@@ -13,9 +13,12 @@ struct lks_handle_sum {
 	uint32_t trace_limit;
 	uint32_t trace_end;      /* one past the highest trace a record uses */
 	uint64_t open;           /* records that are open handles (not notes) */
+	uint64_t closed_unseen;  /* recorded fds closed by calls the shim missed */
+	uint64_t replaced_unseen;/* of those, holding another file now */
 };
 
-/* Open handles of this process (not those inherited across fork), then one
+/* Open handles of this process (not those inherited across fork; not the
+ * fds closed by a call the shim did not see, which are counted), then one
  * record per exec note, flagged LKS_HDF_TO_CHILD. Mappings whose start is in
  * `referenced` (ascending, may be empty) are flagged LKS_HDF_REFERENCED and
  * not counted open. 0 or -1. */

@@ -12,6 +12,9 @@ and anywhere in the source:
   expect-no-handles   the program leaves no handle and leaks none to a child
   expect-held-mappings: N   N of its mappings are still pointed at when it
                       exits: held like reachable memory, not listed (default 0)
+  expect-closed-unseen: N   N recorded fds were closed by calls the shim did
+                      not see (syscall(SYS_close)...) (default 0)
+  expect-replaced-unseen: N  N of those now hold another file (default 0)
 Memory leaks touching the fixture fail the test, except those allocated
 inside libc for a stream the fixture left open.
 
@@ -44,13 +47,21 @@ def parse_annotation(path, lineno, text):
     return expect
 
 
+# summary counters a fixture may expect other than 0: annotation -> key
+EXPECTED_COUNTS = {"expect-held-mappings": "held_mappings",
+                   "expect-closed-unseen": "closed_unseen",
+                   "expect-replaced-unseen": "replaced_unseen"}
+
+
 def read_expectations(path):
-    """The expect-handle entries, and how many mappings are held."""
+    """The expect-handle entries, and the summary counters expected."""
     expects = [parse_annotation(path, lineno, text)
                for lineno, text in lkstest.annotations(path, "expect-handle")]
     if lkstest.has_flag(path, "expect-no-handles") == bool(expects):
         raise CheckError("a fixture has expect-handle lines or expect-no-handles")
-    return expects, lkstest.annotation_number(path, "expect-held-mappings") or 0
+    counts = {key: lkstest.annotation_number(path, name) or 0
+              for name, key in EXPECTED_COUNTS.items()}
+    return expects, counts
 
 
 def site_frame(group, source):
@@ -132,7 +143,7 @@ def main(argv):
     workdir = tempfile.mkdtemp(prefix="lks-handles-")
     errors, expects = [], []
     try:
-        expects, held = read_expectations(args.source)
+        expects, counts = read_expectations(args.source)
         json_path = os.path.join(workdir, "report.json")
         status = run(args, workdir, json_path)
         if status != 0:
@@ -145,8 +156,9 @@ def main(argv):
         summary = proc.get("summary") or {}
         if summary.get("missed_handles", 0):
             errors.append(f"missed_handles = {summary['missed_handles']}")
-        if summary.get("held_mappings") != held:
-            errors.append(f"held_mappings = {summary.get('held_mappings')}, expected {held}")
+        for key, expected in counts.items():
+            if summary.get(key) != expected:
+                errors.append(f"{key} = {summary.get(key)}, expected {expected}")
     except (CheckError, subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
         errors.append(str(err))
     return lkstest.finish(errors, f"ok: {len(expects)} expected handle sites", kept=workdir)
