@@ -228,13 +228,13 @@ void lks_fd_identify(struct lks_fd_entry *entry)
 {
 	struct stat st;
 
-	if (lks_sys_fstat(entry->fd, &st) != 0) {
-		entry->ino = 0;
-		entry->dev = 0;
-		return;
-	}
-	entry->ino = st.st_ino;
-	entry->dev = fold_dev(st.st_dev);
+	lks_fd_set_identity(entry, lks_sys_fstat(entry->fd, &st) == 0 ? &st : NULL);
+}
+
+void lks_fd_set_identity(struct lks_fd_entry *entry, const struct stat *st)
+{
+	entry->ino = st ? st->st_ino : 0;
+	entry->dev = st ? fold_dev(st->st_dev) : 0;
 }
 
 /* A number closed and reopened unseen on the same file (the same path, an

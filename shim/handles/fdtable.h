@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* A slot opened in the parent before fork: the child does not report it
  * (each process reports its own), but it still counts at the child's exec.
@@ -26,11 +27,14 @@ struct lks_fd_entry {
 };
 
 void lks_fd_table_init(void);  /* at start-up, before threads record */
-/* Records entry (its flags are ignored) in the slot of entry->fd. */
+/* Records entry (its flags are ignored) in the slot of entry->fd; fds 0-2
+ * are never recorded. */
 void lks_fd_record(const struct lks_fd_entry *entry);
 /* Which file entry->fd holds now: its ino and dev, by one raw fstat.
  * A check at snapshot time compares them (lks_fd_check). */
 void lks_fd_identify(struct lks_fd_entry *entry);
+/* The same from a stat of entry->fd already made; st NULL: unknown. */
+void lks_fd_set_identity(struct lks_fd_entry *entry, const struct stat *st);
 
 enum lks_fd_state {
 	LKS_FD_SAME,      /* still open on the file it was recorded with */

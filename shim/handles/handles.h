@@ -27,6 +27,8 @@ static inline void lks_record_fd_entry(struct lks_fd_entry *entry)
 {
 	int saved_errno = errno;  /* libunwind and fstat may set it */
 
+	if (entry->fd >= 0 && entry->fd <= 2)
+		return;  /* never recorded (fdtable.c): not worth a stack */
 	entry->trace = lks_capture_trace();
 	lks_fd_identify(entry);
 	lks_fd_record(entry);
