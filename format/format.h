@@ -198,6 +198,7 @@ _Static_assert(sizeof(struct lks_handle) == 32, "lks_handle size");
 
 #define LKS_HDF_TO_CHILD 0x1u /* inherited by an exec'd program (no CLOEXEC) */
 #define LKS_HDF_REFERENCED 0x2u /* a mapping memory still points into at exit */
+#define LKS_HDF_INHERITED 0x4u  /* a fork child's fd from its parent, still open */
 
 /* One step of a chain from a root to a block of a reachable site: steps of
  * one chain share `chain` and come in order, the root first, then each block

@@ -26,6 +26,7 @@ enum {
 	GATE_FAIL_REACHABLE = 1u << 3,
 	GATE_FAIL_HANDLES = 1u << 4,
 	GATE_FAIL_CHILD_FDS = 1u << 5, /* handles an exec'd program inherits */
+	GATE_FAIL_INHERITED = 1u << 6, /* a fork child's fds from its parent */
 };
 
 #define GATE_NO_LIMIT UINT64_MAX

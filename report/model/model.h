@@ -58,6 +58,7 @@ struct model_handle_group {
 	struct model_stack stack;
 	const char *suppressed_by; /* the matching rule's name, or NULL */
 	bool to_child; /* fds exec'd programs inherited, not open handles */
+	bool inherited; /* a fork child's fds from its parent, still open */
 };
 
 /* One step of a retainer chain: a root, then each block on the way. */
@@ -104,6 +105,11 @@ struct model_process {
 	struct model_handle_group *child_groups; /* most handles first */
 	size_t child_group_count;
 	size_t child_handle_count;
+	/* a fork child's fds from its parent, never closed: listed, not open
+	 * handles of its own (--fail-on inherited judges them) */
+	struct model_handle_group *inherited_groups; /* most handles first */
+	size_t inherited_group_count;
+	size_t inherited_handle_count;
 	/* mappings still pointed into at exit (LKS_HDF_REFERENCED): held like
 	 * reachable memory, not open handles; statistics count them */
 	struct model_handle_group *held_groups; /* most mappings first */

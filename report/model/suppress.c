@@ -265,6 +265,8 @@ static void apply_process(struct suppress_rules *rules, struct model_process *pr
 			 &proc->handle_count);
 	suppress_handles(rules, proc->child_groups, proc->child_group_count,
 			 &proc->child_handle_count);
+	suppress_handles(rules, proc->inherited_groups, proc->inherited_group_count,
+			 &proc->inherited_handle_count);
 }
 
 void suppress_apply(struct suppress_rules *rules, struct model_report *report)

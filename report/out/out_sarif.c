@@ -34,6 +34,8 @@ static const struct {
 	  "A handle (file descriptor, FILE*, DIR* or mapping) created here was never closed." },
 	{ "handle/child-fd", "HandleInheritedByChild",
 	  "A file descriptor created here without close-on-exec leaks into exec'd programs." },
+	{ "handle/inherited", "InheritedHandleNeverClosed",
+	  "A file descriptor created here before a fork stayed open in the child until it exited." },
 };
 #define RULE_COUNT (sizeof(rules) / sizeof(rules[0]))
 

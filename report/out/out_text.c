@@ -85,6 +85,10 @@ static void print_handle_group(FILE *out, const struct style *st,
 		fprintf(out, "%s%zu %s leaked into child programs (%s, no close-on-exec)%s "
 			"opened at:\n", st->alert, g->count, plural(g->count, "fd", "fds"),
 			model_handle_type_name(g->type), st->reset);
+	else if (g->inherited)
+		fprintf(out, "%s%zu %s inherited from the parent, never closed (%s)%s "
+			"opened by the parent at:\n", st->bold, g->count,
+			plural(g->count, "fd", "fds"), model_handle_type_name(g->type), st->reset);
 	else
 		fprintf(out, "%s%zu open %s (%s)%s created at:\n", st->alert, g->count,
 			plural(g->count, "handle", "handles"),
@@ -287,6 +291,10 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 	fputc('\n', out);
 	if (p->child_handle_count)
 		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
+	if (p->inherited_handle_count)
+		fprintf(out, "  %-16s %zu %s from the parent, never closed (not open handles "
+			"of this process)\n", "inherited", p->inherited_handle_count,
+			plural(p->inherited_handle_count, "fd", "fds"));
 	if (c->closed_unseen) {
 		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not open)",
 			"closed unseen", c->closed_unseen,
@@ -316,6 +324,9 @@ static void print_summary(FILE *out, const struct style *st,
 	if (p->child_handle_count)
 		fprintf(out, ", %zu %s leaked into child programs", p->child_handle_count,
 			plural(p->child_handle_count, "fd", "fds"));
+	if (p->inherited_handle_count)
+		fprintf(out, ", %zu inherited %s never closed", p->inherited_handle_count,
+			plural(p->inherited_handle_count, "fd", "fds"));
 	if (p->classified) {
 		fprintf(out, ", ");
 		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
@@ -372,6 +383,9 @@ static void print_process(FILE *out, const struct style *st,
 	for (size_t i = 0; i < p->child_group_count; i++)
 		if (!p->child_groups[i].suppressed_by)
 			print_handle_group(out, st, &p->child_groups[i]);
+	for (size_t i = 0; i < p->inherited_group_count; i++)
+		if (!p->inherited_groups[i].suppressed_by)
+			print_handle_group(out, st, &p->inherited_groups[i]);
 	if (opts->retainers)
 		print_retainers(out, st, p);
 	print_totals(out, p, opts->show_reachable);
@@ -384,7 +398,8 @@ static bool is_clean(const struct model_process *p)
 	const struct lks_counters *c = &p->counters;
 
 	return p->leak_sites == 0 && p->handle_count == 0 &&
-	       p->child_handle_count == 0 && p->warning_count == 0 &&
+	       p->child_handle_count == 0 && p->inherited_handle_count == 0 &&
+	       p->warning_count == 0 &&
 	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
 	       !c->missed_threads && !(p->flags & LKS_HF_OWN_MALLOC);
 }

@@ -9,9 +9,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-/* A slot opened in the parent before fork: the child does not report it
- * (each process reports its own), but it still counts at the child's exec.
- * Mappings (maptable.h) carry the same flag. */
+/* A slot opened in the parent before fork: the child lists such an fd
+ * still open at its snapshot as inherited, not as its own open handle (the
+ * parent reports its copy), and notes it at its exec. Mappings
+ * (maptable.h) carry the same flag: the child does not list those. */
 #define LKS_FD_INHERITED 0x1u
 
 struct lks_fd_entry {

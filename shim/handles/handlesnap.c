@@ -60,11 +60,14 @@ static void add_fd(const struct lks_fd_entry *entry, void *ctx)
 		c->sum->replaced_unseen += state == LKS_FD_REPLACED;
 		return;
 	}
+	/* a fork child's copy of its parent's fd: listed apart, as Valgrind
+	 * does, since the parent reports its own copy */
 	if (entry->flags & LKS_FD_INHERITED)
-		return;  /* the parent's: it reports it */
+		record.flags = LKS_HDF_INHERITED;
 	lks_describe_fd(entry->fd, entry->type, description, sizeof(description));
 	add_record(c, &record, description);
-	c->sum->open++;
+	if (!(record.flags & LKS_HDF_INHERITED))
+		c->sum->open++;
 }
 
 static void add_mapping(const struct lks_map_entry *entry, void *ctx)
