@@ -139,7 +139,11 @@ struct lks_counters {
 	uint64_t closed_unseen;     /* recorded fds closed by a call the shim did not
 	                             * see (syscall(SYS_close)): not open handles */
 	uint64_t replaced_unseen;   /* of those, fds now holding another file */
-	uint64_t reserved[5];
+	uint64_t unwind_truncated;  /* stacks cut short: a frame could not be stepped */
+	uint64_t unwind_slow_frames;/* frames stepped by running their CFI program again */
+	uint64_t unwind_table_bytes;/* of tool_bytes: rows worked out from CFI */
+	uint64_t unwind_checked;    /* unwind_check=1: stacks also taken by libunwind */
+	uint64_t unwind_differences;/* ... and found different */
 };
 _Static_assert(sizeof(struct lks_counters) == 192, "lks_counters size");
 

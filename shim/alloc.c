@@ -15,7 +15,7 @@
 
 void lks_record(void *ptr, size_t size, uint8_t family)
 {
-	int saved_errno = errno;                     /* libunwind may set it */
+	int saved_errno = errno;                     /* the capture may set it */
 	uint32_t trace;
 
 	lks_live_prefetch((uint64_t)ptr);            /* overlaps the unwinding */

@@ -23,7 +23,7 @@ int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return -ENOSYS;
 	/* busy: a signal handler interrupted this thread inside the shim, whose
-	 * state (a half-made trace, libunwind) must not be entered again */
+	 * state (a half-made trace, the unwinder's caches) must not be entered again */
 	if (lks_busy)
 		return -EAGAIN;
 	quiet = lks_quiet_begin();  /* what the writer's libc calls allocate is not the program's */

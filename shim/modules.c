@@ -170,6 +170,7 @@ void lks_modules_after_dlclose(void)
 	dl_iterate_phdr(find_by_bias, &match);
 	if (match.found)
 		return;  /* only a reference was dropped */
+	lks_unwind_forget(closing.record.start, closing.record.end);
 	index = __atomic_fetch_add(&unloaded_count, 1, __ATOMIC_RELAXED);
 	if (index >= MAX_UNLOADED)
 		return;

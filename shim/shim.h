@@ -93,11 +93,20 @@ int lks_write_all(int fd, const void *buf, size_t len);
 /* "leakscope: ..." to stderr, while fd 2 is still the program's stderr */
 void lks_say(struct lks_line *line);
 
-/* ---- unwind.c + stackdepot.c -------------------------------------------- */
+/* ---- unwind/ + stackdepot.c ---------------------------------------------- */
 
 void lks_unwind_init(void);
-bool lks_depot_init(void);
 uint32_t lks_capture_trace(void);      /* 0 when no stack could be taken */
+/* modules.c: [start, end) was unmapped by a dlclose */
+void lks_unwind_forget(uint64_t start, uint64_t end);
+struct lks_unwind_stats {
+	uint64_t truncated;    /* stacks cut short at a frame it could not step */
+	uint64_t slow_frames;  /* frames stepped by running their CFI again */
+	uint64_t table_bytes;  /* rows worked out from CFI, for every thread */
+	uint64_t checked, differences;  /* unwind_check=1: against libunwind */
+};
+void lks_unwind_stats(struct lks_unwind_stats *stats);
+bool lks_depot_init(void);
 uint32_t lks_depot_intern(void *const *ips, uint32_t depth);
 uint32_t lks_depot_count(void);        /* ids handed out: 1..count */
 /* Frames of a fully published trace; NULL for unknown or unfinished ids. */

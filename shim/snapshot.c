@@ -112,16 +112,21 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
                           struct lks_snapshot_result *result)
 {
 	struct lks_live_stats stats;
+	struct lks_unwind_stats unwind;
 	const struct lks_site *site = (const struct lks_site *)sites->bytes;
 	size_t count = sites->len / sizeof(*site);
 
 	lks_live_stats(&stats);
+	lks_unwind_stats(&unwind);
 	*counters = (struct lks_counters){
 		.allocs = stats.allocs, .frees = stats.frees,
 		.missed_allocs = stats.missed_allocs, .missed_stacks = lks_depot_missed(),
 		.unknown_frees = stats.unknown_frees, .mismatched_frees = stats.mismatched_frees,
 		.bootstrap_allocs = lks_bootstrap_count(), .traces = lks_depot_count() - 1,
 		.tool_bytes = lks_mapped_bytes(), .tool_resident_bytes = lks_arena_resident(),
+		.unwind_truncated = unwind.truncated, .unwind_slow_frames = unwind.slow_frames,
+		.unwind_table_bytes = unwind.table_bytes, .unwind_checked = unwind.checked,
+		.unwind_differences = unwind.differences,
 	};
 	*result = (struct lks_snapshot_result){ .sites = count,
 		.missed_allocs = counters->missed_allocs,

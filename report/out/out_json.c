@@ -56,6 +56,11 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "missed_threads", c->missed_threads);
 	jw_uint(j, "closed_unseen", c->closed_unseen);
 	jw_uint(j, "replaced_unseen", c->replaced_unseen);
+	jw_uint(j, "unwind_truncated", c->unwind_truncated);
+	jw_uint(j, "unwind_slow_frames", c->unwind_slow_frames);
+	jw_uint(j, "unwind_table_bytes", c->unwind_table_bytes);
+	jw_uint(j, "unwind_checked", c->unwind_checked);
+	jw_uint(j, "unwind_differences", c->unwind_differences);
 	jw_uint(j, "snapshot_ns", c->snapshot_ns);
 	jw_close(j, '}');
 }

@@ -361,6 +361,12 @@ static void print_summary(FILE *out, const struct style *st,
 	if (c->mismatched_frees)
 		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
 			c->mismatched_frees);
+	if (c->unwind_truncated)
+		fprintf(out, "; %" PRIu64 " %s cut short (unwind_truncated)", c->unwind_truncated,
+			plural(c->unwind_truncated, "stack", "stacks"));
+	if (c->unwind_checked)
+		fprintf(out, "; unwind check: %" PRIu64 " of %" PRIu64 " stacks differ from "
+			"libunwind (unwind_differences)", c->unwind_differences, c->unwind_checked);
 	/* blocks allocated before the shim was ready: freed, so no leak is
 	 * missing, but worth a word when someone counts */
 	if (c->unknown_frees)

@@ -281,7 +281,7 @@ LKS_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
 
 static void record_received(const struct msghdr *msg)
 {
-	int saved_errno = errno;  /* fstat and libunwind may set it */
+	int saved_errno = errno;  /* fstat and the capture may set it */
 
 	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR((struct msghdr *)msg); cmsg;
 	     cmsg = CMSG_NXTHDR((struct msghdr *)msg, cmsg)) {

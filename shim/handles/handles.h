@@ -25,7 +25,7 @@
  * Called with lks_busy set; keeps errno as the real call left it. */
 static inline void lks_record_fd_entry(struct lks_fd_entry *entry)
 {
-	int saved_errno = errno;  /* libunwind and fstat may set it */
+	int saved_errno = errno;  /* the capture and fstat may set it */
 
 	if (entry->fd >= 0 && entry->fd <= 2)
 		return;  /* never recorded (fdtable.c): not worth a stack */

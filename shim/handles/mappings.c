@@ -39,9 +39,10 @@ static void record_new(void *addr, size_t len)
 }
 
 /* The shim's own maps go through sys.c and never come here; the libraries
- * it calls (libunwind's caches, the loader under dl_iterate_phdr, a thread
- * stack from pthread_create) map inside its quiet scope: lks_enter_started
- * turns both away, so only the program's mappings are recorded. */
+ * it calls (libunwind for unwind_check=1, the loader under dl_iterate_phdr,
+ * a thread stack from pthread_create) map inside its quiet scope:
+ * lks_enter_started turns both away, so only the program's mappings are
+ * recorded. */
 #define MMAP_LIKE(name)                                                   \
 	LKS_EXPORT void *name(void *addr, size_t len, int prot, int flags, int fd, \
 	                      off_t off)                                  \

@@ -70,13 +70,16 @@ def workloads(bin_dir, tmp, scale):
     }
 
 
-def tools(shim, tmp):
+def tools(shim, tmp, before=None):
     """name -> function(argv) -> (argv, extra environment), when installed.
     LSan is preloaded into the program itself: preloaded into a wrapper such
-    as /usr/bin/time it crashes."""
+    as /usr/bin/time it crashes. `before`: another build's shim, to compare."""
     found = {"plain": lambda argv: (argv, {})}
     found["leakscope"] = lambda argv: (argv, {
         "LD_PRELOAD": shim, "LEAKSCOPE_OPTIONS": f"output_dir={tmp}/lks:summary=0"})
+    if before:
+        found["before"] = lambda argv: (argv, {
+            "LD_PRELOAD": before, "LEAKSCOPE_OPTIONS": f"output_dir={tmp}/lks:summary=0"})
     if shutil.which("heaptrack"):
         found["heaptrack"] = lambda argv: (["heaptrack", "-o", f"{tmp}/heaptrack", *argv], {})
     if os.path.exists(LSAN):
@@ -226,9 +229,11 @@ def parse_args(argv):
                                                         "leakscope-bench-build"),
                         help="meson build directory for the shim and the command")
     parser.add_argument("--tools", help="comma-separated subset of: "
-                        "leakscope,heaptrack,lsan,memcheck")
+                        "leakscope,before,heaptrack,lsan,memcheck")
     parser.add_argument("--workloads", help="comma-separated substrings of workload names")
     parser.add_argument("--raw", help="also write every sample to this JSON file")
+    parser.add_argument("--before", help="the libleakscope.so of another build (say, "
+                        "main's), run as the tool 'before' next to this one")
     return parser.parse_args(argv)
 
 
@@ -240,7 +245,7 @@ def main(argv):
     try:
         os.mkdir(f"{tmp}/lks")
         build_workloads(tmp)
-        all_tools = tools(shim, tmp)
+        all_tools = tools(shim, tmp, args.before and os.path.abspath(args.before))
         wanted = args.tools.split(",") if args.tools else list(all_tools)
         chosen_tools = {name: fn for name, fn in all_tools.items()
                         if name == "plain" or name in wanted}
