@@ -5,10 +5,11 @@
 set -euo pipefail
 
 # Build: compilers, meson, and the two unwinding/symbolizing libraries.
-# Tests: python3 runs the checkers; the 'real' suite runs sqlite3, perl, git, xz.
+# Tests: python3 runs the checkers; the 'real' suite runs sqlite3, perl, git, xz;
+# the handles suite runs make (bash's and make's by-design handles).
 packages=(
 	meson ninja-build pkg-config gcc g++ libunwind-dev libdw-dev
-	python3 sqlite3 perl git xz-utils jq
+	python3 sqlite3 perl git xz-utils jq make
 )
 # tools/bench/run.sh: the tools leakscope is compared with.
 if [[ ${1:-} == --bench ]]; then

@@ -42,6 +42,7 @@ struct gate_config {
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
 	bool print_suppressions;
+	bool no_builtin_handles; /* list bash's and make's by-design handles */
 	const char **suppression_files;
 	size_t suppression_file_count;
 	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;

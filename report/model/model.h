@@ -120,6 +120,7 @@ struct model_process {
 	/* leaked = every class but reachable, suppressed sites excluded */
 	uint64_t leaked_blocks, leaked_bytes, leak_sites;
 	struct model_class_total suppressed;
+	size_t suppressed_handles; /* handles, child and inherited fds suppressed */
 	struct model_class_total by_class[LKS_CLASS_REACHABLE + 1];
 
 	struct model_retainer *retainers; /* in the shim's order: largest first */

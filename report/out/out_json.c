@@ -37,6 +37,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "handles_open", p->handle_count);
 	jw_uint(j, "child_fds", p->child_handle_count);
 	jw_uint(j, "inherited_fds", p->inherited_handle_count);
+	jw_uint(j, "suppressed_handles", p->suppressed_handles);
 	jw_uint(j, "held_mappings", p->held_mappings);
 	jw_uint(j, "held_mapping_bytes", p->held_mapping_bytes);
 	jw_uint(j, "allocs", c->allocs);

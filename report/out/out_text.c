@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "frame.h"
 #include "out.h"
@@ -251,6 +252,33 @@ static void print_tool_memory(FILE *out, const struct lks_counters *c)
 			(double)c->tool_bytes / mib);
 }
 
+/* Names each rule that suppressed handles once, in the order the lists
+ * show the groups. */
+static void print_rule_names(FILE *out, const struct model_process *p)
+{
+	const struct model_handle_group *const lists[] = {
+		p->handle_groups, p->child_groups, p->inherited_groups
+	};
+	const size_t counts[] = {
+		p->handle_group_count, p->child_group_count, p->inherited_group_count
+	};
+	const char *named[16];
+	size_t named_count = 0;
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (size_t i = 0; i < counts[l]; i++) {
+			const char *rule = lists[l][i].suppressed_by;
+			size_t k = 0;
+
+			while (rule && k < named_count && strcmp(named[k], rule))
+				k++;
+			if (!rule || k < named_count || named_count == 16)
+				continue;
+			fprintf(out, "%s%s", named_count ? ", " : "", rule);
+			named[named_count++] = rule;
+		}
+}
+
 static void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)
 {
 	static const char *const titles[] = {
@@ -295,6 +323,13 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 		fprintf(out, "  %-16s %zu %s from the parent, never closed (not open handles "
 			"of this process)\n", "inherited", p->inherited_handle_count,
 			plural(p->inherited_handle_count, "fd", "fds"));
+	if (p->suppressed_handles) {
+		/* counted and named, never listed as open */
+		fprintf(out, "  %-16s %zu %s by ", "suppressed", p->suppressed_handles,
+			plural(p->suppressed_handles, "handle", "handles"));
+		print_rule_names(out, p);
+		fputc('\n', out);
+	}
 	if (c->closed_unseen) {
 		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not open)",
 			"closed unseen", c->closed_unseen,
@@ -422,6 +457,11 @@ static void print_clean_line(FILE *out, const struct style *st,
 		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
 			     p->by_class[LKS_CLASS_REACHABLE].blocks);
 		fprintf(out, " still reachable)");
+	}
+	if (p->suppressed_handles) {
+		fprintf(out, ", %zu %s suppressed by ", p->suppressed_handles,
+			plural(p->suppressed_handles, "handle", "handles"));
+		print_rule_names(out, p);
 	}
 	fprintf(out, "\n");
 }
