@@ -196,7 +196,7 @@ struct lks_handle {
 	uint32_t trace;
 	uint32_t description;/* string: path, socket addresses, pipe:[ino]... */
 	uint64_t addr;       /* FILE*, DIR* or mapping address */
-	uint64_t size;       /* mapping length */
+	uint64_t size;       /* mapping length; a DIR's heap bytes (0: unknown) */
 };
 _Static_assert(sizeof(struct lks_handle) == 32, "lks_handle size");
 

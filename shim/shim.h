@@ -155,6 +155,7 @@ int lks_modules_write(struct lks_buf *out, struct lks_strtab *strings);
 bool lks_in_shim(uint64_t ip);
 /* false: the program's own malloc wins; where: the object defining it */
 bool lks_malloc_is_ours(const char **where);
+bool lks_usable_size_matches_malloc(void);  /* at start: it takes the loader's lock */
 
 /* ---- reach.c: leak classes by a conservative scan at exit --------------- */
 

@@ -180,6 +180,12 @@ static void compare_with_limits(struct gate_verdict *v)
 			v->leak_sites++;
 		} else {
 			v->handles += s->handle_count;
+			/* a DIR's buffer is heap memory held until it is closed:
+			 * byte limits see it, one block per DIR */
+			if (s->handles->heap_bytes) {
+				v->leaked_bytes += s->handles->heap_bytes;
+				v->leaked_blocks += s->handle_count;
+			}
 		}
 	}
 	v->over_bytes = c->max_leaked_bytes != GATE_NO_LIMIT &&

@@ -46,7 +46,8 @@ struct model_leak {
 struct model_handle {
 	int32_t fd;              /* -1 when the handle has none */
 	const char *description; /* "" when the shim had none */
-	uint64_t addr, size;     /* FILE*, DIR* or mapping */
+	uint64_t addr, size;     /* FILE*, DIR* or mapping; size: a mapping's
+	                          * length, a DIR's heap bytes (0: unknown) */
 	bool to_child;           /* survives exec (no CLOEXEC) */
 };
 
@@ -57,6 +58,7 @@ struct model_handle_group {
 	struct model_handle *handles;
 	struct model_stack stack;
 	const char *suppressed_by; /* the matching rule's name, or NULL */
+	uint64_t heap_bytes; /* DIR buffers: heap memory the handles hold */
 	bool to_child; /* fds exec'd programs inherited, not open handles */
 	bool inherited; /* a fork child's fds from its parent, still open */
 };

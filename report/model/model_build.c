@@ -211,6 +211,8 @@ static int fill_group(struct builder *b, const struct lks_handle *const *sorted,
 		h->fd = sorted[i]->fd;
 		h->addr = sorted[i]->addr;
 		h->size = sorted[i]->size;
+		if (group->type == LKS_HANDLE_DIR)
+			group->heap_bytes += h->size;
 		h->to_child = sorted[i]->flags & LKS_HDF_TO_CHILD;
 		h->description = pool_intern(b->proc->pool,
 					     snap_string(b->snap, sorted[i]->description));

@@ -112,6 +112,7 @@ static void put_handles(struct json *j, const char *key,
 		jw_open(j, NULL, '{');
 		jw_str(j, "type", model_handle_type_name(g->type));
 		jw_uint(j, "count", g->count);
+		jw_uint(j, "heap_bytes", g->heap_bytes);
 		jw_str(j, "description", g->count ? g->handles[0].description : "");
 		jw_str(j, "suppressed", g->suppressed_by);
 		jw_open(j, "items", '[');

@@ -90,6 +90,10 @@ static void print_handle_group(FILE *out, const struct style *st,
 		fprintf(out, "%s%zu %s inherited from the parent, never closed (%s)%s "
 			"opened by the parent at:\n", st->bold, g->count,
 			plural(g->count, "fd", "fds"), model_handle_type_name(g->type), st->reset);
+	else if (g->heap_bytes)
+		fprintf(out, "%s%zu open %s (%s, %" PRIu64 " bytes of heap)%s created at:\n",
+			st->alert, g->count, plural(g->count, "handle", "handles"),
+			model_handle_type_name(g->type), g->heap_bytes, st->reset);
 	else
 		fprintf(out, "%s%zu open %s (%s)%s created at:\n", st->alert, g->count,
 			plural(g->count, "handle", "handles"),

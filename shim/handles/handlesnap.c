@@ -50,7 +50,8 @@ static void add_fd(const struct lks_fd_entry *entry, void *ctx)
 {
 	struct collecting *c = ctx;
 	struct lks_handle record = { .fd = entry->fd, .type = entry->type,
-	                             .trace = entry->trace, .addr = entry->addr };
+	                             .trace = entry->trace, .addr = entry->addr,
+	                             .size = entry->bytes };
 	char description[LKS_DESCRIPTION_MAX];
 	enum lks_fd_state state;
 

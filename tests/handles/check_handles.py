@@ -11,7 +11,8 @@ Annotations (in a comment on the line that creates the handle):
       `child` means listed under leaked_into_child, `inherited` under
       inherited (a fork child's fds from its parent), not as open;
       process= the process whose report lists it: the started one (default)
-      or a fork child of it.
+      or a fork child of it; heap=N: each handle holds at least N bytes of
+      heap (a DIR's buffer), counted in the group's heap_bytes.
   expect-no-handles   the program leaves no handle and leaks none to a child
   expect-held-mappings: N   N of its mappings are still pointed at when it
                       exits: held like reachable memory, not listed (default 0)
@@ -48,7 +49,8 @@ def parse_annotation(path, lineno, text):
         expect = {"file": path, "line": lineno, "type": fields.pop("type"),
                   "count": int(fields.pop("count")), "desc": fields.pop("desc", ""),
                   "list": LISTS[flags.pop() if flags else "open"],
-                  "process": fields.pop("process", "started")}
+                  "process": fields.pop("process", "started"),
+                  "heap": int(fields.pop("heap", 0))}
     except (KeyError, ValueError) as err:
         raise CheckError(f"{where}: bad expect-handle: {err}") from err
     if fields or expect["process"] not in ("started", "child"):
@@ -91,6 +93,9 @@ def check_group(group, exp, errors):
     if group.get("count") != exp["count"] or len(items) != exp["count"]:
         errors.append(f"line {exp['line']}: expected {exp['count']} {exp['type']}, "
                       f"got {group.get('count')}\n{describe(group)}")
+    if group.get("heap_bytes", 0) < exp["heap"] * exp["count"]:
+        errors.append(f"line {exp['line']}: heap_bytes {group.get('heap_bytes')}, expected "
+                      f"at least {exp['heap']} per handle")
     if exp["desc"] and not all(exp["desc"] in item.get("description", "")
                                for item in items):
         errors.append(f"line {exp['line']}: descriptions lack {exp['desc']!r}: "
