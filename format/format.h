@@ -136,16 +136,22 @@ struct lks_counters {
 	uint64_t scanned_bytes;     /* bytes the reachability scan read */
 	uint64_t snapshot_ns;       /* time spent writing this snapshot */
 	uint64_t missed_threads;    /* not stopped for the scan: read conservatively */
-	uint64_t closed_unseen;     /* recorded fds closed by a call the shim did not
-	                             * see (syscall(SYS_close)): not open handles */
-	uint64_t replaced_unseen;   /* of those, fds now holding another file */
+	uint64_t busy_allocs;       /* of missed_allocs: made while the shim was busy
+	                             * recording another (signal handlers) */
+	uint64_t recovered_scopes;  /* times a thread was found left inside the shim by a
+	                             * jump out of it (siglongjmp), and went on recording */
 	uint64_t unwind_truncated;  /* stacks cut short: a frame could not be stepped */
 	uint64_t unwind_slow_frames;/* frames stepped by running their CFI program again */
 	uint64_t unwind_table_bytes;/* of tool_bytes: rows worked out from CFI */
 	uint64_t unwind_checked;    /* unwind_check=1: stacks also taken by libunwind */
 	uint64_t unwind_differences;/* ... and found different */
+	uint64_t as_limit_bytes;    /* RLIMIT_AS that stopped the tables growing (0: none) */
+	uint64_t closed_unseen;     /* recorded fds closed by a call the shim did not
+	                             * see (syscall(SYS_close)): not open handles */
+	uint64_t replaced_unseen;   /* of those, fds now holding another file */
+	uint64_t reserved[5];
 };
-_Static_assert(sizeof(struct lks_counters) == 192, "lks_counters size");
+_Static_assert(sizeof(struct lks_counters) == 256, "lks_counters size");
 
 #define LKS_BUILD_ID_MAX 40
 

@@ -16,12 +16,13 @@
 void lks_record(void *ptr, size_t size, uint8_t family)
 {
 	int saved_errno = errno;                     /* the capture may set it */
+	struct lks_live_hint hint;
 	uint32_t trace;
 
-	lks_live_prefetch((uint64_t)ptr);            /* overlaps the unwinding */
+	lks_live_prefetch((uint64_t)ptr, &hint);     /* overlaps the unwinding */
 	trace = lks_capture_trace();                 /* 0 if no stack: counted */
 
-	lks_live_insert((uint64_t)ptr, size, trace, family);
+	lks_live_insert_hinted(&hint, size, trace, family);
 	errno = saved_errno;
 }
 

@@ -24,7 +24,7 @@ int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size
 		return -ENOSYS;
 	/* busy: a signal handler interrupted this thread inside the shim, whose
 	 * state (a half-made trace, the unwinder's caches) must not be entered again */
-	if (lks_busy)
+	if (lks_busy && !lks_busy_abandoned(LKS_FRAME()))
 		return -EAGAIN;
 	quiet = lks_quiet_begin();  /* what the writer's libc calls allocate is not the program's */
 	errno = 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Memory for the shim's own tables and buffers, straight from mmap so that
  * none of it ever shows up in the program's heap or in its own report. */
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -90,6 +91,37 @@ void *lks_reserve(size_t bytes)
 	return map_with(bytes, MAP_NORESERVE);
 }
 
+void *lks_map_growth(size_t bytes)
+{
+	void *ptr;
+
+	if (!lks_aslimit_allows(bytes))
+		return NULL;
+	ptr = map_with(bytes, 0);
+	if (!ptr)
+		lks_aslimit_failed(errno);
+	return ptr;
+}
+
+void *lks_chunk(void **slot, size_t bytes)
+{
+	/* acquire: the chunk's zeroed pages before its pointer */
+	void *have = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	void *made;
+
+	if (lks_likely(have != NULL))
+		return have;
+	made = lks_map_growth(bytes);
+	if (!made)
+		return NULL;
+	/* release: what the winner writes after is ordered after the mapping */
+	if (__atomic_compare_exchange_n(slot, &have, made, false, __ATOMIC_ACQ_REL,
+	                                __ATOMIC_ACQUIRE))
+		return made;
+	lks_unmap(made, bytes);
+	return have;
+}
+
 void lks_unmap(void *ptr, size_t bytes)
 {
 	if (!ptr)
@@ -143,25 +175,6 @@ uint64_t lks_arena_resident(void)
 	lks_arena_foreach(add_resident, &res);
 	lks_sys_close(res.pagemap_fd);
 	return res.bytes;
-}
-
-/* Tables are set up at start-up, before the program has threads. A caller
- * that comes first anyway sets up itself; one racing with it gets false
- * rather than wait (a signal handler may have interrupted the set-up on its
- * own thread), and counts what it could not record. */
-bool lks_setup_once_slow(int *state, bool (*setup)(void))
-{
-	int seen = __atomic_load_n(state, __ATOMIC_ACQUIRE);
-	bool done;
-
-	if (seen != LKS_ONCE_NONE ||
-	    !__atomic_compare_exchange_n(state, &seen, LKS_ONCE_BUSY, false,
-	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return seen == LKS_ONCE_DONE;
-	done = setup();
-	/* release: what setup wrote is visible to whoever sees DONE */
-	__atomic_store_n(state, done ? LKS_ONCE_DONE : LKS_ONCE_FAILED, __ATOMIC_RELEASE);
-	return done;
 }
 
 uint64_t lks_mapped_bytes(void)

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* C++ operator new and delete in every standard form, by their mangled
  * names. Built with -fexceptions: a throwing operator new unwinds through
- * these frames, and the cleanup below must still clear lks_busy. */
+ * these frames, and the cleanup below must still restore lks_busy. */
 
 #include "enter.h"
 
-static void leave_on_unwind(unsigned char *entered)
+static void restore_on_unwind(const unsigned char *busy_before)
 {
-	if (*entered)
-		lks_leave();
+	lks_quiet_end(*busy_before);
 }
 
-#define ENTERED_SCOPE \
-	unsigned char entered __attribute__((cleanup(leave_on_unwind)))
+/* What lks_busy was on entry, put back on return and on unwinding. */
+#define BUSY_RESTORED \
+	unsigned char busy_before __attribute__((cleanup(restore_on_unwind)))
 
 /* libstdc++ may arrive after start-up (a C program dlopens a C++ plugin):
  * the names are looked up on use rather than a NULL pointer called. The
@@ -27,18 +27,23 @@ static void leave_on_unwind(unsigned char *entered)
 		lks_quiet_end(quiet);                                    \
 	} while (0)
 
-/* NEW(name, family, params, args): records after the real one returns. */
+/* NEW(name, family, params, args): records after the real one returns.
+ * The real one's own malloc comes back to us in an INNER scope: it is this
+ * block (or, when we forward, a block we do not record), never counted. */
 #define NEW(symbol, field, family, params, args)                         \
 	LKS_EXPORT void *symbol params;                                  \
 	LKS_EXPORT void *symbol params                                   \
 	{                                                                \
-		ENTERED_SCOPE = 0;                                       \
+		BUSY_RESTORED = LKS_BUSY_NONE;                           \
 		void *ptr;                                               \
 		lks_real_get(&lks_real.field);                           \
-		if (!lks_enter())                                        \
+		if (!lks_enter()) {                                      \
+			busy_before = lks_scope_begin(LKS_BUSY_INNER);   \
 			return lks_real.field args;                      \
-		entered = 1;                                             \
+		}                                                        \
+		lks_busy = LKS_BUSY_INNER;                               \
 		ptr = lks_real.field args;                               \
+		lks_busy = LKS_BUSY_RECORDING;                           \
 		if (ptr != NULL)                                         \
 			lks_record(ptr, size, family);                   \
 		return ptr;                                              \

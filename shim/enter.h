@@ -9,12 +9,27 @@
 
 void lks_start(void);  /* at start-up (lifecycle.c), or lazily by an allocation */
 
+/* Busy on entry: the scope that set it was left by a jump (recovered: go
+ * on), or this call is nested inside it: forward. A nested allocation while
+ * an interposer records is a signal handler's: not recorded, so counted. */
+static inline __attribute__((always_inline)) bool lks_enter_busy(uintptr_t frame,
+                                                                 bool allocation)
+{
+	if (lks_busy_abandoned(frame))
+		return true;
+	if (allocation && lks_busy == LKS_BUSY_RECORDING)
+		lks_count_busy_alloc();
+	return false;
+}
+
 /* Enter the recording path: false means forward and record nothing. For
  * the allocation interposers (malloc's family, operator new): the first may
  * start the shim (other libraries' initializers allocate before its own). */
-static inline bool lks_enter(void)
+static inline __attribute__((always_inline)) bool lks_enter(void)
 {
-	if (lks_unlikely(lks_busy))
+	uintptr_t frame = LKS_FRAME();
+
+	if (lks_unlikely(lks_busy) && !lks_enter_busy(frame, true))
 		return false;
 	/* relaxed: a stale LKS_STARTING only costs one unrecorded call */
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE)) {
@@ -22,28 +37,35 @@ static inline bool lks_enter(void)
 		if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 			return false;
 	}
-	lks_busy = 1;
+	lks_busy = LKS_BUSY_RECORDING;
+	lks_busy_frame = frame;
 	return true;
 }
 
 /* The same for every other interposer (fds, streams, mmap, exec): never
  * starts the shim. Starting looks functions up and maps memory, which a program's own
  * allocator may be in the middle of (rustc's jemalloc maps its first pages,
- * under its start-up lock, from another library's initializer). */
-static inline bool lks_enter_started(void)
+ * under its start-up lock, from another library's initializer). Its scope
+ * is INNER: what the real function allocates (fopen's FILE, opendir's DIR)
+ * is its own, not counted; a nested call is not counted either (libunwind's
+ * own pipe comes here). */
+static inline __attribute__((always_inline)) bool lks_enter_started(void)
 {
-	if (lks_unlikely(lks_busy))
+	uintptr_t frame = LKS_FRAME();
+
+	if (lks_unlikely(lks_busy) && !lks_enter_busy(frame, false))
 		return false;
 	/* acquire: the tables set up before ACTIVE are visible */
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE))
 		return false;
-	lks_busy = 1;
+	lks_busy = LKS_BUSY_INNER;
+	lks_busy_frame = frame;
 	return true;
 }
 
 static inline void lks_leave(void)
 {
-	lks_busy = 0;
+	lks_busy = LKS_BUSY_NONE;
 }
 
 #endif

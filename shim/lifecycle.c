@@ -40,6 +40,19 @@ static void say_verbose(const char *text, const char *detail)
 	lks_say(&line);
 }
 
+/* Under an address-space limit too tight for the tables' start, the
+ * program keeps the room: disabled, saying which limit and how much more. */
+static bool room_to_start(void)
+{
+	struct lks_line why = { .len = 0 };
+
+	if (lks_aslimit_room_to_start(LKS_START_BYTES, &why))
+		return true;
+	why.text[why.len < sizeof(why.text) ? why.len : sizeof(why.text) - 1] = '\0';
+	disable(why.text);
+	return false;
+}
+
 /* Only the thread that wins uninit -> starting sets up; the others forward
  * unrecorded meanwhile (counted nowhere: nothing of theirs is known yet). */
 void lks_start(void)
@@ -51,15 +64,15 @@ void lks_start(void)
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
 	quiet = lks_quiet_begin();
-	if (!lks_resolve_at_start() || !lks_live_init() || !lks_depot_init()) {
+	if (!room_to_start() || !lks_resolve_at_start() || !lks_live_init() ||
+	    !lks_depot_init()) {
 		lks_quiet_end(quiet);
-		disable("cannot set up (real malloc not found or no memory)");
+		if (__atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_STARTING)
+			disable("cannot set up (real malloc not found or no memory)");
 		return;
 	}
 	lks_unwind_init();
 	lks_modules_init();
-	lks_fd_table_init();
-	lks_mapping_table_init();
 	/* release: tables set up above are visible to whoever sees ACTIVE */
 	__atomic_store_n(&lks_state, LKS_ACTIVE, __ATOMIC_RELEASE);
 	lks_quiet_end(quiet);
@@ -103,6 +116,21 @@ static bool shares_parents_memory(void)
 	return owner_pid != 0 && (pid_t)syscall(SYS_getpid) != owner_pid;
 }
 
+/* "; NOT recorded: N allocations (M made while the shim was busy: signal
+ * handlers), K stacks" */
+static void say_not_recorded(struct lks_line *line, const struct lks_snapshot_result *result)
+{
+	lks_line_str(line, "; NOT recorded: ");
+	lks_line_count(line, result->missed_allocs, " allocations");
+	if (result->busy_allocs) {
+		lks_line_str(line, " (");
+		lks_line_count(line, result->busy_allocs,
+		               " made while the shim was busy: signal handlers)");
+	}
+	lks_line_str(line, ", ");
+	lks_line_count(line, result->missed_stacks, " stacks");
+}
+
 static void print_summary(const struct lks_snapshot_result *result)
 {
 	struct lks_line line = { .len = 0 };
@@ -117,11 +145,8 @@ static void print_summary(const struct lks_snapshot_result *result)
 	               result->handles == 1 ? " handle open" : " handles open");
 	if (lks_own_malloc())
 		lks_line_str(&line, "; NOT recorded: the program's own malloc");
-	if (result->missed_allocs || result->missed_stacks) {
-		lks_line_str(&line, "; NOT recorded: ");
-		lks_line_count(&line, result->missed_allocs, " allocations, ");
-		lks_line_count(&line, result->missed_stacks, " stacks");
-	}
+	if (result->missed_allocs || result->missed_stacks)
+		say_not_recorded(&line, result);
 	lks_line_str(&line, ". Report: leakscope report ");
 	lks_line_str(&line, result->path);
 	lks_say(&line);

@@ -20,6 +20,7 @@
  * again before its free, and free un-records before the real free.
  * Recycling turns every free slot of a generation CLOSED, which no insert
  * may claim, before it resets them: see generation_recycle. */
+#include <pthread.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -65,26 +66,153 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[1u << SHARD_BITS];
-static uint64_t missed_allocs, unknown_frees, mismatched_frees; /* atomic */
-static uint64_t allocs_total, frees_total; /* atomic, fed in batches */
+static uint64_t missed_allocs, busy_allocs, unknown_frees, mismatched_frees; /* atomic */
 static uint32_t seq_next;      /* atomic: handed out SEQ_BATCH at a time */
-#define COUNT_BATCH 256
 
+/* What a thread is in the middle of: an insert that claimed a slot and has
+ * not published it, a rotation it holds. A signal handler that jumps out of
+ * the shim leaves them set; the thread's next insert finds them so (its
+ * inserts never nest) and gives them back. */
 struct thread_state {
 	uint32_t seq, seq_end;
-	uint32_t allocs, frees, used;
+	uint32_t used;
+	bool counts_shared;        /* no slot of counts to be had: shared ones */
+	struct thread_counts *counts;
+	uint64_t *claimed;         /* key of a slot claimed, not yet published */
+	struct shard *rotating;    /* shard whose rotation this thread holds */
 };
 static __thread struct thread_state mine __attribute__((tls_model("initial-exec")));
 
-/* Totals fed every COUNT_BATCH events: exact to within that many per thread,
- * and without a shared cache line written on every malloc. */
-static void count_batched(uint32_t *pending, uint64_t *total)
+/* ---- counts ----------------------------------------------------------------
+ * Each thread counts in a slot of its own, on a line of its own, that it
+ * holds while it lives. A slot's counts add up over every thread that held
+ * it: a snapshot sums all slots and loses nothing when a thread ends, nor
+ * misses what threads still running counted. A thread ending gives its slot
+ * back (a pthread key's destructor) for the next thread to adopt. */
+#define COUNTS_PER_CHUNK 256u
+#define COUNT_CHUNKS 256u          /* 65,536 threads at once; then shared */
+#define COUNT_SLOTS (COUNTS_PER_CHUNK * COUNT_CHUNKS)
+
+enum { COUNT_ALLOCS, COUNT_FREES, COUNT_KINDS };
+
+struct thread_counts {
+	uint64_t events[COUNT_KINDS]; /* written by the holder only */
+	uint32_t held;                /* atomic: 1 while a thread holds it */
+	uint32_t index;
+} __attribute__((aligned(64)));
+
+static struct thread_counts *count_chunks[COUNT_CHUNKS]; /* atomic, mapped on use */
+static uint64_t shared_events[COUNT_KINDS];             /* atomic */
+static uint32_t adopt_from;                             /* atomic: a slot likely free */
+static pthread_key_t counts_key;
+static bool counts_key_made;
+
+/* One instruction: a signal handler that frees on this thread between a
+ * load and a store of the count would lose its own. */
+static inline void bump(uint64_t *counter)
 {
-	if (lks_unlikely(++*pending == COUNT_BATCH)) {
-		__atomic_fetch_add(total, COUNT_BATCH, __ATOMIC_RELAXED);
-		*pending = 0;
+#if defined(__x86_64__)
+	__asm__ volatile("incq %0" : "+m"(*counter));
+#else
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+#endif
+}
+
+static struct thread_counts *count_chunk(uint32_t chunk)
+{
+	/* acquire: a chunk's zeroed pages before its pointer */
+	struct thread_counts *have = __atomic_load_n(&count_chunks[chunk], __ATOMIC_ACQUIRE);
+	struct thread_counts *made;
+
+	if (lks_likely(have != NULL))
+		return have;
+	made = lks_map_growth(COUNTS_PER_CHUNK * sizeof(*made));
+	if (!made)
+		return NULL;
+	for (uint32_t i = 0; i < COUNTS_PER_CHUNK; i++)
+		made[i].index = chunk * COUNTS_PER_CHUNK + i;
+	/* release: the indexes above are visible with the pointer */
+	if (__atomic_compare_exchange_n(&count_chunks[chunk], &have, made, false,
+	                                 __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+		return made;
+	lks_unmap(made, COUNTS_PER_CHUNK * sizeof(*made));
+	return have;
+}
+
+static void counts_give_back(void *held)
+{
+	struct thread_counts *counts = held;
+
+	mine.counts = NULL;
+	__atomic_store_n(&adopt_from, counts->index, __ATOMIC_RELAXED);
+	/* release: this thread's counts are seen by the slot's next holder */
+	__atomic_store_n(&counts->held, 0, __ATOMIC_RELEASE);
+}
+
+/* The first free slot from adopt_from on; a slot per thread, so at most one
+ * new chunk is mapped. The key's value runs the destructor at thread exit
+ * (pthread_setspecific allocates nothing for the first 32 keys; for later
+ * ones it allocates once per thread, in a quiet scope). */
+static __attribute__((noinline)) struct thread_counts *counts_adopt(void)
+{
+	uint32_t start = __atomic_load_n(&adopt_from, __ATOMIC_RELAXED);
+
+	for (uint32_t n = 0; n < COUNT_SLOTS && !mine.counts_shared; n++) {
+		uint32_t index = (start + n) % COUNT_SLOTS, free_slot = 0;
+		struct thread_counts *chunk = count_chunk(index / COUNTS_PER_CHUNK);
+		struct thread_counts *counts = chunk ? &chunk[index % COUNTS_PER_CHUNK] : NULL;
+		unsigned char quiet;
+
+		if (!counts)
+			break;
+		/* acquire: the previous holder's counts are ours to add to */
+		if (__atomic_load_n(&counts->held, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&counts->held, &free_slot, 1, false,
+		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		if (counts_key_made) {
+			quiet = lks_quiet_begin();
+			pthread_setspecific(counts_key, counts);
+			lks_quiet_end(quiet);
+		}
+		return mine.counts = counts;
+	}
+	mine.counts_shared = true;
+	return NULL;
+}
+
+static inline void count_event(int kind)
+{
+	struct thread_counts *counts = mine.counts;
+
+	if (lks_unlikely(!counts) && !(counts = counts_adopt())) {
+		__atomic_fetch_add(&shared_events[kind], 1, __ATOMIC_RELAXED);
+		return;
+	}
+	bump(&counts->events[kind]);
+}
+
+static void counts_sum(uint64_t events[COUNT_KINDS])
+{
+	for (int kind = 0; kind < COUNT_KINDS; kind++)
+		events[kind] = __atomic_load_n(&shared_events[kind], __ATOMIC_RELAXED);
+	for (uint32_t chunk = 0; chunk < COUNT_CHUNKS; chunk++) {
+		const struct thread_counts *counts =
+			__atomic_load_n(&count_chunks[chunk], __ATOMIC_ACQUIRE);
+
+		for (uint32_t i = 0; counts && i < COUNTS_PER_CHUNK; i++)
+			for (int kind = 0; kind < COUNT_KINDS; kind++)
+				events[kind] += __atomic_load_n(&counts[i].events[kind],
+				                                __ATOMIC_RELAXED);
 	}
 }
+
+void lks_count_busy_alloc(void)
+{
+	__atomic_fetch_add(&busy_allocs, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- the table -------------------------------------------------------------- */
 
 static struct shard *shard_of(uint64_t addr)
 {
@@ -136,13 +264,34 @@ static bool range_holds(const struct generation *gen, uint64_t addr)
 	       addr <= __atomic_load_n(&gen->high, __ATOMIC_RELAXED);
 }
 
+/* Once, when an address-space limit first keeps a generation from being
+ * made: from then on, inserts that find no slot are counted missed. */
+static __attribute__((noinline)) void say_stopped(void)
+{
+	static int said; /* atomic */
+	struct lks_line line = { .len = 0 };
+	uint64_t events[COUNT_KINDS];
+
+	if (!lks_aslimit_stopped() || __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		return;
+	counts_sum(events);
+	lks_line_str(&line, "recording stopped growing at ");
+	lks_line_count(&line, events[COUNT_ALLOCS] - events[COUNT_FREES], " blocks: RLIMIT_AS is ");
+	lks_line_bytes(&line, lks_aslimit_stopped());
+	lks_line_str(&line, " (ulimit -v), the room is left to the program; allocations the "
+	                    "table has no room for are counted as not recorded");
+	lks_say(&line);
+}
+
 static bool generation_create(struct shard *shard, uint32_t index, uint64_t slot_count)
 {
 	struct generation *gen = &shard->generations[index];
 
-	gen->slots = lks_map(slot_count * sizeof(struct entry));
-	if (!gen->slots)
+	gen->slots = lks_map_growth(slot_count * sizeof(struct entry));
+	if (!gen->slots) {
+		say_stopped();
 		return false;
+	}
 	gen->count = slot_count;
 	range_reset(gen);
 	/* release: slots, count and range are visible to whoever sees it */
@@ -269,16 +418,22 @@ static bool rotation_begin(struct shard *shard)
 	pid_t self = getpid(), holder = 0;
 
 	/* acquire/release: one rotation's table writes are seen by the next */
-	return __atomic_compare_exchange_n(&shard->rotating, &holder, self, false,
-	                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) ||
-	       (holder != self &&
-	        __atomic_compare_exchange_n(&shard->rotating, &holder, self, false,
-	                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+	if (__atomic_compare_exchange_n(&shard->rotating, &holder, self, false,
+	                                __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) ||
+	    (holder != self &&
+	     __atomic_compare_exchange_n(&shard->rotating, &holder, self, false,
+	                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) {
+		mine.rotating = shard;
+		return true;
+	}
+	/* this thread's own, left by a jump out of the shim: take it back */
+	return holder == self && mine.rotating == shard;
 }
 
 static void rotation_end(struct shard *shard)
 {
 	__atomic_store_n(&shard->rotating, 0, __ATOMIC_RELEASE);
+	mine.rotating = NULL;
 }
 
 static void maybe_rotate(struct shard *shard, uint32_t index)
@@ -317,6 +472,7 @@ static inline bool shard_ready(struct shard *shard)
  * cannot be mapped, the shim had better not start. */
 bool lks_live_init(void)
 {
+	counts_key_made = pthread_key_create(&counts_key, counts_give_back) == 0;
 	return shard_ready(shard_of((uint64_t)(uintptr_t)sbrk(0)));
 }
 
@@ -331,10 +487,11 @@ static bool claimed_in_epoch(struct generation *gen, uint32_t epoch, uint64_t *k
 	return false;
 }
 
-static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *fill)
+/* at: the key's home slot in generation index. */
+static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *fill,
+                       uint64_t at)
 {
 	struct generation *gen = &shard->generations[index];
-	uint64_t at = slot_of(fill->key, gen->count);
 	/* acquire: pairs with the end of a reset (see generation_recycle) */
 	uint32_t epoch = __atomic_load_n(&gen->epoch, __ATOMIC_ACQUIRE);
 
@@ -355,6 +512,7 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 			continue;
 		if (lks_unlikely(!claimed_in_epoch(gen, epoch, &slot->key)))
 			return false;
+		mine.claimed = &slot->key;
 		if (key == KEY_EMPTY && ++mine.used == USED_BATCH) {
 			mine.used = 0;
 			/* relaxed: a rough fill level; rotating late costs probes */
@@ -367,6 +525,7 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 		__atomic_store_n(&slot->trace, fill->trace, __ATOMIC_RELAXED);
 		__atomic_store_n(&slot->seq, fill->seq, __ATOMIC_RELAXED);
 		__atomic_store_n(&slot->key, fill->key, __ATOMIC_RELEASE);
+		mine.claimed = NULL;
 		return true;
 	}
 	return false;
@@ -375,37 +534,65 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 /* Called before the stack capture: the slot's cache miss then overlaps the
  * unwinding instead of following it. A prefetch never faults, and a stale
  * generation only makes it useless. */
-void lks_live_prefetch(uint64_t addr)
+#define NO_GENERATION UINT32_MAX
+
+void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint)
 {
 	struct shard *shard = shard_of(addr);
 	struct generation *gen;
 
+	*hint = (struct lks_live_hint){ addr, shard, NO_GENERATION, 0 };
 	/* acquire (both): slots and count of the generation are set */
 	if (__atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE) == 0)
 		return;
-	gen = &shard->generations[__atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE)];
-	__builtin_prefetch(&gen->slots[slot_of(addr, gen->count)], 1, 3);
+	hint->generation = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+	gen = &shard->generations[hint->generation];
+	hint->home = slot_of(addr, gen->count);
+	__builtin_prefetch(&gen->slots[hint->home], 1, 3);
 }
 
 /* No shared counter and no fence: a late insert into a generation being
  * recycled is caught by the CLOSED pass and the epoch check, not by
  * announcing itself. */
-void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family)
+/* A slot this thread claimed and never published: no other thread writes
+ * a CLAIMED key, and a generation holding one is never recycled. */
+static __attribute__((noinline)) void give_back_claim(void)
 {
-	struct entry fill = { addr, size | (uint64_t)family << 56, trace, next_seq() };
-	struct shard *shard = shard_of(addr);
+	/* release: as claimed_in_epoch's */
+	__atomic_store_n(mine.claimed, KEY_TOMB, __ATOMIC_RELEASE);
+	mine.claimed = NULL;
+}
 
+/* A generation never changes its slot count (a recycled one keeps it):
+ * the hint's home slot holds while the generation is still current. */
+void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
+                            uint8_t family)
+{
+	struct entry fill = { hint->addr, size | (uint64_t)family << 56, trace, next_seq() };
+	struct shard *shard = hint->shard;
+
+	if (lks_unlikely(mine.claimed != NULL))
+		give_back_claim();
 	for (int attempt = 0; attempt < 3 && shard_ready(shard); attempt++) {
 		/* acquire: a new generation's slots, or a recycled one's reset */
 		uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+		uint64_t home = lks_likely(index == hint->generation) ? hint->home
+		                : slot_of(fill.key, shard->generations[index].count);
 
-		if (lks_likely(claim_slot(shard, index, &fill))) {
-			count_batched(&mine.allocs, &allocs_total);
+		if (lks_likely(claim_slot(shard, index, &fill, home))) {
+			count_event(COUNT_ALLOCS);
 			return;
 		}
 		maybe_rotate(shard, index);
 	}
 	__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);
+}
+
+void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family)
+{
+	struct lks_live_hint hint = { addr, shard_of(addr), NO_GENERATION, 0 };
+
+	lks_live_insert_hinted(&hint, size, trace, family);
 }
 
 static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block *out)
@@ -437,7 +624,7 @@ static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block 
 		out->addr = addr;
 		out->size = size & ((1ull << 56) - 1);
 		out->family = (uint8_t)(size >> 56);
-		count_batched(&mine.frees, &frees_total);
+		count_event(COUNT_FREES);
 		return true;
 	}
 	return false;
@@ -502,11 +689,16 @@ void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx
 
 void lks_live_stats(struct lks_live_stats *stats)
 {
+	uint64_t events[COUNT_KINDS];
+
+	counts_sum(events);
 	*stats = (struct lks_live_stats){ 0 };
-	/* this thread's pending batch is known; other threads' are not */
-	stats->allocs = __atomic_load_n(&allocs_total, __ATOMIC_RELAXED) + mine.allocs;
-	stats->frees = __atomic_load_n(&frees_total, __ATOMIC_RELAXED) + mine.frees;
-	stats->missed_allocs = __atomic_load_n(&missed_allocs, __ATOMIC_RELAXED);
+	stats->allocs = events[COUNT_ALLOCS];
+	stats->frees = events[COUNT_FREES];
+	stats->busy_allocs = __atomic_load_n(&busy_allocs, __ATOMIC_RELAXED);
+	/* every allocation not recorded, made while busy or not */
+	stats->missed_allocs = __atomic_load_n(&missed_allocs, __ATOMIC_RELAXED) +
+	                       stats->busy_allocs;
 	stats->unknown_frees = __atomic_load_n(&unknown_frees, __ATOMIC_RELAXED);
 	stats->mismatched_frees = __atomic_load_n(&mismatched_frees, __ATOMIC_RELAXED);
 }

@@ -3,6 +3,7 @@
  * what the process told us at start. It calls nothing of the shim's. */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +14,8 @@
 
 int lks_state = LKS_UNINIT;
 __thread unsigned char lks_busy __attribute__((tls_model("initial-exec")));
+__thread uintptr_t lks_busy_frame __attribute__((tls_model("initial-exec")));
+static uint64_t scopes_recovered; /* atomic */
 
 static char exe_path[PATH_MAX];
 static char output_dir[PATH_MAX];
@@ -23,6 +26,66 @@ static bool forked_child;
 static bool own_malloc;  /* the program defines malloc: we see none of it */
 /* the blocks libc allocates through the shim can be sized (DIR buffers) */
 static bool heap_sizes_known;
+
+/* ---- the busy flag ------------------------------------------------------ */
+
+static bool within(uintptr_t addr, const stack_t *stack)
+{
+	return !(stack->ss_flags & SS_DISABLE) && addr >= (uintptr_t)stack->ss_sp &&
+	       addr - (uintptr_t)stack->ss_sp < stack->ss_size;
+}
+
+/* Whether addr, a frame or a jump's target, is past the scope's frames:
+ * on the scope's stack at or above its frame (stacks grow down), or off
+ * the alternate signal stack the scope was on. On the alternate stack while
+ * the scope is on another, it is a signal handler that interrupted it. */
+static bool past_scope(uintptr_t addr)
+{
+	stack_t alternate;
+	bool here_alternate, scope_alternate;
+
+	if (sigaltstack(NULL, &alternate) != 0)
+		return false;
+	here_alternate = within(addr, &alternate);
+	scope_alternate = within(lks_busy_frame, &alternate);
+	if (here_alternate != scope_alternate)
+		return scope_alternate;
+	return addr >= lks_busy_frame;
+}
+
+static void recover(void)
+{
+	lks_busy = LKS_BUSY_NONE;
+	__atomic_fetch_add(&scopes_recovered, 1, __ATOMIC_RELAXED);
+}
+
+/* A call made inside the scope, directly or from a signal handler on the
+ * same stack, has a frame below the scope's: nested, no system call. At or
+ * above it, the kernel is asked which stack this is (on this rare path
+ * only). Jumps are caught where they are made (jump.c); this catches what
+ * leaves the scope otherwise and comes back higher. A coroutine switch
+ * that left it and calls from lower on another stack is not told apart:
+ * its calls stay counted as nested, never recorded twice. */
+bool lks_busy_abandoned(uintptr_t frame)
+{
+	if (frame < lks_busy_frame || !past_scope(frame))
+		return false;
+	recover();
+	return true;
+}
+
+void lks_busy_jump(uintptr_t target)
+{
+	if (past_scope(target))
+		recover();
+}
+
+uint64_t lks_busy_recovered(void)
+{
+	return __atomic_load_n(&scopes_recovered, __ATOMIC_RELAXED);
+}
+
+/* ---- the process ----------------------------------------------------------- */
 
 static uint64_t monotonic_ns(void)
 {

@@ -28,7 +28,16 @@
 	X(_exit, "_exit", void, (int))                                          \
 	X(_Exit, "_Exit", void, (int))                                          \
 	LKS_REAL_HANDLES(X)                                                     \
-	LKS_REAL_SIGNALS(X)
+	LKS_REAL_SIGNALS(X)                                                     \
+	LKS_REAL_JUMPS(X)
+
+/* The longjmp family (jump.c): jmp_buf and sigjmp_buf as void *. Called
+ * from signal handlers: never looked up there. */
+#define LKS_REAL_JUMPS(X)                                                   \
+	X(longjmp, "longjmp", void, (void *, int))                              \
+	X(_longjmp, "_longjmp", void, (void *, int))                            \
+	X(siglongjmp, "siglongjmp", void, (void *, int))                        \
+	X(longjmp_chk, "__longjmp_chk", void, (void *, int))
 
 /* C++'s operators, looked up on first use: libstdc++ may not be loaded at
  * start-up (a C program), or only later (a C++ plugin it dlopens). */

@@ -54,6 +54,12 @@ uint64_t lks_bootstrap_count(void);
 
 void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
 void *lks_reserve(size_t bytes);       /* lazily committed, NULL on failure */
+/* A table growing with the program: NULL when an address-space limit says
+ * the program needs the room more (aslimit.c). */
+void *lks_map_growth(size_t bytes);
+/* The part of a growing table at *slot (atomic), mapped by lks_map_growth
+ * on first use; threads racing to map it agree on one. NULL: not mapped. */
+void *lks_chunk(void **slot, size_t bytes);
 void lks_unmap(void *ptr, size_t bytes);
 uint64_t lks_mapped_bytes(void);
 /* Every region mapped above and not unmapped; regions it could not list. */
@@ -62,22 +68,20 @@ void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
 uint64_t lks_arena_unlisted(void);
 uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
-/* A table set up on first use that never waits: setup runs once, in
- * whichever thread asks first; true once it succeeded. */
-enum { LKS_ONCE_NONE, LKS_ONCE_BUSY, LKS_ONCE_DONE, LKS_ONCE_FAILED };
-bool lks_setup_once_slow(int *state, bool (*setup)(void));
+/* ---- aslimit.c: RLIMIT_AS ------------------------------------------------ */
 
-/* Set up already; never sets up itself. */
-static inline bool lks_setup_done(int *state)
-{
-	/* acquire: what setup wrote is visible once DONE is */
-	return __atomic_load_n(state, __ATOMIC_ACQUIRE) == LKS_ONCE_DONE;
-}
-
-static inline bool lks_setup_once(int *state, bool (*setup)(void))
-{
-	return lks_likely(lks_setup_done(state)) || lks_setup_once_slow(state, setup);
-}
+/* The tables may grow by bytes and leave the program its room. false stops
+ * their growth for good. */
+bool lks_aslimit_allows(uint64_t bytes);
+void lks_aslimit_failed(int error);    /* a growth's mmap failed with error */
+uint64_t lks_aslimit_stopped(void);    /* the limit that stopped growth; 0 */
+struct lks_line;
+/* Whether the tables' start fits under the limit; if not, why (a phrase). */
+bool lks_aslimit_room_to_start(uint64_t start_bytes, struct lks_line *why);
+/* What lks_start maps, about: the depot's hash slots (4 MiB) and first
+ * records and frames (1.1 MiB), the live table's first generation and
+ * counts (0.4 MiB). */
+#define LKS_START_BYTES (6u << 20)
 
 /* ---- rawio.c: formatting into a fixed buffer, written with write(2) ----- */
 
@@ -131,15 +135,30 @@ struct lks_block {
 
 bool lks_live_init(void);
 void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family);
-void lks_live_prefetch(uint64_t addr);  /* a hint before a capture and insert */
+/* Before a capture: starts the miss on addr's slot, and keeps where it is
+ * for the insert after (which then need not find it again). */
+struct lks_live_hint {
+	uint64_t addr;
+	void *shard;
+	uint32_t generation;
+	uint64_t home;
+};
+void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint);
+void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
+                            uint8_t family);
 bool lks_live_remove(uint64_t addr, struct lks_block *removed);
 /* Calls visit for every live block; safe while other threads allocate. */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx);
 
 struct lks_live_stats {
 	uint64_t allocs, frees, missed_allocs, unknown_frees, mismatched_frees;
+	uint64_t busy_allocs;  /* of missed_allocs: made while the shim was busy */
 };
+/* Exact for every thread, ended or running (as of the moment each is read). */
 void lks_live_stats(struct lks_live_stats *stats);
+/* An allocation forwarded unrecorded because it came while this thread was
+ * recording another one: a signal handler's. */
+void lks_count_busy_alloc(void);
 void lks_count_mismatch(void);
 void lks_count_unknown_free(void); /* a free of a block we never recorded */
 
@@ -185,6 +204,7 @@ struct lks_snapshot_result {
 	char path[4096];
 	uint64_t blocks, bytes, sites, handles;
 	uint64_t missed_allocs, missed_stacks, unknown_frees;
+	uint64_t busy_allocs;      /* of missed_allocs */
 	uint64_t reachable_bytes;
 };
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,

@@ -124,12 +124,14 @@ static void fill_counters(struct lks_counters *counters, const struct lks_buf *s
 		.unknown_frees = stats.unknown_frees, .mismatched_frees = stats.mismatched_frees,
 		.bootstrap_allocs = lks_bootstrap_count(), .traces = lks_depot_count() - 1,
 		.tool_bytes = lks_mapped_bytes(), .tool_resident_bytes = lks_arena_resident(),
+		.busy_allocs = stats.busy_allocs, .recovered_scopes = lks_busy_recovered(),
+		.as_limit_bytes = lks_aslimit_stopped(),
 		.unwind_truncated = unwind.truncated, .unwind_slow_frames = unwind.slow_frames,
 		.unwind_table_bytes = unwind.table_bytes, .unwind_checked = unwind.checked,
 		.unwind_differences = unwind.differences,
 	};
 	*result = (struct lks_snapshot_result){ .sites = count,
-		.missed_allocs = counters->missed_allocs,
+		.missed_allocs = counters->missed_allocs, .busy_allocs = counters->busy_allocs,
 		.missed_stacks = counters->missed_stacks,
 		.unknown_frees = counters->unknown_frees };
 	for (size_t i = 0; i < count; i++) {
@@ -192,11 +194,13 @@ static void say_written(int failed, const char *label,
 	lks_line_str(&line, "counts: ");
 	lks_line_count(&line, counters->allocs, " allocations, ");
 	lks_line_count(&line, counters->frees, " frees; NOT recorded: ");
-	lks_line_count(&line, counters->missed_allocs, " allocations, ");
+	lks_line_count(&line, counters->missed_allocs, " allocations (");
+	lks_line_count(&line, counters->busy_allocs, " made while the shim was busy), ");
 	lks_line_count(&line, counters->missed_stacks, " stacks, ");
 	lks_line_count(&line, counters->missed_handles, " handles, ");
 	lks_line_count(&line, counters->missed_threads, " threads not stopped; ");
-	lks_line_count(&line, counters->unknown_frees, " frees of unknown blocks");
+	lks_line_count(&line, counters->unknown_frees, " frees of unknown blocks; ");
+	lks_line_count(&line, counters->recovered_scopes, " jumps out of the shim recovered");
 	lks_say(&line);
 }
 

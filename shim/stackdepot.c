@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Interned stacks, as the sanitizers' StackDepot: insert-only and lock-free.
  * A stack is stored once and named by a 32-bit id; blocks keep only the id.
- * All memory is reserved up front (untouched pages cost nothing), so the
- * tables never move and readers need no lock. */
+ * The hash slots are reserved whole at start (4 MiB); records and frames
+ * grow in chunks mapped as they fill, each twice the one before, so a
+ * program with few stacks holds little address space. Nothing ever moves:
+ * readers need no lock. */
 #include <string.h>
 
 #include "shim.h"
@@ -10,29 +12,96 @@
 #define SLOT_BITS 20                     /* hash slots: 1 Mi, 4 MiB reserved */
 #define SLOTS (1u << SLOT_BITS)
 #define MAX_TRACES (SLOTS - SLOTS / 4)   /* keep probing short */
-#define MAX_FRAMES (16u << 20)           /* 128 MiB of frames reserved */
 #define MAX_PROBES 256
+
+/* Records by id: chunk k holds RECORDS_FIRST << k of them (64 KiB first). */
+#define RECORDS_FIRST 4096u
+#define RECORD_CHUNKS 8u   /* 4096 * 255 ids, more than MAX_TRACES */
+/* Frames: chunk k holds FRAMES_FIRST << k (1 MiB first, 127 MiB in all). */
+#define FRAMES_FIRST (128u << 10)
+#define FRAME_CHUNKS 7u
 
 struct trace_record {
 	uint32_t hash;
 	uint32_t depth;      /* atomic; 0 until the frames are written */
-	uint64_t first;      /* index into frames */
+	uint64_t *frames;
 };
 
 static uint32_t *slots;               /* hash -> trace id (0 = empty) */
-static struct trace_record *records;  /* by id; record 0 unused */
-static uint64_t *frames;
+static void *record_chunks[RECORD_CHUNKS];   /* atomic */
+static struct trace_record *first_records;   /* chunk 0, mapped at start */
+static void *frame_chunks[FRAME_CHUNKS];     /* atomic */
+static uint64_t frames_at;            /* atomic: chunk << 32 | frames taken in it */
 static uint32_t next_id = 1;          /* atomic */
-static uint64_t frames_used;          /* atomic */
 static uint64_t missed;               /* atomic: stacks we could not keep */
 
-/* Called once by the thread that starts the shim, before it goes active. */
+_Static_assert((uint64_t)RECORDS_FIRST * ((1u << RECORD_CHUNKS) - 1) >= MAX_TRACES,
+               "a record for every id");
+
+static uint32_t chunk_of_id(uint32_t id, uint32_t *first)
+{
+	uint32_t chunk = 31u - (uint32_t)__builtin_clz(id / RECORDS_FIRST + 1);
+
+	*first = RECORDS_FIRST * ((1u << chunk) - 1);
+	return chunk;
+}
+
+/* The record of an id handed out; NULL if its chunk could not be mapped. */
+static inline struct trace_record *record_of(uint32_t id, bool map)
+{
+	uint32_t first, chunk;
+
+	if (lks_likely(id < RECORDS_FIRST))
+		return &first_records[id];  /* most programs' every stack */
+	chunk = chunk_of_id(id, &first);
+	size_t bytes = (size_t)(RECORDS_FIRST << chunk) * sizeof(struct trace_record);
+	/* acquire: pairs with lks_chunk's install */
+	struct trace_record *records = map ? lks_chunk(&record_chunks[chunk], bytes)
+	                               : __atomic_load_n(&record_chunks[chunk], __ATOMIC_ACQUIRE);
+
+	return records ? &records[id - first] : NULL;
+}
+
+static uint64_t *frame_chunk(uint32_t chunk)
+{
+	return lks_chunk(&frame_chunks[chunk], (size_t)(FRAMES_FIRST << chunk) * sizeof(uint64_t));
+}
+
+/* Room for depth frames: taken from the current chunk, or at the start of
+ * the next one (the rest of the current one is left unused). */
+static uint64_t *frames_take(uint32_t depth)
+{
+	uint64_t at = __atomic_load_n(&frames_at, __ATOMIC_RELAXED);
+
+	for (;;) {
+		uint32_t chunk = (uint32_t)(at >> 32), used = (uint32_t)at;
+		uint64_t next = at + depth;
+		uint64_t *base;
+
+		if (used + depth > FRAMES_FIRST << chunk) {
+			if (++chunk == FRAME_CHUNKS)
+				return NULL;
+			used = 0;
+			next = (uint64_t)chunk << 32 | depth;
+		}
+		base = frame_chunk(chunk);
+		if (!base)
+			return NULL;
+		/* relaxed: the record's release publishes the frames */
+		if (__atomic_compare_exchange_n(&frames_at, &at, next, true,
+		                                __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return base + used;
+	}
+}
+
+/* Called once by the thread that starts the shim, before it goes active:
+ * the hash slots and the first chunks. */
 bool lks_depot_init(void)
 {
 	slots = lks_reserve(SLOTS * sizeof(*slots));
-	records = lks_reserve((size_t)MAX_TRACES * sizeof(*records));
-	frames = lks_reserve((size_t)MAX_FRAMES * sizeof(*frames));
-	return slots && records && frames;
+	first_records = lks_chunk(&record_chunks[0],
+	                          RECORDS_FIRST * sizeof(struct trace_record));
+	return slots && first_records && frame_chunk(0);
 }
 
 static uint32_t hash_frames(void *const *ips, uint32_t depth)
@@ -49,28 +118,30 @@ static uint32_t hash_frames(void *const *ips, uint32_t depth)
 
 static bool same_trace(uint32_t id, uint32_t hash, void *const *ips, uint32_t depth)
 {
-	const struct trace_record *record = &records[id];
+	/* a published id's record is mapped: its chunk came before the slot */
+	const struct trace_record *record = record_of(id, false);
 
 	/* acquire: pairs with the release that published depth */
 	if (record->hash != hash ||
 	    __atomic_load_n(&record->depth, __ATOMIC_ACQUIRE) != depth)
 		return false;
-	return memcmp(&frames[record->first], ips, depth * sizeof(*frames)) == 0;
+	return memcmp(record->frames, ips, depth * sizeof(uint64_t)) == 0;
 }
 
 /* A new record, complete before any slot can point at it. */
 static uint32_t new_record(uint32_t hash, void *const *ips, uint32_t depth)
 {
 	uint32_t id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
-	uint64_t first = __atomic_fetch_add(&frames_used, depth, __ATOMIC_RELAXED);
+	struct trace_record *record;
+	uint64_t *frames;
 
-	if (id >= MAX_TRACES || first + depth > MAX_FRAMES)
+	if (id >= MAX_TRACES || !(record = record_of(id, true)) || !(frames = frames_take(depth)))
 		return 0;
-	memcpy(&frames[first], ips, depth * sizeof(*frames));
-	records[id].hash = hash;
-	records[id].first = first;
-	/* release: frames and first are visible to whoever reads depth */
-	__atomic_store_n(&records[id].depth, depth, __ATOMIC_RELEASE);
+	memcpy(frames, ips, depth * sizeof(uint64_t));
+	record->hash = hash;
+	record->frames = frames;
+	/* release: frames and their place are visible to whoever reads depth */
+	__atomic_store_n(&record->depth, depth, __ATOMIC_RELEASE);
 	return id;
 }
 
@@ -112,10 +183,12 @@ uint32_t lks_depot_count(void)
 
 const uint64_t *lks_depot_frames(uint32_t id, uint32_t *depth)
 {
-	if (id == 0 || id >= lks_depot_count() || !records)
+	const struct trace_record *record;
+
+	if (id == 0 || id >= lks_depot_count() || !(record = record_of(id, false)))
 		return NULL;
-	*depth = __atomic_load_n(&records[id].depth, __ATOMIC_ACQUIRE);
-	return *depth ? &frames[records[id].first] : NULL;
+	*depth = __atomic_load_n(&record->depth, __ATOMIC_ACQUIRE);
+	return *depth ? record->frames : NULL;
 }
 
 uint64_t lks_depot_missed(void)

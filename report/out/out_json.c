@@ -63,6 +63,9 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "unwind_checked", c->unwind_checked);
 	jw_uint(j, "unwind_differences", c->unwind_differences);
 	jw_uint(j, "snapshot_ns", c->snapshot_ns);
+	jw_uint(j, "busy_allocs", c->busy_allocs);
+	jw_uint(j, "recovered_scopes", c->recovered_scopes);
+	jw_uint(j, "as_limit_bytes", c->as_limit_bytes);
 	jw_close(j, '}');
 }
 

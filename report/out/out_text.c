@@ -347,6 +347,15 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 	print_tool_memory(out, c);
 }
 
+/* Allocations the shim saw but could not record while it was recording
+ * another on the same thread: a signal handler's. */
+static void print_missed_why(FILE *out, const struct lks_counters *c)
+{
+	if (c->busy_allocs)
+		fprintf(out, ", of which %" PRIu64 " made while the shim was busy: signal "
+			"handlers (busy_allocs)", c->busy_allocs);
+}
+
 /* Each clause names a counter whose non-zero value makes the leak numbers
  * incomplete, so nobody mistakes a partial report for a clean one. */
 static void print_summary(FILE *out, const struct style *st,
@@ -395,8 +404,18 @@ static void print_summary(FILE *out, const struct style *st,
 			fprintf(out, "%s%" PRIu64 " %s (%s)", sep, missed[i].count,
 				plural(missed[i].count, missed[i].one, missed[i].many),
 				missed[i].key);
+			if (i == 0)
+				print_missed_why(out, c);
 			sep = ", ";
 		}
+	if (c->as_limit_bytes)
+		fprintf(out, "; the shim's tables stopped growing at RLIMIT_AS %.1f MiB "
+			"(as_limit_bytes)",
+			(double)c->as_limit_bytes / (1024.0 * 1024.0));
+	if (c->recovered_scopes)
+		fprintf(out, "; %" PRIu64 " %s out of the shim, recording went on "
+			"(recovered_scopes)", c->recovered_scopes,
+			plural(c->recovered_scopes, "jump", "jumps"));
 	if (c->mismatched_frees)
 		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
 			c->mismatched_frees);

@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The fd table: an array indexed by fd number, reserved once for the hard
- * RLIMIT_NOFILE and committed by the kernel page by page as fds are used,
- * so it never moves and needs no lock. A FILE or DIR stream sits in the
- * slot of the fd it owns. Each slot keeps which file its fd was opened on,
- * so that a close the shim never saw (libuv's syscall(SYS_close)) is found
- * when a snapshot is taken. */
+/* The fd table: slots indexed by fd number, in chunks of 4,096 fds mapped
+ * on the first fd recorded in each (the first 128 KiB hold fds 0-4095), so
+ * it takes room as the program uses fds, never moves, and needs no lock.
+ * A FILE or DIR stream sits in the slot of the fd it owns. Each slot keeps
+ * which file its fd was opened on, so that a close the shim never saw
+ * (libuv's syscall(SYS_close)) is found when a snapshot is taken. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fdtable.h"
 #include "shim.h"
 #include "sys.h"
 
-#define FD_CAP_MIN 65536u
-#define FD_CAP_MAX (1u << 24)
+#define FD_CHUNK 4096u
+#define FD_CAP_MAX (1u << 24)  /* the kernel's nr_open is at most 1 Mi by default */
 
 /* meta: trace << 32 | type << 16 | flags << 8 | 1; 0 is an empty slot.
  * One word, so that record and forget are each a single atomic store; the
@@ -28,33 +27,23 @@ struct fd_slot {
 	uint32_t bytes;
 };
 
-static int table_state;       /* atomic: LKS_ONCE_* */
-static struct fd_slot *fds;
-static uint32_t fd_cap;
+static void *fd_chunks[FD_CAP_MAX / FD_CHUNK]; /* atomic, mapped on use */
 static uint32_t fd_high;      /* atomic: one past the highest fd recorded */
 static uint64_t missed;       /* atomic: handles of any kind not recorded */
 
-static uint32_t fd_capacity(void)
+/* fd's slot; NULL when fd is out of range or its chunk is not mapped (and
+ * map is false, or mapping failed). */
+static struct fd_slot *slot_of(int fd, bool map)
 {
-	struct rlimit limit;
-	uint64_t cap = FD_CAP_MIN;
+	void **chunk_at = &fd_chunks[(uint32_t)fd / FD_CHUNK];
+	struct fd_slot *chunk;
 
-	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max > cap)
-		cap = limit.rlim_max;
-	return cap > FD_CAP_MAX ? FD_CAP_MAX : (uint32_t)cap;
-}
-
-static bool reserve_table(void)
-{
-	fd_cap = fd_capacity();
-	fds = lks_reserve((size_t)fd_cap * sizeof(*fds));
-	return fds != NULL;
-}
-
-/* At start-up; the first recorder sets it up itself if it comes first. */
-void lks_fd_table_init(void)
-{
-	lks_setup_once(&table_state, reserve_table);
+	if (fd < 0 || (uint32_t)fd >= FD_CAP_MAX)
+		return NULL;
+	/* acquire: pairs with lks_chunk's install */
+	chunk = map ? lks_chunk(chunk_at, FD_CHUNK * sizeof(*chunk))
+	            : __atomic_load_n(chunk_at, __ATOMIC_ACQUIRE);
+	return chunk ? &chunk[(uint32_t)fd % FD_CHUNK] : NULL;
 }
 
 void lks_handles_count_missed(void)
@@ -101,11 +90,10 @@ void lks_fd_record(const struct lks_fd_entry *entry)
 
 	if (fd >= 0 && fd <= STDERR_FILENO)
 		return;
-	if (!lks_setup_once(&table_state, reserve_table) || fd < 0 || (uint32_t)fd >= fd_cap) {
+	if (!(slot = slot_of(fd, true))) {
 		lks_handles_count_missed();
 		return;
 	}
-	slot = &fds[fd];
 	__atomic_store_n(&slot->addr, entry->addr, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->ino, entry->ino, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->dev, entry->dev, __ATOMIC_RELAXED);
@@ -116,10 +104,8 @@ void lks_fd_record(const struct lks_fd_entry *entry)
 }
 
 /* The fields besides meta, read relaxed: the caller orders them. */
-static void read_fields(int fd, struct lks_fd_entry *entry)
+static void read_fields(int fd, const struct fd_slot *slot, struct lks_fd_entry *entry)
 {
-	const struct fd_slot *slot = &fds[fd];
-
 	entry->fd = fd;
 	entry->addr = __atomic_load_n(&slot->addr, __ATOMIC_RELAXED);
 	entry->ino = __atomic_load_n(&slot->ino, __ATOMIC_RELAXED);
@@ -137,29 +123,29 @@ static bool fill_entry(uint64_t meta, struct lks_fd_entry *entry)
 
 bool lks_fd_forget(int fd, struct lks_fd_entry *old)
 {
+	struct fd_slot *slot = slot_of(fd, false);
 	uint64_t meta;
 
-	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
-		return false;
-	if (!__atomic_load_n(&fds[fd].meta, __ATOMIC_RELAXED))
+	if (!slot || !__atomic_load_n(&slot->meta, __ATOMIC_RELAXED))
 		return false;  /* read-only test first: an unused page stays unmapped */
-	read_fields(fd, old);
+	read_fields(fd, slot, old);
 	/* acq_rel: pairs with the release in lks_fd_record for the fields */
-	meta = __atomic_exchange_n(&fds[fd].meta, 0, __ATOMIC_ACQ_REL);
+	meta = __atomic_exchange_n(&slot->meta, 0, __ATOMIC_ACQ_REL);
 	return fill_entry(meta, old);
 }
 
 bool lks_fd_forget_stream(int fd, uint64_t addr)
 {
+	struct fd_slot *slot = slot_of(fd, false);
 	uint64_t meta;
 
-	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
+	if (!slot)
 		return false;
-	meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
-	if (!meta || __atomic_load_n(&fds[fd].addr, __ATOMIC_RELAXED) != addr)
+	meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
+	if (!meta || __atomic_load_n(&slot->addr, __ATOMIC_RELAXED) != addr)
 		return false;
 	/* CAS: a thread that reused the fd meanwhile keeps its record */
-	return __atomic_compare_exchange_n(&fds[fd].meta, &meta, 0, false,
+	return __atomic_compare_exchange_n(&slot->meta, &meta, 0, false,
 	                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
@@ -176,11 +162,12 @@ void lks_fd_forget_streams(uint16_t type)
 {
 	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
 
-	for (uint32_t fd = 0; fd < high && lks_setup_done(&table_state); fd++) {
-		uint64_t meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
+	for (uint32_t fd = 0; fd < high; fd++) {
+		struct fd_slot *slot = slot_of((int)fd, false);
+		uint64_t meta = slot ? __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE) : 0;
 
 		if (meta && (uint16_t)(meta >> 16) == type)
-			__atomic_compare_exchange_n(&fds[fd].meta, &meta, 0, false,
+			__atomic_compare_exchange_n(&slot->meta, &meta, 0, false,
 			                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	}
 }
@@ -189,17 +176,18 @@ void lks_fd_forget_streams(uint16_t type)
  * meanwhile is skipped rather than reported half old, half new. */
 bool lks_fd_lookup(int fd, struct lks_fd_entry *entry)
 {
+	struct fd_slot *slot = slot_of(fd, false);
 	uint64_t meta;
 
-	if (!lks_setup_done(&table_state) || fd < 0 || (uint32_t)fd >= fd_cap)
+	if (!slot)
 		return false;
-	meta = __atomic_load_n(&fds[fd].meta, __ATOMIC_ACQUIRE);
+	meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
 	if (!meta)
 		return false;
-	read_fields(fd, entry);
+	read_fields(fd, slot, entry);
 	/* acquire fence: the re-read below is not hoisted above the field reads */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&fds[fd].meta, __ATOMIC_RELAXED) != meta)
+	if (__atomic_load_n(&slot->meta, __ATOMIC_RELAXED) != meta)
 		return false;
 	return fill_entry(meta, entry);
 }
@@ -259,9 +247,10 @@ void lks_fd_mark_inherited(void)
 {
 	uint32_t high = __atomic_load_n(&fd_high, __ATOMIC_RELAXED);
 
-	if (!lks_setup_done(&table_state))
-		return;
-	for (uint32_t fd = 0; fd < high; fd++)
-		if (fds[fd].meta)
-			fds[fd].meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
+	for (uint32_t fd = 0; fd < high; fd++) {
+		struct fd_slot *slot = slot_of((int)fd, false);
+
+		if (slot && slot->meta)
+			slot->meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
+	}
 }

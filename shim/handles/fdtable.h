@@ -27,7 +27,6 @@ struct lks_fd_entry {
 	uint32_t bytes; /* heap bytes of the FILE or DIR at addr; 0: unknown */
 };
 
-void lks_fd_table_init(void);  /* at start-up, before threads record */
 /* Records entry (its flags are ignored) in the slot of entry->fd; fds 0-2
  * are never recorded. */
 void lks_fd_record(const struct lks_fd_entry *entry);

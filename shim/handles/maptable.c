@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The program's mappings, keyed by address: an open-addressing table where
  * a key is looked for only within a short window, so that churn
- * (tombstones) never makes a probe long. Reserved once, never moved. */
+ * (tombstones) never makes a probe long. Mapped on the program's first
+ * mapping (3 MiB of address space a program that never calls mmap does
+ * not pay), never moved. */
 #include "maptable.h"
 #include "shim.h"
 
@@ -19,24 +21,19 @@ struct map_slot {
 	uint64_t meta; /* written last, cleared first */
 };
 
-static int table_state;       /* atomic: LKS_ONCE_* */
-static struct map_slot *maps;
+static void *table;           /* atomic: struct map_slot[MAP_SLOTS], or NULL */
 /* Which runs of MAP_RUN slots were ever written: the walks (a snapshot,
  * a fork child marking what it inherited) read those only, not the 3 MiB
  * table, whose untouched pages would each cost a fault. */
 #define MAP_RUN 512u
 static uint64_t map_runs_used[MAP_SLOTS / MAP_RUN / 64]; /* atomic bits */
 
-static bool reserve_table(void)
+/* The table, mapped first if map; NULL if it is not (or cannot be). */
+static struct map_slot *slots(bool map)
 {
-	maps = lks_reserve((size_t)MAP_SLOTS * sizeof(*maps));
-	return maps != NULL;
-}
-
-/* At start-up; the first recorder sets it up itself if it comes first. */
-void lks_mapping_table_init(void)
-{
-	lks_setup_once(&table_state, reserve_table);
+	/* acquire: pairs with lks_chunk's install */
+	return map ? lks_chunk(&table, (size_t)MAP_SLOTS * sizeof(struct map_slot))
+	           : __atomic_load_n(&table, __ATOMIC_ACQUIRE);
 }
 
 static uint32_t map_home(uint64_t addr)
@@ -52,18 +49,20 @@ static void mark_run_used(uint32_t slot)
 	__atomic_fetch_or(&map_runs_used[run / 64], 1ull << (run % 64), __ATOMIC_RELAXED);
 }
 
-/* Calls visit(slot index) for every slot of the runs ever used. */
-static void walk_used_slots(void (*visit)(uint32_t slot, void *), void *ctx)
+/* Calls visit for every slot of the runs ever used, if the table is. */
+static void walk_used_slots(void (*visit)(struct map_slot *slot, void *), void *ctx)
 {
-	for (uint32_t run = 0; run < MAP_SLOTS / MAP_RUN; run++)
+	struct map_slot *maps = slots(false);
+
+	for (uint32_t run = 0; maps && run < MAP_SLOTS / MAP_RUN; run++)
 		if (__atomic_load_n(&map_runs_used[run / 64], __ATOMIC_RELAXED) &
 		    (1ull << (run % 64)))
 			for (uint32_t slot = run * MAP_RUN; slot < (run + 1) * MAP_RUN; slot++)
-				visit(slot, ctx);
+				visit(&maps[slot], ctx);
 }
 
 /* Puts key -> value in a free slot of its window; false when none is. */
-static bool put(uint64_t key, uint64_t value, uint64_t meta)
+static bool put(struct map_slot *maps, uint64_t key, uint64_t value, uint64_t meta)
 {
 	uint32_t home = map_home(key);
 
@@ -90,8 +89,9 @@ static bool put(uint64_t key, uint64_t value, uint64_t meta)
 static bool take(uint64_t key, uint64_t *value, uint64_t *meta)
 {
 	uint32_t home = map_home(key);
+	struct map_slot *maps = slots(false);
 
-	for (uint32_t i = 0; i < MAP_WINDOW; i++) {
+	for (uint32_t i = 0; maps && i < MAP_WINDOW; i++) {
 		struct map_slot *slot = &maps[(home + i) % MAP_SLOTS];
 
 		if (__atomic_load_n(&slot->key, __ATOMIC_ACQUIRE) != key)
@@ -115,13 +115,13 @@ static bool take(uint64_t key, uint64_t *value, uint64_t *meta)
 static void insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t flags)
 {
 	uint64_t meta = (uint64_t)trace << 32 | (uint64_t)flags << 8 | 1u;
+	struct map_slot *maps = slots(true);
 
-	if (!lks_setup_once(&table_state, reserve_table) || addr <= KEY_TOMB ||
-	    !put(addr, size, meta)) {
+	if (!maps || addr <= KEY_TOMB || !put(maps, addr, size, meta)) {
 		lks_handles_count_missed();
 		return;
 	}
-	put((addr + size) | END_MARK, addr, meta);
+	put(maps, (addr + size) | END_MARK, addr, meta);
 }
 
 void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
@@ -157,7 +157,7 @@ bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old)
 {
 	uint64_t start, meta;
 
-	if (!lks_setup_done(&table_state) || !forget_start(addr, old))
+	if (!forget_start(addr, old))
 		return false;
 	take((old->addr + old->size) | END_MARK, &start, &meta);
 	return true;
@@ -193,13 +193,13 @@ struct cutting {
  * outside the range, before or after it, is recorded again with its site.
  * Those pieces do not overlap the range: meeting one later in the walk is
  * harmless. */
-static void cut_slot(uint32_t slot, void *ctx)
+static void cut_slot(struct map_slot *slot, void *ctx)
 {
 	const struct cutting *cut = ctx;
 	/* acquire: the key and size below were written before meta */
-	uint64_t meta = __atomic_load_n(&maps[slot].meta, __ATOMIC_ACQUIRE);
-	uint64_t addr = __atomic_load_n(&maps[slot].key, __ATOMIC_RELAXED);
-	uint64_t size = __atomic_load_n(&maps[slot].size, __ATOMIC_RELAXED);
+	uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
+	uint64_t addr = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
+	uint64_t size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 	struct lks_map_entry entry;
 
 	if (!meta || !is_start(addr) || addr >= cut->end || addr + size <= cut->start ||
@@ -219,7 +219,7 @@ void lks_mapping_cut(uint64_t start, uint64_t end)
 	struct lks_map_entry old;
 	struct cutting cut = { start, end };
 
-	if (!lks_setup_done(&table_state) || start >= end)
+	if (!slots(false) || start >= end)
 		return;
 	if (lks_mapping_forget(start, &old) || forget_ending(end, &old)) {
 		if (old.addr < start)
@@ -237,17 +237,17 @@ struct mapping_visit {
 	void *ctx;
 };
 
-static void visit_mapping(uint32_t slot, void *ctx)
+static void visit_mapping(struct map_slot *slot, void *ctx)
 {
 	struct mapping_visit *walk = ctx;
 	/* acquire: the key and size below were written before meta */
-	uint64_t meta = __atomic_load_n(&maps[slot].meta, __ATOMIC_ACQUIRE);
-	uint64_t addr = __atomic_load_n(&maps[slot].key, __ATOMIC_RELAXED);
+	uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
+	uint64_t addr = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
 	struct lks_map_entry entry;
 
 	if (!meta || !is_start(addr))
 		return;
-	fill_entry(&entry, addr, __atomic_load_n(&maps[slot].size, __ATOMIC_RELAXED), meta);
+	fill_entry(&entry, addr, __atomic_load_n(&slot->size, __ATOMIC_RELAXED), meta);
 	walk->visit(&entry, walk->ctx);
 }
 
@@ -255,22 +255,20 @@ void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), vo
 {
 	struct mapping_visit walk = { visit, ctx };
 
-	if (maps && lks_setup_done(&table_state))
-		walk_used_slots(visit_mapping, &walk);
+	walk_used_slots(visit_mapping, &walk);
 }
 
 /* ---- fork ------------------------------------------------------------------ */
 
-static void mark_inherited(uint32_t slot, void *unused)
+static void mark_inherited(struct map_slot *slot, void *unused)
 {
 	(void)unused;
-	if (maps[slot].meta)
-		maps[slot].meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
+	if (slot->meta)
+		slot->meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
 }
 
 /* The fork child is single-threaded here: plain read-modify-writes suffice. */
 void lks_mapping_mark_inherited(void)
 {
-	if (lks_setup_done(&table_state))
-		walk_used_slots(mark_inherited, NULL);
+	walk_used_slots(mark_inherited, NULL);
 }

@@ -15,7 +15,6 @@ struct lks_map_entry {
 	uint8_t flags;  /* LKS_FD_INHERITED */
 };
 
-void lks_mapping_table_init(void);  /* at start-up, before threads record */
 void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace);
 bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old);
 /* [start, end) was unmapped: what recorded mappings keep outside it stays

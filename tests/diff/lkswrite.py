@@ -18,7 +18,7 @@ HEADER_FIELDS = ("magic", "version", "header_size", "section_count", "reason", "
                  "max_depth", "reserved")
 SECTION = struct.Struct("<IIQQ")
 SECTION_FIELDS = ("kind", "record_size", "offset", "count")
-COUNTERS_SIZE = 192
+COUNTERS_SIZE = 256
 COUNTERS_HEAD = struct.Struct("<QQQQ")
 COUNTERS_HEAD_FIELDS = ("allocs", "frees", "live_blocks", "live_bytes")
 MODULE = struct.Struct("<QQQIII40s4x")

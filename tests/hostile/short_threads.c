@@ -14,7 +14,10 @@ static void __attribute__((noinline)) leak_in_thread(void)
 
 static void *body(void *index)
 {
-	free(malloc(48));
+	/* volatile: the compiler may not fold a malloc/free pair away */
+	void *volatile block = malloc(48);
+
+	free(block);
 	if ((long)index % 1000 == 999)
 		leak_in_thread();
 	return NULL;

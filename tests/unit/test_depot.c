@@ -2,9 +2,11 @@
 /* The stack depot alone (shim/stackdepot.c): a stack is stored once and
  * named by one id, its frames come back as given, an empty stack is
  * counted missed; threads interning overlapping stacks with fixed seeds all
- * get the same id for the same stack.
+ * get the same id for the same stack; records and frames grow chunk by
+ * chunk while threads intern, mapping only what they hold.
  * Usage: test_depot (TAP output) */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
@@ -124,11 +126,88 @@ static void threads(void)
 	   THREADS, disagree, zero);
 }
 
+/* ---- growth: records and frames across chunks, threads at once --------- */
+
+#define GROWTH_STACKS 20000   /* ids past records chunks 0 and 1 */
+#define GROWTH_DEPTH 48       /* 960,000 frames: past frames chunks 0 to 2 */
+
+static uint32_t growth_ids[THREADS][GROWTH_STACKS];
+
+static void growth_frames(uint32_t s, void **out)
+{
+	for (uint32_t f = 0; f < GROWTH_DEPTH; f++)
+		out[f] = (void *)(uintptr_t)(0x40000000u + (uint64_t)s * 0x1000u + f * 8u);
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void *intern_growth(void *arg)
+{
+	int index = (int)(intptr_t)arg;
+	void *ips[GROWTH_DEPTH];
+
+	/* each thread its own order: every stack is new to some thread */
+	for (uint32_t n = 0; n < GROWTH_STACKS; n++) {
+		uint32_t s = (uint32_t)((n * 7919u + (uint32_t)index * 4999u) % GROWTH_STACKS);
+
+		growth_frames(s, ips);
+		growth_ids[index][s] = lks_depot_intern(ips, GROWTH_DEPTH);
+	}
+	return NULL;
+}
+
+static void growth(void)
+{
+	uint64_t mapped = lks_mapped_bytes(), grew;
+	uint32_t count = lks_depot_count(), disagree = 0, wrong = 0, same = 0;
+	pthread_t ids[THREADS];
+
+	for (intptr_t t = 0; t < THREADS; t++)
+		pthread_create(&ids[t], NULL, intern_growth, (void *)t);
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(ids[t], NULL);
+	for (uint32_t s = 0; s < GROWTH_STACKS; s++) {
+		void *ips[GROWTH_DEPTH];
+		uint32_t depth = 0;
+		const uint64_t *got = lks_depot_frames(growth_ids[0][s], &depth);
+
+		growth_frames(s, ips);
+		for (int t = 1; t < THREADS; t++)
+			disagree += growth_ids[t][s] != growth_ids[0][s];
+		wrong += !got || depth != GROWTH_DEPTH ||
+		         memcmp(got, ips, sizeof(ips)) != 0 || growth_ids[0][s] == 0;
+	}
+	ok(disagree == 0 && wrong == 0,
+	   "%d threads intern %u new stacks across chunks: %u ids differ, %u frames wrong",
+	   THREADS, GROWTH_STACKS, disagree, wrong);
+	qsort(growth_ids[0], GROWTH_STACKS, sizeof(uint32_t), compare_ids);
+	for (uint32_t s = 1; s < GROWTH_STACKS; s++)
+		same += growth_ids[0][s] == growth_ids[0][s - 1];
+	ok(same == 0 && growth_ids[0][0] >= count,
+	   "distinct stacks, distinct new ids: %u shared (%u ids used, racing threads' "
+	   "spare records included)", same, lks_depot_count() - count);
+	grew = lks_mapped_bytes() - mapped;
+	ok(grew >= (uint64_t)GROWTH_STACKS * GROWTH_DEPTH * 8 && grew < 32u << 20,
+	   "the depot grew by %.1f MiB for %.1f MiB of frames", grew / 1048576.0,
+	   GROWTH_STACKS * GROWTH_DEPTH * 8 / 1048576.0);
+}
+
 int main(void)
 {
+	uint64_t before = lks_mapped_bytes();
+
 	ok(lks_depot_init(), "the depot reserves its tables");
+	ok(lks_mapped_bytes() - before < 6u << 20,
+	   "at start it maps %.1f MiB (slots, first records and frames)",
+	   (lks_mapped_bytes() - before) / 1048576.0);
 	make_stacks();
 	one_thread();
 	threads();
+	growth();
 	return tap_done();
 }

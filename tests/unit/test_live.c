@@ -3,7 +3,10 @@
  * can see its generations): one thread forcing a rotation and then the
  * recycling of the emptied generation, then threads inserting and removing
  * with fixed seeds in one shard, each removing blocks another inserted.
- * Every block must be found again exactly, and the counts must be exact.
+ * Every block must be found again exactly, and the counts must be exact:
+ * also for threads that end with counts of any size, and for threads still
+ * running when the counts are read. A slot claimed and a rotation held by
+ * an insert that a jump abandoned are given back.
  * Usage: test_live (TAP output) */
 #include "live.c"
 
@@ -230,13 +233,129 @@ static void threads_churn(void)
 	   "the threads' shard rotated (%u generations) and recycled (%u times)",
 	   shard_of(REGION_B)->gen_count, recycles(shard_of(REGION_B)));
 	table_holds(left, kept, "after the threads");
-	/* each thread's counts are whole batches of 256: none is left pending */
+	/* the threads ended: their counts stay in the slots they held */
 	lks_live_stats(&stats);
 	ok(stats.allocs == inserts && stats.frees == removes && stats.missed_allocs == 0,
 	   "counts exact: %llu allocs (want %llu), %llu frees (want %llu), %llu missed",
 	   (unsigned long long)stats.allocs, (unsigned long long)inserts,
 	   (unsigned long long)stats.frees, (unsigned long long)removes,
 	   (unsigned long long)stats.missed_allocs);
+}
+
+/* ---- counts of threads that end, and of threads still running ---------- */
+
+#define SHORT_THREADS 3000
+#define REGION_C 0x7e0200000000ull
+
+static uint64_t short_next;  /* atomic: keys handed to short threads */
+
+/* One block inserted and removed, and every 7th thread one more kept:
+ * counts far from any batch size. */
+static void *short_thread(void *unused)
+{
+	uint64_t n = __atomic_fetch_add(&short_next, 2, __ATOMIC_RELAXED);
+
+	(void)unused;
+	insert_key(REGION_C + n * 16);
+	remove_key(REGION_C + n * 16);
+	if (n % 14 == 0)
+		insert_key(REGION_C + (n + 1) * 16);
+	return NULL;
+}
+
+static void short_threads(void)
+{
+	struct lks_live_stats before, after;
+	uint64_t kept = 0;
+
+	lks_live_stats(&before);
+	for (int t = 0; t < SHORT_THREADS; t++) {
+		pthread_t id;
+
+		pthread_create(&id, NULL, short_thread, NULL);
+		pthread_join(id, NULL);
+	}
+	for (uint64_t n = 0; n < 2 * SHORT_THREADS; n += 2)
+		kept += n % 14 == 0;
+	lks_live_stats(&after);
+	ok(after.allocs - before.allocs == SHORT_THREADS + kept &&
+	   after.frees - before.frees == SHORT_THREADS,
+	   "%d threads that ended: %llu allocs (want %llu), %llu frees (want %d)", SHORT_THREADS,
+	   (unsigned long long)(after.allocs - before.allocs),
+	   (unsigned long long)(SHORT_THREADS + kept),
+	   (unsigned long long)(after.frees - before.frees), SHORT_THREADS);
+}
+
+#define RUNNING_THREADS 8
+#define RUNNING_BLOCKS 77  /* each: not a batch of anything */
+
+static void *running_thread(void *arg)
+{
+	uint64_t base = REGION_C + 0x1000000ull + (uint64_t)(uintptr_t)arg * 0x10000;
+
+	for (uint64_t i = 0; i < RUNNING_BLOCKS; i++)
+		insert_key(base + i * 16);
+	remove_key(base);
+	pthread_barrier_wait(&barrier);  /* counted... */
+	pthread_barrier_wait(&barrier);  /* ...and read while this thread lives */
+	return NULL;
+}
+
+static void running_threads(void)
+{
+	pthread_t ids[RUNNING_THREADS];
+	struct lks_live_stats before, during;
+
+	lks_live_stats(&before);
+	pthread_barrier_init(&barrier, NULL, RUNNING_THREADS + 1);
+	for (long t = 0; t < RUNNING_THREADS; t++)
+		pthread_create(&ids[t], NULL, running_thread, (void *)t);
+	pthread_barrier_wait(&barrier);
+	lks_live_stats(&during);
+	pthread_barrier_wait(&barrier);
+	for (int t = 0; t < RUNNING_THREADS; t++)
+		pthread_join(ids[t], NULL);
+	ok(during.allocs - before.allocs == RUNNING_THREADS * RUNNING_BLOCKS &&
+	   during.frees - before.frees == RUNNING_THREADS,
+	   "%d threads still running: %llu allocs (want %d), %llu frees (want %d)",
+	   RUNNING_THREADS, (unsigned long long)(during.allocs - before.allocs),
+	   RUNNING_THREADS * RUNNING_BLOCKS, (unsigned long long)(during.frees - before.frees),
+	   RUNNING_THREADS);
+}
+
+/* ---- what a jump out of an insert leaves behind --------------------------- */
+
+#define REGION_D 0x7e0300000000ull
+
+/* A slot left CLAIMED (the jump came between claim and publish) keeps its
+ * generation from ever being recycled; the thread's next insert gives it
+ * back. A rotation left held is this thread's to take again. */
+static void abandoned_insert(void)
+{
+	struct shard *shard = shard_of(REGION_D);
+	struct generation *gen;
+	uint64_t *key;
+
+	insert_key(REGION_D);
+	remove_key(REGION_D);
+	gen = &shard->generations[shard->current_gen];
+	key = &gen->slots[slot_of(REGION_D + 16, gen->count)].key;
+	*key = KEY_CLAIMED;
+	mine.claimed = key;
+	ok(holds_any(gen), "a slot left claimed holds its generation");
+	insert_key(REGION_D + 32);
+	ok(*key == KEY_TOMB && !mine.claimed,
+	   "the next insert gives the claimed slot back (key %llu)", (unsigned long long)*key);
+	remove_key(REGION_D + 32);
+	ok(!holds_any(gen), "the generation can be recycled again");
+	shard->rotating = getpid();
+	mine.rotating = shard;
+	ok(rotation_begin(shard), "a rotation this thread left held is taken again");
+	rotation_end(shard);
+	shard->rotating = getpid();
+	mine.rotating = NULL;
+	ok(!rotation_begin(shard), "one another thread of this process holds is not");
+	shard->rotating = 0;
 }
 
 int main(void)
@@ -246,5 +365,8 @@ int main(void)
 	ok(removed_count == inserted, "one thread: every block inserted was removed (%llu of %llu)",
 	   (unsigned long long)removed_count, (unsigned long long)inserted);
 	threads_churn();
+	short_threads();
+	running_threads();
+	abandoned_insert();
 	return tap_done();
 }
