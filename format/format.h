@@ -11,6 +11,17 @@
  * sections at the offsets the table gives, each 8-byte aligned. All integers
  * are little-endian (the writer's native order on every supported target). */
 
+/* An end snapshot that could not be written may leave, in its place, an
+ * empty file named LKS_UNWRITTEN_PREFIX PID "." WHY in the output
+ * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N). */
+#define LKS_UNWRITTEN_PREFIX ".unwritten."
+#define LKS_UNWRITTEN_NOFILE "nofile-"
+/* A child that a signal killed, as the process that reaped it saw it (the
+ * shim in its parent, or `leakscope run`): an empty file named
+ * LKS_KILLED_PREFIX PID "." SIGNAL ["." COMM] in the output directory, so
+ * that one killed by SIGKILL, which wrote no snapshot, is still named. */
+#define LKS_KILLED_PREFIX ".killed."
+
 #define LKS_MAGIC "LKSNAP\r\n" /* \r\n catches text-mode mangling, as PNG's */
 #define LKS_MAGIC_LEN 8
 #define LKS_VERSION 1
@@ -22,7 +33,9 @@
 	X(2, _EXIT, "_exit")   /* _exit / _Exit: no atexit handlers ran */   \
 	X(3, SIGNAL, "signal") /* asked from outside (leakscope snapshot PID) */ \
 	X(4, TIMER, "timer")   /* the interval option */                     \
-	X(5, API, "api")       /* leakscope_snapshot() */
+	X(5, API, "api")       /* leakscope_snapshot() */                   \
+	X(6, PYTHON_EXIT, "python-exit") /* CPython began to finalize (docs/PYTHON.md) */ \
+	X(7, FATAL_SIGNAL, "fatal-signal") /* a signal about to end it (header.signal) */
 
 enum lks_reason {
 #define LKS_REASON_ENUM(number, NAME, name) LKS_REASON_##NAME = number,
@@ -41,7 +54,10 @@ enum lks_reason {
 	X(5, FRAMES, "frames", uint64_t)    /* return addresses, leaf first */ \
 	X(6, SITES, "sites", struct lks_site) /* live memory per stack */      \
 	X(7, HANDLES, "handles", struct lks_handle) /* open handles */         \
-	X(8, RETAINERS, "retainers", struct lks_retainer_step)
+	X(8, RETAINERS, "retainers", struct lks_retainer_step)                \
+	X(9, PYTHON, "python", struct lks_python) /* at most one */            \
+	X(10, PYCODES, "python code", struct lks_pycode) /* sorted by id */    \
+	X(11, PYBYTES, "python line tables", uint8_t) /* the code copies' line tables */
 
 enum lks_section_kind {
 #define LKS_SECTION_ENUM(number, NAME, name, record) LKS_SEC_##NAME = number,
@@ -100,13 +116,16 @@ struct lks_header {
 	uint32_t label;         /* string: snapshot label ("exit", user's, ...) */
 	uint32_t flags;         /* LKS_HF_* */
 	uint32_t max_depth;     /* stack depth option in force */
-	uint64_t reserved[6];
+	int32_t signal;         /* LKS_REASON_FATAL_SIGNAL: the signal; else 0 */
+	uint32_t reserved32;
+	uint64_t reserved[5];
 };
 _Static_assert(sizeof(struct lks_header) == 120, "lks_header size");
 
 #define LKS_HF_CLASSIFIED 0x1u /* a reachability scan set the site classes */
 #define LKS_HF_FORKED 0x2u     /* this process is a fork child of ppid */
 #define LKS_HF_OWN_MALLOC 0x4u /* the program's own malloc won: not recorded */
+#define LKS_HF_PYTHON 0x8u     /* a CPython runtime was found: see LKS_SEC_PYTHON */
 
 struct lks_section {
 	uint32_t kind;        /* enum lks_section_kind */
@@ -236,5 +255,58 @@ enum lks_retainer_kind {
 	LKS_RK_BLOCK = 5,   /* a heap block on the way */
 	LKS_RK_REGISTER = 6,/* a register of a thread, saved when it was stopped */
 };
+
+/* ---- CPython (docs/PYTHON.md) ---------------------------------------------
+ * A Python frame is a tagged value in a trace's frames, never a real return
+ * address (its top byte makes it non-canonical): the code object's copy id
+ * and the byte offset of its current instruction. The shim puts the Python
+ * frames run by one _PyEval_EvalFrameDefault call just inside that native
+ * frame (leaf first, as every frame). Copy id 0: a frame whose code object
+ * could not be copied. */
+#define LKS_PYFRAME_TAG 0xfe00000000000000ull
+#define LKS_PYFRAME_TAG_MASK 0xff00000000000000ull
+#define LKS_PYFRAME(code_id, byte_offset) \
+	(LKS_PYFRAME_TAG | ((uint64_t)(code_id) << 32) | (uint32_t)(byte_offset))
+#define LKS_PYFRAME_IS(frame) (((frame) & LKS_PYFRAME_TAG_MASK) == LKS_PYFRAME_TAG)
+#define LKS_PYFRAME_CODE(frame) ((uint32_t)(((frame) >> 32) & 0xffffffu))
+#define LKS_PYFRAME_OFFSET(frame) ((uint32_t)(frame))
+#define LKS_PYCODE_MAX_ID 0xffffffu
+
+enum lks_py_status {
+	LKS_PY_ON = 1,          /* Python frames are in the stacks */
+	LKS_PY_OFF = 2,         /* turned off by the python=0 option */
+	LKS_PY_UNSUPPORTED = 3, /* version or layout not understood: see reason */
+	LKS_PY_NOT_STARTED = 4, /* found, but no thread ran Python code yet */
+};
+
+#define LKS_PYF_RAW_MALLOC 0x1u  /* PYTHONMALLOC=malloc: objects are malloc'd */
+#define LKS_PYF_ENV_IGNORED 0x2u /* -E or -I: PYTHONMALLOC was not read */
+
+/* What the shim knew of the interpreter in this process. */
+struct lks_python {
+	uint32_t version;      /* PY_VERSION_HEX (Py_Version), 0 when unknown */
+	uint32_t status;       /* enum lks_py_status */
+	uint32_t reason;       /* string: why Python frames are off ("" when on) */
+	uint32_t flags;        /* LKS_PYF_* */
+	uint64_t codes;        /* code objects copied during the run */
+	uint64_t missed_codes; /* Python frames left as copy id 0: not copied */
+	uint64_t bad_frames;   /* walks stopped at a frame that failed a check */
+	uint64_t unpaired;     /* stacks with more Python runs than native
+	                        * _PyEval_EvalFrameDefault frames: the rest dropped */
+	uint64_t reserved[4];
+};
+_Static_assert(sizeof(struct lks_python) == 80, "lks_python size");
+
+/* A copy of one code object, made the first time a stack held it. */
+struct lks_pycode {
+	uint32_t id;           /* 1.. as in LKS_PYFRAME; strictly increasing */
+	uint32_t qualname;     /* string: co_qualname */
+	uint32_t filename;     /* string: co_filename */
+	int32_t firstlineno;   /* co_firstlineno */
+	uint64_t linetable;    /* offset of co_linetable in LKS_SEC_PYBYTES */
+	uint32_t linetable_len;
+	uint32_t code_bytes;   /* bytecode length: frame offsets lie below it */
+};
+_Static_assert(sizeof(struct lks_pycode) == 32, "lks_pycode size");
 
 #endif

@@ -80,7 +80,8 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 	outcome.exit_code = report_and_judge(gate, &report, out,
 					     report.count || out->json_path, stderr,
 					     outcome.exit_code, EXIT_TOOL_FAILED);
-	if (gate->armed && outcome.missing[0] && outcome.exit_code == 0) {
+	if (gate->armed && outcome.missing[0] && outcome.exit_code == 0 &&
+	    !(gate->allow_killed && outcome.killed)) {
 		fprintf(stderr, "leakscope: gate FAILED: no snapshot of %s to judge\n",
 			argv[first]);
 		outcome.exit_code = gate->error_exitcode;

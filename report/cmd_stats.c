@@ -157,7 +157,8 @@ static int stats_timeline(const struct cli_args *args, struct errmsg *err)
 /* Operands and options that do not go together: prints why. */
 static int check_usage(int operands, bool is_diff, const struct stats_args *stats)
 {
-	if (stats->stats.cumulative && stats->stats.key == STATS_KEY_TRACEBACK)
+	if (stats->stats.cumulative && (stats->stats.key == STATS_KEY_TRACEBACK ||
+					stats->stats.key == STATS_KEY_PYTRACEBACK))
 		return usage_error("--cumulative cannot be used with --group-by traceback");
 	if (stats->svg_path && !stats->timeline_dir)
 		return usage_error("--svg draws a timeline: give --timeline DIR");

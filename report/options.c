@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "pyframes.h"
 
 /* ---- values that need parsing ----------------------------------------- */
 
@@ -46,9 +47,17 @@ static int set_group_by(struct cli_args *args, const char *name, const char *arg
 {
 	if (stats_key_parse(arg, &args->stats.stats.key) == 0)
 		return 0;
-	errmsg_set(err, "unknown --group-by key '%s' (traceback, lineno, function, file or "
-		   "module)", arg);
+	errmsg_set(err, "unknown --group-by key '%s' (traceback, lineno, function, file, "
+		   "module, pyline or pytraceback)", arg);
 	return -EINVAL;
+}
+
+/* A setting of the model's, for every snapshot this command reads. */
+static int keep_python_internals(struct cli_args *args, const char *name, const char *arg,
+				 struct errmsg *err)
+{
+	pyframes_keep_internals();
+	return 0;
 }
 
 /* Repeatable options keep every value, in the order given. */

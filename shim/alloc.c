@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "enter.h"
+#include "python/python.h"
 
 /* ---- recording ------------------------------------------------------------ */
 
@@ -23,6 +24,8 @@ void lks_record(void *ptr, size_t size, uint8_t family)
 	trace = lks_capture_trace();                 /* 0 if no stack: counted */
 
 	lks_live_insert_hinted(&hint, size, trace, family);
+	if (lks_unlikely(__atomic_load_n(&lks_py_exit_due, __ATOMIC_RELAXED)))
+		lks_py_exit_snapshot();  /* CPython began to finalize */
 	errno = saved_errno;
 }
 

@@ -6,17 +6,29 @@
  * start-up is lazy and never waits. At the end: the exit snapshot and the
  * one-paragraph summary, written once whichever way the process ends. */
 #define _GNU_SOURCE
+#include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "enter.h"
+#include "fdproxy.h"
 #include "handles/execnote.h"
 #include "handles/maptable.h"
+#include "python/python.h"
+#include "snapfile.h"
 
-static int exit_done; /* atomic: 1 once the exit snapshot was started */
-static pid_t owner_pid; /* the process whose memory this is */
+#define END_WAIT_NS 10000000000ull /* a fatal signal waits this long for the end snapshot */
+
+enum { END_NONE, END_WRITING, END_WRITTEN };
+
+static int end_state;    /* atomic futex word: END_*; one end snapshot per process */
+static pid_t end_writer; /* the thread writing it */
+static pid_t owner_pid;  /* the process whose memory this is */
 
 static void disable(const char *why)
 {
@@ -82,7 +94,7 @@ void lks_start(void)
 static void exit_claim(void)
 {
 	owner_pid = (pid_t)syscall(SYS_getpid);
-	exit_done = 0;  /* a fork child writes its own */
+	end_state = END_NONE;  /* a fork child writes its own */
 }
 
 /* ---- fork ------------------------------------------------------------------ */
@@ -100,6 +112,7 @@ static void after_fork_in_child(void)
 	say_verbose("fork child: recording its own, in pid ", pid.text);
 	lks_process_set_forked();
 	exit_claim();
+	lks_fdproxy_after_fork();
 	lks_fd_mark_inherited();
 	lks_mapping_mark_inherited();
 	lks_execnote_after_fork();
@@ -152,22 +165,33 @@ static void print_summary(const struct lks_snapshot_result *result)
 	lks_say(&line);
 }
 
-static void process_end(enum lks_reason reason, int status)
-{
-	struct lks_snapshot_result result;
-	unsigned char quiet;
+struct end_work {
+	enum lks_reason reason;
+	int status;
+};
 
-	if (shares_parents_memory())
-		return;
-	if (__atomic_exchange_n(&exit_done, 1, __ATOMIC_ACQ_REL))
-		return;
-	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
-		return;
-	quiet = lks_quiet_begin();
-	/* the scan reads this thread's stack from here up: our frames below
-	 * hold stale words of the program's that would keep leaks reachable */
-	lks_reach_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0));
-	if (lks_snapshot_write(reason, "exit", status, &result) == 0) {
+/* Said, and left in the output directory for `leakscope run` to say. */
+static void say_every_fd_in_use(struct lks_line *line, int limit)
+{
+	struct lks_line why = { .len = 0 };
+
+	lks_line_str(line, ": every fd in use (RLIMIT_NOFILE ");
+	lks_line_u64(line, (uint64_t)limit);
+	lks_line_str(line, ")");
+	lks_line_str(&why, LKS_UNWRITTEN_NOFILE);
+	lks_line_u64(&why, (uint64_t)limit);
+	why.text[why.len] = '\0';
+	lks_snapfile_mark_unwritten(why.text);
+}
+
+/* Runs on the shim's own stack: the scan and the writer need far more than
+ * the smallest thread stack has (PTHREAD_STACK_MIN, 16 KiB). */
+static void write_end_snapshot(void *arg)
+{
+	const struct end_work *work = arg;
+	struct lks_snapshot_result result;
+
+	if (lks_snapshot_write(work->reason, "exit", work->status, &result) == 0) {
 		if (lks_opt.summary)
 			print_summary(&result);
 	} else {
@@ -175,9 +199,98 @@ static void process_end(enum lks_reason reason, int status)
 
 		lks_line_str(&line, "cannot write the exit snapshot in ");
 		lks_line_str(&line, lks_output_dir());
+		if (result.fd_limit)
+			say_every_fd_in_use(&line, result.fd_limit);
 		lks_say(&line);
 	}
+}
+
+/* Once per process, by the process whose memory this is, while recording. */
+static bool claim_end(void)
+{
+	if (shares_parents_memory() || __atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+		return false;
+	return __atomic_exchange_n(&end_state, END_WRITING, __ATOMIC_ACQ_REL) == END_NONE;
+}
+
+/* stack_from: where the program's own frames on this thread's stack begin;
+ * the frames below it are exit()'s and ours, full of stale words. */
+static void end_with_snapshot(enum lks_reason reason, int status, uint64_t stack_from)
+{
+	struct end_work work = { reason, status };
+	unsigned char quiet = lks_quiet_begin();
+
+	end_writer = gettid();
+	lks_reach_stack_from(stack_from);
+	lks_on_own_stack(write_end_snapshot, &work);
+	/* release: the file is in place for whoever sees WRITTEN */
+	__atomic_store_n(&end_state, END_WRITTEN, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &end_state, FUTEX_WAKE_PRIVATE, 1 << 30, NULL, NULL, 0);
 	lks_quiet_end(quiet);
+}
+
+static void wait_for_end_snapshot(void);
+
+/* Another thread may be writing the end snapshot at a fatal signal: this
+ * exit would cut it short, so it waits (bounded) as the signal would. */
+static void process_end(enum lks_reason reason, int status)
+{
+	if (claim_end())
+		end_with_snapshot(reason, status, (uint64_t)(uintptr_t)__builtin_frame_address(0));
+	else
+		wait_for_end_snapshot();
+}
+
+/* ---- the end by a signal ----------------------------------------------------- */
+
+/* The interrupted code's stack: from the kernel's signal frame when it lies
+ * there (its saved registers may hold the only pointer to a block), from
+ * the interrupted stack pointer when the handler runs on an alternate
+ * stack. */
+static uint64_t interrupted_stack(const void *context)
+{
+	const ucontext_t *interrupted = context;
+	stack_t alternate;
+	uint64_t sp;
+
+#if defined(__x86_64__)
+	sp = (uint64_t)interrupted->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+	sp = interrupted->uc_mcontext.sp;
+#else
+	return (uint64_t)(uintptr_t)__builtin_frame_address(0);
+#endif
+	if (sigaltstack(NULL, &alternate) == 0 && (alternate.ss_flags & SS_ONSTACK))
+		return sp;
+	return (uint64_t)(uintptr_t)interrupted < sp ? (uint64_t)(uintptr_t)interrupted : sp;
+}
+
+/* Another thread is writing the end snapshot (exit() raced with a fatal
+ * signal): ending now would cut it short. Not when this thread is the
+ * writer (a signal from inside the writer itself). */
+static void wait_for_end_snapshot(void)
+{
+	uint64_t deadline = lks_uptime_ns() + END_WAIT_NS;
+	struct timespec slice = { 0, 100000000 };
+
+	if (shares_parents_memory() || end_writer == gettid())
+		return;
+	while (__atomic_load_n(&end_state, __ATOMIC_ACQUIRE) == END_WRITING &&
+	       lks_uptime_ns() < deadline)
+		syscall(SYS_futex, &end_state, FUTEX_WAIT_PRIVATE, END_WRITING, &slice, NULL, 0);
+}
+
+/* In the shim's handler of a signal about to end the process (sigchain.c,
+ * which then lets it). The thread may have been interrupted anywhere, in
+ * malloc under its lock or inside the shim: the snapshot takes no lock and
+ * allocates nothing. */
+static void end_by_signal(int signo, void *info, void *context)
+{
+	(void)info;
+	if (claim_end())
+		end_with_snapshot(LKS_REASON_FATAL_SIGNAL, signo, interrupted_stack(context));
+	else
+		wait_for_end_snapshot();
 }
 
 static void at_exit(int status, void *unused)
@@ -271,6 +384,9 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	on_exit(at_exit, NULL);
 	pthread_atfork(NULL, NULL, after_fork_in_child);
 	lks_control_start();
+	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) == LKS_ACTIVE)
+		lks_sigchain_watch_fatal(end_by_signal);  /* after the request signal's */
 	lks_execnote_init();
+	lks_py_init();  /* dlsym: a CPython runtime in the process? */
 	lks_quiet_end(quiet);
 }

@@ -27,6 +27,11 @@
 	X(dlclose, "dlclose", int, (void *))                                    \
 	X(_exit, "_exit", void, (int))                                          \
 	X(_Exit, "_Exit", void, (int))                                          \
+	X(wait, "wait", pid_t, (int *))                                         \
+	X(waitpid, "waitpid", pid_t, (pid_t, int *, int))                       \
+	X(wait3, "wait3", pid_t, (int *, int, void *))                          \
+	X(wait4, "wait4", pid_t, (pid_t, int *, int, void *))                   \
+	X(waitid, "waitid", int, (int, id_t, void *, int))                      \
 	LKS_REAL_HANDLES(X)                                                     \
 	LKS_REAL_SIGNALS(X)                                                     \
 	LKS_REAL_JUMPS(X)

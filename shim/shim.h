@@ -62,6 +62,9 @@ void *lks_map_growth(size_t bytes);
 void *lks_chunk(void **slot, size_t bytes);
 void lks_unmap(void *ptr, size_t bytes);
 uint64_t lks_mapped_bytes(void);
+/* ownstack.c: fn(arg) on a stack mapped for the call (the caller's when
+ * none can be mapped); the exit path's, so a small thread stack suffices */
+void lks_on_own_stack(void (*fn)(void *), void *arg);
 /* Every region mapped above and not unmapped; regions it could not list. */
 void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
                        void *ctx);
@@ -206,7 +209,10 @@ struct lks_snapshot_result {
 	uint64_t missed_allocs, missed_stacks, unknown_frees;
 	uint64_t busy_allocs;      /* of missed_allocs */
 	uint64_t reachable_bytes;
+	int fd_limit;  /* not written: every fd in use, RLIMIT_NOFILE this; else 0 */
 };
+/* exit_status: what exit or _exit was given; for LKS_REASON_FATAL_SIGNAL,
+ * the signal; -1 during the run. The reasons that end the process scan. */
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
                        struct lks_snapshot_result *result);
 /* api.c: a snapshot during the run (API, request, timer); 0 or -errno,
@@ -221,6 +227,12 @@ void lks_control_after_fork(void);     /* in a fork child: a thread of its own *
  * token) goes to on_request, in the handler: async-signal-safe only. */
 typedef void lks_request_fn(int pid, uint32_t token);
 bool lks_sigchain_start(int signo, lks_request_fn *on_request);
+/* At start-up: while the program's disposition of a signal whose default
+ * ends the process is that default, the shim's handler calls on_fatal
+ * (info and context as a handler gets them; async-signal-safe only), then
+ * the process dies of the signal as it would have. */
+typedef void lks_fatal_fn(int signo, void *info, void *context);
+void lks_sigchain_watch_fatal(lks_fatal_fn *on_fatal);
 
 /* ---- growable mmap buffers used while writing a snapshot ---------------- */
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snapfile.h"
@@ -120,6 +121,36 @@ int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *p
 		return -1;
 	}
 	return 0;
+}
+
+/* An empty file made without an fd (mknod), for when none was free: its
+ * name is all it says. */
+void lks_snapfile_mark_unwritten(const char *why)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/" LKS_UNWRITTEN_PREFIX "%d.%s", lks_output_dir(),
+	             (int)getpid(), why) < (int)sizeof(path))
+		lks_sys_mknodat(AT_FDCWD, path, S_IFREG | 0600, 0);
+}
+
+/* Built in a line, not a PATH_MAX buffer: it may run in a SIGCHLD handler
+ * on a small stack. An output directory too long for it leaves no mark. */
+void lks_snapfile_mark_killed(int pid, int signal)
+{
+	struct lks_line path = { .len = 0 };
+
+	if (!lks_output_dir()[0])
+		return;
+	lks_line_str(&path, lks_output_dir());
+	lks_line_str(&path, "/" LKS_KILLED_PREFIX);
+	lks_line_u64(&path, (uint64_t)pid);
+	lks_line_str(&path, ".");
+	lks_line_u64(&path, (uint64_t)signal);
+	if (path.len >= sizeof(path.text))
+		return;
+	path.text[path.len] = '\0';
+	lks_sys_mknodat(AT_FDCWD, path.text, S_IFREG | 0600, 0);
 }
 
 void lks_snapfile_free(struct lks_snap_parts *parts)

@@ -25,5 +25,12 @@ struct lks_snap_parts {
 int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *parts,
                        char *path, size_t path_size, const char *label);
 void lks_snapfile_free(struct lks_snap_parts *parts);
+/* When the end snapshot could not be written: an empty file
+ * .unwritten.PID.WHY in the output directory (format.h), made without an
+ * fd. */
+void lks_snapfile_mark_unwritten(const char *why);
+/* A child this process reaped that `signal` killed: an empty file
+ * .killed.PID.SIGNAL (format.h), made without an fd. Async-signal-safe. */
+void lks_snapfile_mark_killed(int pid, int signal);
 
 #endif

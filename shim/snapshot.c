@@ -7,7 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdproxy.h"
 #include "handles/handlesnap.h"
+#include "python/python.h"
 #include "shim.h"
 #include "snapfile.h"
 
@@ -161,7 +163,9 @@ static void fill_header(struct lks_header *header, enum lks_reason reason,
 	*header = (struct lks_header){
 		.version = LKS_VERSION, .header_size = sizeof(*header),
 		.section_count = LKS_PART_COUNT, .reason = reason, .pid = getpid(),
-		.ppid = getppid(), .seq = seq, .exit_status = exit_status,
+		.ppid = getppid(), .seq = seq,
+		.exit_status = reason == LKS_REASON_FATAL_SIGNAL ? -1 : exit_status,
+		.signal = reason == LKS_REASON_FATAL_SIGNAL ? exit_status : 0,
 		.time_ns = realtime_ns(), .uptime_ns = lks_uptime_ns(),
 		.flags = (lks_forked_child() ? LKS_HF_FORKED : 0) |
 		         (lks_own_malloc() ? LKS_HF_OWN_MALLOC : 0),
@@ -204,13 +208,30 @@ static void say_written(int failed, const char *label,
 	lks_say(&line);
 }
 
+static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
+                          struct lks_snapshot_result *result);
+
+/* Every fd the snapshot opens may have to be the helper's (fdproxy.c): the
+ * program may hold every one it is allowed. */
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
                        struct lks_snapshot_result *result)
 {
+	int failed;
+
+	lks_fdproxy_begin();
+	failed = write_snapshot(reason, label, exit_status, result);
+	result->fd_limit = failed ? lks_fdproxy_limit_met() : 0;
+	lks_fdproxy_end();
+	return failed;
+}
+
+static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
+                          struct lks_snapshot_result *result)
+{
 	uint64_t started = lks_uptime_ns();
-	/* only at exit: leaks are what the program keeps until its end */
-	struct lks_reach *reach = reason == LKS_REASON_EXIT || reason == LKS_REASON__EXIT ?
-		lks_reach_scan() : NULL;
+	/* only at the end: leaks are what the program keeps until then */
+	struct lks_reach *reach = reason == LKS_REASON_EXIT || reason == LKS_REASON__EXIT ||
+	                          reason == LKS_REASON_FATAL_SIGNAL ? lks_reach_scan() : NULL;
 	struct site_sum sum = { 0 };
 	struct lks_handle_sum handles = { 0 };
 	struct lks_buf referenced = { 0 };  /* mappings still pointed at */
@@ -243,6 +264,9 @@ int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_statu
 	handles.records = (struct lks_buf){ 0 };
 	failed |= write_traces(&sum, &handles, &parts.buf[LKS_PART_TRACES], &parts.buf[LKS_PART_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[LKS_PART_MODULES], &parts.strings);
+	/* after the traces: every code copy they name is written */
+	failed |= lks_py_snapshot(&parts.buf[LKS_PART_PYTHON], &parts.buf[LKS_PART_PYCODES],
+	                          &parts.buf[LKS_PART_PYBYTES], &parts.strings, &header.flags);
 	counters = lks_buf_append(&parts.buf[LKS_PART_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);

@@ -195,7 +195,22 @@ static void compare_with_limits(struct gate_verdict *v)
 	else
 		v->over_leaks = c->max_leaked_bytes == GATE_NO_LIMIT && v->leak_sites > 0;
 	v->over_handles = v->handles > (c->max_handles == GATE_NO_LIMIT ? 0 : c->max_handles);
-	v->failed = v->over_bytes || v->over_leaks || v->over_handles;
+	v->failed = v->over_bytes || v->over_leaks || v->over_handles || v->killed;
+}
+
+/* Processes a signal killed before they could write a snapshot (SIGKILL):
+ * nothing says they were clean. With --started-only, the started one. */
+static uint64_t killed_unjudged(const struct gate_config *c, const struct model_report *report)
+{
+	uint64_t killed = 0;
+
+	if (c->allow_killed)
+		return 0;
+	for (size_t i = 0; i < report->no_data_count; i++)
+		if (report->no_data[i].signal &&
+		    (!c->started_only || report->no_data[i].pid == report->started_pid))
+			killed++;
+	return killed;
 }
 
 int gate_judge(struct gate_config *config, struct model_report *report,
@@ -210,6 +225,7 @@ int gate_judge(struct gate_config *config, struct model_report *report,
 		r = judge_process(verdict, report->processes[i]);
 	if (r < 0)
 		return r;
+	verdict->killed = killed_unjudged(config, report);
 	compare_with_limits(verdict);
 	return 0;
 }

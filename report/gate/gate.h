@@ -41,6 +41,7 @@ struct gate_config {
 	bool armed;          /* an option that makes the verdict the exit code */
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
+	bool allow_killed;   /* a process killed without a snapshot does not fail it */
 	bool print_suppressions;
 	bool no_builtin_handles; /* list bash's and make's by-design handles */
 	const char **suppression_files;
@@ -70,6 +71,7 @@ struct gate_verdict {
 	/* totals of the new sites (not known), compared with the limits */
 	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
 	bool over_bytes, over_leaks, over_handles;
+	uint64_t killed;       /* judged processes killed with no snapshot */
 };
 
 void gate_config_init(struct gate_config *config);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "pyframes.h"
 
 #define DIM "\033[2m"
 #define UNDIM "\033[0m"
@@ -87,6 +88,8 @@ static bool is_system(const struct model_frame *f)
 	static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/",
 					    "/usr/lib64/", "/usr/libexec/" };
 
+	if (pyframes_is_system(f))
+		return true;
 	if (f->file && (starts_with(f->file, "/usr/include/") ||
 			starts_with(f->file, "../sysdeps/")))
 		return true;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The words every format uses for the model's enums, and freeing a model. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 #include "pool.h"
@@ -52,19 +54,23 @@ const char *model_handle_type_name(enum lks_handle_type type)
 	return names[type];
 }
 
+/* format.h's names, so a new reason needs no change here */
 const char *model_reason_name(enum lks_reason reason)
 {
-	static const char *const names[] = {
-		[LKS_REASON_EXIT] = "exit",
-		[LKS_REASON__EXIT] = "_exit",
-		[LKS_REASON_SIGNAL] = "signal",
-		[LKS_REASON_TIMER] = "timer",
-		[LKS_REASON_API] = "api",
-	};
+	switch (reason) {
+#define REASON_NAME(number, NAME, name) case LKS_REASON_##NAME: return name;
+	LKS_REASONS(REASON_NAME)
+#undef REASON_NAME
+	}
+	return "unknown";
+}
 
-	if (reason < LKS_REASON_EXIT || reason > LKS_REASON_API)
-		return "unknown";
-	return names[reason];
+/* "SIGTERM", or "" for a number the C library does not name. */
+void model_signal_name(int signal, char *name, size_t size)
+{
+	const char *abbrev = sigabbrev_np(signal);
+
+	snprintf(name, size, abbrev ? "SIG%s" : "", abbrev);
 }
 
 const char *model_root_name(enum lks_retainer_kind kind)
@@ -111,4 +117,7 @@ void model_free_report(struct model_report *report)
 	free(report->processes);
 	report->processes = NULL;
 	report->count = 0;
+	free(report->no_data);
+	report->no_data = NULL;
+	report->no_data_count = report->killed_count = 0;
 }

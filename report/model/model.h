@@ -24,6 +24,7 @@ struct model_frame {
 	uint64_t address;     /* the return address as recorded */
 	uint64_t offset;      /* address - load bias: what addr2line takes */
 	bool inlined;         /* inlined into the next frame (same address) */
+	bool python;          /* a CPython frame: address is the tagged value */
 };
 
 struct model_stack {
@@ -91,6 +92,7 @@ struct model_class_total {
 
 struct model_process {
 	int32_t pid, ppid, exit_status;
+	int32_t signal;  /* LKS_REASON_FATAL_SIGNAL: the signal it died of */
 	enum lks_reason reason;
 	uint32_t seq, flags, max_depth;
 	uint64_t time_ns, uptime_ns;
@@ -131,12 +133,32 @@ struct model_process {
 	const char **warnings; /* why some frames are not symbolized */
 	size_t warning_count;
 
+	/* CPython in the process (pyframes.c): what the shim did with it */
+	bool has_python;
+	struct lks_python python;
+	const char *python_reason; /* "" when Python frames are on */
+
 	struct pool *pool;
+};
+
+/* A process of the tree known to have ended without a snapshot: killed by
+ * a signal no handler sees (SIGKILL) or ended before the shim ran, as
+ * `leakscope run` saw it die; or one whose shim could not write it. */
+struct model_no_data {
+	int32_t pid;
+	int32_t signal;    /* what killed it; 0: it ended otherwise */
+	int32_t fd_limit;  /* > 0: every fd in use, RLIMIT_NOFILE this */
+	char name[32];     /* its command name (comm), or "" */
 };
 
 struct model_report {
 	struct model_process **processes; /* the started process first */
 	size_t count;
+	struct model_no_data *no_data;    /* by pid */
+	size_t no_data_count;
+	size_t killed_count;              /* of no_data: those with a signal */
+	int32_t started_pid;              /* the tree's root when known (it may
+					   * be in no_data), else 0 */
 };
 
 /* Symbolizes and groups one snapshot (model_build.c). 0 or a negative errno. */
@@ -154,6 +176,7 @@ const char *model_family_name(enum lks_family family);
 const char *model_handle_type_name(enum lks_handle_type type);
 const char *model_reason_name(enum lks_reason reason);
 const char *model_root_name(enum lks_retainer_kind kind);
+void model_signal_name(int signal, char *name, size_t size); /* "SIGTERM" or "" */
 bool model_class_is_leak(enum lks_class klass);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "model.h"
 #include "pool.h"
+#include "pyframes.h"
 #include "retainers.h"
 #include "snapread.h"
 #include "suppress.h"
@@ -50,14 +51,21 @@ static int symbolize_trace(struct builder *b, const struct lks_trace *trace,
 
 	for (uint32_t i = 0; i < trace->depth; i++) {
 		const struct model_frame *frames;
-		size_t n;
+		struct model_frame python;
+		size_t n = 1;
 
-		r = sym_lookup(b->sym, addresses[i], &frames, &n);
+		if (LKS_PYFRAME_IS(addresses[i])) {
+			r = pyframes_symbolize(b->snap, b->proc->pool, addresses[i], &python);
+			frames = &python;
+		} else {
+			r = sym_lookup(b->sym, addresses[i], &frames, &n);
+		}
 		if (r == 0)
 			r = append_frames(b, &count, frames, n);
 		if (r < 0)
 			return r;
 	}
+	count = pyframes_fold(b->scratch, count);
 	stack->trace = trace->id;
 	stack->count = count;
 	stack->frames = pool_alloc(b->proc->pool, count * sizeof(*stack->frames));
@@ -293,6 +301,7 @@ static int copy_header(struct model_process *proc, const struct snapshot *snap)
 	proc->pid = h->pid;
 	proc->ppid = h->ppid;
 	proc->exit_status = h->exit_status;
+	proc->signal = h->signal;
 	proc->reason = h->reason;
 	proc->seq = h->seq;
 	proc->flags = h->flags;
@@ -338,6 +347,8 @@ static int build(struct builder *b, struct errmsg *err)
 	    (r = build_leaks(b)) == 0 && (r = build_handles(b, sorted)) == 0 &&
 	    (r = retainers_build(b->snap, b->proc, b->sym, stack_of_trace, b)) == 0)
 		r = copy_warnings(b->proc, b->sym);
+	if (r == 0)
+		r = pyframes_notes(b->snap, b->proc);
 	if (r < 0)
 		errmsg_set(err, "%s: %s", b->snap->name, strerror(-r));
 	free(sorted);

@@ -172,6 +172,11 @@ static void publish(struct snapshot *snap, const struct located *loc)
 	snap->handle_count = loc->count[LKS_SEC_HANDLES];
 	snap->retainers = (const void *)loc->at[LKS_SEC_RETAINERS];
 	snap->retainer_count = loc->count[LKS_SEC_RETAINERS];
+	snap->python = loc->count[LKS_SEC_PYTHON] ? (const void *)loc->at[LKS_SEC_PYTHON] : NULL;
+	snap->pycodes = (const void *)loc->at[LKS_SEC_PYCODES];
+	snap->pycode_count = loc->count[LKS_SEC_PYCODES];
+	snap->pybytes = loc->at[LKS_SEC_PYBYTES];
+	snap->pybytes_size = loc->count[LKS_SEC_PYBYTES];
 }
 
 static bool string_ok(const struct snapshot *snap, uint32_t offset)
@@ -309,6 +314,49 @@ static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 	return 0;
 }
 
+static int check_python(const struct snapshot *snap, const struct located *loc,
+			struct errmsg *err)
+{
+	uint32_t previous = 0;
+
+	if (loc->count[LKS_SEC_PYTHON] > 1)
+		return bad(err, snap->name, "more than one python record");
+	if (snap->python && (snap->python->status < LKS_PY_ON ||
+			     snap->python->status > LKS_PY_NOT_STARTED ||
+			     !string_ok(snap, snap->python->reason)))
+		return bad(err, snap->name, "python record: bad status or reason");
+	for (size_t i = 0; i < snap->pycode_count; i++) {
+		const struct lks_pycode *c = &snap->pycodes[i];
+
+		if (c->id <= previous || c->id > LKS_PYCODE_MAX_ID)
+			return bad(err, snap->name, "python code %zu: id %" PRIu32
+				   " not above %" PRIu32, i, c->id, previous);
+		if (!string_ok(snap, c->qualname) || !string_ok(snap, c->filename) ||
+		    c->linetable > snap->pybytes_size ||
+		    c->linetable_len > snap->pybytes_size - c->linetable)
+			return bad(err, snap->name,
+				   "python code %" PRIu32 ": name or line table out of range",
+				   c->id);
+		previous = c->id;
+	}
+	return 0;
+}
+
+/* A Python frame names a code copy the file holds (or 0: none was made). */
+static int check_python_frames(const struct snapshot *snap, struct errmsg *err)
+{
+	for (size_t i = 0; i < snap->frame_count; i++) {
+		uint64_t frame = snap->frames[i];
+
+		if (LKS_PYFRAME_IS(frame) && LKS_PYFRAME_CODE(frame) &&
+		    !snap_pycode(snap, LKS_PYFRAME_CODE(frame)))
+			return bad(err, snap->name,
+				   "frame %zu: python code %" PRIu32 " not in the file", i,
+				   LKS_PYFRAME_CODE(frame));
+	}
+	return 0;
+}
+
 static int validate(struct snapshot *snap, struct errmsg *err)
 {
 	static const uint8_t magic[LKS_MAGIC_LEN] = LKS_MAGIC;
@@ -335,7 +383,9 @@ static int validate(struct snapshot *snap, struct errmsg *err)
 	    (r = check_modules(snap, err)) < 0 ||
 	    (r = check_traces(snap, err)) < 0 ||
 	    (r = check_sites(snap, err)) < 0 ||
-	    (r = check_handles(snap, err)) < 0)
+	    (r = check_handles(snap, err)) < 0 ||
+	    (r = check_python(snap, &loc, err)) < 0 ||
+	    (r = check_python_frames(snap, err)) < 0)
 		return r;
 	return check_retainers(snap, err);
 }
@@ -426,6 +476,23 @@ const struct lks_trace *snap_trace(const struct snapshot *snap, uint32_t id)
 		if (snap->traces[mid].id == id)
 			return &snap->traces[mid];
 		if (snap->traces[mid].id < id)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return NULL;
+}
+
+const struct lks_pycode *snap_pycode(const struct snapshot *snap, uint32_t id)
+{
+	size_t low = 0, high = snap->pycode_count;
+
+	while (id && low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (snap->pycodes[mid].id == id)
+			return &snap->pycodes[mid];
+		if (snap->pycodes[mid].id < id)
 			low = mid + 1;
 		else
 			high = mid;

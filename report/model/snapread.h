@@ -31,6 +31,11 @@ struct snapshot {
 	size_t handle_count;
 	const struct lks_retainer_step *retainers;
 	size_t retainer_count;
+	const struct lks_python *python; /* NULL: no CPython runtime was found */
+	const struct lks_pycode *pycodes; /* ids strictly increasing */
+	size_t pycode_count;
+	const uint8_t *pybytes; /* line tables; each pycode's lies inside */
+	size_t pybytes_size;
 	void *buffer; /* the whole file; the pointers above point into it */
 	size_t size;
 };
@@ -44,5 +49,7 @@ void snap_free(struct snapshot *snap);
 /* Offsets and ids given here must come from the accepted snapshot itself. */
 const char *snap_string(const struct snapshot *snap, uint32_t offset);
 const struct lks_trace *snap_trace(const struct snapshot *snap, uint32_t id);
+/* The code copy a Python frame names; NULL for id 0. */
+const struct lks_pycode *snap_pycode(const struct snapshot *snap, uint32_t id);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Which snapshots make up a report: the files and directories named,
- * directory listing, one snapshot per process (its last), and the order
- * processes are reported in. */
+ * directory listing, one snapshot per process (its last), the order
+ * processes are reported in (the tree's root first), and the processes
+ * known to have ended without one (marks.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "marks.h"
 #include "snapread.h"
 #include "snapset.h"
 
@@ -56,7 +58,7 @@ int snapset_list_dir(const char *dir, struct namelist *out, struct errmsg *err)
 		return r;
 	}
 	while (r == 0 && (errno = 0, entry = readdir(d)))
-		if (is_snapshot_name(entry->d_name))
+		if (is_snapshot_name(entry->d_name) || marks_is_mark(entry->d_name))
 			r = push_name(&list, &capacity, entry->d_name);
 	if (r == 0 && errno)
 		r = -errno;
@@ -88,11 +90,28 @@ void namelist_free(struct namelist *list)
 	list->count = 0;
 }
 
+/* A mark of the run (marks.h), taken in beside the snapshots. */
+static int add_mark(struct snapset *set, const char *path, const char *name,
+		    struct errmsg *err)
+{
+	char *dir = strndup(path, (size_t)(name - path));
+	int r = dir ? marks_add(&set->marks, dir[0] ? dir : ".", name) : -ENOMEM;
+
+	free(dir);
+	if (r < 0)
+		errmsg_set(err, "out of memory");
+	return r;
+}
+
 int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
 {
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct snapshot *snap, **grown;
-	int r = snap_read_file(path, &snap, err);
+	int r;
 
+	if (marks_is_mark(name))
+		return add_mark(set, path, name, err);
+	r = snap_read_file(path, &snap, err);
 	if (r < 0)
 		return r;
 	grown = realloc(set->snaps, (set->count + 1) * sizeof(*grown));
@@ -127,12 +146,33 @@ static uint64_t start_time(const struct snapshot *snap)
 	return snap->header.time_ns - snap->header.uptime_ns;
 }
 
-static size_t earliest(const struct snapset *set)
+static bool has_pid(const struct snapset *set, int32_t pid, size_t *index)
 {
-	size_t best = 0;
+	for (size_t i = 0; i < set->count; i++)
+		if (set->snaps[i]->header.pid == pid) {
+			*index = i;
+			return true;
+		}
+	return false;
+}
 
-	for (size_t i = 1; i < set->count; i++)
-		if (start_time(set->snaps[i]) < start_time(set->snaps[best]))
+/* Without a .started mark (plain LD_PRELOAD runs): a process that is no
+ * fork child (one shares its parent's start time) and whose parent is not
+ * in the set, the earliest started of those; else the earliest of all. */
+static size_t likely_root(const struct snapset *set)
+{
+	size_t best = SIZE_MAX, parent;
+
+	for (size_t i = 0; i < set->count; i++) {
+		const struct lks_header *h = &set->snaps[i]->header;
+
+		if ((h->flags & LKS_HF_FORKED) || has_pid(set, h->ppid, &parent))
+			continue;
+		if (best == SIZE_MAX || start_time(set->snaps[i]) < start_time(set->snaps[best]))
+			best = i;
+	}
+	for (size_t i = 0; best == SIZE_MAX && i < set->count; i++)
+		if (i == 0 || start_time(set->snaps[i]) < start_time(set->snaps[best]))
 			best = i;
 	return best;
 }
@@ -159,21 +199,42 @@ void snapset_select(struct snapset *set, int32_t first_pid)
 			set->snaps[kept++] = set->snaps[i];
 	}
 	set->count = kept;
+	set->started_pid = first_pid ? first_pid : set->marks.started;
 	if (set->count == 0)
 		return;
-	first = earliest(set);
-	for (size_t i = 0; first_pid && i < set->count; i++)
-		if (set->snaps[i]->header.pid == first_pid)
-			first = i;
+	if (!set->started_pid || !has_pid(set, set->started_pid, &first))
+		first = likely_root(set);
 	move_to_front(set->snaps, first);
 }
 
 bool snapset_has_pid(const struct snapset *set, int32_t pid)
 {
-	for (size_t i = 0; i < set->count; i++)
-		if (set->snaps[i]->header.pid == pid)
-			return true;
-	return false;
+	size_t index;
+
+	return has_pid(set, pid, &index);
+}
+
+/* The marked processes without a snapshot (one killed by a catchable
+ * signal wrote one from its handler), by pid, each once. */
+static int add_no_data(const struct snapset *set, struct model_report *report)
+{
+	const struct marks *marks = &set->marks;
+
+	report->no_data = calloc(marks->ended_count + 1, sizeof(*report->no_data));
+	if (!report->no_data)
+		return -ENOMEM;
+	for (size_t i = 0; i < marks->ended_count; i++) {
+		const struct model_no_data *ended = &marks->ended[i];
+		bool seen = snapset_has_pid(set, ended->pid);
+
+		for (size_t j = 0; !seen && j < report->no_data_count; j++)
+			seen = report->no_data[j].pid == ended->pid;
+		if (seen)
+			continue;
+		report->no_data[report->no_data_count++] = *ended;
+		report->killed_count += ended->signal != 0;
+	}
+	return 0;
 }
 
 int snapset_build_report(const struct snapset *set, struct model_report *report,
@@ -194,6 +255,12 @@ int snapset_build_report(const struct snapset *set, struct model_report *report,
 			return r;
 		}
 		report->count++;
+	}
+	report->started_pid = set->started_pid;
+	if (add_no_data(set, report) < 0) {
+		model_free_report(report);
+		errmsg_set(err, "out of memory");
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -217,6 +284,7 @@ void snapset_free(struct snapset *set)
 	free(set->snaps);
 	set->snaps = NULL;
 	set->count = 0;
+	marks_free(&set->marks);
 }
 
 static int add_argument(struct snapset *set, const char *path,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "errmsg.h"
+#include "marks.h"
 #include "model.h"
 
 struct snapshot;
@@ -21,20 +22,26 @@ struct namelist {
 struct snapset {
 	struct snapshot **snaps;
 	size_t count;
+	struct marks marks; /* what the run left beside them */
+	int32_t started_pid; /* after snapset_select: the root when known, else 0 */
 };
 
-/* The *.lks file names in `dir` (not dot files: those are unfinished). */
+/* The *.lks file names in `dir` (not dot files: those are unfinished), and
+ * the run's marks (marks.h). */
 int snapset_list_dir(const char *dir, struct namelist *out, struct errmsg *err);
 bool namelist_has(const struct namelist *list, const char *name);
 void namelist_free(struct namelist *list);
 
+/* A snapshot file, or a mark (by its name) */
 int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err);
 int snapset_add_paths(struct snapset *set, const struct namelist *paths,
 		      struct errmsg *err);
 /* Keeps the last snapshot of each pid; orders `first_pid` first (0: the
- * process that started earliest), then by pid. */
+ * one a .started mark names, or else the likely root of the tree), then
+ * the others by pid. */
 void snapset_select(struct snapset *set, int32_t first_pid);
 bool snapset_has_pid(const struct snapset *set, int32_t pid);
+/* The processes, and those marked as ended without a snapshot. */
 int snapset_build_report(const struct snapset *set, struct model_report *report,
 			 struct errmsg *err);
 void snapset_free(struct snapset *set);

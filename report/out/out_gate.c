@@ -116,6 +116,10 @@ int out_gate_text(FILE *out, const struct gate_verdict *v)
 	if (listed > SITES_LISTED)
 		fprintf(out, "  ... and %zu more new %s (the report lists them all)\n",
 			listed - SITES_LISTED, plural(listed - SITES_LISTED, "site", "sites"));
+	if (v->killed)
+		fprintf(out, "  %" PRIu64 " %s killed with no snapshot: nothing says %s clean "
+			"(--allow-killed lets that pass)\n", v->killed,
+			plural(v->killed, "process", "processes"), v->killed == 1 ? "it was" : "they were");
 	print_limits(out, v);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "jsonw.h"
 #include "out.h"
+#include "pyframes.h"
 
 #define JSON_SCHEMA_VERSION 1
 
@@ -173,6 +174,31 @@ static void put_retainers(struct json *j, const struct model_process *p)
 	jw_close(j, ']');
 }
 
+/* What the shim did with CPython in this process; null without one. */
+static void put_python(struct json *j, const struct model_process *proc)
+{
+	const struct lks_python *py = &proc->python;
+	char version[32];
+
+	if (!proc->has_python) {
+		jw_str(j, "python", NULL);
+		return;
+	}
+	snprintf(version, sizeof(version), "%u.%u.%u", py->version >> 24,
+		 py->version >> 16 & 0xff, py->version >> 8 & 0xff);
+	jw_open(j, "python", '{');
+	jw_str(j, "version", version);
+	jw_str(j, "frames", pyframes_status_name(py->status));
+	jw_str(j, "reason", proc->python_reason[0] ? proc->python_reason : NULL);
+	jw_bool(j, "pythonmalloc_malloc", py->flags & LKS_PYF_RAW_MALLOC);
+	jw_bool(j, "environment_ignored", py->flags & LKS_PYF_ENV_IGNORED);
+	jw_uint(j, "code_objects", py->codes);
+	jw_uint(j, "missed_code_objects", py->missed_codes);
+	jw_uint(j, "bad_frames", py->bad_frames);
+	jw_uint(j, "unpaired_stacks", py->unpaired);
+	jw_close(j, '}');
+}
+
 static void put_process(struct json *j, const struct model_process *p)
 {
 	jw_open(j, NULL, '{');
@@ -185,6 +211,10 @@ static void put_process(struct json *j, const struct model_process *p)
 	else
 		jw_str(j, "exit_status", NULL);
 	jw_str(j, "reason", model_reason_name(p->reason));
+	if (p->reason == LKS_REASON_FATAL_SIGNAL)
+		jw_int(j, "signal", p->signal);
+	else
+		jw_str(j, "signal", NULL);
 	jw_str(j, "label", p->label);
 	jw_uint(j, "seq", p->seq);
 	jw_bool(j, "classified", p->classified);
@@ -193,6 +223,7 @@ static void put_process(struct json *j, const struct model_process *p)
 	jw_uint(j, "time_ns", p->time_ns);
 	jw_uint(j, "uptime_ns", p->uptime_ns);
 	jw_uint(j, "max_depth", p->max_depth);
+	put_python(j, p);
 	jw_open(j, "warnings", '[');
 	for (size_t i = 0; i < p->warning_count; i++)
 		jw_str(j, NULL, p->warnings[i]);
@@ -249,6 +280,7 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_bool(j, "over_max_leaks", v->over_leaks);
 	jw_bool(j, "over_max_leaked_bytes", v->over_bytes);
 	jw_bool(j, "over_max_handles", v->over_handles);
+	jw_uint(j, "killed_no_snapshot", v->killed);
 	jw_open(j, "sites", '[');
 	for (size_t i = 0; i < v->site_count; i++)
 		put_gate_site(j, &v->sites[i]);
@@ -268,6 +300,30 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_close(j, '}');
 }
 
+/* Processes known to have ended without a snapshot. */
+static void put_no_data(struct json *j, const struct model_report *report)
+{
+	jw_open(j, "no_snapshot", '[');
+	for (size_t i = 0; i < report->no_data_count; i++) {
+		const struct model_no_data *d = &report->no_data[i];
+
+		jw_open(j, NULL, '{');
+		jw_int(j, "pid", d->pid);
+		jw_str(j, "name", d->name[0] ? d->name : NULL);
+		jw_str(j, "why", d->signal ? "killed" : "every fd in use");
+		if (d->signal)
+			jw_int(j, "signal", d->signal);
+		else
+			jw_str(j, "signal", NULL);
+		if (d->fd_limit)
+			jw_int(j, "rlimit_nofile", d->fd_limit);
+		else
+			jw_str(j, "rlimit_nofile", NULL);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
+}
+
 int out_json(FILE *out, const struct model_report *report,
 	     const struct gate_verdict *verdict)
 {
@@ -280,6 +336,11 @@ int out_json(FILE *out, const struct model_report *report,
 	for (size_t i = 0; i < report->count; i++)
 		put_process(&j, report->processes[i]);
 	jw_close(&j, ']');
+	if (report->started_pid)
+		jw_int(&j, "started_pid", report->started_pid);
+	else
+		jw_str(&j, "started_pid", NULL);
+	put_no_data(&j, report);
 	if (verdict)
 		put_gate(&j, verdict);
 	jw_close(&j, '}');

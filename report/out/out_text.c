@@ -4,11 +4,13 @@
  * numbers above it are incomplete. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "frame.h"
 #include "out.h"
+#include "pyframes.h"
 
 /* Longer lists of handles from one stack are cut, the rest only counted. */
 #define HANDLES_LISTED 10
@@ -210,6 +212,8 @@ static void print_retainers(FILE *out, const struct style *st,
 static void print_title(FILE *out, const struct style *st,
 			const struct model_process *p)
 {
+	char name[32];
+
 	fprintf(out, "%sleakscope: %s (pid %" PRId32 ", parent %" PRId32 "%s): ",
 		st->bold, p->exe[0] ? p->exe : "?", p->pid, p->ppid,
 		p->flags & LKS_HF_FORKED ? ", forked" : "");
@@ -224,6 +228,11 @@ static void print_title(FILE *out, const struct style *st,
 		fprintf(out, "left through _exit(%" PRId32 ") (no atexit handlers ran)",
 			p->exit_status);
 		break;
+	case LKS_REASON_FATAL_SIGNAL:
+		model_signal_name(p->signal, name, sizeof(name));
+		fprintf(out, "killed by signal %" PRId32 "%s%s%s", p->signal, name[0] ? " (" : "",
+			name, name[0] ? ")" : "");
+		break;
 	default:
 		fprintf(out, "snapshot %" PRIu32 " \"%s\" (%s), still running", p->seq,
 			p->label, model_reason_name(p->reason));
@@ -232,11 +241,29 @@ static void print_title(FILE *out, const struct style *st,
 	fprintf(out, "%s", st->reset);
 }
 
+/* One line on the interpreter ("python: CPython 3.11.2, Python frames on,
+ * objects malloc'd one by one"), into buf. */
+static const char *python_status(const struct model_process *proc, char *buf, size_t size)
+{
+	const struct lks_python *py = &proc->python;
+
+	snprintf(buf, size, "python: CPython %u.%u.%u, Python frames %s, %s", py->version >> 24,
+		 py->version >> 16 & 0xff, py->version >> 8 & 0xff, pyframes_status_name(py->status),
+		 py->flags & LKS_PYF_RAW_MALLOC && !(py->flags & LKS_PYF_ENV_IGNORED) ?
+		 "objects malloc'd one by one (PYTHONMALLOC=malloc)" :
+		 "small objects inside pymalloc's arenas");
+	return buf;
+}
+
 static void print_header(FILE *out, const struct style *st,
 			 const struct model_process *p)
 {
+	char python[160];
+
 	print_title(out, st, p);
 	fprintf(out, "\n");
+	if (p->has_python)
+		fprintf(out, "%s\n", python_status(p, python, sizeof(python)));
 	for (size_t i = 0; i < p->warning_count; i++)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 	fprintf(out, "\n");
@@ -489,6 +516,25 @@ static void print_clean_line(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
+/* A process that ended without a snapshot: nothing of it is reported. */
+static void print_no_data(FILE *out, const struct style *st, const struct model_no_data *d)
+{
+	char name[32];
+
+	fprintf(out, "%sleakscope: pid %" PRId32 "%s%s%s: ", st->bold, d->pid,
+		d->name[0] ? " (" : "", d->name, d->name[0] ? ")" : "");
+	if (d->signal) {
+		model_signal_name(d->signal, name, sizeof(name));
+		fprintf(out, "killed by signal %" PRId32 "%s%s%s, no snapshot%s\n", d->signal,
+			name[0] ? " (" : "", name, name[0] ? ")" : "",
+			d->signal == SIGKILL ? " (no handler can see SIGKILL)" : "");
+	} else {
+		fprintf(out, "no snapshot: every fd in use (RLIMIT_NOFILE %" PRId32 ")\n",
+			d->fd_limit);
+	}
+	fprintf(out, "%s", st->reset);
+}
+
 int out_text(FILE *out, const struct model_report *report,
 	     const struct out_text_options *opts)
 {
@@ -510,6 +556,10 @@ int out_text(FILE *out, const struct model_report *report,
 			print_process(out, st, p, opts);
 		previous_one_line = one_line;
 	}
+	if (report->no_data_count && report->count)
+		fprintf(out, "\n");
+	for (size_t i = 0; i < report->no_data_count; i++)
+		print_no_data(out, st, &report->no_data[i]);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);
 	return 0;

@@ -13,9 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launch.h"
+#include "marks.h"
 #include "program.h"
 #include "relay.h"
-#include "launch.h"
 
 extern char **environ;
 
@@ -73,7 +74,7 @@ static char **build_environment(const struct run_options *opts)
 
 	while (environ[count])
 		count++;
-	env = calloc(count + 3, sizeof(*env));
+	env = calloc(count + 4, sizeof(*env));
 	if (!env || options_value(opts, &options) < 0) {
 		free(env);
 		return NULL;
@@ -82,6 +83,10 @@ static char **build_environment(const struct run_options *opts)
 		if (!names(environ[i], "LD_PRELOAD") &&
 		    !names(environ[i], "LEAKSCOPE_OPTIONS"))
 			env[kept++] = environ[i];
+	/* CPython's small objects come from pymalloc's arenas, which hide them
+	 * from the shim: malloc, unless the user chose (docs/PYTHON.md) */
+	if (!getenv("PYTHONMALLOC"))
+		env[kept++] = (char *)"PYTHONMALLOC=malloc";
 	env[kept] = joined("LD_PRELOAD", opts->shim, getenv("LD_PRELOAD"));
 	env[kept + 1] = joined("LEAKSCOPE_OPTIONS", options, NULL);
 	free(options);
@@ -113,13 +118,49 @@ static void free_environment(char **env)
 	free(env);
 }
 
+/* The command name of a zombie, still kept by the kernel until reaped. */
+static void zombie_name(pid_t pid, char *name, size_t size)
+{
+	char path[64];
+	FILE *comm;
+
+	name[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	comm = fopen(path, "re");
+	if (!comm)
+		return;
+	if (fgets(name, (int)size, comm))
+		name[strcspn(name, "\n")] = '\0';
+	fclose(comm);
+}
+
+/* Reaps one child that ended (none: 0 with WNOHANG). One a signal killed
+ * is marked in the snapshot directory first (marks.h): SIGKILL leaves no
+ * snapshot, and the report must still name it. */
+static pid_t reap(const char *snapshot_dir, int options, int *status)
+{
+	siginfo_t info = { 0 };
+	char name[32];
+
+	if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | options) < 0)
+		return -1;
+	if (info.si_pid == 0)
+		return 0;
+	if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) {
+		zombie_name(info.si_pid, name, sizeof(name));
+		marks_write_killed(snapshot_dir, info.si_pid, info.si_status, name);
+	}
+	return waitpid(info.si_pid, status, 0);
+}
+
 /* Orphans of the tree that end meanwhile are reaped too: as the subreaper
  * we are their parent, and a long run must not pile up zombies. */
-static int wait_for(const struct relay *relay, pid_t pid, int *status)
+static int wait_for(const struct relay *relay, const char *snapshot_dir, pid_t pid,
+		    int *status)
 {
 	for (;;) {
 		int any_status;
-		pid_t got = waitpid(-1, &any_status, 0);
+		pid_t got = reap(snapshot_dir, 0, &any_status);
 
 		if (got == pid) {
 			*status = any_status;
@@ -152,14 +193,14 @@ static void count_running(struct run_outcome *out)
 
 /* Reaps the descendants that ended; with wait_all, waits for every one,
  * until a signal (Ctrl-C, SIGTERM, ...) says to stop. */
-static void settle_descendants(const struct relay *relay, bool wait_all,
-			       struct run_outcome *out)
+static void settle_descendants(const struct relay *relay, const char *snapshot_dir,
+			       bool wait_all, struct run_outcome *out)
 {
 	int status;
 
 	relay_hold(relay);
 	for (;;) {
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		pid_t pid = reap(snapshot_dir, WNOHANG, &status);
 
 		if (pid > 0 || (pid < 0 && errno == EINTR))
 			continue;
@@ -187,12 +228,14 @@ static int run_tree(const struct run_options *opts, char **env, struct run_outco
 	free_environment(env);
 	if (!out->spawn_error) {
 		relay_to(&relay, out->pid);
-		r = wait_for(&relay, out->pid, &out->wait_status);
+		/* for a later `leakscope report DIR`: forks tie on start time */
+		marks_write_started(opts->snapshot_dir, out->pid);
+		r = wait_for(&relay, opts->snapshot_dir, out->pid, &out->wait_status);
 	}
 	if (r < 0)
 		errmsg_set(err, "waiting for pid %d: %s", (int)out->pid, strerror(-r));
 	else if (!out->spawn_error)
-		settle_descendants(&relay, opts->wait_children, out);
+		settle_descendants(&relay, opts->snapshot_dir, opts->wait_children, out);
 	relay_stop(&relay);
 	return r;
 }

@@ -72,10 +72,22 @@ static int find_shim(const struct session_options *opts, char *path, size_t size
 	return check_shared_object(path, err);
 }
 
-static void explain_missing(const char *command, int wait_status,
-			    struct session_outcome *outcome)
+/* The shim may have said why (marks.h): every fd in use. */
+static const struct model_no_data *no_data_of(const struct model_report *report, pid_t pid)
 {
-	if (WIFSIGNALED(wait_status))
+	for (size_t i = 0; i < report->no_data_count; i++)
+		if (report->no_data[i].pid == pid)
+			return &report->no_data[i];
+	return NULL;
+}
+
+static void explain_missing(const char *command, int wait_status,
+			    const struct model_no_data *known, struct session_outcome *outcome)
+{
+	if (known && known->fd_limit)
+		snprintf(outcome->missing, sizeof(outcome->missing),
+			 "every fd in use (RLIMIT_NOFILE %d)", (int)known->fd_limit);
+	else if ((outcome->killed = WIFSIGNALED(wait_status)))
 		snprintf(outcome->missing, sizeof(outcome->missing),
 			 "killed by signal %d (%s) before it could write one",
 			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
@@ -116,7 +128,8 @@ int session_run(const struct session_options *opts, struct model_report *report,
 	if (r == 0 && !ran.spawn_error)
 		r = report_run(&dir, ran.pid, report, &found, err);
 	if (r == 0 && !ran.spawn_error && !found)
-		explain_missing(opts->argv[0], ran.wait_status, outcome);
+		explain_missing(opts->argv[0], ran.wait_status, no_data_of(report, ran.pid),
+				outcome);
 	guard_end(&guard);  /* released by run_program; it had the report's time to exit */
 	keep = opts->keep_snapshots || ran.still_running;
 	if (dir.temporary && keep)

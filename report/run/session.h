@@ -26,6 +26,7 @@ struct session_outcome {
 	/* why the started process left no snapshot, or "": the signal that
 	 * killed it (no report is written then), or what diagnose.c found */
 	char missing[160];
+	bool killed;         /* it left none because a signal killed it */
 	char *kept_dir;      /* the temporary directory kept, or NULL (malloc'd) */
 	/* descendants still running when the command ended: not reported; the
 	 * temporary directory is kept for their snapshots */

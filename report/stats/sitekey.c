@@ -101,12 +101,43 @@ static int append_frame_key(struct sitekey_buffer *b, enum stats_key key,
 	return append(b, "%s", f->module ? base_name(f->module) : "??");
 }
 
+/* pyline and pytraceback: *frames narrowed to the Python frames, and *key
+ * turned into the native key (lineno, traceback) that groups them. Stacks
+ * without Python frames keep theirs. 0 or -ENOMEM. */
+static int python_only(enum stats_key *key, const struct model_frame **frames,
+		       size_t *count, struct pool *pool)
+{
+	struct model_frame *python;
+	size_t n = 0;
+
+	if (*key != STATS_KEY_PYLINE && *key != STATS_KEY_PYTRACEBACK)
+		return 0;
+	*key = *key == STATS_KEY_PYLINE ? STATS_KEY_LINENO : STATS_KEY_TRACEBACK;
+	for (size_t i = 0; i < *count; i++)
+		n += (*frames)[i].python;
+	if (n == 0)
+		return 0;
+	python = pool_alloc(pool, n * sizeof(*python));
+	if (!python)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < *count; i++)
+		if ((*frames)[i].python)
+			python[n++] = (*frames)[i];
+	*frames = python;
+	*count = *key == STATS_KEY_LINENO ? 1 : n;
+	return 0;
+}
+
 int sitekey_make(enum stats_key key, const struct model_frame *frames, size_t count,
 		 struct sitekey_buffer *buffer, struct pool *pool,
 		 struct model_stack *shown)
 {
 	struct model_frame *frame;
+	int r = python_only(&key, &frames, &count, pool);
 
+	if (r < 0)
+		return r;
 	buffer->length = 0;
 	*shown = (struct model_stack){ 0 };
 	if (count == 0)

@@ -18,6 +18,8 @@ static const char *const key_names[] = {
 	[STATS_KEY_FUNCTION] = "function",
 	[STATS_KEY_FILE] = "file",
 	[STATS_KEY_MODULE] = "module",
+	[STATS_KEY_PYLINE] = "pyline",
+	[STATS_KEY_PYTRACEBACK] = "pytraceback",
 };
 
 const char *stats_key_name(enum stats_key key)

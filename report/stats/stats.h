@@ -18,6 +18,8 @@ enum stats_key {
 	STATS_KEY_FUNCTION,
 	STATS_KEY_FILE,
 	STATS_KEY_MODULE,
+	STATS_KEY_PYLINE,      /* the innermost Python file:line (pyframes.c) */
+	STATS_KEY_PYTRACEBACK, /* the Python frames only */
 };
 
 struct stats_options {

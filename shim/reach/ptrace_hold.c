@@ -188,7 +188,8 @@ static void reap_tracer(void)
 {
 	int status;
 
-	while (waitpid(tracer_pid, &status, __WCLONE) < 0 && errno == EINTR)
+	/* by system call: the shim's waitpid would mark it as a child killed */
+	while (syscall(SYS_wait4, tracer_pid, &status, __WCLONE, NULL) < 0 && errno == EINTR)
 		;
 	tracer_pid = 0;
 	lks_unmap(tracer_stack, TRACER_STACK);

@@ -315,10 +315,9 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 		unmap_all(scan);
 		return skipped("no memory");
 	}
-	frame = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-	/* the caller's frame, when it is on this stack and above ours */
-	if (stack_from > frame && stack_from - frame < (1u << 20))
-		frame = stack_from;
+	/* the program's frames on the exiting thread's stack: the scan itself
+	 * runs on a stack of the shim's own (ownstack.c) */
+	frame = stack_from ? stack_from : (uint64_t)(uintptr_t)__builtin_frame_address(0);
 	note_self(&reach->threads[0], frame);
 	reach->thread_count = 1;
 	reach_stop_threads(reach);

@@ -167,7 +167,7 @@ static bool task_exited(pid_t tid)
 }
 
 /* Its SigBlk mask has the stop signal: it would never answer. */
-static bool task_blocks(pid_t tid, int signo)
+__attribute__((noinline)) static bool task_blocks(pid_t tid, int signo)
 {
 	char status[4096];
 	const char *field;
@@ -183,14 +183,14 @@ static bool task_blocks(pid_t tid, int signo)
  * opendir would call malloc. */
 static int signal_new_threads(struct reach *reach)
 {
-	char buf[4096];
+	char buf[1024];  /* dozens of entries per call; a small frame */
 	int fd = lks_sys_openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	int fresh = 0;
 	long got;
 
 	if (fd < 0)
 		return 0;
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+	while ((got = lks_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
 		for (long at = 0; at < got; ) {
 			struct dirent64 *entry = (struct dirent64 *)(buf + at);
 			pid_t tid = parse_tid(entry->d_name);

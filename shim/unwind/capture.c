@@ -3,11 +3,13 @@
  * pointers (all its code keeps them), so the walk starts there with that
  * frame's registers and never steps through the shim; then one CFI step
  * per frame. With unwind_check=1 every stack is also taken by libunwind
- * from the same registers, and the differences are counted. */
+ * from the same registers, and the differences are counted. The thread's
+ * Python frames are merged into the native stack last (shim/python/). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <string.h>
 
+#include "python/python.h"
 #include "shim.h"
 #include "unwind.h"
 
@@ -136,7 +138,8 @@ static __attribute__((noinline)) uint32_t walk_and_keep(const struct unwind_regs
 	return trace;
 }
 
-uint32_t lks_capture_trace(void)
+/* The native stack: what the stack cache and unwind_check work on. */
+static uint32_t native_trace(void)
 {
 	struct unwind_regs regs;
 	uint32_t trace;
@@ -155,6 +158,14 @@ uint32_t lks_capture_trace(void)
 	if (lks_unlikely(lks_opt.unwind_check))
 		check(&regs, trace, lks_opt.depth);
 	return trace;
+}
+
+/* The Python frames are merged after the cache: one native stack (one
+ * cache entry) runs many different Python stacks, since a call from Python
+ * to Python adds no C frame. */
+uint32_t lks_capture_trace(void)
+{
+	return lks_py_merge(native_trace());
 }
 
 void lks_unwind_init(void)

@@ -12,10 +12,10 @@ VERSION = 1
 # ("x" padding named for the reserved array it stands for, or None for the
 # compiler's tail padding); tests/unit/check_lkswrite.py compares both with
 # the C definitions.
-HEADER = struct.Struct("<8sIIIIiiIiQQIIII48x")
+HEADER = struct.Struct("<8sIIIIiiIiQQIIIIiI40x")
 HEADER_FIELDS = ("magic", "version", "header_size", "section_count", "reason", "pid", "ppid",
                  "seq", "exit_status", "time_ns", "uptime_ns", "exe", "label", "flags",
-                 "max_depth", "reserved")
+                 "max_depth", "signal", "reserved32", "reserved")
 SECTION = struct.Struct("<IIQQ")
 SECTION_FIELDS = ("kind", "record_size", "offset", "count")
 COUNTERS_SIZE = 256
@@ -88,7 +88,7 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
         body += pad8(data)
     header = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), reason, pid, 1, seq,
                          -1, 1_700_000_000_000_000_000 + uptime_ns, uptime_ns, exe_at,
-                         label_at, 0, 64)
+                         label_at, 0, 64, 0, 0)
     head = header + table
     with open(path, "wb") as out:
         out.write(pad8(head) + body)

@@ -71,7 +71,7 @@ class Gate:
         done = self.leakscope(["run", "--shim", self.args.shim, "-d", directory,
                                "--json", report, "--", self.args.prog, mode])
         expect(done.returncode == 0, f"run for a snapshot: {done.stderr}")
-        files = sorted(os.listdir(directory))
+        files = sorted(name for name in os.listdir(directory) if name.endswith(".lks"))
         expect(len(files) == 1, f"one snapshot expected, found {files}")
         return os.path.join(directory, files[0]), load_json(report)
 

@@ -8,6 +8,7 @@ and the exact counts asked for.
 
 Usage: check_hostile.py --leakscope EXE --shim SO [options] -- PROGRAM [ARGS...]
   --site FN=N          exactly N live blocks allocated under function FN
+  --definite FN=N      exactly N of them definitely lost (the exit scan ran)
   --site-or-missed FN=N  N blocks at FN, or fewer with the rest counted missed
   --at-least KEY=N     summary KEY (allocs, frees, ...) is at least N
   --consistent         allocs - frees == live_blocks: nothing recorded was lost
@@ -41,10 +42,13 @@ def parse(argv):
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--rlimit-as", type=int, help="KiB, as ulimit -v")
     parser.add_argument("--rlimit-nofile", type=int)
+    parser.add_argument("--rlimit-nofile-hard", type=int,
+                        help="the hard fd limit, when not the soft one")
     parser.add_argument("--in-tempdir", action="store_true",
                         help="each run in a fresh working directory")
     parser.add_argument("--site", type=key_value, action="append", default=[])
     parser.add_argument("--site-or-missed", type=key_value, action="append", default=[])
+    parser.add_argument("--definite", type=key_value, action="append", default=[])
     parser.add_argument("--at-least", type=key_value, action="append", default=[])
     parser.add_argument("--consistent", action="store_true")
     parser.add_argument("--children", type=int)
@@ -63,7 +67,8 @@ def parse(argv):
 def run_once(args, tools, traced):
     cwd = tempfile.mkdtemp(prefix="lks-hostile-cwd-") if args.in_tempdir else None
     options = {"timeout": args.timeout, "cwd": cwd,
-               "preexec_fn": hostile.limits(args.rlimit_as, args.rlimit_nofile)}
+               "preexec_fn": hostile.limits(args.rlimit_as, args.rlimit_nofile,
+                                            args.rlimit_nofile_hard)}
     try:
         if not traced:
             return tools.plain(args.program, **options)
@@ -82,6 +87,10 @@ def check_counts(args, proc):
         blocks, _ = hostile.site(proc, function)
         if blocks != want:
             errors.append(f"{blocks} live blocks allocated in {function}, want {want}")
+    for function, want in args.definite:
+        blocks, _ = hostile.site(proc, function, "definite")
+        if blocks != want:
+            errors.append(f"{blocks} blocks definitely lost in {function}, want {want}")
     for function, want in args.site_or_missed:
         blocks, _ = hostile.site(proc, function)
         missed = summary.get("missed_allocs") or 0

@@ -48,14 +48,16 @@ def end_of(returncode, under_leakscope=False):
     return f"exit {returncode}"
 
 
-def limits(rlimit_as_kib=None, rlimit_nofile=None):
-    """A preexec_fn setting the limits a shell's ulimit would."""
+def limits(rlimit_as_kib=None, rlimit_nofile=None, rlimit_nofile_hard=None):
+    """A preexec_fn setting the limits a shell's ulimit would (the hard fd
+    limit is the soft one unless given)."""
     def apply():
         if rlimit_as_kib:
             size = rlimit_as_kib * 1024
             resource.setrlimit(resource.RLIMIT_AS, (size, size))
         if rlimit_nofile:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (rlimit_nofile, rlimit_nofile))
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (rlimit_nofile, rlimit_nofile_hard or rlimit_nofile))
     return apply if (rlimit_as_kib or rlimit_nofile) else None
 
 
@@ -145,10 +147,13 @@ def read_json(path):
         return None
 
 
-def site(proc, function):
-    """(blocks, bytes) of the leaks, every class, whose stack names function."""
+def site(proc, function, klass=None):
+    """(blocks, bytes) of the leaks, every class or only klass, whose stack
+    names function."""
     blocks = size = 0
     for leak in proc.get("leaks") or []:
+        if klass and leak.get("class") != klass:
+            continue
         if any(frame.get("function") == function for frame in leak.get("stack") or []):
             blocks += leak["blocks"]
             size += leak["bytes"]

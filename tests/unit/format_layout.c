@@ -56,6 +56,8 @@ static void records(void)
 	FIELD(struct lks_header, label);
 	FIELD(struct lks_header, flags);
 	FIELD(struct lks_header, max_depth);
+	FIELD(struct lks_header, signal);
+	FIELD(struct lks_header, reserved32);
 	BYTES(struct lks_header, reserved);
 	record_end();
 	record_begin("section", sizeof(struct lks_section));

@@ -10,6 +10,7 @@
  *   cc -O2 -pthread -o stack_need tools/bench/stack_need.c
  *   ./stack_need exit; LD_PRELOAD=build/shim/libleakscope.so ./stack_need exit */
 #define _GNU_SOURCE
+#include <alloca.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -85,21 +86,30 @@ static int try_sigalt(size_t size)
 	return 0;
 }
 
-static void *leave(void *unused)
+/* Below PTHREAD_STACK_MIN, the thread's stack is that size and the thread
+ * first uses up the difference: what is left is the size tried. */
+static void *leave(void *burn)
 {
+	volatile char *used = alloca((size_t)burn + 1);
+
+	used[0] = 0;
 	allocate();
 	exit(0);
 }
 
 static int try_exit(size_t size)
 {
+	size_t burn = size < PTHREAD_STACK_MIN ? PTHREAD_STACK_MIN - size : 0;
 	pthread_attr_t attr;
 	pthread_t thread;
 
 	pthread_attr_init(&attr);
-	if (pthread_attr_setstacksize(&attr, size))
+	/* a big guard, as guarded_stack's: an overflow faults, never lands
+	 * in a neighbouring mapping */
+	if (pthread_attr_setstacksize(&attr, size + burn) ||
+	    pthread_attr_setguardsize(&attr, 256 * 1024))
 		return 2;
-	if (pthread_create(&thread, &attr, leave, NULL))
+	if (pthread_create(&thread, &attr, leave, (void *)burn))
 		return 2;
 	pthread_join(thread, NULL);
 	return 1;
@@ -123,7 +133,7 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "malloc";
 	int (*attempt)(size_t) = strcmp(mode, "exit") == 0 ? try_exit
 	                       : strcmp(mode, "sigalt") == 0 ? try_sigalt : try_malloc;
-	size_t low = strcmp(mode, "exit") == 0 ? PTHREAD_STACK_MIN : 512, high = 1 << 20;
+	size_t low = 512, high = 1 << 20;
 
 	if (!works(attempt, high)) {
 		printf("%s: fails even on %zu bytes\n", mode, high);

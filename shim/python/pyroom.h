@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the files of shim/python/ only: the interpreter's struct layout
+ * as this process's CPython has it, the runtime found at start-up, and the
+ * code-object copy table. */
+#ifndef LEAKSCOPE_SHIM_PYROOM_H
+#define LEAKSCOPE_SHIM_PYROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../shim.h"
+
+/* Byte offsets into CPython's structures (docs/PYTHON.md has the tables). */
+struct lks_py_layout {
+	/* _PyRuntimeState */
+	uint32_t rt_finalizing;   /* PyThreadState * while Py_Finalize runs */
+	uint32_t rt_main_interp;  /* interpreters.main */
+	uint32_t rt_tss_key;      /* Py_tss_t autoTSSkey: {int init; pthread_key_t} */
+	/* PyThreadState */
+	uint32_t ts_interp;
+	uint32_t ts_thread_id;    /* pthread_self() of its thread */
+	uint32_t ts_cframe;       /* 3.11, 3.12: _PyCFrame *; 0 when absent */
+	uint32_t current_frame;   /* in the _PyCFrame, else in the thread state */
+	/* _PyInterpreterFrame */
+	uint32_t fr_code;         /* f_code / f_executable */
+	uint32_t fr_previous;
+	uint32_t fr_instr;        /* prev_instr (3.11, 3.12) / instr_ptr (3.13) */
+	uint32_t fr_owner;        /* char */
+	uint32_t fr_is_entry;     /* 3.11: bool; 0 when runs end at CSTACK frames */
+	uint8_t owner_cstack;     /* owner of an entry frame; 0xff: none (3.11) */
+	/* PyCodeObject; its bytecode starts at co_code, ob_size code units */
+	uint32_t co_filename, co_qualname, co_linetable, co_firstlineno, co_code;
+	/* str and bytes */
+	uint32_t str_state, str_length, str_ascii_data, str_compact_data;
+	uint32_t bytes_data;
+};
+
+/* Fixed by CPython's object header, the same in every version we read. */
+#define LKS_PY_OB_TYPE 8
+#define LKS_PY_OB_SIZE 16
+#define LKS_PY_TP_NAME 24
+#define LKS_PY_TP_BASICSIZE 32
+#define LKS_PY_TP_ITEMSIZE 40
+
+enum py_state {
+	PY_ABSENT = 0,   /* no CPython runtime in the process (or python=0) */
+	PY_WAITING,      /* found and checked; the runtime is not started yet */
+	PY_CHECKING,     /* one thread is checking its first thread state */
+	PY_ACTIVE,       /* frames are read */
+	PY_REFUSED,      /* something unexpected: native stacks only */
+};
+
+struct lks_py_runtime {
+	int state;                /* enum py_state, atomic */
+	uint32_t status;          /* enum lks_py_status for the snapshot */
+	uint32_t version;         /* PY_VERSION_HEX */
+	uint32_t flags;           /* LKS_PYF_* */
+	uint64_t runtime;         /* &_PyRuntime */
+	uint64_t code_type;       /* &PyCode_Type */
+	uint64_t eval_start, eval_end;  /* _PyEval_EvalFrameDefault */
+	uint64_t cold_start, cold_end;  /* its .cold part, when a symtab names it */
+	struct lks_py_layout layout;
+	char reason[160];
+	int finalizing_seen;      /* atomic: the capture saw Py_Finalize */
+	uint64_t bad_frames;      /* atomic: walks stopped at a bad frame */
+	uint64_t unpaired;        /* atomic: Python runs left without an eval frame */
+};
+extern struct lks_py_runtime lks_pyrt;
+
+/* pylayout.c: the layout of a version (3.13: read from _Py_DebugOffsets,
+ * checked); false and a reason when the version is not one we know. */
+bool lks_py_layout_for(uint32_t version, uint64_t runtime, struct lks_py_layout *out,
+                       char *reason, size_t reason_size);
+/* Known values of the running interpreter's types against the layout. */
+bool lks_py_layout_check_types(const struct lks_py_layout *layout, uint64_t code_type,
+                               uint64_t str_type, uint64_t bytes_type,
+                               char *reason, size_t reason_size);
+
+/* pysyms.c: the .cold part of a function, from the symbol table of the
+ * object holding `function` (none when the object is stripped). */
+bool lks_py_cold_range(uint64_t function, uint64_t *start, uint64_t *end);
+
+/* pyruntime.c: turns Python frames off with a reason, for good. */
+void lks_py_refuse(const char *reason);
+
+/* pycode.c: the copy id of a code object (0: could not copy); `seen` are
+ * the fields the hot path read, to tell a reused address from the code
+ * object copied before at it. */
+struct lks_py_code_seen {
+	uint64_t addr, filename, qualname, linetable;
+	uint64_t filename_hash, qualname_hash;  /* str's hash, after its length */
+	int32_t firstlineno;
+	uint32_t code_units;
+};
+bool lks_pycode_init(void);
+uint32_t lks_pycode_id(const struct lks_py_code_seen *seen);
+
+/* The hot path's lookup, inline: the address's first slot, whose record
+ * must match every field; anything else goes to lks_pycode_id. */
+#define LKS_PYCODE_SLOT_BITS 18
+#define LKS_PYCODE_RECORD_SIZE 80
+extern uint32_t *lks_pycode_slots;
+extern const struct lks_py_code_seen *lks_pycode_seen_base;
+
+static inline uint32_t lks_pycode_hash(uint64_t addr)
+{
+	return (uint32_t)((addr >> 4) * 0x9e3779b97f4a7c15u >> (64 - LKS_PYCODE_SLOT_BITS));
+}
+
+static inline uint32_t lks_pycode_find(const struct lks_py_code_seen *seen)
+{
+	/* acquire: a published id's record is complete */
+	uint32_t id = __atomic_load_n(&lks_pycode_slots[lks_pycode_hash(seen->addr)],
+	                              __ATOMIC_ACQUIRE);
+	const struct lks_py_code_seen *have = (const struct lks_py_code_seen *)
+		((const char *)lks_pycode_seen_base + (size_t)id * LKS_PYCODE_RECORD_SIZE);
+
+	if (lks_likely(id && have->addr == seen->addr && have->filename == seen->filename &&
+	               have->qualname == seen->qualname && have->linetable == seen->linetable &&
+	               have->qualname_hash == seen->qualname_hash &&
+	               have->filename_hash == seen->filename_hash &&
+	               have->firstlineno == seen->firstlineno &&
+	               have->code_units == seen->code_units))
+		return id;
+	return lks_pycode_id(seen);
+}
+uint32_t lks_pycode_count(void);   /* ids handed out: 1..count */
+struct lks_pycode_copy {
+	const char *qualname, *filename;
+	const uint8_t *linetable;
+	uint32_t linetable_len, code_bytes;
+	int32_t firstlineno;
+};
+bool lks_pycode_get(uint32_t id, struct lks_pycode_copy *out); /* ready ones */
+uint64_t lks_pycode_missed(void);
+
+
+/* A read of the program's memory that fails instead of faulting. */
+bool lks_py_peek(void *dst, uint64_t src, size_t len);
+
+/* A canonical user-space address past the first page, 8-byte aligned
+ * (one unsigned compare for the range). */
+static inline bool lks_py_plausible(uint64_t ptr)
+{
+	return ptr - 4096 < (1ull << 47) - 4096 && (ptr & 7) == 0;
+}
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* The Python sections of a snapshot: what the shim knew of the interpreter,
+ * and every code object copied so far with its line table. Called after the
+ * traces are gathered, so every copy id a trace holds is already here. */
+#include "../shim.h"
+#include "python.h"
+#include "pyroom.h"
+
+static int write_codes(struct lks_buf *codes, struct lks_buf *bytes,
+                       struct lks_strtab *strings)
+{
+	uint32_t count = lks_pycode_count();
+
+	for (uint32_t id = 1; id < count; id++) {
+		struct lks_pycode_copy copy;
+		struct lks_pycode record = { .id = id };
+
+		if (!lks_pycode_get(id, &copy))
+			continue;  /* being copied, or failed: no trace holds it */
+		record.qualname = lks_strtab_add(strings, copy.qualname);
+		record.filename = lks_strtab_add(strings, copy.filename);
+		record.firstlineno = copy.firstlineno;
+		record.linetable = bytes->len;
+		record.linetable_len = copy.linetable_len;
+		record.code_bytes = copy.code_bytes;
+		lks_buf_append(bytes, copy.linetable, copy.linetable_len);
+		lks_buf_append(codes, &record, sizeof(record));
+	}
+	return codes->failed || bytes->failed ? -1 : 0;
+}
+
+int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf *bytes,
+                    struct lks_strtab *strings, uint32_t *header_flags)
+{
+	struct lks_python record = {
+		.version = lks_pyrt.version, .flags = lks_pyrt.flags,
+		.codes = lks_pycode_count() ? lks_pycode_count() - 1 : 0,
+		.missed_codes = lks_pycode_missed(), .bad_frames = __atomic_load_n(&lks_pyrt.bad_frames, __ATOMIC_RELAXED),
+		.unpaired = __atomic_load_n(&lks_pyrt.unpaired, __ATOMIC_RELAXED),
+	};
+
+	if (!lks_pyrt.runtime)
+		return 0;
+	*header_flags |= LKS_HF_PYTHON;
+	/* acquire: a refusal's reason is complete once its state is seen */
+	(void)__atomic_load_n(&lks_pyrt.state, __ATOMIC_ACQUIRE);
+	record.status = lks_pyrt.status;
+	record.reason = lks_strtab_add(strings, lks_pyrt.reason);
+	lks_buf_append(info, &record, sizeof(record));
+	if (write_codes(codes, bytes, strings) < 0 || info->failed)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The CPython room of the shim (docs/PYTHON.md): what the rest of the shim
+ * calls. Everything else in shim/python/ is private to the room. */
+#ifndef LEAKSCOPE_SHIM_PYTHON_H
+#define LEAKSCOPE_SHIM_PYTHON_H
+
+#include <stdint.h>
+
+struct lks_buf;
+struct lks_strtab;
+
+/* From the constructor, in its quiet scope: finds a CPython runtime in the
+ * process and checks its layout; Python frames stay off when it fails. */
+void lks_py_init(void);
+
+/* The capture's last step: the interned native stack `native` with the
+ * Python frames of this thread merged in where _PyEval_EvalFrameDefault ran
+ * them, interned; `native` itself when the thread runs no Python code. */
+uint32_t lks_py_merge(uint32_t native);
+
+/* Set once the capture saw Py_Finalize under way (python_exit=1): the
+ * recording path then takes the 'python-exit' snapshot, after the block
+ * is recorded, with lks_py_exit_snapshot. */
+extern int lks_py_exit_due;  /* atomic */
+void lks_py_exit_snapshot(void);
+
+/* Snapshot sections LKS_SEC_PYTHON, PYCODES and PYBYTES, and LKS_HF_PYTHON
+ * in *header_flags when a runtime was found (else the sections stay empty).
+ * 0, or -1 when a buffer could not grow. */
+int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf *bytes,
+                    struct lks_strtab *strings, uint32_t *header_flags);
+
+#endif

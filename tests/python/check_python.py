@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Python frames in leakscope's snapshots, checked from the raw frames the
+shim wrote (lkspy.py) and, for the C extension, from the JSON report: each
+scenario of scripts/ on every CPython 3.11-3.13 this machine has (the ones
+it lacks are named as skipped), a program without Python, the python=0
+option and an interpreter too old to read.
+
+With --minor X.Y: the scenarios on each CPython X.Y found (exit 77, a skip,
+when there is none); without: the checks that need one interpreter only.
+
+Usage: check_python.py --shim SO --leakscope EXE --ext leaky.so --plain PROGRAM
+                       [--minor X.Y [--kind system|pyenv]]
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lkspy  # noqa: E402
+
+SCRIPTS = os.path.join(HERE, "scripts")
+WANTED = ["3.11", "3.12", "3.13"]
+PYENV = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+
+
+def interpreters():
+    """(name, path) of each CPython 3.11-3.13 found, and what was not."""
+    found, skipped = [], []
+    env = os.environ.get("LEAKSCOPE_TEST_PYTHONS")
+    paths = env.split(":") if env else (
+        ["/usr/bin/python3.11", "/usr/bin/python3.12", "/usr/bin/python3.13"] +
+        sorted(glob.glob(os.path.join(PYENV, "versions/3.1[123].*/bin/python3.1[123]"))))
+    for path in paths:
+        if os.access(path, os.X_OK):
+            found.append(path)
+    for minor in WANTED:
+        if not any(p.endswith("python" + minor) for p in found):
+            skipped.append(minor)
+    return found, skipped
+
+
+def markers(path):
+    """Line numbers of the '@name' markers of a source file."""
+    lines = {}
+    with open(path, encoding="utf-8") as source:
+        for number, text in enumerate(source, 1):
+            for name in re.findall(r"@(\w+)", text):
+                lines[name] = number
+    return lines
+
+
+def run(command, work, options="", env_extra=None):
+    """Runs command under the shim; {label: Snapshot} of what it wrote."""
+    for name in os.listdir(work):
+        os.unlink(os.path.join(work, name))
+    env = dict(os.environ, LD_PRELOAD=ARGS.shim, PYTHONMALLOC="malloc",
+               LEAKSCOPE_OPTIONS="output_dir=%s:summary=0%s" % (work, options))
+    env.update(env_extra or {})
+    result = subprocess.run(command, env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    if result.returncode != 0:
+        raise AssertionError("%s: exit %d: %s" % (command, result.returncode,
+                                                  result.stderr[-2000:]))
+    snaps = {}
+    for name in sorted(os.listdir(work)):
+        if name.endswith(".lks"):
+            snap = lkspy.Snapshot(os.path.join(work, name))
+            snaps[snap.label] = snap
+    return snaps
+
+
+def blocks_at(snap, qualname, path, line, handles=False):
+    """Blocks (or open handles) whose innermost Python frame is this one."""
+    want = (qualname, path, line)
+    if handles:
+        return sum(1 for h in snap.handles
+                   if snap.py_stack(h[3])[:1] == [want])
+    return sum(b for _, b, _ in snap.sites_with(lambda st: st[:1] == [want]))
+
+
+def expect(errors, name, condition, what):
+    if not condition:
+        errors.append("%s: %s" % (name, what))
+
+
+def check_health(errors, name, snap):
+    py = snap.python
+    expect(errors, name, py is not None and py["status"] == "on",
+           "Python frames not on: %r" % (py,))
+    if py:
+        expect(errors, name, py["bad_frames"] == 0, "%d bad frames" % py["bad_frames"])
+
+
+def check_cache(py, work, errors):
+    script = os.path.join(SCRIPTS, "cache.py")
+    line = markers(script)["cache"]
+    snaps = run([py, script], work)
+    first = blocks_at(snaps["after300"], "handle_request", script, line)
+    second = blocks_at(snaps["after600"], "handle_request", script, line)
+    check_health(errors, py + " cache", snaps["after600"])
+    expect(errors, py + " cache", 300 <= first <= 330 and 600 <= second <= 640,
+           "%d then %d blocks at cache.py:%d, want about 300 then 600" %
+           (first, second, line))
+    # before module teardown the cache is whole; after it, gone
+    held = blocks_at(snaps["python-exit"], "handle_request", script, line)
+    left = blocks_at(snaps["exit"], "handle_request", script, line)
+    expect(errors, py + " python-exit", held >= 600 and left < 600,
+           "%d blocks at cache.py:%d in python-exit, %d at exit: want 600 or "
+           "more, then fewer" % (held, line, left))
+
+
+def check_twins(py, work, errors):
+    """The shim's stack cache keeps whole native stacks: a cached one must
+    not hand one function's Python frames to the other."""
+    script = os.path.join(SCRIPTS, "twins.py")
+    at = markers(script)
+    snap = run([py, script], work)["twins"]
+    alpha = blocks_at(snap, "alpha", script, at["alpha"])
+    beta = blocks_at(snap, "beta", script, at["beta"])
+    # a bytearray is one block, or two (object and buffer) on some versions
+    expect(errors, py + " twins", alpha == beta and alpha in (200, 400),
+           "%d blocks at alpha(), %d at beta(): want 200 or 400, the same for both" %
+           (alpha, beta))
+
+
+def check_listeners(py, work, errors):
+    script = os.path.join(SCRIPTS, "listeners.py")
+    at = markers(script)
+    snap = run([py, script], work)["held"]
+    subscribed = blocks_at(snap, "subscribe", script, at["subscribe"])
+    kept = blocks_at(snap, "keep_open", script, at["keep_open"], handles=True)
+    dropped = blocks_at(snap, "read_once", script, at["read_once"], handles=True)
+    # the object, and from 3.11 on its inline values on some versions
+    expect(errors, py + " listeners", 200 <= subscribed <= 430,
+           "%d blocks at subscribe(), want 200 to 400" % subscribed)
+    expect(errors, py + " files", kept == 5 and dropped == 0,
+           "%d handles at keep_open() (want 5), %d at read_once() (want 0)" %
+           (kept, dropped))
+
+
+def check_ext(py, work, errors):
+    script = os.path.join(SCRIPTS, "ext.py")
+    at = markers(script)
+    c_line = markers(os.path.join(HERE, "leaky.c"))["ext_malloc"]
+    snap = run([py, script, ARGS.ext], work)["ext"]
+    want = [("process", script, at["process"]), ("main", script, at["main"])]
+    leaked = 0
+    for trace, blocks, size in snap.sites_with(lambda st: st[:2] == want):
+        first = snap.traces[trace][0]
+        if (snap.module_of(first) or "").endswith("leaky.so"):
+            leaked += size
+    expect(errors, py + " ext", leaked == sum(1000 + n for n in range(5)),
+           "%d bytes from leaky.so under process() <- main(), want 5010" % leaked)
+    report = subprocess.run([ARGS.leakscope, "report", "--format", "json",
+                             snap_path(work, "ext")], capture_output=True,
+                            text=True, timeout=120, check=False)
+    stacks = [[(f["function"], f["file"], f["line"]) for f in leak["stack"][:3]]
+              for leak in json.loads(report.stdout)["processes"][0]["leaks"]]
+    expect(errors, py + " ext report",
+           [("ext_fn", os.path.join(HERE, "leaky.c"), c_line)] + want in stacks,
+           "no leak reads leaky.c:%d ext_fn <- process() <- main()" % c_line)
+
+
+def snap_path(work, label):
+    return [os.path.join(work, n) for n in os.listdir(work)
+            if n.endswith("." + label + ".lks")][0]
+
+
+def check_threads(py, work, errors):
+    script = os.path.join(SCRIPTS, "threads.py")
+    at = markers(script)
+    snaps = run([py, script, ARGS.ext], work)
+    first, last = snaps["first"], snaps["threads"]
+    check_health(errors, py + " threads", last)
+    for snap, name, line, want in ((first, "early", "early_before", 1),
+                                   (last, "early", "early_after", 1),
+                                   (last, "worker", "worker", 50),
+                                   (last, "from_c", "from_c", 1)):
+        got = sum(b for _, b, _ in snap.sites_with(
+            lambda st, w=(name, script, at[line]): st[:1] == [w]))
+        expect(errors, "%s threads %s" % (py, line), got >= want,
+               "%d blocks at %s:%d, want %d or more" % (got, name, at[line], want))
+
+
+def check_exec(py, work, errors):
+    snap = run([py, os.path.join(SCRIPTS, "exec_many.py")], work)["exec"]
+    named = 0
+    for trace, blocks, size in snap.sites_with(
+            lambda st: st and st[0][0].startswith("fn_")):
+        qualname, path, line = snap.py_stack(trace)[0]
+        k = int(qualname[3:])
+        named += 1
+        # the bytes object of fn_k is 5033 + k bytes: one of another k
+        # under this name would be a misnamed frame (list growth is not)
+        own = not 5033 <= size < 5333 or size == 5033 + k
+        expect(errors, "%s exec fn_%d" % (py, k),
+               path == "gen_%d.py" % k and line == 2 and own,
+               "named %s at %s:%s for %d bytes (want gen_%d.py:2)" %
+               (qualname, path, line, size, k))
+    expect(errors, py + " exec", named >= 290, "only %d of 300 functions named" % named)
+
+
+def check_without_python(work, errors, py):
+    snap = run([ARGS.plain], work)["exit"]
+    tagged = [f for f in snap.frames if f >> 56 == 0xFE]
+    expect(errors, "plain program", snap.python is None and not tagged and
+           not snap.flags & lkspy.HF_PYTHON, "Python state in a program without it")
+    off = run([py, os.path.join(SCRIPTS, "cache.py")], work, ":python=0")["after600"]
+    expect(errors, "python=0", off.python and off.python["status"] == "off" and
+           not [f for f in off.frames if f >> 56 == 0xFE] and off.sites,
+           "python=0 did not keep native stacks only: %r" % (off.python,))
+
+
+def corrupt(path, out, offset, fmt, value):
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    struct.pack_into(fmt, data, offset, value)
+    with open(out, "wb") as f:
+        f.write(data)
+
+
+def check_reader(py, work, errors):
+    """The reporter refuses a snapshot whose Python sections lie."""
+    script = os.path.join(SCRIPTS, "ext.py")
+    snap = run([py, script, ARGS.ext], work)["ext"]
+    path = snap_path(work, "ext")
+    frames_at = snap.sections[5][0]
+    tagged = [i for i, f in enumerate(snap.frames) if f >> 56 == 0xFE]
+    codes_at = snap.sections[10][0]
+    cases = [
+        ("unknown code id", frames_at + 8 * tagged[0] + 4, "<I", 0xFEFFFFFF,
+         "not in the file"),
+        ("line table past its section", codes_at + 24, "<I", 0xFFFFFFF0,
+         "out of range"),
+        ("python status", snap.sections[9][0] + 4, "<I", 9, "bad status"),
+    ]
+    for name, offset, fmt, value, message in cases:
+        bad = os.path.join(work, "bad.lks")
+        corrupt(path, bad, offset, fmt, value)
+        result = subprocess.run([ARGS.leakscope, "report", bad], capture_output=True,
+                                text=True, timeout=120, check=False)
+        expect(errors, "reader: " + name, result.returncode != 0 and
+               message in result.stderr, "accepted, or said %r" % result.stderr[-300:])
+
+
+def check_run_allocator(py, work, errors):
+    """leakscope run makes objects visible (PYTHONMALLOC=malloc) and says
+    so; with -E it cannot, and the report says which objects stay hidden."""
+    for flag, visible in ((None, True), ("-E", False)):
+        json_path = os.path.join(work, "run.json")
+        command = [ARGS.leakscope, "run", "--json", json_path, "--shim", ARGS.shim, "--",
+                   py] + ([flag] if flag else []) + ["-c", "x = [bytes(9) for i in range(9)]"]
+        env = dict(os.environ)
+        env.pop("PYTHONMALLOC", None)
+        result = subprocess.run(command, env=env, capture_output=True, text=True,
+                                timeout=120, check=False)
+        with open(json_path, encoding="utf-8") as report:
+            proc = json.load(report)["processes"][0]
+        python = proc.get("python") or {}
+        said = " ".join(proc["warnings"]) + result.stderr
+        ok = (python.get("pythonmalloc_malloc") is True and
+              python.get("environment_ignored") is (not visible) and
+              ("one by one" in result.stderr) == visible and
+              ("-E or -I" in said) != visible)
+        expect(errors, "run %s" % (flag or "without -E"), ok,
+               "python %r, warnings %r" % (python, proc["warnings"]))
+
+
+def check_unsupported(work, errors):
+    old = sorted(glob.glob("/root/.pyenv/versions/3.10.*/bin/python3.10"))
+    if not old:
+        print("skipped: unsupported interpreter (no CPython 3.10 here)")
+        return
+    snap = run([old[0], "-c", "x = [bytes(100) for i in range(10)]"], work)["exit"]
+    native = any(len(frames) > 0 for frames in snap.traces.values())
+    expect(errors, "3.10", snap.python and snap.python["status"] == "unsupported" and
+           snap.python["reason"] and native,
+           "CPython 3.10 not said unsupported with native stacks: %r" % (snap.python,))
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    for name in ("--shim", "--leakscope", "--ext", "--plain"):
+        parser.add_argument(name, required=True)
+    parser.add_argument("--minor", help="the scenarios on each CPython X.Y found")
+    parser.add_argument("--kind", choices=("system", "pyenv"),
+                        help="only the distribution's interpreter, or only pyenv's")
+    ARGS = parser.parse_args()
+    for name in ("shim", "leakscope", "ext", "plain"):
+        setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
+    found, skipped = interpreters()
+    errors = []
+    if ARGS.minor:
+        found = [p for p in found if p.endswith("python" + ARGS.minor)]
+    if ARGS.kind:
+        found = [p for p in found if p.startswith(PYENV) == (ARGS.kind == "pyenv")]
+    if not found:
+        print("skipped: no %sCPython %s here" % (ARGS.kind + " " if ARGS.kind else "",
+                                                  ARGS.minor or "3.11-3.13"))
+        return 77
+    with tempfile.TemporaryDirectory() as work:
+        if ARGS.minor:
+            for py in found:
+                print("interpreter:", py)
+                for check in (check_cache, check_twins, check_listeners, check_ext,
+                              check_threads, check_exec):
+                    try:
+                        check(py, work, errors)
+                    except AssertionError as failure:
+                        errors.append("%s %s: %s" % (py, check.__name__, failure))
+        else:
+            for minor in skipped:
+                print("note: no CPython %s on this machine" % minor)
+            print("interpreter:", found[0])
+            check_without_python(work, errors, found[0])
+            check_reader(found[0], work, errors)
+            check_run_allocator(found[0], work, errors)
+            check_unsupported(work, errors)
+    for error in errors:
+        print("FAIL:", error)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# Listeners subscribed and never removed; a file dropped (closed by its
+# refcount) and files kept open in a list.
+import ctypes
+import os
+import sys
+
+snapshot = ctypes.CDLL(None).leakscope_snapshot
+listeners = []
+open_files = []
+
+
+class MyListener:
+    def __init__(self, n):
+        self.n = n
+        self.payload = [n] * 20
+
+
+def subscribe(n):
+    listeners.append(MyListener(n))  # @subscribe
+
+
+def keep_open(path):
+    open_files.append(open(path))  # @keep_open
+
+
+def read_once(path):
+    f = open(path)  # @read_once
+    return f.read(1)
+
+
+for n in range(200):
+    subscribe(n)
+for _ in range(5):
+    keep_open(sys.argv[0])
+for _ in range(5):
+    read_once(sys.argv[0])
+snapshot(b"held")
