@@ -75,6 +75,23 @@ enum lks_class {
 	LKS_CLASS_REACHABLE = 4,
 };
 
+/* How a reachable site's blocks were reached when only an interior pointer
+ * leads to them, one that C++ or a C library makes on purpose (Valgrind's
+ * leak-check heuristics; blocks a start pointer reaches have NONE). */
+enum lks_heuristic {
+	LKS_HEUR_NONE = 0,
+	LKS_HEUR_STDSTRING = 1,    /* to the characters of a reference-counted
+	                            * std::string: length, capacity, count first */
+	LKS_HEUR_LENGTH64 = 2,     /* 8 bytes in: the first 8 hold the length of
+	                            * the rest (sqlite's allocations) */
+	LKS_HEUR_NEWARRAY = 3,     /* 8 bytes in: new T[n]'s element count
+	                            * ("cookie") of a T with a destructor */
+	LKS_HEUR_MULTIPLE_INHERITANCE = 4, /* to a non-first base of an object:
+	                            * vtable pointers at both places */
+	LKS_HEUR_EMPTY_ARRAY = 5,  /* one past the end of new T[0]: the cookie
+	                            * alone, holding 0 */
+};
+
 /* Allocator family: which release function a block must be given back to. */
 enum lks_family {
 	LKS_FAMILY_MALLOC = 0, /* malloc, calloc, realloc, memalign, ... */
@@ -165,10 +182,13 @@ struct lks_counters {
 	uint64_t unwind_checked;    /* unwind_check=1: stacks also taken by libunwind */
 	uint64_t unwind_differences;/* ... and found different */
 	uint64_t as_limit_bytes;    /* RLIMIT_AS that stopped the tables growing (0: none) */
+	uint64_t unreadable_root_bytes; /* of modules' writable segments, made
+	                             * unreadable (PROT_NONE) by the program:
+	                             * not scanned */
 	uint64_t closed_unseen;     /* recorded fds closed by a call the shim did not
 	                             * see (syscall(SYS_close)): not open handles */
 	uint64_t replaced_unseen;   /* of those, fds now holding another file */
-	uint64_t reserved[5];
+	uint64_t reserved[4];
 };
 _Static_assert(sizeof(struct lks_counters) == 256, "lks_counters size");
 
@@ -203,7 +223,8 @@ struct lks_site {
 	uint32_t trace;
 	uint8_t klass;       /* enum lks_class */
 	uint8_t family;      /* enum lks_family */
-	uint16_t reserved;
+	uint8_t heuristic;   /* enum lks_heuristic: reachable only that way */
+	uint8_t reserved;
 	uint64_t blocks;
 	uint64_t bytes;
 	uint64_t indirect_blocks;
@@ -239,13 +260,17 @@ struct lks_retainer_step {
 	uint64_t offset;    /* block: where in it the pointer to the next step is;
 	                     * register root: the register's index */
 	uint32_t trace;     /* block: allocation site */
-	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one) */
+	uint32_t thread;    /* stack, register, TLS root: thread (0 = exiting one;
+	                     * LKS_THREAD_FINISHED: the TCB of a finished thread
+	                     * whose stack glibc keeps for reuse) */
 	uint64_t size;      /* block: its size */
 	uint64_t frame_ip;  /* stack root: the first return address above the
 	                     * word, into the caller of the function whose frame
 	                     * holds it; 0 when none was found */
 };
 _Static_assert(sizeof(struct lks_retainer_step) == 48, "lks_retainer_step size");
+
+#define LKS_THREAD_FINISHED 0xffffffffu
 
 enum lks_retainer_kind {
 	LKS_RK_GLOBAL = 1,  /* a word in a module's writable segment */
@@ -254,6 +279,11 @@ enum lks_retainer_kind {
 	LKS_RK_MMAP = 4,    /* a word in an anonymous mapping of the program */
 	LKS_RK_BLOCK = 5,   /* a heap block on the way */
 	LKS_RK_REGISTER = 6,/* a register of a thread, saved when it was stopped */
+	LKS_RK_FILE = 7,    /* a word in a writable file mapping of the program's
+	                     * (a JVM's class-data archive, MAP_PRIVATE) */
+	LKS_RK_RUNTIME = 8, /* a word in a block the C library allocated while
+	                     * the shim worked (the FILE of fopen, the DIR of
+	                     * opendir): never reported itself */
 };
 
 /* ---- CPython (docs/PYTHON.md) ---------------------------------------------

@@ -84,7 +84,7 @@ static int write_verdict_outputs(const struct report_outputs *o,
 		{ gate->junit_path, NULL, write_junit, o },
 		{ gate->sarif_path, NULL, write_sarif, o },
 		{ gate->write_baseline, NULL, write_json, o }, /* a baseline is a JSON report */
-		{ NULL, gate->print_suppressions ? stdout : NULL, write_suppressions, o },
+		{ gate->suppressions_out, NULL, write_suppressions, o },
 	};
 
 	return emit(outputs, sizeof(outputs) / sizeof(outputs[0]), err);
@@ -143,7 +143,8 @@ int command_report(char **argv, int first, int argc, struct cli_args *args)
 	}
 	if (load_gate(&args->gate) < 0)
 		return EXIT_USAGE;
-	if (snapset_load_report(argv + first, argc - first, &report, &err) < 0) {
+	if (snapset_load_report(argv + first, argc - first, &args->exe, args->gate.between,
+				&report, &err) < 0) {
 		fprintf(stderr, "leakscope: %s\n", err.text);
 		return EXIT_FAILED;
 	}

@@ -22,7 +22,7 @@ static int spawn_failure(const char *command, int error)
 static int check_writable(const struct output_options *out, const struct gate_config *gate)
 {
 	const char *paths[] = { out->path, out->json_path, gate->junit_path, gate->sarif_path,
-				gate->write_baseline };
+				gate->write_baseline, gate->suppressions_out };
 	struct errmsg err = { "" };
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
@@ -67,6 +67,8 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 	if (check_writable(out, gate) < 0)
 		return EXIT_TOOL_FAILED;
 	args->run.argv = argv + first;
+	args->run.exe_filter = &args->exe;
+	args->run.between = gate->between;
 	r = session_run(&args->run, &report, &outcome, &err);
 	if (r < 0) {
 		fprintf(stderr, "leakscope: %s\n", err.text);
@@ -86,6 +88,8 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 			argv[first]);
 		outcome.exit_code = gate->error_exitcode;
 	}
+	if (outcome.symbols_error[0])
+		fprintf(stderr, "leakscope: warning: %s\n", outcome.symbols_error);
 	if (outcome.still_running)
 		print_still_running(&outcome, argv[first]);
 	if (outcome.kept_dir)

@@ -20,6 +20,8 @@
 
 #include "request.h"
 #include "commands.h"
+#include "snapread.h"
+#include "symkeep.h"
 
 /* What is asked of which process. */
 struct request {
@@ -278,6 +280,23 @@ static int ask(const struct request *opts, char *path, size_t size,
 	return r;
 }
 
+/* The symbols of the snapshot's addresses, kept beside it while the
+ * program's objects are still the ones that ran. The snapshot is there
+ * either way: a failure here is a warning. */
+static void keep_symbols(const char *path)
+{
+	struct snapshot *snap;
+	struct errmsg err = { "" };
+
+	if (snap_read_file(path, &snap, &err) == 0) {
+		if (symkeep_write(snap, &err) == 0)
+			err.text[0] = '\0';
+		snap_free(snap);
+	}
+	if (err.text[0])
+		fprintf(stderr, "leakscope: warning: symbols not kept: %s\n", err.text);
+}
+
 int command_snapshot(char **argv, int first, int argc, struct cli_args *args)
 {
 	struct request asked = { .label = args->snapshot.label,
@@ -297,5 +316,6 @@ int command_snapshot(char **argv, int first, int argc, struct cli_args *args)
 		return EXIT_FAILED;
 	}
 	printf("%s\n", path);
+	keep_symbols(path);
 	return 0;
 }

@@ -109,7 +109,8 @@ static int stats_report(const struct cli_args *args, char *const *paths, int cou
 	struct model_report report = { 0 };
 	struct stats_table *tables = NULL;
 	struct stats_view *views = NULL;
-	int r = snapset_load_report(paths, count, &report, err);
+	int r = snapset_load_report(paths, count, NULL, (const char *[2]){ NULL, NULL }, &report,
+				    err);
 
 	if (r == 0) {
 		tables = calloc(report.count + 1, sizeof(*tables));

@@ -97,6 +97,18 @@ static int add_exclude(struct cli_args *args, const char *name, const char *arg,
 	return append(&f->exclude, &f->exclude_count, arg, err);
 }
 
+static int add_skip_exe(struct cli_args *args, const char *name, const char *arg,
+			struct errmsg *err)
+{
+	return append(&args->exe.skip, &args->exe.skip_count, arg, err);
+}
+
+static int add_only_exe(struct cli_args *args, const char *name, const char *arg,
+			struct errmsg *err)
+{
+	return append(&args->exe.only, &args->exe.only_count, arg, err);
+}
+
 static int set_fail_on(struct cli_args *args, const char *name, const char *arg,
 		       struct errmsg *err)
 {
@@ -108,6 +120,31 @@ static int add_suppressions(struct cli_args *args, const char *name, const char 
 {
 	return append(&args->gate.suppression_files, &args->gate.suppression_file_count, arg,
 		      err);
+}
+
+/* "A,B": two labels a snapshot can have, the earlier first. */
+static int set_between(struct cli_args *args, const char *name, const char *arg,
+		       struct errmsg *err)
+{
+	const char *comma = strchr(arg, ',');
+	char *first;
+
+	if (!comma || comma == arg || !comma[1] || strchr(comma + 1, ',')) {
+		errmsg_set(err, "%s wants two snapshot labels, A,B, not '%s'", name, arg);
+		return -EINVAL;
+	}
+	first = strndup(arg, (size_t)(comma - arg));
+	if (!first) {
+		errmsg_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	free(args->between_first);
+	args->between_first = first;
+	args->gate.between[0] = first;
+	args->gate.between[1] = comma + 1;
+	if (snapshot_check_label(first, err) < 0 || snapshot_check_label(comma + 1, err) < 0)
+		return -EINVAL;
+	return 0;
 }
 
 static int set_error_exitcode(struct cli_args *args, const char *name, const char *arg,
@@ -163,6 +200,8 @@ void cli_args_free(struct cli_args *args)
 	free(args->stats.stats.alloc_fns);
 	filter_free(&args->stats.stats.filters);
 	gate_config_free(&args->gate);
+	exe_filter_free(&args->exe);
+	free(args->between_first);
 }
 
 int parse_count(const char *name, const char *arg, uint64_t min, uint64_t max,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "errmsg.h"
+#include "exefilter.h"
 #include "gate.h"
 #include "session.h"
 #include "stats.h"
@@ -58,6 +59,8 @@ struct cli_args {
 	struct stats_args stats;
 	struct gate_config gate;
 	struct snapshot_args snapshot;
+	struct exe_filter exe; /* --skip-exe, --only-exe */
+	char *between_first;   /* --between's first label (malloc'd) */
 	bool help;
 };
 

@@ -14,19 +14,49 @@
 
 /* ---- recording ------------------------------------------------------------ */
 
-void lks_record(void *ptr, size_t size, uint8_t family)
+/* noinline: its frames all lie below its caller's, where the scrub goes.
+ * The address goes into the hint (in this frame, scrubbed) before anything
+ * else, so no register the capture's frames save holds it: they reach
+ * deeper than the scrub (the walk's buffers are sized by the depth
+ * option), and a saved copy would lie under a later frame of the
+ * program's. */
+static __attribute__((noinline)) void record(void *ptr, size_t size, uint8_t family)
 {
-	int saved_errno = errno;                     /* the capture may set it */
 	struct lks_live_hint hint;
+	int saved_errno;
 	uint32_t trace;
 
 	lks_live_prefetch((uint64_t)ptr, &hint);     /* overlaps the unwinding */
+	saved_errno = errno;                         /* the capture may set it */
 	trace = lks_capture_trace();                 /* 0 if no stack: counted */
 
 	lks_live_insert_hinted(&hint, size, trace, family);
 	if (lks_unlikely(__atomic_load_n(&lks_py_exit_due, __ATOMIC_RELAXED)))
 		lks_py_exit_snapshot();  /* CPython began to finalize */
 	errno = saved_errno;
+}
+
+#ifndef LKS_SCRUB_BYTES
+#define LKS_SCRUB_BYTES 256
+#endif
+
+/* Recording leaves copies of the block's address in its dead frames (the
+ * registers it pushed) just below the program's frame. A later frame of
+ * the program's that leaves them unwritten and is still live at exit would
+ * make a block the program dropped look reachable: zeroed here, in a frame
+ * laid where record's were. */
+static __attribute__((noinline)) void scrub_dead_stack(void)
+{
+	char dead[LKS_SCRUB_BYTES];
+
+	memset(dead, 0, sizeof(dead));
+	__asm__ volatile("" : : "r"(dead) : "memory");  /* the stores are kept */
+}
+
+void lks_record(void *ptr, size_t size, uint8_t family)
+{
+	record(ptr, size, family);
+	scrub_dead_stack();
 }
 
 /* Un-recording runs even while lks_busy is set (a signal handler that frees
@@ -40,7 +70,7 @@ void lks_unrecord(void *ptr, uint8_t family)
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE))
 		return;
 	if (!lks_live_remove((uint64_t)ptr, &removed)) {
-		if (!lks_busy)
+		if (!lks_behalf_forget(ptr) && !lks_busy)
 			lks_count_unknown_free();
 	} else if (removed.family != family) {
 		lks_count_mismatch();
@@ -72,9 +102,21 @@ static bool release_ready(void *const *slot)
 	return lks_likely(*slot != NULL) || (!lks_busy && lks_real_get(slot));
 }
 
+/* Forwarded while recording, the block is the C library's work inside an
+ * interposer (the FILE of fopen, the DIR of opendir; with unwind_check=1,
+ * libunwind's): not recorded, but it may come to hold the program's
+ * pointers, so the exit scan reads it (reach/behalf.c). */
+static void *for_shim(void *ptr, size_t size)
+{
+	/* relaxed: forwarded while ACTIVE means this thread is busy in the shim */
+	if (ptr && __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE)
+		lks_behalf_note(ptr, size);
+	return ptr;
+}
+
 static void *forward_malloc(size_t size)
 {
-	return real_alloc_ready(&lks_real.malloc) ? lks_real.malloc(size)
+	return real_alloc_ready(&lks_real.malloc) ? for_shim(lks_real.malloc(size), size)
 	                                          : lks_bootstrap_alloc(size, 16);
 }
 
@@ -83,7 +125,7 @@ static void *forward_calloc(size_t count, size_t size)
 	size_t total;
 
 	if (real_alloc_ready(&lks_real.calloc))
-		return lks_real.calloc(count, size);
+		return for_shim(lks_real.calloc(count, size), count * size);
 	if (__builtin_mul_overflow(count, size, &total))
 		return NULL;
 	return lks_bootstrap_alloc(total, 16);
@@ -160,7 +202,7 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	if (lks_unlikely(!lks_enter())) {
 		lks_unrecord(ptr, LKS_FAMILY_MALLOC);
 		return real_release_ready(&lks_real.realloc)
-		       ? lks_real.realloc(ptr, size) : NULL;
+		       ? for_shim(lks_real.realloc(ptr, size), size) : NULL;
 	}
 	/* Un-record first: once realloc returns, another thread may get ptr. */
 	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&

@@ -23,17 +23,26 @@ struct region {
 	uint64_t bytes;
 };
 static struct region regions[MAX_REGIONS];
+/* atomic: slots below it may be taken. The walks stop there: reading the
+ * whole table (64 KiB, never touched past its first slots) cost a short
+ * process 15 page faults. */
+static uint32_t regions_used;
 
 static void remember(void *ptr, size_t bytes)
 {
-	for (int i = 0; i < MAX_REGIONS; i++) {
+	for (uint32_t i = 0; i < MAX_REGIONS; i++) {
 		uint64_t free_slot = 0;
+		uint32_t used = __atomic_load_n(&regions_used, __ATOMIC_RELAXED);
 
 		/* relaxed: only the scan reads these, with the world stopped */
 		if (__atomic_compare_exchange_n(&regions[i].start, &free_slot,
 		                                (uint64_t)(uintptr_t)ptr, false,
 		                                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&regions[i].bytes, bytes, __ATOMIC_RELAXED);
+			while (used < i + 1 &&
+			       !__atomic_compare_exchange_n(&regions_used, &used, i + 1, false,
+			                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				;
 			return;
 		}
 	}
@@ -43,7 +52,9 @@ static void remember(void *ptr, size_t bytes)
 
 static void forget(void *ptr)
 {
-	for (int i = 0; i < MAX_REGIONS; i++)
+	uint32_t used = __atomic_load_n(&regions_used, __ATOMIC_RELAXED);
+
+	for (uint32_t i = 0; i < used; i++)
 		if (__atomic_load_n(&regions[i].start, __ATOMIC_RELAXED) ==
 		    (uint64_t)(uintptr_t)ptr) {
 			__atomic_store_n(&regions[i].start, 0, __ATOMIC_RELAXED);
@@ -54,7 +65,9 @@ static void forget(void *ptr)
 void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
                        void *ctx)
 {
-	for (int i = 0; i < MAX_REGIONS; i++) {
+	uint32_t used = __atomic_load_n(&regions_used, __ATOMIC_RELAXED);
+
+	for (uint32_t i = 0; i < used; i++) {
 		uint64_t start = __atomic_load_n(&regions[i].start, __ATOMIC_RELAXED);
 
 		if (start)

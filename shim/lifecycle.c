@@ -306,15 +306,27 @@ static _Noreturn void exit_now(void (*real_exit)(int), int status)
 	__builtin_unreachable();
 }
 
+/* ---- where the exiting thread's live stack begins -------------------------- */
+
+/* The caller's stack pointer before its call: the callee's canonical frame
+ * address. Not noted in a vfork child: it borrows its parent's thread. */
+static void note_exit_call(uint64_t caller_sp)
+{
+	if (!shares_parents_memory())
+		lks_reach_note_exit_call(caller_sp);
+}
+
 /* _exit skips atexit handlers, so ours too: write the snapshot here. */
 LKS_EXPORT void _exit(int status)
 {
+	note_exit_call((uint64_t)(uintptr_t)__builtin_dwarf_cfa());
 	process_end(LKS_REASON__EXIT, status);
 	exit_now(lks_started() && lks_real_get(&lks_real._exit) ? lks_real._exit : NULL, status);
 }
 
 LKS_EXPORT void _Exit(int status)
 {
+	note_exit_call((uint64_t)(uintptr_t)__builtin_dwarf_cfa());
 	process_end(LKS_REASON__EXIT, status);
 	exit_now(lks_started() && lks_real_get(&lks_real._Exit) ? lks_real._Exit : NULL, status);
 }
@@ -376,6 +388,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	}
 	say_start(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_UNINIT);
 	exit_claim();
+	lks_reach_note_main_thread();
 	quiet = lks_quiet_begin();
 	note_malloc();
 	/* Registered before __libc_start_main registers the loader's fini, so

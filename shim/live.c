@@ -652,11 +652,22 @@ void lks_count_unknown_free(void)
 	__atomic_fetch_add(&unknown_frees, 1, __ATOMIC_RELAXED);
 }
 
-static void visit_generation(struct generation *gen,
-                             void (*visit)(const struct lks_block *, void *), void *ctx)
+struct slot_walk {
+	struct generation *gen;
+	void (*visit)(const struct lks_block *, void *);
+	void *ctx;
+};
+
+/* The live slots of one run of touched pages of a generation. */
+static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 {
-	for (uint64_t at = 0; at < gen->count; at++) {
-		struct entry *slot = &gen->slots[at];
+	const struct slot_walk *walk = arg;
+	struct entry *base = walk->gen->slots;
+	uint64_t first = (lo - (uint64_t)(uintptr_t)base) / sizeof(*base);
+	uint64_t end = (hi - (uint64_t)(uintptr_t)base + sizeof(*base) - 1) / sizeof(*base);
+
+	for (uint64_t at = first; at < end && at < walk->gen->count; at++) {
+		struct entry *slot = &base[at];
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
 		struct lks_block block;
 		uint64_t size;
@@ -673,18 +684,29 @@ static void visit_generation(struct generation *gen,
 		block.addr = key;
 		block.size = size & ((1ull << 56) - 1);
 		block.family = (uint8_t)(size >> 56);
-		visit(&block, ctx);
+		walk->visit(&block, walk->ctx);
 	}
 }
 
+/* Only the slots on pages ever touched: a generation is 384 KiB or more,
+ * and a short process fills a few of its slots. A slot across the edge of
+ * a run is read whole (its key is on a touched page, or it is empty). */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx)
 {
+	int pagemap_fd = lks_pagemap_open();
+
 	for (uint32_t s = 0; s < 1u << SHARD_BITS; s++) {
 		uint32_t count = __atomic_load_n(&shards[s].gen_count, __ATOMIC_ACQUIRE);
 
-		for (uint32_t i = 0; i < count; i++)
-			visit_generation(&shards[s].generations[i], visit, ctx);
+		for (uint32_t i = 0; i < count; i++) {
+			struct slot_walk walk = { &shards[s].generations[i], visit, ctx };
+			uint64_t lo = (uint64_t)(uintptr_t)walk.gen->slots;
+
+			lks_touched_foreach(pagemap_fd, lo, lo + walk.gen->count * sizeof(struct entry),
+			                    visit_slots, &walk);
+		}
 	}
+	lks_pagemap_close(pagemap_fd);
 }
 
 void lks_live_stats(struct lks_live_stats *stats)

@@ -71,6 +71,15 @@ void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
 uint64_t lks_arena_unlisted(void);
 uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
+/* ---- touched.c: the pages of a range ever touched ------------------------ */
+
+int lks_pagemap_open(void);            /* -1: then every page counts */
+void lks_pagemap_close(int pagemap_fd);
+/* Runs of [lo, hi) on pages present or swapped (all of it when pagemap
+ * cannot tell): the rest of private anonymous memory reads as zeros. */
+void lks_touched_foreach(int pagemap_fd, uint64_t lo, uint64_t hi,
+                         void (*visit)(uint64_t lo, uint64_t hi, void *ctx), void *ctx);
+
 /* ---- aslimit.c: RLIMIT_AS ------------------------------------------------ */
 
 /* The tables may grow by bytes and leave the program its room. false stops
@@ -125,6 +134,11 @@ uint64_t lks_depot_missed(void);
 /* ptr not NULL; lks_record with lks_enter() taken, lks_unrecord always */
 void lks_record(void *ptr, size_t size, uint8_t family);
 void lks_unrecord(void *ptr, uint8_t family);
+
+/* ---- reach/behalf.c: blocks the C library allocated for the shim ------- */
+
+void lks_behalf_note(void *ptr, size_t size);
+bool lks_behalf_forget(void *ptr);  /* false: not one of those */
 
 /* ---- live.c: the block table -------------------------------------------- */
 
@@ -185,14 +199,24 @@ struct lks_reach;
 /* Holds the other threads still until lks_reach_end; NULL: no scan (the
  * reach option is off, or it could not run: the blocks stay unfreed). */
 struct lks_reach *lks_reach_scan(void);
-/* The frame of the shim's outermost function on the exiting thread. */
+/* exitframe.c: called by the exiting thread from the shim's outermost exit
+ * frame (before anything runs on another stack): the scan reads that
+ * thread's stack from the caller of exit() up (found by unwinding), else
+ * from the caller of _exit or _Exit (noted by their interposers), else from
+ * that frame. */
 void lks_reach_stack_from(uint64_t frame);
-typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass,
+void lks_reach_note_exit_call(uint64_t caller_sp);
+/* Called on the main thread: its thread control block is never a finished
+ * thread's, even once main called pthread_exit. */
+void lks_reach_note_main_thread(void);
+/* heuristic: enum lks_heuristic, for a reachable block */
+typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
                              uint64_t indirect_blocks, uint64_t indirect_bytes,
                              void *ctx);
 void lks_reach_foreach(const struct lks_reach *reach, lks_reach_visit *visit, void *ctx);
 uint64_t lks_reach_scanned_bytes(const struct lks_reach *reach);
 uint64_t lks_reach_missed_threads(const struct lks_reach *reach);
+uint64_t lks_reach_unreadable_root_bytes(const struct lks_reach *reach);
 /* retain.c: chains from a root to a block of the largest reachable sites */
 void lks_reach_retainers(const struct lks_reach *reach, const struct lks_site *sites,
                          size_t count, struct lks_buf *out);

@@ -15,32 +15,37 @@
 
 #define FAMILIES 3
 #define CLASSES (LKS_CLASS_REACHABLE + 1)
-#define SITE_KEYS (FAMILIES * CLASSES) /* per trace */
+#define HEURISTICS LKS_HEUR_EMPTY_ARRAY  /* reachable only by one of them */
+#define SITE_KEYS (FAMILIES * (CLASSES + HEURISTICS)) /* per trace */
 #define TRACE_MARGIN 65536 /* stacks interned while we read the table */
 
 static uint32_t snapshot_seq; /* atomic: per process */
 
 struct site_sum {
 	struct lks_buf sites;     /* struct lks_site */
-	uint32_t *site_of;        /* ((trace * FAMILIES + family) * CLASSES + class)
+	uint32_t *site_of;        /* (trace * FAMILIES + family) * (CLASSES +
+	                           * HEURISTICS) + class, or for reachable blocks
+	                           * named by a heuristic CLASSES + heuristic - 1
 	                           * -> index + 1 */
 	size_t site_of_bytes;
 	uint32_t trace_limit;
 	uint32_t trace_end;       /* one past the highest trace a site uses */
 };
 
-static void add_classified(const struct lks_block *block, uint8_t klass,
+static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
                            uint64_t indirect_blocks, uint64_t indirect_bytes, void *ctx)
 {
 	struct site_sum *sum = ctx;
-	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * CLASSES + klass;
+	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * (CLASSES + HEURISTICS) +
+	               (heuristic && heuristic <= HEURISTICS ? CLASSES + heuristic - 1u : klass);
 	struct lks_site *site;
 
 	if (block->trace >= sum->trace_limit || block->family >= FAMILIES)
 		return;  /* newer than this snapshot */
 	if (sum->site_of[key] == 0) {
 		struct lks_site fresh = { .trace = block->trace, .klass = klass,
-		                          .family = block->family, .oldest_seq = block->seq };
+		                          .family = block->family, .heuristic = heuristic,
+		                          .oldest_seq = block->seq };
 
 		if (!lks_buf_append(&sum->sites, &fresh, sizeof(fresh)))
 			return;
@@ -61,7 +66,7 @@ static void add_classified(const struct lks_block *block, uint8_t klass,
 
 static void add_block(const struct lks_block *block, void *ctx)
 {
-	add_classified(block, LKS_CLASS_UNFREED, 0, 0, ctx);
+	add_classified(block, LKS_CLASS_UNFREED, LKS_HEUR_NONE, 0, 0, ctx);
 }
 
 /* With a reachability scan, sites are split by class. */
@@ -238,7 +243,7 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 	struct lks_snap_parts parts = { 0 };
 	struct lks_header header;
 	struct lks_counters *counters;
-	uint64_t scanned_bytes = 0, missed_threads = 0;
+	uint64_t scanned_bytes = 0, missed_threads = 0, unreadable_root_bytes = 0;
 	int failed;
 
 	lks_strtab_add(&parts.strings, "");  /* offset 0 is the empty string */
@@ -249,6 +254,7 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 		header.flags |= LKS_HF_CLASSIFIED;
 		scanned_bytes = lks_reach_scanned_bytes(reach);
 		missed_threads = lks_reach_missed_threads(reach);
+		unreadable_root_bytes = lks_reach_unreadable_root_bytes(reach);
 		lks_reach_retainers(reach, (const struct lks_site *)sum.sites.bytes,
 		                    sum.sites.len / sizeof(struct lks_site),
 		                    &parts.buf[LKS_PART_RETAINERS]);
@@ -273,6 +279,7 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 		counters->snapshot_ns = lks_uptime_ns() - started;
 		counters->scanned_bytes = scanned_bytes;
 		counters->missed_threads = missed_threads;
+		counters->unreadable_root_bytes = unreadable_root_bytes;
 		counters->handles_open = handles.open;
 		counters->closed_unseen = handles.closed_unseen;
 		counters->replaced_unseen = handles.replaced_unseen;

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -102,4 +103,26 @@ int lks_sys_epoll_create(int size)
 		return -1;
 	}
 	return lks_sys_epoll_create1(0);
+}
+
+/* Not /proc/self: once the main thread has called pthread_exit, its maps
+ * read empty and its fd links fail, though the process lives on. */
+int lks_sys_open_proc(const char *name)
+{
+	char path[64] = "/proc/thread-self/";
+	size_t at = sizeof("/proc/thread-self/") - 1, len = 0;
+	int fd;
+
+	while (name[len] && at + len + 1 < sizeof(path)) {
+		path[at + len] = name[len];
+		len++;
+	}
+	path[at + len] = '\0';
+	fd = lks_sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0 && errno == ENOENT) {  /* kernels before 3.17 */
+		memmove(path + sizeof("/proc/self/") - 1, path + at, len + 1);
+		memcpy(path, "/proc/self/", sizeof("/proc/self/") - 1);
+		fd = lks_sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	}
+	return fd;
 }

@@ -33,6 +33,8 @@ int lks_sys_fstat(int fd, struct stat *st);
 int lks_sys_faccessat(int dir_fd, const char *path, int mode);
 int lks_sys_mknodat(int dir_fd, const char *path, mode_t mode, dev_t dev);
 int lks_sys_socket(int domain, int type, int protocol);
+/* /proc/thread-self/NAME (before Linux 3.17: /proc/self/NAME), read-only */
+int lks_sys_open_proc(const char *name);
 
 /* Only forwarded, before start: the other fd makers. */
 int lks_sys_dup(int fd);

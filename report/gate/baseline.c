@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Baseline keys, and reading them back from an earlier JSON report: the
- * report's stacks are rebuilt as model frames and keyed exactly as the
- * current run's are. */
+/* Reading a baseline, an earlier JSON report: its stacks are rebuilt as
+ * model frames and identified exactly as the current run's are; and which
+ * of this run's sites it knows. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,44 +14,8 @@
 #include "pool.h"
 #include "readfile.h"
 
-/* Frames from the site on that make a key: enough to tell two callers of
- * one helper apart, few enough that a change far up the stack (a new
- * caller of main's callee) leaves old sites known. */
-#define KEY_FRAMES 4
-
 /* A baseline bigger than this is not a report leakscope wrote. */
 #define MAX_BASELINE_SIZE (1024u * 1024u * 1024u)
-
-static int append_frame(FILE *key, const struct model_frame *f)
-{
-	if (f->function)
-		return fprintf(key, "|%s", f->function);
-	if (f->file)
-		return fprintf(key, "|%s", base_name(f->file));
-	return fprintf(key, "|?%s", f->module ? base_name(f->module) : "");
-}
-
-int baseline_key(const char *kind, const struct model_stack *stack, char **out)
-{
-	size_t size, site = frame_site(stack, NULL, 0);
-	FILE *key = open_memstream(out, &size);
-	int r = 0;
-
-	if (!key)
-		return -ENOMEM;
-	fputs(kind, key);
-	if (stack->count == 0)
-		fputs("|(no stack)", key);
-	for (size_t i = site; i < stack->count && i < site + KEY_FRAMES; i++)
-		if (append_frame(key, &stack->frames[i]) < 0)
-			r = -ENOMEM;
-	if (fclose(key) != 0 || r < 0) {
-		free(*out);
-		*out = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
 
 static const char *string_member(const struct json_value *object, const char *key)
 {
@@ -73,16 +37,27 @@ static int invalid(struct errmsg *err, const char *path, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int add_key(struct baseline *baseline, char *key)
+static uint32_t line_member(const struct json_value *object, const char *key)
 {
-	char **grown = realloc(baseline->keys, (baseline->count + 1) * sizeof(*grown));
+	const struct json_value *value = json_member(object, key);
+
+	if (!value || value->type != JSON_NUMBER || value->number < 1 ||
+	    value->number > UINT32_MAX)
+		return 0;
+	return (uint32_t)value->number;
+}
+
+static int add_id(struct baseline *baseline, struct site_id *id)
+{
+	struct site_id *grown = realloc(baseline->sites,
+					(baseline->count + 1) * sizeof(*grown));
 
 	if (!grown) {
-		free(key);
+		site_id_free(id);
 		return -ENOMEM;
 	}
-	baseline->keys = grown;
-	baseline->keys[baseline->count++] = key;
+	baseline->sites = grown;
+	baseline->sites[baseline->count++] = *id;
 	return 0;
 }
 
@@ -93,7 +68,7 @@ static int add_site(struct baseline *baseline, const char *kind,
 {
 	const struct json_value *frames = json_member(site, "stack");
 	struct model_stack stack = { 0 };
-	char *key;
+	struct site_id id;
 	int r;
 
 	if (!frames || frames->type != JSON_ARRAY)
@@ -103,13 +78,18 @@ static int add_site(struct baseline *baseline, const char *kind,
 	if (!stack.frames)
 		return -ENOMEM;
 	for (size_t i = 0; i < frames->count; i++) {
-		stack.frames[i].function = string_member(&frames->items[i], "function");
-		stack.frames[i].file = string_member(&frames->items[i], "file");
-		stack.frames[i].module = string_member(&frames->items[i], "module");
+		const struct json_value *frame = &frames->items[i];
+		struct model_frame *f = &stack.frames[i];
+
+		f->function = string_member(frame, "function");
+		f->file = string_member(frame, "file");
+		f->line = f->file ? line_member(frame, "line") : 0;
+		f->function_line = line_member(frame, "function_line");
+		f->module = string_member(frame, "module");
 	}
-	r = baseline_key(kind, &stack, &key);
+	r = site_id_make(kind, &stack, &id);
 	free(stack.frames);
-	return r < 0 ? r : add_key(baseline, key);
+	return r < 0 ? r : add_id(baseline, &id);
 }
 
 static int add_handles(struct baseline *baseline, const struct json_value *list,
@@ -161,6 +141,9 @@ static int add_report(struct baseline *baseline, const struct json_value *root,
 	    version->type != JSON_NUMBER)
 		return invalid(err, path, "not a leakscope JSON report "
 			       "(no \"version\" and \"processes\")");
+	if (version->number != MODEL_JSON_VERSION)
+		return invalid(err, path, "version %.17g of the JSON report is not one this "
+			       "leakscope reads (%d)", version->number, MODEL_JSON_VERSION);
 	for (size_t i = 0; r == 0 && i < processes->count; i++)
 		r = add_process(baseline, &processes->items[i], path, err);
 	return r;
@@ -177,9 +160,39 @@ static int read_text(const char *path, char **text, size_t *size, struct errmsg 
 	return r;
 }
 
-static int compare_keys(const void *a, const void *b)
+static int by_key(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct site_id *)a)->key, ((const struct site_id *)b)->key);
+}
+
+static int by_chain(const void *a, const void *b)
+{
+	return strcmp((*(const struct site_id *const *)a)->chain,
+		      (*(const struct site_id *const *)b)->chain);
+}
+
+/* A report lists a site once per process that has it: keep one. */
+static int index_sites(struct baseline *baseline)
+{
+	size_t kept = 0;
+
+	if (baseline->count)
+		qsort(baseline->sites, baseline->count, sizeof(*baseline->sites), by_key);
+	for (size_t i = 0; i < baseline->count; i++) {
+		if (kept && strcmp(baseline->sites[kept - 1].key, baseline->sites[i].key) == 0)
+			site_id_free(&baseline->sites[i]);
+		else
+			baseline->sites[kept++] = baseline->sites[i];
+	}
+	baseline->count = kept;
+	baseline->by_chain = calloc(kept + 1, sizeof(*baseline->by_chain));
+	if (!baseline->by_chain)
+		return -ENOMEM;
+	for (size_t i = 0; i < kept; i++)
+		baseline->by_chain[i] = &baseline->sites[i];
+	if (kept)
+		qsort(baseline->by_chain, kept, sizeof(*baseline->by_chain), by_chain);
+	return 0;
 }
 
 int baseline_load(struct baseline *baseline, const char *path, struct errmsg *err)
@@ -196,26 +209,146 @@ int baseline_load(struct baseline *baseline, const char *path, struct errmsg *er
 		r = json_parse(text, size, name, pool, &root, err);
 	if (r == 0)
 		r = add_report(baseline, root, path, err);
+	if (r == 0)
+		r = index_sites(baseline);
 	if (r == -ENOMEM)
 		errmsg_set(err, "baseline %s: out of memory", path);
-	if (r == 0)
-		qsort(baseline->keys, baseline->count, sizeof(*baseline->keys),
-		      compare_keys);
 	free(text);
 	pool_free(pool);
 	return r;
 }
 
-bool baseline_has(const struct baseline *baseline, const char *key)
+static bool has_key(const struct site_id *sorted, size_t count, const char *key)
 {
-	return baseline->count && bsearch(&key, baseline->keys, baseline->count,
-					  sizeof(*baseline->keys), compare_keys);
+	size_t low = 0, high = count;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		int c = strcmp(key, sorted[mid].key);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			high = mid;
+		else
+			low = mid + 1;
+	}
+	return false;
+}
+
+/* A site of this run, and where its match goes. */
+struct run_site {
+	const struct site_id *id;
+	size_t index;
+};
+
+static int run_by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct run_site *)a)->id->key,
+		      ((const struct run_site *)b)->id->key);
+}
+
+static int run_by_chain(const void *a, const void *b)
+{
+	return strcmp(((const struct run_site *)a)->id->chain,
+		      ((const struct run_site *)b)->id->chain);
+}
+
+static bool in_run(const struct run_site *by_key, size_t count, const char *key)
+{
+	size_t low = 0, high = count;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		int c = strcmp(key, by_key[mid].id->key);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			high = mid;
+		else
+			low = mid + 1;
+	}
+	return false;
+}
+
+/* The baseline's sites of `chain` that are not in this run. */
+static size_t vanished(const struct baseline *baseline, const char *chain,
+		       const struct run_site *by_key, size_t count)
+{
+	size_t low = 0, high = baseline->count, n = 0;
+
+	while (low < high) {  /* the first entry of the chain */
+		size_t mid = low + (high - low) / 2;
+
+		if (strcmp(baseline->by_chain[mid]->chain, chain) < 0)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	for (; low < baseline->count && strcmp(baseline->by_chain[low]->chain, chain) == 0;
+	     low++)
+		n += !in_run(by_key, count, baseline->by_chain[low]->key);
+	return n;
+}
+
+/* The run's sites of one chain, group[0..n), that have no exact match are
+ * known as moved when the baseline lost at least as many of that chain:
+ * lines inserted inside a function above a known leak keep it known; a
+ * new leak in that function (one more site of the chain) makes every
+ * unmatched one of them new. */
+static void match_chain(const struct baseline *baseline, const struct run_site *group,
+			size_t n, const struct run_site *by_key, size_t count,
+			enum baseline_match *matches)
+{
+	size_t unmatched = 0;
+
+	for (size_t i = 0; i < n; i++)
+		unmatched += matches[group[i].index] == BASELINE_NEW;
+	if (unmatched == 0 || unmatched > vanished(baseline, group[0].id->chain, by_key, count))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (matches[group[i].index] == BASELINE_NEW)
+			matches[group[i].index] = BASELINE_MOVED;
+}
+
+int baseline_match(const struct baseline *baseline, const struct site_id *const *ids,
+		   size_t count, enum baseline_match *matches)
+{
+	struct run_site *by_key = calloc(count + 1, sizeof(*by_key));
+	struct run_site *by_chain = calloc(count + 1, sizeof(*by_chain));
+	size_t end;
+
+	if (!by_key || !by_chain) {
+		free(by_key);
+		free(by_chain);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		by_key[i] = by_chain[i] = (struct run_site){ ids[i], i };
+		matches[i] = has_key(baseline->sites, baseline->count, ids[i]->key)
+				     ? BASELINE_EXACT : BASELINE_NEW;
+	}
+	if (count) {
+		qsort(by_key, count, sizeof(*by_key), run_by_key);
+		qsort(by_chain, count, sizeof(*by_chain), run_by_chain);
+	}
+	for (size_t start = 0; start < count; start = end) {
+		for (end = start; end < count && strcmp(by_chain[end].id->chain,
+							by_chain[start].id->chain) == 0; end++)
+			;
+		match_chain(baseline, by_chain + start, end - start, by_key, count, matches);
+	}
+	free(by_key);
+	free(by_chain);
+	return 0;
 }
 
 void baseline_free(struct baseline *baseline)
 {
 	for (size_t i = 0; i < baseline->count; i++)
-		free(baseline->keys[i]);
-	free(baseline->keys);
+		site_id_free(&baseline->sites[i]);
+	free(baseline->sites);
+	free(baseline->by_chain);
 	*baseline = (struct baseline){ 0 };
 }

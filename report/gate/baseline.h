@@ -1,30 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /* The gate's baseline: the leak and handle sites of an earlier JSON report,
- * by symbolic key, so that only sites that are new fail the gate. */
+ * by identity (siteid.h), and which sites of this run it knows, so that
+ * only new sites fail the gate. */
 #ifndef LEAKSCOPE_BASELINE_H
 #define LEAKSCOPE_BASELINE_H
 
 #include <stdbool.h>
 
-#include "model.h"
+#include "errmsg.h"
+#include "siteid.h"
 
 struct baseline {
-	char **keys; /* sorted, each malloc'd */
+	struct site_id *sites; /* distinct keys, sorted by key */
 	size_t count;
+	const struct site_id **by_chain; /* the same, sorted by chain */
 };
 
-/* The symbolic key of a site: its kind ("leak", or "handle/" and the
- * handle type) and the functions of a few frames from the allocation site
- * on. No address, line or path goes in, so that another build of the same
- * code gives the same key. A malloc'd string in *out; 0 or -ENOMEM. */
-int baseline_key(const char *kind, const struct model_stack *stack, char **out);
+/* How the baseline knows a site of this run. */
+enum baseline_match {
+	BASELINE_NEW,   /* not known: the site fails */
+	BASELINE_EXACT, /* the same identity is in the baseline */
+	/* moved within its functions: no identity matches, but the baseline
+	 * has at least as many sites of its chain that this run lacks as this
+	 * run has sites of the chain that it lacks (lines were inserted above
+	 * the call inside the function, or a call was moved) */
+	BASELINE_MOVED,
+};
 
 /* Reads a JSON report written by --json or --write-baseline. 0, or a
  * negative errno with the reason in `err` (a file that is not a leakscope
- * JSON report is an error, never an empty baseline). */
+ * JSON report of a version this leakscope reads is an error, never an
+ * empty baseline). */
 int baseline_load(struct baseline *baseline, const char *path, struct errmsg *err);
 
-bool baseline_has(const struct baseline *baseline, const char *key);
+/* For each of `count` distinct identities of this run (no two with one
+ * key), how the baseline knows it. 0 or -ENOMEM. */
+int baseline_match(const struct baseline *baseline, const struct site_id *const *ids,
+		   size_t count, enum baseline_match *matches);
 
 void baseline_free(struct baseline *baseline);
 

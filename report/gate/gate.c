@@ -28,6 +28,8 @@ void gate_config_init(struct gate_config *config)
 		.max_leaked_bytes = GATE_NO_LIMIT,
 		.max_leaks = GATE_NO_LIMIT,
 		.max_handles = GATE_NO_LIMIT,
+		.max_growth = GATE_NO_LIMIT,
+		.max_total_growth = GATE_NO_LIMIT,
 		.error_exitcode = GATE_DEFAULT_EXIT_CODE,
 	};
 }
@@ -59,10 +61,30 @@ int gate_parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err)
 	return 0;
 }
 
+/* The growth gate needs both its snapshots and a limit. */
+static int check_growth(const struct gate_config *config, struct errmsg *err)
+{
+	bool limited = config->max_growth != GATE_NO_LIMIT ||
+		       config->max_total_growth != GATE_NO_LIMIT;
+
+	if (limited && !config->between[0]) {
+		errmsg_set(err, "--max-growth and --max-total-growth need --between A,B: "
+			   "the labels of the two snapshots to compare");
+		return -EINVAL;
+	}
+	if (config->between[0] && !limited) {
+		errmsg_set(err, "--between wants --max-growth or --max-total-growth");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gate_load(struct gate_config *config, struct errmsg *err)
 {
-	int r = 0;
+	int r = check_growth(config, err);
 
+	if (r < 0)
+		return r;
 	for (size_t i = 0; r == 0 && i < config->suppression_file_count; i++)
 		r = suppress_load_file(&config->rules, config->suppression_files[i], err);
 	if (r == 0 && config->baseline_path)
@@ -107,9 +129,8 @@ static int add_site(struct gate_verdict *v, const struct gate_site *site,
 	v->sites = grown;
 	added = &v->sites[v->site_count];
 	*added = *site;
-	if (baseline_key(kind, stack, &added->key) < 0)
+	if (site_id_make(kind, stack, &added->id) < 0)
 		return -ENOMEM;
-	added->known = baseline_has(&v->config->baseline, added->key);
 	v->site_count++;
 	return 0;
 }
@@ -141,6 +162,10 @@ static int judge_process(struct gate_verdict *v, const struct model_process *pro
 {
 	int r = 0;
 
+	if (proc->skipped) {
+		v->skipped_processes++;
+		return 0;
+	}
 	for (size_t i = 0; i < proc->leak_count; i++) {
 		const struct model_leak *leak = &proc->leaks[i];
 		struct gate_site site = { .proc = proc, .leak = leak };
@@ -161,6 +186,96 @@ static int judge_process(struct gate_verdict *v, const struct model_process *pro
 	if (r == 0 && v->config->fail_on & GATE_FAIL_INHERITED)
 		r = judge_handles(v, proc->inherited_groups, proc->inherited_group_count, proc,
 				  "handle/inherited");
+	return r;
+}
+
+/* ---- which sites are known, and their fingerprints ---- */
+
+static int by_key_then_site(const void *a, const void *b)
+{
+	const struct gate_site *x = *(struct gate_site *const *)a;
+	const struct gate_site *y = *(struct gate_site *const *)b;
+	int c = strcmp(x->id.key, y->id.key);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+static int by_chain_then_position(const void *a, const void *b)
+{
+	const struct gate_site *x = *(struct gate_site *const *)a;
+	const struct gate_site *y = *(struct gate_site *const *)b;
+	int c = strcmp(x->id.chain, y->id.chain);
+
+	return c ? c : site_id_compare_positions(&x->id, &y->id);
+}
+
+static uint64_t hash(uint64_t h, const char *text)
+{
+	for (; *text; text++)
+		h = (h ^ (unsigned char)*text) * 0x100000001b3u; /* FNV-1a */
+	return h;
+}
+
+/* Distinct sites, distinct[0..n), sorted by chain and position: the k-th
+ * of a chain hashes with k. */
+static void fingerprint(struct gate_site **distinct, size_t n)
+{
+	size_t ordinal = 0;
+
+	qsort(distinct, n, sizeof(*distinct), by_chain_then_position);
+	for (size_t i = 0; i < n; i++) {
+		char number[32];
+		struct gate_site *site = distinct[i];
+
+		ordinal = i && strcmp(distinct[i - 1]->id.chain, site->id.chain) == 0
+				  ? ordinal + 1 : 0;
+		snprintf(number, sizeof(number), "#%zu", ordinal);
+		site->fingerprint = hash(hash(0xcbf29ce484222325u, site->id.chain), number);
+	}
+}
+
+/* One site per identity goes to the baseline (a leak of one code path in
+ * ten processes is one site); the others of its key take its answer. */
+static int identify(struct gate_verdict *v)
+{
+	struct gate_site **sorted = calloc(v->site_count + 1, sizeof(*sorted));
+	struct gate_site **distinct = calloc(v->site_count + 1, sizeof(*distinct));
+	const struct site_id **ids = calloc(v->site_count + 1, sizeof(*ids));
+	enum baseline_match *matches = calloc(v->site_count + 1, sizeof(*matches));
+	size_t n = 0;
+	int r = -ENOMEM;
+
+	if (sorted && distinct && ids && matches) {
+		for (size_t i = 0; i < v->site_count; i++)
+			sorted[i] = &v->sites[i];
+		if (v->site_count)
+			qsort(sorted, v->site_count, sizeof(*sorted), by_key_then_site);
+		for (size_t i = 0; i < v->site_count; i++) {
+			if (i && strcmp(sorted[i - 1]->id.key, sorted[i]->id.key) == 0)
+				continue;
+			ids[n] = &sorted[i]->id;
+			distinct[n++] = sorted[i];
+		}
+		r = baseline_match(&v->config->baseline, ids, n, matches);
+	}
+	for (size_t i = 0, k = 0; r == 0 && i < v->site_count; i++) {
+		struct gate_site *site = sorted[i];
+
+		if (i && strcmp(sorted[i - 1]->id.key, site->id.key))
+			k++;
+		site->match = matches[k];
+		site->known = matches[k] != BASELINE_NEW;
+	}
+	if (r == 0) {
+		fingerprint(distinct, n);
+		for (size_t i = 1; i < v->site_count; i++)
+			if (strcmp(sorted[i - 1]->id.key, sorted[i]->id.key) == 0)
+				sorted[i]->fingerprint = sorted[i - 1]->fingerprint;
+	}
+	free(sorted);
+	free(distinct);
+	free(ids);
+	free(matches);
 	return r;
 }
 
@@ -223,20 +338,30 @@ int gate_judge(struct gate_config *config, struct model_report *report,
 	verdict->process_count = config->started_only && report->count ? 1 : report->count;
 	for (size_t i = 0; r == 0 && i < verdict->process_count; i++)
 		r = judge_process(verdict, report->processes[i]);
+	if (r == 0)
+		r = identify(verdict);
+	if (r == 0 && config->between[0])
+		r = growth_judge(&verdict->growth, report, &config->rules, config->max_growth,
+				 config->max_total_growth,
+				 config->started_only && report->count ? report->processes[0]->pid
+								       : 0);
 	if (r < 0)
 		return r;
 	verdict->killed = killed_unjudged(config, report);
 	compare_with_limits(verdict);
+	verdict->sites_failed = verdict->failed;
+	verdict->failed |= verdict->growth.failed;
 	return 0;
 }
 
 void gate_verdict_free(struct gate_verdict *verdict)
 {
 	for (size_t i = 0; i < verdict->site_count; i++)
-		free(verdict->sites[i].key);
+		site_id_free(&verdict->sites[i].id);
 	free(verdict->sites);
 	verdict->sites = NULL;
 	verdict->site_count = 0;
+	growth_verdict_free(&verdict->growth);
 }
 
 void gate_fail_on_text(unsigned fail_on, char *buf, size_t size)

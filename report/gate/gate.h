@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "baseline.h"
+#include "growth.h"
 #include "model.h"
 #include "suppress.h"
 
@@ -34,6 +35,10 @@ enum {
 struct gate_config {
 	unsigned fail_on;
 	uint64_t max_leaked_bytes, max_leaks, max_handles; /* GATE_NO_LIMIT: unset */
+	/* the growth gate: live memory between the snapshots labelled
+	 * between[0] and between[1] of each process (NULL: off) */
+	const char *between[2];
+	uint64_t max_growth, max_total_growth; /* GATE_NO_LIMIT: unset */
 	int error_exitcode;
 	/* Suppressions, --started-only and the output files alone only report:
 	 * the exit code stays the program's until a threshold, a class list, an
@@ -42,11 +47,11 @@ struct gate_config {
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
 	bool allow_killed;   /* a process killed without a snapshot does not fail it */
-	bool print_suppressions;
 	bool no_builtin_handles; /* list bash's and make's by-design handles */
 	const char **suppression_files;
 	size_t suppression_file_count;
 	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;
+	const char *suppressions_out; /* --print-suppressions FILE */
 	struct suppress_rules rules;
 	struct baseline baseline;
 };
@@ -58,19 +63,27 @@ struct gate_site {
 	const struct model_handle_group *handles; /* NULL for a leak */
 	uint64_t handle_count; /* handles in the group (0 for a leak) */
 	const char *rule;      /* "leak/definite", "handle/open", ... */
-	char *key;             /* baseline key (malloc'd) */
-	bool known;            /* in the baseline: does not fail */
+	struct site_id id;     /* its identity across builds */
+	enum baseline_match match; /* how the baseline knows it */
+	bool known;            /* in the baseline (match is not NEW): does not fail */
+	/* SARIF's partialFingerprints: the chain and the site's order among
+	 * the sites of its chain in this run, so that an alert keeps its
+	 * identity when lines move inside the function */
+	uint64_t fingerprint;
 };
 
 struct gate_verdict {
 	const struct gate_config *config;
 	bool failed;
+	bool sites_failed;     /* the leak and handle limits alone (not growth) */
 	size_t process_count;  /* report->processes[0..n) were judged */
 	struct gate_site *sites; /* sites of the chosen classes, suppressed excluded */
 	size_t site_count;
 	/* totals of the new sites (not known), compared with the limits */
 	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
+	size_t skipped_processes; /* of those judged: left out by --skip-exe, --only-exe */
 	bool over_bytes, over_leaks, over_handles;
+	struct growth_verdict growth; /* wanted: --between was given */
 	uint64_t killed;       /* judged processes killed with no snapshot */
 };
 

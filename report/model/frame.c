@@ -116,6 +116,19 @@ const struct model_frame *frame_user(const struct model_stack *stack)
 	return &stack->frames[site];
 }
 
+const struct model_frame *frame_with_source(const struct model_stack *stack)
+{
+	const struct model_frame *user = frame_user(stack);
+
+	if (user && frame_in_user_code(user))
+		return user;
+	for (size_t i = frame_site(stack, NULL, 0); i < stack->count; i++)
+		if (stack->frames[i].file && stack->frames[i].file[0] == '/' &&
+		    stack->frames[i].line)
+			return &stack->frames[i];
+	return NULL;
+}
+
 const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');

@@ -25,6 +25,13 @@ bool frame_in_user_code(const struct model_frame *frame);
  * first frame past the wrappers; NULL for an empty stack. */
 const struct model_frame *frame_user(const struct model_stack *stack);
 
+/* Where a site can be shown in source: its frame in the program's own code
+ * (frame_user), else the first frame from the site outwards that has a
+ * source line in a file with an absolute path, system code included (a
+ * relative path, "../sysdeps/...", names no file anyone can open); NULL
+ * when no frame has one. */
+const struct model_frame *frame_with_source(const struct model_stack *stack);
+
 enum {
 	FRAME_INDEX = 1u << 0,    /* "#3 " first */
 	FRAME_BASENAME = 1u << 1, /* files and modules without their directory */

@@ -20,6 +20,19 @@ const char *model_class_name(enum lks_class klass)
 	return (unsigned)klass <= LKS_CLASS_REACHABLE ? names[klass] : "unknown";
 }
 
+const char *model_heuristic_name(enum lks_heuristic heuristic)
+{
+	static const char *const names[] = {
+		[LKS_HEUR_STDSTRING] = "std::string",
+		[LKS_HEUR_LENGTH64] = "length prefix",
+		[LKS_HEUR_NEWARRAY] = "new[] cookie",
+		[LKS_HEUR_MULTIPLE_INHERITANCE] = "multiple inheritance",
+		[LKS_HEUR_EMPTY_ARRAY] = "one past the end of new T[0]",
+	};
+
+	return (unsigned)heuristic <= LKS_HEUR_EMPTY_ARRAY ? names[heuristic] : NULL;
+}
+
 const char *model_family_name(enum lks_family family)
 {
 	static const char *const names[] = {
@@ -82,9 +95,11 @@ const char *model_root_name(enum lks_retainer_kind kind)
 		[LKS_RK_MMAP] = "mmap",
 		[LKS_RK_BLOCK] = "block",
 		[LKS_RK_REGISTER] = "register",
+		[LKS_RK_FILE] = "file",
+		[LKS_RK_RUNTIME] = "runtime",
 	};
 
-	if (kind < LKS_RK_GLOBAL || kind > LKS_RK_REGISTER)
+	if (kind < LKS_RK_GLOBAL || kind > LKS_RK_RUNTIME)
 		return "unknown";
 	return names[kind];
 }
@@ -116,6 +131,13 @@ void model_free_report(struct model_report *report)
 		model_free_process(report->processes[i]);
 	free(report->processes);
 	report->processes = NULL;
+	for (size_t i = 0; i < report->pair_count; i++) {
+		model_free_process(report->pairs[i].from);
+		model_free_process(report->pairs[i].to);
+	}
+	free(report->pairs);
+	report->pairs = NULL;
+	report->pair_count = 0;
 	report->count = 0;
 	free(report->no_data);
 	report->no_data = NULL;

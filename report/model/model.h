@@ -20,6 +20,10 @@ struct model_frame {
 	const char *function; /* NULL: no symbol */
 	const char *file;     /* NULL: no line information */
 	uint32_t line;        /* 0 when file is NULL */
+	/* where the function starts (its DW_AT_decl_line), 0 when unknown:
+	 * line - function_line places a call within its function whatever
+	 * was inserted above it (the gate's site identity, siteid.h) */
+	uint32_t function_line;
 	const char *module;   /* NULL: the address is in no known module */
 	uint64_t address;     /* the return address as recorded */
 	uint64_t offset;      /* address - load bias: what addr2line takes */
@@ -36,6 +40,7 @@ struct model_stack {
 struct model_leak {
 	enum lks_class klass;
 	enum lks_family family;
+	enum lks_heuristic heuristic; /* reachable only through such pointers */
 	uint64_t blocks, bytes;
 	uint64_t indirect_blocks, indirect_bytes; /* reached only through these */
 	uint64_t largest;
@@ -97,6 +102,9 @@ struct model_process {
 	uint32_t seq, flags, max_depth;
 	uint64_t time_ns, uptime_ns;
 	const char *exe, *label;
+	/* why the process is not judged ("--skip-exe GLOB", "not matched by
+	 * --only-exe"): listed, nothing of it read; NULL when judged */
+	const char *skipped;
 	bool classified; /* LKS_HF_CLASSIFIED: classes come from a scan */
 	struct lks_counters counters;
 
@@ -126,6 +134,8 @@ struct model_process {
 	struct model_class_total suppressed;
 	size_t suppressed_handles; /* handles, child and inherited fds suppressed */
 	struct model_class_total by_class[LKS_CLASS_REACHABLE + 1];
+	/* of the reachable, what only a heuristic's pointers reach */
+	struct model_class_total by_heuristic[LKS_HEUR_EMPTY_ARRAY + 1];
 
 	struct model_retainer *retainers; /* in the shim's order: largest first */
 	size_t retainer_count;
@@ -141,6 +151,15 @@ struct model_process {
 	struct pool *pool;
 };
 
+/* The "version" of the JSON report (docs/JSON.md): out_json.c writes it, a
+ * baseline of any other version is refused. */
+#define MODEL_JSON_VERSION 1
+
+/* Two snapshots of one process, for the growth gate (--between A,B). */
+struct model_pair {
+	struct model_process *from, *to;
+};
+
 /* A process of the tree known to have ended without a snapshot: killed by
  * a signal no handler sees (SIGKILL) or ended before the shim ran, as
  * `leakscope run` saw it die; or one whose shim could not write it. */
@@ -154,6 +173,10 @@ struct model_no_data {
 struct model_report {
 	struct model_process **processes; /* the started process first */
 	size_t count;
+	/* with --between A,B: per process, its first snapshot labelled A and
+	 * its last labelled B after it, in pid order */
+	struct model_pair *pairs;
+	size_t pair_count;
 	struct model_no_data *no_data;    /* by pid */
 	size_t no_data_count;
 	size_t killed_count;              /* of no_data: those with a signal */
@@ -164,6 +187,11 @@ struct model_report {
 /* Symbolizes and groups one snapshot (model_build.c). 0 or a negative errno. */
 int model_build_process(const struct snapshot *snap, struct model_process **out,
 			struct errmsg *err);
+/* A process that --skip-exe or --only-exe leaves out (exefilter.h): its
+ * header only, nothing symbolized; `glob` is the matching --skip-exe glob,
+ * or "" for --only-exe. It is never incomplete: its counters stay zero. */
+int model_build_skipped(const struct snapshot *snap, const char *glob,
+			struct model_process **out, struct errmsg *err);
 /* The same for a snapshot file, read and released here. */
 int model_read_process(const char *path, struct model_process **out,
 		       struct errmsg *err);
@@ -176,6 +204,8 @@ const char *model_family_name(enum lks_family family);
 const char *model_handle_type_name(enum lks_handle_type type);
 const char *model_reason_name(enum lks_reason reason);
 const char *model_root_name(enum lks_retainer_kind kind);
+/* "new[] cookie", "multiple inheritance"...; NULL for LKS_HEUR_NONE */
+const char *model_heuristic_name(enum lks_heuristic heuristic);
 void model_signal_name(int signal, char *name, size_t size); /* "SIGTERM" or "" */
 bool model_class_is_leak(enum lks_class klass);
 

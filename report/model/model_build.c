@@ -3,6 +3,7 @@
  * trace, leak sites sorted largest first, open handles grouped by stack and
  * type, totals per class. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,7 +114,9 @@ static int by_size(const void *a, const void *b)
 		return x->stack.trace < y->stack.trace ? -1 : 1;
 	if (x->klass != y->klass)
 		return x->klass < y->klass ? -1 : 1;
-	return (int)x->family - (int)y->family;
+	if (x->family != y->family)
+		return (int)x->family - (int)y->family;
+	return (int)x->heuristic - (int)y->heuristic;
 }
 
 static void add_to_total(struct model_class_total *total,
@@ -131,6 +134,8 @@ static void count_leak(struct model_process *proc, const struct model_leak *leak
 		return;
 	}
 	add_to_total(&proc->by_class[leak->klass], leak);
+	if (leak->heuristic)
+		add_to_total(&proc->by_heuristic[leak->heuristic], leak);
 	if (!model_class_is_leak(leak->klass))
 		return;
 	proc->leaked_blocks += leak->blocks;
@@ -153,6 +158,7 @@ static int build_leaks(struct builder *b)
 
 		leak->klass = site->klass;
 		leak->family = site->family;
+		leak->heuristic = site->heuristic;
 		leak->blocks = site->blocks;
 		leak->bytes = site->bytes;
 		leak->indirect_blocks = site->indirect_blocks;
@@ -377,6 +383,33 @@ int model_build_process(const struct snapshot *snap, struct model_process **out,
 		return r;
 	}
 	*out = b.proc;
+	return 0;
+}
+
+int model_build_skipped(const struct snapshot *snap, const char *glob,
+			struct model_process **out, struct errmsg *err)
+{
+	struct model_process *proc = calloc(1, sizeof(*proc));
+	char *why = NULL;
+	int r = -ENOMEM;
+
+	if (proc && (proc->pool = pool_new()) && (r = copy_header(proc, snap)) == 0) {
+		proc->counters = (struct lks_counters){ 0 };
+		if (glob[0] && asprintf(&why, "--skip-exe %s", glob) < 0)
+			why = NULL;
+		else if (!glob[0])
+			why = strdup("not matched by --only-exe");
+		proc->skipped = why ? pool_intern(proc->pool, why) : NULL;
+		r = proc->skipped ? 0 : -ENOMEM;
+	}
+	free(why);
+	if (r < 0) {
+		errmsg_set(err, "out of memory");
+		if (proc)
+			model_free_process(proc);
+		return r;
+	}
+	*out = proc;
 	return 0;
 }
 

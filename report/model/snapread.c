@@ -257,6 +257,10 @@ static int check_sites(const struct snapshot *snap, struct errmsg *err)
 		if (s->family > LKS_FAMILY_NEW_ARRAY)
 			return bad(err, snap->name, "site %zu: unknown family %u",
 				   i, s->family);
+		if (s->heuristic > LKS_HEUR_EMPTY_ARRAY ||
+		    (s->heuristic && s->klass != LKS_CLASS_REACHABLE))
+			return bad(err, snap->name, "site %zu: heuristic %u on class %u",
+				   i, s->heuristic, s->klass);
 	}
 	return 0;
 }
@@ -306,7 +310,7 @@ static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 		if (!trace_ok(snap, step->trace))
 			return bad(err, snap->name, "retainer step %zu: no trace %" PRIu32,
 				   i, step->trace);
-		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_REGISTER)
+		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_RUNTIME)
 			return bad(err, snap->name,
 				   "retainer step %zu: unknown kind %" PRIu32, i,
 				   step->kind);

@@ -247,8 +247,13 @@ int snapset_build_report(const struct snapset *set, struct model_report *report,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < set->count; i++) {
-		int r = model_build_process(set->snaps[i],
-					    &report->processes[report->count], err);
+		const char *skipped = exe_filter_skips(set->filter,
+						       snap_string(set->snaps[i],
+								   set->snaps[i]->header.exe));
+		int r = skipped ? model_build_skipped(set->snaps[i], skipped,
+						      &report->processes[report->count], err)
+				: model_build_process(set->snaps[i],
+						      &report->processes[report->count], err);
 
 		if (r < 0) {
 			model_free_report(report);
@@ -263,6 +268,83 @@ int snapset_build_report(const struct snapset *set, struct model_report *report,
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static bool labelled(const struct snapshot *snap, const char *label)
+{
+	return strcmp(snap_string(snap, snap->header.label), label) == 0;
+}
+
+/* The pair of one process's snapshots snaps[0..n): its first labelled
+ * between[0], its last labelled between[1] after that; or none. */
+static void find_pair(struct snapshot *const *snaps, size_t n, const char *const between[2],
+		      const struct snapshot **from, const struct snapshot **to)
+{
+	*from = *to = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (labelled(snaps[i], between[0]) &&
+		    (!*from || snaps[i]->header.seq < (*from)->header.seq))
+			*from = snaps[i];
+	for (size_t i = 0; *from && i < n; i++)
+		if (labelled(snaps[i], between[1]) && snaps[i]->header.seq > (*from)->header.seq &&
+		    (!*to || snaps[i]->header.seq > (*to)->header.seq))
+			*to = snaps[i];
+}
+
+static int add_pair(struct model_report *report, const struct snapshot *from,
+		    const struct snapshot *to, struct errmsg *err)
+{
+	struct model_pair *grown = realloc(report->pairs,
+					   (report->pair_count + 1) * sizeof(*grown));
+	struct model_pair *pair;
+	int r;
+
+	if (!grown) {
+		errmsg_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	report->pairs = grown;
+	pair = &report->pairs[report->pair_count];
+	*pair = (struct model_pair){ 0 };
+	r = model_build_process(from, &pair->from, err);
+	if (r == 0)
+		r = model_build_process(to, &pair->to, err);
+	if (r < 0) {
+		model_free_process(pair->from);
+		return r;
+	}
+	report->pair_count++;
+	return 0;
+}
+
+int snapset_build_pairs(const struct snapset *set, struct model_report *report,
+			struct errmsg *err)
+{
+	struct snapshot **by_pid;
+	size_t end;
+	int r = 0;
+
+	if (!set->between[0] || set->count == 0)
+		return 0;
+	by_pid = malloc(set->count * sizeof(*by_pid));
+	if (!by_pid) {
+		errmsg_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(by_pid, set->snaps, set->count * sizeof(*by_pid));
+	qsort(by_pid, set->count, sizeof(*by_pid), by_pid_latest_first);
+	for (size_t first = 0; r == 0 && first < set->count; first = end) {
+		const struct snapshot *from, *to;
+
+		for (end = first; end < set->count &&
+				  by_pid[end]->header.pid == by_pid[first]->header.pid; end++)
+			;
+		find_pair(by_pid + first, end - first, set->between, &from, &to);
+		if (to && !exe_filter_skips(set->filter, snap_string(to, to->header.exe)))
+			r = add_pair(report, from, to, err);
+	}
+	free(by_pid);
+	return r;
 }
 
 int snapset_add_paths(struct snapset *set, const struct namelist *paths,
@@ -323,14 +405,17 @@ static int add_argument(struct snapset *set, const char *path,
 	return r;
 }
 
-int snapset_load_report(char *const *paths, int count, struct model_report *report,
+int snapset_load_report(char *const *paths, int count, const struct exe_filter *filter,
+			const char *const between[2], struct model_report *report,
 			struct errmsg *err)
 {
-	struct snapset set = { 0 };
+	struct snapset set = { .filter = filter, .between = { between[0], between[1] } };
 	int r = 0;
 
 	for (int i = 0; r == 0 && i < count; i++)
 		r = add_argument(&set, paths[i], err);
+	if (r == 0)
+		r = snapset_build_pairs(&set, report, err);
 	if (r == 0) {
 		snapset_select(&set, 0);
 		r = snapset_build_report(&set, report, err);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "errmsg.h"
+#include "exefilter.h"
 #include "marks.h"
 #include "model.h"
 
@@ -22,6 +23,8 @@ struct namelist {
 struct snapset {
 	struct snapshot **snaps;
 	size_t count;
+	const struct exe_filter *filter; /* processes left out; NULL: none */
+	const char *between[2]; /* --between A,B labels; NULL: no growth gate */
 	struct marks marks; /* what the run left beside them */
 	int32_t started_pid; /* after snapset_select: the root when known, else 0 */
 };
@@ -44,11 +47,20 @@ bool snapset_has_pid(const struct snapset *set, int32_t pid);
 /* The processes, and those marked as ended without a snapshot. */
 int snapset_build_report(const struct snapset *set, struct model_report *report,
 			 struct errmsg *err);
+/* With set->between: for each judged process, its first snapshot labelled
+ * between[0] and its last labelled between[1] after it, into
+ * report->pairs. Before snapset_select, which keeps only the last. 0 or a
+ * negative errno. */
+int snapset_build_pairs(const struct snapset *set, struct model_report *report,
+			struct errmsg *err);
 void snapset_free(struct snapset *set);
 
 /* Snapshot files, or directories whose *.lks files are all read, into a
- * report of the last snapshot of each process. 0 or a negative errno. */
-int snapset_load_report(char *const *paths, int count, struct model_report *report,
+ * report of the last snapshot of each process, those `filter` leaves out
+ * as skipped (NULL: none), and the pairs of `between` (NULLs: none). 0 or
+ * a negative errno. */
+int snapset_load_report(char *const *paths, int count, const struct exe_filter *filter,
+			const char *const between[2], struct model_report *report,
 			struct errmsg *err);
 
 #endif

@@ -273,6 +273,8 @@ static void suppress_leak(struct model_process *proc, struct model_leak *leak,
 			  struct suppress_rule *rule)
 {
 	subtract(&proc->by_class[leak->klass], leak);
+	if (leak->heuristic)
+		subtract(&proc->by_heuristic[leak->heuristic], leak);
 	if (model_class_is_leak(leak->klass)) {
 		proc->leaked_blocks -= leak->blocks;
 		proc->leaked_bytes -= leak->bytes;
@@ -327,6 +329,15 @@ void suppress_apply(struct suppress_rules *rules, struct model_report *report)
 {
 	for (size_t i = 0; rules->count && i < report->count; i++)
 		apply_process(rules, report->processes[i]);
+}
+
+const char *suppress_leak_rule(const struct suppress_rules *rules,
+			       const struct model_stack *stack)
+{
+	const struct suppress_rule *rule =
+		first_match((struct suppress_rules *)rules, SUPPRESS_LEAK, stack);
+
+	return rule ? rule->name : NULL;
 }
 
 void suppress_free(struct suppress_rules *rules)

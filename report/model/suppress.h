@@ -48,6 +48,11 @@ int suppress_load_file(struct suppress_rules *rules, const char *path,
  * and counts what each rule matched. */
 void suppress_apply(struct suppress_rules *rules, struct model_report *report);
 
+/* The name of the first leak rule that matches `stack`, or NULL; nothing
+ * is counted (the growth gate asks of snapshots that are not reported). */
+const char *suppress_leak_rule(const struct suppress_rules *rules,
+			       const struct model_stack *stack);
+
 void suppress_free(struct suppress_rules *rules);
 
 #endif

@@ -18,11 +18,14 @@
 #include "pool.h"
 #include "snapread.h"
 #include "symbols.h"
+#include "symkeep.h"
 
 /* A frame's inline chain longer than this is cut: real chains are short. */
 #define MAX_INLINE_DEPTH 64
 
-enum module_state { MODULE_UNTRIED, MODULE_READY, MODULE_UNUSABLE };
+/* MODULE_KEPT: the object is not the one recorded, but the symbols kept
+ * with the snapshot (symkeep.h) name its frames */
+enum module_state { MODULE_UNTRIED, MODULE_READY, MODULE_KEPT, MODULE_UNUSABLE };
 
 struct module {
 	uint64_t start, end, bias;
@@ -30,6 +33,7 @@ struct module {
 	const struct lks_module *record;
 	enum module_state state;
 	struct image *image; /* MODULE_READY: addresses less bias go to it */
+	const struct symkeep_module *kept; /* MODULE_KEPT */
 };
 
 struct cache_slot {
@@ -43,6 +47,7 @@ struct symbolizer {
 
 	struct module *modules; /* sorted by start, no overlaps */
 	size_t module_count;
+	struct symkeep *kept; /* NULL: none kept with the snapshot */
 
 	struct cache_slot *slots;
 	size_t slot_capacity, slots_used;
@@ -150,10 +155,12 @@ static struct module *find_module(struct symbolizer *sym, uint64_t address)
 
 /* ---- opening a module ---- */
 
-/* Each process that uses an unusable module says so in its own report. */
+/* Each process that uses an unusable module says so in its own report,
+ * and how its frames are shown: by the symbols kept with the snapshot, or
+ * as module+offset. */
 static int prepare_module(struct symbolizer *sym, struct module *m)
 {
-	const char *detail;
+	const char *detail, *shown = "its frames are shown as module+offset";
 	int error;
 
 	m->state = MODULE_UNUSABLE;
@@ -162,19 +169,23 @@ static int prepare_module(struct symbolizer *sym, struct module *m)
 	m->image = image_get(m->path, m->record);
 	if (!m->image)
 		return -ENOMEM;
-	switch (image_problem(m->image, &error, &detail)) {
-	case IMAGE_USABLE:
+	if (image_problem(m->image, &error, &detail) == IMAGE_USABLE) {
 		m->state = MODULE_READY;
 		return 0;
+	}
+	m->kept = symkeep_module(sym->kept, m->path, m->record);
+	if (m->kept) {
+		m->state = MODULE_KEPT;
+		shown = "its frames are named from the symbols kept with the snapshot";
+	}
+	switch (image_problem(m->image, &error, &detail)) {
 	case IMAGE_UNREADABLE:
-		return warn(sym, "%s: cannot read: %s; its frames are shown as module+offset",
-			    m->path, strerror(error));
+		return warn(sym, "%s: cannot read: %s; %s", m->path, strerror(error), shown);
 	case IMAGE_OTHER_BUILD:
-		return warn(sym, "%s: build-id differs from the recorded one (rebuilt since the run?); its frames are shown as module+offset",
-			    m->path);
+		return warn(sym, "%s: build-id differs from the recorded one (rebuilt since the "
+			    "run?); %s", m->path, shown);
 	default:
-		return warn(sym, "%s: %s; its frames are shown as module+offset",
-			    m->path, detail);
+		return warn(sym, "%s: %s; %s", m->path, detail, shown);
 	}
 }
 
@@ -221,6 +232,15 @@ static const char *die_name(Dwarf_Die *die)
 	if (!name)
 		name = dwarf_diename(die);
 	return name;
+}
+
+/* An inlined instance has its function's line through its abstract
+ * origin, which dwarf_decl_line follows. */
+static uint32_t decl_line(Dwarf_Die *die)
+{
+	int line = 0;
+
+	return dwarf_decl_line(die, &line) == 0 && line > 0 ? (uint32_t)line : 0;
 }
 
 struct place {
@@ -387,6 +407,7 @@ static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
 			return -ENOMEM;
 		frame.file = place->file;
 		frame.line = place->line;
+		frame.function_line = decl_line(&scopes[i]);
 		frame.inlined = tag == DW_TAG_inlined_subroutine;
 		if (push_frame(sym, &frame) < 0)
 			return -ENOMEM;
@@ -447,6 +468,28 @@ static int expand_in_module(struct symbolizer *sym, struct module *m,
 	return push_symbol_frame(sym, m, base, pc, &place);
 }
 
+/* The frames kept for the address, where it is now as recorded. */
+static int expand_kept(struct symbolizer *sym, struct module *m,
+		       const struct model_frame *base)
+{
+	const struct model_frame *kept;
+	size_t count;
+
+	if (!symkeep_frames(m->kept, base->address, &kept, &count) || count == 0)
+		return push_frame(sym, base);
+	for (size_t i = 0; i < count; i++) {
+		struct model_frame frame = kept[i];
+		int r;
+
+		frame.module = base->module;
+		frame.address = base->address;
+		frame.offset = base->offset;
+		if ((r = push_frame(sym, &frame)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int expand(struct symbolizer *sym, uint64_t address)
 {
 	struct module *m = address ? find_module(sym, address) : NULL;
@@ -462,6 +505,8 @@ static int expand(struct symbolizer *sym, uint64_t address)
 		if (r < 0)
 			return r;
 	}
+	if (m->state == MODULE_KEPT)
+		return expand_kept(sym, m, &base);
 	if (m->state != MODULE_READY)
 		return push_frame(sym, &base);
 	return expand_in_module(sym, m, &base);
@@ -543,6 +588,10 @@ int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
 	*module = m->path;
 	if (m->state == MODULE_UNTRIED && (r = prepare_module(sym, m)) < 0)
 		return r;
+	if (m->state == MODULE_KEPT) {
+		symkeep_data(m->kept, address, symbol, symbol_offset);
+		return 0;
+	}
 	if (m->state != MODULE_READY)
 		return 0;
 	/* the symbol whose extent holds the address: a variable, not code */
@@ -560,11 +609,15 @@ int sym_open(const struct snapshot *snap, struct pool *pool,
 	     struct symbolizer **out, struct errmsg *err)
 {
 	struct symbolizer *sym = calloc(1, sizeof(*sym));
+	struct errmsg kept_error = { "" };
 
 	if (!sym)
 		goto oom;
 	sym->pool = pool;
 	if (build_module_table(sym, snap) < 0)
+		goto oom;
+	if (symkeep_read(snap, pool, &sym->kept, &kept_error) < 0 &&
+	    warn(sym, "%s", kept_error.text) < 0)
 		goto oom;
 	*out = sym;
 	return 0;
@@ -583,6 +636,13 @@ void sym_close(struct symbolizer *sym)
 	free(sym->frames);
 	free(sym->warnings);
 	free(sym);
+}
+
+const struct lks_module *sym_module_of(struct symbolizer *sym, uint64_t address)
+{
+	struct module *m = find_module(sym, address);
+
+	return m ? m->record : NULL;
 }
 
 const char *const *sym_warnings(const struct symbolizer *sym, size_t *count)

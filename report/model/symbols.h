@@ -30,6 +30,10 @@ int sym_lookup(struct symbolizer *sym, uint64_t address,
 int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
 	     uint64_t *symbol_offset, const char **module);
 
+/* The record of the module holding `address` (overlaps resolved as for
+ * lookups), or NULL. */
+const struct lks_module *sym_module_of(struct symbolizer *sym, uint64_t address);
+
 /* Why some modules could not be used, one line each (pool strings). */
 const char *const *sym_warnings(const struct symbolizer *sym, size_t *count);
 

@@ -3,6 +3,8 @@
  * saying which one failed and why. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +45,48 @@ int emit(const struct emit_output *outputs, size_t count, struct errmsg *err)
 			return r;
 	}
 	return 0;
+}
+
+/* "DIR/.NAME.XXXXXX" beside "DIR/NAME": a dot file, which no listing of
+ * snapshots takes for one. */
+static char *temporary_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int dir_len = slash ? (int)(slash - path + 1) : 0;
+	char *name;
+
+	if (asprintf(&name, "%.*s.%s.XXXXXX", dir_len, path, path + dir_len) < 0)
+		return NULL;
+	return name;
+}
+
+int emit_private(const struct emit_output *o, struct errmsg *err)
+{
+	char *temporary = temporary_name(o->path);
+	FILE *stream = NULL;
+	int fd, r;
+
+	/* mkostemp: O_CREAT | O_EXCL, mode 0600; O_EXCL never follows a link */
+	fd = temporary ? mkostemp(temporary, O_CLOEXEC) : -1;
+	if (fd < 0 || !(stream = fdopen(fd, "w"))) {
+		r = temporary ? -errno : -ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	r = o->write(stream, o->what);
+	if (fclose(stream) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(temporary, o->path) < 0)
+		r = -errno;
+out:
+	if (r < 0) {
+		errmsg_set(err, "writing %s: %s", o->path, strerror(-r));
+		if (fd >= 0)
+			unlink(temporary);
+	}
+	free(temporary);
+	return r;
 }
 
 int emit_check_writable(const char *path, struct errmsg *err)

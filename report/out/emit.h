@@ -23,6 +23,12 @@ struct emit_output {
  * negative errno with "PATH: why" or "writing PATH: why" in `err`. */
 int emit(const struct emit_output *outputs, size_t count, struct errmsg *err);
 
+/* One output written the way a snapshot is: into a new file of mode 0600
+ * in the directory of `o->path` (never through a symlink, never over
+ * another's file), renamed to `o->path` once complete, so that a reader
+ * sees the whole file or none. 0, or a negative errno with why in `err`. */
+int emit_private(const struct emit_output *o, struct errmsg *err);
+
 /* A run can take hours: an output file that cannot be written fails it
  * before the command starts, not after. The file is created (empty) now,
  * as the output would create it. NULL passes. 0 or a negative errno. */

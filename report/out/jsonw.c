@@ -133,6 +133,10 @@ void jw_frame(struct json *j, const struct model_frame *f)
 		jw_uint(j, "line", f->line);
 	else
 		jw_str(j, "line", NULL);
+	if (f->function_line)
+		jw_uint(j, "function_line", f->function_line);
+	else
+		jw_str(j, "function_line", NULL);
 	jw_str(j, "module", f->module);
 	if (f->address)
 		jw_hex(j, "address", f->address);

@@ -36,6 +36,14 @@ int out_junit(FILE *out, const struct model_report *report,
 int out_sarif(FILE *out, const struct gate_verdict *verdict);
 /* One line on a site: "100 bytes in 1 block definitely lost at f (a.c:9)". */
 void gate_site_text(const struct gate_site *site, char *buf, size_t size);
+/* One line on a site that grew: "9000 bytes (90 blocks) more from "A" to
+ * "B" at f (a.c:9)". */
+void growth_site_text(const struct gate_verdict *v, const struct growth_site *site,
+		      char *buf, size_t size);
+/* One line on a process that grew: "live memory grew by 9000 bytes from
+ * "A" to "B" (1000 -> 10000)". */
+void growth_process_text(const struct gate_verdict *v, const struct growth_process *p,
+			 char *buf, size_t size);
 
 /* ---- statistics, diffs and timelines (out_stats_text.c, out_stats_json.c
  * documented in docs/DIFF.md, out_svg.c) ---- */

@@ -53,6 +53,83 @@ void gate_site_text(const struct gate_site *site, char *buf, size_t size)
 	}
 }
 
+void growth_site_text(const struct gate_verdict *v, const struct growth_site *site,
+		      char *buf, size_t size)
+{
+	const struct model_frame *f = frame_user(site->stack);
+	int used = snprintf(buf, size, "%" PRIu64 " %s (%+" PRId64 " %s) more from \"%s\" to "
+			    "\"%s\"", site->growth, plural(site->growth, "byte", "bytes"),
+			    (int64_t)(site->to_blocks - site->from_blocks),
+			    plural(site->to_blocks - site->from_blocks, "block", "blocks"),
+			    v->config->between[0], v->config->between[1]);
+
+	if (used < 0 || (size_t)used + 4 >= size || !f)
+		return;
+	memcpy(buf + used, " at ", 4);
+	frame_text(f, 0, FRAME_BASENAME, buf + used + 4, size - (size_t)used - 4);
+}
+
+void growth_process_text(const struct gate_verdict *v, const struct growth_process *p,
+			 char *buf, size_t size)
+{
+	snprintf(buf, size, "live memory grew by %" PRId64 " %s from \"%s\" to \"%s\" (%"
+		 PRIu64 " -> %" PRIu64 ")", p->growth, plural((uint64_t)p->growth, "byte", "bytes"),
+		 v->config->between[0], v->config->between[1], p->from_bytes, p->to_bytes);
+}
+
+/* The growth gate's part: what grew most, and what went over a limit. */
+static void print_growth(FILE *out, const struct gate_verdict *v)
+{
+	const struct growth_verdict *g = &v->growth;
+	const struct gate_config *c = v->config;
+	char text[600];
+	size_t listed = 0;
+
+	if (!g->wanted)
+		return;
+	if (g->no_pair) {
+		fprintf(out, "  no judged process took snapshots labelled \"%s\" and then \"%s\": "
+			"the growth gate has nothing to compare\n", c->between[0], c->between[1]);
+		return;
+	}
+	for (size_t i = 0; i < g->site_count && listed < SITES_LISTED; i++) {
+		if (!g->sites[i].over)
+			continue;
+		growth_site_text(v, &g->sites[i], text, sizeof(text));
+		fprintf(out, "  grew: %s, pid %" PRId32 ": over --max-growth %" PRIu64 "\n", text,
+			g->sites[i].pair->to->pid, c->max_growth);
+		listed++;
+	}
+	if (g->over_sites > listed)
+		fprintf(out, "  ... and %zu more sites over --max-growth\n", g->over_sites - listed);
+	for (size_t i = 0; i < g->process_count; i++) {
+		if (!g->processes[i].over)
+			continue;
+		growth_process_text(v, &g->processes[i], text, sizeof(text));
+		fprintf(out, "  pid %" PRId32 ": %s: over --max-total-growth %" PRIu64 "\n",
+			g->processes[i].pair->to->pid, text, c->max_total_growth);
+	}
+}
+
+/* Always said when --between was given, failing or not: how much grew. */
+static void print_growth_summary(FILE *out, const struct gate_verdict *v)
+{
+	const struct growth_verdict *g = &v->growth;
+	char text[600];
+
+	if (!g->wanted || g->no_pair)
+		return;
+	fprintf(out, "leakscope: growth from \"%s\" to \"%s\" in %zu %s: %zu %s grew",
+		v->config->between[0], v->config->between[1], g->process_count,
+		plural(g->process_count, "process", "processes"), g->site_count,
+		plural(g->site_count, "site", "sites"));
+	if (g->site_count) {
+		growth_site_text(v, &g->sites[0], text, sizeof(text));
+		fprintf(out, ", the most %s", text);
+	}
+	fputc('\n', out);
+}
+
 static void print_limits(FILE *out, const struct gate_verdict *v)
 {
 	const struct gate_config *c = v->config;
@@ -97,6 +174,7 @@ int out_gate_text(FILE *out, const struct gate_verdict *v)
 
 	gate_fail_on_text(v->config->fail_on, fail_on, sizeof(fail_on));
 	print_rules(out, &v->config->rules);
+	print_growth_summary(out, v);
 	fprintf(out, "leakscope: gate %s (fail on %s%s): %" PRIu64 " new leak %s, %"
 		PRIu64 " bytes in %" PRIu64 " %s; %" PRIu64 " %s", !v->failed ? "passed" : v->config->armed ? "FAILED" : "would fail",
 		fail_on, v->config->started_only ? ", started process only" : "",
@@ -106,6 +184,9 @@ int out_gate_text(FILE *out, const struct gate_verdict *v)
 	if (v->config->baseline_path)
 		fprintf(out, "; %" PRIu64 " %s known from %s", v->known_sites,
 			plural(v->known_sites, "site", "sites"), v->config->baseline_path);
+	if (v->skipped_processes)
+		fprintf(out, "; %zu %s skipped (--skip-exe, --only-exe)", v->skipped_processes,
+			plural(v->skipped_processes, "process", "processes"));
 	fputc('\n', out);
 	for (size_t i = 0; i < v->site_count; i++) {
 		if (v->sites[i].known || listed++ >= SITES_LISTED)
@@ -121,6 +202,7 @@ int out_gate_text(FILE *out, const struct gate_verdict *v)
 			"(--allow-killed lets that pass)\n", v->killed,
 			plural(v->killed, "process", "processes"), v->killed == 1 ? "it was" : "they were");
 	print_limits(out, v);
+	print_growth(out, v);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);
 	return 0;

@@ -11,8 +11,6 @@
 #include "out.h"
 #include "pyframes.h"
 
-#define JSON_SCHEMA_VERSION 1
-
 static void put_stack(struct json *j, const struct model_stack *stack)
 {
 	jw_uint(j, "trace", stack->trace);
@@ -58,6 +56,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "missed_threads", c->missed_threads);
 	jw_uint(j, "closed_unseen", c->closed_unseen);
 	jw_uint(j, "replaced_unseen", c->replaced_unseen);
+	jw_uint(j, "unreadable_root_bytes", c->unreadable_root_bytes);
 	jw_uint(j, "unwind_truncated", c->unwind_truncated);
 	jw_uint(j, "unwind_slow_frames", c->unwind_slow_frames);
 	jw_uint(j, "unwind_table_bytes", c->unwind_table_bytes);
@@ -79,6 +78,7 @@ static void put_leaks(struct json *j, const struct model_process *p)
 		jw_open(j, NULL, '{');
 		jw_str(j, "class", model_class_name(leak->klass));
 		jw_str(j, "family", model_family_name(leak->family));
+		jw_str(j, "heuristic", model_heuristic_name(leak->heuristic));
 		jw_uint(j, "bytes", leak->bytes);
 		jw_uint(j, "blocks", leak->blocks);
 		jw_uint(j, "indirect_bytes", leak->indirect_bytes);
@@ -146,6 +146,8 @@ static void put_retainer_step(struct json *j, const struct model_retainer_step *
 		jw_uint(j, "thread", step->thread);
 		jw_str(j, "function", step->frame.count ? step->frame.frames[0].function
 							       : NULL);
+	} else if (step->kind == LKS_RK_TLS && step->thread == LKS_THREAD_FINISHED) {
+		jw_bool(j, "finished_thread", true);
 	} else {
 		jw_uint(j, "thread", step->thread);
 		if (step->kind == LKS_RK_REGISTER)
@@ -216,6 +218,7 @@ static void put_process(struct json *j, const struct model_process *p)
 	else
 		jw_str(j, "signal", NULL);
 	jw_str(j, "label", p->label);
+	jw_str(j, "skipped", p->skipped);
 	jw_uint(j, "seq", p->seq);
 	jw_bool(j, "classified", p->classified);
 	jw_bool(j, "forked", p->flags & LKS_HF_FORKED);
@@ -257,7 +260,77 @@ static void put_gate_site(struct json *j, const struct gate_site *site)
 	else
 		jw_str(j, "line", NULL);
 	jw_uint(j, "trace", stack->trace);
-	jw_str(j, "key", site->key);
+	jw_str(j, "key", site->id.key);
+	jw_bool(j, "moved", site->match == BASELINE_MOVED);
+	jw_close(j, '}');
+}
+
+static void put_limit(struct json *j, const char *key, uint64_t limit)
+{
+	if (limit == GATE_NO_LIMIT)
+		jw_str(j, key, NULL);
+	else
+		jw_uint(j, key, limit);
+}
+
+static void put_growth_site(struct json *j, const struct growth_site *site)
+{
+	const struct model_frame *f = frame_user(site->stack);
+
+	jw_open(j, NULL, '{');
+	jw_int(j, "pid", site->pair->to->pid);
+	jw_str(j, "rule", "growth/site");
+	jw_bool(j, "over_max_growth", site->over);
+	jw_uint(j, "growth", site->growth);
+	jw_uint(j, "from_bytes", site->from_bytes);
+	jw_uint(j, "to_bytes", site->to_bytes);
+	jw_uint(j, "from_blocks", site->from_blocks);
+	jw_uint(j, "to_blocks", site->to_blocks);
+	jw_str(j, "function", f ? f->function : NULL);
+	jw_str(j, "file", f ? f->file : NULL);
+	if (f && f->file && f->line)
+		jw_uint(j, "line", f->line);
+	else
+		jw_str(j, "line", NULL);
+	jw_uint(j, "trace", site->stack->trace);
+	jw_str(j, "key", site->id.key);
+	jw_close(j, '}');
+}
+
+/* The growth gate's part of the verdict (--between). */
+static void put_growth(struct json *j, const struct gate_verdict *v)
+{
+	const struct growth_verdict *g = &v->growth;
+
+	jw_open(j, "growth", '{');
+	jw_open(j, "between", '[');
+	jw_str(j, NULL, v->config->between[0]);
+	jw_str(j, NULL, v->config->between[1]);
+	jw_close(j, ']');
+	put_limit(j, "max_growth", v->config->max_growth);
+	put_limit(j, "max_total_growth", v->config->max_total_growth);
+	jw_bool(j, "failed", g->failed);
+	jw_bool(j, "no_pair", g->no_pair);
+	jw_open(j, "processes", '[');
+	for (size_t i = 0; i < g->process_count; i++) {
+		const struct growth_process *p = &g->processes[i];
+
+		jw_open(j, NULL, '{');
+		jw_int(j, "pid", p->pair->to->pid);
+		jw_str(j, "exe", p->pair->to->exe);
+		jw_uint(j, "from_seq", p->pair->from->seq);
+		jw_uint(j, "to_seq", p->pair->to->seq);
+		jw_uint(j, "from_bytes", p->from_bytes);
+		jw_uint(j, "to_bytes", p->to_bytes);
+		jw_int(j, "growth", p->growth);
+		jw_bool(j, "over_max_total_growth", p->over);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
+	jw_open(j, "sites", '[');
+	for (size_t i = 0; i < g->site_count; i++)
+		put_growth_site(j, &g->sites[i]);
+	jw_close(j, ']');
 	jw_close(j, '}');
 }
 
@@ -277,6 +350,7 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_uint(j, "new_leaked_blocks", v->leaked_blocks);
 	jw_uint(j, "new_handles", v->handles);
 	jw_uint(j, "known_sites", v->known_sites);
+	jw_uint(j, "skipped_processes", v->skipped_processes);
 	jw_bool(j, "over_max_leaks", v->over_leaks);
 	jw_bool(j, "over_max_leaked_bytes", v->over_bytes);
 	jw_bool(j, "over_max_handles", v->over_handles);
@@ -297,6 +371,8 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');
+	if (v->growth.wanted)
+		put_growth(j, v);
 	jw_close(j, '}');
 }
 
@@ -331,7 +407,7 @@ int out_json(FILE *out, const struct model_report *report,
 
 	fputc('{', out);
 	j.depth = 1;
-	jw_uint(&j, "version", JSON_SCHEMA_VERSION);
+	jw_uint(&j, "version", MODEL_JSON_VERSION);
 	jw_open(&j, "processes", '[');
 	for (size_t i = 0; i < report->count; i++)
 		put_process(&j, report->processes[i]);

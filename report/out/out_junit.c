@@ -4,6 +4,7 @@
  * a failing gate, with the site's stack as the failure's text. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "frame.h"
@@ -67,65 +68,148 @@ static void put_frame(FILE *out, size_t index, const struct model_frame *f)
 	fputs("\n", out);
 }
 
-static void put_failure(FILE *out, const struct gate_site *site)
+/* One failure: its rule, a one-line message, and a stack as its text. */
+static void put_failure_of(FILE *out, const char *rule, const char *message,
+			   const struct model_stack *stack)
 {
-	const struct model_stack *stack = site->leak ? &site->leak->stack
-						     : &site->handles->stack;
-	char text[512];
-
-	gate_site_text(site, text, sizeof(text));
 	fputs("      <failure type=\"", out);
-	put_xml(out, site->rule);
+	put_xml(out, rule);
 	fputs("\" message=\"", out);
-	put_xml(out, text);
+	put_xml(out, message);
 	fputs("\">", out);
-	for (size_t i = 0; i < stack->count; i++)
+	for (size_t i = 0; stack && i < stack->count; i++)
 		put_frame(out, i, &stack->frames[i]);
 	fputs("</failure>\n", out);
 }
 
-/* Sites that do not fail the gate (known from the baseline, or new but
- * within the limits) are listed in the testcase's output. */
-static void put_passing(FILE *out, const struct gate_verdict *v,
-			const struct model_process *proc)
+static void put_failure(FILE *out, const struct gate_site *site)
 {
-	bool any = false;
 	char text[512];
 
+	gate_site_text(site, text, sizeof(text));
+	put_failure_of(out, site->rule, text,
+		       site->leak ? &site->leak->stack : &site->handles->stack);
+}
+
+/* The growth gate's failures of the process `pid`; with `first`, also
+ * the one of a run in which no process took the two snapshots. */
+static size_t put_growth_failures(FILE *out, const struct gate_verdict *v, int32_t pid,
+				  bool first)
+{
+	const struct growth_verdict *g = &v->growth;
+	char text[600], message[700];
+	size_t count = 0;
+
+	if (g->no_pair && first) {
+		snprintf(message, sizeof(message), "no process took snapshots labelled \"%s\" "
+			 "and then \"%s\"", v->config->between[0], v->config->between[1]);
+		if (out)
+			put_failure_of(out, "growth/total", message, NULL);
+		count++;
+	}
+	for (size_t i = 0; i < g->site_count; i++) {
+		if (!g->sites[i].over || g->sites[i].pair->to->pid != pid)
+			continue;
+		growth_site_text(v, &g->sites[i], text, sizeof(text));
+		snprintf(message, sizeof(message), "%s: over --max-growth %" PRIu64, text,
+			 v->config->max_growth);
+		if (out)
+			put_failure_of(out, "growth/site", message, g->sites[i].stack);
+		count++;
+	}
+	for (size_t i = 0; i < g->process_count; i++) {
+		const struct growth_process *p = &g->processes[i];
+
+		if (!p->over || p->pair->to->pid != pid)
+			continue;
+		growth_process_text(v, p, text, sizeof(text));
+		snprintf(message, sizeof(message), "%s: over --max-total-growth %" PRIu64, text,
+			 v->config->max_total_growth);
+		if (out)
+			put_failure_of(out, "growth/total", message,
+				       p->largest ? p->largest->stack : NULL);
+		count++;
+	}
+	return count;
+}
+
+/* The process itself (its pid differs in every run, so it is here and
+ * not in the name), then the sites that do not fail the gate: known from
+ * the baseline, or new but within the limits. */
+static void put_output(FILE *out, const struct gate_verdict *v,
+		       const struct model_process *proc)
+{
+	char text[512];
+
+	fprintf(out, "      <system-out>pid %" PRId32 ": ", proc->pid);
+	put_xml(out, proc->exe);
+	fputs("&#10;", out);
 	for (size_t i = 0; i < v->site_count; i++) {
 		const struct gate_site *s = &v->sites[i];
 
-		if (s->proc != proc || (v->failed && !s->known))
+		if (s->proc != proc || (v->sites_failed && !s->known))
 			continue;
-		fputs(any ? "" : "      <system-out>", out);
-		any = true;
 		gate_site_text(s, text, sizeof(text));
 		put_xml(out, s->known ? "known from the baseline: " : "within the limits: ");
 		put_xml(out, text);
 		fputs("&#10;", out);
 	}
-	if (any)
-		fputs("</system-out>\n", out);
+	fputs("</system-out>\n", out);
 }
 
-static bool has_failures(const struct gate_verdict *v, const struct model_process *proc)
+static bool has_failures(const struct gate_verdict *v, const struct model_process *proc,
+			 bool first)
 {
-	for (size_t i = 0; v->failed && i < v->site_count; i++)
+	for (size_t i = 0; v->sites_failed && i < v->site_count; i++)
 		if (v->sites[i].proc == proc && !v->sites[i].known)
 			return true;
-	return false;
+	return put_growth_failures(NULL, v, proc->pid, first) > 0;
 }
 
-static void put_testcase(FILE *out, const struct gate_verdict *v,
-			 const struct model_process *proc)
+static const char *exe_name(const struct model_process *proc)
 {
+	return proc->exe[0] ? base_name(proc->exe) : "?";
+}
+
+/* A test case's name is the same in every pipeline, so that GitLab and
+ * Jenkins follow a failure from one to the next: the executable's name,
+ * no pid, and " #N" when N judged processes share it (in report order:
+ * the started process first, then by pid). */
+static void put_name(FILE *out, const struct model_report *report, size_t judged,
+		     size_t index)
+{
+	const char *name = exe_name(report->processes[index]);
+	size_t ordinal = 0, same = 0;
+
+	for (size_t i = 0; i < judged; i++)
+		if (strcmp(exe_name(report->processes[i]), name) == 0) {
+			same++;
+			if (i <= index)
+				ordinal++;
+		}
+	put_xml(out, name);
+	if (same > 1)
+		fprintf(out, " #%zu", ordinal);
+}
+
+static void put_testcase(FILE *out, const struct model_report *report,
+			 const struct gate_verdict *v, size_t index)
+{
+	const struct model_process *proc = report->processes[index];
+
 	fputs("    <testcase classname=\"leakscope\" name=\"", out);
-	put_xml(out, proc->exe[0] ? base_name(proc->exe) : "?");
-	fprintf(out, " (pid %" PRId32 ")\">\n", proc->pid);
-	for (size_t i = 0; v->failed && i < v->site_count; i++)
+	put_name(out, report, v->process_count, index);
+	fputs("\">\n", out);
+	if (proc->skipped) {
+		fputs("      <skipped message=\"", out);
+		put_xml(out, proc->skipped);
+		fputs("\"/>\n", out);
+	}
+	for (size_t i = 0; v->sites_failed && i < v->site_count; i++)
 		if (v->sites[i].proc == proc && !v->sites[i].known)
 			put_failure(out, &v->sites[i]);
-	put_passing(out, v, proc);
+	put_growth_failures(out, v, proc->pid, index == 0);
+	put_output(out, v, proc);
 	fputs("    </testcase>\n", out);
 }
 
@@ -136,14 +220,15 @@ int out_junit(FILE *out, const struct model_report *report,
 
 	/* "failures" counts testcases that failed, as JUnit's own runner does */
 	for (size_t i = 0; i < v->process_count; i++)
-		failed_cases += has_failures(v, report->processes[i]);
+		failed_cases += has_failures(v, report->processes[i], i == 0);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
 	fprintf(out, "<testsuites name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
 		"errors=\"0\">\n", v->process_count, failed_cases);
 	fprintf(out, "  <testsuite name=\"leakscope\" tests=\"%zu\" failures=\"%zu\" "
-		"errors=\"0\" skipped=\"0\">\n", v->process_count, failed_cases);
+		"errors=\"0\" skipped=\"%zu\">\n", v->process_count, failed_cases,
+		v->skipped_processes);
 	for (size_t i = 0; i < v->process_count; i++)
-		put_testcase(out, v, report->processes[i]);
+		put_testcase(out, report, v, i);
 	fputs("  </testsuite>\n</testsuites>\n", out);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

@@ -17,25 +17,72 @@
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
+/* Every rule with its help: what the finding means and what to do about
+ * it, which code scanning shows beside each alert. */
 static const struct {
-	const char *id, *name, *text;
+	const char *id, *name, *text, *help;
 } rules[] = {
 	{ "leak/unfreed", "UnfreedMemory",
-	  "Memory allocated here was never freed (no reachability scan ran)." },
+	  "Memory allocated here was never freed (no reachability scan ran).",
+	  "The process ended, or the snapshot was taken, with memory from this allocation "
+	  "site still allocated, and no reachability scan said whether anything still "
+	  "pointed to it. Free it when it is no longer needed, or run with the scan "
+	  "(LEAKSCOPE_OPTIONS reach=1, the default at exit) to tell lost memory from "
+	  "memory kept on purpose. A by-design allocation can be suppressed with a "
+	  "leak:FUNCTION line in a --suppressions file." },
 	{ "leak/definite", "DefinitelyLostMemory",
-	  "Memory allocated here was never freed and nothing points to it." },
+	  "Memory allocated here was never freed and nothing points to it.",
+	  "No pointer to these blocks was left anywhere in the process at exit: the last "
+	  "one was overwritten or went out of scope, so the memory can never be freed. "
+	  "Free it on every path before its last pointer is lost. The stack shows where "
+	  "it was allocated; a by-design leak can be suppressed with a leak:FUNCTION line "
+	  "in a --suppressions file, or accepted with a --baseline." },
 	{ "leak/indirect", "IndirectlyLostMemory",
-	  "Memory allocated here is reachable only from lost memory." },
+	  "Memory allocated here is reachable only from lost memory.",
+	  "These blocks are pointed to only from blocks that are themselves lost (for "
+	  "example the nodes of a list whose head was leaked). Fixing the leak of the "
+	  "blocks that point to them usually fixes this one too: free the whole "
+	  "structure, not only its root." },
 	{ "leak/possible", "PossiblyLostMemory",
-	  "Memory allocated here is reachable only through interior pointers." },
+	  "Memory allocated here is reachable only through interior pointers.",
+	  "At exit the only pointers to these blocks pointed into their middle, not to "
+	  "their start. That is either a leak, or a data structure that keeps pointers "
+	  "past a header on purpose; check which, then free the blocks or suppress the "
+	  "site." },
 	{ "leak/reachable", "ReachableMemory",
-	  "Memory allocated here was still referenced, never freed, at exit." },
+	  "Memory allocated here was still referenced, never freed, at exit.",
+	  "A pointer to these blocks still existed at exit (a global, a static, a live "
+	  "structure), but they were never freed. This is often a cache or a singleton "
+	  "kept on purpose; free it at exit if the program should end clean." },
 	{ "handle/open", "OpenHandle",
-	  "A handle (file descriptor, FILE*, DIR* or mapping) created here was never closed." },
+	  "A handle (file descriptor, FILE*, DIR* or mapping) created here was never closed.",
+	  "The file descriptor, FILE*, DIR* or memory mapping created at this stack was "
+	  "still open when the process ended. Close it on every path (close, fclose, "
+	  "closedir, munmap), or suppress a by-design handle with a handle:FUNCTION line "
+	  "in a --suppressions file." },
 	{ "handle/child-fd", "HandleInheritedByChild",
-	  "A file descriptor created here without close-on-exec leaks into exec'd programs." },
+	  "A file descriptor created here without close-on-exec leaks into exec'd programs.",
+	  "This descriptor had no close-on-exec flag, so a program the process executed "
+	  "or spawned inherited it. Open it with O_CLOEXEC (SOCK_CLOEXEC, pipe2 with "
+	  "O_CLOEXEC, fcntl FD_CLOEXEC) unless the child is meant to use it." },
+	{ "growth/site", "MemoryGrowthAtSite",
+	  "Live memory allocated here grew by more than --max-growth between two snapshots.",
+	  "Between the two labelled snapshots given to --between, the memory still "
+	  "allocated at this site grew by more than --max-growth bytes. When the code "
+	  "between them is a loop repeated a fixed number of times, memory that keeps "
+	  "growing with the repetitions is a leak even if it stays reachable (an unbounded "
+	  "cache, a list never trimmed)." },
+	{ "growth/total", "MemoryGrowthOfProcess",
+	  "The process's live memory grew by more than --max-total-growth between two snapshots.",
+	  "Between the two labelled snapshots given to --between, the memory the process "
+	  "held grew by more than --max-total-growth bytes in all. The result is located "
+	  "at the site that grew most; the report lists the others." },
 	{ "handle/inherited", "InheritedHandleNeverClosed",
-	  "A file descriptor created here before a fork stayed open in the child until it exited." },
+	  "A file descriptor created here before a fork stayed open in the child until it exited.",
+	  "A forked child inherited this descriptor from its parent and never closed it "
+	  "before it exited. Close descriptors a child does not use right after fork "
+	  "(or open them with O_CLOEXEC when the child execs); suppress a by-design one "
+	  "with a handle:FUNCTION line in a --suppressions file." },
 };
 #define RULE_COUNT (sizeof(rules) / sizeof(rules[0]))
 
@@ -155,53 +202,98 @@ static void put_stack(struct sarif *s, const struct model_stack *stack)
 	fputs("]}]", s->out);
 }
 
-static uint64_t fingerprint(const char *key)
-{
-	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+/* What every result has: its rule, message, location, fingerprint and
+ * stacks; the caller adds its properties and closes it. */
+struct result {
+	const char *rule;
+	const char *text;
+	const struct model_stack *stack;
+	const struct model_process *proc;
+	uint64_t fingerprint;
+};
 
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 0x100000001b3u;
-	return h;
+static void put_result_head(struct sarif *s, const struct gate_verdict *v,
+			    const struct result *r, bool first)
+{
+	const struct model_frame *shown = r->stack ? frame_with_source(r->stack) : NULL;
+
+	fprintf(s->out, "%s\n    {\"ruleId\": \"%s\", \"ruleIndex\": %zu, \"level\": \"%s\",",
+		first ? "" : ",", r->rule, rule_index(r->rule), v->failed ? "error" : "warning");
+	fputs("\n      \"message\": {\"text\": ", s->out);
+	out_json_string(s->out, r->text);
+	fputs("},\n      \"locations\": [{", s->out);
+	if (shown) {
+		put_physical(s, shown);
+	} else {
+		/* no frame has a source line: the whole executable, with no
+		 * made-up line (code scanning needs a file in every result) */
+		fputs("\"physicalLocation\": {", s->out);
+		put_artifact(s, r->proc->exe[0] ? r->proc->exe : "unknown");
+		fputs("}", s->out);
+	}
+	fprintf(s->out, "}],\n      \"partialFingerprints\": {\"leakscopeSite/v2\": "
+		"\"%016" PRIx64 "\"}", r->fingerprint);
+	if (v->config->baseline_path)
+		fputs(",\n      \"baselineState\": \"new\"", s->out);
+	if (r->stack) {
+		put_code_flow(s, r->stack);
+		put_stack(s, r->stack);
+	}
+	fprintf(s->out, ",\n      \"properties\": {\"pid\": %" PRId32, r->proc->pid);
 }
 
 static void put_result(struct sarif *s, const struct gate_verdict *v,
 		       const struct gate_site *site, bool first)
 {
-	const struct model_stack *stack = site->leak ? &site->leak->stack
-						     : &site->handles->stack;
-	const struct model_frame *user = frame_user(stack);
 	char text[600];
+	struct result r = { site->rule, text,
+			    site->leak ? &site->leak->stack : &site->handles->stack,
+			    site->proc, site->fingerprint };
 
 	gate_site_text(site, text, sizeof(text));
-	fprintf(s->out, "%s\n    {\"ruleId\": \"%s\", \"ruleIndex\": %zu, \"level\": \"%s\",",
-		first ? "" : ",", site->rule, rule_index(site->rule),
-		v->failed ? "error" : "warning");
-	fputs("\n      \"message\": {\"text\": ", s->out);
-	out_json_string(s->out, text);
-	fputs("},\n      \"locations\": [{", s->out);
-	if (!user || !frame_in_user_code(user)) {
-		/* no source line of its own: the module stands for it, at line
-		 * 1, since code scanning wants a region in every location */
-		fputs("\"physicalLocation\": {", s->out);
-		put_artifact(s, user && user->module ? user->module
-			     : site->proc->exe[0] ? site->proc->exe : "unknown");
-		fputs(", \"region\": {\"startLine\": 1}}", s->out);
-	} else {
-		put_physical(s, user);
-	}
-	fprintf(s->out, "}],\n      \"partialFingerprints\": {\"leakscopeSite/v1\": "
-		"\"%016" PRIx64 "\"}", fingerprint(site->key));
-	if (v->config->baseline_path)
-		fputs(",\n      \"baselineState\": \"new\"", s->out);
-	put_code_flow(s, stack);
-	put_stack(s, stack);
-	fprintf(s->out, ",\n      \"properties\": {\"pid\": %" PRId32, site->proc->pid);
+	put_result_head(s, v, &r, first);
 	if (site->leak)
 		fprintf(s->out, ", \"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64,
 			site->leak->bytes, site->leak->blocks);
 	else
 		fprintf(s->out, ", \"handles\": %" PRIu64, site->handle_count);
 	fputs("}}", s->out);
+}
+
+/* The growth gate's failures: each site over --max-growth, and each
+ * process over --max-total-growth, shown at the site that grew most. */
+static void put_growth(struct sarif *s, const struct gate_verdict *v, bool first)
+{
+	const struct growth_verdict *g = &v->growth;
+	char text[600];
+
+	for (size_t i = 0; i < g->site_count; i++) {
+		const struct growth_site *site = &g->sites[i];
+		struct result r = { "growth/site", text, site->stack, site->pair->to,
+				    site->fingerprint };
+
+		if (!site->over)
+			continue;
+		growth_site_text(v, site, text, sizeof(text));
+		put_result_head(s, v, &r, first);
+		fprintf(s->out, ", \"growth\": %" PRIu64 ", \"from_bytes\": %" PRIu64
+			", \"to_bytes\": %" PRIu64 "}}", site->growth, site->from_bytes,
+			site->to_bytes);
+		first = false;
+	}
+	for (size_t i = 0; i < g->process_count; i++) {
+		const struct growth_process *p = &g->processes[i];
+		struct result r = { "growth/total", text, p->largest ? p->largest->stack : NULL,
+				    p->pair->to, p->largest ? ~p->largest->fingerprint : 0 };
+
+		if (!p->over)
+			continue;
+		growth_process_text(v, p, text, sizeof(text));
+		put_result_head(s, v, &r, first);
+		fprintf(s->out, ", \"growth\": %" PRId64 ", \"from_bytes\": %" PRIu64
+			", \"to_bytes\": %" PRIu64 "}}", p->growth, p->from_bytes, p->to_bytes);
+		first = false;
+	}
 }
 
 static void put_driver(FILE *out)
@@ -213,6 +305,7 @@ static void put_driver(FILE *out)
 			i ? "," : "", rules[i].id, rules[i].name);
 		fprintf(out, "\"shortDescription\": {\"text\": \"%s\"}, ", rules[i].text);
 		fprintf(out, "\"fullDescription\": {\"text\": \"%s\"}, ", rules[i].text);
+		fprintf(out, "\"help\": {\"text\": \"%s\"}, ", rules[i].help);
 		fputs("\"defaultConfiguration\": {\"level\": \"error\"}, "
 		      "\"properties\": {\"tags\": [\"reliability\", \"resource-leak\"]}}", out);
 	}
@@ -250,6 +343,7 @@ int out_sarif(FILE *out, const struct gate_verdict *v)
 		put_result(&s, v, &v->sites[i], first);
 		first = false;
 	}
+	put_growth(&s, v, first);
 	fputs("]\n    }\n  ]\n}\n", out);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

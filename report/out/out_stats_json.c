@@ -67,6 +67,10 @@ static void put_snapshot(struct json *j, const char *key, const struct model_pro
 	jw_str(j, "reason", model_reason_name(p->reason));
 	jw_uint(j, "time_ns", p->time_ns);
 	jw_uint(j, "uptime_ns", p->uptime_ns);
+	jw_open(j, "warnings", '[');
+	for (size_t i = 0; i < p->warning_count; i++)
+		jw_str(j, NULL, p->warnings[i]);
+	jw_close(j, ']');
 	jw_close(j, '}');
 }
 

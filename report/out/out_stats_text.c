@@ -67,6 +67,14 @@ static void print_snapshot(FILE *out, const struct model_process *p)
 		model_reason_name(p->reason), (double)p->uptime_ns / 1e9);
 }
 
+/* Why frames of a snapshot are less precise (an object rebuilt since):
+ * a diff of two snapshots says it for both. */
+static void print_warnings(FILE *out, const struct model_process *p)
+{
+	for (size_t i = 0; p && i < p->warning_count; i++)
+		fprintf(out, "warning: %s\n", p->warnings[i]);
+}
+
 static void print_view(FILE *out, const struct stats_view *v)
 {
 	const struct stats_table *t = v->table;
@@ -79,7 +87,10 @@ static void print_view(FILE *out, const struct stats_view *v)
 		fprintf(out, "\n  -> ");
 	}
 	print_snapshot(out, v->proc);
-	fprintf(out, "\ntotal: size=%" PRIu64 " B", t->total_size);
+	fprintf(out, "\n");
+	print_warnings(out, v->old_proc);
+	print_warnings(out, v->proc);
+	fprintf(out, "total: size=%" PRIu64 " B", t->total_size);
 	print_diff(out, is_diff, t->total_size_diff, " B");
 	fprintf(out, ", count=%" PRIu64, t->total_count);
 	print_diff(out, is_diff, t->total_count_diff, "");

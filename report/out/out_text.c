@@ -60,7 +60,10 @@ static void print_leak(FILE *out, const struct style *st,
 			plural(leak->blocks, "block", "blocks"));
 	else
 		print_amount(out, leak->bytes, leak->blocks);
-	fprintf(out, "%s (%s) allocated at:\n", st->reset, model_class_name(leak->klass));
+	fprintf(out, "%s (%s", st->reset, model_class_name(leak->klass));
+	if (leak->heuristic)
+		fprintf(out, " via %s", model_heuristic_name(leak->heuristic));
+	fprintf(out, ") allocated at:\n");
 	print_stack(out, st, &leak->stack);
 	fprintf(out, "\n");
 }
@@ -158,7 +161,18 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 			step->thread);
 		break;
 	case LKS_RK_TLS:
-		fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		if (step->thread == LKS_THREAD_FINISHED)
+			fprintf(out, "thread-local storage of a finished thread "
+				"(its stack kept by glibc for reuse)");
+		else
+			fprintf(out, "thread-local storage of thread %" PRIu32, step->thread);
+		break;
+	case LKS_RK_FILE:
+		fprintf(out, "writable file mapping, word at 0x%" PRIx64, step->address);
+		break;
+	case LKS_RK_RUNTIME:
+		fprintf(out, "a block the C library allocated while leakscope worked (such "
+			"as the FILE of a stream opened with fopen), word at 0x%" PRIx64, step->address);
 		break;
 	default:
 		fprintf(out, "anonymous mapping, word at 0x%" PRIx64, step->address);
@@ -336,6 +350,15 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 			k == LKS_CLASS_REACHABLE && t->sites && !reachable_listed ?
 			" (not listed)" : "");
 	}
+	for (int h = LKS_HEUR_NONE + 1; h <= LKS_HEUR_EMPTY_ARRAY; h++) {
+		const struct model_class_total *t = &p->by_heuristic[h];
+
+		if (!t->sites)
+			continue;
+		fprintf(out, "    of which via %s: ", model_heuristic_name(h));
+		print_amount(out, t->bytes, t->blocks);
+		fputc('\n', out);
+	}
 	if (p->suppressed.sites) {
 		fprintf(out, "  %-16s ", "suppressed");
 		print_amount(out, p->suppressed.bytes, p->suppressed.blocks);
@@ -435,6 +458,9 @@ static void print_summary(FILE *out, const struct style *st,
 				print_missed_why(out, c);
 			sep = ", ";
 		}
+	if (c->unreadable_root_bytes)
+		fprintf(out, "%s%" PRIu64 " bytes of globals the program made unreadable, "
+			"not scanned (unreadable_root_bytes)", sep, c->unreadable_root_bytes);
 	if (c->as_limit_bytes)
 		fprintf(out, "; the shim's tables stopped growing at RLIMIT_AS %.1f MiB "
 			"(as_limit_bytes)",
@@ -516,6 +542,15 @@ static void print_clean_line(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
+/* --skip-exe, --only-exe: listed, so that nobody takes its absence for a
+ * clean run, and nothing else (nothing of it was read). */
+static void print_skipped_line(FILE *out, const struct style *st,
+			       const struct model_process *p)
+{
+	print_title(out, st, p);
+	fprintf(out, ": skipped (%s), not judged\n", p->skipped);
+}
+
 /* A process that ended without a snapshot: nothing of it is reported. */
 static void print_no_data(FILE *out, const struct style *st, const struct model_no_data *d)
 {
@@ -544,13 +579,15 @@ int out_text(FILE *out, const struct model_report *report,
 	for (size_t i = 0; i < report->count; i++) {
 		const struct model_process *p = report->processes[i];
 
-		bool one_line = i > 0 && is_clean(p) && !opts->show_reachable &&
-				!opts->retainers;
+		bool one_line = p->skipped || (i > 0 && is_clean(p) && !opts->show_reachable &&
+						!opts->retainers);
 
 		/* a blank line around every full report, none between one-liners */
 		if (i > 0 && (!one_line || !previous_one_line))
 			fprintf(out, "\n");
-		if (one_line)
+		if (one_line && p->skipped)
+			print_skipped_line(out, st, p);
+		else if (one_line)
 			print_clean_line(out, st, p);
 		else
 			print_process(out, st, p, opts);

@@ -18,18 +18,38 @@
 #include "program.h"
 #include "shimpath.h"
 #include "snapset.h"
+#include "symkeep.h"
+
+/* Snapshots that stay after the run keep the symbols of their addresses
+ * beside them, for reports made after the program is rebuilt. A failure
+ * only makes those later reports less precise: it is told, not fatal. */
+static void keep_symbols(const struct snapset *set, struct session_outcome *outcome)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		struct errmsg err = { "" };
+
+		if (symkeep_write(set->snaps[i], &err) < 0 && !outcome->symbols_error[0])
+			snprintf(outcome->symbols_error, sizeof(outcome->symbols_error), "%s",
+				 err.text);
+	}
+}
 
 /* The run's snapshots into a report; the started process first. */
-static int report_run(const struct outdir *dir, pid_t pid,
-		      struct model_report *report, bool *found,
-		      struct errmsg *err)
+static int report_run(const struct session_options *opts, const struct outdir *dir,
+		      pid_t pid, bool kept, struct model_report *report, bool *found,
+		      struct session_outcome *outcome, struct errmsg *err)
 {
-	struct snapset set = { 0 };
+	struct snapset set = { .filter = opts->exe_filter,
+			       .between = { opts->between[0], opts->between[1] } };
 	struct namelist paths = { 0 };
 	int r = outdir_new_snapshots(dir, &paths, err);
 
 	if (r == 0)
 		r = snapset_add_paths(&set, &paths, err);
+	if (r == 0 && kept)
+		keep_symbols(&set, outcome);
+	if (r == 0)
+		r = snapset_build_pairs(&set, report, err);
 	if (r == 0) {
 		snapset_select(&set, (int32_t)pid);
 		*found = snapset_has_pid(&set, (int32_t)pid);
@@ -125,13 +145,14 @@ int session_run(const struct session_options *opts, struct model_report *report,
 	outcome->still_running = ran.still_running;
 	outcome->first_running = ran.first_running;
 	outcome->exit_code = run_exit_code(ran.wait_status);
+	keep = opts->keep_snapshots || ran.still_running;
 	if (r == 0 && !ran.spawn_error)
-		r = report_run(&dir, ran.pid, report, &found, err);
+		r = report_run(opts, &dir, ran.pid, keep || !dir.temporary, report, &found,
+			       outcome, err);
 	if (r == 0 && !ran.spawn_error && !found)
 		explain_missing(opts->argv[0], ran.wait_status, no_data_of(report, ran.pid),
 				outcome);
 	guard_end(&guard);  /* released by run_program; it had the report's time to exit */
-	keep = opts->keep_snapshots || ran.still_running;
 	if (dir.temporary && keep)
 		outcome->kept_dir = strdup(dir.path);
 	outdir_close(&dir, keep, NULL);

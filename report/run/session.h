@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "errmsg.h"
+#include "exefilter.h"
 #include "model.h"
 
 struct session_options {
@@ -17,6 +18,8 @@ struct session_options {
 	bool keep_snapshots;      /* keep the temporary directory and say where */
 	bool wait_children;       /* wait for every descendant, not only argv */
 	unsigned depth;           /* 0: the shim's default */
+	const struct exe_filter *exe_filter; /* processes listed as skipped */
+	const char *const *between; /* --between A,B: labels of the growth gate */
 };
 
 /* What happened to the program, for `run` to report and pass on. */
@@ -32,6 +35,8 @@ struct session_outcome {
 	 * temporary directory is kept for their snapshots */
 	unsigned still_running;
 	pid_t first_running;
+	/* why the symbols of a kept snapshot could not be kept, or "" */
+	char symbols_error[300];
 };
 
 /* Runs the program and builds the report of every process of its tree. 0,

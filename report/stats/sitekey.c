@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Allocation sites and their symbolic keys. A key never holds a runtime
- * address, only names, file:line and module basename + offset, so that two
- * runs of one binary (ASLR moves every address) give equal keys. */
+ * address, only names, file:line and module basename (+ offset for a frame
+ * without any symbol), so that two runs of one binary (ASLR moves every
+ * address), or of a rebuilt one, give equal keys. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -59,7 +60,11 @@ static int append_traceback(struct sitekey_buffer *b, const struct model_frame *
 
 		r = append(b, "%s|%s:%" PRIu32 "|%s|", f->function ? f->function : "",
 			   f->file ? f->file : "", f->line, f->inlined ? "i" : "");
-		if (r == 0)
+		/* a named frame is its name: its code offset moves with every
+		 * rebuild; only a frame without a symbol is its offset */
+		if (r == 0 && (f->function || f->file))
+			r = append(b, "%s", f->module ? base_name(f->module) : "");
+		else if (r == 0)
 			r = append_location(b, f);
 		if (r == 0)
 			r = append(b, "\n");

@@ -19,7 +19,7 @@ static void link_of(int fd, char *out, size_t size)
 	char path[64];
 	ssize_t len;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", fd); /* sys.c: why */
 	len = readlink(path, out, size - 1);
 	out[len > 0 ? len : 0] = '\0';
 }
@@ -100,7 +100,7 @@ void lks_describe_fd(int fd, uint16_t type, char *out, size_t size)
 
 int lks_read_maps(struct lks_buf *maps)
 {
-	int fd = lks_sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	int fd = lks_sys_open_proc("maps");
 	ssize_t got = 1;
 
 	if (fd < 0)

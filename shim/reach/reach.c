@@ -58,25 +58,39 @@ static inline void visit_word(struct reach *reach, enum mode mode, uint64_t wher
                               uint64_t value, bool interior_ok, uint64_t leader)
 {
 	int64_t found = reach_find(reach, value);
+	uint8_t heuristic = LKS_HEUR_NONE;
 	uint8_t *state;
 	uint8_t klass;
 
-	if (found < 0)
-		return;
+	if (found < 0) {
+		found = reach_empty_array_end(reach, value);
+		if (found < 0)
+			return;
+		heuristic = LKS_HEUR_EMPTY_ARRAY;
+	}
 	state = &reach->state[found];
 	klass = *state & STATE_CLASS;
 	if (mode == MODE_REACH) {
-		if (klass)
-			return;
-		if (value != reach->nodes[found].addr && !interior_ok) {
-			if (chunk_header(&reach->nodes[found], value))
-				return;
-			if (!(*state & STATE_INTERIOR))
-				reach->nodes[found].via = where;
-			*state |= STATE_INTERIOR;
+		if (klass) {
+			/* a start pointer after all: reachable, no heuristic needed */
+			if (value == reach->nodes[found].addr)
+				*state &= (uint8_t)~STATE_HEURISTIC;
 			return;
 		}
-		*state = (uint8_t)((*state & STATE_NOSCAN) | LKS_CLASS_REACHABLE);
+		if (!heuristic && value != reach->nodes[found].addr && !interior_ok) {
+			if (chunk_header(&reach->nodes[found], value))
+				return;
+			if (!(*state & STATE_NOSCAN))
+				heuristic = reach_heuristic(reach, &reach->nodes[found], value);
+			if (!heuristic) {
+				if (!(*state & STATE_INTERIOR))
+					reach->nodes[found].via = where;
+				*state |= STATE_INTERIOR;
+				return;
+			}
+		}
+		*state = (uint8_t)((*state & STATE_NOSCAN) | LKS_CLASS_REACHABLE |
+		                   heuristic << STATE_HEURISTIC_SHIFT);
 	} else if (mode == MODE_POSSIBLE) {
 		if (klass)
 			return;
@@ -254,32 +268,34 @@ static void unmap_all(struct lks_reach *scan)
 	lks_unmap(scan, sizeof(*scan));
 }
 
-/* The caller's registers, and its stack from this frame up: the frames
- * below (the scan's own) hold nothing of the program's. */
-static void note_self(struct reach_thread *self, uint64_t frame)
+/* Registers the ABI keeps across calls: what the exiting thread's callers
+ * hold there is theirs; the others are scratch of the exit path (ours). */
+static void note_callee_saved(struct reach_thread *self)
 {
 	ucontext_t context;
 
-	self->tid = gettid();
-	self->sp = frame;
-	self->answered = 1;
-	if (getcontext(&context) == 0) {
+	if (getcontext(&context) != 0)
+		return;
 #if defined(__x86_64__)
-		for (int i = 0; i < NGREG && i < THREAD_WORDS; i++)
-			self->regs[i] = (uint64_t)context.uc_mcontext.gregs[i];
+	static const int kept[] = { REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15 };
+
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		self->regs[i] = (uint64_t)context.uc_mcontext.gregs[kept[i]];
 #elif defined(__aarch64__)
-		for (int i = 0; i < 31 && i < THREAD_WORDS; i++)
-			self->regs[i] = context.uc_mcontext.regs[i];
+	for (int i = 19; i <= 29; i++)  /* x19..x29 */
+		self->regs[i - 19] = context.uc_mcontext.regs[i];
 #endif
-	}
-	self->tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 }
 
-static uint64_t stack_from; /* set by the exiting thread, read by it */
-
-void lks_reach_stack_from(uint64_t frame)
+/* The exiting thread: its stack from `from` up, where its live frames are. */
+static void note_self(struct reach_thread *self, uint64_t from, bool exact)
 {
-	stack_from = frame;
+	self->tid = gettid();
+	self->sp = from;
+	self->exact_sp = exact;
+	self->answered = 1;
+	note_callee_saved(self);
+	self->tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 }
 
 /* No scan: every block stays unfreed. verbose=1 says why. */
@@ -299,7 +315,8 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 {
 	struct lks_reach *scan;
 	struct reach *reach;
-	uint64_t frame;
+	uint64_t from;
+	bool exact;
 
 	if (!lks_opt.reach)
 		return skipped("reach=0");
@@ -315,10 +332,10 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 		unmap_all(scan);
 		return skipped("no memory");
 	}
-	/* the program's frames on the exiting thread's stack: the scan itself
+	/* the program's frames on the exiting thread's stack; the scan itself
 	 * runs on a stack of the shim's own (ownstack.c) */
-	frame = stack_from ? stack_from : (uint64_t)(uintptr_t)__builtin_frame_address(0);
-	note_self(&reach->threads[0], frame);
+	from = reach_exiting_stack_from((uint64_t)(uintptr_t)__builtin_frame_address(0), &exact);
+	note_self(&reach->threads[0], from, exact);
 	reach->thread_count = 1;
 	reach_stop_threads(reach);
 	reach_collect_mappings(reach);
@@ -343,11 +360,12 @@ void lks_reach_foreach(const struct lks_reach *scan, lks_reach_visit *visit, voi
 		struct lks_block block = { node->addr, NODE_SIZE(node), node->trace,
 		                           node->seq, (uint8_t)(node->size_family >> 56) };
 		uint8_t klass = reach->state[i] & STATE_CLASS;
+		uint8_t heuristic = (reach->state[i] & STATE_HEURISTIC) >> STATE_HEURISTIC_SHIFT;
 		struct lost_total none = { 0, 0 };
 		const struct lost_total *lost =
 			klass == LKS_CLASS_DEFINITE ? &scan->totals[i] : &none;
 
-		visit(&block, klass, lost->blocks, lost->bytes, ctx);
+		visit(&block, klass, heuristic, lost->blocks, lost->bytes, ctx);
 	}
 }
 
@@ -359,6 +377,11 @@ uint64_t lks_reach_scanned_bytes(const struct lks_reach *scan)
 uint64_t lks_reach_missed_threads(const struct lks_reach *scan)
 {
 	return scan->core.missed_threads;
+}
+
+uint64_t lks_reach_unreadable_root_bytes(const struct lks_reach *scan)
+{
+	return scan->core.unreadable_root_bytes;
 }
 
 void lks_reach_end(struct lks_reach *scan)

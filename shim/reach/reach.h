@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
- * stopworld.c and ptrace_hold.c: other threads held still, retain.c: retainer
- * chains, mapref.c: the program's mappings still pointed at).
+ * stopworld.c and ptrace_hold.c: other threads held still, behalf.c: blocks
+ * the C library allocated for the shim, exitframe.c: the
+ * exiting thread's live stack, retain.c: retainer chains, mapref.c: the
+ * program's mappings still pointed at).
  * Nothing here is used outside them. */
 #ifndef LEAKSCOPE_REACH_H
 #define LEAKSCOPE_REACH_H
@@ -22,10 +24,14 @@ struct reach_node {
 
 #define NODE_SIZE(node) ((node)->size_family & ((1ull << 56) - 1))
 
-/* node state: the class (enum lks_class) in the low bits, flags above */
-#define STATE_CLASS 0x0fu
-#define STATE_INTERIOR 0x10u /* an interior pointer from reached memory */
-#define STATE_NOSCAN 0x20u   /* not in readable memory: never read */
+/* node state: the class (enum lks_class) in the low bits, flags above, and
+ * for a reachable block the heuristic that alone reached it (enum
+ * lks_heuristic) in the top bits */
+#define STATE_CLASS 0x07u
+#define STATE_INTERIOR 0x08u /* an interior pointer from reached memory */
+#define STATE_NOSCAN 0x10u   /* not in readable memory: never read */
+#define STATE_HEURISTIC_SHIFT 5
+#define STATE_HEURISTIC (7u << STATE_HEURISTIC_SHIFT)
 
 #define MAX_THREADS 1024
 #define MAX_ROOTS 8192
@@ -35,6 +41,7 @@ struct reach_thread {
 	int32_t tid;
 	uint32_t answered;   /* atomic: 1 once its context is saved */
 	uint32_t blocks_stop; /* blocks the stop signal: left to ptrace_hold.c */
+	uint32_t exact_sp;   /* sp is a caller's at a call: no red zone below */
 	uint64_t sp;         /* interrupted stack pointer */
 	uint64_t tp;         /* thread pointer: the TCB, whose dtv leads to TLS */
 	uint64_t regs[THREAD_WORDS];
@@ -63,10 +70,13 @@ struct reach {
 
 	struct reach_range *roots; /* in scan order: globals first */
 	uint32_t root_count;
+	uint64_t unreadable_root_bytes; /* of globals, not readable at exit */
 	struct reach_range *readable; /* readable mappings, by address */
 	uint32_t readable_count;
 	struct reach_range *code;     /* executable segments of modules */
 	uint32_t code_count;
+	struct reach_range *images;   /* every loaded segment of modules */
+	uint32_t image_count;
 	uint32_t excluded_count;      /* never roots: modules, ours, stacks taken */
 	bool overflow;                /* a table above was full: no classes */
 
@@ -78,6 +88,7 @@ struct reach {
 	struct reach_thread *threads; /* [0] is the scanning thread */
 	uint32_t thread_count;
 	uint32_t missed_threads;
+	bool main_exited;             /* the main thread called pthread_exit */
 	uint64_t mapped_bytes;        /* of readable[], code[] and the excluded
 	                               * ranges: one mapping (roots.c) */
 };
@@ -103,13 +114,27 @@ void reach_build_index(struct lks_reach *scan);
 void reach_free_index(struct lks_reach *scan);
 int64_t reach_find(const struct reach *reach, uint64_t addr); /* block index or -1 */
 
-/* roots.c: fills readable, code and roots; 0 or -1 */
+/* heuristics.c: the lks_heuristic by which an interior pointer `value`
+ * into node is one made on purpose (LKS_HEUR_NONE: none); the new[]
+ * block of no elements that `value` is one past the end of, or -1 */
+uint8_t reach_heuristic(const struct reach *reach, const struct reach_node *node,
+                        uint64_t value);
+int64_t reach_empty_array_end(const struct reach *reach, uint64_t value);
+
+/* roots.c: fills readable, code, images and roots; 0 or -1 */
 int reach_collect_modules(struct reach *reach);
 int reach_collect_maps(struct reach *reach);
 
 /* mapref.c: the open mappings, then which of them words point into */
 void reach_collect_mappings(struct reach *reach);
 void reach_note_mapping(struct reach *reach, uint64_t where, uint64_t value);
+
+/* behalf.c: the blocks the C library allocated while the shim worked */
+void reach_behalf_foreach(void (*visit)(uint64_t addr, uint64_t size, void *ctx), void *ctx);
+
+/* exitframe.c: where the exiting thread's stack is read from, and whether
+ * that is a caller's stack pointer exactly (no red zone below it to keep) */
+uint64_t reach_exiting_stack_from(uint64_t scan_frame, bool *exact);
 
 /* stopworld.c: reach->threads must be reach_thread_slots() */
 struct reach_thread *reach_thread_slots(void);

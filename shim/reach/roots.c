@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Where the scan looks for pointers: the writable segments of loaded objects
  * (never the shim's), each thread's TLS, registers and live stack, and the
- * program's own anonymous mappings, from /proc/self/maps, less the shim's
- * regions, the thread stacks already taken and the malloc heaps themselves. */
+ * program's own writable mappings, anonymous or of files, from
+ * /proc/thread-self/maps, less the shim's regions, the thread stacks
+ * already taken and the malloc heaps themselves. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -19,6 +20,8 @@
 #define MALLOC_HEAP_SPAN (64ull << 20) /* glibc: HEAP_MAX_SIZE, heaps aligned to it */
 #define CHUNK_MMAPPED 0x2u       /* glibc chunk header: this chunk is its own mmap */
 #define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
+
+#define MAX_IMAGES 8192          /* more: the vtable heuristic misses some */
 
 static struct reach_range *excluded(struct reach *reach)
 {
@@ -84,6 +87,8 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 			exclude(reach, lo & ~4095ull, (hi + 4095) & ~4095ull);
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
 			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
+		if (p->p_type == PT_LOAD && reach->image_count < MAX_IMAGES)
+			reach->images[reach->image_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (shim)
 			continue;  /* the shim's own data is never a root */
 		/* RELRO is read-only after relocation but holds pointers */
@@ -96,11 +101,13 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 
 int reach_collect_modules(struct reach *reach)
 {
-	reach->mapped_bytes = (2 * MAX_MAPS + MAX_EXCLUDED) * sizeof(struct reach_range);
+	reach->mapped_bytes = (2 * MAX_MAPS + MAX_EXCLUDED + MAX_IMAGES) *
+	                      sizeof(struct reach_range);
 	reach->readable = lks_map(reach->mapped_bytes);
 	if (!reach->readable)
 		return -1;
 	reach->code = reach->readable + MAX_MAPS;
+	reach->images = excluded(reach) + MAX_EXCLUDED;
 	dl_iterate_phdr(add_module, reach);
 	return 0;
 }
@@ -110,6 +117,8 @@ int reach_collect_modules(struct reach *reach)
 struct map_line {
 	uint64_t lo, hi;
 	bool readable, writable, anonymous;
+	bool main_stack;  /* [stack] */
+	bool file;        /* a file's, not a device's (but /dev/zero, /dev/shm) */
 };
 
 static const char *parse_hex(const char *at, uint64_t *value)
@@ -152,14 +161,20 @@ static void parse_line(const char *line, struct map_line *out)
 	at = parse_hex(at, &inode);  /* decimal, but only zero matters */
 	while (*at == ' ')
 		at++;
+	out->main_stack = !strcmp(at, "[stack]");
+	/* Valgrind too reads writable file mappings, and not devices, whose
+	 * reads may hang or have effects */
+	out->file = inode != 0 && *at == '/' &&
+	            (strncmp(at, "/dev/", 5) != 0 || !strncmp(at, "/dev/zero", 9) ||
+	             !strncmp(at, "/dev/shm/", 9));
 	out->anonymous = inode == 0 && (*at == '\0' || !strncmp(at, "[anon:", 6) ||
-	                                !strcmp(at, "[stack]"));
+	                                out->main_stack);
 }
 
 /* Reads the whole file into buf (NUL-terminated); its length or -1. */
 static ssize_t read_maps(char *buf, size_t size)
 {
-	int fd = lks_sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	int fd = lks_sys_open_proc("maps");
 	size_t len = 0;
 	ssize_t got = 1;
 
@@ -203,16 +218,23 @@ static const struct reach_thread *thread_in(const struct reach *reach, uint64_t 
 }
 
 /* Each stopped thread's TCB (its dtv leads to dynamic TLS) and registers,
- * then its stack from the stack pointer up; the rest of that mapping is dead. */
+ * then its stack from the stack pointer up; the rest of that mapping is dead.
+ * So is all of the main thread's once it called pthread_exit: its frames
+ * were unwound, and what stays there (arguments, environment, auxiliary
+ * vector) is no heap memory's. */
 static void add_thread_roots(struct reach *reach, const struct map_line *map)
 {
 	uint32_t index;
 	const struct reach_thread *t = thread_in(reach, map->lo, map->hi, &index);
 	uint64_t from;
 
+	if (!t && map->main_stack && reach->main_exited)
+		exclude(reach, map->lo, map->hi);
 	if (!t)
 		return;
-	from = t->sp - RED_ZONE > map->lo ? t->sp - RED_ZONE : map->lo;
+	from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
+	if (from < map->lo)
+		from = map->lo;
 	add_root(reach, from, map->hi, LKS_RK_STACK, index);
 	exclude(reach, map->lo, map->hi);
 }
@@ -284,20 +306,20 @@ static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t
 	}
 }
 
-static void add_anonymous(struct reach *reach, uint64_t lo, uint64_t hi)
+static void add_mapped(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind)
 {
 	while (lo < hi) {
 		uint64_t skip_to, until = heap_free_until(reach, lo, hi, &skip_to);
 
-		add_root(reach, lo, until, LKS_RK_MMAP, 0);
+		add_root(reach, lo, until, kind, 0);
 		if (skip_to <= lo)
 			break;
 		lo = skip_to;
 	}
 }
 
-/* [lo, hi) less every excluded range. */
-static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi)
+/* [lo, hi) less every excluded range (modules' own segments among them). */
+static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind)
 {
 	const struct reach_range *ex = excluded(reach);
 
@@ -305,37 +327,111 @@ static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi)
 		if (ex[i].hi <= lo || ex[i].lo >= hi)
 			continue;
 		if (ex[i].lo > lo)
-			add_unexcluded(reach, lo, ex[i].lo);
+			add_unexcluded(reach, lo, ex[i].lo, kind);
 		lo = ex[i].hi;
 		i = (uint32_t)-1;  /* the rest may overlap what is left */
 	}
 	if (lo < hi)
-		add_anonymous(reach, lo, hi);
+		add_mapped(reach, lo, hi, kind);
+}
+
+static uint64_t main_thread_tp; /* set once, before main runs */
+
+void lks_reach_note_main_thread(void)
+{
+	main_thread_tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 }
 
 /* glibc keeps the stacks of finished threads for reuse, full of their old
  * words. Such a stack ends with a thread control block (x86-64: its first
  * and third words point at itself) that no live thread has as its thread
- * pointer. Only trusted when every thread answered, so all are known. */
-static bool dead_thread_stack(const struct reach *reach, const struct map_line *map)
+ * pointer. The main thread's lies in the loader's memory, never in a
+ * thread stack, and stays the main thread's after it called pthread_exit.
+ * Only trusted when every thread answered, so all are known. That TCB's
+ * dtv is still glibc's (freed when the stack is reused): a root. */
+struct tcb_search {
+	const struct reach *reach;
+	uint64_t lo;       /* of the search: TCB_SEARCH below the mapping's top */
+	uint64_t tcb;      /* the highest found so far, 0 if none */
+	bool live;         /* ... and it is a live thread's */
+};
+
+/* A run of touched pages (never-touched pages hold no TCB), top down. */
+static void find_tcb(uint64_t lo, uint64_t hi, void *arg)
 {
-	uint64_t lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
+	struct tcb_search *search = arg;
 
 #if defined(__x86_64__)
-	if (reach->missed_threads)
-		return false;
-	for (uint64_t at = (map->hi - 24) & ~7ull; at >= lo; at -= 8) {
+	lo = lo > search->lo ? lo : search->lo;
+	for (uint64_t at = (hi - 24) & ~7ull; hi >= 24 && at >= lo; at -= 8) {
 		const uint64_t *word = (const uint64_t *)(uintptr_t)at;
 
 		if (word[0] != at || word[2] != at)
 			continue;
-		for (uint32_t i = 0; i < reach->thread_count; i++)
-			if (reach->threads[i].answered && reach->threads[i].tp == at)
-				return false;
-		return true;
+		search->tcb = at;
+		search->live = at == main_thread_tp;
+		for (uint32_t i = 0; i < search->reach->thread_count; i++)
+			search->live |= search->reach->threads[i].answered &&
+			                search->reach->threads[i].tp == at;
+		return;
 	}
 #endif
-	return false;
+}
+
+static bool dead_thread_stack(struct reach *reach, const struct map_line *map,
+                              int pagemap_fd)
+{
+	struct tcb_search search = { reach, 0, 0, false };
+
+	if (reach->missed_threads)
+		return false;
+	search.lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
+	lks_touched_foreach(pagemap_fd, search.lo, map->hi, find_tcb, &search);
+	if (!search.tcb || search.live)
+		return false;
+	add_root(reach, search.tcb + 8, search.tcb + 16, LKS_RK_TLS, LKS_THREAD_FINISHED);
+	return true;
+}
+
+/* Blocks of the C library's, allocated while the shim worked: the program
+ * may keep pointers in them (a pthread key's value), last in scan order. */
+static void add_behalf_root(uint64_t addr, uint64_t size, void *ctx)
+{
+	add_root(ctx, addr, addr + size, LKS_RK_RUNTIME, 0);
+}
+
+/* ---- globals the program made unreadable ---------------------------------- */
+
+/* Module segments come from program headers, which say what a segment was
+ * linked as: a page the program later made PROT_NONE (a guard page, a
+ * sealed table) must not be read. The globals, the only roots so far, are
+ * cut to the readable mappings (sorted, adjacent ones merged); what falls
+ * outside is counted. */
+static void clip_globals(struct reach *reach)
+{
+	uint32_t count = reach->root_count, read_at = MAX_ROOTS - count;
+
+	memmove(&reach->roots[read_at], reach->roots, count * sizeof(*reach->roots));
+	reach->root_count = 0;
+	for (; read_at < MAX_ROOTS; read_at++) {
+		struct reach_range root = reach->roots[read_at];
+		uint64_t kept = 0;
+
+		for (uint32_t map = 0; map < reach->readable_count; map++) {
+			const struct reach_range *r = &reach->readable[map];
+			uint64_t lo = root.lo > r->lo ? root.lo : r->lo;
+			uint64_t hi = root.hi < r->hi ? root.hi : r->hi;
+
+			if (lo >= hi)
+				continue;
+			if (reach->root_count > read_at)
+				reach->overflow = true;  /* would overwrite roots not read yet */
+			else
+				add_root(reach, lo, hi, root.kind, root.thread);
+			kept += hi - lo;
+		}
+		reach->unreadable_root_bytes += root.hi - root.lo - kept;
+	}
 }
 
 int reach_collect_maps(struct reach *reach)
@@ -344,6 +440,7 @@ int reach_collect_maps(struct reach *reach)
 	char *text = lks_map(size);
 	ssize_t len;
 	struct map_line map;
+	int pagemap_fd;
 
 	if (!text)
 		return -1;
@@ -362,17 +459,27 @@ int reach_collect_maps(struct reach *reach)
 		parse_line(line, &map);
 		if (map.readable)
 			add_readable(reach, map.lo, map.hi);
-		if (map.readable && map.writable && map.anonymous)
-			add_thread_roots(reach, &map);
 		line = end ? end + 1 : line + strlen(line);
 	}
-	add_thread_words(reach);
+	clip_globals(reach);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
 		parse_line(line, &map);
-		if (map.readable && map.writable && map.anonymous &&
-		    !dead_thread_stack(reach, &map))
-			add_unexcluded(reach, map.lo, map.hi);
+		if (map.readable && map.writable && map.anonymous)
+			add_thread_roots(reach, &map);
 	}
+	add_thread_words(reach);
+	pagemap_fd = lks_pagemap_open();
+	for (char *line = text; line < text + len; line += strlen(line) + 1) {
+		parse_line(line, &map);
+		if (!map.readable || !map.writable)
+			continue;
+		if (map.anonymous && !dead_thread_stack(reach, &map, pagemap_fd))
+			add_unexcluded(reach, map.lo, map.hi, LKS_RK_MMAP);
+		else if (map.file)
+			add_unexcluded(reach, map.lo, map.hi, LKS_RK_FILE);
+	}
+	lks_pagemap_close(pagemap_fd);
+	reach_behalf_foreach(add_behalf_root, reach);
 	lks_unmap(text, size);
 	return 0;
 }

@@ -196,9 +196,12 @@ static int signal_new_threads(struct reach *reach)
 			pid_t tid = parse_tid(entry->d_name);
 
 			at += entry->d_reclen;
-			if (tid <= 0 || known(reach, tid) || reach->thread_count == MAX_THREADS ||
-			    task_exited(tid))
+			if (tid <= 0 || known(reach, tid) || reach->thread_count == MAX_THREADS)
 				continue;
+			if (task_exited(tid)) {
+				reach->main_exited |= tid == getpid();
+				continue;
+			}
 			uint32_t index = reach->thread_count;
 
 			reach->threads[index] = (struct reach_thread){ .tid = tid };
@@ -235,10 +238,13 @@ static uint32_t wait_for_answers(const struct reach *reach, uint64_t deadline)
 	return waiting;
 }
 
+/* Only the exiting thread's slot is cleared: the others are written whole
+ * when a thread is found (signal_new_threads), and nothing reads past the
+ * count.
+ * Clearing all 1,024 (352 KiB) cost a short process 90 page faults. */
 struct reach_thread *reach_thread_slots(void)
 {
-	for (int i = 0; i < MAX_THREADS; i++)
-		slots[i] = (struct reach_thread){ 0 };
+	slots[0] = (struct reach_thread){ 0 };
 	return slots;
 }
 

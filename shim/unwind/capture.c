@@ -35,12 +35,14 @@ static __attribute__((noinline)) bool interposer_caller(struct unwind_regs *regs
 		const uint64_t *up = (const uint64_t *)(uintptr_t)frame[0];
 
 		if (!in_shim(frame[1])) {
-			/* the other registers stay unknown: their bits are clear */
+			/* the other registers are unknown (their bits clear) and
+			 * zero: left as they were, they would be stale words of
+			 * the dead stack, copied deeper by the walk, where the
+			 * exit scan could meet them under a frame of the program's */
+			*regs = (struct unwind_regs){ .known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP };
 			regs->r[DW_RA] = frame[1];
 			regs->r[DW_RSP] = (uint64_t)(uintptr_t)(frame + 2);
 			regs->r[DW_RBP] = frame[0];
-			regs->known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP;
-			regs->exact_pc = false;
 			return true;
 		}
 		/* the shim's frames are small and go up the same stack */

@@ -25,8 +25,8 @@ MODULE = struct.Struct("<QQQIII40s4x")
 MODULE_FIELDS = ("bias", "start", "end", "path", "flags", "build_id_len", "build_id", None)
 TRACE = struct.Struct("<IIQ")
 TRACE_FIELDS = ("id", "depth", "first")
-SITE = struct.Struct("<IBBHQQQQQII")
-SITE_FIELDS = ("trace", "klass", "family", "reserved", "blocks", "bytes", "indirect_blocks",
+SITE = struct.Struct("<IBBBBQQQQQII")
+SITE_FIELDS = ("trace", "klass", "family", "heuristic", "reserved", "blocks", "bytes", "indirect_blocks",
                "indirect_bytes", "largest", "oldest_seq", "reserved2")
 HANDLE = struct.Struct("<iHHIIQQ")
 HANDLE_FIELDS = ("fd", "type", "flags", "trace", "description", "addr", "size")
@@ -75,7 +75,7 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
                                                b""), 1),
         (SEC_TRACES, TRACE.size, b"".join(traces), len(traces)),
         (SEC_FRAMES, 8, struct.pack(f"<{len(frames)}Q", *frames), len(frames)),
-        (SEC_SITES, SITE.size, b"".join(SITE.pack(trace, 0, 0, 0, blocks, size, 0, 0, size, 1, 0)
+        (SEC_SITES, SITE.size, b"".join(SITE.pack(trace, 0, 0, 0, 0, blocks, size, 0, 0, size, 1, 0)
                                         for trace, blocks, size in sites), len(sites)),
         (SEC_HANDLES, HANDLE.size, b"".join(HANDLE.pack(fd, kind, 0, trace, 0, 0, 0)
                                             for trace, kind, fd in handles), len(handles)),

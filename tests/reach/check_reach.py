@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Runs one reachability fixture under `leakscope run --retainers --json`
-and checks each site's leak class, the indirect totals of definite sites,
+"""Runs one reachability fixture under `leakscope run --retainers
+--show-reachable --json` and checks each site's leak class, the heuristic
+that named a reachable one, the indirect totals of definite sites,
 retainer chains and, for runtime fixtures, that nothing is reported lost.
 Annotations are described in reach_fixture.h.
 
@@ -31,6 +32,7 @@ def parse_class(path, lineno, text):
                                 blocks=int(fields.pop("blocks")),
                                 bytes=int(fields.pop("bytes")))
     expect.klass = fields.pop("class")
+    expect.heuristic = fields.pop("via", None)
     expect.indirect = {key: int(fields.pop(key)) for key in
                        ("indirect_blocks", "indirect_bytes") if key in fields}
     if fields or expect.klass not in LOST + ("reachable",):
@@ -56,7 +58,7 @@ def entries(report, expect):
             and matching_frame(report, leak, expect) >= 0]
 
 
-def check_class(report, expect, errors):
+def check_class(report, expect, output, errors):
     found = entries(report, expect)
     where = f"{expect.where()} [{expect.klass}]"
     if len(found) != 1:
@@ -71,6 +73,12 @@ def check_class(report, expect, errors):
     for key, value in expect.indirect.items():
         if leak.get(key) != value:
             errors.append(f"{where}: expected {key}={value}, got {leak.get(key)}")
+    if leak.get("heuristic") != expect.heuristic:
+        errors.append(f"{where}: expected reachable via {expect.heuristic}, "
+                      f"got via {leak.get('heuristic')}")
+    if expect.heuristic and f"({expect.klass} via {expect.heuristic})" not in output:
+        errors.append(f"{where}: the text report does not say "
+                      f"'({expect.klass} via {expect.heuristic})'")
 
 
 def check_unexpected(report, classes, errors):
@@ -124,7 +132,7 @@ def run(args, workdir):
     json_path = os.path.join(workdir, "report.json")
     env = dict(os.environ, LEAKSCOPE_OPTIONS="reach=0") if args.no_scan else None
     status, output = lkstest.run_logged(
-        lkstest.run_command(args, args.program, json_path=json_path, options=["--retainers"]),
+        lkstest.run_command(args, args.program, json_path=json_path, options=["--retainers", "--show-reachable"]),
         cwd=workdir, env=env, timeout=240)
     if status != 0:
         raise CheckError(f"leakscope run exited {status}")
@@ -153,7 +161,7 @@ def check(args, workdir):
     if not data["processes"][0].get("classified"):
         errors.append("the exit snapshot was not classified by a reachability scan")
     for expect in classes:
-        check_class(report, expect, errors)
+        check_class(report, expect, output, errors)
     check_unexpected(report, classes, errors)
     if runtime:
         check_runtime_clean(report, errors)

@@ -35,6 +35,5 @@ int main(void)
 {
 	keep_in_mapping();
 	lose_with_mapping();
-	clobber_stack();
 	return 0;
 }

@@ -47,6 +47,5 @@ int main(void)
 	escape((void *)keep_in_static_local());
 	keep_interior();
 	keep_hidden();
-	clobber_stack();
 	return 0;
 }

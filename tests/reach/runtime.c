@@ -33,6 +33,5 @@ int main(void)
 		return 2;
 	if (c_locale)
 		freelocale(c_locale);
-	clobber_stack();
 	return 0;
 }

@@ -47,6 +47,5 @@ int main(void)
 	    pthread_create(&dropper, NULL, drop, NULL) || pthread_join(dropper, NULL) ||
 	    pthread_create(&holder, NULL, hold, NULL) || read(ready_pipe[0], &byte, 1) != 1)
 		return 2;
-	clobber_stack();
 	return 0;
 }

@@ -90,6 +90,7 @@ static void records(void)
 	FIELD(struct lks_site, trace);
 	FIELD(struct lks_site, klass);
 	FIELD(struct lks_site, family);
+	FIELD(struct lks_site, heuristic);
 	FIELD(struct lks_site, reserved);
 	FIELD(struct lks_site, blocks);
 	FIELD(struct lks_site, bytes);
