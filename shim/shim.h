@@ -113,6 +113,7 @@ void lks_say(struct lks_line *line);
 
 void lks_unwind_init(void);
 uint32_t lks_capture_trace(void);      /* 0 when no stack could be taken */
+uint64_t lks_unwind_frame_cfa(uint64_t lo, uint64_t hi); /* 0: not on this stack */
 /* modules.c: [start, end) was unmapped by a dlclose */
 void lks_unwind_forget(uint64_t start, uint64_t end);
 struct lks_unwind_stats {
