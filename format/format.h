@@ -203,6 +203,9 @@ _Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
 	X(unreadable_root_bytes) /* of modules' writable segments, made        \
 	                      * unreadable (PROT_NONE) by the program: not     \
 	                      * scanned */                                      \
+	X(closed_unseen)     /* recorded fds closed by a call the shim did not \
+	                      * see (syscall(SYS_close)): not open handles */  \
+	X(replaced_unseen)   /* of those, fds now holding another file */       \
 	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */
 
 #define LKS_COUNTER_SLOTS 32 /* the record's 64-bit words, reserved ones included */
@@ -270,12 +273,13 @@ struct lks_handle {
 	uint32_t trace;
 	uint32_t description;/* string: path, socket addresses, pipe:[ino]... */
 	uint64_t addr;       /* FILE*, DIR* or mapping address */
-	uint64_t size;       /* mapping length */
+	uint64_t size;       /* mapping length; a DIR's heap bytes (0: unknown) */
 };
 _Static_assert(sizeof(struct lks_handle) == 32, "lks_handle size");
 
 #define LKS_HDF_TO_CHILD 0x1u /* inherited by an exec'd program (no CLOEXEC) */
 #define LKS_HDF_REFERENCED 0x2u /* a mapping memory still points into at exit */
+#define LKS_HDF_INHERITED 0x4u  /* a fork child's fd from its parent, still open */
 
 /* One step of a chain from a root to a block of a reachable site: steps of
  * one chain share `chain` and come in order, the root first, then each block

@@ -108,6 +108,8 @@ int report_and_judge(struct gate_config *gate, struct model_report *report,
 	struct report_outputs outputs = { report, gate->wanted ? &verdict : NULL, out };
 	struct errmsg err = { "" };
 
+	if (!gate->no_builtin_handles)
+		suppress_builtin_handles(report);
 	if (gate->wanted && gate_judge(gate, report, &verdict) < 0) {
 		fprintf(stderr, "leakscope: judging the report: %s\n", strerror(ENOMEM));
 		return failed;

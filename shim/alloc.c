@@ -207,6 +207,8 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	/* Un-record first: once realloc returns, another thread may get ptr. */
 	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
 	          lks_live_remove((uint64_t)ptr, &old);
+	if (had_old && old.family != LKS_FAMILY_MALLOC)
+		lks_count_mismatch();  /* realloc of a new'd block, as free() of one */
 	moved = lks_real.realloc(ptr, size);
 	if (moved != NULL)
 		lks_record(moved, size, LKS_FAMILY_MALLOC);

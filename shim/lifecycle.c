@@ -358,6 +358,7 @@ static void note_malloc(void)
 	bool ours = lks_malloc_is_ours(&where);
 
 	lks_process_set_own_malloc(!ours);
+	lks_process_set_heap_sizes(ours && lks_usable_size_matches_malloc());
 	if (ours)
 		say_verbose("malloc: the program's calls come through the shim", "");
 	else

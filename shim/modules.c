@@ -124,6 +124,20 @@ bool lks_malloc_is_ours(const char **where)
 	return symbol->st_shndx == SHN_UNDEF;
 }
 
+/* Whether the malloc the shim forwards to and the malloc_usable_size it
+ * would ask are of one object: only then may the shim ask the size of a
+ * block libc allocated through it (an allocator library without
+ * malloc_usable_size would leave libc's, which must not see its blocks). */
+bool lks_usable_size_matches_malloc(void)
+{
+	Dl_info of_malloc, of_size;
+
+	return lks_real.malloc && lks_real.malloc_usable_size &&
+	       dladdr((void *)(uintptr_t)lks_real.malloc, &of_malloc) &&
+	       dladdr((void *)(uintptr_t)lks_real.malloc_usable_size, &of_size) &&
+	       of_malloc.dli_fbase == of_size.dli_fbase;
+}
+
 /* ---- dlclose: remember the object if it really goes away -------------- */
 
 struct match {

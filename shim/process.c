@@ -24,6 +24,8 @@ static struct stat stderr_at_start;
 static int stderr_state;  /* 0: not looked at yet, 1: open, -1: closed */
 static bool forked_child;
 static bool own_malloc;  /* the program defines malloc: we see none of it */
+/* the blocks libc allocates through the shim can be sized (DIR buffers) */
+static bool heap_sizes_known;
 
 /* ---- the busy flag ------------------------------------------------------ */
 
@@ -163,4 +165,14 @@ void lks_process_set_own_malloc(bool own)
 bool lks_own_malloc(void)
 {
 	return own_malloc;
+}
+
+void lks_process_set_heap_sizes(bool known)
+{
+	heap_sizes_known = known;
+}
+
+bool lks_heap_sizes_known(void)
+{
+	return heap_sizes_known;
 }

@@ -96,5 +96,9 @@ void lks_process_set_forked(void);    /* in a fork child */
 bool lks_forked_child(void);
 void lks_process_set_own_malloc(bool own);
 bool lks_own_malloc(void);            /* malloc calls never reach the shim */
+void lks_process_set_heap_sizes(bool known);
+/* lks_real.malloc_usable_size may size a block libc allocated through the
+ * shim: malloc is ours and the function is its allocator's */
+bool lks_heap_sizes_known(void);
 
 #endif

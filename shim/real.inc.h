@@ -23,6 +23,7 @@
 	X(memalign, "memalign", void *, (size_t, size_t))                       \
 	X(valloc, "valloc", void *, (size_t))                                   \
 	X(pvalloc, "pvalloc", void *, (size_t))                                 \
+	X(malloc_usable_size, "malloc_usable_size", size_t, (void *))           \
 	X(dlclose, "dlclose", int, (void *))                                    \
 	X(_exit, "_exit", void, (int))                                          \
 	X(_Exit, "_Exit", void, (int))                                          \

@@ -120,6 +120,7 @@ void lks_say(struct lks_line *line);
 
 void lks_unwind_init(void);
 uint32_t lks_capture_trace(void);      /* 0 when no stack could be taken */
+uint64_t lks_unwind_frame_cfa(uint64_t lo, uint64_t hi); /* 0: not on this stack */
 /* modules.c: [start, end) was unmapped by a dlclose */
 void lks_unwind_forget(uint64_t start, uint64_t end);
 struct lks_unwind_stats {
@@ -198,6 +199,7 @@ int lks_modules_write(struct lks_buf *out, struct lks_strtab *strings);
 bool lks_in_shim(uint64_t ip);
 /* false: the program's own malloc wins; where: the object defining it */
 bool lks_malloc_is_ours(const char **where);
+bool lks_usable_size_matches_malloc(void);  /* at start: it takes the loader's lock */
 
 /* ---- reach.c: leak classes by a conservative scan at exit --------------- */
 

@@ -28,6 +28,7 @@ SYSCALL_AS(void *, mremap, (void *old_addr, size_t old_len, size_t new_len, int 
 SYSCALL_AS(int, close_range, (unsigned int first, unsigned int last, int flags),
            SYS_close_range, first, last, flags)
 SYSCALL_AS(int, fcntl, (int fd, int cmd, void *arg), SYS_fcntl, fd, cmd, arg)
+SYSCALL_AS(int, fstat, (int fd, struct stat *st), SYS_fstat, fd, st)
 SYSCALL_AS(int, faccessat, (int dir_fd, const char *path, int mode),
            SYS_faccessat, dir_fd, path, mode)
 SYSCALL_AS(int, mknodat, (int dir_fd, const char *path, mode_t mode, dev_t dev),

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 void *lks_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
@@ -28,6 +29,7 @@ ssize_t lks_sys_pread(int fd, void *buf, size_t len, off_t offset);
 ssize_t lks_sys_write(int fd, const void *buf, size_t len);
 ssize_t lks_sys_getdents64(int fd, void *buf, size_t len);
 int lks_sys_fcntl(int fd, int cmd, void *arg);
+int lks_sys_fstat(int fd, struct stat *st);
 int lks_sys_faccessat(int dir_fd, const char *path, int mode);
 int lks_sys_mknodat(int dir_fd, const char *path, mode_t mode, dev_t dev);
 int lks_sys_socket(int domain, int type, int protocol);

@@ -114,15 +114,15 @@ static int add_process(struct baseline *baseline, const struct json_value *proc,
 		       const char *path, struct errmsg *err)
 {
 	const struct json_value *leaks = json_member(proc, "leaks");
-	/* open handles, and fds exec'd programs inherited */
-	const char *const handle_lists[] = { "handles", "leaked_into_child" };
+	/* open handles, fds exec'd programs inherited, a fork child's fds */
+	const char *const handle_lists[] = { "handles", "leaked_into_child", "inherited" };
 	int r = 0;
 
 	if (!leaks || leaks->type != JSON_ARRAY)
 		return invalid(err, path, "a process without a \"leaks\" list");
 	for (size_t i = 0; r == 0 && i < leaks->count; i++)
 		r = add_site(baseline, "leak", &leaks->items[i], path, err);
-	for (size_t i = 0; r == 0 && i < 2; i++) {
+	for (size_t i = 0; r == 0 && i < sizeof(handle_lists) / sizeof(handle_lists[0]); i++) {
 		const struct json_value *list = json_member(proc, handle_lists[i]);
 
 		if (list && list->type == JSON_ARRAY)

@@ -17,6 +17,7 @@ static const struct {
 	{ "reachable", GATE_FAIL_REACHABLE },
 	{ "handles", GATE_FAIL_HANDLES },
 	{ "child-fds", GATE_FAIL_CHILD_FDS },
+	{ "inherited", GATE_FAIL_INHERITED },
 };
 #define FAIL_ON_NAMES (sizeof(fail_on_names) / sizeof(fail_on_names[0]))
 
@@ -47,7 +48,7 @@ int gate_parse_fail_on(const char *arg, unsigned *fail_on, struct errmsg *err)
 				break;
 		if (i == FAIL_ON_NAMES) {
 			errmsg_set(err, "--fail-on: unknown class '%.*s' (definite, indirect, "
-				   "possible, reachable, handles, child-fds)", (int)len, at);
+				   "possible, reachable, handles, child-fds, inherited)", (int)len, at);
 			return -EINVAL;
 		}
 		*fail_on |= fail_on_names[i].bit;
@@ -134,8 +135,9 @@ static int add_site(struct gate_verdict *v, const struct gate_site *site,
 	return 0;
 }
 
-/* Open handles (--fail-on handles), or fds exec'd programs inherited
- * (--fail-on child-fds): model_build.c keeps the two apart. */
+/* Open handles (--fail-on handles), fds exec'd programs inherited
+ * (--fail-on child-fds), or a fork child's fds from its parent it never
+ * closed (--fail-on inherited): model_build.c keeps them apart. */
 static int judge_handles(struct gate_verdict *v, const struct model_handle_group *groups,
 			 size_t count, const struct model_process *proc, const char *rule)
 {
@@ -204,6 +206,9 @@ static int judge_process(struct gate_verdict *v, const struct model_process *pro
 	if (r == 0 && v->config->fail_on & GATE_FAIL_CHILD_FDS)
 		r = judge_handles(v, proc->child_groups, proc->child_group_count, proc,
 				  "handle/child-fd");
+	if (r == 0 && v->config->fail_on & GATE_FAIL_INHERITED)
+		r = judge_handles(v, proc->inherited_groups, proc->inherited_group_count, proc,
+				  "handle/inherited");
 	return r;
 }
 
@@ -313,6 +318,12 @@ static void compare_with_limits(struct gate_verdict *v)
 			v->leak_sites++;
 		} else {
 			v->handles += s->handle_count;
+			/* a DIR's buffer is heap memory held until it is closed:
+			 * byte limits see it, one block per DIR */
+			if (s->handles->heap_bytes) {
+				v->leaked_bytes += s->handles->heap_bytes;
+				v->leaked_blocks += s->handle_count;
+			}
 		}
 	}
 	v->over_bytes = c->max_leaked_bytes != GATE_NO_LIMIT &&

@@ -28,6 +28,7 @@ enum {
 	GATE_FAIL_REACHABLE = 1u << 3,
 	GATE_FAIL_HANDLES = 1u << 4,
 	GATE_FAIL_CHILD_FDS = 1u << 5, /* handles an exec'd program inherits */
+	GATE_FAIL_INHERITED = 1u << 6, /* a fork child's fds from its parent */
 };
 
 #define GATE_NO_LIMIT UINT64_MAX
@@ -48,6 +49,7 @@ struct gate_config {
 	bool started_only;   /* only the started process, not its tree */
 	bool allow_killed;   /* a process killed without a snapshot does not fail it */
 	uint64_t accept_incomplete; /* reasons that do not fail (incomplete.h) */
+	bool no_builtin_handles; /* list bash's and make's by-design handles */
 	const char **suppression_files;
 	size_t suppression_file_count;
 	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;

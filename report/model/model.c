@@ -117,6 +117,7 @@ void model_free_process(struct model_process *proc)
 	free(proc->leaks);
 	free(proc->handle_groups);
 	free(proc->child_groups);
+	free(proc->inherited_groups);
 	free(proc->held_groups);
 	free(proc->retainers);
 	free(proc->warnings);

@@ -52,7 +52,8 @@ struct model_leak {
 struct model_handle {
 	int32_t fd;              /* -1 when the handle has none */
 	const char *description; /* "" when the shim had none */
-	uint64_t addr, size;     /* FILE*, DIR* or mapping */
+	uint64_t addr, size;     /* FILE*, DIR* or mapping; size: a mapping's
+	                          * length, a DIR's heap bytes (0: unknown) */
 	bool to_child;           /* survives exec (no CLOEXEC) */
 };
 
@@ -63,7 +64,9 @@ struct model_handle_group {
 	struct model_handle *handles;
 	struct model_stack stack;
 	const char *suppressed_by; /* the matching rule's name, or NULL */
+	uint64_t heap_bytes; /* DIR buffers: heap memory the handles hold */
 	bool to_child; /* fds exec'd programs inherited, not open handles */
+	bool inherited; /* a fork child's fds from its parent, still open */
 };
 
 /* One step of a retainer chain: a root, then each block on the way. */
@@ -114,6 +117,11 @@ struct model_process {
 	struct model_handle_group *child_groups; /* most handles first */
 	size_t child_group_count;
 	size_t child_handle_count;
+	/* a fork child's fds from its parent, never closed: listed, not open
+	 * handles of its own (--fail-on inherited judges them) */
+	struct model_handle_group *inherited_groups; /* most handles first */
+	size_t inherited_group_count;
+	size_t inherited_handle_count;
 	/* mappings still pointed into at exit (LKS_HDF_REFERENCED): held like
 	 * reachable memory, not open handles; statistics count them */
 	struct model_handle_group *held_groups; /* most mappings first */
@@ -124,6 +132,7 @@ struct model_process {
 	/* leaked = every class but reachable, suppressed sites excluded */
 	uint64_t leaked_blocks, leaked_bytes, leak_sites;
 	struct model_class_total suppressed;
+	size_t suppressed_handles; /* handles, child and inherited fds suppressed */
 	struct model_class_total by_class[LKS_CLASS_REACHABLE + 1];
 	/* of the reachable, what only a heuristic's pointers reach */
 	struct model_class_total by_heuristic[LKS_HEUR_EMPTY_ARRAY + 1];

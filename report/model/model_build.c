@@ -179,9 +179,10 @@ static int build_leaks(struct builder *b)
 	return 0;
 }
 
-/* Open handles, fds leaked into children and held mappings go to three
- * lists; the flags that say which come first in the order. */
-#define LIST_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED)
+/* Open handles, fds leaked into children, held mappings and a fork
+ * child's inherited fds go to four lists; the flags that say which come
+ * first in the order. */
+#define LIST_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED | LKS_HDF_INHERITED)
 
 static int by_stack_then_type(const void *a, const void *b)
 {
@@ -216,6 +217,7 @@ static int fill_group(struct builder *b, const struct lks_handle *const *sorted,
 {
 	group->type = sorted[0]->type;
 	group->to_child = sorted[0]->flags & LKS_HDF_TO_CHILD;
+	group->inherited = sorted[0]->flags & LKS_HDF_INHERITED;
 	group->count = n;
 	group->handles = pool_alloc(b->proc->pool, n * sizeof(*group->handles));
 	if (!group->handles)
@@ -226,6 +228,8 @@ static int fill_group(struct builder *b, const struct lks_handle *const *sorted,
 		h->fd = sorted[i]->fd;
 		h->addr = sorted[i]->addr;
 		h->size = sorted[i]->size;
+		if (group->type == LKS_HANDLE_DIR)
+			group->heap_bytes += h->size;
 		h->to_child = sorted[i]->flags & LKS_HDF_TO_CHILD;
 		h->description = pool_intern(b->proc->pool,
 					     snap_string(b->snap, sorted[i]->description));
@@ -242,6 +246,10 @@ static struct model_handle_group *next_group(struct model_process *proc, uint16_
 	if (flags & LKS_HDF_REFERENCED) {
 		*counter = &proc->held_mappings;
 		return &proc->held_groups[proc->held_group_count++];
+	}
+	if (flags & LKS_HDF_INHERITED) {
+		*counter = &proc->inherited_handle_count;
+		return &proc->inherited_groups[proc->inherited_group_count++];
 	}
 	if (flags & LKS_HDF_TO_CHILD) {
 		*counter = &proc->child_handle_count;
@@ -267,7 +275,9 @@ static int build_handles(struct builder *b, const struct lks_handle **sorted)
 	proc->handle_groups = calloc(count + 1, sizeof(*proc->handle_groups));
 	proc->child_groups = calloc(count + 1, sizeof(*proc->child_groups));
 	proc->held_groups = calloc(count + 1, sizeof(*proc->held_groups));
-	if (!proc->handle_groups || !proc->child_groups || !proc->held_groups)
+	proc->inherited_groups = calloc(count + 1, sizeof(*proc->inherited_groups));
+	if (!proc->handle_groups || !proc->child_groups || !proc->held_groups ||
+	    !proc->inherited_groups)
 		return -ENOMEM;
 	for (size_t i = 1; i <= count; i++) {
 		uint16_t flags = sorted[start]->flags & LIST_FLAGS;
@@ -288,6 +298,8 @@ static int build_handles(struct builder *b, const struct lks_handle **sorted)
 	      sizeof(*proc->child_groups), by_count);
 	qsort(proc->held_groups, proc->held_group_count,
 	      sizeof(*proc->held_groups), by_count);
+	qsort(proc->inherited_groups, proc->inherited_group_count,
+	      sizeof(*proc->inherited_groups), by_count);
 	return 0;
 }
 

@@ -13,7 +13,9 @@
 
 #define HEADER_FLAGS (LKS_HF_CLASSIFIED | LKS_HF_FORKED | LKS_HF_OWN_MALLOC | LKS_HF_PYTHON)
 #define MODULE_FLAGS (LKS_MF_MAIN | LKS_MF_UNLOADED | LKS_MF_SHIM | LKS_MF_VDSO)
-#define HANDLE_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED)
+#define HANDLE_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED | LKS_HDF_INHERITED)
+/* handles the handles_open counter leaves out */
+#define NOT_OPEN_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED | LKS_HDF_INHERITED)
 
 int snap_reject(struct errmsg *err, const char *name, const char *fmt, ...)
 {
@@ -368,7 +370,7 @@ static int check_counters(const struct snapshot *snap, struct errmsg *err)
 		    __builtin_add_overflow(bytes, snap->sites[i].bytes, &bytes))
 			return reject(snap, err, "sites: live memory overflows 64 bits");
 	for (size_t i = 0; i < snap->handle_count; i++)
-		open += !(snap->handles[i].flags & (LKS_HDF_REFERENCED | LKS_HDF_TO_CHILD));
+		open += !(snap->handles[i].flags & NOT_OPEN_FLAGS);
 	if (blocks != c->live_blocks || bytes != c->live_bytes)
 		return reject(snap, err, "counters say %" PRIu64 " live blocks of %" PRIu64
 			      " bytes, the sites %" PRIu64 " of %" PRIu64,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Suppression rules. The built-in ones name allocations glibc makes once
  * and keeps on purpose, so that a program that frees all its own memory
- * reports nothing; the user's come from files in LSan's format, extended
- * with handle: lines. */
+ * reports nothing, and the handles bash and make keep open by design; the
+ * user's come from files in LSan's format, extended with handle: lines. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -58,6 +58,59 @@ const char *suppress_builtin(const struct model_stack *stack)
 	if (is_cxx_runtime_init(stack))
 		return "builtin:libstdc++-init";
 	return NULL;
+}
+
+/* Handles common runtimes keep open until they exit, on purpose: each is
+ * known by the function that made it (its stack's first frame) in the
+ * runtime's own executable. */
+static const struct {
+	const char *module, *function, *name;
+} handle_builtins[] = {
+	/* the script bash reads, moved to fd 255 out of the script's way */
+	{ "bash", "move_to_high_fd", "builtin:bash-script-fd" },
+	/* GNU make's jobserver pipe, handed to every sub-make on purpose */
+	{ "make", "jobserver_setup", "builtin:make-jobserver" },
+	/* the pipe make gives jobs as stdin when they may not read its own */
+	{ "make", "get_bad_stdin", "builtin:make-bad-stdin" },
+};
+
+static const char *handle_builtin(const struct model_stack *stack)
+{
+	const struct model_frame *site = stack->count ? &stack->frames[0] : NULL;
+
+	if (!site || !site->module || !site->function)
+		return NULL;
+	for (size_t i = 0; i < sizeof(handle_builtins) / sizeof(handle_builtins[0]); i++)
+		if (!strcmp(base_name(site->module), handle_builtins[i].module) &&
+		    !strcmp(site->function, handle_builtins[i].function))
+			return handle_builtins[i].name;
+	return NULL;
+}
+
+static void builtin_handles(struct model_handle_group *groups, size_t count,
+			    size_t *handle_count, size_t *suppressed)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (groups[i].suppressed_by ||
+		    !(groups[i].suppressed_by = handle_builtin(&groups[i].stack)))
+			continue;
+		*handle_count -= groups[i].count;
+		*suppressed += groups[i].count;
+	}
+}
+
+void suppress_builtin_handles(struct model_report *report)
+{
+	for (size_t i = 0; i < report->count; i++) {
+		struct model_process *p = report->processes[i];
+
+		builtin_handles(p->handle_groups, p->handle_group_count, &p->handle_count,
+				&p->suppressed_handles);
+		builtin_handles(p->child_groups, p->child_group_count,
+				&p->child_handle_count, &p->suppressed_handles);
+		builtin_handles(p->inherited_groups, p->inherited_group_count,
+				&p->inherited_handle_count, &p->suppressed_handles);
+	}
 }
 
 /* LSan's pattern rules: a pattern matches anywhere in a name unless it
@@ -251,7 +304,7 @@ static void suppress_leak(struct model_process *proc, struct model_leak *leak,
 
 static void suppress_handles(struct suppress_rules *rules,
 			     struct model_handle_group *groups, size_t count,
-			     size_t *handle_count)
+			     size_t *handle_count, size_t *suppressed)
 {
 	for (size_t i = 0; i < count; i++) {
 		struct suppress_rule *rule;
@@ -261,6 +314,7 @@ static void suppress_handles(struct suppress_rules *rules,
 			continue;
 		groups[i].suppressed_by = rule->name;
 		*handle_count -= groups[i].count;
+		*suppressed += groups[i].count;
 		rule->sites++;
 		rule->handles += groups[i].count;
 	}
@@ -277,9 +331,11 @@ static void apply_process(struct suppress_rules *rules, struct model_process *pr
 			suppress_leak(proc, leak, rule);
 	}
 	suppress_handles(rules, proc->handle_groups, proc->handle_group_count,
-			 &proc->handle_count);
+			 &proc->handle_count, &proc->suppressed_handles);
 	suppress_handles(rules, proc->child_groups, proc->child_group_count,
-			 &proc->child_handle_count);
+			 &proc->child_handle_count, &proc->suppressed_handles);
+	suppress_handles(rules, proc->inherited_groups, proc->inherited_group_count,
+			 &proc->inherited_handle_count, &proc->suppressed_handles);
 }
 
 void suppress_apply(struct suppress_rules *rules, struct model_report *report)

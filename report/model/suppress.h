@@ -17,6 +17,11 @@
 
 /* The name of the built-in rule that matches `stack`, or NULL. */
 const char *suppress_builtin(const struct model_stack *stack);
+/* Marks the handle groups of by-design handles (bash's script fd, make's
+ * jobserver) as suppressed by their built-in rule and counts them apart.
+ * `run` and `report` apply it before any output, unless
+ * --no-builtin-handle-suppressions. */
+void suppress_builtin_handles(struct model_report *report);
 
 enum suppress_kind { SUPPRESS_LEAK, SUPPRESS_HANDLE };
 

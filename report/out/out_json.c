@@ -35,6 +35,8 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "reachable_blocks", reachable->blocks);
 	jw_uint(j, "handles_open", p->handle_count);
 	jw_uint(j, "child_fds", p->child_handle_count);
+	jw_uint(j, "inherited_fds", p->inherited_handle_count);
+	jw_uint(j, "suppressed_handles", p->suppressed_handles);
 	jw_uint(j, "held_mappings", p->held_mappings);
 	jw_uint(j, "held_mapping_bytes", p->held_mapping_bytes);
 	jw_uint(j, "allocs", c->allocs);
@@ -52,6 +54,8 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "tool_resident_bytes", c->tool_resident_bytes);
 	jw_uint(j, "scanned_bytes", c->scanned_bytes);
 	jw_uint(j, "missed_threads", c->missed_threads);
+	jw_uint(j, "closed_unseen", c->closed_unseen);
+	jw_uint(j, "replaced_unseen", c->replaced_unseen);
 	jw_uint(j, "unreadable_root_bytes", c->unreadable_root_bytes);
 	jw_uint(j, "missed_children", c->missed_children);
 	jw_uint(j, "unwind_truncated", c->unwind_truncated);
@@ -100,8 +104,9 @@ static void put_handle(struct json *j, const struct model_handle *h)
 	jw_close(j, '}');
 }
 
-/* Groups of open handles ("handles") or of fds exec'd programs inherited
- * ("leaked_into_child"); the group's description is its first handle's. */
+/* Groups of open handles ("handles"), of fds exec'd programs inherited
+ * ("leaked_into_child") or of a fork child's fds from its parent
+ * ("inherited"); the group's description is its first handle's. */
 static void put_handles(struct json *j, const char *key,
 			const struct model_handle_group *groups, size_t count)
 {
@@ -112,6 +117,7 @@ static void put_handles(struct json *j, const char *key,
 		jw_open(j, NULL, '{');
 		jw_str(j, "type", model_handle_type_name(g->type));
 		jw_uint(j, "count", g->count);
+		jw_uint(j, "heap_bytes", g->heap_bytes);
 		jw_str(j, "description", g->count ? g->handles[0].description : "");
 		jw_str(j, "suppressed", g->suppressed_by);
 		jw_open(j, "items", '[');
@@ -230,6 +236,7 @@ static void put_process(struct json *j, const struct model_process *p)
 	put_leaks(j, p);
 	put_handles(j, "handles", p->handle_groups, p->handle_group_count);
 	put_handles(j, "leaked_into_child", p->child_groups, p->child_group_count);
+	put_handles(j, "inherited", p->inherited_groups, p->inherited_group_count);
 	put_retainers(j, p);
 	jw_close(j, '}');
 }

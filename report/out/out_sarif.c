@@ -77,6 +77,12 @@ static const struct {
 	  "Between the two labelled snapshots given to --between, the memory the process "
 	  "held grew by more than --max-total-growth bytes in all. The result is located "
 	  "at the site that grew most; the report lists the others." },
+	{ "handle/inherited", "InheritedHandleNeverClosed",
+	  "A file descriptor created here before a fork stayed open in the child until it exited.",
+	  "A forked child inherited this descriptor from its parent and never closed it "
+	  "before it exited. Close descriptors a child does not use right after fork "
+	  "(or open them with O_CLOEXEC when the child execs); suppress a by-design one "
+	  "with a handle:FUNCTION line in a --suppressions file." },
 };
 #define RULE_COUNT (sizeof(rules) / sizeof(rules[0]))
 

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "frame.h"
 #include "out.h"
@@ -90,6 +91,14 @@ static void print_handle_group(FILE *out, const struct style *st,
 		fprintf(out, "%s%zu %s leaked into child programs (%s, no close-on-exec)%s "
 			"opened at:\n", st->alert, g->count, plural(g->count, "fd", "fds"),
 			model_handle_type_name(g->type), st->reset);
+	else if (g->inherited)
+		fprintf(out, "%s%zu %s inherited from the parent, never closed (%s)%s "
+			"opened by the parent at:\n", st->bold, g->count,
+			plural(g->count, "fd", "fds"), model_handle_type_name(g->type), st->reset);
+	else if (g->heap_bytes)
+		fprintf(out, "%s%zu open %s (%s, %" PRIu64 " bytes of heap)%s created at:\n",
+			st->alert, g->count, plural(g->count, "handle", "handles"),
+			model_handle_type_name(g->type), g->heap_bytes, st->reset);
 	else
 		fprintf(out, "%s%zu open %s (%s)%s created at:\n", st->alert, g->count,
 			plural(g->count, "handle", "handles"),
@@ -288,6 +297,33 @@ static void print_tool_memory(FILE *out, const struct lks_counters *c)
 			(double)c->tool_bytes / mib);
 }
 
+/* Names each rule that suppressed handles once, in the order the lists
+ * show the groups. */
+static void print_rule_names(FILE *out, const struct model_process *p)
+{
+	const struct model_handle_group *const lists[] = {
+		p->handle_groups, p->child_groups, p->inherited_groups
+	};
+	const size_t counts[] = {
+		p->handle_group_count, p->child_group_count, p->inherited_group_count
+	};
+	const char *named[16];
+	size_t named_count = 0;
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (size_t i = 0; i < counts[l]; i++) {
+			const char *rule = lists[l][i].suppressed_by;
+			size_t k = 0;
+
+			while (rule && k < named_count && strcmp(named[k], rule))
+				k++;
+			if (!rule || k < named_count || named_count == 16)
+				continue;
+			fprintf(out, "%s%s", named_count ? ", " : "", rule);
+			named[named_count++] = rule;
+		}
+}
+
 static void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)
 {
 	static const char *const titles[] = {
@@ -337,6 +373,25 @@ static void print_totals(FILE *out, const struct model_process *p, bool reachabl
 	fputc('\n', out);
 	if (p->child_handle_count)
 		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
+	if (p->inherited_handle_count)
+		fprintf(out, "  %-16s %zu %s from the parent, never closed (not open handles "
+			"of this process)\n", "inherited", p->inherited_handle_count,
+			plural(p->inherited_handle_count, "fd", "fds"));
+	if (p->suppressed_handles) {
+		/* counted and named, never listed as open */
+		fprintf(out, "  %-16s %zu %s by ", "suppressed", p->suppressed_handles,
+			plural(p->suppressed_handles, "handle", "handles"));
+		print_rule_names(out, p);
+		fputc('\n', out);
+	}
+	if (c->closed_unseen) {
+		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not open)",
+			"closed unseen", c->closed_unseen,
+			plural(c->closed_unseen, "fd closed", "fds closed"));
+		if (c->replaced_unseen)
+			fprintf(out, ", %" PRIu64 " now holding another file", c->replaced_unseen);
+		fputc('\n', out);
+	}
 	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",
 		c->allocs, c->frees);
 	print_tool_memory(out, c);
@@ -367,6 +422,9 @@ static void print_summary(FILE *out, const struct style *st,
 	if (p->child_handle_count)
 		fprintf(out, ", %zu %s leaked into child programs", p->child_handle_count,
 			plural(p->child_handle_count, "fd", "fds"));
+	if (p->inherited_handle_count)
+		fprintf(out, ", %zu inherited %s never closed", p->inherited_handle_count,
+			plural(p->inherited_handle_count, "fd", "fds"));
 	if (p->classified) {
 		fprintf(out, ", ");
 		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
@@ -444,6 +502,9 @@ static void print_process(FILE *out, const struct style *st,
 	for (size_t i = 0; i < p->child_group_count; i++)
 		if (!p->child_groups[i].suppressed_by)
 			print_handle_group(out, st, &p->child_groups[i]);
+	for (size_t i = 0; i < p->inherited_group_count; i++)
+		if (!p->inherited_groups[i].suppressed_by)
+			print_handle_group(out, st, &p->inherited_groups[i]);
 	if (opts->retainers)
 		print_retainers(out, st, p);
 	print_totals(out, p, opts->show_reachable);
@@ -456,7 +517,8 @@ static bool is_clean(const struct model_process *p)
 	const struct lks_counters *c = &p->counters;
 
 	return p->leak_sites == 0 && p->handle_count == 0 &&
-	       p->child_handle_count == 0 && p->warning_count == 0 &&
+	       p->child_handle_count == 0 && p->inherited_handle_count == 0 &&
+	       p->warning_count == 0 &&
 	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
 	       !c->missed_threads && !c->missed_children && !(p->flags & LKS_HF_OWN_MALLOC);
 }
@@ -473,6 +535,11 @@ static void print_clean_line(FILE *out, const struct style *st,
 		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
 			     p->by_class[LKS_CLASS_REACHABLE].blocks);
 		fprintf(out, " still reachable)");
+	}
+	if (p->suppressed_handles) {
+		fprintf(out, ", %zu %s suppressed by ", p->suppressed_handles,
+			plural(p->suppressed_handles, "handle", "handles"));
+		print_rule_names(out, p);
 	}
 	fprintf(out, "\n");
 }

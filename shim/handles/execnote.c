@@ -91,7 +91,7 @@ static void note_if_inherited(const struct lks_fd_entry *entry, void *ctx)
 	const uint64_t *frames;
 	int fd_flags = lks_sys_fcntl(entry->fd, F_GETFD, NULL);
 
-	if (fd_flags < 0 || (fd_flags & FD_CLOEXEC))
+	if (fd_flags < 0 || (fd_flags & FD_CLOEXEC) || lks_fd_check(entry) != LKS_FD_SAME)
 		return;
 	frames = lks_depot_frames(entry->trace, &note.depth);
 	if (!frames)

@@ -21,27 +21,56 @@
 
 #include "handles.h"
 
-/* For fds whose maker does not say what they are (dup, SCM_RIGHTS). */
-static uint16_t kind_of(int fd)
+/* For fds whose maker does not say what they are (SCM_RIGHTS, a copy of
+ * an fd never recorded): kind and file from one fstat. */
+static void learn_by_stat(struct lks_fd_entry *entry)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) != 0)
-		return LKS_HANDLE_FD;
-	return S_ISSOCK(st.st_mode) ? LKS_HANDLE_SOCKET
-	       : S_ISFIFO(st.st_mode) ? LKS_HANDLE_PIPE : LKS_HANDLE_FD;
+	if (lks_sys_fstat(entry->fd, &st) != 0) {
+		entry->type = LKS_HANDLE_FD;
+		lks_fd_set_identity(entry, NULL);
+		return;
+	}
+	entry->type = S_ISSOCK(st.st_mode) ? LKS_HANDLE_SOCKET
+	              : S_ISFIFO(st.st_mode) ? LKS_HANDLE_PIPE : LKS_HANDLE_FD;
+	lks_fd_set_identity(entry, &st);
 }
 
-/* A copy keeps its source's kind; a copy of a stream's fd is a bare fd. */
-static uint16_t kind_of_copy(int old_fd)
+/* With lks_busy set. A copy shares its source's open file: it keeps the
+ * source's kind (a copy of a stream's fd is a bare fd) and file. */
+static void record_copy(int old_fd, int new_fd)
 {
-	struct lks_fd_entry source;
+	struct lks_fd_entry source, copy = { .fd = new_fd };
+	int saved_errno = errno;
 
-	if (!lks_fd_lookup(old_fd, &source))
-		return kind_of(old_fd);
-	return source.type == LKS_HANDLE_FILE || source.type == LKS_HANDLE_DIR
-	       ? LKS_HANDLE_FD : source.type;
+	if (new_fd <= STDERR_FILENO)
+		return;  /* never recorded (fdtable.c) */
+	if (lks_fd_lookup(old_fd, &source) && (source.ino || source.dev)) {
+		copy.type = source.type == LKS_HANDLE_FILE || source.type == LKS_HANDLE_DIR
+		            ? LKS_HANDLE_FD : source.type;
+		copy.ino = source.ino;
+		copy.dev = source.dev;
+	} else {
+		learn_by_stat(&copy);
+	}
+	copy.trace = lks_capture_trace();
+	lks_fd_record(&copy);
+	errno = saved_errno;
 }
+
+/* Body of an interposer returning a copy of old_fd. */
+#define CREATE_COPY(old_fd, raw, fn, ...)                                 \
+	do {                                                              \
+		int new_fd;                                               \
+		if (lks_unlikely(!lks_enter_started()))                   \
+			return LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);     \
+		new_fd = LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);           \
+		if (new_fd >= 0)                                          \
+			record_copy(old_fd, new_fd);                      \
+		lks_leave();                                              \
+		return new_fd;                                            \
+	} while (0)
 
 /* ---- open ------------------------------------------------------------------ */
 
@@ -209,10 +238,14 @@ LKS_EXPORT int pidfd_open(pid_t pid, unsigned int flags)
 static void record_pair(const int fds[2], uint16_t kind)
 {
 	int saved_errno = errno;
-	uint32_t trace = lks_capture_trace();  /* one stack for both ends */
+	struct lks_fd_entry ends[2] = { { .fd = fds[0], .type = kind },
+	                                { .fd = fds[1], .type = kind } };
 
-	lks_fd_record(fds[0], kind, trace, 0);
-	lks_fd_record(fds[1], kind, trace, 0);
+	ends[0].trace = ends[1].trace = lks_capture_trace();  /* one stack for both */
+	for (int i = 0; i < 2; i++) {
+		lks_fd_identify(&ends[i]);
+		lks_fd_record(&ends[i]);
+	}
 	errno = saved_errno;
 }
 
@@ -248,6 +281,8 @@ LKS_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
 
 static void record_received(const struct msghdr *msg)
 {
+	int saved_errno = errno;  /* fstat and the capture may set it */
+
 	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR((struct msghdr *)msg); cmsg;
 	     cmsg = CMSG_NXTHDR((struct msghdr *)msg, cmsg)) {
 		const unsigned char *data = CMSG_DATA(cmsg);
@@ -257,12 +292,17 @@ static void record_received(const struct msghdr *msg)
 			continue;
 		count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < count; i++) {
-			int fd;
+			struct lks_fd_entry entry = { .addr = 0 };
 
-			memcpy(&fd, data + i * sizeof(int), sizeof(fd));  /* unaligned */
-			lks_record_fd(fd, kind_of(fd), 0);
+			memcpy(&entry.fd, data + i * sizeof(int), sizeof(entry.fd)); /* unaligned */
+			if (entry.fd <= STDERR_FILENO)
+				continue;  /* never recorded (fdtable.c) */
+			learn_by_stat(&entry);
+			entry.trace = lks_capture_trace();
+			lks_fd_record(&entry);
 		}
 	}
+	errno = saved_errno;
 }
 
 LKS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -282,7 +322,7 @@ LKS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 LKS_EXPORT int dup(int old_fd)
 {
-	LKS_CREATE_FD(kind_of_copy(old_fd), lks_sys_dup(old_fd), dup, old_fd);
+	CREATE_COPY(old_fd, lks_sys_dup(old_fd), dup, old_fd);
 }
 
 static int dup_now(int old_fd, int new_fd, int flags, bool is_dup3)
@@ -306,9 +346,9 @@ static int dup_over(int old_fd, int new_fd, int flags, bool is_dup3)
 		had = lks_fd_forget(new_fd, &replaced);
 	result = dup_now(old_fd, new_fd, flags, is_dup3);
 	if (result >= 0 && old_fd != new_fd)
-		lks_record_fd(result, kind_of_copy(old_fd), 0);
+		record_copy(old_fd, result);
 	else if (result < 0 && had)
-		lks_fd_record(new_fd, replaced.type, replaced.trace, replaced.addr);
+		lks_fd_record(&replaced);
 	lks_leave();
 	return result;
 }
@@ -336,7 +376,7 @@ LKS_EXPORT int dup3(int old_fd, int new_fd, int flags)
 		if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)             \
 			return LKS_FORWARD_SYS(lks_sys_fcntl(fd, cmd, arg), \
 			                       name, fd, cmd, arg);       \
-		LKS_CREATE_FD(kind_of_copy(fd), lks_sys_fcntl(fd, cmd, arg), \
+		CREATE_COPY(fd, lks_sys_fcntl(fd, cmd, arg), \
 		              name, fd, cmd, arg);                        \
 	}
 

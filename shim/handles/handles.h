@@ -21,13 +21,25 @@
 #define LKS_FORWARD_SYS(raw, fn, ...)                                     \
 	(lks_started() && lks_real_get(&lks_real.fn) ? lks_real.fn(__VA_ARGS__) : (raw))
 
-/* Called with lks_busy set; keeps errno as the real call left it. */
+/* Records entry with the stack of the call and the file its fd holds.
+ * Called with lks_busy set; keeps errno as the real call left it. */
+static inline void lks_record_fd_entry(struct lks_fd_entry *entry)
+{
+	int saved_errno = errno;  /* the capture and fstat may set it */
+
+	if (entry->fd >= 0 && entry->fd <= 2)
+		return;  /* never recorded (fdtable.c): not worth a stack */
+	entry->trace = lks_capture_trace();
+	lks_fd_identify(entry);
+	lks_fd_record(entry);
+	errno = saved_errno;
+}
+
 static inline void lks_record_fd(int fd, uint16_t type, uint64_t addr)
 {
-	int saved_errno = errno;  /* the capture may set it */
+	struct lks_fd_entry entry = { .fd = fd, .type = type, .addr = addr };
 
-	lks_fd_record(fd, type, lks_capture_trace(), addr);
-	errno = saved_errno;
+	lks_record_fd_entry(&entry);
 }
 
 /* Body of an interposer returning a new fd of `kind`; raw makes it before

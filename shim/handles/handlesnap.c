@@ -46,7 +46,7 @@ static void add_record(struct collecting *c, struct lks_handle *record,
 	if (record->trace >= c->sum->trace_end)
 		c->sum->trace_end = record->trace + 1;
 	if (lks_buf_append(&c->sum->records, record, sizeof(*record)) &&
-	    !(record->flags & (LKS_HDF_REFERENCED | LKS_HDF_TO_CHILD)))
+	    !(record->flags & (LKS_HDF_REFERENCED | LKS_HDF_TO_CHILD | LKS_HDF_INHERITED)))
 		c->sum->open++;
 }
 
@@ -54,11 +54,21 @@ static void add_fd(const struct lks_fd_entry *entry, void *ctx)
 {
 	struct collecting *c = ctx;
 	struct lks_handle record = { .fd = entry->fd, .type = entry->type,
-	                             .trace = entry->trace, .addr = entry->addr };
+	                             .trace = entry->trace, .addr = entry->addr,
+	                             .size = entry->bytes };
 	char description[LKS_DESCRIPTION_MAX];
+	enum lks_fd_state state;
 
+	state = lks_fd_check(entry);
+	if (state != LKS_FD_SAME) {  /* closed behind the shim's back */
+		c->sum->closed_unseen++;
+		c->sum->replaced_unseen += state == LKS_FD_REPLACED;
+		return;
+	}
+	/* a fork child's copy of its parent's fd: listed apart, as Valgrind
+	 * does, since the parent reports its own copy */
 	if (entry->flags & LKS_FD_INHERITED)
-		return;  /* the parent's: it reports it */
+		record.flags = LKS_HDF_INHERITED;
 	lks_describe_fd(entry->fd, entry->type, description, sizeof(description));
 	add_record(c, &record, description);
 }

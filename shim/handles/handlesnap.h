@@ -13,10 +13,14 @@ struct lks_handle_sum {
 	uint32_t trace_limit;
 	uint32_t trace_end;      /* one past the highest trace a record uses */
 	uint64_t open;           /* records that are open handles (not notes) */
+	uint64_t closed_unseen;  /* recorded fds closed by calls the shim missed */
+	uint64_t replaced_unseen;/* of those, holding another file now */
 };
 
-/* Open handles of this process (not those inherited across fork), then one
- * record per exec note, flagged LKS_HDF_TO_CHILD. Mappings whose start is in
+/* Open handles of this process (the fds a fork child inherited flagged
+ * LKS_HDF_INHERITED and not counted open; its inherited mappings left out;
+ * the fds closed by calls the shim did not see counted, not listed), then
+ * one record per exec note, flagged LKS_HDF_TO_CHILD. Mappings whose start is in
  * `referenced` (ascending, may be empty) are flagged LKS_HDF_REFERENCED and
  * not counted open. 0 or -1. */
 int lks_handles_collect(struct lks_handle_sum *sum, struct lks_strtab *strings,

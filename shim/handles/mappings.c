@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* mmap interposers: the program's own mappings, tracked like blocks. libc's
  * malloc and the loader map memory without going through these names, and
- * neither do the shim's own tables (sys.c), so neither shows up. Only a
- * mapping's start is known: unmapping its head moves the record,
- * other partial unmaps are caught when the snapshot reads /proc/self/maps. */
+ * neither do the shim's own tables (sys.c), so neither shows up. An unmap
+ * of part of a mapping leaves the rest recorded, in one or two pieces. */
 #undef _FILE_OFFSET_BITS  /* define mmap, not a redirect to mmap64 */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -61,15 +60,14 @@ static void record_new(void *addr, size_t len)
 MMAP_LIKE(mmap)
 MMAP_LIKE(mmap64)
 
-/* Forgets first (another thread may map the range once it is free); a head
- * unmapped alone leaves the rest recorded at its new start. */
+/* Forgets first (another thread may map the range once it is free): a
+ * mapping's head, middle or tail unmapped leaves the rest recorded. */
 LKS_EXPORT int munmap(void *addr, size_t len)
 {
-	struct lks_map_entry old;
-	uint64_t start = (uint64_t)(uintptr_t)addr, cut = page_round(len);
+	uint64_t start = (uint64_t)(uintptr_t)addr;
 
-	if (lks_mapping_forget(start, &old) && cut < old.size)
-		lks_mapping_record(start + cut, old.size - cut, old.trace);
+	if (start % (uint64_t)sysconf(_SC_PAGESIZE) == 0)  /* else it fails */
+		lks_mapping_cut(start, start + page_round(len));
 	return LKS_FORWARD_SYS(lks_sys_munmap(addr, len), munmap, addr, len);
 }
 

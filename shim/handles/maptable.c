@@ -12,11 +12,12 @@
 
 #define KEY_EMPTY 0u
 #define KEY_TOMB 1u  /* mapping addresses are page aligned: never 1 */
+#define END_MARK 2u  /* the key of a mapping's end entry (below) */
 
 /* meta: trace << 32 | flags << 8 | 1; 0 while the slot holds nothing */
 struct map_slot {
-	uint64_t key;  /* address, KEY_EMPTY or KEY_TOMB */
-	uint64_t size;
+	uint64_t key;  /* start, end | END_MARK, KEY_EMPTY or KEY_TOMB */
+	uint64_t size; /* a start's size, an end's start */
 	uint64_t meta; /* written last, cleared first */
 };
 
@@ -60,67 +61,175 @@ static void walk_used_slots(void (*visit)(struct map_slot *slot, void *), void *
 				visit(&maps[slot], ctx);
 }
 
-void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
+/* Puts key -> value in a free slot of its window; false when none is. */
+static bool put(struct map_slot *maps, uint64_t key, uint64_t value, uint64_t meta)
 {
-	uint32_t home = map_home(addr);
-	struct map_slot *maps = slots(true);
+	uint32_t home = map_home(key);
 
-	if (!maps || addr <= KEY_TOMB) {
-		lks_handles_count_missed();
-		return;
-	}
 	for (uint32_t i = 0; i < MAP_WINDOW; i++) {
 		struct map_slot *slot = &maps[(home + i) % MAP_SLOTS];
-		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
+		uint64_t seen = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
 
-		if (key != KEY_EMPTY && key != KEY_TOMB)
+		if (seen != KEY_EMPTY && seen != KEY_TOMB)
 			continue;
 		/* relaxed CAS: the slot's contents are published by meta below */
-		if (!__atomic_compare_exchange_n(&slot->key, &key, addr, false,
+		if (!__atomic_compare_exchange_n(&slot->key, &seen, key, false,
 		                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
 		mark_run_used((home + i) % MAP_SLOTS);
-		__atomic_store_n(&slot->size, size, __ATOMIC_RELAXED);
+		__atomic_store_n(&slot->size, value, __ATOMIC_RELAXED);
 		/* release: a reader that sees meta sees key and size */
-		__atomic_store_n(&slot->meta, (uint64_t)trace << 32 | 1u, __ATOMIC_RELEASE);
-		return;
+		__atomic_store_n(&slot->meta, meta, __ATOMIC_RELEASE);
+		return true;
 	}
-	lks_handles_count_missed();
+	return false;
 }
 
-static bool copy_mapping(struct map_slot *slot, uint64_t meta, struct lks_map_entry *entry)
+/* Takes key's slot out of the table: its value and meta. */
+static bool take(uint64_t key, uint64_t *value, uint64_t *meta)
 {
-	if (!meta)
-		return false;
-	entry->addr = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
-	entry->size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
-	entry->trace = (uint32_t)(meta >> 32);
-	entry->flags = (uint8_t)(meta >> 8);
-	return entry->addr > KEY_TOMB;
-}
-
-bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old)
-{
-	uint32_t home = map_home(addr);
+	uint32_t home = map_home(key);
 	struct map_slot *maps = slots(false);
 
-	if (!maps)
-		return false;
-	for (uint32_t i = 0; i < MAP_WINDOW; i++) {
+	for (uint32_t i = 0; maps && i < MAP_WINDOW; i++) {
 		struct map_slot *slot = &maps[(home + i) % MAP_SLOTS];
-		uint64_t meta;
 
-		if (__atomic_load_n(&slot->key, __ATOMIC_ACQUIRE) != addr)
+		if (__atomic_load_n(&slot->key, __ATOMIC_ACQUIRE) != key)
 			continue;
 		/* acq_rel: whoever clears meta owns the slot's contents */
-		meta = __atomic_exchange_n(&slot->meta, 0, __ATOMIC_ACQ_REL);
-		if (!copy_mapping(slot, meta, old))
+		*meta = __atomic_exchange_n(&slot->meta, 0, __ATOMIC_ACQ_REL);
+		if (!*meta)
 			continue;
+		*value = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 		/* release: the slot is free only after its contents were read */
 		__atomic_store_n(&slot->key, KEY_TOMB, __ATOMIC_RELEASE);
 		return true;
 	}
 	return false;
+}
+
+/* A mapping is two entries: its start, holding its size (an unmap of the
+ * whole or of its head finds it), and its end with END_MARK, holding its
+ * start (an unmap of its tail finds it). Walks visit starts only. Without
+ * its end entry (its window full) a tail unmap walks the table. */
+static void insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t flags)
+{
+	uint64_t meta = (uint64_t)trace << 32 | (uint64_t)flags << 8 | 1u;
+	struct map_slot *maps = slots(true);
+
+	if (!maps || addr <= KEY_TOMB || !put(maps, addr, size, meta)) {
+		lks_handles_count_missed();
+		return;
+	}
+	put(maps, (addr + size) | END_MARK, addr, meta);
+}
+
+void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
+{
+	insert(addr, size, trace, 0);
+}
+
+static bool is_start(uint64_t key)
+{
+	return key > KEY_TOMB && !(key & END_MARK);
+}
+
+static void fill_entry(struct lks_map_entry *entry, uint64_t addr, uint64_t size,
+                       uint64_t meta)
+{
+	entry->addr = addr;
+	entry->size = size;
+	entry->trace = (uint32_t)(meta >> 32);
+	entry->flags = (uint8_t)(meta >> 8);
+}
+
+static bool forget_start(uint64_t addr, struct lks_map_entry *old)
+{
+	uint64_t size, meta;
+
+	if (!is_start(addr) || !take(addr, &size, &meta))
+		return false;
+	fill_entry(old, addr, size, meta);
+	return true;
+}
+
+bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old)
+{
+	uint64_t start, meta;
+
+	if (!forget_start(addr, old))
+		return false;
+	take((old->addr + old->size) | END_MARK, &start, &meta);
+	return true;
+}
+
+/* The mapping that ends at `end`. An end entry left behind by a mapping
+ * unmapped unseen may name another: then nothing is taken. */
+static bool forget_ending(uint64_t end, struct lks_map_entry *old)
+{
+	uint64_t start, meta;
+
+	if (!take(end | END_MARK, &start, &meta) || !forget_start(start, old))
+		return false;
+	if (old->addr + old->size == end)
+		return true;
+	insert(old->addr, old->size, old->trace, old->flags);
+	return false;
+}
+
+/* What is left of `from`, [start, end), with its site and flags. */
+static void record_piece(const struct lks_map_entry *from, uint64_t start, uint64_t end)
+{
+	insert(start, end - start, from->trace, from->flags);
+}
+
+/* ---- unmapping part of the address space -------------------------------- */
+
+struct cutting {
+	uint64_t start, end;
+};
+
+/* A recorded mapping overlapping the cut range is forgotten; what lies
+ * outside the range, before or after it, is recorded again with its site.
+ * Those pieces do not overlap the range: meeting one later in the walk is
+ * harmless. */
+static void cut_slot(struct map_slot *slot, void *ctx)
+{
+	const struct cutting *cut = ctx;
+	/* acquire: the key and size below were written before meta */
+	uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
+	uint64_t addr = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
+	uint64_t size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+	struct lks_map_entry entry;
+
+	if (!meta || !is_start(addr) || addr >= cut->end || addr + size <= cut->start ||
+	    !lks_mapping_forget(addr, &entry))
+		return;
+	if (entry.addr < cut->start)
+		record_piece(&entry, entry.addr, cut->start);
+	if (entry.addr + entry.size > cut->end)
+		record_piece(&entry, cut->end, entry.addr + entry.size);
+}
+
+/* The common unmaps (a whole mapping, its head, its tail) find it by its
+ * start or its end; the others (its middle, several mappings at once, or
+ * none recorded) walk the table. */
+void lks_mapping_cut(uint64_t start, uint64_t end)
+{
+	struct lks_map_entry old;
+	struct cutting cut = { start, end };
+
+	if (!slots(false) || start >= end)
+		return;
+	if (lks_mapping_forget(start, &old) || forget_ending(end, &old)) {
+		if (old.addr < start)
+			record_piece(&old, old.addr, start);
+		if (old.addr + old.size > end)
+			record_piece(&old, end, old.addr + old.size);
+		if (old.addr <= start && old.addr + old.size >= end)
+			return;  /* the range lay within it */
+	}
+	walk_used_slots(cut_slot, &cut);
 }
 
 struct mapping_visit {
@@ -133,10 +242,13 @@ static void visit_mapping(struct map_slot *slot, void *ctx)
 	struct mapping_visit *walk = ctx;
 	/* acquire: the key and size below were written before meta */
 	uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
+	uint64_t addr = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
 	struct lks_map_entry entry;
 
-	if (meta && copy_mapping(slot, meta, &entry))
-		walk->visit(&entry, walk->ctx);
+	if (!meta || !is_start(addr))
+		return;
+	fill_entry(&entry, addr, __atomic_load_n(&slot->size, __ATOMIC_RELAXED), meta);
+	walk->visit(&entry, walk->ctx);
 }
 
 void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), void *ctx)

@@ -132,6 +132,20 @@ LKS_EXPORT int fcloseall(void)
 
 /* ---- directories -------------------------------------------------------------- */
 
+/* A DIR is heap memory too (libc sizes its buffer by the directory's
+ * st_blksize, 32 KiB at least): its bytes go with the handle. libc
+ * allocated it through the shim, quietly, so its allocator can size it
+ * (0, unknown, when the program's malloc is not ours to ask). */
+static void record_dir(DIR *dir)
+{
+	struct lks_fd_entry entry = { .fd = dirfd(dir), .type = LKS_HANDLE_DIR,
+	                              .addr = (uint64_t)(uintptr_t)dir };
+	size_t bytes = lks_heap_sizes_known() ? lks_real.malloc_usable_size(dir) : 0;
+
+	entry.bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	lks_record_fd_entry(&entry);
+}
+
 #define OPEN_DIR(fn, ...)                                                 \
 	do {                                                              \
 		DIR *dir;                                                 \
@@ -139,8 +153,7 @@ LKS_EXPORT int fcloseall(void)
 			return LKS_FORWARD(fn, NULL, __VA_ARGS__);        \
 		dir = LKS_FORWARD(fn, NULL, __VA_ARGS__);                 \
 		if (dir)                                                  \
-			lks_record_fd(dirfd(dir), LKS_HANDLE_DIR,         \
-			              (uint64_t)(uintptr_t)dir);          \
+			record_dir(dir);                                  \
 		lks_leave();                                              \
 		return dir;                                               \
 	} while (0)

@@ -8,7 +8,6 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <stdlib.h>
-#include <unwind.h>
 
 #include "reach.h"
 
@@ -22,43 +21,21 @@ void lks_reach_note_exit_call(uint64_t caller_sp)
 	exit_caller_sp = caller_sp;
 }
 
-struct exit_search {
-	uint64_t lo, hi;   /* the code of exit() */
-	uint64_t cfa;      /* its frame's canonical frame address, once found */
-};
-
-static _Unwind_Reason_Code look_for_exit(struct _Unwind_Context *context, void *arg)
-{
-	struct exit_search *search = arg;
-	int before_insn = 0;
-	uint64_t ip = _Unwind_GetIPInfo(context, &before_insn);
-
-	/* a return address: exit's call of the noreturn handler runner is its
-	 * last instruction, so the address it returns to is past its end */
-	if (!before_insn)
-		ip--;
-	if (ip < search->lo || ip >= search->hi)
-		return _URC_NO_REASON;
-	search->cfa = _Unwind_GetCFA(context);
-	return _URC_END_OF_STACK;
-}
-
 /* The frame of exit(), whichever definition the program's calls reach,
- * found from here up: its canonical frame address is its caller's stack
- * pointer before the call. 0 when this thread is not in exit(). */
+ * found from here up by the shim's own unwinder: its canonical frame
+ * address is its caller's stack pointer before the call. 0 when this
+ * thread is not in exit(). */
 static uint64_t exit_caller_from_unwind(void)
 {
 	Dl_info info;
 	const ElfW(Sym) *symbol = NULL;
-	struct exit_search search = { 0, 0, 0 };
+	uint64_t lo;
 
 	if (!dladdr1((void *)(uintptr_t)&exit, &info, (void **)&symbol, RTLD_DL_SYMENT) ||
 	    !symbol || !symbol->st_size)
 		return 0;
-	search.lo = (uint64_t)(uintptr_t)info.dli_fbase + symbol->st_value;
-	search.hi = search.lo + symbol->st_size;
-	_Unwind_Backtrace(look_for_exit, &search);
-	return search.cfa;
+	lo = (uint64_t)(uintptr_t)info.dli_fbase + symbol->st_value;
+	return lks_unwind_frame_cfa(lo, lo + symbol->st_size);
 }
 
 void lks_reach_stack_from(uint64_t frame)

@@ -162,6 +162,31 @@ static uint32_t native_trace(void)
 	return trace;
 }
 
+/* The canonical frame address of the innermost frame whose pc lies in
+ * [lo, hi) (a function's code), walked from the shim's caller as a capture
+ * is; 0 when none is found. For the exit scan, which looks for exit()'s
+ * frame: libgcc's _Unwind_Backtrace would bind to libunwind's (the shim
+ * links it), whose memory probe takes a pipe on the program's lowest fds. */
+uint64_t lks_unwind_frame_cfa(uint64_t lo, uint64_t hi)
+{
+	struct unwind_regs regs;
+	unsigned slow = 0;
+
+	if (!interposer_caller(&regs) || !lks_stack_region(regs.r[DW_RSP], &regs.region))
+		return 0;
+	for (int depth = 0; depth < MAX_FRAMES; depth++) {
+		/* a return address: the call lies just before it */
+		uint64_t pc = regs.r[DW_RA] - !regs.exact_pc;
+		bool inside = pc - lo < hi - lo;
+
+		if (lks_cfi_step(&regs, &slow) != STEP_OK)
+			return 0;
+		if (inside)
+			return regs.r[DW_RSP];  /* the caller's stack pointer */
+	}
+	return 0;
+}
+
 /* The Python frames are merged after the cache: one native stack (one
  * cache entry) runs many different Python stacks, since a call from Python
  * to Python adds no C frame. */

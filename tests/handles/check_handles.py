@@ -4,14 +4,21 @@
 handles and the fds leaked into children against the fixture's annotations.
 
 Annotations (in a comment on the line that creates the handle):
-  expect-handle: type=TYPE count=N [desc=SUBSTRING] [child]
+  expect-handle: type=TYPE count=N [desc=SUBSTRING] [child|inherited]
+                 [process=started|child]
       (quote a SUBSTRING with spaces: desc="socket AF_UNIX")
       TYPE as in the JSON report (fd, socket, pipe, FILE, DIR, mmap...);
-      `child` means listed under leaked_into_child, not as open.
-and anywhere in the source:
+      `child` means listed under leaked_into_child, `inherited` under
+      inherited (a fork child's fds from its parent), not as open;
+      process= the process whose report lists it: the started one (default)
+      or a fork child of it; heap=N: each handle holds at least N bytes of
+      heap (a DIR's buffer), counted in the group's heap_bytes.
   expect-no-handles   the program leaves no handle and leaks none to a child
   expect-held-mappings: N   N of its mappings are still pointed at when it
                       exits: held like reachable memory, not listed (default 0)
+  expect-closed-unseen: N   N recorded fds were closed by calls the shim did
+                      not see (syscall(SYS_close)...) (default 0)
+  expect-replaced-unseen: N  N of those now hold another file (default 0)
 Memory leaks touching the fixture fail the test, except those allocated
 inside libc for a stream the fixture left open.
 
@@ -30,27 +37,42 @@ import lkstest
 from lkstest import CheckError
 
 
+LISTS = {"open": "handles", "child": "leaked_into_child", "inherited": "inherited"}
+
+
 def parse_annotation(path, lineno, text):
     where = f"{path}:{lineno}"
-    fields, flags = lkstest.annotation_fields(text, where, flags=("child",))
+    fields, flags = lkstest.annotation_fields(text, where, flags=("child", "inherited"))
+    if len(flags) > 1:
+        raise CheckError(f"{where}: child or inherited, not both")
     try:
         expect = {"file": path, "line": lineno, "type": fields.pop("type"),
                   "count": int(fields.pop("count")), "desc": fields.pop("desc", ""),
-                  "child": "child" in flags}
+                  "list": LISTS[flags.pop() if flags else "open"],
+                  "process": fields.pop("process", "started"),
+                  "heap": int(fields.pop("heap", 0))}
     except (KeyError, ValueError) as err:
         raise CheckError(f"{where}: bad expect-handle: {err}") from err
-    if fields:
-        raise CheckError(f"{where}: unknown fields {sorted(fields)}")
+    if fields or expect["process"] not in ("started", "child"):
+        raise CheckError(f"{where}: unknown fields {sorted(fields)} or process=")
     return expect
 
 
+# summary counters a fixture may expect other than 0: annotation -> key
+EXPECTED_COUNTS = {"expect-held-mappings": "held_mappings",
+                   "expect-closed-unseen": "closed_unseen",
+                   "expect-replaced-unseen": "replaced_unseen"}
+
+
 def read_expectations(path):
-    """The expect-handle entries, and how many mappings are held."""
+    """The expect-handle entries, and the summary counters expected."""
     expects = [parse_annotation(path, lineno, text)
                for lineno, text in lkstest.annotations(path, "expect-handle")]
     if lkstest.has_flag(path, "expect-no-handles") == bool(expects):
         raise CheckError("a fixture has expect-handle lines or expect-no-handles")
-    return expects, lkstest.annotation_number(path, "expect-held-mappings") or 0
+    counts = {key: lkstest.annotation_number(path, name) or 0
+              for name, key in EXPECTED_COUNTS.items()}
+    return expects, counts
 
 
 def site_frame(group, source):
@@ -66,32 +88,51 @@ def describe(group):
             f"{os.path.basename(frame0.get('file') or '?')}:{frame0.get('line')}")
 
 
-def check_groups(proc, expects, source, errors):
-    seen = []
-    for key, child in (("handles", False), ("leaked_into_child", True)):
+def check_group(group, exp, errors):
+    items = group.get("items") or []
+    if group.get("count") != exp["count"] or len(items) != exp["count"]:
+        errors.append(f"line {exp['line']}: expected {exp['count']} {exp['type']}, "
+                      f"got {group.get('count')}\n{describe(group)}")
+    if group.get("heap_bytes", 0) < exp["heap"] * exp["count"]:
+        errors.append(f"line {exp['line']}: heap_bytes {group.get('heap_bytes')}, expected "
+                      f"at least {exp['heap']} per handle")
+    if exp["desc"] and not all(exp["desc"] in item.get("description", "")
+                               for item in items):
+        errors.append(f"line {exp['line']}: descriptions lack {exp['desc']!r}: "
+                      f"{[item.get('description') for item in items]}")
+
+
+def check_groups(proc, role, expects, source, seen, errors):
+    for key in LISTS.values():
         for group in proc.get(key) or []:
             frame = site_frame(group, source)
             if frame is None:
-                continue  # not the fixture's (libc's own, or inherited)
+                continue  # not the fixture's (libc's own)
             match = [e for e in expects if e["line"] == frame.get("line")
-                     and e["type"] == group.get("type") and e["child"] == child]
+                     and e["type"] == group.get("type") and e["list"] == key
+                     and e["process"] == role]
             if not match:
-                errors.append(f"unexpected {key} entry:\n{describe(group)}")
+                errors.append(f"unexpected {key} entry in the {role} process "
+                              f"{proc.get('pid')}:\n{describe(group)}")
                 continue
-            seen.append(id(match[0]))
-            exp = match[0]
-            items = group.get("items") or []
-            if group.get("count") != exp["count"] or len(items) != exp["count"]:
-                errors.append(f"line {exp['line']}: expected {exp['count']} {exp['type']}, "
-                              f"got {group.get('count')}\n{describe(group)}")
-            if exp["desc"] and not all(exp["desc"] in item.get("description", "")
-                                       for item in items):
-                errors.append(f"line {exp['line']}: descriptions lack {exp['desc']!r}: "
-                              f"{[item.get('description') for item in items]}")
+            seen.add(id(match[0]))
+            check_group(group, match[0], errors)
+
+
+def check_processes(processes, expects, source, errors):
+    """Each process's lists against the expectations for its role; fork
+    children of the started process are `child`, others are not checked."""
+    seen = set()
+    started = processes[0]
+    for proc in processes:
+        role = ("started" if proc is started
+                else "child" if proc.get("ppid") == started.get("pid") else None)
+        if role:
+            check_groups(proc, role, expects, source, seen, errors)
     for exp in expects:
         if id(exp) not in seen:
-            errors.append(f"line {exp['line']}: no {exp['type']} entry"
-                          f"{' leaked into a child' if exp['child'] else ''} found")
+            errors.append(f"line {exp['line']}: no {exp['type']} entry in "
+                          f"{exp['list']} of the {exp['process']} process")
 
 
 def check_memory(proc, source, errors):
@@ -132,21 +173,23 @@ def main(argv):
     workdir = tempfile.mkdtemp(prefix="lks-handles-")
     errors, expects = [], []
     try:
-        expects, held = read_expectations(args.source)
+        expects, counts = read_expectations(args.source)
         json_path = os.path.join(workdir, "report.json")
         status = run(args, workdir, json_path)
         if status != 0:
             errors.append(f"leakscope run exited {status}, expected 0")
-        proc = (lkstest.load_json(json_path).get("processes") or [None])[0]
-        if proc is None:
+        processes = lkstest.load_json(json_path).get("processes") or []
+        if not processes:
             raise CheckError("report has no process")
-        check_groups(proc, expects, args.source, errors)
+        proc = processes[0]
+        check_processes(processes, expects, args.source, errors)
         check_memory(proc, args.source, errors)
         summary = proc.get("summary") or {}
         if summary.get("missed_handles", 0):
             errors.append(f"missed_handles = {summary['missed_handles']}")
-        if summary.get("held_mappings") != held:
-            errors.append(f"held_mappings = {summary.get('held_mappings')}, expected {held}")
+        for key, expected in counts.items():
+            if summary.get(key) != expected:
+                errors.append(f"{key} = {summary.get(key)}, expected {expected}")
     except (CheckError, subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
         errors.append(str(err))
     return lkstest.finish(errors, f"ok: {len(expects)} expected handle sites", kept=workdir)

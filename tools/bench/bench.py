@@ -60,6 +60,7 @@ def workloads(bin_dir, tmp, scale):
         "churn, 1 thread": Workload([f"{bin_dir}/churn", "1", n(1000000)]),
         "churn, 2 threads": Workload([f"{bin_dir}/churn", "2", n(1000000)]),
         "30 frames deep": Workload([f"{bin_dir}/deep", n(1000000)]),
+        "handle churn": Workload([f"{bin_dir}/handles", "1", n(100000)]),
         "1M live blocks": Workload([f"{bin_dir}/live", n(1000000)]),
         "python3 json": Workload(["/usr/bin/python3", "-I", "-c",
                                   PYTHON_WORKLOAD.replace("ROWS", n(200000))]),
@@ -110,7 +111,7 @@ def clear(directory):
 
 
 def build_workloads(bin_dir):
-    for name in ("churn", "deep", "live", "leaks", "measure"):
+    for name in ("churn", "deep", "handles", "live", "leaks", "measure"):
         subprocess.run(["cc", "-O2", "-g", "-pthread", "-o", f"{bin_dir}/{name}",
                         f"{HERE}/{name}.c"], check=True)
 

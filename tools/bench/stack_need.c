@@ -6,7 +6,7 @@
  *   malloc     malloc+free on a ucontext stack, 2nd call (warm)
  *   sigalt     malloc in a handler on a sigaltstack
  *   exit       exit() from a thread that allocated, on a thread stack
- * Not a test: it prints numbers (see tests/hostile/DIAGNOSIS.md).
+ * Not a test: it prints numbers (docs/PERFORMANCE.md quotes them).
  *   cc -O2 -pthread -o stack_need tools/bench/stack_need.c
  *   ./stack_need exit; LD_PRELOAD=build/shim/libleakscope.so ./stack_need exit */
 #define _GNU_SOURCE
