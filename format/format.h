@@ -24,7 +24,7 @@
 
 #define LKS_MAGIC "LKSNAP\r\n" /* \r\n catches text-mode mangling, as PNG's */
 #define LKS_MAGIC_LEN 8
-#define LKS_VERSION 1
+#define LKS_VERSION 2
 
 /* Why a snapshot was taken: X(number, NAME, "name"). The reader refuses
  * any number not listed. */
@@ -116,6 +116,14 @@ enum lks_handle_type {
 };
 
 #define LKS_HEADER_LABEL_NONE 0 /* string offset 0 is always "" */
+#define LKS_RUN_TOKEN_SIZE 16
+
+/* What a writer never exceeds; the reader refuses more. */
+#define LKS_DEPTH_MAX 256          /* native frames per trace (the depth option's maximum) */
+#define LKS_TRACE_FRAMES_MAX 320   /* frames per trace, Python frames included */
+#define LKS_STRING_MAX 4096        /* bytes per string, its NUL included */
+#define LKS_RETAIN_CHAINS_MAX 16   /* retainer chains per snapshot */
+#define LKS_RETAIN_BLOCKS_MAX 64   /* block steps per chain, after its root */
 
 struct lks_header {
 	char magic[LKS_MAGIC_LEN];
@@ -136,8 +144,15 @@ struct lks_header {
 	int32_t signal;         /* LKS_REASON_FATAL_SIGNAL: the signal; else 0 */
 	uint32_t reserved32;
 	uint64_t reserved[5];
+	/* Whose it is and whether it is whole (docs/TRUST.md). */
+	uint64_t file_size;     /* bytes of the whole file */
+	uint64_t checksum;      /* lks_checksum of the file, this field read as 0 */
+	uint8_t run_token[LKS_RUN_TOKEN_SIZE]; /* the run_token option; 0: none */
+	uint64_t instance;      /* random, drawn when the shim starts in a
+	                         * process, again in a fork child */
+	uint64_t start_ticks;   /* the process's start, /proc/self/stat field 22 */
 };
-_Static_assert(sizeof(struct lks_header) == 120, "lks_header size");
+_Static_assert(sizeof(struct lks_header) == 168, "lks_header size");
 
 #define LKS_HF_CLASSIFIED 0x1u /* a reachability scan set the site classes */
 #define LKS_HF_FORKED 0x2u     /* this process is a fork child of ppid */
@@ -152,43 +167,59 @@ struct lks_section {
 };
 _Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
 
-/* What the shim did and what it could not do. A missed_* counter above zero
- * means the report is incomplete by that much, and the reporter says so. */
+/* What the shim did and what it could not do, one list: X(name). A counter
+ * whose name starts with missed_ counts what the shim could not record: above
+ * zero, the report is incomplete by that much, the reporter says so and the
+ * gate fails (report/gate/incomplete.c goes by the name). */
+#define LKS_COUNTERS(X)                                                        \
+	X(allocs)            /* recorded allocations (realloc counts once) */  \
+	X(frees)             /* recorded releases */                            \
+	X(live_blocks)       /* the sites' blocks, summed */                    \
+	X(live_bytes)        /* the sites' bytes, summed */                     \
+	X(tool_resident_bytes) /* of tool_bytes, in RAM (0: not measured) */    \
+	X(missed_allocs)     /* not recorded: table full or shim disabled */    \
+	X(missed_stacks)     /* recorded with trace 0: unwind or depot failed */ \
+	X(unknown_frees)     /* free() of a pointer the table never had */      \
+	X(mismatched_frees)  /* free of new'd block, delete of malloc'd... */   \
+	X(bootstrap_allocs)  /* served from the static arena during dlsym */    \
+	X(traces)            /* distinct stacks interned */                     \
+	X(tool_bytes)        /* address space the shim mapped for its tables */ \
+	X(handles_open)      /* handles without REFERENCED or TO_CHILD */      \
+	X(missed_handles)                                                       \
+	X(scanned_bytes)     /* bytes the reachability scan read */             \
+	X(snapshot_ns)       /* time spent writing this snapshot */             \
+	X(missed_threads)    /* not stopped for the scan: read conservatively */ \
+	X(busy_allocs)       /* of missed_allocs: made while the shim was busy \
+	                      * recording another (signal handlers) */          \
+	X(recovered_scopes)  /* times a thread was found left inside the shim \
+	                      * by a jump out of it (siglongjmp), and went on   \
+	                      * recording */                                    \
+	X(unwind_truncated)  /* stacks cut short: a frame could not be stepped */ \
+	X(unwind_slow_frames) /* frames stepped by running their CFI program again */ \
+	X(unwind_table_bytes) /* of tool_bytes: rows worked out from CFI */    \
+	X(unwind_checked)    /* unwind_check=1: stacks also taken by libunwind */ \
+	X(unwind_differences) /* ... and found different */                   \
+	X(as_limit_bytes)    /* RLIMIT_AS that stopped the tables growing (0: none) */ \
+	X(unreadable_root_bytes) /* of modules' writable segments, made        \
+	                      * unreadable (PROT_NONE) by the program: not     \
+	                      * scanned */                                      \
+	X(closed_unseen)     /* recorded fds closed by a call the shim did not \
+	                      * see (syscall(SYS_close)): not open handles */  \
+	X(replaced_unseen)   /* of those, fds now holding another file */       \
+	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */
+
+#define LKS_COUNTER_SLOTS 32 /* the record's 64-bit words, reserved ones included */
+enum {
+#define LKS_COUNTER_ONE(name) +1
+	LKS_COUNTER_COUNT = 0 LKS_COUNTERS(LKS_COUNTER_ONE)
+#undef LKS_COUNTER_ONE
+};
+
 struct lks_counters {
-	uint64_t allocs;            /* recorded allocations (realloc counts once) */
-	uint64_t frees;             /* recorded releases */
-	uint64_t live_blocks;
-	uint64_t live_bytes;
-	uint64_t tool_resident_bytes; /* of tool_bytes, in RAM (0: not measured) */
-	uint64_t missed_allocs;     /* not recorded: table full or shim disabled */
-	uint64_t missed_stacks;     /* recorded with trace 0: unwind or depot failed */
-	uint64_t unknown_frees;     /* free() of a pointer the table never had */
-	uint64_t mismatched_frees;  /* free of new'd block, delete of malloc'd... */
-	uint64_t bootstrap_allocs;  /* served from the static arena during dlsym */
-	uint64_t traces;            /* distinct stacks interned */
-	uint64_t tool_bytes;        /* address space the shim mapped for its tables */
-	uint64_t handles_open;
-	uint64_t missed_handles;
-	uint64_t scanned_bytes;     /* bytes the reachability scan read */
-	uint64_t snapshot_ns;       /* time spent writing this snapshot */
-	uint64_t missed_threads;    /* not stopped for the scan: read conservatively */
-	uint64_t busy_allocs;       /* of missed_allocs: made while the shim was busy
-	                             * recording another (signal handlers) */
-	uint64_t recovered_scopes;  /* times a thread was found left inside the shim by a
-	                             * jump out of it (siglongjmp), and went on recording */
-	uint64_t unwind_truncated;  /* stacks cut short: a frame could not be stepped */
-	uint64_t unwind_slow_frames;/* frames stepped by running their CFI program again */
-	uint64_t unwind_table_bytes;/* of tool_bytes: rows worked out from CFI */
-	uint64_t unwind_checked;    /* unwind_check=1: stacks also taken by libunwind */
-	uint64_t unwind_differences;/* ... and found different */
-	uint64_t as_limit_bytes;    /* RLIMIT_AS that stopped the tables growing (0: none) */
-	uint64_t unreadable_root_bytes; /* of modules' writable segments, made
-	                             * unreadable (PROT_NONE) by the program:
-	                             * not scanned */
-	uint64_t closed_unseen;     /* recorded fds closed by a call the shim did not
-	                             * see (syscall(SYS_close)): not open handles */
-	uint64_t replaced_unseen;   /* of those, fds now holding another file */
-	uint64_t reserved[4];
+#define LKS_COUNTER_FIELD(name) uint64_t name;
+	LKS_COUNTERS(LKS_COUNTER_FIELD)
+#undef LKS_COUNTER_FIELD
+	uint64_t reserved[LKS_COUNTER_SLOTS - LKS_COUNTER_COUNT];
 };
 _Static_assert(sizeof(struct lks_counters) == 256, "lks_counters size");
 

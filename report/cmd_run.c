@@ -76,6 +76,11 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 	}
 	if (outcome.spawn_error)
 		return spawn_failure(argv[first], outcome.spawn_error);
+	if (outcome.ignored)
+		fprintf(stderr, "leakscope: ignored %zu %s not written by this run (without its "
+			"token): %s%s\n", outcome.ignored,
+			plural(outcome.ignored, "snapshot", "snapshots"), outcome.ignored_name,
+			outcome.ignored > 1 ? ", ..." : "");
 	if (outcome.missing[0])
 		fprintf(stderr, "leakscope: %s left no snapshot: %s\n", argv[first],
 			outcome.missing);

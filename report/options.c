@@ -115,6 +115,12 @@ static int set_fail_on(struct cli_args *args, const char *name, const char *arg,
 	return gate_parse_fail_on(arg, &args->gate.fail_on, err);
 }
 
+static int set_accept_incomplete(struct cli_args *args, const char *name, const char *arg,
+				 struct errmsg *err)
+{
+	return incomplete_parse(arg, &args->gate.accept_incomplete, err);
+}
+
 static int add_suppressions(struct cli_args *args, const char *name, const char *arg,
 			    struct errmsg *err)
 {

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -111,6 +112,7 @@ static void after_fork_in_child(void)
 	pid.text[pid.len] = '\0';
 	say_verbose("fork child: recording its own, in pid ", pid.text);
 	lks_process_set_forked();
+	lks_identity_after_fork();
 	exit_claim();
 	lks_fdproxy_after_fork();
 	lks_fd_mark_inherited();
@@ -363,19 +365,37 @@ static void note_malloc(void)
 		say_verbose("malloc: NOT recorded, the program's own comes first, from ", where);
 }
 
+/* A set-user-ID or set-group-ID program (the shim in /etc/ld.so.preload):
+ * its environment, and the directory it runs in, are its caller's choice,
+ * and a snapshot would be written with the program's privileges wherever
+ * that caller said. Nothing is taken from the environment, and nothing is
+ * recorded or written. */
+static bool secure_mode(void)
+{
+	if (!getauxval(AT_SECURE))
+		return false;
+	disable("set-user-ID or set-group-ID program (AT_SECURE): LEAKSCOPE_OPTIONS "
+	        "ignored, nothing recorded or written");
+	return true;
+}
+
 /* The one constructor. It runs after libc is initialized, so getenv works
  * (an interposer called earlier, from the loader, saw no environment and
  * used the defaults). */
 __attribute__((constructor(101))) static void leakscope_constructor(void)
 {
 	const char *options;
-	unsigned char quiet = lks_quiet_begin(); /* realpath, on_exit, pthread_atfork
-	                                           * and mmap may allocate */
+	unsigned char quiet;
 
+	if (secure_mode())
+		return;
+	quiet = lks_quiet_begin(); /* realpath, on_exit, pthread_atfork and mmap
+	                            * may allocate */
 	options = getenv("LEAKSCOPE_OPTIONS");
 	if (options)
 		lks_options_parse(options);
 	lks_process_remember(lks_opt.output_dir);
+	lks_identity_start(lks_opt.run_token);
 	lks_quiet_end(quiet);
 	if (lks_opt.help)
 		lks_options_print_help();

@@ -58,9 +58,11 @@ static bool any_in_range(bool value, long min, long max)
 	return true;  /* a bool parses to 0 or 1 only */
 }
 
+/* For a string, min is its least length: an empty output_dir would be the
+ * root directory. */
 static bool string_in_range(const char *value, long min, long max)
 {
-	return true;
+	return (long)strlen(value) >= min;
 }
 
 #define in_range(value, min, max)                                   \
@@ -117,6 +119,11 @@ static void warn_option(const char *what, const char *key)
 static void warn_range(const char *key, long min, long max)
 {
 	struct lks_line what = { .len = 0 };
+
+	if (min > max) {  /* a string too short: min is its least length */
+		warn_option(min == 1 ? "empty value" : "value too short", key);
+		return;
+	}
 
 	lks_line_str(&what, "not in ");
 	append_signed(&what, min);

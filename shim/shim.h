@@ -28,6 +28,13 @@ void lks_options_parse(const char *text);
 void lks_options_print_help(void);   /* help=1: the table, to stderr */
 void lks_options_print_taken(void);  /* verbose=1: those not at their default */
 
+/* ---- identity.c: whose a snapshot is ------------------------------------ */
+
+void lks_identity_start(const char *run_token); /* at start-up, after the options */
+void lks_identity_after_fork(void);             /* in a fork child */
+void lks_identity_fill(struct lks_header *header); /* token, instance, start time */
+uint64_t lks_random_u64(void);                  /* unguessable, when the kernel allows */
+
 /* ---- real.c: the functions we forward to -------------------------------- */
 
 #include "real.inc.h"

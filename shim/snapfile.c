@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A snapshot file on disk: header, section table and sections in the order
- * of format.h's list, written into a temporary file (O_EXCL, O_NOFOLLOW,
- * mode 0600) and renamed into place without replacing any other file. */
+ * of format.h's list, sealed with its size and checksum, written into a
+ * temporary file of an unguessable name (O_EXCL, O_NOFOLLOW, mode 0600) and
+ * renamed into place without replacing any other file. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "snapfile.h"
 #include "sys.h"
 
@@ -19,11 +21,11 @@ static const struct { uint32_t kind, record_size; } section_kinds[LKS_PART_COUNT
 #undef SECTION_ENTRY
 };
 
-static int write_file(int fd, const struct lks_header *header, struct lks_snap_parts *parts)
+/* Where each section goes: back to back after the table, 8-byte aligned.
+ * Returns the file's size. */
+static uint64_t lay_out(struct lks_section *table, struct lks_snap_parts *parts)
 {
-	static const uint8_t zeros[8];
-	struct lks_section table[LKS_PART_COUNT];
-	uint64_t offset = sizeof(*header) + sizeof(table);
+	uint64_t offset = sizeof(struct lks_header) + LKS_PART_COUNT * sizeof(*table);
 
 	parts->buf[LKS_PART_STRINGS] = parts->strings.buf;
 	for (int i = 0; i < LKS_PART_COUNT; i++) {
@@ -32,7 +34,37 @@ static int write_file(int fd, const struct lks_header *header, struct lks_snap_p
 			parts->buf[i].len / section_kinds[i].record_size };
 		offset += (parts->buf[i].len + 7) & ~(uint64_t)7;
 	}
-	if (lks_write_all(fd, header, sizeof(*header)) || lks_write_all(fd, table, sizeof(table)))
+	return offset;
+}
+
+/* The header's size and checksum, of the file exactly as write_file writes
+ * it (format/checksum.h): what the reader checks first. */
+static void seal(struct lks_header *header, const struct lks_section *table,
+                 const struct lks_snap_parts *parts, uint64_t file_size)
+{
+	static const uint8_t zeros[8];
+	struct lks_checksum sum;
+
+	header->file_size = file_size;
+	header->checksum = 0;
+	lks_checksum_init(&sum);
+	lks_checksum_add(&sum, header, sizeof(*header));
+	lks_checksum_add(&sum, table, LKS_PART_COUNT * sizeof(*table));
+	for (int i = 0; i < LKS_PART_COUNT; i++) {
+		lks_checksum_add(&sum, parts->buf[i].bytes, parts->buf[i].len);
+		lks_checksum_add(&sum, zeros, (8 - parts->buf[i].len % 8) % 8);
+	}
+	header->checksum = lks_checksum_end(&sum);
+}
+
+static int write_file(int fd, const struct lks_header *header, struct lks_snap_parts *parts)
+{
+	static const uint8_t zeros[8];
+	struct lks_section table[LKS_PART_COUNT];
+	struct lks_header sealed = *header;
+
+	seal(&sealed, table, parts, lay_out(table, parts));
+	if (lks_write_all(fd, &sealed, sizeof(sealed)) || lks_write_all(fd, table, sizeof(table)))
 		return -1;
 	for (int i = 0; i < LKS_PART_COUNT; i++) {
 		size_t pad = (8 - parts->buf[i].len % 8) % 8;
@@ -100,6 +132,26 @@ static int publish(const char *tmp, char *path, size_t size, const char *dir,
 	return -1;
 }
 
+/* A temporary name nobody can guess: in a directory others can write, a
+ * file planted under a predictable name would make O_EXCL fail. */
+static int open_temporary(const char *dir, const char *name, char *tmp, size_t size)
+{
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct lks_line random = { .len = 0 };
+		int fd;
+
+		lks_line_u64(&random, lks_random_u64());
+		random.text[random.len] = '\0';
+		if (snprintf(tmp, size, "%s/.%s.%s.tmp", dir, name, random.text) >= (int)size)
+			return -1;
+		fd = lks_sys_openat(AT_FDCWD, tmp,
+		                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
 int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *parts,
                        char *path, size_t path_size, const char *label)
 {
@@ -108,10 +160,7 @@ int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *p
 	int fd, failed;
 
 	make_name(name, sizeof(name), header->seq, label);
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp))
-		return -1;
-	fd = lks_sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	                    0600);
+	fd = open_temporary(dir, name, tmp, sizeof(tmp));
 	if (fd < 0)
 		return -1;
 	failed = write_file(fd, header, parts);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fdproxy.h"
+#include "handles/execnote.h"
 #include "handles/handlesnap.h"
 #include "python/python.h"
 #include "shim.h"
@@ -177,6 +178,7 @@ static void fill_header(struct lks_header *header, enum lks_reason reason,
 		.max_depth = (uint32_t)lks_opt.depth,
 	};
 	memcpy(header->magic, LKS_MAGIC, LKS_MAGIC_LEN);
+	lks_identity_fill(header);
 	header->exe = lks_strtab_add(strings, lks_exe_path());
 	header->label = lks_strtab_add(strings, label);
 }
@@ -284,6 +286,7 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 		counters->closed_unseen = handles.closed_unseen;
 		counters->replaced_unseen = handles.replaced_unseen;
 		counters->missed_handles = lks_handles_missed();
+		counters->missed_children = lks_execnote_untraced();
 		result->handles = handles.open;
 	}
 	parts.buf[LKS_PART_SITES] = sum.sites;

@@ -14,8 +14,9 @@
 #include "pool.h"
 #include "readfile.h"
 
-/* A baseline bigger than this is not a report leakscope wrote. */
-#define MAX_BASELINE_SIZE (1024u * 1024u * 1024u)
+/* A baseline bigger than this is not a report leakscope wrote (its tree
+ * takes up to 8 times the text: jsonread.c). */
+#define MAX_BASELINE_SIZE (256u * 1024u * 1024u)
 
 static const char *string_member(const struct json_value *object, const char *key)
 {
@@ -154,7 +155,7 @@ static int read_text(const char *path, char **text, size_t *size, struct errmsg 
 	int r = read_whole_file(path, MAX_BASELINE_SIZE, text, size);
 
 	if (r == -EINVAL || r == -EFBIG)
-		return invalid(err, path, "not a regular file of at most 1 GiB");
+		return invalid(err, path, "not a regular file of at most 256 MiB");
 	if (r < 0)
 		errmsg_set(err, "baseline %s: %s", path, strerror(-r));
 	return r;

@@ -158,14 +158,37 @@ static int judge_handles(struct gate_verdict *v, const struct model_handle_group
 	return 0;
 }
 
+/* A report that says it missed something cannot say the program is clean. */
+static int judge_completeness(struct gate_verdict *v, const struct model_process *proc)
+{
+	struct incomplete_reason reasons[8];
+	size_t count = incomplete_reasons(proc, v->config->accept_incomplete, reasons, 8);
+	struct gate_incomplete *grown;
+
+	if (count > 8)
+		count = 8;
+	if (!count)
+		return 0;
+	grown = realloc(v->incomplete, (v->incomplete_count + count) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	v->incomplete = grown;
+	for (size_t i = 0; i < count; i++)
+		v->incomplete[v->incomplete_count++] = (struct gate_incomplete){ proc, reasons[i] };
+	return 0;
+}
+
 static int judge_process(struct gate_verdict *v, const struct model_process *proc)
 {
-	int r = 0;
+	int r;
 
 	if (proc->skipped) {
 		v->skipped_processes++;
-		return 0;
+		return 0;  /* not judged: never incomplete either */
 	}
+	r = judge_completeness(v, proc);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < proc->leak_count; i++) {
 		const struct model_leak *leak = &proc->leaks[i];
 		struct gate_site site = { .proc = proc, .leak = leak };
@@ -310,7 +333,8 @@ static void compare_with_limits(struct gate_verdict *v)
 	else
 		v->over_leaks = c->max_leaked_bytes == GATE_NO_LIMIT && v->leak_sites > 0;
 	v->over_handles = v->handles > (c->max_handles == GATE_NO_LIMIT ? 0 : c->max_handles);
-	v->failed = v->over_bytes || v->over_leaks || v->over_handles || v->killed;
+	v->failed = v->over_bytes || v->over_leaks || v->over_handles || v->killed ||
+		    v->incomplete_count;
 }
 
 /* Processes a signal killed before they could write a snapshot (SIGKILL):
@@ -361,6 +385,9 @@ void gate_verdict_free(struct gate_verdict *verdict)
 	free(verdict->sites);
 	verdict->sites = NULL;
 	verdict->site_count = 0;
+	free(verdict->incomplete);
+	verdict->incomplete = NULL;
+	verdict->incomplete_count = 0;
 	growth_verdict_free(&verdict->growth);
 }
 

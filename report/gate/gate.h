@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The CI gate: its settings (options.inc fills them in) and the verdict on
  * a report model: which leak and handle sites fail it (chosen classes, not
- * suppressed, not in the baseline) and whether their totals are over the
- * limits (docs/CI.md). */
+ * suppressed, not in the baseline), whether their totals are over the
+ * limits, and whether a report says it is incomplete (docs/CI.md). */
 #ifndef LEAKSCOPE_GATE_H
 #define LEAKSCOPE_GATE_H
 
@@ -12,6 +12,7 @@
 
 #include "baseline.h"
 #include "growth.h"
+#include "incomplete.h"
 #include "model.h"
 #include "suppress.h"
 
@@ -47,6 +48,7 @@ struct gate_config {
 	bool wanted;         /* any gate option: a verdict is computed */
 	bool started_only;   /* only the started process, not its tree */
 	bool allow_killed;   /* a process killed without a snapshot does not fail it */
+	uint64_t accept_incomplete; /* reasons that do not fail (incomplete.h) */
 	bool no_builtin_handles; /* list bash's and make's by-design handles */
 	const char **suppression_files;
 	size_t suppression_file_count;
@@ -79,6 +81,13 @@ struct gate_verdict {
 	size_t process_count;  /* report->processes[0..n) were judged */
 	struct gate_site *sites; /* sites of the chosen classes, suppressed excluded */
 	size_t site_count;
+	/* why the judged processes' reports are incomplete (not accepted):
+	 * each one fails the gate */
+	struct gate_incomplete {
+		const struct model_process *proc;
+		struct incomplete_reason reason;
+	} *incomplete;
+	size_t incomplete_count;
 	/* totals of the new sites (not known), compared with the limits */
 	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
 	size_t skipped_processes; /* of those judged: left out by --skip-exe, --only-exe */

@@ -28,6 +28,8 @@ struct builder {
 static int append_frames(struct builder *b, size_t *count,
 			 const struct model_frame *frames, size_t n)
 {
+	if (n == 0)
+		return 0;  /* frames may be NULL, and memcpy's source may not */
 	if (*count + n > b->scratch_capacity) {
 		size_t capacity = (*count + n) * 2;
 		struct model_frame *grown =
@@ -72,7 +74,8 @@ static int symbolize_trace(struct builder *b, const struct lks_trace *trace,
 	stack->frames = pool_alloc(b->proc->pool, count * sizeof(*stack->frames));
 	if (!stack->frames)
 		return -ENOMEM;
-	memcpy(stack->frames, b->scratch, count * sizeof(*stack->frames));
+	if (count)  /* b->scratch is NULL until a frame was appended */
+		memcpy(stack->frames, b->scratch, count * sizeof(*stack->frames));
 	return 0;
 }
 

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* The only code that touches the raw bytes of a snapshot file. Nothing in the
- * file is trusted: each length, offset, id and enum is checked before the
- * rest of the reporter may follow it (docs/FORMAT.md). */
+ * file is trusted: its size and checksum, then where each section lies, then
+ * each record (snaprules.c) are checked before the rest of the reporter may
+ * follow an offset, id or enum of it (docs/FORMAT.md). */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checksum.h"
 #include "readfile.h"
-#include "snapread.h"
+#include "snaprules.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "snapshot files are little-endian; this reader reads them in place"
@@ -40,21 +42,6 @@ struct located {
 	bool seen[KIND_LIMIT];
 };
 
-static int bad(struct errmsg *err, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int bad(struct errmsg *err, const char *name, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	errmsg_set(err, "%s: %s", name, what);
-	return -EINVAL;
-}
-
 static bool known_reason(uint32_t reason)
 {
 	switch (reason) {
@@ -67,91 +54,133 @@ static bool known_reason(uint32_t reason)
 	}
 }
 
-static int check_header(const struct snapshot *snap, struct errmsg *err)
+/* Version 1 files are not read: nothing was released that wrote them. */
+static int check_version(const struct snapshot *snap, uint32_t version, struct errmsg *err)
+{
+	if (version == LKS_VERSION)
+		return 0;
+	return snap_reject(err, snap->name,
+			   "unsupported format version %" PRIu32 " (this leakscope reads "
+			   "version %d; take the snapshot again with its shim)",
+			   version, LKS_VERSION);
+}
+
+/* Whole, as the shim wrote it: its size, then its checksum, before any of
+ * its contents is believed. */
+static int check_whole(const struct snapshot *snap, struct errmsg *err)
 {
 	const struct lks_header *h = &snap->header;
+	uint64_t sum;
 
-	if (h->version != LKS_VERSION)
-		return bad(err, snap->name,
-			   "unsupported format version %" PRIu32
-			   " (this leakscope reads version %d)",
-			   h->version, LKS_VERSION);
-	if (h->header_size != sizeof(struct lks_header))
-		return bad(err, snap->name,
-			   "bad header size %" PRIu32 " (expected %zu)",
-			   h->header_size, sizeof(struct lks_header));
-	if (!known_reason(h->reason))
-		return bad(err, snap->name, "unknown snapshot reason %" PRIu32,
-			   h->reason);
+	if (h->file_size > snap->size)
+		return snap_reject(err, snap->name,
+				   "truncated: %zu bytes of the %" PRIu64 " the header gives",
+				   snap->size, h->file_size);
+	if (h->file_size < snap->size || h->file_size % SECTION_ALIGN)
+		return snap_reject(err, snap->name,
+				   "damaged: %zu bytes, where the header gives %" PRIu64,
+				   snap->size, h->file_size);
+	sum = lks_checksum_file(snap->buffer, snap->size,
+				offsetof(struct lks_header, checksum));
+	if (sum != h->checksum)
+		return snap_reject(err, snap->name,
+				   "damaged: checksum %016" PRIx64 ", the header says %016" PRIx64
+				   " (changed after the shim wrote it)", sum, h->checksum);
 	return 0;
 }
 
+static int check_header(const struct snapshot *snap, struct errmsg *err)
+{
+	const struct lks_header *h = &snap->header;
+	int r;
+
+	if (h->header_size != sizeof(struct lks_header))
+		return snap_reject(err, snap->name,
+			   "bad header size %" PRIu32 " (expected %zu)",
+			   h->header_size, sizeof(struct lks_header));
+	r = check_whole(snap, err);
+	if (r < 0)
+		return r;
+	if (!known_reason(h->reason))
+		return snap_reject(err, snap->name, "unknown snapshot reason %" PRIu32,
+				   h->reason);
+	return 0;
+}
+
+/* Sections lie back to back after the table, in table order, each padded
+ * with zeros to 8 bytes, the last one ending the file: nothing hides
+ * between or after them, and no two overlap. Known kinds are checked
+ * further; unknown ones are skipped unread. */
 static int locate_one(const struct snapshot *snap, uint32_t index,
-		      const struct lks_section *sec, struct located *loc,
+		      const struct lks_section *sec, uint64_t *at, struct located *loc,
 		      struct errmsg *err)
 {
-	const struct kind_info *kind = &kinds[sec->kind];
+	bool known = sec->kind < KIND_LIMIT && kinds[sec->kind].name;
+	const char *name = known ? kinds[sec->kind].name : "unknown kind";
 	uint64_t bytes, end;
 
-	if (loc->seen[sec->kind])
-		return bad(err, snap->name, "section %" PRIu32 ": second %s section",
-			   index, kind->name);
-	if (sec->record_size != kind->record_size)
-		return bad(err, snap->name,
-			   "section %" PRIu32 " (%s): record size %" PRIu32
-			   ", expected %" PRIu32,
-			   index, kind->name, sec->record_size, kind->record_size);
-	if (sec->offset % SECTION_ALIGN)
-		return bad(err, snap->name,
-			   "section %" PRIu32 " (%s): offset %" PRIu64
-			   " is not 8-byte aligned",
-			   index, kind->name, sec->offset);
+	if (known && loc->seen[sec->kind])
+		return snap_reject(err, snap->name, "section %" PRIu32 ": second %s section",
+				   index, name);
+	if (known && sec->record_size != kinds[sec->kind].record_size)
+		return snap_reject(err, snap->name,
+			   "section %" PRIu32 " (%s): record size %" PRIu32 ", expected %" PRIu32,
+			   index, name, sec->record_size, kinds[sec->kind].record_size);
+	if (sec->offset != *at)
+		return snap_reject(err, snap->name,
+			   "section %" PRIu32 " (%s): at byte %" PRIu64 ", not %" PRIu64
+			   " where the one before it ends", index, name, sec->offset, *at);
 	if (__builtin_mul_overflow(sec->count, (uint64_t)sec->record_size, &bytes) ||
-	    __builtin_add_overflow(sec->offset, bytes, &end))
-		return bad(err, snap->name,
-			   "section %" PRIu32 " (%s): %" PRIu64
-			   " records at offset %" PRIu64 " overflow",
-			   index, kind->name, sec->count, sec->offset);
-	if (end > snap->size)
-		return bad(err, snap->name,
-			   "truncated: section %" PRIu32 " ends at byte %" PRIu64
-			   " of %zu",
-			   index, end, snap->size);
+	    __builtin_add_overflow(sec->offset, bytes, &end) || end > snap->size)
+		return snap_reject(err, snap->name,
+			   "section %" PRIu32 " (%s): %" PRIu64 " records of %" PRIu32
+			   " bytes pass the end of the file", index, name, sec->count,
+			   sec->record_size);
+	for (*at = end; *at % SECTION_ALIGN; (*at)++)
+		if (*at >= snap->size || ((const uint8_t *)snap->buffer)[*at])
+			return snap_reject(err, snap->name, "section %" PRIu32
+					   " (%s): not padded with zeros", index, name);
+	if (!known)
+		return 0;
 	loc->seen[sec->kind] = true;
 	loc->at[sec->kind] = (const uint8_t *)snap->buffer + sec->offset;
 	loc->count[sec->kind] = sec->count;
 	return 0;
 }
 
-/* Unknown kinds are skipped unread: a later writer may add sections that an
- * older reader can ignore. */
+/* Every kind of this version is there: a section whose kind was damaged
+ * must not read as an empty one. */
 static int locate_sections(const struct snapshot *snap, struct located *loc,
 			   struct errmsg *err)
 {
 	uint32_t count = snap->header.section_count;
-	uint64_t table_end = sizeof(struct lks_header) +
-			     (uint64_t)count * sizeof(struct lks_section);
+	uint64_t at = sizeof(struct lks_header) + (uint64_t)count * sizeof(struct lks_section);
 	const uint8_t *table = (const uint8_t *)snap->buffer + sizeof(struct lks_header);
 
-	if (table_end > snap->size)
-		return bad(err, snap->name,
-			   "truncated: section table ends at byte %" PRIu64 " of %zu",
-			   table_end, snap->size);
+	if (at > snap->size)
+		return snap_reject(err, snap->name, "%" PRIu32 " sections: the table passes "
+				   "the end of the file", count);
 	for (uint32_t i = 0; i < count; i++) {
 		struct lks_section sec;
 		int r;
 
 		memcpy(&sec, table + (size_t)i * sizeof(sec), sizeof(sec));
-		if (sec.kind >= KIND_LIMIT || !kinds[sec.kind].name)
-			continue;
-		r = locate_one(snap, i, &sec, loc, err);
+		r = locate_one(snap, i, &sec, &at, loc, err);
 		if (r < 0)
 			return r;
 	}
-	if (!loc->seen[LKS_SEC_STRINGS])
-		return bad(err, snap->name, "no strings section");
-	if (!loc->seen[LKS_SEC_COUNTERS] || loc->count[LKS_SEC_COUNTERS] != 1)
-		return bad(err, snap->name, "missing or malformed counters section");
+	if (at != snap->size)
+		return snap_reject(err, snap->name, "%zu bytes after the last section",
+				   snap->size - (size_t)at);
+	for (size_t kind = 1; kind < KIND_LIMIT; kind++)
+		if (kinds[kind].name && !loc->seen[kind])
+			return snap_reject(err, snap->name, "no %s section", kinds[kind].name);
+	if (loc->count[LKS_SEC_COUNTERS] != 1)
+		return snap_reject(err, snap->name, "%" PRIu64 " counters records, not one",
+				   loc->count[LKS_SEC_COUNTERS]);
+	if (loc->count[LKS_SEC_PYTHON] > 1)
+		return snap_reject(err, snap->name, "%" PRIu64 " python records, not one or none",
+				   loc->count[LKS_SEC_PYTHON]);
 	return 0;
 }
 
@@ -179,201 +208,26 @@ static void publish(struct snapshot *snap, const struct located *loc)
 	snap->pybytes_size = loc->count[LKS_SEC_PYBYTES];
 }
 
-static bool string_ok(const struct snapshot *snap, uint32_t offset)
-{
-	return offset < snap->strings_size;
-}
-
-static bool trace_ok(const struct snapshot *snap, uint32_t id)
-{
-	return id == 0 || snap_trace(snap, id) != NULL;
-}
-
-/* With a NUL as the last byte, every offset inside the section starts a
- * terminated string, so a string check is a single comparison. */
-static int check_strings(const struct snapshot *snap, struct errmsg *err)
-{
-	if (snap->strings_size == 0 || snap->strings[0] != '\0')
-		return bad(err, snap->name, "string section does not start with \"\"");
-	if (snap->strings[snap->strings_size - 1] != '\0')
-		return bad(err, snap->name, "string section is not NUL-terminated");
-	if (!string_ok(snap, snap->header.exe) || !string_ok(snap, snap->header.label))
-		return bad(err, snap->name, "header: string offset out of range");
-	return 0;
-}
-
-static int check_modules(const struct snapshot *snap, struct errmsg *err)
-{
-	for (size_t i = 0; i < snap->module_count; i++) {
-		const struct lks_module *m = &snap->modules[i];
-
-		if (!string_ok(snap, m->path))
-			return bad(err, snap->name,
-				   "module %zu: path offset %" PRIu32 " out of range",
-				   i, m->path);
-		if (m->build_id_len > LKS_BUILD_ID_MAX)
-			return bad(err, snap->name,
-				   "module %zu: build-id length %" PRIu32, i,
-				   m->build_id_len);
-		if (m->start > m->end)
-			return bad(err, snap->name, "module %zu: start after end", i);
-	}
-	return 0;
-}
-
-static int check_traces(const struct snapshot *snap, struct errmsg *err)
-{
-	uint32_t previous = 0;
-
-	for (size_t i = 0; i < snap->trace_count; i++) {
-		const struct lks_trace *t = &snap->traces[i];
-
-		if (t->id <= previous)
-			return bad(err, snap->name,
-				   "trace %zu: id %" PRIu32 " not above %" PRIu32,
-				   i, t->id, previous);
-		if (t->first > snap->frame_count ||
-		    t->depth > snap->frame_count - t->first)
-			return bad(err, snap->name,
-				   "trace %" PRIu32 ": frames %" PRIu64 "+%" PRIu32
-				   " beyond the %zu recorded",
-				   t->id, t->first, t->depth, snap->frame_count);
-		previous = t->id;
-	}
-	return 0;
-}
-
-static int check_sites(const struct snapshot *snap, struct errmsg *err)
-{
-	for (size_t i = 0; i < snap->site_count; i++) {
-		const struct lks_site *s = &snap->sites[i];
-
-		if (!trace_ok(snap, s->trace))
-			return bad(err, snap->name, "site %zu: no trace %" PRIu32,
-				   i, s->trace);
-		if (s->klass > LKS_CLASS_REACHABLE)
-			return bad(err, snap->name, "site %zu: unknown class %u",
-				   i, s->klass);
-		if (s->family > LKS_FAMILY_NEW_ARRAY)
-			return bad(err, snap->name, "site %zu: unknown family %u",
-				   i, s->family);
-		if (s->heuristic > LKS_HEUR_EMPTY_ARRAY ||
-		    (s->heuristic && s->klass != LKS_CLASS_REACHABLE))
-			return bad(err, snap->name, "site %zu: heuristic %u on class %u",
-				   i, s->heuristic, s->klass);
-	}
-	return 0;
-}
-
-static int check_handles(const struct snapshot *snap, struct errmsg *err)
-{
-	for (size_t i = 0; i < snap->handle_count; i++) {
-		const struct lks_handle *h = &snap->handles[i];
-
-		if (!trace_ok(snap, h->trace))
-			return bad(err, snap->name, "handle %zu: no trace %" PRIu32,
-				   i, h->trace);
-		if (h->type < LKS_HANDLE_FD || h->type > LKS_HANDLE_MMAP)
-			return bad(err, snap->name, "handle %zu: unknown type %u",
-				   i, h->type);
-		if (!string_ok(snap, h->description))
-			return bad(err, snap->name,
-				   "handle %zu: description offset out of range", i);
-	}
-	return 0;
-}
-
-/* Each chain: one root step, then one or more blocks, contiguous. */
-static int check_chain_shape(const struct snapshot *snap, size_t i, struct errmsg *err)
-{
-	const struct lks_retainer_step *step = &snap->retainers[i];
-	bool starts = i == 0 || step->chain != snap->retainers[i - 1].chain;
-	bool ends = i + 1 == snap->retainer_count ||
-		    snap->retainers[i + 1].chain != step->chain;
-
-	if (starts && (step->kind == LKS_RK_BLOCK || ends))
-		return bad(err, snap->name,
-			   "retainer step %zu: a chain must start with a root and reach a block", i);
-	if (!starts && step->kind != LKS_RK_BLOCK)
-		return bad(err, snap->name, "retainer step %zu: a root inside a chain", i);
-	return 0;
-}
-
-static int check_retainers(const struct snapshot *snap, struct errmsg *err)
-{
-	for (size_t i = 0; i < snap->retainer_count; i++) {
-		const struct lks_retainer_step *step = &snap->retainers[i];
-
-		if (check_chain_shape(snap, i, err) < 0)
-			return -EINVAL;
-
-		if (!trace_ok(snap, step->trace))
-			return bad(err, snap->name, "retainer step %zu: no trace %" PRIu32,
-				   i, step->trace);
-		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_RUNTIME)
-			return bad(err, snap->name,
-				   "retainer step %zu: unknown kind %" PRIu32, i,
-				   step->kind);
-	}
-	return 0;
-}
-
-static int check_python(const struct snapshot *snap, const struct located *loc,
-			struct errmsg *err)
-{
-	uint32_t previous = 0;
-
-	if (loc->count[LKS_SEC_PYTHON] > 1)
-		return bad(err, snap->name, "more than one python record");
-	if (snap->python && (snap->python->status < LKS_PY_ON ||
-			     snap->python->status > LKS_PY_NOT_STARTED ||
-			     !string_ok(snap, snap->python->reason)))
-		return bad(err, snap->name, "python record: bad status or reason");
-	for (size_t i = 0; i < snap->pycode_count; i++) {
-		const struct lks_pycode *c = &snap->pycodes[i];
-
-		if (c->id <= previous || c->id > LKS_PYCODE_MAX_ID)
-			return bad(err, snap->name, "python code %zu: id %" PRIu32
-				   " not above %" PRIu32, i, c->id, previous);
-		if (!string_ok(snap, c->qualname) || !string_ok(snap, c->filename) ||
-		    c->linetable > snap->pybytes_size ||
-		    c->linetable_len > snap->pybytes_size - c->linetable)
-			return bad(err, snap->name,
-				   "python code %" PRIu32 ": name or line table out of range",
-				   c->id);
-		previous = c->id;
-	}
-	return 0;
-}
-
-/* A Python frame names a code copy the file holds (or 0: none was made). */
-static int check_python_frames(const struct snapshot *snap, struct errmsg *err)
-{
-	for (size_t i = 0; i < snap->frame_count; i++) {
-		uint64_t frame = snap->frames[i];
-
-		if (LKS_PYFRAME_IS(frame) && LKS_PYFRAME_CODE(frame) &&
-		    !snap_pycode(snap, LKS_PYFRAME_CODE(frame)))
-			return bad(err, snap->name,
-				   "frame %zu: python code %" PRIu32 " not in the file", i,
-				   LKS_PYFRAME_CODE(frame));
-	}
-	return 0;
-}
-
 static int validate(struct snapshot *snap, struct errmsg *err)
 {
 	static const uint8_t magic[LKS_MAGIC_LEN] = LKS_MAGIC;
 	struct located loc = { 0 };
+	uint32_t version;
 	int r;
 
 	if (snap->size == 0)
-		return bad(err, snap->name, "empty file");
+		return snap_reject(err, snap->name, "empty file");
 	if (memcmp(snap->buffer, magic, snap->size < LKS_MAGIC_LEN ?
 						snap->size : LKS_MAGIC_LEN))
-		return bad(err, snap->name, "not a leakscope snapshot (bad magic)");
+		return snap_reject(err, snap->name, "not a leakscope snapshot (bad magic)");
+	if (snap->size >= LKS_MAGIC_LEN + sizeof(version)) {
+		memcpy(&version, (const uint8_t *)snap->buffer + LKS_MAGIC_LEN, sizeof(version));
+		r = check_version(snap, version, err);
+		if (r < 0)
+			return r;
+	}
 	if (snap->size < sizeof(struct lks_header))
-		return bad(err, snap->name,
+		return snap_reject(err, snap->name,
 			   "truncated: header needs %zu bytes, file has %zu",
 			   sizeof(struct lks_header), snap->size);
 	memcpy(&snap->header, snap->buffer, sizeof(snap->header));
@@ -383,15 +237,7 @@ static int validate(struct snapshot *snap, struct errmsg *err)
 	if (r < 0)
 		return r;
 	publish(snap, &loc);
-	if ((r = check_strings(snap, err)) < 0 ||
-	    (r = check_modules(snap, err)) < 0 ||
-	    (r = check_traces(snap, err)) < 0 ||
-	    (r = check_sites(snap, err)) < 0 ||
-	    (r = check_handles(snap, err)) < 0 ||
-	    (r = check_python(snap, &loc, err)) < 0 ||
-	    (r = check_python_frames(snap, err)) < 0)
-		return r;
-	return check_retainers(snap, err);
+	return snap_check_records(snap, err);
 }
 
 /* Takes ownership of `buffer` (malloc'd, so aligned for every record). */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Which snapshots make up a report: the files and directories named,
- * directory listing, one snapshot per process (its last), the order
- * processes are reported in (the tree's root first), and the processes
- * known to have ended without one (marks.h). */
+ * directory listing, one snapshot per process (its last; processes told
+ * apart by pid, start time and instance), the order processes are
+ * reported in (the tree's root first), and the processes known to have
+ * ended without one (marks.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -125,14 +126,28 @@ int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
 	return 0;
 }
 
-/* Per pid, the latest snapshot sorts first. */
-static int by_pid_latest_first(const void *a, const void *b)
+/* Two processes with one pid (pid 1 of two containers, a pid reused in a
+ * long run) differ in their start or in the instance the shim drew. */
+static int by_process(const struct lks_header *x, const struct lks_header *y)
+{
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->start_ticks != y->start_ticks)
+		return x->start_ticks < y->start_ticks ? -1 : 1;
+	if (x->instance != y->instance)
+		return x->instance < y->instance ? -1 : 1;
+	return 0;
+}
+
+/* Per process, the latest snapshot sorts first. */
+static int by_process_latest_first(const void *a, const void *b)
 {
 	const struct lks_header *x = &(*(struct snapshot *const *)a)->header;
 	const struct lks_header *y = &(*(struct snapshot *const *)b)->header;
+	int process = by_process(x, y);
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
+	if (process)
+		return process;
 	if (x->seq != y->seq)
 		return x->seq > y->seq ? -1 : 1;
 	if (x->time_ns != y->time_ns)
@@ -191,9 +206,9 @@ void snapset_select(struct snapset *set, int32_t first_pid)
 	size_t kept = 0, first = 0;
 
 	if (set->count)
-		qsort(set->snaps, set->count, sizeof(*set->snaps), by_pid_latest_first);
+		qsort(set->snaps, set->count, sizeof(*set->snaps), by_process_latest_first);
 	for (size_t i = 0; i < set->count; i++) {
-		if (kept && set->snaps[kept - 1]->header.pid == set->snaps[i]->header.pid)
+		if (kept && !by_process(&set->snaps[kept - 1]->header, &set->snaps[i]->header))
 			snap_free(set->snaps[i]);
 		else
 			set->snaps[kept++] = set->snaps[i];
@@ -332,12 +347,12 @@ int snapset_build_pairs(const struct snapset *set, struct model_report *report,
 		return -ENOMEM;
 	}
 	memcpy(by_pid, set->snaps, set->count * sizeof(*by_pid));
-	qsort(by_pid, set->count, sizeof(*by_pid), by_pid_latest_first);
+	qsort(by_pid, set->count, sizeof(*by_pid), by_process_latest_first);
 	for (size_t first = 0; r == 0 && first < set->count; first = end) {
 		const struct snapshot *from, *to;
 
 		for (end = first; end < set->count &&
-				  by_pid[end]->header.pid == by_pid[first]->header.pid; end++)
+				  !by_process(&by_pid[end]->header, &by_pid[first]->header); end++)
 			;
 		find_pair(by_pid + first, end - first, set->between, &from, &to);
 		if (to && !exe_filter_skips(set->filter, snap_string(to, to->header.exe)))

@@ -39,9 +39,10 @@ void namelist_free(struct namelist *list);
 int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err);
 int snapset_add_paths(struct snapset *set, const struct namelist *paths,
 		      struct errmsg *err);
-/* Keeps the last snapshot of each pid; orders `first_pid` first (0: the
- * one a .started mark names, or else the likely root of the tree), then
- * the others by pid. */
+/* Keeps the last snapshot of each process (pid, start time and instance:
+ * two processes with one pid are both kept); orders `first_pid` first (0:
+ * the one a .started mark names, or else the likely root of the tree),
+ * then the others by pid. */
 void snapset_select(struct snapset *set, int32_t first_pid);
 bool snapset_has_pid(const struct snapset *set, int32_t pid);
 /* The processes, and those marked as ended without a snapshot. */

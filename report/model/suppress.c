@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "readfile.h"
 #include "suppress.h"
 
 /* The dynamic loader: TLS blocks of cached thread stacks, dlopen's
@@ -197,38 +198,50 @@ static int parse_line(struct suppress_rules *rules, const char *where, char *raw
 	return add_rule(rules, kind, where, pattern);
 }
 
+/* A suppression file bigger than this is not one (LSan's own lists are a
+ * few KiB). */
+#define MAX_SUPPRESSIONS_SIZE (16u * 1024u * 1024u)
+
+static int read_suppressions(const char *path, char **text, size_t *size,
+			     struct errmsg *err)
+{
+	int r = read_whole_file(path, MAX_SUPPRESSIONS_SIZE, text, size);
+
+	if (r == -EINVAL || r == -EFBIG)
+		errmsg_set(err, "suppressions %s: not a regular file of at most 16 MiB", path);
+	else if (r < 0)
+		errmsg_set(err, "suppressions %s: %s", path, strerror(-r));
+	return r;
+}
+
+/* Regular files only: a FIFO would wait for a writer for ever, /dev/zero
+ * grow one line to the memory limit. */
 int suppress_load_file(struct suppress_rules *rules, const char *path,
 		       struct errmsg *err)
 {
-	FILE *file = fopen(path, "re");
-	char *line = NULL, where[600];
-	size_t size = 0;
+	char *text, *line, *end, where[600];
+	size_t size;
 	unsigned number = 0;
-	ssize_t len;
-	int r = 0;
+	int r = read_suppressions(path, &text, &size, err);
 
-	if (!file) {
-		r = -errno;
-		errmsg_set(err, "suppressions %s: %s", path, strerror(-r));
+	if (r < 0)
 		return r;
-	}
-	while (r == 0 && (len = getline(&line, &size, file)) >= 0) {
+	for (line = text; r == 0 && line < text + size; line = end + 1) {
+		end = memchr(line, '\n', (size_t)(text + size - line));
+		if (!end)
+			end = text + size;  /* the NUL read_whole_file put after the text */
+		*end = '\0';
 		snprintf(where, sizeof(where), "%s:%u", path, ++number);
-		if (memchr(line, '\0', (size_t)len)) {
+		if (strlen(line) < (size_t)(end - line)) {
 			errmsg_set(err, "%s: a NUL byte: not a suppression file", where);
 			r = -EINVAL;
 		} else {
 			r = parse_line(rules, where, line, err);
 		}
 	}
-	if (r == 0 && ferror(file)) {
-		r = -EIO;
-		errmsg_set(err, "suppressions %s: %s", path, strerror(EIO));
-	}
 	if (r == -ENOMEM)
 		errmsg_set(err, "out of memory");
-	free(line);
-	fclose(file);
+	free(text);
 	return r;
 }
 

@@ -149,6 +149,27 @@ static void print_limits(FILE *out, const struct gate_verdict *v)
 			c->max_handles == GATE_NO_LIMIT ? 0 : c->max_handles);
 }
 
+/* One line per incomplete process: its reasons, and how to pass anyway. */
+static void print_incomplete(FILE *out, const struct gate_verdict *v)
+{
+	for (size_t i = 0; i < v->incomplete_count; i++) {
+		const struct gate_incomplete *at = &v->incomplete[i];
+		bool first = i == 0 || v->incomplete[i - 1].proc != at->proc;
+		bool last = i + 1 == v->incomplete_count || v->incomplete[i + 1].proc != at->proc;
+
+		if (first)
+			fprintf(out, "  report incomplete, pid %" PRId32 " (%s):", at->proc->pid,
+				base_name(at->proc->exe));
+		if (!strcmp(at->reason.name, "own_malloc"))
+			fprintf(out, "%s own_malloc", first ? "" : ",");
+		else
+			fprintf(out, "%s %s %" PRIu64, first ? "" : ",", at->reason.name,
+				at->reason.count);
+		if (last)
+			fprintf(out, " (--accept-incomplete to pass it)\n");
+	}
+}
+
 static void print_rules(FILE *out, const struct suppress_rules *rules)
 {
 	for (size_t i = 0; i < rules->count; i++) {
@@ -202,6 +223,7 @@ int out_gate_text(FILE *out, const struct gate_verdict *v)
 			"(--allow-killed lets that pass)\n", v->killed,
 			plural(v->killed, "process", "processes"), v->killed == 1 ? "it was" : "they were");
 	print_limits(out, v);
+	print_incomplete(out, v);
 	print_growth(out, v);
 	if (fflush(out) != 0 || ferror(out))
 		return -(errno ? errno : EIO);

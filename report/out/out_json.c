@@ -57,6 +57,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "closed_unseen", c->closed_unseen);
 	jw_uint(j, "replaced_unseen", c->replaced_unseen);
 	jw_uint(j, "unreadable_root_bytes", c->unreadable_root_bytes);
+	jw_uint(j, "missed_children", c->missed_children);
 	jw_uint(j, "unwind_truncated", c->unwind_truncated);
 	jw_uint(j, "unwind_slow_frames", c->unwind_slow_frames);
 	jw_uint(j, "unwind_table_bytes", c->unwind_table_bytes);
@@ -358,6 +359,15 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_open(j, "sites", '[');
 	for (size_t i = 0; i < v->site_count; i++)
 		put_gate_site(j, &v->sites[i]);
+	jw_close(j, ']');
+	jw_open(j, "incomplete", '[');
+	for (size_t i = 0; i < v->incomplete_count; i++) {
+		jw_open(j, NULL, '{');
+		jw_int(j, "pid", v->incomplete[i].proc->pid);
+		jw_str(j, "reason", v->incomplete[i].reason.name);
+		jw_uint(j, "count", v->incomplete[i].reason.count);
+		jw_close(j, '}');
+	}
 	jw_close(j, ']');
 	jw_open(j, "suppressions", '[');
 	for (size_t i = 0; i < rules->count; i++) {

@@ -442,6 +442,8 @@ static void print_summary(FILE *out, const struct style *st,
 		  "missed_handles" },
 		{ c->missed_threads, "thread not stopped for the reachability scan",
 		  "threads not stopped for the reachability scan", "missed_threads" },
+		{ c->missed_children, "program started without the shim",
+		  "programs started without the shim", "missed_children" },
 	};
 
 	if (p->flags & LKS_HF_OWN_MALLOC) {
@@ -518,7 +520,7 @@ static bool is_clean(const struct model_process *p)
 	       p->child_handle_count == 0 && p->inherited_handle_count == 0 &&
 	       p->warning_count == 0 &&
 	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
-	       !c->missed_threads && !(p->flags & LKS_HF_OWN_MALLOC);
+	       !c->missed_threads && !c->missed_children && !(p->flags & LKS_HF_OWN_MALLOC);
 }
 
 /* A build or a test script starts hundreds of clean helper processes:

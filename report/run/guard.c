@@ -110,33 +110,28 @@ static void keep_only(int kept)
 	close_range((unsigned)kept + 1, ~0U, 0);
 }
 
-/* The marker leakscope sends once the environment is made, up to its NUL;
- * NULL when leakscope ended first (nothing was started). */
+/* The marker leakscope sends once the environment is made: one message,
+ * read whole (a byte at a time, it cost a run a few hundred system calls
+ * while the program started); NULL when leakscope ended first (nothing
+ * was started). */
 static char *read_marker(int fd)
 {
-	char *marker = NULL;
-	size_t used = 0, size = 0;
+	ssize_t size, got;
+	char *marker;
 
-	for (;;) {
-		ssize_t got;
-
-		if (used == size) {
-			char *grown = realloc(marker, size = size ? size * 2 : 512);
-
-			if (!grown)
-				break;
-			marker = grown;
-		}
-		got = read(fd, marker + used, 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		if (marker[used++] == '\0')
-			return marker;
+	do  /* its length, without taking it */
+		size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	while (size < 0 && errno == EINTR);
+	if (size <= 0 || !(marker = malloc((size_t)size + 1)))
+		return NULL;
+	do
+		got = recv(fd, marker, (size_t)size, 0);
+	while (got < 0 && errno == EINTR);
+	if (got != size || memchr(marker, '\0', (size_t)size) != marker + size - 1) {
+		free(marker);
+		return NULL;
 	}
-	free(marker);
-	return NULL;
+	return marker;
 }
 
 __attribute__((noreturn))
@@ -162,10 +157,11 @@ static void watch(int fd)
 }
 
 /* A connected pair, both ends above 2 and close-on-exec: the program must
- * not inherit them, and the watcher moves 0 to 2 to /dev/null. */
+ * not inherit them, and the watcher moves 0 to 2 to /dev/null. Messages
+ * keep their bounds: the marker, then the byte. */
 static int make_pair(int fds[2])
 {
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
 		return -errno;
 	for (int i = 0; i < 2; i++)
 		if (fds[i] < 3) {
@@ -204,21 +200,19 @@ void guard_start(struct guard *guard)
 	guard->fd = pair[0];
 }
 
-/* Whole or not at all: a short send would leave the watcher waiting. */
-static void send_all(struct guard *guard, const char *data, size_t size)
+/* One message, whole or not at all. */
+static void send_message(struct guard *guard, const char *data, size_t size)
 {
-	while (guard->fd >= 0 && size) {
-		ssize_t sent = send(guard->fd, data, size, MSG_NOSIGNAL);
+	ssize_t sent;
 
-		if (sent < 0 && errno == EINTR)
-			continue;
-		if (sent <= 0) {  /* the watcher is gone: nothing more to say */
-			close(guard->fd);
-			guard->fd = -1;
-			return;
-		}
-		data += sent;
-		size -= (size_t)sent;
+	if (guard->fd < 0)
+		return;
+	do
+		sent = send(guard->fd, data, size, MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	if (sent != (ssize_t)size) {  /* the watcher is gone: nothing more to say */
+		close(guard->fd);
+		guard->fd = -1;
 	}
 }
 
@@ -231,7 +225,7 @@ static void reap_middle(struct guard *guard)
 
 void guard_arm(struct guard *guard, const char *marker)
 {
-	send_all(guard, marker, strlen(marker) + 1);
+	send_message(guard, marker, strlen(marker) + 1);
 	guard->armed = guard->fd >= 0;
 	reap_middle(guard);
 }
@@ -239,7 +233,7 @@ void guard_arm(struct guard *guard, const char *marker)
 void guard_release(struct guard *guard)
 {
 	if (guard->armed)
-		send_all(guard, "r", 1);
+		send_message(guard, "r", 1);
 	guard->armed = false;
 }
 

@@ -3,7 +3,9 @@
  * killed (SIGKILL, a crash): nothing of the run may keep running unwatched.
  * The started program has a parent-death signal of its own (launch.c); the
  * watcher ends the rest: every process whose environment holds this run's
- * LEAKSCOPE_OPTIONS entry, whatever its process group or session. Not
+ * LEAKSCOPE_OPTIONS entry (its run token makes it this run's alone: two
+ * runs with the same options do not end each other's trees), whatever its
+ * process group or session. Not
  * covered: processes that replaced their environment (a new one at exec,
  * or overwritten in place, as setproctitle does) or whose environment we
  * cannot read (another user, or not dumpable). */

@@ -39,25 +39,49 @@ static int make_temporary(char **path, struct errmsg *err)
 	return 0;
 }
 
-static int use_requested(const char *requested, char **path, struct errmsg *err)
+/* Whoever else can write the directory can put snapshots in it (they are
+ * ignored: the run token), remove the run's or take the names it would
+ * use. Such a directory is refused unless the user says it is shared. */
+static int check_private(const char *path, bool shared, struct errmsg *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return fail(err, path, -errno);
+	if (!S_ISDIR(st.st_mode))
+		return fail(err, path, -ENOTDIR);
+	if (shared || (st.st_uid == geteuid() && !(st.st_mode & (S_IWGRP | S_IWOTH))))
+		return 0;
+	errmsg_set(err, "%s: %s can write to this snapshot directory (chmod go-w, another "
+		   "directory, or --shared-dir to use it anyway)", path,
+		   st.st_uid != geteuid() ? "another user" : "others than you");
+	return -EPERM;
+}
+
+static int use_requested(const char *requested, bool shared, char **path,
+			 struct errmsg *err)
 {
 	if (mkdir(requested, 0700) < 0 && errno != EEXIST)
 		return fail(err, requested, -errno);
 	*path = realpath(requested, NULL);
 	if (!*path)
 		return fail(err, requested, -errno);
-	return 0;
+	return check_private(*path, shared, err);
 }
 
-int outdir_open(const char *requested, struct outdir *dir, struct errmsg *err)
+int outdir_open(const char *requested, bool shared, struct outdir *dir,
+		struct errmsg *err)
 {
 	int r;
 
 	*dir = (struct outdir){ .temporary = requested == NULL };
-	r = requested ? use_requested(requested, &dir->path, err)
+	r = requested ? use_requested(requested, shared, &dir->path, err)
 		      : make_temporary(&dir->path, err);
-	if (r < 0)
+	if (r < 0) {
+		free(dir->path);
+		dir->path = NULL;
 		return r;
+	}
 	if (strchr(dir->path, ':')) {
 		errmsg_set(err, "%s: the snapshot directory cannot contain ':' "
 			   "(it separates LEAKSCOPE_OPTIONS)", dir->path);

@@ -15,8 +15,11 @@ struct outdir {
 	struct namelist before; /* snapshots already there */
 };
 
-/* `requested` NULL: a new mkdtemp directory under $TMPDIR or /tmp. */
-int outdir_open(const char *requested, struct outdir *dir, struct errmsg *err);
+/* `requested` NULL: a new mkdtemp directory under $TMPDIR or /tmp. A
+ * requested one must be the user's and writable by nobody else, unless
+ * `shared` (-EPERM with the reason). */
+int outdir_open(const char *requested, bool shared, struct outdir *dir,
+		struct errmsg *err);
 /* The snapshots written since outdir_open, as paths. */
 int outdir_new_snapshots(const struct outdir *dir, struct namelist *paths,
 			 struct errmsg *err);

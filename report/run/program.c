@@ -41,8 +41,9 @@ static char *joined(const char *name, const char *first, const char *rest)
 	return n < 0 ? NULL : entry;
 }
 
-/* The user's options first: a later key wins, so output_dir and summary
- * are always ours. */
+/* The user's options first: a later key wins, so output_dir, summary and
+ * run_token are always ours. The token also makes the entry this run's
+ * alone, for the watcher (guard.h). */
 static int options_value(const struct run_options *opts, char **value)
 {
 	const char *user = getenv("LEAKSCOPE_OPTIONS");
@@ -51,8 +52,8 @@ static int options_value(const struct run_options *opts, char **value)
 
 	if (opts->depth)
 		snprintf(depth, sizeof(depth), ":depth=%u", opts->depth);
-	n = asprintf(value, "%s%soutput_dir=%s:summary=0%s", user ? user : "",
-		     user && user[0] ? ":" : "", opts->snapshot_dir, depth);
+	n = asprintf(value, "%s%soutput_dir=%s:summary=0%s:run_token=%s", user ? user : "",
+		     user && user[0] ? ":" : "", opts->snapshot_dir, depth, opts->run_token);
 	return n < 0 ? -ENOMEM : 0;
 }
 

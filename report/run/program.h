@@ -18,6 +18,7 @@ struct run_options {
 	char *const *argv;        /* the command; argv[0] is looked up in PATH */
 	const char *shim;         /* absolute path of libleakscope.so */
 	const char *snapshot_dir; /* absolute, without ':' */
+	const char *run_token;    /* 32 hex digits, for the shim's run_token option */
 	unsigned depth;           /* stack depth; 0 leaves the shim's default */
 	bool wait_children;       /* wait for every descendant, not only COMMAND */
 	struct guard *guard;      /* started; armed and released here; or NULL */

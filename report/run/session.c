@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* From a program run under the shim to a report model: which snapshots
- * belong to the report, and keeping or removing the directory they were
- * written to. */
+/* From a program run under the shim to a report model: the run's token,
+ * which snapshots belong to the report (those that carry it), and keeping
+ * or removing the directory they were written to. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "outdir.h"
 #include "program.h"
 #include "shimpath.h"
+#include "snapread.h"
 #include "snapset.h"
 #include "symkeep.h"
 
@@ -34,9 +36,57 @@ static void keep_symbols(const struct snapset *set, struct session_outcome *outc
 	}
 }
 
+/* The run's name: 128 random bits that only its processes are told (in
+ * LEAKSCOPE_OPTIONS), so that a snapshot that carries them was written by
+ * one of them, in this run. */
+struct run_token {
+	uint8_t bytes[LKS_RUN_TOKEN_SIZE];
+	char hex[2 * LKS_RUN_TOKEN_SIZE + 1];
+};
+
+static int make_run_token(struct run_token *token, struct errmsg *err)
+{
+	ssize_t got;
+
+	do
+		got = getrandom(token->bytes, sizeof(token->bytes), 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof(token->bytes)) {
+		errmsg_set(err, "no random numbers for the run's token: %s",
+			   got < 0 ? strerror(errno) : "short read");
+		return got < 0 ? -errno : -EIO;
+	}
+	for (size_t i = 0; i < sizeof(token->bytes); i++)
+		snprintf(token->hex + 2 * i, 3, "%02x", token->bytes[i]);
+	return 0;
+}
+
+/* Keeps the snapshots of this run; counts the others (planted, stale, or
+ * another run's that shares the directory) and names the first. */
+static void keep_this_run(struct snapset *set, const struct run_token *token,
+			  struct session_outcome *outcome)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < set->count; i++) {
+		struct snapshot *snap = set->snaps[i];
+
+		if (!memcmp(snap->header.run_token, token->bytes, sizeof(token->bytes))) {
+			set->snaps[kept++] = snap;
+			continue;
+		}
+		if (outcome->ignored++ == 0)
+			snprintf(outcome->ignored_name, sizeof(outcome->ignored_name), "%s",
+				 snap->name);
+		snap_free(snap);
+	}
+	set->count = kept;
+}
+
 /* The run's snapshots into a report; the started process first. */
 static int report_run(const struct session_options *opts, const struct outdir *dir,
-		      pid_t pid, bool kept, struct model_report *report, bool *found,
+		      pid_t pid, const struct run_token *token, bool kept,
+		      struct model_report *report, bool *found,
 		      struct session_outcome *outcome, struct errmsg *err)
 {
 	struct snapset set = { .filter = opts->exe_filter,
@@ -46,6 +96,8 @@ static int report_run(const struct session_options *opts, const struct outdir *d
 
 	if (r == 0)
 		r = snapset_add_paths(&set, &paths, err);
+	if (r == 0)
+		keep_this_run(&set, token, outcome);
 	if (r == 0 && kept)
 		keep_symbols(&set, outcome);
 	if (r == 0)
@@ -123,6 +175,7 @@ int session_run(const struct session_options *opts, struct model_report *report,
 	struct outdir dir = { 0 };
 	struct run_outcome ran = { 0 };
 	struct guard guard;
+	struct run_token token;
 	bool found = false, keep;
 	int r;
 
@@ -130,13 +183,16 @@ int session_run(const struct session_options *opts, struct model_report *report,
 	guard_start(&guard);  /* first: it has the time until the run to get going */
 	r = find_shim(opts, shim, sizeof(shim), err);
 	if (r == 0)
-		r = outdir_open(opts->snapshot_dir, &dir, err);
+		r = make_run_token(&token, err);
+	if (r == 0)
+		r = outdir_open(opts->snapshot_dir, opts->shared_dir, &dir, err);
 	if (r < 0) {
 		guard_end(&guard);
 		return r;
 	}
 	r = run_program(&(struct run_options){ .argv = opts->argv, .shim = shim,
 					       .snapshot_dir = dir.path,
+					       .run_token = token.hex,
 					       .depth = opts->depth,
 					       .wait_children = opts->wait_children,
 					       .guard = &guard },
@@ -147,8 +203,8 @@ int session_run(const struct session_options *opts, struct model_report *report,
 	outcome->exit_code = run_exit_code(ran.wait_status);
 	keep = opts->keep_snapshots || ran.still_running;
 	if (r == 0 && !ran.spawn_error)
-		r = report_run(opts, &dir, ran.pid, keep || !dir.temporary, report, &found,
-			       outcome, err);
+		r = report_run(opts, &dir, ran.pid, &token, keep || !dir.temporary, report,
+			       &found, outcome, err);
 	if (r == 0 && !ran.spawn_error && !found)
 		explain_missing(opts->argv[0], ran.wait_status, no_data_of(report, ran.pid),
 				outcome);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* One `leakscope run` from the program to its report model: the shim found,
- * the snapshot directory made, the program run, the snapshots that appeared
- * read, and the directory kept or removed. */
+ * the snapshot directory made (or checked: nobody else may write it), the
+ * program run with a random token of the run's, the snapshots that appeared
+ * and carry the token read, and the directory kept or removed. */
 #ifndef LEAKSCOPE_SESSION_H
 #define LEAKSCOPE_SESSION_H
 
@@ -17,6 +18,7 @@ struct session_options {
 	const char *snapshot_dir; /* NULL: a private temporary directory */
 	bool keep_snapshots;      /* keep the temporary directory and say where */
 	bool wait_children;       /* wait for every descendant, not only argv */
+	bool shared_dir;          /* snapshot_dir may be writable by others */
 	unsigned depth;           /* 0: the shim's default */
 	const struct exe_filter *exe_filter; /* processes listed as skipped */
 	const char *const *between; /* --between A,B: labels of the growth gate */
@@ -35,6 +37,10 @@ struct session_outcome {
 	 * temporary directory is kept for their snapshots */
 	unsigned still_running;
 	pid_t first_running;
+	/* snapshots that appeared in the directory but do not carry this
+	 * run's token: not judged; the first one's name */
+	size_t ignored;
+	char ignored_name[256];
 	/* why the symbols of a kept snapshot could not be kept, or "" */
 	char symbols_error[300];
 };

@@ -2,6 +2,7 @@
 /* Reading a series: which process, in which order, each snapshot grouped
  * like a diff's, and the growth of each site from the first to the last. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +18,23 @@ struct member {
 	char *path;
 	int32_t pid;
 	uint32_t seq;
+	uint64_t instance;  /* with the pid, the process (two may share a pid) */
 	uint64_t start_ns; /* when the shim started in that process */
 };
 
-static int by_pid_then_seq(const void *a, const void *b)
+static bool same_process(const struct member *x, const struct member *y)
+{
+	return x->pid == y->pid && x->instance == y->instance;
+}
+
+static int by_process_then_seq(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
+	if (x->instance != y->instance)
+		return x->instance < y->instance ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
@@ -44,19 +53,20 @@ static int read_member(const char *dir, const char *name, struct member *m,
 	if (r < 0)
 		return r;
 	m->pid = snap->header.pid;
+	m->instance = snap->header.instance;
 	m->seq = snap->header.seq;
 	m->start_ns = snap->header.time_ns - snap->header.uptime_ns;
 	snap_free(snap);
 	return 0;
 }
 
-/* The run of `members` (sorted by pid) with the most snapshots. */
+/* The run of `members` (sorted by process) with the most snapshots. */
 static size_t pick_series(const struct member *members, size_t count, size_t *length)
 {
 	size_t best = 0, best_length = 0;
 
 	for (size_t i = 0, n; i < count; i += n) {
-		for (n = 1; i + n < count && members[i + n].pid == members[i].pid; n++)
+		for (n = 1; i + n < count && same_process(&members[i + n], &members[i]); n++)
 			;
 		if (n > best_length || (n == best_length &&
 					members[i].start_ns < members[best].start_ns)) {
@@ -201,7 +211,7 @@ int timeline_build(const char *dir, const struct stats_options *opts,
 	int r = list_members(dir, &members, &count, err);
 
 	if (r == 0) {
-		qsort(members, count, sizeof(*members), by_pid_then_seq);
+		qsort(members, count, sizeof(*members), by_process_then_seq);
 		first = pick_series(members, count, &length);
 		t.other_snapshots = count - length;
 	}

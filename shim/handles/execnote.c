@@ -26,9 +26,17 @@ struct note_slot {
 static struct note_slot *own_notes;     /* reported by this process */
 static struct note_slot *parent_notes;  /* a fork child's parent's area */
 
+/* After the notes: how many programs started from here ran untraced. */
+#define AREA_BYTES (NOTES * sizeof(struct note_slot) + sizeof(uint64_t))
+
+static uint64_t *untraced_count(struct note_slot *area)
+{
+	return (uint64_t *)(void *)(area + NOTES);
+}
+
 static struct note_slot *shared_area(void)
 {
-	void *area = lks_sys_mmap(NULL, NOTES * sizeof(struct note_slot),
+	void *area = lks_sys_mmap(NULL, AREA_BYTES,
 	                          PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	return area == MAP_FAILED ? NULL : area;
@@ -96,14 +104,31 @@ static void note_if_inherited(const struct lks_fd_entry *entry, void *ctx)
 	add_note(noting->area, &note);
 }
 
+/* A fork child that execs is gone before it could report: its parent does. */
+static struct note_slot *area_for(bool replaces_image)
+{
+	return replaces_image && lks_forked_child() ? parent_notes : own_notes;
+}
+
 void lks_execnote_before_exec(bool replaces_image)
 {
-	struct noting noting = { own_notes };
+	struct noting noting = { area_for(replaces_image) };
 
-	if (replaces_image && lks_forked_child())
-		noting.area = parent_notes;
 	if (noting.area)
 		lks_fd_foreach(note_if_inherited, &noting);
+}
+
+void lks_execnote_count_untraced(bool replaces_image)
+{
+	struct note_slot *area = area_for(replaces_image);
+
+	if (area)  /* relaxed: a count, read at a snapshot */
+		__atomic_add_fetch(untraced_count(area), 1, __ATOMIC_RELAXED);
+}
+
+uint64_t lks_execnote_untraced(void)
+{
+	return own_notes ? __atomic_load_n(untraced_count(own_notes), __ATOMIC_RELAXED) : 0;
 }
 
 void lks_execnote_foreach(void (*visit)(const struct lks_exec_note *, void *), void *ctx)

@@ -24,6 +24,11 @@ void lks_execnote_after_fork(void);
 /* Before the real execve (the image is replaced: a fork child's notes go to
  * its parent) or posix_spawn/popen/system (the notes stay here). */
 void lks_execnote_before_exec(bool replaces_image);
+/* A program started from here runs without the shim (untraced.h): counted
+ * where the notes of lks_execnote_before_exec go; the count of this
+ * process's, for its snapshots (missed_children). */
+void lks_execnote_count_untraced(bool replaces_image);
+uint64_t lks_execnote_untraced(void);
 void lks_execnote_foreach(void (*visit)(const struct lks_exec_note *, void *), void *ctx);
 
 #endif

@@ -34,6 +34,8 @@ static bool is_referenced(const struct collecting *c, uint64_t addr)
 	return false;
 }
 
+/* Counted open only when written: the reader checks handles_open against
+ * the records. */
 static void add_record(struct collecting *c, struct lks_handle *record,
                        const char *description)
 {
@@ -43,7 +45,9 @@ static void add_record(struct collecting *c, struct lks_handle *record,
 	c->sum->uses_trace[record->trace] = 1;
 	if (record->trace >= c->sum->trace_end)
 		c->sum->trace_end = record->trace + 1;
-	lks_buf_append(&c->sum->records, record, sizeof(*record));
+	if (lks_buf_append(&c->sum->records, record, sizeof(*record)) &&
+	    !(record->flags & (LKS_HDF_REFERENCED | LKS_HDF_TO_CHILD | LKS_HDF_INHERITED)))
+		c->sum->open++;
 }
 
 static void add_fd(const struct lks_fd_entry *entry, void *ctx)
@@ -67,8 +71,6 @@ static void add_fd(const struct lks_fd_entry *entry, void *ctx)
 		record.flags = LKS_HDF_INHERITED;
 	lks_describe_fd(entry->fd, entry->type, description, sizeof(description));
 	add_record(c, &record, description);
-	if (!(record.flags & LKS_HDF_INHERITED))
-		c->sum->open++;
 }
 
 static void add_mapping(const struct lks_map_entry *entry, void *ctx)
@@ -86,8 +88,6 @@ static void add_mapping(const struct lks_map_entry *entry, void *ctx)
 	if (is_referenced(c, entry->addr))
 		record.flags = LKS_HDF_REFERENCED;  /* held, not leaked */
 	add_record(c, &record, description);
-	if (!(record.flags & LKS_HDF_REFERENCED))
-		c->sum->open++;
 }
 
 static void add_note(const struct lks_exec_note *note, void *ctx)

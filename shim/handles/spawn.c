@@ -22,7 +22,8 @@ static void note_children(bool replaces_image, const char *file, bool search)
 
 	if (lks_enter_started()) {
 		lks_execnote_before_exec(replaces_image);
-		lks_warn_if_untraced(file, search);
+		if (lks_warn_if_untraced(file, search))
+			lks_execnote_count_untraced(replaces_image);
 		lks_leave();
 	}
 	errno = saved_errno;

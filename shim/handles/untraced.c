@@ -108,23 +108,24 @@ static bool search_path(const char *file, char *path, size_t size)
 	return false;
 }
 
-void lks_warn_if_untraced(const char *file, bool search)
+bool lks_warn_if_untraced(const char *file, bool search)
 {
 	char found[PATH_MAX];
 	const char *path = file, *verdict;
 	struct lks_line line = { .len = 0 };
 
 	if (!file || !*file)
-		return;
+		return false;
 	if (search && !strchr(file, '/')) {
 		if (!search_path(file, found, sizeof(found)))
-			return;
+			return false;
 		path = found;
 	}
 	verdict = verdict_for(path);
 	if (!verdict)
-		return;
+		return false;
 	lks_line_str(&line, path);
 	lks_line_str(&line, verdict);
 	lks_say(&line);
+	return true;
 }

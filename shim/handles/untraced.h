@@ -5,7 +5,8 @@
 #include <stdbool.h>
 
 /* Says on stderr when the program about to be exec'd or spawned will run
- * without the shim; file is searched in PATH when it has no slash. */
-void lks_warn_if_untraced(const char *file, bool search_path);
+ * without the shim, and returns true then; file is searched in PATH when
+ * it has no slash. */
+bool lks_warn_if_untraced(const char *file, bool search_path);
 
 #endif

@@ -137,6 +137,9 @@ static uint32_t copy_str(uint64_t str, uint64_t max_units)
 	if (!(state & 0x20) || (kind != 1 && kind != 2 && kind != 4))
 		return 0;  /* not compact: no code object name is stored so */
 	count = length < max_units ? length : max_units;
+	/* no longer than the reader takes (LKS_STRING_MAX, its NUL included) */
+	if (count * (ascii ? 1 : kind + 1) + 1 > LKS_STRING_MAX)
+		count = (LKS_STRING_MAX - 1) / (ascii ? 1 : kind + 1);
 	at = take_text(count * (ascii ? 1 : kind + 1) + 1);
 	if (!at || !encode(text + at, str + (ascii ? lay->str_ascii_data :
 	                                    lay->str_compact_data), count,

@@ -14,7 +14,7 @@
 #include "python.h"
 #include "pyroom.h"
 
-#define MERGED_MAX 320   /* native (at most 256 + margin) and Python frames */
+#define MERGED_MAX LKS_TRACE_FRAMES_MAX /* native (at most 256) and Python frames */
 #define TSS_KEYS_MAX 1024
 #define WALK_MAX 4096    /* frames read per capture: a deeper chain is cut */
 

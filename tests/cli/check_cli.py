@@ -61,7 +61,9 @@ def bad_files(leakscope, good, work):
     files = {
         "good": write(f"{work}/good.lks", good),
         "truncated": write(f"{work}/truncated.lks", good[:len(good) // 2]),
-        "corrupt": write(f"{work}/corrupt.lks",
+        "corrupt": write(f"{work}/corrupt.lks", lkstest.seal(
+                         patched(good, third_entry, "<Q", 0xFFFFFFFFFFFFFFF8))),
+        "damaged": write(f"{work}/damaged.lks",
                          patched(good, third_entry, "<Q", 0xFFFFFFFFFFFFFFF8)),
         "future": write(f"{work}/future.lks", patched(good, lkstest.HEADER_VERSION_AT, "<I", 99)),
         "elf": write(f"{work}/program.lks", elf_bytes),
@@ -115,6 +117,8 @@ def cases(leaker, work, f):
              FAILED, "truncated"),
         Case("report: corrupt section table", ["report", f["corrupt"]],
              FAILED, "corrupt.lks: section 2"),
+        Case("report: damaged after it was written", ["report", f["damaged"]],
+             FAILED, "damaged.lks: damaged: checksum"),
         Case("report: future format version", ["report", f["future"]],
              FAILED, "unsupported format version 99"),
         Case("report: an ELF file", ["report", f["elf"]],

@@ -1,26 +1,31 @@
 # SPDX-License-Identifier: MIT
-"""A test-only writer of snapshot files (format/format.h, version 1), for
+"""A test-only writer of snapshot files (format/format.h, version 2), for
 series the shim cannot produce on demand: several snapshots of one pid at
 chosen times. Frames are return addresses inside a real module, so the
 reporter symbolizes them as it would a real snapshot."""
 
 import struct
 
+import lkstest
+
 MAGIC = b"LKSNAP\r\n"
-VERSION = 1
+VERSION = 2
 # Each record's layout and its fields' names in format.h, field by field
 # ("x" padding named for the reserved array it stands for, or None for the
 # compiler's tail padding); tests/unit/check_lkswrite.py compares both with
 # the C definitions.
-HEADER = struct.Struct("<8sIIIIiiIiQQIIIIiI40x")
+HEADER = struct.Struct("<8sIIIIiiIiQQIIIIiI40xQQ16sQQ")
 HEADER_FIELDS = ("magic", "version", "header_size", "section_count", "reason", "pid", "ppid",
                  "seq", "exit_status", "time_ns", "uptime_ns", "exe", "label", "flags",
-                 "max_depth", "signal", "reserved32", "reserved")
+                 "max_depth", "signal", "reserved32", "reserved", "file_size", "checksum", "run_token", "instance",
+                 "start_ticks")
 SECTION = struct.Struct("<IIQQ")
 SECTION_FIELDS = ("kind", "record_size", "offset", "count")
 COUNTERS_SIZE = 256
-COUNTERS_HEAD = struct.Struct("<QQQQ")
-COUNTERS_HEAD_FIELDS = ("allocs", "frees", "live_blocks", "live_bytes")
+COUNTERS_HEAD = struct.Struct("<QQQQQQQQQQQQQ")
+COUNTERS_HEAD_FIELDS = ("allocs", "frees", "live_blocks", "live_bytes", "tool_resident_bytes",
+                        "missed_allocs", "missed_stacks", "unknown_frees", "mismatched_frees",
+                        "bootstrap_allocs", "traces", "tool_bytes", "handles_open")
 MODULE = struct.Struct("<QQQIII40s4x")
 MODULE_FIELDS = ("bias", "start", "end", "path", "flags", "build_id_len", "build_id", None)
 TRACE = struct.Struct("<IIQ")
@@ -35,7 +40,10 @@ RECORDS = {"header": (HEADER, HEADER_FIELDS), "section": (SECTION, SECTION_FIELD
            "trace": (TRACE, TRACE_FIELDS), "site": (SITE, SITE_FIELDS),
            "handle": (HANDLE, HANDLE_FIELDS)}
 
-SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES, SEC_HANDLES = range(1, 8)
+(SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES, SEC_HANDLES,
+ SEC_RETAINERS, SEC_PYTHON, SEC_PYCODES, SEC_PYBYTES) = range(1, 12)
+RETAINER_SIZE = 48
+PYTHON_SIZE, PYCODE_SIZE = 80, 32
 REASON_EXIT, REASON_TIMER = 1, 4
 MODULE_MAIN = 0x1
 HANDLE_SOCKET = 2
@@ -56,9 +64,12 @@ def pad8(data):
 
 
 def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start, end,
-                   stacks, sites, handles=(), reason=REASON_TIMER):
+                   stacks, sites, handles=(), reason=REASON_TIMER, instance=None,
+                   start_ticks=1000, run_token=bytes(16), counters=None):
     """stacks: lists of addresses, leaf first (trace ids 1..); sites:
-    (trace, blocks, bytes); handles: (trace, type, fd)."""
+    (trace, blocks, bytes); handles: (trace, type, fd). instance tells two
+    processes of one pid apart (default: the pid); counters: {name: value}
+    set over the sums of the records."""
     strings = Strings()
     exe_at, label_at, module_at = strings.add(exe), strings.add(label), strings.add(module)
     frames, traces = [], []
@@ -67,10 +78,14 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
         frames += stack
     live_blocks = sum(blocks for _, blocks, _ in sites)
     live_bytes = sum(size for _, _, size in sites)
-    counters = COUNTERS_HEAD.pack(live_blocks, 0, live_blocks, live_bytes)
+    values = dict(zip(COUNTERS_HEAD_FIELDS, [0] * len(COUNTERS_HEAD_FIELDS)),
+                  allocs=live_blocks, live_blocks=live_blocks, live_bytes=live_bytes,
+                  traces=len(stacks), handles_open=len(handles))
+    values.update(counters or {})
+    counters_record = COUNTERS_HEAD.pack(*(values[name] for name in COUNTERS_HEAD_FIELDS))
     sections = [
         (SEC_STRINGS, 1, bytes(strings.data), len(strings.data)),
-        (SEC_COUNTERS, COUNTERS_SIZE, counters.ljust(COUNTERS_SIZE, b"\0"), 1),
+        (SEC_COUNTERS, COUNTERS_SIZE, counters_record.ljust(COUNTERS_SIZE, b"\0"), 1),
         (SEC_MODULES, MODULE.size, MODULE.pack(bias, start, end, module_at, MODULE_MAIN, 0,
                                                b""), 1),
         (SEC_TRACES, TRACE.size, b"".join(traces), len(traces)),
@@ -79,16 +94,19 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
                                         for trace, blocks, size in sites), len(sites)),
         (SEC_HANDLES, HANDLE.size, b"".join(HANDLE.pack(fd, kind, 0, trace, 0, 0, 0)
                                             for trace, kind, fd in handles), len(handles)),
+        (SEC_RETAINERS, RETAINER_SIZE, b"", 0),
+        (SEC_PYTHON, PYTHON_SIZE, b"", 0),  # no CPython: the three are empty
+        (SEC_PYCODES, PYCODE_SIZE, b"", 0),
+        (SEC_PYBYTES, 1, b"", 0),
     ]
     offset = HEADER.size + SECTION.size * len(sections)
-    offset += -offset % 8
     table, body = b"", b""
     for kind, record_size, data, count in sections:
         table += SECTION.pack(kind, record_size, offset + len(body), count)
         body += pad8(data)
     header = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), reason, pid, 1, seq,
                          -1, 1_700_000_000_000_000_000 + uptime_ns, uptime_ns, exe_at,
-                         label_at, 0, 64, 0, 0)
-    head = header + table
+                         label_at, 0, 64, 0, 0, 0, 0, run_token,
+                         pid if instance is None else instance, start_ticks)
     with open(path, "wb") as out:
-        out.write(pad8(head) + body)
+        out.write(lkstest.seal(header + table + body))

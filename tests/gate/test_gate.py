@@ -27,6 +27,7 @@ GATE_FAILED = 23
 SITES = ("leak_definite", "leak_new", "keep_reachable", "other_leak", "lib_leak",
          "open_handle")
 CLASS = {"unfreed": 0, "definite": 1, "indirect": 2, "possible": 3, "reachable": 4}
+SECTION_RETAINERS = 8  # enum lks_section_kind
 LEAK_CLASSES = "definite,indirect,possible"  # whatever the scan says of a lost block
 
 
@@ -120,6 +121,7 @@ def patch_snapshot(gate, snapshot, report, classes, child_fds=False):
     unclassified = all(c == CLASS["unfreed"] for c in classes.values())
     struct.pack_into("<I", data, lkstest.HEADER_FLAGS_AT,
                      flags & ~1 if unclassified else flags | 1)
+    open_handles = 0
     for kind, size, offset, count in lkstest.sections(data):
         for k in range(count):
             record = offset + k * size
@@ -129,9 +131,23 @@ def patch_snapshot(gate, snapshot, report, classes, child_fds=False):
                 data[record + 4] = classes.get(name, CLASS["unfreed"])
             if kind == lkstest.SECTION_HANDLES and child_fds and name == "open_handle":
                 struct.pack_into("<H", data, record + 6, 1)
+                open_handles -= 1  # handles_open counts no inherited fd
+    (counters,) = [s[2] for s in lkstest.sections(data) if s[0] == lkstest.SECTION_COUNTERS]
+    at = counters + lkstest.COUNTER_HANDLES_OPEN_AT
+    struct.pack_into("<Q", data, at, struct.unpack_from("<Q", data, at)[0] + open_handles)
+    if unclassified:  # retainer chains come only with a scan: cut them out
+        table = lkstest.sections(data)
+        (index,) = [i for i, s in enumerate(table) if s[0] == SECTION_RETAINERS]
+        _, size, offset, count = table[index]
+        removed = -(-size * count // 8) * 8
+        struct.pack_into("<Q", data, lkstest.section_entry_at(index) + 16, 0)
+        for later in range(index + 1, len(table)):  # the sections after move down
+            struct.pack_into("<Q", data, lkstest.section_entry_at(later) + 8,
+                             table[later][2] - removed)
+        del data[offset:offset + removed]
     patched = gate.path(os.path.basename(snapshot))
     with open(patched, "wb") as f:
-        f.write(data)
+        f.write(lkstest.seal(data))
     return patched
 
 

@@ -59,7 +59,7 @@ for old, new in renames:
     strings = renamed
 data[offset:offset + size] = strings
 with open("leaks.lks", "wb") as snapshot:
-    snapshot.write(data)
+    snapshot.write(lkstest.seal(data))
 PY
 
 export DEBUGINFOD_URLS=

@@ -293,12 +293,19 @@ def read_leak_expectations(sources):
 
 HEADER_VERSION_AT = 8
 HEADER_SECTION_COUNT_AT = 16
+HEADER_PID_AT = 24
 HEADER_FLAGS_AT = 64
-SECTION_TABLE_AT = 120  # sizeof(struct lks_header)
+HEADER_FILE_SIZE_AT = 120
+HEADER_CHECKSUM_AT = 128
+HEADER_RUN_TOKEN_AT = 136  # 16 bytes
+HEADER_INSTANCE_AT = 152
+HEADER_START_TICKS_AT = 160
+SECTION_TABLE_AT = 168  # sizeof(struct lks_header)
 SECTION_ENTRY_SIZE = 24
 SECTION_OFFSET_AT = 8   # within an entry
 SECTION_ENTRY = "<IIQQ"  # kind, record_size, offset, count
-SECTION_STRINGS, SECTION_SITES, SECTION_HANDLES = 1, 6, 7  # enum lks_section_kind
+SECTION_STRINGS, SECTION_COUNTERS, SECTION_SITES, SECTION_HANDLES = 1, 2, 6, 7  # enum lks_section_kind
+COUNTER_HANDLES_OPEN_AT = 96  # within the counters record (format.h's LKS_COUNTERS)
 
 
 def section_entry_at(index):
@@ -309,3 +316,36 @@ def sections(data):
     """(kind, record_size, offset, count) of each entry of the section table."""
     (count,) = struct.unpack_from("<I", data, HEADER_SECTION_COUNT_AT)
     return [struct.unpack_from(SECTION_ENTRY, data, section_entry_at(i)) for i in range(count)]
+
+
+# format/checksum.h, word for word
+_MASK = (1 << 64) - 1
+_SEED, _K1, _K2 = 0x4C4B534E41503032, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+
+
+def checksum(data):
+    """The checksum of a whole snapshot file, its checksum field read as 0."""
+    data = bytearray(data)
+    data[HEADER_CHECKSUM_AT:HEADER_CHECKSUM_AT + 8] = bytes(8)
+    size = len(data)
+    data += bytes(-size % 8)
+    state = _SEED
+    for (word,) in struct.iter_unpack("<Q", data):
+        state ^= (word * _K1) & _MASK
+        state = ((state << 31) | (state >> 33)) & _MASK
+        state = (state * _K2) & _MASK
+    state ^= size
+    state ^= state >> 33
+    state = (state * _K1) & _MASK
+    state ^= state >> 29
+    state = (state * _K2) & _MASK
+    return state ^ (state >> 32)
+
+
+def seal(data):
+    """A changed snapshot made whole again: its size and checksum in its
+    header, as the shim writes them (bytes)."""
+    data = bytearray(data)
+    struct.pack_into("<Q", data, HEADER_FILE_SIZE_AT, len(data))
+    struct.pack_into("<Q", data, HEADER_CHECKSUM_AT, checksum(data))
+    return bytes(data)

@@ -26,6 +26,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lkspy  # noqa: E402
+import lkstest  # noqa: E402
 
 SCRIPTS = os.path.join(HERE, "scripts")
 WANTED = ["3.11", "3.12", "3.13"]
@@ -225,7 +226,7 @@ def corrupt(path, out, offset, fmt, value):
         data = bytearray(f.read())
     struct.pack_into(fmt, data, offset, value)
     with open(out, "wb") as f:
-        f.write(data)
+        f.write(lkstest.seal(data))  # whole again: the check under test must refuse it
 
 
 def check_reader(py, work, errors):

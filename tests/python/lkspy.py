@@ -6,7 +6,7 @@ docs/PYTHON.md). Independent of the reporter on purpose: it checks the
 shim's output, not the reporter's reading of it."""
 import struct
 
-HEADER = struct.Struct("<8sIIIIiiIiQQIIII48x")
+HEADER = struct.Struct("<8sIIIIiiIiQQIIII96x")  # version 2: 168 bytes
 SECTION = struct.Struct("<IIQQ")
 TRACE = struct.Struct("<IIQ")
 SITE = struct.Struct("<IBBHQQQQQII")
@@ -82,7 +82,7 @@ class Snapshot:
         self.label_off = head[12]
         self.sections = {}
         for i in range(head[3]):
-            kind, size, offset, count = SECTION.unpack_from(data, 120 + 24 * i)
+            kind, size, offset, count = SECTION.unpack_from(data, HEADER.size + 24 * i)
             self.sections[kind] = (offset, count, size)
         self.label = self.string(self.label_off)
         self._decoded, self._stacks = {}, {}  # decoded once: tables are long

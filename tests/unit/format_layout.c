@@ -59,6 +59,11 @@ static void records(void)
 	FIELD(struct lks_header, signal);
 	FIELD(struct lks_header, reserved32);
 	BYTES(struct lks_header, reserved);
+	FIELD(struct lks_header, file_size);
+	FIELD(struct lks_header, checksum);
+	BYTES(struct lks_header, run_token);
+	FIELD(struct lks_header, instance);
+	FIELD(struct lks_header, start_ticks);
 	record_end();
 	record_begin("section", sizeof(struct lks_section));
 	FIELD(struct lks_section, kind);
@@ -71,6 +76,15 @@ static void records(void)
 	FIELD(struct lks_counters, frees);
 	FIELD(struct lks_counters, live_blocks);
 	FIELD(struct lks_counters, live_bytes);
+	FIELD(struct lks_counters, tool_resident_bytes);
+	FIELD(struct lks_counters, missed_allocs);
+	FIELD(struct lks_counters, missed_stacks);
+	FIELD(struct lks_counters, unknown_frees);
+	FIELD(struct lks_counters, mismatched_frees);
+	FIELD(struct lks_counters, bootstrap_allocs);
+	FIELD(struct lks_counters, traces);
+	FIELD(struct lks_counters, tool_bytes);
+	FIELD(struct lks_counters, handles_open);
 	record_end();
 	record_begin("module", sizeof(struct lks_module));
 	FIELD(struct lks_module, bias);

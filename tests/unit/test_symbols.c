@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "snapread.h"
 #include "symbols.h"
+#include "snapbuild.h"
 #include "symtarget.h"
 #include "tap.h"
 
@@ -27,14 +28,6 @@ int g_symbols_table[4] = { 1, 2, 3, 4 };  /* a global for sym_data */
 #define STRINGS_MAX 8192
 
 /* ---- a snapshot of this process, made in memory ---- */
-
-struct fake_snapshot {
-	struct lks_header header;
-	struct lks_section table[3];
-	struct lks_counters counters;
-	struct lks_module modules[MAX_MODULES];
-	char strings[STRINGS_MAX];
-};
 
 static uint32_t add_string(char *strings, size_t *used, const char *text)
 {
@@ -49,31 +42,30 @@ static uint32_t add_string(char *strings, size_t *used, const char *text)
 static struct snapshot *make_snapshot(const struct lks_module *modules,
 				      const char *const *paths, size_t count)
 {
-	static struct fake_snapshot file;
+	static char strings[STRINGS_MAX];
+	struct lks_header header = { .reason = LKS_REASON_EXIT, .max_depth = 64 };
+	struct lks_counters counters = { 0 };
+	struct lks_module records[MAX_MODULES];
+	struct snapbuild_part parts[SNAPBUILD_KINDS + 1] = { 0 };
 	struct snapshot *snap = NULL;
 	struct errmsg err;
-	size_t used = 1;
+	size_t used = 1, size;
+	uint8_t *file;
 
-	memset(&file, 0, sizeof(file));
-	memcpy(file.header.magic, LKS_MAGIC, LKS_MAGIC_LEN);
-	file.header.version = LKS_VERSION;
-	file.header.header_size = sizeof(file.header);
-	file.header.section_count = 3;
-	file.header.reason = LKS_REASON_EXIT;
+	memset(strings, 0, sizeof(strings));
 	for (size_t i = 0; i < count; i++) {
-		file.modules[i] = modules[i];
-		file.modules[i].path = add_string(file.strings, &used, paths[i]);
+		records[i] = modules[i];
+		records[i].path = add_string(strings, &used, paths[i]);
 	}
-	file.table[0] = (struct lks_section){ LKS_SEC_COUNTERS, sizeof(file.counters),
-		offsetof(struct fake_snapshot, counters), 1 };
-	file.table[1] = (struct lks_section){ LKS_SEC_MODULES, sizeof(file.modules[0]),
-		offsetof(struct fake_snapshot, modules), count };
-	file.table[2] = (struct lks_section){ LKS_SEC_STRINGS, 1,
-		offsetof(struct fake_snapshot, strings), used };
-	if (snap_parse(&file, sizeof(file), "self.lks", &snap, &err) < 0) {
-		diag("%s", err.text);
-		return NULL;
+	parts[LKS_SEC_STRINGS] = (struct snapbuild_part){ strings, used };
+	parts[LKS_SEC_COUNTERS] = (struct snapbuild_part){ &counters, 1 };
+	parts[LKS_SEC_MODULES] = (struct snapbuild_part){ records, count };
+	file = snapbuild(&header, parts, &size);
+	if (!file || snap_parse(file, size, "self.lks", &snap, &err) < 0) {
+		diag("%s", file ? err.text : "out of memory");
+		snap = NULL;
 	}
+	free(file);
 	return snap;
 }
 
