@@ -219,22 +219,15 @@ int baseline_load(struct baseline *baseline, const char *path, struct errmsg *er
 	return r;
 }
 
+static int key_vs_site(const void *key, const void *site)
+{
+	return strcmp(key, ((const struct site_id *)site)->key);
+}
+
+/* count first: an empty table may have no array at all */
 static bool has_key(const struct site_id *sorted, size_t count, const char *key)
 {
-	size_t low = 0, high = count;
-
-	while (low < high) {
-		size_t mid = low + (high - low) / 2;
-		int c = strcmp(key, sorted[mid].key);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			high = mid;
-		else
-			low = mid + 1;
-	}
-	return false;
+	return count && bsearch(key, sorted, count, sizeof(*sorted), key_vs_site);
 }
 
 /* A site of this run, and where its match goes. */
@@ -255,22 +248,14 @@ static int run_by_chain(const void *a, const void *b)
 		      ((const struct run_site *)b)->id->chain);
 }
 
+static int key_vs_run(const void *key, const void *site)
+{
+	return strcmp(key, ((const struct run_site *)site)->id->key);
+}
+
 static bool in_run(const struct run_site *by_key, size_t count, const char *key)
 {
-	size_t low = 0, high = count;
-
-	while (low < high) {
-		size_t mid = low + (high - low) / 2;
-		int c = strcmp(key, by_key[mid].id->key);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			high = mid;
-		else
-			low = mid + 1;
-	}
-	return false;
+	return count && bsearch(key, by_key, count, sizeof(*by_key), key_vs_run);
 }
 
 /* The baseline's sites of `chain` that are not in this run. */
