@@ -9,11 +9,12 @@ set -euo pipefail
 # recipes), and is the CPython 3.11 of tests/python (3.12 and 3.13 are
 # tested where pyenv has them, skipped elsewhere); the 'real' suite runs
 # sqlite3, perl, git, xz; the handles suite runs make (bash's and make's
-# by-design handles); the 'fuzz' suite builds with clang's libFuzzer
-# (libclang-rt-14-dev).
+# by-design handles) and a program linked to libuv (its event loop's); the
+# 'fuzz' suite builds with clang's libFuzzer (libclang-rt-14-dev).
 packages=(
 	meson ninja-build pkg-config gcc g++ libunwind-dev libdw-dev
 	python3 python3-yaml sqlite3 perl git xz-utils jq make clang libclang-rt-14-dev
+	libuv1-dev
 )
 # tools/bench/run.sh: the tools leakscope is compared with.
 if [[ ${1:-} == --bench ]]; then

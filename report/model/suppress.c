@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Suppression rules. The built-in ones name allocations glibc makes once
  * and keeps on purpose, so that a program that frees all its own memory
- * reports nothing, and the handles bash and make keep open by design; the
- * user's come from files in LSan's format, extended with handle: lines. */
+ * reports nothing, and the handles bash, make and libuv keep open by
+ * design; the user's come from files in LSan's format, extended with
+ * handle: lines. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -61,29 +62,76 @@ const char *suppress_builtin(const struct model_stack *stack)
 }
 
 /* Handles common runtimes keep open until they exit, on purpose: each is
- * known by the function that made it (its stack's first frame) in the
- * runtime's own executable. */
+ * known by the function that made it, the stack's first frame (AT_SITE) in
+ * the runtime's own executable, or a function the stack passes through
+ * (THROUGH) in any object. */
+enum handle_rule_match { AT_SITE, THROUGH };
+
 static const struct {
-	const char *module, *function, *name;
+	const char *module; /* base name of the executable; NULL for THROUGH */
+	const char *function;
+	enum handle_rule_match match;
+	const char *name;
 } handle_builtins[] = {
 	/* the script bash reads, moved to fd 255 out of the script's way */
-	{ "bash", "move_to_high_fd", "builtin:bash-script-fd" },
+	{ "bash", "move_to_high_fd", AT_SITE, "builtin:bash-script-fd" },
 	/* GNU make's jobserver pipe, handed to every sub-make on purpose */
-	{ "make", "jobserver_setup", "builtin:make-jobserver" },
+	{ "make", "jobserver_setup", AT_SITE, "builtin:make-jobserver" },
 	/* the pipe make gives jobs as stdin when they may not read its own */
-	{ "make", "get_bad_stdin", "builtin:make-bad-stdin" },
+	{ "make", "get_bad_stdin", AT_SITE, "builtin:make-bad-stdin" },
+	/* libuv's default loop (node's event loop) lives as long as the
+	 * process: its epoll fd, wake-up eventfd and signal pipe. A loop of
+	 * the program's own is not covered: never closed, its fds are leaks. */
+	{ NULL, "uv_default_loop", THROUGH, "builtin:libuv-default-loop" },
 };
 
-static const char *handle_builtin(const struct model_stack *stack)
+static bool passes_through(const struct model_stack *stack, const char *function)
 {
-	const struct model_frame *site = stack->count ? &stack->frames[0] : NULL;
+	for (size_t i = 0; i < stack->count; i++)
+		if (stack->frames[i].function && !strcmp(stack->frames[i].function, function))
+			return true;
+	return false;
+}
 
-	if (!site || !site->module || !site->function)
+static bool rule_matches(size_t rule, const struct model_stack *stack)
+{
+	const struct model_frame *site = &stack->frames[0];
+
+	if (handle_builtins[rule].match == THROUGH)
+		return passes_through(stack, handle_builtins[rule].function);
+	return site->module && site->function &&
+	       !strcmp(base_name(site->module), handle_builtins[rule].module) &&
+	       !strcmp(site->function, handle_builtins[rule].function);
+}
+
+/* The /dev/null fd libuv holds in reserve, opened by a loop's first
+ * stream and closed only when accept() fails with EMFILE, to make room to
+ * refuse the connection. It is the only /dev/null libuv opens in its own
+ * process. Debian's libuv.so has no names for its internal functions, so
+ * the opener is known by its object or by libuv's uv_ prefix. */
+static bool is_libuv_emfile_reserve(const struct model_handle_group *group)
+{
+	const struct model_frame *site = &group->stack.frames[0];
+	bool in_libuv = (site->module && !strncmp(base_name(site->module), "libuv.so", 8)) ||
+			(site->function && !strncmp(site->function, "uv_", 3));
+
+	if (!in_libuv)
+		return false;
+	for (size_t i = 0; i < group->count; i++)
+		if (strcmp(group->handles[i].description, "/dev/null") != 0)
+			return false;
+	return true;
+}
+
+static const char *handle_builtin(const struct model_handle_group *group)
+{
+	if (group->stack.count == 0)
 		return NULL;
 	for (size_t i = 0; i < sizeof(handle_builtins) / sizeof(handle_builtins[0]); i++)
-		if (!strcmp(base_name(site->module), handle_builtins[i].module) &&
-		    !strcmp(site->function, handle_builtins[i].function))
+		if (rule_matches(i, &group->stack))
 			return handle_builtins[i].name;
+	if (is_libuv_emfile_reserve(group))
+		return "builtin:libuv-emfile-reserve";
 	return NULL;
 }
 
@@ -92,7 +140,7 @@ static void builtin_handles(struct model_handle_group *groups, size_t count,
 {
 	for (size_t i = 0; i < count; i++) {
 		if (groups[i].suppressed_by ||
-		    !(groups[i].suppressed_by = handle_builtin(&groups[i].stack)))
+		    !(groups[i].suppressed_by = handle_builtin(&groups[i])))
 			continue;
 		*handle_count -= groups[i].count;
 		*suppressed += groups[i].count;
