@@ -416,7 +416,9 @@ static void print_summary(FILE *out, const struct style *st,
 
 	fprintf(out, "%sSUMMARY: ", st->bold);
 	print_amount(out, p->leaked_bytes, p->leaked_blocks);
-	fprintf(out, " leaked from %" PRIu64 " %s, %zu %s open", p->leak_sites,
+	/* an in-run snapshot is not classified: its blocks are live, not lost */
+	fprintf(out, " %s from %" PRIu64 " %s, %zu %s open",
+		p->classified ? "leaked" : "not freed", p->leak_sites,
 		plural(p->leak_sites, "site", "sites"), p->handle_count,
 		plural(p->handle_count, "handle", "handles"));
 	if (p->child_handle_count)
