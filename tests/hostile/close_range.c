@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "no_cfi.h"
+
 #define FILES 4
 #define ROUNDS 10
 
@@ -24,20 +26,6 @@ static void *__attribute__((noinline)) deep_alloc(int depth)
 	__asm__ volatile("" ::: "memory");  /* no tail call */
 	return p;
 }
-
-/* A frame without unwind information (hand-written code, a JIT): an
- * unwinder must fall back to the frame-pointer chain, checking each word
- * before it reads it. */
-void *call_without_cfi(void *(*fn)(void));
-__asm__(".text\n"
-        ".globl call_without_cfi\n"
-        ".type call_without_cfi, @function\n"
-        "call_without_cfi:\n"
-        "\tpush %rbp\n"
-        "\tmov %rsp, %rbp\n"
-        "\tcall *%rdi\n"
-        "\tpop %rbp\n"
-        "\tret\n");
 
 static void *shallow_alloc(void)
 {

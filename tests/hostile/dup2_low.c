@@ -9,19 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "no_cfi.h"
+
 #define LOW 3
 #define HIGH 63
-
-void *call_without_cfi(void *(*fn)(void));
-__asm__(".text\n"
-        ".globl call_without_cfi\n"
-        ".type call_without_cfi, @function\n"
-        "call_without_cfi:\n"
-        "\tpush %rbp\n"
-        "\tmov %rsp, %rbp\n"
-        "\tcall *%rdi\n"
-        "\tpop %rbp\n"
-        "\tret\n");
 
 static void *alloc(void)
 {
