@@ -63,7 +63,7 @@ void lks_record(void *ptr, size_t size, uint8_t family)
  * inside our code): the table is lock-free, and a block left recorded after
  * its free would be a false leak. A busy free of an unknown block is no news:
  * operator delete's own free, or a block allocated while we were busy. */
-void lks_unrecord(void *ptr, uint8_t family)
+static inline __attribute__((always_inline)) void unrecord(void *ptr, uint8_t family)
 {
 	struct lks_block removed;
 
@@ -75,6 +75,11 @@ void lks_unrecord(void *ptr, uint8_t family)
 	} else if (removed.family != family) {
 		lks_count_mismatch();
 	}
+}
+
+void lks_unrecord(void *ptr, uint8_t family)
+{
+	unrecord(ptr, family);
 }
 
 /* ---- forwarding when not recording ---------------------------------------- */
@@ -174,7 +179,7 @@ LKS_EXPORT void free(void *ptr)
 	/* The real free reads the chunk header before ptr and writes at ptr:
 	 * start those misses now, to overlap the table's (never faults). */
 	__builtin_prefetch((char *)ptr - sizeof(size_t), 1, 3);
-	lks_unrecord(ptr, LKS_FAMILY_MALLOC);
+	unrecord(ptr, LKS_FAMILY_MALLOC);  /* inline: free's own fixed cost */
 	if (lks_likely(real_release_ready(&lks_real.free)))
 		lks_real.free(ptr);
 }

@@ -9,6 +9,17 @@
 
 void lks_start(void);  /* at start-up (lifecycle.c), or lazily by an allocation */
 
+/* The scope's frame, stored after lks_busy (no instruction, only an order
+ * the compiler keeps): the capture starts from it while lks_busy says an
+ * interposer set it (unwind/capture.c). A handler that runs between the two
+ * stores finds lks_busy set and either nests (forwards) or recovers the
+ * scope, which leaves lks_busy clear, and the capture then walks instead. */
+static inline __attribute__((always_inline)) void lks_busy_set_frame(uintptr_t frame)
+{
+	__atomic_signal_fence(__ATOMIC_RELEASE);
+	lks_busy_frame = frame;
+}
+
 /* Busy on entry: the scope that set it was left by a jump (recovered: go
  * on), or this call is nested inside it: forward. A nested allocation while
  * an interposer records is a signal handler's: not recorded, so counted. */
@@ -38,7 +49,7 @@ static inline __attribute__((always_inline)) bool lks_enter(void)
 			return false;
 	}
 	lks_busy = LKS_BUSY_RECORDING;
-	lks_busy_frame = frame;
+	lks_busy_set_frame(frame);
 	return true;
 }
 
@@ -59,7 +70,7 @@ static inline __attribute__((always_inline)) bool lks_enter_started(void)
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE))
 		return false;
 	lks_busy = LKS_BUSY_INNER;
-	lks_busy_frame = frame;
+	lks_busy_set_frame(frame);
 	return true;
 }
 

@@ -595,7 +595,9 @@ void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t famil
 	lks_live_insert_hinted(&hint, size, trace, family);
 }
 
-static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block *out)
+static inline __attribute__((always_inline)) bool remove_from(struct generation *gen,
+                                                             uint64_t addr,
+                                                             struct lks_block *out)
 {
 	uint64_t at;
 
@@ -630,21 +632,29 @@ static bool remove_from(struct generation *gen, uint64_t addr, struct lks_block 
 	return false;
 }
 
+/* The generations but the current one: a block inserted before the last
+ * rotation (a few percent of frees under churn). */
+static __attribute__((noinline)) bool remove_older(struct shard *shard, uint32_t count,
+                                                  uint32_t current, uint64_t addr,
+                                                  struct lks_block *removed)
+{
+	for (uint32_t i = 0; i < count; i++)
+		if (i != current && remove_from(&shard->generations[i], addr, removed))
+			return true;
+	return false;
+}
+
 bool lks_live_remove(uint64_t addr, struct lks_block *removed)
 {
 	struct shard *shard = shard_of(addr);
 	/* acquire (both): the generations' slots and counts are set */
 	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE);
-	uint32_t first = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+	uint32_t current = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
 
 	if (count == 0)
 		return false;  /* nothing was ever inserted here */
-	if (remove_from(&shard->generations[first], addr, removed))
-		return true;
-	for (uint32_t i = 0; i < count; i++)
-		if (i != first && remove_from(&shard->generations[i], addr, removed))
-			return true;
-	return false;
+	return remove_from(&shard->generations[current], addr, removed) ||
+	       remove_older(shard, count, current, addr, removed);
 }
 
 void lks_count_unknown_free(void)

@@ -26,8 +26,23 @@ static bool in_shim(uint64_t pc)
 	return pc - shim_lo < shim_hi - shim_lo;
 }
 
-/* Called with lks_busy set, under the interposer. */
-static __attribute__((noinline)) bool interposer_caller(struct unwind_regs *regs)
+/* The registers the walk starts from: the interposer's caller's pc, stack
+ * pointer and rbp, nothing else known. The other registers are left
+ * unwritten here (a capture the stack cache answers reads no other);
+ * start_regs zeroes them for a walk. */
+static void caller_regs(struct unwind_regs *regs, const uint64_t *cfa)
+{
+	regs->known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP;
+	regs->exact_pc = false;
+	regs->r[DW_RA] = cfa[-1];
+	regs->r[DW_RSP] = (uint64_t)(uintptr_t)cfa;
+	regs->r[DW_RBP] = cfa[-2];  /* pushed first by the shim's frame-pointer prologue */
+}
+
+/* The same, found by following the shim's own frame pointers to the first
+ * return address outside it: for a capture whose scope was not set by the
+ * interposer the program called (realloc(NULL) calls malloc). */
+static __attribute__((noinline)) bool caller_by_frames(struct unwind_regs *regs)
 {
 	const uint64_t *frame = __builtin_frame_address(0);
 
@@ -35,14 +50,7 @@ static __attribute__((noinline)) bool interposer_caller(struct unwind_regs *regs
 		const uint64_t *up = (const uint64_t *)(uintptr_t)frame[0];
 
 		if (!in_shim(frame[1])) {
-			/* the other registers are unknown (their bits clear) and
-			 * zero: left as they were, they would be stale words of
-			 * the dead stack, copied deeper by the walk, where the
-			 * exit scan could meet them under a frame of the program's */
-			*regs = (struct unwind_regs){ .known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP };
-			regs->r[DW_RA] = frame[1];
-			regs->r[DW_RSP] = (uint64_t)(uintptr_t)(frame + 2);
-			regs->r[DW_RBP] = frame[0];
+			caller_regs(regs, frame + 2);
 			return true;
 		}
 		/* the shim's frames are small and go up the same stack */
@@ -51,6 +59,36 @@ static __attribute__((noinline)) bool interposer_caller(struct unwind_regs *regs
 		frame = up;
 	}
 	return false;
+}
+
+/* Called with lks_busy set, under the interposer. The scope's frame
+ * (lks_enter's LKS_FRAME) is the interposer's CFA: when the return address
+ * below it is the program's, that is the caller, without a walk through the
+ * shim's frames. unwind_check=1 checks it against the walk. */
+static bool interposer_caller(struct unwind_regs *regs)
+{
+	const uint64_t *cfa = (const uint64_t *)lks_busy_frame;
+
+	if (lks_likely((lks_busy == LKS_BUSY_RECORDING || lks_busy == LKS_BUSY_INNER) &&
+	               (uintptr_t)cfa > (uintptr_t)__builtin_frame_address(0) &&
+	               !in_shim(cfa[-1]))) {
+		caller_regs(regs, cfa);
+		return true;
+	}
+	return caller_by_frames(regs);
+}
+
+/* A walk's own copy of the start: the registers not known are zero. Left
+ * as they were, they would be stale words of the dead stack, copied deeper
+ * by the walk, where the exit scan could meet them under a frame of the
+ * program's. */
+static void start_regs(struct unwind_regs *regs, const struct unwind_regs *start)
+{
+	*regs = (struct unwind_regs){ .known = start->known, .exact_pc = start->exact_pc,
+	                              .region = start->region };
+	regs->r[DW_RA] = start->r[DW_RA];
+	regs->r[DW_RSP] = start->r[DW_RSP];
+	regs->r[DW_RBP] = start->r[DW_RBP];
 }
 
 static void say_truncated(uint64_t pc, int depth)
@@ -102,6 +140,17 @@ static void say_difference(const uint64_t *ours, int depth, const uint64_t *thei
 	lks_say(&line);
 }
 
+/* The start taken from the scope's frame is the one the shim's frame
+ * pointers lead to. */
+static bool start_as_walked(const struct unwind_regs *start)
+{
+	struct unwind_regs walked;
+
+	return caller_by_frames(&walked) && walked.r[DW_RA] == start->r[DW_RA] &&
+	       walked.r[DW_RSP] == start->r[DW_RSP] && walked.r[DW_RBP] == start->r[DW_RBP];
+}
+
+/* Both the start and the stack, against the frame walk and libunwind. */
 static void check(const struct unwind_regs *start, uint32_t trace, int max)
 {
 	uint64_t theirs[MAX_FRAMES];
@@ -111,7 +160,7 @@ static void check(const struct unwind_regs *start, uint32_t trace, int max)
 	uint64_t seen;
 
 	__atomic_fetch_add(&checked, 1, __ATOMIC_RELAXED);
-	if (ips && their_depth == (int)depth &&
+	if (start_as_walked(start) && ips && their_depth == (int)depth &&
 	    !memcmp(ips, theirs, (size_t)depth * sizeof(*ips)))
 		return;
 	seen = __atomic_fetch_add(&differences, 1, __ATOMIC_RELAXED);
@@ -130,10 +179,11 @@ static __attribute__((noinline)) uint32_t walk_and_keep(const struct unwind_regs
 	/* depth is 1..256 (options.c) */
 	uint64_t *ips = __builtin_alloca((size_t)lks_opt.depth * sizeof(*ips));
 	struct stack_reads reads;
-	struct unwind_regs regs = *start;
+	struct unwind_regs regs;
 	uint32_t trace;
 	int depth;
 
+	start_regs(&regs, start);
 	depth = walk(&regs, ips, lks_opt.depth, &reads);
 	trace = lks_depot_intern((void *const *)ips, (uint32_t)depth);
 	lks_stack_cache_store(start, lks_opt.depth, &reads, trace);
@@ -169,11 +219,12 @@ static uint32_t native_trace(void)
  * links it), whose memory probe takes a pipe on the program's lowest fds. */
 uint64_t lks_unwind_frame_cfa(uint64_t lo, uint64_t hi)
 {
-	struct unwind_regs regs;
+	struct unwind_regs found, regs;
 	unsigned slow = 0;
 
-	if (!interposer_caller(&regs) || !lks_stack_region(regs.r[DW_RSP], &regs.region))
+	if (!caller_by_frames(&found) || !lks_stack_region(found.r[DW_RSP], &found.region))
 		return 0;
+	start_regs(&regs, &found);
 	for (int depth = 0; depth < MAX_FRAMES; depth++) {
 		/* a return address: the call lies just before it */
 		uint64_t pc = regs.r[DW_RA] - !regs.exact_pc;

@@ -12,9 +12,7 @@
 
 struct pc_slot *lks_pc_slots;
 static uint64_t used;            /* atomic: slots filled */
-/* atomic: bumped at every dlclose, so whole stacks kept before it are not
- * trusted after it */
-static uint64_t generation;
+uint64_t lks_pc_rows_generation;
 
 bool lks_pc_cache_init(void)
 {
@@ -71,13 +69,7 @@ void lks_pc_cache_forget(uint64_t start, uint64_t end)
 			__atomic_fetch_sub(&used, 1, __ATOMIC_RELAXED);
 	}
 	/* release: the slots above are cleared for whoever sees the new one */
-	__atomic_fetch_add(&generation, 1, __ATOMIC_RELEASE);
-}
-
-uint64_t lks_pc_generation(void)
-{
-	/* acquire: pairs with the bump that follows a dlclose */
-	return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+	__atomic_fetch_add(&lks_pc_rows_generation, 1, __ATOMIC_RELEASE);
 }
 
 uint64_t lks_unwind_table_bytes(void)

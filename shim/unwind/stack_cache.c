@@ -50,14 +50,15 @@ static bool same_start(const struct stack_entry *entry, const struct unwind_regs
 bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *trace)
 {
 	const struct stack_entry *entry = entry_of(start);
-	uint64_t rsp = start->r[DW_RSP];
+	const char *rsp = (const char *)(uintptr_t)start->r[DW_RSP];
+	uint32_t count = entry->count;
 
 	if (!same_start(entry, start, max))
 		return false;
 	/* every offset was inside the region when read, and the region is the
 	 * same (same rsp and top): still readable */
-	for (uint32_t i = 0; i < entry->count; i++)
-		if (~*(const uint64_t *)(uintptr_t)(rsp + entry->offset[i]) != entry->inverted[i])
+	for (uint32_t i = 0; i < count; i++)
+		if (~*(const uint64_t *)(rsp + entry->offset[i]) != entry->inverted[i])
 			return false;
 	*trace = entry->trace;
 	return true;

@@ -160,9 +160,16 @@ bool lks_pc_cache_init(void);
 void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row);
 /* dlclose of [start, end): its rows go, and the generation moves on */
 void lks_pc_cache_forget(uint64_t start, uint64_t end);
-/* The rows' generation: a whole stack kept under an older one is not
- * trusted (stack_cache.c). */
-uint64_t lks_pc_generation(void);
+/* The rows' generation, bumped at every dlclose: a whole stack kept under
+ * an older one is not trusted (stack_cache.c). Inline: the stack cache's
+ * hit path reads it on every capture. */
+extern uint64_t lks_pc_rows_generation;  /* atomic */
+
+static inline uint64_t lks_pc_generation(void)
+{
+	/* acquire: pairs with the bump that follows a dlclose */
+	return __atomic_load_n(&lks_pc_rows_generation, __ATOMIC_ACQUIRE);
+}
 
 static inline struct pc_slot *lks_pc_first_slot(uint64_t pc)
 {

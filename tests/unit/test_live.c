@@ -6,7 +6,8 @@
  * Every block must be found again exactly, and the counts must be exact:
  * also for threads that end with counts of any size, and for threads still
  * running when the counts are read. A slot claimed and a rotation held by
- * an insert that a jump abandoned are given back.
+ * an insert that a jump abandoned are given back. A free finds a block in
+ * the generation it went to, and only once.
  * Usage: test_live (TAP output) */
 #include "live.c"
 
@@ -323,6 +324,49 @@ static void running_threads(void)
 	   RUNNING_THREADS);
 }
 
+/* ---- a free's two paths: the current generation, then the older ones ---- */
+
+/* A shard no earlier phase used, so that its generations are this phase's. */
+static uint64_t unused_region(void)
+{
+	for (uint64_t region = 0x7e1000000000ull;; region += 1ull << REGION_SHIFT)
+		if (shard_of(region)->gen_count == 0)
+			return region;
+}
+
+/* A block inserted before a rotation is removed from the generation it
+ * went to, with what it recorded; one removed already, or never inserted
+ * though inside every generation's range, is found nowhere. */
+static void older_generation_removes(void)
+{
+	uint64_t region = unused_region();
+	struct shard *shard = shard_of(region);
+	struct lks_block removed;
+	uint64_t next = 0, newest;
+
+	for (; shard->gen_count < 2; next++)
+		insert_key(region + next * 16);
+	newest = region + next * 16;
+	insert_key(newest);  /* into the new current generation */
+	ok(shard->current_gen == 1 && remove_key(region) && remove_key(newest),
+	   "a block of the older generation and one of the current one are removed "
+	   "with their size, trace and family (current %u of %u)",
+	   shard->current_gen, shard->gen_count);
+	ok(!lks_live_remove(region, &removed) && !lks_live_remove(newest, &removed),
+	   "a second remove of either finds nothing");
+	ok(!lks_live_remove(region + 8, &removed) && !lks_live_remove(newest - 8, &removed),
+	   "an address never inserted, inside both generations' ranges, finds nothing");
+	for (uint64_t i = 1; i < next; i++)
+		if (!remove_key(region + i * 16)) {
+			ok(false, "block %llu of %llu removed", (unsigned long long)i,
+			   (unsigned long long)next);
+			return;
+		}
+	ok(!holds_any(&shard->generations[0]) && !holds_any(&shard->generations[1]),
+	   "every one of the %llu blocks removed once leaves both generations empty",
+	   (unsigned long long)next + 1);
+}
+
 /* ---- what a jump out of an insert leaves behind --------------------------- */
 
 #define REGION_D 0x7e0300000000ull
@@ -368,5 +412,6 @@ int main(void)
 	short_threads();
 	running_threads();
 	abandoned_insert();
+	older_generation_removes();
 	return tap_done();
 }
