@@ -120,6 +120,7 @@ void lks_say(struct lks_line *line);
 /* ---- unwind/ + stackdepot.c ---------------------------------------------- */
 
 void lks_unwind_init(void);
+void lks_unwind_check_start(void);     /* unwind_check=1: loads libunwind */
 uint32_t lks_capture_trace(void);      /* 0 when no stack could be taken */
 uint64_t lks_unwind_frame_cfa(uint64_t lo, uint64_t hi); /* 0: not on this stack */
 /* modules.c: [start, end) was unmapped by a dlclose */
