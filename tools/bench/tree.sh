@@ -29,6 +29,8 @@ while [ $# -gt 0 ]; do
 	*) sed -n '2,13p' "$0"; exit 2 ;;
 	esac
 done
+build=$(cd "$build" && pwd)  # absolute: make -C and git -C change directory
+[ -z "$before" ] || before=$(realpath "$before")
 shim=$build/shim/libleakscope.so
 leakscope=$build/report/leakscope
 work=$(mktemp -d /tmp/lks-tree-XXXXXX)
