@@ -82,8 +82,9 @@ uint64_t lks_arena_unlisted(void)
 
 static void *map_with(size_t bytes, int extra_flags)
 {
+	int sharing = extra_flags & MAP_SHARED ? 0 : MAP_PRIVATE;
 	void *ptr = lks_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	                         MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	                         sharing | MAP_ANONYMOUS | extra_flags, -1, 0);
 
 	if (ptr == MAP_FAILED)
 		return NULL;
@@ -102,6 +103,15 @@ void *lks_map(size_t bytes)
 void *lks_reserve(size_t bytes)
 {
 	return map_with(bytes, MAP_NORESERVE);
+}
+
+/* Shared with fork children (their notes for the parent): listed as the
+ * shim's like the rest, or the exit scan would read it as the program's,
+ * a page fault per page even where nothing was written (shared memory
+ * has no zero page). */
+void *lks_map_shared(size_t bytes)
+{
+	return map_with(bytes, MAP_SHARED);
 }
 
 void *lks_map_growth(size_t bytes)

@@ -410,6 +410,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	exit_claim();
 	lks_reach_note_main_thread();
 	quiet = lks_quiet_begin();
+	lks_unwind_check_start();  /* dlopen allocates */
 	note_malloc();
 	/* Registered before __libc_start_main registers the loader's fini, so
 	 * it runs after atexit handlers, C++ static destructors and every

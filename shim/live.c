@@ -36,6 +36,10 @@
 #define SHARD_BITS 4
 #define REGION_SHIFT 26        /* glibc's thread arenas are 64 MiB aligned */
 #define MIN_SLOTS (1u << 14)
+/* A shard's first generation: 24 KiB. A short process keeps a few hundred
+ * blocks, and each slot it claims at random in a larger table would be a
+ * page fault of its own (two: the probe reads before the claim writes). */
+#define FIRST_SLOTS (1u << 10)
 #define MAX_PROBES 4096        /* insert and remove agree on this bound */
 #define SEQ_BATCH 1024
 #define USED_BATCH 64
@@ -66,6 +70,10 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[1u << SHARD_BITS];
+/* atomic: bit s set once shard s has a generation. The snapshot walks only
+ * those: reading an unused shard's count would fault in its page of .bss. */
+static uint32_t shards_started;
+_Static_assert(SHARD_BITS <= 5, "a bit per shard in shards_started");
 static uint64_t missed_allocs, busy_allocs, unknown_frees, mismatched_frees; /* atomic */
 static uint32_t seq_next;      /* atomic: handed out SEQ_BATCH at a time */
 
@@ -453,8 +461,11 @@ static void maybe_rotate(struct shard *shard, uint32_t index)
 static __attribute__((noinline)) bool shard_start(struct shard *shard)
 {
 	if (rotation_begin(shard)) {
-		if (__atomic_load_n(&shard->gen_count, __ATOMIC_RELAXED) == 0)
-			generation_create(shard, 0, MIN_SLOTS);
+		if (__atomic_load_n(&shard->gen_count, __ATOMIC_RELAXED) == 0 &&
+		    generation_create(shard, 0, FIRST_SLOTS))
+			/* release: the shard's generation before its bit */
+			__atomic_fetch_or(&shards_started, 1u << (shard - shards),
+			                  __ATOMIC_RELEASE);
 		rotation_end(shard);
 	}
 	/* acquire: generation 0 is complete once counted */
@@ -698,15 +709,19 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 	}
 }
 
-/* Only the slots on pages ever touched: a generation is 384 KiB or more,
- * and a short process fills a few of its slots. A slot across the edge of
- * a run is read whole (its key is on a touched page, or it is empty). */
+/* Only the slots on pages ever touched: a generation past the first is
+ * 384 KiB or more, and a short process fills a few of its slots. A slot
+ * across the edge of a run is read whole (its key is on a touched page, or
+ * it is empty). */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx)
 {
+	/* acquire: pairs with shard_start's release */
+	uint32_t started = __atomic_load_n(&shards_started, __ATOMIC_ACQUIRE);
 	int pagemap_fd = lks_pagemap_open();
 
 	for (uint32_t s = 0; s < 1u << SHARD_BITS; s++) {
-		uint32_t count = __atomic_load_n(&shards[s].gen_count, __ATOMIC_ACQUIRE);
+		uint32_t count = started & 1u << s ?
+			__atomic_load_n(&shards[s].gen_count, __ATOMIC_ACQUIRE) : 0;
 
 		for (uint32_t i = 0; i < count; i++) {
 			struct slot_walk walk = { &shards[s].generations[i], visit, ctx };

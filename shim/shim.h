@@ -61,6 +61,7 @@ uint64_t lks_bootstrap_count(void);
 
 void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
 void *lks_reserve(size_t bytes);       /* lazily committed, NULL on failure */
+void *lks_map_shared(size_t bytes);    /* as lks_map, shared with fork children */
 /* A table growing with the program: NULL when an address-space limit says
  * the program needs the room more (aslimit.c). */
 void *lks_map_growth(size_t bytes);
@@ -119,6 +120,7 @@ void lks_say(struct lks_line *line);
 /* ---- unwind/ + stackdepot.c ---------------------------------------------- */
 
 void lks_unwind_init(void);
+void lks_unwind_check_start(void);     /* unwind_check=1: loads libunwind */
 uint32_t lks_capture_trace(void);      /* 0 when no stack could be taken */
 uint64_t lks_unwind_frame_cfa(uint64_t lo, uint64_t hi); /* 0: not on this stack */
 /* modules.c: [start, end) was unmapped by a dlclose */

@@ -4,7 +4,16 @@
  * The hash slots are reserved whole at start (4 MiB); records and frames
  * grow in chunks mapped as they fill, each twice the one before, so a
  * program with few stacks holds little address space. Nothing ever moves:
- * readers need no lock. */
+ * readers need no lock.
+ *
+ * A stack's probe sequence starts with a bucket of a small table (16 KiB,
+ * one cache line per bucket) and goes on in the large one: a short
+ * process's hundred stacks fill a few pages of the small table where they
+ * touched a page each of the large one (two faults: the probe reads the
+ * page before the claim writes it). One sequence, so two threads interning
+ * the same new stack still meet at its first empty slot. A slot holds the
+ * id and, in its top bits, some of the hash: most slots of other stacks
+ * are passed without reading their record. */
 #include <string.h>
 
 #include "shim.h"
@@ -13,6 +22,10 @@
 #define SLOTS (1u << SLOT_BITS)
 #define MAX_TRACES (SLOTS - SLOTS / 4)   /* keep probing short */
 #define MAX_PROBES 256
+#define BUCKET_SLOTS 16u                 /* a cache line of slots */
+#define BUCKETS 256u                     /* the small table: 16 KiB */
+#define ID_BITS 20                       /* a slot: id | tag << ID_BITS */
+#define ID_MASK ((1u << ID_BITS) - 1)
 
 /* Records by id: chunk k holds RECORDS_FIRST << k of them (64 KiB first). */
 #define RECORDS_FIRST 4096u
@@ -27,7 +40,8 @@ struct trace_record {
 	uint64_t *frames;
 };
 
-static uint32_t *slots;               /* hash -> trace id (0 = empty) */
+static uint32_t *slots;               /* hash -> tag | trace id (0 = empty) */
+static uint32_t *first_slots;         /* the small table, in buckets */
 static void *record_chunks[RECORD_CHUNKS];   /* atomic */
 static struct trace_record *first_records;   /* chunk 0, mapped at start */
 static void *frame_chunks[FRAME_CHUNKS];     /* atomic */
@@ -35,6 +49,7 @@ static uint64_t frames_at;            /* atomic: chunk << 32 | frames taken in i
 static uint32_t next_id = 1;          /* atomic */
 static uint64_t missed;               /* atomic: stacks we could not keep */
 
+_Static_assert(MAX_TRACES <= ID_MASK, "an id fits below the tag");
 _Static_assert((uint64_t)RECORDS_FIRST * ((1u << RECORD_CHUNKS) - 1) >= MAX_TRACES,
                "a record for every id");
 
@@ -99,9 +114,10 @@ static uint64_t *frames_take(uint32_t depth)
 bool lks_depot_init(void)
 {
 	slots = lks_reserve(SLOTS * sizeof(*slots));
+	first_slots = lks_map(BUCKETS * BUCKET_SLOTS * sizeof(*first_slots));
 	first_records = lks_chunk(&record_chunks[0],
 	                          RECORDS_FIRST * sizeof(struct trace_record));
-	return slots && first_records && frame_chunk(0);
+	return slots && first_slots && first_records && frame_chunk(0);
 }
 
 static uint32_t hash_frames(void *const *ips, uint32_t depth)
@@ -145,29 +161,38 @@ static uint32_t new_record(uint32_t hash, void *const *ips, uint32_t depth)
 	return id;
 }
 
+/* The probe'th slot of the hash's sequence: its bucket, then the large table. */
+static uint32_t *slot_at(uint32_t hash, uint32_t probe)
+{
+	if (probe < BUCKET_SLOTS)
+		return &first_slots[(hash >> 8) % BUCKETS * BUCKET_SLOTS + probe];
+	return &slots[(hash + probe - BUCKET_SLOTS) & (SLOTS - 1)];
+}
+
 uint32_t lks_depot_intern(void *const *ips, uint32_t depth)
 {
-	uint32_t hash, mine = 0;
+	uint32_t hash, tag, mine = 0;
 
 	if (depth == 0)
 		goto missed;
 	hash = hash_frames(ips, depth);
-	for (uint32_t probe = 0; probe < MAX_PROBES; probe++) {
-		uint32_t *slot = &slots[(hash + probe) & (SLOTS - 1)];
+	tag = hash & ~ID_MASK;
+	for (uint32_t probe = 0; probe < BUCKET_SLOTS + MAX_PROBES; probe++) {
+		uint32_t *slot = slot_at(hash, probe);
 		/* acquire: the record behind a published id is complete */
-		uint32_t id = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		uint32_t seen = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 
-		if (id == 0) {
+		if (seen == 0) {
 			if (mine == 0 && (mine = new_record(hash, ips, depth)) == 0)
 				goto missed;
-			if (__atomic_compare_exchange_n(slot, &id, mine, false,
+			if (__atomic_compare_exchange_n(slot, &seen, tag | mine, false,
 			                                __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
 				return mine;
-			/* lost the slot: id is the winner's; our record stays
+			/* lost the slot: seen is the winner's; our record stays
 			 * unreferenced and is tried again at the next slot */
 		}
-		if (same_trace(id, hash, ips, depth))
-			return id;
+		if ((seen & ~ID_MASK) == tag && same_trace(seen & ID_MASK, hash, ips, depth))
+			return seen & ID_MASK;
 	}
 missed:
 	__atomic_fetch_add(&missed, 1, __ATOMIC_RELAXED);

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "execnote.h"
 #include "fdtable.h"
@@ -36,10 +35,7 @@ static uint64_t *untraced_count(struct note_slot *area)
 
 static struct note_slot *shared_area(void)
 {
-	void *area = lks_sys_mmap(NULL, AREA_BYTES,
-	                          PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return area == MAP_FAILED ? NULL : area;
+	return lks_map_shared(AREA_BYTES);
 }
 
 void lks_execnote_init(void)
@@ -131,9 +127,17 @@ uint64_t lks_execnote_untraced(void)
 	return own_notes ? __atomic_load_n(untraced_count(own_notes), __ATOMIC_RELAXED) : 0;
 }
 
+/* Slots are taken in order and never given back (add_note claims the first
+ * free one), so the first free slot ends the notes: the pages past it are
+ * not read (shared memory has no zero page: each read would allocate one). */
 void lks_execnote_foreach(void (*visit)(const struct lks_exec_note *, void *), void *ctx)
 {
-	for (int i = 0; own_notes && i < NOTES; i++)
-		if (__atomic_load_n(&own_notes[i].state, __ATOMIC_ACQUIRE) == NOTE_READY)
+	for (int i = 0; own_notes && i < NOTES; i++) {
+		uint32_t state = __atomic_load_n(&own_notes[i].state, __ATOMIC_ACQUIRE);
+
+		if (state == NOTE_FREE)
+			return;
+		if (state == NOTE_READY)
 			visit(&own_notes[i].note, ctx);
+	}
 }

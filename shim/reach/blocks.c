@@ -14,6 +14,9 @@
 #define DIGIT_BITS 13
 #define DIGITS (1u << DIGIT_BITS)
 #define SMALL_BUCKET 64 /* sorted by insertion */
+/* Up to this, merged: the radix passes' histogram is 64 KiB of .bss, which
+ * a short process would fault in page by page for a few hundred blocks */
+#define MERGED_BUCKET DIGITS
 struct filler {
 	struct reach *reach;
 	uint64_t *next;       /* per granule: where its next block goes */
@@ -26,13 +29,30 @@ struct filler {
  * 1 MiB each, are not written whole (page faults, costly in a process
  * with little heap). Static: the world is stopped, one scan at a time. */
 static uint64_t used_granules[GRANULE_COUNT / 64];
+/* Bit w: used_granules[w] may have bits set. Only the words it names are
+ * read and cleared: the whole bitmap is 16 KiB of .bss, four faults in a
+ * short process. */
+static uint64_t used_words[GRANULE_COUNT / 64 / 64];
+
+static bool word_used(uint64_t word)
+{
+	return used_words[word / 64] >> (word % 64) & 1;
+}
+
+static void granules_clear(void)
+{
+	for (uint64_t word = 0; word < GRANULE_COUNT / 64; word++)
+		if (word_used(word))
+			used_granules[word] = 0;
+	memset(used_words, 0, sizeof(used_words));
+}
 
 /* The first granule at or after `from` that holds blocks; GRANULE_COUNT
  * when none. */
 static uint64_t next_used_granule(uint64_t from)
 {
 	for (uint64_t word = from / 64; word < GRANULE_COUNT / 64; word++) {
-		uint64_t bits = used_granules[word];
+		uint64_t bits = word_used(word) ? used_granules[word] : 0;
 
 		if (word == from / 64)
 			bits &= ~0ull << (from % 64);
@@ -59,6 +79,7 @@ static void count_block(const struct lks_block *block, void *ctx)
 
 	fill->end[granule]++;
 	used_granules[granule / 64] |= 1ull << (granule % 64);
+	used_words[granule / 64 / 64] |= 1ull << (granule / 64 % 64);
 	fill->total++;
 }
 
@@ -107,8 +128,43 @@ static void radix_pass(const struct reach_node *from, struct reach_node *to,
 		to[histogram[(from[i].addr >> shift) & (DIGITS - 1)]++] = from[i];
 }
 
+static void merge_runs(const struct reach_node *from, struct reach_node *to, uint64_t count,
+                       uint64_t width)
+{
+	for (uint64_t lo = 0; lo < count; lo += 2 * width) {
+		uint64_t mid = lo + width < count ? lo + width : count;
+		uint64_t hi = lo + 2 * width < count ? lo + 2 * width : count;
+		uint64_t a = lo, b = mid, out = lo;
+
+		while (a < mid && b < hi)
+			to[out++] = from[b].addr < from[a].addr ? from[b++] : from[a++];
+		while (a < mid)
+			to[out++] = from[a++];
+		while (b < hi)
+			to[out++] = from[b++];
+	}
+}
+
+static void merge_sort(struct reach_node *nodes, struct reach_node *spare, uint64_t count)
+{
+	struct reach_node *from = nodes, *to = spare, *swap;
+
+	for (uint64_t width = 1; width < count; width *= 2) {
+		merge_runs(from, to, count, width);
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	if (from != nodes)
+		memcpy(nodes, from, count * sizeof(*nodes));
+}
+
 static void sort_bucket(struct reach_node *nodes, struct reach_node *spare, uint64_t count)
 {
+	if (count > SMALL_BUCKET && count <= MERGED_BUCKET) {
+		merge_sort(nodes, spare, count);
+		return;
+	}
 	if (count > SMALL_BUCKET) {
 		radix_pass(nodes, spare, count, 4);
 		radix_pass(spare, nodes, count, 4 + DIGIT_BITS);
@@ -165,7 +221,7 @@ int reach_collect_blocks(struct lks_reach *scan)
 
 	if (!fill.next || !fill.end)
 		goto out;
-	memset(used_granules, 0, sizeof(used_granules));
+	granules_clear();
 	lks_live_foreach(count_block, &fill);
 	scan->nodes_bytes = (fill.total + 1) * sizeof(struct reach_node);
 	reach->nodes = lks_map(scan->nodes_bytes);

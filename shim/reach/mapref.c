@@ -71,12 +71,24 @@ static int64_t mapping_holding(const struct reach *reach, uint64_t addr)
 	return lo && addr < reach->maps[lo - 1].hi ? (int64_t)lo - 1 : -1;
 }
 
+/* The dynamic loader keeps a pointer to where it mapped ld.so.cache at
+ * start-up, and unmaps the cache: a mapping the program later gets at that
+ * very address is not held by it. The loader holds none of the program's
+ * own mappings by their start. */
+static bool stale_in_loader(const struct reach *reach, uint64_t where, uint64_t value,
+                            const struct reach_mapping *map)
+{
+	return where >= reach->loader_lo && where < reach->loader_hi && value == map->lo;
+}
+
 void reach_note_mapping(struct reach *reach, uint64_t where, uint64_t value)
 {
 	int64_t found = mapping_holding(reach, value);
+	struct reach_mapping *map = found >= 0 ? &reach->maps[found] : NULL;
 
-	if (found >= 0 && !(where >= reach->maps[found].lo && where < reach->maps[found].hi))
-		reach->maps[found].referenced = 1;
+	if (map && !(where >= map->lo && where < map->hi) &&
+	    !stale_in_loader(reach, where, value, map))
+		map->referenced = 1;
 }
 
 void lks_reach_referenced_mappings(const struct lks_reach *scan, struct lks_buf *out)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "reach.h"
@@ -22,6 +23,10 @@
 #define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
 
 #define MAX_IMAGES 8192          /* more: the vtable heuristic misses some */
+/* A global root's thread until clip_globals: the segment's part past its
+ * file contents (.bss), zero-filled anonymous memory where pages never
+ * touched hold nothing. */
+#define ZERO_FILLED UINT32_MAX
 
 static struct reach_range *excluded(struct reach *reach)
 {
@@ -65,9 +70,24 @@ static bool covered(const struct dl_phdr_info *info, const ElfW(Phdr) *relro)
 	return false;
 }
 
+/* The loader maps a writable segment's file contents up to the end of the
+ * page holding their last byte, and anonymous zeroed pages past it. */
+static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end)
+{
+	uint64_t zero_from = (file_end + 4095) & ~4095ull;
+
+	if (zero_from >= hi) {
+		add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
+		return;
+	}
+	add_root(reach, lo, zero_from, LKS_RK_GLOBAL, 0);
+	add_root(reach, zero_from, hi, LKS_RK_GLOBAL, ZERO_FILLED);
+}
+
 static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct reach *reach = arg;
+	uint64_t loader_base = getauxval(AT_BASE);
 	bool shim = false;
 
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -92,8 +112,13 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		if (shim)
 			continue;  /* the shim's own data is never a root */
 		/* RELRO is read-only after relocation but holds pointers */
-		if ((p->p_type == PT_LOAD && (p->p_flags & PF_W)) ||
-		    (p->p_type == PT_GNU_RELRO && !covered(info, p)))
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_W) && info->dlpi_addr == loader_base) {
+			reach->loader_lo = lo;
+			reach->loader_hi = hi;
+		}
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_W))
+			add_segment(reach, lo, hi, lo + p->p_filesz);
+		else if (p->p_type == PT_GNU_RELRO && !covered(info, p))
 			add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
 	}
 	return 0;
@@ -400,21 +425,77 @@ static void add_behalf_root(uint64_t addr, uint64_t size, void *ctx)
 	add_root(ctx, addr, addr + size, LKS_RK_RUNTIME, 0);
 }
 
+/* Of an anonymous mapping, only the runs of pages ever touched: the rest
+ * holds zeros, and reading it would fault in a page each. Once roots run
+ * short, the runs are scanned as one with the untouched pages between
+ * them: a mapping written in a sparse pattern must not use up the root
+ * table. */
+struct touched_roots {
+	struct reach *reach;
+	uint64_t lo, hi;  /* the run being gathered; lo == hi: none */
+};
+
+static void touched_flush(struct touched_roots *runs)
+{
+	if (runs->lo < runs->hi)
+		add_unexcluded(runs->reach, runs->lo, runs->hi, LKS_RK_MMAP);
+	runs->lo = runs->hi = 0;
+}
+
+static void touched_run(uint64_t lo, uint64_t hi, void *ctx)
+{
+	struct touched_roots *runs = ctx;
+
+	if (runs->lo < runs->hi && runs->reach->root_count >= MAX_ROOTS / 2) {
+		runs->hi = hi;
+		return;
+	}
+	touched_flush(runs);
+	runs->lo = lo;
+	runs->hi = hi;
+}
+
+static void add_touched_mmap(struct reach *reach, const struct map_line *map, int pagemap_fd)
+{
+	struct touched_roots runs = { reach, 0, 0 };
+
+	lks_touched_foreach(pagemap_fd, map->lo, map->hi, touched_run, &runs);
+	touched_flush(&runs);
+}
+
 /* ---- globals the program made unreadable ---------------------------------- */
 
 /* Module segments come from program headers, which say what a segment was
  * linked as: a page the program later made PROT_NONE (a guard page, a
  * sealed table) must not be read. The globals, the only roots so far, are
  * cut to the readable mappings (sorted, adjacent ones merged); what falls
- * outside is counted. */
-static void clip_globals(struct reach *reach)
-{
-	uint32_t count = reach->root_count, read_at = MAX_ROOTS - count;
+ * outside is counted. Of a .bss, only pages ever touched are kept: its
+ * untouched pages are zeros, and reading them would fault each in (C
+ * libraries keep tens of KiB there that a short process never uses). */
+struct clipping {
+	struct reach *reach;
+	uint32_t read_at;  /* the next root not read yet */
+};
 
-	memmove(&reach->roots[read_at], reach->roots, count * sizeof(*reach->roots));
+static void keep_global(uint64_t lo, uint64_t hi, void *ctx)
+{
+	struct clipping *clip = ctx;
+
+	if (clip->reach->root_count >= clip->read_at)
+		clip->reach->overflow = true;  /* would overwrite roots not read yet */
+	else
+		add_root(clip->reach, lo, hi, LKS_RK_GLOBAL, 0);
+}
+
+static void clip_globals(struct reach *reach, int pagemap_fd)
+{
+	uint32_t count = reach->root_count;
+	struct clipping clip = { reach, MAX_ROOTS - count };
+
+	memmove(&reach->roots[clip.read_at], reach->roots, count * sizeof(*reach->roots));
 	reach->root_count = 0;
-	for (; read_at < MAX_ROOTS; read_at++) {
-		struct reach_range root = reach->roots[read_at];
+	for (; clip.read_at < MAX_ROOTS; ) {
+		struct reach_range root = reach->roots[clip.read_at++];
 		uint64_t kept = 0;
 
 		for (uint32_t map = 0; map < reach->readable_count; map++) {
@@ -424,10 +505,10 @@ static void clip_globals(struct reach *reach)
 
 			if (lo >= hi)
 				continue;
-			if (reach->root_count > read_at)
-				reach->overflow = true;  /* would overwrite roots not read yet */
+			if (root.thread == ZERO_FILLED)
+				lks_touched_foreach(pagemap_fd, lo, hi, keep_global, &clip);
 			else
-				add_root(reach, lo, hi, root.kind, root.thread);
+				keep_global(lo, hi, &clip);
 			kept += hi - lo;
 		}
 		reach->unreadable_root_bytes += root.hi - root.lo - kept;
@@ -461,20 +542,20 @@ int reach_collect_maps(struct reach *reach)
 			add_readable(reach, map.lo, map.hi);
 		line = end ? end + 1 : line + strlen(line);
 	}
-	clip_globals(reach);
+	pagemap_fd = lks_pagemap_open();
+	clip_globals(reach, pagemap_fd);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
 		parse_line(line, &map);
 		if (map.readable && map.writable && map.anonymous)
 			add_thread_roots(reach, &map);
 	}
 	add_thread_words(reach);
-	pagemap_fd = lks_pagemap_open();
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
 		parse_line(line, &map);
 		if (!map.readable || !map.writable)
 			continue;
 		if (map.anonymous && !dead_thread_stack(reach, &map, pagemap_fd))
-			add_unexcluded(reach, map.lo, map.hi, LKS_RK_MMAP);
+			add_touched_mmap(reach, &map, pagemap_fd);
 		else if (map.file)
 			add_unexcluded(reach, map.lo, map.hi, LKS_RK_FILE);
 	}

@@ -256,6 +256,12 @@ void lks_unwind_init(void)
 	}
 	lks_stack_bounds_init();
 	lks_pc_cache_init();  /* without it, rows are worked out every time */
+}
+
+/* From the initializer, once the options are read: the shim may have
+ * started before, from another library's initializer, with the defaults. */
+void lks_unwind_check_start(void)
+{
 	if (lks_opt.unwind_check)
 		lks_reference_init();
 }

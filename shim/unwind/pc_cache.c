@@ -1,23 +1,58 @@
 /* SPDX-License-Identifier: MIT */
 /* The rows already worked out, for every thread: pc -> row, open
- * addressing in a table reserved once (untouched pages cost nothing),
- * lock-free. A slot is claimed with a CAS (the pc with its top bit set),
- * filled, then published by a release store of the pc; the lookup
- * (lks_pc_cache_get, inline in unwind.h) checks the pc again after the
- * row. A miss only costs working the row out again. */
+ * addressing, lock-free. A slot is claimed with a CAS (the pc with its top
+ * bit set), filled, then published by a release store of the pc; the
+ * lookup (lks_pc_cache_get, inline in unwind.h) checks the pc again after
+ * the row. A miss only costs working the row out again.
+ *
+ * The table starts small and is replaced by one eight times larger when
+ * half full: a short process works out a hundred rows or so, and each one
+ * put at random in a large table touched a page of its own (two faults:
+ * the lookup reads the page before the put writes it). A replaced table
+ * stays mapped (a reader may still be probing it) and its rows are not
+ * carried over: being a cache, the new one fills again from misses. */
 #include "shim.h"
 #include "unwind.h"
 
 #define CLAIMED (1ull << 63)     /* no user-space pc has it */
+#define GROW_BY_BITS 3
 
-struct pc_slot *lks_pc_slots;
-static uint64_t used;            /* atomic: slots filled */
-uint64_t lks_pc_rows_generation;
+uintptr_t lks_pc_table;
+static uint64_t used;            /* atomic: slots filled in the current table */
+static int growing;              /* atomic: 1 while a thread maps the next table */
+uint64_t lks_pc_rows_generation; /* unwind.h */
+
+static uintptr_t table_new(unsigned bits)
+{
+	void *slots = lks_map_growth(sizeof(struct pc_slot) << bits);
+
+	return slots ? (uintptr_t)slots | bits : 0;
+}
 
 bool lks_pc_cache_init(void)
 {
-	lks_pc_slots = lks_reserve(PC_SLOTS * sizeof(*lks_pc_slots));
-	return lks_pc_slots != NULL;
+	uintptr_t table = table_new(PC_FIRST_BITS);
+
+	/* release: the mapping before the word that names it */
+	__atomic_store_n(&lks_pc_table, table, __ATOMIC_RELEASE);
+	return table != 0;
+}
+
+/* Half full: the next table, by one thread; the others go on meanwhile. A
+ * table that cannot be mapped leaves the current one in use. */
+static void grow(uintptr_t table)
+{
+	unsigned bits = (unsigned)(table & PC_BITS_MASK) + GROW_BY_BITS;
+	uintptr_t next;
+
+	if (bits > PC_MAX_BITS || __atomic_exchange_n(&growing, 1, __ATOMIC_ACQUIRE))
+		return;
+	if (__atomic_load_n(&lks_pc_table, __ATOMIC_RELAXED) == table && (next = table_new(bits))) {
+		__atomic_store_n(&used, 0, __ATOMIC_RELAXED);
+		/* release: the mapping before the word that names it */
+		__atomic_store_n(&lks_pc_table, next, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&growing, 0, __ATOMIC_RELEASE);
 }
 
 static uint64_t pack(const struct cfi_row *row)
@@ -29,13 +64,17 @@ static uint64_t pack(const struct cfi_row *row)
 
 void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row)
 {
-	struct pc_slot *const slots = lks_pc_slots, *slot;
+	/* acquire: as lks_pc_cache_get's */
+	uintptr_t table = __atomic_load_n(&lks_pc_table, __ATOMIC_ACQUIRE);
+	struct pc_slot *const slots = lks_pc_slots_of(table);
+	uint64_t mask = lks_pc_mask_of(table), at;
 
 	/* the packed form holds a row whose return-address offset fits a byte */
-	if (row->ra_off < INT8_MIN || row->ra_off > INT8_MAX || !slots)
+	if (row->ra_off < INT8_MIN || row->ra_off > INT8_MAX || !table)
 		return;
-	slot = lks_pc_first_slot(pc);
-	for (int probe = 0; probe < PC_PROBES; probe++) {
+	at = lks_pc_home(table, pc);
+	for (int probe = 0; probe < PC_PROBES; probe++, at = (at + 1) & mask) {
+		struct pc_slot *slot = &slots[at];
 		uint64_t empty = 0;
 
 		/* relaxed: nothing is published by the claim itself */
@@ -44,22 +83,25 @@ void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row)
 			__atomic_store_n(&slot->packed, pack(row), __ATOMIC_RELAXED);
 			/* release: the row is visible to whoever sees the pc */
 			__atomic_store_n(&slot->pc, pc, __ATOMIC_RELEASE);
-			__atomic_fetch_add(&used, 1, __ATOMIC_RELAXED);
+			if (__atomic_add_fetch(&used, 1, __ATOMIC_RELAXED) > mask / 2)
+				grow(table);
 			return;
 		}
 		if ((empty & ~CLAIMED) == pc)
 			return;  /* there already, or being put by another thread */
-		slot = slot + 1 == slots + PC_SLOTS ? slots : slot + 1;
 	}
 }
 
 /* dlclose: the rows of an unloaded object must not describe what is
- * loaded there next. */
+ * loaded there next. Only the current table: the ones before it are
+ * read by no lookup begun after this. */
 void lks_pc_cache_forget(uint64_t start, uint64_t end)
 {
-	struct pc_slot *const slots = lks_pc_slots;
+	/* acquire: as lks_pc_cache_get's */
+	uintptr_t table = __atomic_load_n(&lks_pc_table, __ATOMIC_ACQUIRE);
+	struct pc_slot *const slots = lks_pc_slots_of(table);
 
-	for (uint32_t i = 0; i < PC_SLOTS && slots; i++) {
+	for (uint64_t i = 0; table && i <= lks_pc_mask_of(table); i++) {
 		uint64_t seen = __atomic_load_n(&slots[i].pc, __ATOMIC_RELAXED);
 		uint64_t pc = seen & ~CLAIMED;
 

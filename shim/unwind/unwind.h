@@ -146,15 +146,19 @@ void lks_cfi_row_for(const struct cfi_module *module, uint64_t pc, struct cfi_ro
 
 /* pc -> row for every thread (pc_cache.c): the lookup is here, inline,
  * as the walk does it once a frame. */
-#define PC_SLOT_BITS 16           /* 65,536 rows, 1 MiB reserved */
-#define PC_SLOTS (1u << PC_SLOT_BITS)
+#define PC_FIRST_BITS 10          /* 1,024 rows (16 KiB) at first */
+#define PC_MAX_BITS 16            /* 65,536 rows, 1 MiB at most */
+#define PC_BITS_MASK 63u          /* the table word's low bits: log2 of its rows */
 #define PC_PROBES 8
 
 struct pc_slot {
 	uint64_t pc;                  /* atomic: 0 empty, pc | 1 << 63 filling */
 	uint64_t packed;              /* the row: see pack() in pc_cache.c */
 };
-extern struct pc_slot *lks_pc_slots;
+/* atomic: the current table's slots (page-aligned) | log2 of their count;
+ * one word, so a reader never pairs a table with another's size. 0 before
+ * the first table. */
+extern uintptr_t lks_pc_table;
 
 bool lks_pc_cache_init(void);
 void lks_pc_cache_put(uint64_t pc, const struct cfi_row *row);
@@ -171,9 +175,19 @@ static inline uint64_t lks_pc_generation(void)
 	return __atomic_load_n(&lks_pc_rows_generation, __ATOMIC_ACQUIRE);
 }
 
-static inline struct pc_slot *lks_pc_first_slot(uint64_t pc)
+static inline struct pc_slot *lks_pc_slots_of(uintptr_t table)
 {
-	return &lks_pc_slots[(pc * 0x9e3779b97f4a7c15u) >> (64 - PC_SLOT_BITS)];
+	return (struct pc_slot *)(table & ~(uintptr_t)PC_BITS_MASK);
+}
+
+static inline uint64_t lks_pc_mask_of(uintptr_t table)
+{
+	return (1ull << (table & PC_BITS_MASK)) - 1;
+}
+
+static inline uint64_t lks_pc_home(uintptr_t table, uint64_t pc)
+{
+	return (pc * 0x9e3779b97f4a7c15u) >> (64 - (table & PC_BITS_MASK));
 }
 
 static inline void lks_pc_unpack(uint64_t packed, struct cfi_row *row)
@@ -189,12 +203,16 @@ static inline void lks_pc_unpack(uint64_t packed, struct cfi_row *row)
  * and taken by another pc meanwhile reads as a miss. */
 static inline bool lks_pc_cache_get(uint64_t pc, struct cfi_row *row)
 {
-	struct pc_slot *slot;
+	/* acquire: a new table's mapping is complete before its word */
+	uintptr_t table = __atomic_load_n(&lks_pc_table, __ATOMIC_ACQUIRE);
+	struct pc_slot *slots = lks_pc_slots_of(table);
+	uint64_t mask = lks_pc_mask_of(table), at;
 
-	if (lks_unlikely(!lks_pc_slots))
+	if (lks_unlikely(!table))
 		return false;
-	slot = lks_pc_first_slot(pc);
-	for (int probe = 0; probe < PC_PROBES; probe++) {
+	at = lks_pc_home(table, pc);
+	for (int probe = 0; probe < PC_PROBES; probe++, at = (at + 1) & mask) {
+		struct pc_slot *slot = &slots[at];
 		/* acquire: the row was written before the pc was published */
 		uint64_t seen = __atomic_load_n(&slot->pc, __ATOMIC_ACQUIRE), packed;
 
@@ -209,7 +227,6 @@ static inline bool lks_pc_cache_get(uint64_t pc, struct cfi_row *row)
 			lks_pc_unpack(packed, row);
 			return true;
 		}
-		slot = slot + 1 == lks_pc_slots + PC_SLOTS ? lks_pc_slots : slot + 1;
 	}
 	return false;
 }

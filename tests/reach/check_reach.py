@@ -49,7 +49,7 @@ def read_expectations(path):
     runtime = lkstest.has_flag(path, "expect-runtime-clean")
     if not classes and not runtime:
         raise CheckError("fixture has no expect-class or expect-runtime-clean")
-    return classes, retainers, runtime
+    return classes, retainers, runtime, lkstest.annotation_number(path, "expect-scanned-at-most")
 
 
 def entries(report, expect):
@@ -152,7 +152,7 @@ def check_not_scanned(data):
 
 def check(args, workdir):
     source = os.path.abspath(args.source)
-    classes, retainers, runtime = read_expectations(source)
+    classes, retainers, runtime, scanned_at_most = read_expectations(source)
     data, output = run(args, workdir)
     if args.no_scan:
         return check_not_scanned(data)
@@ -169,6 +169,9 @@ def check(args, workdir):
         check_retainer(data, output, root, site, errors)
     if data["processes"][0]["summary"].get("missed_threads"):
         errors.append("a thread was not stopped for the scan")
+    scanned = data["processes"][0]["summary"].get("scanned_bytes", 0)
+    if scanned_at_most is not None and scanned > scanned_at_most:
+        errors.append(f"the scan read {scanned} bytes, more than {scanned_at_most}")
     return errors
 
 

@@ -5,7 +5,8 @@
  *                 line (may repeat); via: reachable only through the
  *                 pointers of that heuristic ('new[] cookie'...)
  *   expect-retainer: root=SYMBOL|called-from:FUNCTION site=FUNCTION
- *   expect-runtime-clean   no leak of any class but reachable, anywhere */
+ *   expect-runtime-clean   no leak of any class but reachable, anywhere
+ *   expect-scanned-at-most: BYTES   the scan read no more than that */
 #ifndef LEAKSCOPE_REACH_FIXTURE_H
 #define LEAKSCOPE_REACH_FIXTURE_H
 

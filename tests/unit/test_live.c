@@ -112,6 +112,22 @@ static uint32_t recycles(const struct shard *shard)
 
 static uint64_t inserted, removed_count;  /* this phase's, one thread */
 
+/* Churn with 256 live blocks until the shard's current generation is no
+ * longer `from`: the next rotation. *rounds counts on across calls, so
+ * the window's blocks from the call before are freed in turn. */
+static void churn_until_rotated(struct shard *shard, uint32_t from, uint64_t window[256],
+                                uint64_t *next, size_t *rounds)
+{
+	for (size_t limit = *rounds + 4000000; shard->current_gen == from && *rounds < limit;
+	     ++*rounds) {
+		if (*rounds >= 256)
+			removed_count += remove_key(window[*rounds % 256]);
+		window[*rounds % 256] = REGION_A + (*next)++ * 16;
+		insert_key(window[*rounds % 256]);
+		inserted++;
+	}
+}
+
 static void rotate_then_recycle(void)
 {
 	struct shard *shard = shard_of(REGION_A);
@@ -120,23 +136,22 @@ static void rotate_then_recycle(void)
 
 	for (; next < 13000; next++)
 		insert_key(REGION_A + next * 16);
-	ok(shard->gen_count == 2 && shard->current_gen == 1,
-	   "13000 blocks rotate a 16384-slot generation: %u generations, current %u",
-	   shard->gen_count, shard->current_gen);
+	ok(shard->gen_count == 2 && shard->current_gen == 1 &&
+	   shard->generations[0].count == FIRST_SLOTS && shard->generations[1].count == MIN_SLOTS,
+	   "13000 blocks outgrow the first generation (%u slots) into one of %u: %u generations, "
+	   "current %u", FIRST_SLOTS, MIN_SLOTS, shard->gen_count, shard->current_gen);
 	for (uint64_t i = 0; i < next; i++)
 		removed_count += remove_key(REGION_A + i * 16);
 	inserted = next;
+	/* the first generation is too small to take the next one's place */
+	churn_until_rotated(shard, 1, window, &next, &rounds);
+	ok(shard->current_gen == 2 && shard->gen_count == 3 && recycles(shard) == 0,
+	   "the next rotation maps a third generation: current %u of %u", shard->current_gen,
+	   shard->gen_count);
 	mapped = lks_mapped_bytes();
-	/* churn with 256 live blocks until the next rotation: it must reuse the
-	 * emptied generation 0 rather than map another */
-	for (; shard->current_gen == 1 && rounds < 4000000; rounds++, next++) {
-		if (rounds >= 256)
-			removed_count += remove_key(window[rounds % 256]);
-		window[rounds % 256] = REGION_A + next * 16;
-		insert_key(window[rounds % 256]);
-		inserted++;
-	}
-	ok(shard->current_gen == 0 && shard->gen_count == 2 && recycles(shard) == 1 &&
+	/* the one after must reuse the emptied generation 1 rather than map another */
+	churn_until_rotated(shard, 2, window, &next, &rounds);
+	ok(shard->current_gen == 1 && shard->gen_count == 3 && recycles(shard) == 1 &&
 	   lks_mapped_bytes() == mapped,
 	   "the emptied generation is recycled: current %u of %u, %u recycled, %llu bytes mapped "
 	   "meanwhile", shard->current_gen, shard->gen_count, recycles(shard),
