@@ -81,6 +81,11 @@ bool lks_py_layout_check_types(const struct lks_py_layout *layout, uint64_t code
  * object holding `function` (none when the object is stripped). */
 bool lks_py_cold_range(uint64_t function, uint64_t *start, uint64_t *end);
 
+/* pygc.c: python_gc=1's functions of the interpreter, resolved once; and
+ * the collection's outcome for the snapshot this thread is writing. */
+void lks_pygc_init(void);
+void lks_pygc_take_note(uint32_t *status, uint64_t *collected);
+
 /* pyruntime.c: turns Python frames off with a reason, for good. */
 void lks_py_refuse(const char *reason);
 

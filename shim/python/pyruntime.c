@@ -182,6 +182,7 @@ void lks_py_init(void)
 	if (!lks_pyrt.runtime)
 		return;  /* not a CPython process */
 	note_allocator();
+	lks_pygc_init();
 	if (!lks_opt.python) {
 		lks_pyrt.status = LKS_PY_OFF;
 		return;

@@ -45,6 +45,7 @@ int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf 
 	/* acquire: a refusal's reason is complete once its state is seen */
 	(void)__atomic_load_n(&lks_pyrt.state, __ATOMIC_ACQUIRE);
 	record.status = lks_pyrt.status;
+	lks_pygc_take_note(&record.gc, &record.gc_collected);
 	record.reason = lks_strtab_add(strings, lks_pyrt.reason);
 	lks_buf_append(info, &record, sizeof(record));
 	if (write_codes(codes, bytes, strings) < 0 || info->failed)

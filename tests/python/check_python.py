@@ -171,6 +171,84 @@ def check_ext(py, work, errors):
            "no leak reads leaky.c:%d ext_fn <- process() <- main()" % c_line)
 
 
+def blocks_under(snap, frame):
+    """Blocks whose Python stack holds this (qualname, file, line) frame."""
+    return sum(b for _, b, _ in snap.sites_with(lambda st: frame in st))
+
+
+def growth(old, new, frame):
+    return blocks_under(new, frame) - blocks_under(old, frame)
+
+
+def check_gc_api(py, work, errors):
+    """python_gc=1: leakscope_snapshot() collects first, so cycles made
+    between two snapshots are not growth; without it they are. A C thread
+    CPython never saw gets no collection, and the snapshot says why."""
+    script = os.path.join(SCRIPTS, "cycles.py")
+    at = markers(script)
+    lines = [("request", script, at[name]) for name in ("plain", "plain_peer", "finalized")]
+    name = py + " gc"
+    for option in (":python_gc=1", ""):
+        snaps = run([py, script, ARGS.ext], work, option)
+        before, after = snaps["before"], snaps["after"]
+        grew = [growth(before, after, frame) for frame in lines]
+        gc_after = after.python["gc"], after.python["gc_collected"]
+        if option:
+            # each request leaves at least three objects only a collection frees
+            expect(errors, name, max(grew) <= 2 and gc_after[0] == "collected" and
+                   gc_after[1] >= 600,
+                   "with python_gc=1: growth %r at cycles.py:%r, collection %r: want "
+                   "none, 'collected', 600 or more" % (grew, [f[2] for f in lines], gc_after))
+            expect(errors, name + " c thread",
+                   snaps["c_thread"].python["gc"] == "not a Python thread",
+                   "a C thread's snapshot says %r" % (snaps["c_thread"].python["gc"],))
+        else:
+            expect(errors, name + " off", min(grew) >= 200 and gc_after == ("none", 0),
+                   "without python_gc: growth %r at cycles.py:%r, collection %r: want "
+                   "200 or more each, 'none'" % (grew, [f[2] for f in lines], gc_after))
+
+
+def check_gc_request(py, work, errors):
+    """python_gc=1 with `leakscope snapshot PID`: the collection runs on the
+    main thread between bytecodes; a main thread blocked in a read for the
+    whole wait gets none, and the snapshot says so."""
+    script = os.path.join(SCRIPTS, "served.py")
+    frame = ("Session.__init__", script, markers(script)["served"])
+    for name in os.listdir(work):
+        os.unlink(os.path.join(work, name))
+    env = dict(os.environ, LD_PRELOAD=ARGS.shim, PYTHONMALLOC="malloc",
+               LEAKSCOPE_OPTIONS="output_dir=%s:summary=0:python_gc=1:snapshot_signal=60"
+               % work)
+    server = subprocess.Popen([py, script], env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    snaps = {}
+    try:
+        for label, command in (("before", "work"), ("after", "block"), ("blocked", "quit")):
+            expect(errors, py + " served", server.stdout.readline() == "ready\n",
+                   "the server did not say ready before %s" % label)
+            asked = subprocess.run([ARGS.leakscope, "snapshot", "--label", label,
+                                    str(server.pid)], capture_output=True, text=True,
+                                   timeout=60, check=False)
+            expect(errors, py + " served " + label, asked.returncode == 0,
+                   "leakscope snapshot: %s" % asked.stderr[-500:])
+            server.stdin.write(command + "\n")
+            server.stdin.flush()
+    finally:
+        server.communicate(timeout=60)
+    for name in os.listdir(work):
+        if name.endswith(".lks"):
+            snap = lkspy.Snapshot(os.path.join(work, name))
+            snaps[snap.label] = snap
+    grew = growth(snaps["before"], snaps["after"], frame)
+    gcs = [(snaps[label].python["gc"], snaps[label].python["gc_collected"])
+           for label in ("before", "after", "blocked")]
+    expect(errors, py + " served", grew <= 2 and gcs[0][0] == gcs[1][0] == "collected" and
+           gcs[1][1] >= 200 and gcs[2] == ("main thread ran no Python for 1 s", 0),
+           "growth %d at served.py:%d, collections %r: want none, 'collected' twice "
+           "(200 or more the second time), then the main thread's absence" %
+           (grew, frame[2], gcs))
+
+
 def snap_path(work, label):
     return [os.path.join(work, n) for n in os.listdir(work)
             if n.endswith("." + label + ".lks")][0]
@@ -314,7 +392,7 @@ def main():
             for py in found:
                 print("interpreter:", py)
                 for check in (check_cache, check_twins, check_listeners, check_ext,
-                              check_threads, check_exec):
+                              check_threads, check_exec, check_gc_api, check_gc_request):
                     try:
                         check(py, work, errors)
                     except AssertionError as failure:
