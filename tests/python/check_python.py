@@ -249,6 +249,39 @@ def check_gc_request(py, work, errors):
            (grew, frame[2], gcs))
 
 
+def check_growth_gate(py, work, errors):
+    """The growth gate on Python lines: 100 requests between snapshots A
+    (after 10) and B, under `leakscope run --between A,B --max-growth`. A
+    cache that keeps each response fails at the line that makes it; the
+    same loop keeping nothing passes. (--fail-on handles: the leak gate
+    judges the exit snapshot, which is not what this checks.)"""
+    script = os.path.join(SCRIPTS, "soak.py")
+    line = markers(script)["soak"]
+    json_path = os.path.join(work, "soak.json")
+    for mode in ("grow", "steady"):
+        command = [ARGS.leakscope, "run", "--between", "A,B", "--max-growth", "4096",
+                   "--fail-on", "handles", "--json", json_path, "--shim", ARGS.shim,
+                   "--", py, script, mode]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                                check=False)
+        with open(json_path, encoding="utf-8") as report:
+            growth = json.load(report)["gate"]["growth"]
+        where = [(s["function"], s["file"], s["line"], s["to_blocks"] - s["from_blocks"],
+                  s["over_max_growth"]) for s in growth["sites"] if s["growth"] > 4096]
+        if mode == "grow":
+            # 90 responses of 300 bytes and more, one block each
+            expect(errors, py + " growth gate", result.returncode != 0 and
+                   growth["failed"] and where == [("handle_request", script, line, 90, True)] and
+                   "at handle_request (soak.py:%d)" % line in result.stderr,
+                   "a growing cache: exit %d, sites over 4096 bytes %r, want only "
+                   "handle_request at soak.py:%d (+90 blocks)\n%s" %
+                   (result.returncode, where, line, result.stderr[-600:]))
+        else:
+            expect(errors, py + " growth gate steady", result.returncode == 0 and
+                   not growth["failed"] and not where,
+                   "a loop keeping nothing: exit %d, sites %r" % (result.returncode, where))
+
+
 def snap_path(work, label):
     return [os.path.join(work, n) for n in os.listdir(work)
             if n.endswith("." + label + ".lks")][0]
@@ -392,7 +425,8 @@ def main():
             for py in found:
                 print("interpreter:", py)
                 for check in (check_cache, check_twins, check_listeners, check_ext,
-                              check_threads, check_exec, check_gc_api, check_gc_request):
+                              check_threads, check_exec, check_gc_api, check_gc_request,
+                              check_growth_gate):
                     try:
                         check(py, work, errors)
                     except AssertionError as failure:
