@@ -6,7 +6,6 @@
  * between bytecodes (a pending call) for requests and intervals. When it
  * cannot run, the snapshot says why (docs/PYTHON.md). */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdint.h>
@@ -58,15 +57,18 @@ static struct {
 	int result;
 } handoff;
 
+static const struct lks_py_symbols *symbols;  /* during lks_pygc_init only */
+
 static void *resolve(const char *name)
 {
-	return dlsym(RTLD_DEFAULT, name);
+	return (void *)symbols->find(name, NULL);
 }
 
-void lks_pygc_init(void)
+void lks_pygc_init(const struct lks_py_symbols *found)
 {
 	if (!lks_opt.python_gc)
 		return;
+	symbols = found;
 	api.is_initialized = (int (*)(void))resolve("Py_IsInitialized");
 	api.is_finalizing = (int (*)(void))resolve("Py_IsFinalizing");  /* 3.13 */
 	if (!api.is_finalizing)
@@ -245,7 +247,8 @@ static int control_snapshot(enum lks_reason reason, const char *label, char *pat
 int lks_py_in_run_snapshot(enum lks_reason reason, const char *label, char *path,
                            size_t size)
 {
-	if (!lks_opt.python_gc || !lks_pyrt.runtime ||
+	/* acquire: the runtime's finder resolved `api` before it set a status */
+	if (!lks_opt.python_gc || !__atomic_load_n(&lks_pyrt.status, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return lks_snapshot_now(reason, label, path, size);
 	if (reason == LKS_REASON_API)

@@ -80,10 +80,25 @@ bool lks_py_layout_check_types(const struct lks_py_layout *layout, uint64_t code
 /* pysyms.c: the .cold part of a function, from the symbol table of the
  * object holding `function` (none when the object is stripped). */
 bool lks_py_cold_range(uint64_t function, uint64_t *start, uint64_t *end);
+/* The same, in the object file at `path`, for the function named `name`
+ * (no dladdr: it takes the loader's lock). */
+bool lks_py_cold_range_in(const char *path, const char *name, uint64_t function,
+                          uint64_t *start, uint64_t *end);
+
+/* How CPython's exported names are found: dlsym at start-up (path NULL),
+ * or the dynamic symbol table of a libpython loaded later (pylate.c, whose
+ * lookup takes no lock). `size`, when not NULL, gets the symbol's size. */
+struct lks_py_symbols {
+	uint64_t (*find)(const char *name, uint64_t *size);
+	const char *path;      /* the object holding them; NULL: ask dladdr */
+};
+/* pyruntime.c: finds and checks the runtime through `symbols`; sets
+ * lks_pyrt.status (release) last, whatever it decides. */
+void lks_py_init_from(const struct lks_py_symbols *symbols);
 
 /* pygc.c: python_gc=1's functions of the interpreter, resolved once; and
  * the collection's outcome for the snapshot this thread is writing. */
-void lks_pygc_init(void);
+void lks_pygc_init(const struct lks_py_symbols *symbols);
 void lks_pygc_take_note(uint32_t *status, uint64_t *collected);
 
 /* pyruntime.c: turns Python frames off with a reason, for good. */

@@ -21,6 +21,12 @@ void lks_py_init(void);
  * them, interned; `native` itself when the thread runs no Python code. */
 uint32_t lks_py_merge(uint32_t native);
 
+/* The unwinder met this object for the first time (registry.c): when no
+ * runtime was found at start-up and it is a libpython, the runtime is
+ * looked for in it (pylate.c: no lock, no loader call). */
+struct link_map;
+void lks_py_object_learned(const struct link_map *map);
+
 /* Every snapshot taken during the run comes here (API, request, interval):
  * with python_gc=1 a full garbage collection first, where it is safe
  * (pygc.c); then lks_snapshot_now. */

@@ -10,6 +10,7 @@ With --minor X.Y: the scenarios on each CPython X.Y found (exit 77, a skip,
 when there is none); without: the checks that need one interpreter only.
 
 Usage: check_python.py --shim SO --leakscope EXE --ext leaky.so --plain PROGRAM
+                       --embedder PROGRAM
                        [--minor X.Y [--kind system|pyenv]]
 """
 
@@ -282,6 +283,36 @@ def check_growth_gate(py, work, errors):
                    "a loop keeping nothing: exit %d, sites %r" % (result.returncode, where))
 
 
+def shared_libpython(py):
+    """The interpreter's shared libpython, or None when it was built without."""
+    asked = subprocess.run([py, "-c", "import os, sysconfig; v = sysconfig.get_config_var; "
+                            "print(os.path.join(v('LIBDIR') or '', v('INSTSONAME') or ''))"],
+                           capture_output=True, text=True, timeout=60, check=False)
+    path = asked.stdout.strip()
+    return path if asked.returncode == 0 and path.endswith(".so.1.0") and \
+        os.path.exists(path) else None
+
+
+def check_embedded(py, work, errors):
+    """A C program (not named python*) that dlopens libpython after start-up
+    and runs a script: the shim finds the runtime when the unwinder first
+    meets the library, and the script's blocks carry its Python lines."""
+    lib = shared_libpython(py)
+    if not lib:
+        print("skipped: embedded libpython (%s has no shared libpython)" % py)
+        return
+    script = os.path.join(SCRIPTS, "embedded.py")
+    line = markers(script)["embedded"]
+    snap = run([ARGS.embedder, lib, script], work)["exit"]
+    # 3.11 runs a list comprehension as a function of its own, later ones inline
+    kept = sum(size for _, _, size in snap.sites_with(
+        lambda st: st[:1] and st[0][1:] == (script, line)))
+    expect(errors, py + " embedded", snap.python and snap.python["status"] == "on" and
+           kept >= 20 * 5005,
+           "%s dlopen'd: python %r, %d bytes at embedded.py:%d, want 100100 or more" %
+           (lib, snap.python, kept, line))
+
+
 def snap_path(work, label):
     return [os.path.join(work, n) for n in os.listdir(work)
             if n.endswith("." + label + ".lks")][0]
@@ -402,13 +433,13 @@ def check_unsupported(work, errors):
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
-    for name in ("--shim", "--leakscope", "--ext", "--plain"):
+    for name in ("--shim", "--leakscope", "--ext", "--plain", "--embedder"):
         parser.add_argument(name, required=True)
     parser.add_argument("--minor", help="the scenarios on each CPython X.Y found")
     parser.add_argument("--kind", choices=("system", "pyenv"),
                         help="only the distribution's interpreter, or only pyenv's")
     ARGS = parser.parse_args()
-    for name in ("shim", "leakscope", "ext", "plain"):
+    for name in ("shim", "leakscope", "ext", "plain", "embedder"):
         setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     found, skipped = interpreters()
     errors = []
@@ -426,7 +457,7 @@ def main():
                 print("interpreter:", py)
                 for check in (check_cache, check_twins, check_listeners, check_ext,
                               check_threads, check_exec, check_gc_api, check_gc_request,
-                              check_growth_gate):
+                              check_growth_gate, check_embedded):
                     try:
                         check(py, work, errors)
                     except AssertionError as failure:
