@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -20,7 +21,7 @@
 #define MAIN_WAIT_NS 1000000000ll /* for the main thread to run the pending call */
 
 /* The functions of CPython's C API the collection needs, from the object
- * that holds the interpreter (resolved in the constructor's quiet scope). */
+ * that holds the interpreter (resolved on first use, resolve_api). */
 static struct {
 	int (*is_initialized)(void);
 	int (*is_finalizing)(void);
@@ -36,13 +37,6 @@ static struct {
 	bool ready;
 } api;
 
-/* The collection's outcome, for the snapshot this thread is about to write
- * (lks_py_snapshot reads it on the same thread). */
-static __thread struct {
-	uint32_t status;     /* enum lks_py_gc */
-	uint64_t collected;
-} note __attribute__((tls_model("initial-exec")));
-
 /* A request or interval snapshot handed to the main thread: one at a time
  * (only the control thread hands off), published by `state`. */
 enum { HANDOFF_IDLE, HANDOFF_WAITING, HANDOFF_RUNNING, HANDOFF_DONE };
@@ -57,18 +51,32 @@ static struct {
 	int result;
 } handoff;
 
-static const struct lks_py_symbols *symbols;  /* during lks_pygc_init only */
+static int api_state;  /* atomic: 0 unresolved, 1 being resolved, 2 resolved */
 
 static void *resolve(const char *name)
 {
-	return (void *)symbols->find(name, NULL);
+	return (void *)lks_pyrt.symbols->find(name, NULL);
 }
 
-void lks_pygc_init(const struct lks_py_symbols *found)
+/* On the first in-run snapshot, outside the shim's recording path: the
+ * runtime's finder cannot call here (the snapshot writer sits above the
+ * unwinder that finds a late libpython, and files call each other in loops
+ * of two at most). A thread that finds it being resolved waits: dlsym
+ * waits for nothing of ours. */
+static void resolve_api(void)
 {
-	if (!lks_opt.python_gc)
+	int expected = 0;
+	unsigned char quiet;
+
+	if (__atomic_load_n(&api_state, __ATOMIC_ACQUIRE) == 2)
 		return;
-	symbols = found;
+	if (!__atomic_compare_exchange_n(&api_state, &expected, 1, false, __ATOMIC_ACQUIRE,
+	                                 __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&api_state, __ATOMIC_ACQUIRE) != 2)
+			sched_yield();
+		return;
+	}
+	quiet = lks_quiet_begin();  /* a failed dlsym allocates glibc's dlerror state */
 	api.is_initialized = (int (*)(void))resolve("Py_IsInitialized");
 	api.is_finalizing = (int (*)(void))resolve("Py_IsFinalizing");  /* 3.13 */
 	if (!api.is_finalizing)
@@ -86,6 +94,9 @@ void lks_pygc_init(const struct lks_py_symbols *found)
 	            api.gil_ensure && api.gil_release && api.save_thread &&
 	            api.restore_thread && api.add_pending_call && api.collect &&
 	            api.enable && api.disable;
+	lks_quiet_end(quiet);
+	/* release: the table is complete for whoever sees it resolved */
+	__atomic_store_n(&api_state, 2, __ATOMIC_RELEASE);
 }
 
 /* Whether the interpreter may be called at all right now. */
@@ -109,16 +120,14 @@ static void collect_holding_gil(void)
 
 	if (!was_enabled)
 		api.disable();
-	note.status = LKS_PYGC_COLLECTED;
-	note.collected = found > 0 ? (uint64_t)found : 0;
+	lks_py_gc_note(LKS_PYGC_COLLECTED, found > 0 ? (uint64_t)found : 0);
 }
 
 static int snapshot_noted(enum lks_reason reason, const char *label, char *path, size_t size)
 {
 	int failed = lks_snapshot_now(reason, label, path, size);
 
-	note.status = LKS_PYGC_NONE;
-	note.collected = 0;
+	lks_py_gc_note(LKS_PYGC_NONE, 0);
 	return failed;
 }
 
@@ -129,9 +138,7 @@ static int api_snapshot(const char *label, char *path, size_t size)
 {
 	enum lks_py_gc can = interpreter_callable();
 
-	if (lks_busy)
-		can = LKS_PYGC_SHIM_BUSY;
-	else if (can == LKS_PYGC_COLLECTED && !api.this_thread_state())
+	if (can == LKS_PYGC_COLLECTED && !api.this_thread_state())
 		can = LKS_PYGC_NOT_PYTHON_THREAD;
 	if (can == LKS_PYGC_COLLECTED) {
 		int gil = api.gil_ensure();
@@ -139,7 +146,7 @@ static int api_snapshot(const char *label, char *path, size_t size)
 		collect_holding_gil();
 		api.gil_release(gil);
 	} else {
-		note.status = can;
+		lks_py_gc_note(can, 0);
 	}
 	return snapshot_noted(LKS_REASON_API, label, path, size);
 }
@@ -161,7 +168,7 @@ static int run_handoff(void *unused)
 	                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return 0;  /* served already, abandoned, or the parent's */
 	if (api.is_finalizing())
-		note.status = LKS_PYGC_FINALIZING;  /* Py_Finalize runs what is queued */
+		lks_py_gc_note(LKS_PYGC_FINALIZING, 0);  /* Py_Finalize runs what is queued */
 	else
 		collect_holding_gil();
 	thread_state = api.save_thread();
@@ -240,7 +247,7 @@ static int control_snapshot(enum lks_reason reason, const char *label, char *pat
 			return handoff.result;
 		can = queued ? LKS_PYGC_MAIN_AWAY : LKS_PYGC_QUEUE_FULL;
 	}
-	note.status = can;
+	lks_py_gc_note(can, 0);
 	return snapshot_noted(reason, label, path, size);
 }
 
@@ -251,13 +258,13 @@ int lks_py_in_run_snapshot(enum lks_reason reason, const char *label, char *path
 	if (!lks_opt.python_gc || !__atomic_load_n(&lks_pyrt.status, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return lks_snapshot_now(reason, label, path, size);
+	if (reason == LKS_REASON_API && lks_busy) {
+		/* a signal handler interrupted this thread inside the shim */
+		lks_py_gc_note(LKS_PYGC_SHIM_BUSY, 0);
+		return snapshot_noted(reason, label, path, size);
+	}
+	resolve_api();
 	if (reason == LKS_REASON_API)
 		return api_snapshot(label, path, size);
 	return control_snapshot(reason, label, path, size);
-}
-
-void lks_pygc_take_note(uint32_t *status, uint64_t *collected)
-{
-	*status = note.status;
-	*collected = note.collected;
 }

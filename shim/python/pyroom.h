@@ -51,6 +51,8 @@ enum py_state {
 	PY_REFUSED,      /* something unexpected: native stacks only */
 };
 
+struct lks_py_symbols;
+
 struct lks_py_runtime {
 	int state;                /* enum py_state, atomic */
 	uint32_t status;          /* enum lks_py_status for the snapshot */
@@ -62,6 +64,7 @@ struct lks_py_runtime {
 	uint64_t cold_start, cold_end;  /* its .cold part, when a symtab names it */
 	struct lks_py_layout layout;
 	char reason[160];
+	const struct lks_py_symbols *symbols; /* how its names were found */
 	int finalizing_seen;      /* atomic: the capture saw Py_Finalize */
 	uint64_t bad_frames;      /* atomic: walks stopped at a bad frame */
 	uint64_t unpaired;        /* atomic: Python runs left without an eval frame */
@@ -96,10 +99,9 @@ struct lks_py_symbols {
  * lks_pyrt.status (release) last, whatever it decides. */
 void lks_py_init_from(const struct lks_py_symbols *symbols);
 
-/* pygc.c: python_gc=1's functions of the interpreter, resolved once; and
- * the collection's outcome for the snapshot this thread is writing. */
-void lks_pygc_init(const struct lks_py_symbols *symbols);
-void lks_pygc_take_note(uint32_t *status, uint64_t *collected);
+/* pysnap.c: python_gc's outcome (pygc.c) for the next snapshot this
+ * thread writes; LKS_PYGC_NONE after it. */
+void lks_py_gc_note(uint32_t status, uint64_t collected);
 
 /* pyruntime.c: turns Python frames off with a reason, for good. */
 void lks_py_refuse(const char *reason);

@@ -200,7 +200,7 @@ void lks_py_init_from(const struct lks_py_symbols *found)
 	if (!lks_pyrt.runtime)
 		return;  /* not a CPython process */
 	note_allocator(found->path != NULL);
-	lks_pygc_init(found);
+	lks_pyrt.symbols = found;  /* for pygc.c, which resolves its own on first use */
 	if (!lks_opt.python)
 		status = LKS_PY_OFF;
 	else if (!find_runtime())

@@ -6,6 +6,18 @@
 #include "python.h"
 #include "pyroom.h"
 
+/* Set by pygc.c on the thread that is about to write the snapshot. */
+static __thread struct {
+	uint32_t status;     /* enum lks_py_gc */
+	uint64_t collected;
+} gc_note __attribute__((tls_model("initial-exec")));
+
+void lks_py_gc_note(uint32_t status, uint64_t collected)
+{
+	gc_note.status = status;
+	gc_note.collected = collected;
+}
+
 static int write_codes(struct lks_buf *codes, struct lks_buf *bytes,
                        struct lks_strtab *strings)
 {
@@ -46,7 +58,8 @@ int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf 
 	record.version = lks_pyrt.version;
 	record.flags = lks_pyrt.flags;
 	*header_flags |= LKS_HF_PYTHON;
-	lks_pygc_take_note(&record.gc, &record.gc_collected);
+	record.gc = gc_note.status;
+	record.gc_collected = gc_note.collected;
 	record.reason = lks_strtab_add(strings, lks_pyrt.reason);
 	lks_buf_append(info, &record, sizeof(record));
 	if (write_codes(codes, bytes, strings) < 0 || info->failed)
