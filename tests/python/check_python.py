@@ -385,6 +385,8 @@ def check_reader(py, work, errors):
         ("line table past its section", codes_at + 24, "<I", 0xFFFFFFF0,
          "out of range"),
         ("python status", snap.sections[9][0] + 4, "<I", 9, "bad status"),
+        ("python gc", snap.sections[9][0] + 56, "<I", 99, "bad collection"),
+        ("python gc count", snap.sections[9][0] + 48, "<Q", 5, "bad collection"),
     ]
     for name, offset, fmt, value, message in cases:
         bad = os.path.join(work, "bad.lks")
