@@ -340,6 +340,27 @@ enum lks_py_status {
 	LKS_PY_NOT_STARTED = 4, /* found, but no thread ran Python code yet */
 };
 
+/* python_gc=1: whether a full collection ran before this snapshot, and
+ * if not, why (docs/PYTHON.md). NONE for snapshots it does not apply to. */
+#define LKS_PY_GCS(X)                                                       \
+	X(0, NONE, "none")             /* python_gc=0, or an end snapshot */ \
+	X(1, COLLECTED, "collected")   /* gc_collected holds the count */    \
+	X(2, UNAVAILABLE, "unavailable") /* the interpreter lacks a function */ \
+	X(3, NOT_STARTED, "not started") /* Py_Initialize has not finished */ \
+	X(4, FINALIZING, "finalizing") /* Py_Finalize under way */           \
+	X(5, NOT_PYTHON_THREAD, "not a Python thread") /* the API caller has \
+	                                  * no thread state of CPython's */   \
+	X(6, QUEUE_FULL, "pending calls full") /* Py_AddPendingCall refused */ \
+	X(7, MAIN_AWAY, "main thread ran no Python for 1 s") /* in C, asleep */\
+	X(8, SHIM_BUSY, "shim busy")   /* asked from inside the shim (signal) */
+
+enum lks_py_gc {
+#define LKS_PY_GC_ENUM(number, NAME, name) LKS_PYGC_##NAME = number,
+	LKS_PY_GCS(LKS_PY_GC_ENUM)
+#undef LKS_PY_GC_ENUM
+	LKS_PYGC_LAST = LKS_PYGC_SHIM_BUSY
+};
+
 #define LKS_PYF_RAW_MALLOC 0x1u  /* PYTHONMALLOC=malloc: objects are malloc'd */
 #define LKS_PYF_ENV_IGNORED 0x2u /* -E or -I: PYTHONMALLOC was not read */
 
@@ -354,7 +375,10 @@ struct lks_python {
 	uint64_t bad_frames;   /* walks stopped at a frame that failed a check */
 	uint64_t unpaired;     /* stacks with more Python runs than native
 	                        * _PyEval_EvalFrameDefault frames: the rest dropped */
-	uint64_t reserved[4];
+	uint64_t gc_collected; /* LKS_PYGC_COLLECTED: what PyGC_Collect returned */
+	uint32_t gc;           /* enum lks_py_gc: the collection before this snapshot */
+	uint32_t reserved32;
+	uint64_t reserved[2];
 };
 _Static_assert(sizeof(struct lks_python) == 80, "lks_python size");
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "python/python.h"
 #include "shim.h"
 /* The definition is strong, and called by its name, not through the macro. */
 #define LEAKSCOPE_WEAK
@@ -43,8 +44,8 @@ int lks_snapshot_now(enum lks_reason reason, const char *label, char *path, size
 
 LKS_EXPORT int leakscope_snapshot(const char *label)
 {
-	int failed = lks_snapshot_now(LKS_REASON_API, label && label[0] ? label : API_LABEL,
-	                              NULL, 0);
+	int failed = lks_py_in_run_snapshot(LKS_REASON_API,
+	                                    label && label[0] ? label : API_LABEL, NULL, 0);
 
 	if (failed) {
 		errno = -failed;

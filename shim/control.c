@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "python/python.h"
 #include "request.h"
 #include "shim.h"
 #include "sys.h"
@@ -143,8 +144,8 @@ static void serve(const struct request *request)
 	}
 	read_label(fd, label, sizeof(label));
 	lks_quiet_end(quiet);  /* lks_snapshot_now refuses a busy thread, and sets it itself */
-	failed = lks_snapshot_now(LKS_REASON_SIGNAL, label[0] ? label : REQUEST_LABEL,
-	                          path, sizeof(path));
+	failed = lks_py_in_run_snapshot(LKS_REASON_SIGNAL, label[0] ? label : REQUEST_LABEL,
+	                                path, sizeof(path));
 	quiet = lks_quiet_begin();  /* the reply's socket calls are not the program's */
 	if (failed) {
 		lks_line_str(&error, "error ");
@@ -220,7 +221,7 @@ static void *control_main(void *unused)
 
 		serve_requests();
 		if (due && monotonic_ns() >= due) {
-			lks_snapshot_now(LKS_REASON_TIMER, INTERVAL_LABEL, NULL, 0);
+			lks_py_in_run_snapshot(LKS_REASON_TIMER, INTERVAL_LABEL, NULL, 0);
 			while (due <= monotonic_ns())
 				due += interval_ns;
 		}

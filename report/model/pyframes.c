@@ -238,6 +238,12 @@ int pyframes_notes(const struct snapshot *snap, struct model_process *proc)
 		snprintf(text, sizeof(text), "%s: Python frames turned off (python=0)", version);
 		r = add_note(proc, text);
 	}
+	if (r == 0 && py->gc > LKS_PYGC_COLLECTED) {
+		snprintf(text, sizeof(text), "%s: python_gc=1, but no garbage collection before "
+			 "this snapshot (%s): cycles not yet collected count as live memory",
+			 version, pyframes_gc_name(py->gc));
+		r = add_note(proc, text);
+	}
 	if (r == 0 && (!(py->flags & LKS_PYF_RAW_MALLOC) || py->flags & LKS_PYF_ENV_IGNORED)) {
 		snprintf(text, sizeof(text), "%s: %s: Python objects of 512 bytes or less come "
 			 "from pymalloc's arenas and show only as arena blocks", version,
@@ -247,6 +253,17 @@ int pyframes_notes(const struct snapshot *snap, struct model_process *proc)
 		r = add_note(proc, text);
 	}
 	return r;
+}
+
+const char *pyframes_gc_name(uint32_t gc)
+{
+	static const char *const names[] = {
+#define GC_NAME(number, NAME, name) [number] = name,
+		LKS_PY_GCS(GC_NAME)
+#undef GC_NAME
+	};
+
+	return gc <= LKS_PYGC_LAST ? names[gc] : "?";
 }
 
 const char *pyframes_status_name(uint32_t status)

@@ -41,6 +41,9 @@ bool pyframes_is_system(const struct model_frame *f);
  * in pymalloc arenas), appended to proc->warnings. 0 or -ENOMEM. */
 int pyframes_notes(const struct snapshot *snap, struct model_process *proc);
 
+/* "collected", "main thread busy"... (enum lks_py_gc); "?" when unknown. */
+const char *pyframes_gc_name(uint32_t gc);
+
 /* "on", "off", "unsupported", "not started" (enum lks_py_status). */
 const char *pyframes_status_name(uint32_t status);
 

@@ -322,6 +322,10 @@ static int check_python(const struct snapshot *snap, struct errmsg *err)
 			     snap->python->status > LKS_PY_NOT_STARTED))
 		return reject(snap, err, "python record: bad status %" PRIu32,
 			      snap->python->status);
+	if (snap->python && (snap->python->gc > LKS_PYGC_LAST ||
+			     (snap->python->gc != LKS_PYGC_COLLECTED && snap->python->gc_collected)))
+		return reject(snap, err, "python record: bad collection %" PRIu32 " of %" PRIu64,
+			      snap->python->gc, snap->python->gc_collected);
 	for (size_t i = 0; i < snap->pycode_count; i++) {
 		const struct lks_pycode *c = &snap->pycodes[i];
 

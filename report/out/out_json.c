@@ -199,6 +199,8 @@ static void put_python(struct json *j, const struct model_process *proc)
 	jw_uint(j, "missed_code_objects", py->missed_codes);
 	jw_uint(j, "bad_frames", py->bad_frames);
 	jw_uint(j, "unpaired_stacks", py->unpaired);
+	jw_str(j, "gc", pyframes_gc_name(py->gc));
+	jw_uint(j, "gc_collected", py->gc_collected);
 	jw_close(j, '}');
 }
 

@@ -65,6 +65,8 @@ static void print_snapshot(FILE *out, const struct model_process *p)
 	fprintf(out, "%s (pid %" PRId32 ", snapshot %" PRIu32 " \"%s\", %s, %.3f s)",
 		p->exe[0] ? p->exe : "?", p->pid, p->seq, p->label,
 		model_reason_name(p->reason), (double)p->uptime_ns / 1e9);
+	if (p->has_python && p->python.gc == LKS_PYGC_COLLECTED)
+		fprintf(out, " [gc collected %" PRIu64 "]", p->python.gc_collected);
 }
 
 /* Why frames of a snapshot are less precise (an object rebuilt since):

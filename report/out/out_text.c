@@ -261,11 +261,16 @@ static const char *python_status(const struct model_process *proc, char *buf, si
 {
 	const struct lks_python *py = &proc->python;
 
-	snprintf(buf, size, "python: CPython %u.%u.%u, Python frames %s, %s", py->version >> 24,
-		 py->version >> 16 & 0xff, py->version >> 8 & 0xff, pyframes_status_name(py->status),
-		 py->flags & LKS_PYF_RAW_MALLOC && !(py->flags & LKS_PYF_ENV_IGNORED) ?
-		 "objects malloc'd one by one (PYTHONMALLOC=malloc)" :
-		 "small objects inside pymalloc's arenas");
+	int len = snprintf(buf, size, "python: CPython %u.%u.%u, Python frames %s, %s",
+			   py->version >> 24, py->version >> 16 & 0xff, py->version >> 8 & 0xff,
+			   pyframes_status_name(py->status),
+			   py->flags & LKS_PYF_RAW_MALLOC && !(py->flags & LKS_PYF_ENV_IGNORED) ?
+			   "objects malloc'd one by one (PYTHONMALLOC=malloc)" :
+			   "small objects inside pymalloc's arenas");
+
+	if (py->gc == LKS_PYGC_COLLECTED && len > 0 && (size_t)len < size)
+		snprintf(buf + len, size - (size_t)len, ", gc before it collected %" PRIu64
+			 " objects", py->gc_collected);
 	return buf;
 }
 

@@ -51,6 +51,8 @@ enum py_state {
 	PY_REFUSED,      /* something unexpected: native stacks only */
 };
 
+struct lks_py_symbols;
+
 struct lks_py_runtime {
 	int state;                /* enum py_state, atomic */
 	uint32_t status;          /* enum lks_py_status for the snapshot */
@@ -62,6 +64,7 @@ struct lks_py_runtime {
 	uint64_t cold_start, cold_end;  /* its .cold part, when a symtab names it */
 	struct lks_py_layout layout;
 	char reason[160];
+	const struct lks_py_symbols *symbols; /* how its names were found */
 	int finalizing_seen;      /* atomic: the capture saw Py_Finalize */
 	uint64_t bad_frames;      /* atomic: walks stopped at a bad frame */
 	uint64_t unpaired;        /* atomic: Python runs left without an eval frame */
@@ -80,6 +83,25 @@ bool lks_py_layout_check_types(const struct lks_py_layout *layout, uint64_t code
 /* pysyms.c: the .cold part of a function, from the symbol table of the
  * object holding `function` (none when the object is stripped). */
 bool lks_py_cold_range(uint64_t function, uint64_t *start, uint64_t *end);
+/* The same, in the object file at `path`, for the function named `name`
+ * (no dladdr: it takes the loader's lock). */
+bool lks_py_cold_range_in(const char *path, const char *name, uint64_t function,
+                          uint64_t *start, uint64_t *end);
+
+/* How CPython's exported names are found: dlsym at start-up (path NULL),
+ * or the dynamic symbol table of a libpython loaded later (pylate.c, whose
+ * lookup takes no lock). `size`, when not NULL, gets the symbol's size. */
+struct lks_py_symbols {
+	uint64_t (*find)(const char *name, uint64_t *size);
+	const char *path;      /* the object holding them; NULL: ask dladdr */
+};
+/* pyruntime.c: finds and checks the runtime through `symbols`; sets
+ * lks_pyrt.status (release) last, whatever it decides. */
+void lks_py_init_from(const struct lks_py_symbols *symbols);
+
+/* pysnap.c: python_gc's outcome (pygc.c) for the next snapshot this
+ * thread writes; LKS_PYGC_NONE after it. */
+void lks_py_gc_note(uint32_t status, uint64_t collected);
 
 /* pyruntime.c: turns Python frames off with a reason, for good. */
 void lks_py_refuse(const char *reason);

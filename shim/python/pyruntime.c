@@ -41,8 +41,8 @@ void lks_py_refuse(const char *reason)
 		len = sizeof(lks_pyrt.reason) - 1;
 	memcpy(lks_pyrt.reason, reason, len);
 	lks_pyrt.reason[len] = '\0';
-	lks_pyrt.status = LKS_PY_UNSUPPORTED;
-	/* release: the reason is written before anyone sees the state */
+	/* release: the reason is written before anyone sees the status or state */
+	__atomic_store_n(&lks_pyrt.status, LKS_PY_UNSUPPORTED, __ATOMIC_RELEASE);
 	__atomic_store_n(&lks_pyrt.state, PY_REFUSED, __ATOMIC_RELEASE);
 }
 
@@ -84,34 +84,39 @@ static bool command_ignores_env(void)
 	return false;
 }
 
-static void note_allocator(void)
+/* An embedding program's command line is its own, not the interpreter's. */
+static void note_allocator(bool embedded)
 {
 	const char *chosen = getenv("PYTHONMALLOC");
 
 	if (chosen && !strcmp(chosen, "malloc"))
 		lks_pyrt.flags |= LKS_PYF_RAW_MALLOC;
-	if (command_ignores_env())
+	if (!embedded && command_ignores_env())
 		lks_pyrt.flags |= LKS_PYF_ENV_IGNORED;
 }
 
+static const struct lks_py_symbols *symbols;  /* during lks_py_init_from only */
+
 static uint64_t symbol(const char *name)
 {
-	return (uint64_t)dlsym(RTLD_DEFAULT, name);
+	return symbols->find(name, NULL);
 }
 
 /* _PyEval_EvalFrameDefault's extent, from its dynamic symbol's size. */
 static bool find_eval_loop(void)
 {
-	const ElfW(Sym) *sym = NULL;
-	uint64_t eval = symbol("_PyEval_EvalFrameDefault");
-	Dl_info info;
+	const char *name = "_PyEval_EvalFrameDefault";
+	uint64_t size = 0, eval = symbols->find(name, &size);
 
-	if (!eval || !dladdr1((void *)eval, &info, (void **)&sym, RTLD_DL_SYMENT) ||
-	    !sym || sym->st_size == 0)
+	if (!eval || size == 0)
 		return false;
 	lks_pyrt.eval_start = eval;
-	lks_pyrt.eval_end = eval + sym->st_size;
-	lks_py_cold_range(eval, &lks_pyrt.cold_start, &lks_pyrt.cold_end);
+	lks_pyrt.eval_end = eval + size;
+	if (symbols->path)
+		lks_py_cold_range_in(symbols->path, name, eval, &lks_pyrt.cold_start,
+		                     &lks_pyrt.cold_end);
+	else
+		lks_py_cold_range(eval, &lks_pyrt.cold_start, &lks_pyrt.cold_end);
 	return true;
 }
 
@@ -174,24 +179,46 @@ static bool may_hold_python(void)
 	return found;
 }
 
-void lks_py_init(void)
+static uint64_t dl_find(const char *name, uint64_t *size)
 {
-	if (!may_hold_python())
-		return;
+	void *addr = dlsym(RTLD_DEFAULT, name);
+	const ElfW(Sym) *sym = NULL;
+	Dl_info info;
+
+	if (addr && size)
+		*size = dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) && sym ?
+		        sym->st_size : 0;
+	return (uint64_t)addr;
+}
+
+void lks_py_init_from(const struct lks_py_symbols *found)
+{
+	uint32_t status = LKS_PY_NOT_STARTED;
+
+	symbols = found;
 	lks_pyrt.runtime = symbol("_PyRuntime");
 	if (!lks_pyrt.runtime)
 		return;  /* not a CPython process */
-	note_allocator();
-	if (!lks_opt.python) {
-		lks_pyrt.status = LKS_PY_OFF;
+	note_allocator(found->path != NULL);
+	lks_pyrt.symbols = found;  /* for pygc.c, which resolves its own on first use */
+	if (!lks_opt.python)
+		status = LKS_PY_OFF;
+	else if (!find_runtime())
 		return;
-	}
-	if (!find_runtime())
-		return;
-	if (!lks_pycode_init()) {
+	else if (!lks_pycode_init()) {
 		lks_py_refuse("no memory for the code object table");
 		return;
 	}
-	lks_pyrt.status = LKS_PY_NOT_STARTED;
-	__atomic_store_n(&lks_pyrt.state, PY_WAITING, __ATOMIC_RELEASE);
+	/* release: a snapshot that sees the status sees the rest */
+	__atomic_store_n(&lks_pyrt.status, status, __ATOMIC_RELEASE);
+	if (status == LKS_PY_NOT_STARTED)
+		__atomic_store_n(&lks_pyrt.state, PY_WAITING, __ATOMIC_RELEASE);
+}
+
+void lks_py_init(void)
+{
+	static const struct lks_py_symbols loader = { dl_find, NULL };
+
+	if (may_hold_python())
+		lks_py_init_from(&loader);
 }

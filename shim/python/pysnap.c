@@ -6,6 +6,18 @@
 #include "python.h"
 #include "pyroom.h"
 
+/* Set by pygc.c on the thread that is about to write the snapshot. */
+static __thread struct {
+	uint32_t status;     /* enum lks_py_gc */
+	uint64_t collected;
+} gc_note __attribute__((tls_model("initial-exec")));
+
+void lks_py_gc_note(uint32_t status, uint64_t collected)
+{
+	gc_note.status = status;
+	gc_note.collected = collected;
+}
+
 static int write_codes(struct lks_buf *codes, struct lks_buf *bytes,
                        struct lks_strtab *strings)
 {
@@ -33,18 +45,21 @@ int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf 
                     struct lks_strtab *strings, uint32_t *header_flags)
 {
 	struct lks_python record = {
-		.version = lks_pyrt.version, .flags = lks_pyrt.flags,
 		.codes = lks_pycode_count() ? lks_pycode_count() - 1 : 0,
 		.missed_codes = lks_pycode_missed(), .bad_frames = __atomic_load_n(&lks_pyrt.bad_frames, __ATOMIC_RELAXED),
 		.unpaired = __atomic_load_n(&lks_pyrt.unpaired, __ATOMIC_RELAXED),
 	};
 
-	if (!lks_pyrt.runtime)
-		return 0;
+	/* acquire: what the runtime's finder wrote (a refusal's reason, and for
+	 * a libpython loaded later everything) is complete once its status is */
+	record.status = __atomic_load_n(&lks_pyrt.status, __ATOMIC_ACQUIRE);
+	if (!record.status)
+		return 0;  /* no runtime found (yet) */
+	record.version = lks_pyrt.version;
+	record.flags = lks_pyrt.flags;
 	*header_flags |= LKS_HF_PYTHON;
-	/* acquire: a refusal's reason is complete once its state is seen */
-	(void)__atomic_load_n(&lks_pyrt.state, __ATOMIC_ACQUIRE);
-	record.status = lks_pyrt.status;
+	record.gc = gc_note.status;
+	record.gc_collected = gc_note.collected;
 	record.reason = lks_strtab_add(strings, lks_pyrt.reason);
 	lks_buf_append(info, &record, sizeof(record));
 	if (write_codes(codes, bytes, strings) < 0 || info->failed)

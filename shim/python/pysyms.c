@@ -110,16 +110,23 @@ static bool find_pair(const struct image *image, const char *name, Elf64_Sym *ho
 bool lks_py_cold_range(uint64_t function, uint64_t *start, uint64_t *end)
 {
 	Dl_info info;
+
+	if (!dladdr((void *)function, &info) || !info.dli_fname || !info.dli_sname)
+		return false;
+	return lks_py_cold_range_in(info.dli_fname, info.dli_sname, function, start, end);
+}
+
+bool lks_py_cold_range_in(const char *path, const char *name, uint64_t function,
+                          uint64_t *start, uint64_t *end)
+{
 	struct image image;
 	Elf64_Sym hot = { 0 }, cold = { 0 };
 	bool found;
 
-	if (!dladdr((void *)function, &info) || !info.dli_fname || !info.dli_sname)
+	/* the main program's name is "" to the loader: /proc/self/exe is the same file */
+	if (!map_file(path[0] ? path : "/proc/self/exe", &image))
 		return false;
-	/* the main program's name is "" here: /proc/self/exe is the same file */
-	if (!map_file(info.dli_fname[0] ? info.dli_fname : "/proc/self/exe", &image))
-		return false;
-	found = find_pair(&image, info.dli_sname, &hot, &cold);
+	found = find_pair(&image, name, &hot, &cold);
 	syscall(SYS_munmap, image.bytes, image.size);
 	if (!found)
 		return false;

@@ -4,7 +4,10 @@
 #ifndef LEAKSCOPE_SHIM_PYTHON_H
 #define LEAKSCOPE_SHIM_PYTHON_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "format.h"
 
 struct lks_buf;
 struct lks_strtab;
@@ -17,6 +20,18 @@ void lks_py_init(void);
  * Python frames of this thread merged in where _PyEval_EvalFrameDefault ran
  * them, interned; `native` itself when the thread runs no Python code. */
 uint32_t lks_py_merge(uint32_t native);
+
+/* The unwinder met this object for the first time (registry.c): when no
+ * runtime was found at start-up and it is a libpython, the runtime is
+ * looked for in it (pylate.c: no lock, no loader call). */
+struct link_map;
+void lks_py_object_learned(const struct link_map *map);
+
+/* Every snapshot taken during the run comes here (API, request, interval):
+ * with python_gc=1 a full garbage collection first, where it is safe
+ * (pygc.c); then lks_snapshot_now. */
+int lks_py_in_run_snapshot(enum lks_reason reason, const char *label, char *path,
+                           size_t size);
 
 /* Set once the capture saw Py_Finalize under way (python_exit=1): the
  * recording path then takes the 'python-exit' snapshot, after the block

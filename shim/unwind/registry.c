@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 
+#include "python/python.h"
 #include "shim.h"
 #include "unwind.h"
 
@@ -154,6 +155,8 @@ static struct slot *learn(uint64_t pc)
 	slot->unreadable = !find_segment(&slot->module) || !lks_cfi_read_hdr(&slot->module);
 	/* release: the fields above are complete for whoever sees READY */
 	__atomic_store_n(&slot->state, SLOT_READY, __ATOMIC_RELEASE);
+	if (found.dlfo_link_map)
+		lks_py_object_learned(found.dlfo_link_map);  /* a libpython dlopen'd late */
 	return slot;
 }
 

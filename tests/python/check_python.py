@@ -10,6 +10,7 @@ With --minor X.Y: the scenarios on each CPython X.Y found (exit 77, a skip,
 when there is none); without: the checks that need one interpreter only.
 
 Usage: check_python.py --shim SO --leakscope EXE --ext leaky.so --plain PROGRAM
+                       --embedder PROGRAM
                        [--minor X.Y [--kind system|pyenv]]
 """
 
@@ -171,6 +172,147 @@ def check_ext(py, work, errors):
            "no leak reads leaky.c:%d ext_fn <- process() <- main()" % c_line)
 
 
+def blocks_under(snap, frame):
+    """Blocks whose Python stack holds this (qualname, file, line) frame."""
+    return sum(b for _, b, _ in snap.sites_with(lambda st: frame in st))
+
+
+def growth(old, new, frame):
+    return blocks_under(new, frame) - blocks_under(old, frame)
+
+
+def check_gc_api(py, work, errors):
+    """python_gc=1: leakscope_snapshot() collects first, so cycles made
+    between two snapshots are not growth; without it they are. A C thread
+    CPython never saw gets no collection, and the snapshot says why."""
+    script = os.path.join(SCRIPTS, "cycles.py")
+    at = markers(script)
+    lines = [("request", script, at[name]) for name in ("plain", "plain_peer", "finalized")]
+    name = py + " gc"
+    for option in (":python_gc=1", ""):
+        snaps = run([py, script, ARGS.ext], work, option)
+        before, after = snaps["before"], snaps["after"]
+        grew = [growth(before, after, frame) for frame in lines]
+        gc_after = after.python["gc"], after.python["gc_collected"]
+        if option:
+            # each request leaves at least three objects only a collection frees
+            expect(errors, name, max(grew) <= 2 and gc_after[0] == "collected" and
+                   gc_after[1] >= 600,
+                   "with python_gc=1: growth %r at cycles.py:%r, collection %r: want "
+                   "none, 'collected', 600 or more" % (grew, [f[2] for f in lines], gc_after))
+            expect(errors, name + " c thread",
+                   snaps["c_thread"].python["gc"] == "not a Python thread",
+                   "a C thread's snapshot says %r" % (snaps["c_thread"].python["gc"],))
+        else:
+            expect(errors, name + " off", min(grew) >= 200 and gc_after == ("none", 0),
+                   "without python_gc: growth %r at cycles.py:%r, collection %r: want "
+                   "200 or more each, 'none'" % (grew, [f[2] for f in lines], gc_after))
+
+
+def check_gc_request(py, work, errors):
+    """python_gc=1 with `leakscope snapshot PID`: the collection runs on the
+    main thread between bytecodes; a main thread blocked in a read for the
+    whole wait gets none, and the snapshot says so."""
+    script = os.path.join(SCRIPTS, "served.py")
+    frame = ("Session.__init__", script, markers(script)["served"])
+    for name in os.listdir(work):
+        os.unlink(os.path.join(work, name))
+    env = dict(os.environ, LD_PRELOAD=ARGS.shim, PYTHONMALLOC="malloc",
+               LEAKSCOPE_OPTIONS="output_dir=%s:summary=0:python_gc=1:snapshot_signal=60"
+               % work)
+    server = subprocess.Popen([py, script], env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    snaps = {}
+    try:
+        for label, command in (("before", "work"), ("after", "block"), ("blocked", "quit")):
+            expect(errors, py + " served", server.stdout.readline() == "ready\n",
+                   "the server did not say ready before %s" % label)
+            asked = subprocess.run([ARGS.leakscope, "snapshot", "--label", label,
+                                    str(server.pid)], capture_output=True, text=True,
+                                   timeout=60, check=False)
+            expect(errors, py + " served " + label, asked.returncode == 0,
+                   "leakscope snapshot: %s" % asked.stderr[-500:])
+            server.stdin.write(command + "\n")
+            server.stdin.flush()
+    finally:
+        server.communicate(timeout=60)
+    for name in os.listdir(work):
+        if name.endswith(".lks"):
+            snap = lkspy.Snapshot(os.path.join(work, name))
+            snaps[snap.label] = snap
+    grew = growth(snaps["before"], snaps["after"], frame)
+    gcs = [(snaps[label].python["gc"], snaps[label].python["gc_collected"])
+           for label in ("before", "after", "blocked")]
+    expect(errors, py + " served", grew <= 2 and gcs[0][0] == gcs[1][0] == "collected" and
+           gcs[1][1] >= 200 and gcs[2] == ("main thread ran no Python for 1 s", 0),
+           "growth %d at served.py:%d, collections %r: want none, 'collected' twice "
+           "(200 or more the second time), then the main thread's absence" %
+           (grew, frame[2], gcs))
+
+
+def check_growth_gate(py, work, errors):
+    """The growth gate on Python lines: 100 requests between snapshots A
+    (after 10) and B, under `leakscope run --between A,B --max-growth`. A
+    cache that keeps each response fails at the line that makes it; the
+    same loop keeping nothing passes. (--fail-on handles: the leak gate
+    judges the exit snapshot, which is not what this checks.)"""
+    script = os.path.join(SCRIPTS, "soak.py")
+    line = markers(script)["soak"]
+    json_path = os.path.join(work, "soak.json")
+    for mode in ("grow", "steady"):
+        command = [ARGS.leakscope, "run", "--between", "A,B", "--max-growth", "4096",
+                   "--fail-on", "handles", "--json", json_path, "--shim", ARGS.shim,
+                   "--", py, script, mode]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                                check=False)
+        with open(json_path, encoding="utf-8") as report:
+            growth = json.load(report)["gate"]["growth"]
+        where = [(s["function"], s["file"], s["line"], s["to_blocks"] - s["from_blocks"],
+                  s["over_max_growth"]) for s in growth["sites"] if s["growth"] > 4096]
+        if mode == "grow":
+            # 90 responses of 300 bytes and more, one block each
+            expect(errors, py + " growth gate", result.returncode != 0 and
+                   growth["failed"] and where == [("handle_request", script, line, 90, True)] and
+                   "at handle_request (soak.py:%d)" % line in result.stderr,
+                   "a growing cache: exit %d, sites over 4096 bytes %r, want only "
+                   "handle_request at soak.py:%d (+90 blocks)\n%s" %
+                   (result.returncode, where, line, result.stderr[-600:]))
+        else:
+            expect(errors, py + " growth gate steady", result.returncode == 0 and
+                   not growth["failed"] and not where,
+                   "a loop keeping nothing: exit %d, sites %r" % (result.returncode, where))
+
+
+def shared_libpython(py):
+    """The interpreter's shared libpython, or None when it was built without."""
+    asked = subprocess.run([py, "-c", "import os, sysconfig; v = sysconfig.get_config_var; "
+                            "print(os.path.join(v('LIBDIR') or '', v('INSTSONAME') or ''))"],
+                           capture_output=True, text=True, timeout=60, check=False)
+    path = asked.stdout.strip()
+    return path if asked.returncode == 0 and path.endswith(".so.1.0") and \
+        os.path.exists(path) else None
+
+
+def check_embedded(py, work, errors):
+    """A C program (not named python*) that dlopens libpython after start-up
+    and runs a script: the shim finds the runtime when the unwinder first
+    meets the library, and the script's blocks carry its Python lines."""
+    lib = shared_libpython(py)
+    if not lib:
+        print("skipped: embedded libpython (%s has no shared libpython)" % py)
+        return
+    script = os.path.join(SCRIPTS, "embedded.py")
+    line = markers(script)["embedded"]
+    snap = run([ARGS.embedder, lib, script], work)["exit"]
+    # 3.11 runs a list comprehension as a function of its own, later ones inline
+    kept = sum(size for _, _, size in snap.sites_with(
+        lambda st: st[:1] and st[0][1:] == (script, line)))
+    expect(errors, py + " embedded", snap.python and snap.python["status"] == "on" and
+           kept >= 20 * 5005,
+           "%s dlopen'd: python %r, %d bytes at embedded.py:%d, want 100100 or more" %
+           (lib, snap.python, kept, line))
+
+
 def snap_path(work, label):
     return [os.path.join(work, n) for n in os.listdir(work)
             if n.endswith("." + label + ".lks")][0]
@@ -243,6 +385,8 @@ def check_reader(py, work, errors):
         ("line table past its section", codes_at + 24, "<I", 0xFFFFFFF0,
          "out of range"),
         ("python status", snap.sections[9][0] + 4, "<I", 9, "bad status"),
+        ("python gc", snap.sections[9][0] + 56, "<I", 99, "bad collection"),
+        ("python gc count", snap.sections[9][0] + 48, "<Q", 5, "bad collection"),
     ]
     for name, offset, fmt, value, message in cases:
         bad = os.path.join(work, "bad.lks")
@@ -291,13 +435,13 @@ def check_unsupported(work, errors):
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
-    for name in ("--shim", "--leakscope", "--ext", "--plain"):
+    for name in ("--shim", "--leakscope", "--ext", "--plain", "--embedder"):
         parser.add_argument(name, required=True)
     parser.add_argument("--minor", help="the scenarios on each CPython X.Y found")
     parser.add_argument("--kind", choices=("system", "pyenv"),
                         help="only the distribution's interpreter, or only pyenv's")
     ARGS = parser.parse_args()
-    for name in ("shim", "leakscope", "ext", "plain"):
+    for name in ("shim", "leakscope", "ext", "plain", "embedder"):
         setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     found, skipped = interpreters()
     errors = []
@@ -314,7 +458,8 @@ def main():
             for py in found:
                 print("interpreter:", py)
                 for check in (check_cache, check_twins, check_listeners, check_ext,
-                              check_threads, check_exec):
+                              check_threads, check_exec, check_gc_api, check_gc_request,
+                              check_growth_gate, check_embedded):
                     try:
                         check(py, work, errors)
                     except AssertionError as failure:

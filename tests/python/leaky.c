@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* A C extension as ctypes loads it: mallocs through its PLT, and a C thread
- * that calls back into Python (tests/python/check_python.py). */
+ * that calls back into Python, and one that asks for a snapshot without
+ * ever running Python (tests/python/check_python.py). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "leakscope.h"
+
 void ext_fn(int size);
 int call_in_thread(void (*callback)(void));
+int snapshot_in_thread(const char *label);
 
 /* Seen by the compiler as used, so the malloc is not optimized away; the
  * next call overwrites it, so earlier blocks are lost. */
@@ -37,4 +41,21 @@ int call_in_thread(void (*callback)(void))
 	if (pthread_create(&thread, NULL, call_back, (void *)callback))
 		return -1;
 	return pthread_join(thread, NULL);
+}
+
+static void *take_snapshot(void *label)
+{
+	return (void *)(long)leakscope_snapshot(label);
+}
+
+/* leakscope_snapshot(label) on a new C thread CPython never saw. */
+int snapshot_in_thread(const char *label)
+{
+	pthread_t thread;
+	void *failed;
+
+	if (pthread_create(&thread, NULL, take_snapshot, (void *)label) ||
+	    pthread_join(thread, &failed))
+		return -1;
+	return (int)(long)failed;
 }

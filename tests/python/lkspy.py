@@ -11,13 +11,16 @@ SECTION = struct.Struct("<IIQQ")
 TRACE = struct.Struct("<IIQ")
 SITE = struct.Struct("<IBBHQQQQQII")
 HANDLE = struct.Struct("<iHHIIQQ")
-PYTHON = struct.Struct("<IIIIQQQQ32x")
+PYTHON = struct.Struct("<IIIIQQQQQII16x")
 PYCODE = struct.Struct("<IIIiQII")
 MODULE = struct.Struct("<QQQIII40s4x")
 
 PYFRAME_TAG = 0xFE00000000000000
 PY_STATUS = {1: "on", 2: "off", 3: "unsupported", 4: "not started"}
 HF_PYTHON = 0x8
+PY_GC = {0: "none", 1: "collected", 2: "unavailable", 3: "not started",
+         4: "finalizing", 5: "not a Python thread", 6: "pending calls full",
+         7: "main thread ran no Python for 1 s", 8: "shim busy"}
 
 
 def read_varint(table, pos):
@@ -100,7 +103,9 @@ class Snapshot:
             self.python = {"version": version, "status": PY_STATUS.get(status),
                            "reason": self.string(reason), "flags": flags,
                            "codes": info[0][4], "missed_codes": info[0][5],
-                           "bad_frames": info[0][6], "unpaired": info[0][7]}
+                           "bad_frames": info[0][6], "unpaired": info[0][7],
+                           "gc_collected": info[0][8],
+                           "gc": PY_GC.get(info[0][9], info[0][9])}
         blob_off = self.sections.get(11, (0, 0, 1))[0]
         self.codes = {}
         for rec in self._records(10, PYCODE):
