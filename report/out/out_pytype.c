@@ -81,8 +81,9 @@ void out_pytype_coverage(FILE *out, const struct model_process *p)
 
 	if (!p->has_python || !(py->flags & LKS_PYF_TYPED)) {
 		fprintf(out, "no typed Python objects in snapshot %" PRIu32 " (%s)\n", p->seq,
-			p->has_python ? "typing was off: python_types=0, or Python "
-					"frames off" : "no CPython in the process");
+			p->has_python ? "not typed: python_types=0, Python frames off, "
+					"or the interpreter not started yet" :
+					"no CPython in the process");
 		return;
 	}
 	fprintf(out, "snapshot %" PRIu32 ": %" PRIu64 " Python objects typed, %" PRIu64
