@@ -57,7 +57,9 @@ enum lks_reason {
 	X(8, RETAINERS, "retainers", struct lks_retainer_step)                \
 	X(9, PYTHON, "python", struct lks_python) /* at most one */            \
 	X(10, PYCODES, "python code", struct lks_pycode) /* sorted by id */    \
-	X(11, PYBYTES, "python line tables", uint8_t) /* the code copies' line tables */
+	X(11, PYBYTES, "python line tables", uint8_t) /* the code copies' line tables */ \
+	X(12, PYTYPES, "python types", struct lks_pytype) /* sorted by id */    \
+	X(13, PYOBJECTS, "python objects", struct lks_pyobjects) /* per (site, type) */
 
 enum lks_section_kind {
 #define LKS_SECTION_ENUM(number, NAME, name, record) LKS_SEC_##NAME = number,
@@ -363,6 +365,7 @@ enum lks_py_gc {
 
 #define LKS_PYF_RAW_MALLOC 0x1u  /* PYTHONMALLOC=malloc: objects are malloc'd */
 #define LKS_PYF_ENV_IGNORED 0x2u /* -E or -I: PYTHONMALLOC was not read */
+#define LKS_PYF_TYPED 0x4u       /* live blocks were typed: see typed_blocks */
 
 /* What the shim knew of the interpreter in this process. */
 struct lks_python {
@@ -378,9 +381,15 @@ struct lks_python {
 	uint64_t gc_collected; /* LKS_PYGC_COLLECTED: what PyGC_Collect returned */
 	uint32_t gc;           /* enum lks_py_gc: the collection before this snapshot */
 	uint32_t reserved32;
+	/* LKS_PYF_TYPED: the snapshot's live blocks, read at its time */
+	uint64_t typed_blocks;      /* Python objects of a proven type */
+	uint64_t untyped_blocks;    /* not shown to be one: buffers, and objects
+	                             * whose type could not be proven */
+	uint64_t unreadable_blocks; /* freed while the snapshot read them */
+	uint64_t typing_ns;         /* time spent typing them */
 	uint64_t reserved[2];
 };
-_Static_assert(sizeof(struct lks_python) == 80, "lks_python size");
+_Static_assert(sizeof(struct lks_python) == 112, "lks_python size");
 
 /* A copy of one code object, made the first time a stack held it. */
 struct lks_pycode {
@@ -393,5 +402,30 @@ struct lks_pycode {
 	uint32_t code_bytes;   /* bytecode length: frame offsets lie below it */
 };
 _Static_assert(sizeof(struct lks_pycode) == 32, "lks_pycode size");
+
+/* A type object that live objects of this snapshot have (docs/PYTHON.md
+ * says how it was proven to be one). */
+struct lks_pytype {
+	uint32_t id;           /* 1.. ; strictly increasing */
+	uint32_t name;         /* string: tp_name ("dict", "MyListener") */
+	uint64_t address;      /* of the type object in the process */
+	uint32_t flags;        /* LKS_PYTF_* */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct lks_pytype) == 24, "lks_pytype size");
+
+#define LKS_PYTF_HEAP 0x1u /* a heap type (a class): a live block itself */
+#define LKS_PYTF_GC 0x2u   /* its objects start with the GC header */
+
+/* Live Python objects of one type allocated at one stack, in one class. */
+struct lks_pyobjects {
+	uint32_t trace;
+	uint32_t type;         /* lks_pytype id */
+	uint8_t klass;         /* enum lks_class, as the site's */
+	uint8_t reserved[7];
+	uint64_t blocks;
+	uint64_t bytes;
+};
+_Static_assert(sizeof(struct lks_pyobjects) == 32, "lks_pyobjects size");
 
 #endif

@@ -161,6 +161,8 @@ static int check_usage(int operands, bool is_diff, const struct stats_args *stat
 	if (stats->stats.cumulative && (stats->stats.key == STATS_KEY_TRACEBACK ||
 					stats->stats.key == STATS_KEY_PYTRACEBACK))
 		return usage_error("--cumulative cannot be used with --group-by traceback");
+	if (stats->stats.cumulative && stats_key_is_pytype(stats->stats.key))
+		return usage_error("--cumulative cannot be used with --group-by pytype");
 	if (stats->svg_path && !stats->timeline_dir)
 		return usage_error("--svg draws a timeline: give --timeline DIR");
 	if (is_diff && operands != 2)

@@ -31,6 +31,7 @@ struct site_sum {
 	size_t site_of_bytes;
 	uint32_t trace_limit;
 	uint32_t trace_end;       /* one past the highest trace a site uses */
+	struct lks_pytypes *pytypes; /* NULL: no Python objects to type */
 };
 
 static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
@@ -63,6 +64,8 @@ static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t
 		site->largest = block->size;
 	if ((int32_t)(block->seq - site->oldest_seq) < 0)
 		site->oldest_seq = block->seq;
+	if (sum->pytypes)
+		lks_pytypes_visit(sum->pytypes, block, klass);
 }
 
 static void add_block(const struct lks_block *block, void *ctx)
@@ -236,10 +239,12 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
                           struct lks_snapshot_result *result)
 {
 	uint64_t started = lks_uptime_ns();
+	/* before any thread is stopped: it asks the loader for its objects */
+	struct lks_pytypes *pytypes = lks_pytypes_begin();
 	/* only at the end: leaks are what the program keeps until then */
 	struct lks_reach *reach = reason == LKS_REASON_EXIT || reason == LKS_REASON__EXIT ||
 	                          reason == LKS_REASON_FATAL_SIGNAL ? lks_reach_scan() : NULL;
-	struct site_sum sum = { 0 };
+	struct site_sum sum = { .pytypes = pytypes };
 	struct lks_handle_sum handles = { 0 };
 	struct lks_buf referenced = { 0 };  /* mappings still pointed at */
 	struct lks_snap_parts parts = { 0 };
@@ -273,8 +278,12 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 	failed |= write_traces(&sum, &handles, &parts.buf[LKS_PART_TRACES], &parts.buf[LKS_PART_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[LKS_PART_MODULES], &parts.strings);
 	/* after the traces: every code copy they name is written */
-	failed |= lks_py_snapshot(&parts.buf[LKS_PART_PYTHON], &parts.buf[LKS_PART_PYCODES],
-	                          &parts.buf[LKS_PART_PYBYTES], &parts.strings, &header.flags);
+	failed |= lks_py_snapshot(&(struct lks_py_parts){
+		.info = &parts.buf[LKS_PART_PYTHON], .codes = &parts.buf[LKS_PART_PYCODES],
+		.bytes = &parts.buf[LKS_PART_PYBYTES], .types = &parts.buf[LKS_PART_PYTYPES],
+		.objects = &parts.buf[LKS_PART_PYOBJECTS] }, pytypes, &parts.strings,
+		&header.flags);
+	lks_pytypes_end(pytypes);
 	counters = lks_buf_append(&parts.buf[LKS_PART_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {
 		fill_counters(counters, &sum.sites, result);

@@ -120,6 +120,8 @@ void model_free_process(struct model_process *proc)
 	free(proc->inherited_groups);
 	free(proc->held_groups);
 	free(proc->retainers);
+	free(proc->pyobjects);
+	free(proc->pytypes);
 	free(proc->warnings);
 	pool_free(proc->pool);
 	free(proc);

@@ -91,6 +91,20 @@ struct model_retainer {
 	struct model_retainer_step *steps;
 };
 
+/* Live Python objects of one type made at one stack (pyobjects.c). */
+struct model_pyobjects {
+	const char *type;        /* tp_name: "dict", "MyListener" */
+	enum lks_class klass;    /* as the site's */
+	uint64_t blocks, bytes;
+	struct model_stack stack;
+};
+
+/* All live objects of one Python type in a snapshot. */
+struct model_pytype_total {
+	const char *type;
+	uint64_t blocks, bytes;
+};
+
 struct model_class_total {
 	uint64_t blocks, bytes, sites;
 };
@@ -147,6 +161,11 @@ struct model_process {
 	bool has_python;
 	struct lks_python python;
 	const char *python_reason; /* "" when Python frames are on */
+	/* typed objects (python.flags has LKS_PYF_TYPED): largest bytes first */
+	struct model_pyobjects *pyobjects;
+	size_t pyobject_count;
+	struct model_pytype_total *pytypes; /* per type, largest bytes first */
+	size_t pytype_count;
 
 	struct pool *pool;
 };

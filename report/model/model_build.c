@@ -10,6 +10,7 @@
 #include "model.h"
 #include "pool.h"
 #include "pyframes.h"
+#include "pyobjects.h"
 #include "retainers.h"
 #include "snapread.h"
 #include "suppress.h"
@@ -354,7 +355,8 @@ static int build(struct builder *b, struct errmsg *err)
 	if (b->stacks && b->stack_done && sorted &&
 	    (r = copy_header(b->proc, b->snap)) == 0 &&
 	    (r = build_leaks(b)) == 0 && (r = build_handles(b, sorted)) == 0 &&
-	    (r = retainers_build(b->snap, b->proc, b->sym, stack_of_trace, b)) == 0)
+	    (r = retainers_build(b->snap, b->proc, b->sym, stack_of_trace, b)) == 0 &&
+	    (r = pyobjects_build(b->snap, b->proc, stack_of_trace, b)) == 0)
 		r = copy_warnings(b->proc, b->sym);
 	if (r == 0)
 		r = pyframes_notes(b->snap, b->proc);

@@ -206,6 +206,10 @@ static void publish(struct snapshot *snap, const struct located *loc)
 	snap->pycode_count = loc->count[LKS_SEC_PYCODES];
 	snap->pybytes = loc->at[LKS_SEC_PYBYTES];
 	snap->pybytes_size = loc->count[LKS_SEC_PYBYTES];
+	snap->pytypes = (const void *)loc->at[LKS_SEC_PYTYPES];
+	snap->pytype_count = loc->count[LKS_SEC_PYTYPES];
+	snap->pyobjects = (const void *)loc->at[LKS_SEC_PYOBJECTS];
+	snap->pyobject_count = loc->count[LKS_SEC_PYOBJECTS];
 }
 
 static int validate(struct snapshot *snap, struct errmsg *err)
@@ -343,6 +347,23 @@ const struct lks_pycode *snap_pycode(const struct snapshot *snap, uint32_t id)
 		if (snap->pycodes[mid].id == id)
 			return &snap->pycodes[mid];
 		if (snap->pycodes[mid].id < id)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return NULL;
+}
+
+const struct lks_pytype *snap_pytype(const struct snapshot *snap, uint32_t id)
+{
+	size_t low = 0, high = snap->pytype_count;
+
+	while (id && low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (snap->pytypes[mid].id == id)
+			return &snap->pytypes[mid];
+		if (snap->pytypes[mid].id < id)
 			low = mid + 1;
 		else
 			high = mid;

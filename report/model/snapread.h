@@ -36,6 +36,10 @@ struct snapshot {
 	size_t pycode_count;
 	const uint8_t *pybytes; /* line tables; each pycode's lies inside */
 	size_t pybytes_size;
+	const struct lks_pytype *pytypes; /* ids strictly increasing */
+	size_t pytype_count;
+	const struct lks_pyobjects *pyobjects; /* each names a type above */
+	size_t pyobject_count;
 	void *buffer; /* the whole file; the pointers above point into it */
 	size_t size;
 };
@@ -51,5 +55,7 @@ const char *snap_string(const struct snapshot *snap, uint32_t offset);
 const struct lks_trace *snap_trace(const struct snapshot *snap, uint32_t id);
 /* The code copy a Python frame names; NULL for id 0. */
 const struct lks_pycode *snap_pycode(const struct snapshot *snap, uint32_t id);
+/* The Python type an object record names; NULL when the file has none. */
+const struct lks_pytype *snap_pytype(const struct snapshot *snap, uint32_t id);
 
 #endif

@@ -85,7 +85,7 @@ static int check_strings(const struct snapshot *snap, struct errmsg *err)
 static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 {
 	size_t count = 0, total = 3 + snap->module_count + snap->handle_count +
-			       2 * snap->pycode_count;
+			       2 * snap->pycode_count + snap->pytype_count;
 	uint64_t *uses = malloc(total * sizeof(*uses));
 	int r = 0;
 
@@ -103,6 +103,8 @@ static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 		uses[count++] = snap->pycodes[i].qualname;
 		uses[count++] = snap->pycodes[i].filename;
 	}
+	for (size_t i = 0; i < snap->pytype_count; i++)
+		uses[count++] = snap->pytypes[i].name;
 	for (size_t i = 0, kept = 0; r == 0 && i < count; i++) {
 		if (!string_start(snap, (uint32_t)uses[i]))
 			r = reject(snap, err, "string offset %" PRIu64 " is not a string's start",
@@ -315,7 +317,8 @@ static int check_python(const struct snapshot *snap, struct errmsg *err)
 	uint64_t next_byte = 0;
 
 	if (flagged != (snap->python != NULL) ||
-	    (!flagged && (snap->pycode_count || snap->pybytes_size)))
+	    (!flagged && (snap->pycode_count || snap->pybytes_size || snap->pytype_count ||
+			  snap->pyobject_count)))
 		return reject(snap, err, "python sections %s the header's CPython flag",
 			      flagged ? "without" : "with no");
 	if (snap->python && (snap->python->status < LKS_PY_ON ||
@@ -345,6 +348,43 @@ static int check_python(const struct snapshot *snap, struct errmsg *err)
 	if (next_byte != snap->pybytes_size)
 		return reject(snap, err, "%zu bytes of line tables, of which the code "
 			      "copies use %" PRIu64, snap->pybytes_size, next_byte);
+	return 0;
+}
+
+/* Types by increasing id, each some object's; objects of a type the file
+ * holds, at a site's stack, as many as the python record says were typed
+ * (the writer counts each typed block once, in one record). */
+static int check_pytypes(const struct snapshot *snap, struct errmsg *err)
+{
+	bool typed = snap->python && (snap->python->flags & LKS_PYF_TYPED);
+	uint32_t previous = 0;
+	uint64_t blocks = 0;
+
+	if (!typed && (snap->pytype_count || snap->pyobject_count))
+		return reject(snap, err, "python objects without LKS_PYF_TYPED");
+	for (size_t i = 0; i < snap->pytype_count; i++) {
+		const struct lks_pytype *t = &snap->pytypes[i];
+
+		if (t->id <= previous || t->id > LKS_PYCODE_MAX_ID ||
+		    (t->flags & ~(LKS_PYTF_HEAP | LKS_PYTF_GC)) || !t->name)
+			return reject(snap, err, "python type %zu: id %" PRIu32 " after %" PRIu32
+				      ", flags 0x%" PRIx32, i, t->id, previous, t->flags);
+		previous = t->id;
+	}
+	for (size_t i = 0; i < snap->pyobject_count; i++) {
+		const struct lks_pyobjects *o = &snap->pyobjects[i];
+
+		if (!snap_pytype(snap, o->type) || !trace_ok(snap, o->trace) ||
+		    o->klass > LKS_CLASS_REACHABLE || o->blocks == 0 ||
+		    o->bytes / 16 < o->blocks)
+			return reject(snap, err, "python objects %zu: type %" PRIu32 ", trace %"
+				      PRIu32 ", class %u, %" PRIu64 " blocks of %" PRIu64 " bytes",
+				      i, o->type, o->trace, o->klass, o->blocks, o->bytes);
+		blocks += o->blocks;
+	}
+	if (typed && blocks != snap->python->typed_blocks)
+		return reject(snap, err, "python objects: %" PRIu64 " blocks, the python record "
+			      "says %" PRIu64 " were typed", blocks, snap->python->typed_blocks);
 	return 0;
 }
 
@@ -396,7 +436,8 @@ int snap_check_records(const struct snapshot *snap, struct errmsg *err)
 	    (r = check_strings(snap, err)) < 0 || (r = check_string_uses(snap, err)) < 0 ||
 	    (r = check_modules(snap, err)) < 0 || (r = check_traces(snap, err)) < 0 ||
 	    (r = check_python_frames(snap, err)) < 0 || (r = check_sites(snap, keys, err)) < 0 ||
-	    (r = check_handles(snap, err)) < 0 || (r = check_retainers(snap, err)) < 0)
+	    (r = check_handles(snap, err)) < 0 || (r = check_retainers(snap, err)) < 0 ||
+	    (r = check_pytypes(snap, err)) < 0)
 		goto done;
 	r = check_counters(snap, err);
 done:

@@ -60,6 +60,10 @@ struct stats_view {
 void out_stats_where(const struct stats_entry *e, char *text, size_t size);
 
 int out_stats_text(FILE *out, const struct stats_view *views, size_t count);
+/* out_pytype.c: statistics by Python type, objgraph's way. */
+void out_pytype_entry(FILE *out, const struct stats_entry *e, bool is_diff);
+void out_pytype_where(const struct stats_entry *e, char *text, size_t size);
+void out_pytype_coverage(FILE *out, const struct model_process *p);
 int out_stats_json(FILE *out, const struct stats_view *views, size_t count);
 
 struct timeline;

@@ -177,6 +177,32 @@ static void put_retainers(struct json *j, const struct model_process *p)
 	jw_close(j, ']');
 }
 
+/* The typed objects per type (null when the snapshot typed none). */
+static void put_python_types(struct json *j, const struct model_process *proc)
+{
+	const struct lks_python *py = &proc->python;
+
+	if (!(py->flags & LKS_PYF_TYPED)) {
+		jw_str(j, "objects", NULL);
+		return;
+	}
+	jw_open(j, "objects", '{');
+	jw_uint(j, "typed_blocks", py->typed_blocks);
+	jw_uint(j, "untyped_blocks", py->untyped_blocks);
+	jw_uint(j, "unreadable_blocks", py->unreadable_blocks);
+	jw_uint(j, "typing_ns", py->typing_ns);
+	jw_open(j, "types", '[');
+	for (size_t i = 0; i < proc->pytype_count; i++) {
+		jw_open(j, NULL, '{');
+		jw_str(j, "type", proc->pytypes[i].type);
+		jw_uint(j, "blocks", proc->pytypes[i].blocks);
+		jw_uint(j, "bytes", proc->pytypes[i].bytes);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
+	jw_close(j, '}');
+}
+
 /* What the shim did with CPython in this process; null without one. */
 static void put_python(struct json *j, const struct model_process *proc)
 {
@@ -201,6 +227,7 @@ static void put_python(struct json *j, const struct model_process *proc)
 	jw_uint(j, "unpaired_stacks", py->unpaired);
 	jw_str(j, "gc", pyframes_gc_name(py->gc));
 	jw_uint(j, "gc_collected", py->gc_collected);
+	put_python_types(j, proc);
 	jw_close(j, '}');
 }
 

@@ -23,6 +23,8 @@ static void put_entry(struct json *j, const struct stats_entry *e, bool is_diff,
 	if (is_diff)
 		jw_int(j, "count_diff", e->count_diff);
 	jw_str(j, "key", e->key);
+	if (e->pytype)
+		jw_str(j, "pytype", e->pytype);
 	jw_open(j, "stack", '[');
 	for (size_t i = 0; i < e->stack.count; i++)
 		jw_frame(j, &e->stack.frames[i]);

@@ -20,7 +20,12 @@ static void print_frame(FILE *out, const struct model_frame *f)
 
 void out_stats_where(const struct stats_entry *e, char *text, size_t size)
 {
-	if (e->stack.count)
+	char where[2048];
+
+	if (e->pytype) {
+		out_pytype_where(e, where, sizeof(where));
+		snprintf(text, size, "%s at %s", e->pytype, where);
+	} else if (e->stack.count)
 		frame_key_text(&e->stack.frames[0], text, size);
 	else
 		snprintf(text, size, "(no stack)");
@@ -35,6 +40,10 @@ static void print_diff(FILE *out, bool is_diff, int64_t diff, const char *unit)
 static void print_entry(FILE *out, const struct stats_table *t, bool is_diff,
 			const struct stats_entry *e, bool handles)
 {
+	if (e->pytype) {
+		out_pytype_entry(out, e, is_diff);
+		return;
+	}
 	if (handles)
 		fprintf(out, "%s at ", model_handle_type_name(e->type));
 	if (e->stack.count)
@@ -98,7 +107,12 @@ static void print_view(FILE *out, const struct stats_view *v)
 	print_diff(out, is_diff, t->total_count_diff, "");
 	fprintf(out, ", handles=%" PRIu64, t->total_handles);
 	print_diff(out, is_diff, t->total_handles_diff, "");
-	fprintf(out, "\n\n");
+	fprintf(out, "\n");
+	if (stats_key_is_pytype(t->key) && is_diff)
+		out_pytype_coverage(out, v->old_proc);
+	if (stats_key_is_pytype(t->key))
+		out_pytype_coverage(out, v->proc);
+	fprintf(out, "\n");
 	for (size_t i = 0; i < t->memory_count; i++)
 		print_entry(out, t, is_diff, &t->memory[i], false);
 	if (t->handle_count)

@@ -82,7 +82,7 @@ static int append_frame_key(struct sitekey_buffer *b, enum stats_key key,
 			break;
 		*shown = (struct model_frame){ .function = f->function, .file = f->file,
 					       .line = f->line, .module = f->module,
-					       .inlined = f->inlined };
+					       .inlined = f->inlined, .python = f->python };
 		return append(b, "%s:%" PRIu32, f->file, f->line);
 	case STATS_KEY_FUNCTION:
 		if (!f->function)

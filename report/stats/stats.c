@@ -20,6 +20,8 @@ static const char *const key_names[] = {
 	[STATS_KEY_MODULE] = "module",
 	[STATS_KEY_PYLINE] = "pyline",
 	[STATS_KEY_PYTRACEBACK] = "pytraceback",
+	[STATS_KEY_PYTYPE] = "pytype",
+	[STATS_KEY_PYTYPELINE] = "pytypeline",
 };
 
 const char *stats_key_name(enum stats_key key)
@@ -61,14 +63,20 @@ static int grow(struct grouping *g)
 
 /* Handle keys start with the type, so that a site's sockets and pipes stay
  * apart. The pool interns: equal keys are the same pointer. */
-static const char *intern_key(struct grouping *g, enum lks_handle_type type)
+static const char *intern_key(struct grouping *g, enum lks_handle_type type,
+			      const char *pytype)
 {
 	const char *key;
 	char *joined;
+	int r;
 
-	if (!type)
+	if (pytype && g->opts->key == STATS_KEY_PYTYPE)
+		return pool_intern(g->pool, pytype);
+	if (!type && !pytype)
 		return pool_intern(g->pool, g->key.text);
-	if (asprintf(&joined, "%s\n%s", model_handle_type_name(type), g->key.text) < 0)
+	r = pytype ? asprintf(&joined, "%s\n%s", pytype, g->key.text)
+		   : asprintf(&joined, "%s\n%s", model_handle_type_name(type), g->key.text);
+	if (r < 0)
 		return NULL;
 	key = pool_intern(g->pool, joined);
 	free(joined);
@@ -84,16 +92,25 @@ static bool seen_in_stack(const struct grouping *g, const char *key)
 	return false;
 }
 
+struct grouped {
+	uint64_t size, count;
+	enum lks_handle_type type;  /* handles */
+	const char *pytype;         /* typed objects */
+};
+
 static int push_key(struct grouping *g, const struct model_frame *frames, size_t n,
-		    uint64_t size, uint64_t count, enum lks_handle_type type)
+		    const struct grouped *what)
 {
 	struct model_stack shown;
 	const char *key;
-	int r = sitekey_make(g->opts->key, frames, n, &g->key, g->pool, &shown);
+	/* a type's site is its innermost Python line, as tracemalloc's */
+	enum stats_key site_key = stats_key_is_pytype(g->opts->key) ? STATS_KEY_PYLINE
+								      : g->opts->key;
+	int r = sitekey_make(site_key, frames, n, &g->key, g->pool, &shown);
 
 	if (r < 0)
 		return r;
-	key = intern_key(g, type);
+	key = intern_key(g, what->type, what->pytype);
 	if (!key)
 		return -ENOMEM;
 	if (seen_in_stack(g, key))
@@ -101,14 +118,15 @@ static int push_key(struct grouping *g, const struct model_frame *frames, size_t
 	if (g->count == g->capacity && (r = grow(g)) < 0)
 		return r;
 	g->entries[g->count++] = (struct stats_entry){
-		.key = key, .size = size, .count = count, .type = type, .stack = shown,
+		.key = key, .size = what->size, .count = what->count, .type = what->type,
+		.pytype = what->pytype, .stack = shown,
 	};
 	return 0;
 }
 
 /* 1 when the filters kept the stack, 0 when not, or a negative errno. */
 static int add_stack(struct grouping *g, const struct model_stack *stack,
-		     uint64_t size, uint64_t count, enum lks_handle_type type)
+		     const struct grouped *what)
 {
 	const struct stats_options *opts = g->opts;
 	size_t site = frame_site(stack, opts->alloc_fns, opts->alloc_fn_count);
@@ -119,17 +137,34 @@ static int add_stack(struct grouping *g, const struct model_stack *stack,
 	if (!filter_keeps(&opts->filters, n ? frames : NULL))
 		return 0;
 	g->stack_start = g->count;
-	if (!opts->cumulative || n == 0)
-		r = push_key(g, frames, n, size, count, type);
-	for (size_t i = 0; r == 0 && opts->cumulative && i < n; i++)
-		r = push_key(g, frames + i, 1, size, count, type);
+	if (!opts->cumulative || n == 0 || what->pytype)
+		r = push_key(g, frames, n, what);
+	for (size_t i = 0; r == 0 && opts->cumulative && !what->pytype && i < n; i++)
+		r = push_key(g, frames + i, 1, what);
 	return r < 0 ? r : 1;
 }
 
+static const char *site_text(const struct stats_entry *e)
+{
+	const struct model_frame *f = e->stack.count ? &e->stack.frames[0] : NULL;
+
+	return f && f->file ? f->file : f && f->function ? f->function : "";
+}
+
+/* Equal keys largest first: a merged entry keeps the first one's stack,
+ * which for a type is where most of its objects were made. */
 static int by_key(const void *a, const void *b)
 {
-	return strcmp(((const struct stats_entry *)a)->key,
-		      ((const struct stats_entry *)b)->key);
+	const struct stats_entry *x = a, *y = b;
+	int order = strcmp(x->key, y->key);
+
+	if (order || !x->pytype)
+		return order;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return strcmp(site_text(x), site_text(y));
 }
 
 /* Snapshot.statistics order: size, then count, largest first; the key
@@ -170,18 +205,41 @@ static size_t merge(struct stats_entry *entries, size_t count)
 	return kept;
 }
 
-static int group_memory(struct grouping *g, const struct model_process *proc,
-			struct stats_table *table)
+static int group_pyobjects(struct grouping *g, const struct model_process *proc,
+			   struct stats_table *table)
 {
-	for (size_t i = 0; i < proc->leak_count; i++) {
-		const struct model_leak *leak = &proc->leaks[i];
-		int r = add_stack(g, &leak->stack, leak->bytes, leak->blocks, 0);
+	for (size_t i = 0; i < proc->pyobject_count; i++) {
+		const struct model_pyobjects *o = &proc->pyobjects[i];
+		struct grouped what = { .size = o->bytes, .count = o->blocks, .pytype = o->type };
+		int r = add_stack(g, &o->stack, &what);
 
 		if (r < 0)
 			return r;
+		table->total_size += r ? o->bytes : 0;
+		table->total_count += r ? o->blocks : 0;
+	}
+	return 0;
+}
+
+static int group_memory(struct grouping *g, const struct model_process *proc,
+			struct stats_table *table)
+{
+	int r = 0;
+
+	if (stats_key_is_pytype(table->key))
+		r = group_pyobjects(g, proc, table);
+	for (size_t i = 0; !stats_key_is_pytype(table->key) && i < proc->leak_count; i++) {
+		const struct model_leak *leak = &proc->leaks[i];
+		struct grouped what = { .size = leak->bytes, .count = leak->blocks };
+
+		if ((r = add_stack(g, &leak->stack, &what)) < 0)
+			return r;
 		table->total_size += r ? leak->bytes : 0;
 		table->total_count += r ? leak->blocks : 0;
+		r = 0;
 	}
+	if (r < 0)
+		return r;
 	table->memory_count = merge(g->entries, g->count);
 	table->memory = g->entries;
 	sort_entries(table->memory, table->memory_count, by_size);
@@ -192,7 +250,8 @@ static int add_handle_groups(struct grouping *g, const struct model_handle_group
 			     size_t count, struct stats_table *table)
 {
 	for (size_t i = 0; i < count; i++) {
-		int r = add_stack(g, &groups[i].stack, 0, groups[i].count, groups[i].type);
+		struct grouped what = { .count = groups[i].count, .type = groups[i].type };
+		int r = add_stack(g, &groups[i].stack, &what);
 
 		if (r < 0)
 			return r;
@@ -224,7 +283,8 @@ int stats_build(const struct model_process *proc, const struct stats_options *op
 	int r = -ENOMEM;
 
 	table.pool = g.pool = pool_new();
-	if (table.pool && (r = group_memory(&g, proc, &table)) == 0) {
+	if (table.pool && (r = group_memory(&g, proc, &table)) == 0 &&
+	    !stats_key_is_pytype(opts->key)) {  /* handles have no Python type */
 		g.entries = NULL;
 		g.count = g.capacity = 0;
 		r = group_handles(&g, proc, &table);

@@ -20,7 +20,15 @@ enum stats_key {
 	STATS_KEY_MODULE,
 	STATS_KEY_PYLINE,      /* the innermost Python file:line (pyframes.c) */
 	STATS_KEY_PYTRACEBACK, /* the Python frames only */
+	STATS_KEY_PYTYPE,      /* typed Python objects by type (docs/PYTHON.md) */
+	STATS_KEY_PYTYPELINE,  /* ... by type and innermost Python line */
 };
+
+/* Grouped by a Python object's type: entries are typed objects only. */
+static inline bool stats_key_is_pytype(enum stats_key key)
+{
+	return key == STATS_KEY_PYTYPE || key == STATS_KEY_PYTYPELINE;
+}
 
 struct stats_options {
 	enum stats_key key;
@@ -38,8 +46,11 @@ struct stats_entry {
 	uint64_t size, count;     /* memory: bytes, blocks; handles: 0, open */
 	int64_t size_diff, count_diff; /* set by diff_tables(), else 0 */
 	enum lks_handle_type type;     /* handles only */
+	const char *pytype;            /* pytype keys: the objects' type */
 	/* The key's frames, innermost first; fields that are not part of the
-	 * key are NULL, and address is 0 where the key says nothing of it. */
+	 * key are NULL, and address is 0 where the key says nothing of it.
+	 * pytype: the innermost Python line (else the native site) of the
+	 * stack that made most of them. */
 	struct model_stack stack;
 };
 

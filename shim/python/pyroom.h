@@ -60,6 +60,7 @@ struct lks_py_runtime {
 	uint32_t flags;           /* LKS_PYF_* */
 	uint64_t runtime;         /* &_PyRuntime */
 	uint64_t code_type;       /* &PyCode_Type */
+	uint64_t type_type, str_type;  /* &PyType_Type, &PyUnicode_Type (pytypeset.c) */
 	uint64_t eval_start, eval_end;  /* _PyEval_EvalFrameDefault */
 	uint64_t cold_start, cold_end;  /* its .cold part, when a symtab names it */
 	struct lks_py_layout layout;

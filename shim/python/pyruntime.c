@@ -140,6 +140,8 @@ static bool find_runtime(void)
 		return false;
 	}
 	lks_pyrt.code_type = symbol("PyCode_Type");
+	lks_pyrt.type_type = symbol("PyType_Type");
+	lks_pyrt.str_type = symbol("PyUnicode_Type");
 	if (!lks_py_layout_for(lks_pyrt.version, lks_pyrt.runtime, &lks_pyrt.layout,
 	                       reason, size) ||
 	    !lks_py_layout_check_types(&lks_pyrt.layout, lks_pyrt.code_type,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The Python sections of a snapshot: what the shim knew of the interpreter,
- * and every code object copied so far with its line table. Called after the
- * traces are gathered, so every copy id a trace holds is already here. */
+ * every code object copied so far with its line table, and the typed
+ * objects. Called after the traces are gathered, so every copy id a trace
+ * holds is already here. */
 #include "../shim.h"
 #include "python.h"
 #include "pyroom.h"
+#include "pytypes.h"
 
 /* Set by pygc.c on the thread that is about to write the snapshot. */
 static __thread struct {
@@ -41,7 +43,7 @@ static int write_codes(struct lks_buf *codes, struct lks_buf *bytes,
 	return codes->failed || bytes->failed ? -1 : 0;
 }
 
-int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf *bytes,
+int lks_py_snapshot(const struct lks_py_parts *parts, struct lks_pytypes *types,
                     struct lks_strtab *strings, uint32_t *header_flags)
 {
 	struct lks_python record = {
@@ -61,8 +63,10 @@ int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf 
 	record.gc = gc_note.status;
 	record.gc_collected = gc_note.collected;
 	record.reason = lks_strtab_add(strings, lks_pyrt.reason);
-	lks_buf_append(info, &record, sizeof(record));
-	if (write_codes(codes, bytes, strings) < 0 || info->failed)
+	if (types && lks_pytypes_write(types, parts->types, parts->objects, strings, &record) < 0)
+		return -1;
+	lks_buf_append(parts->info, &record, sizeof(record));
+	if (write_codes(parts->codes, parts->bytes, strings) < 0 || parts->info->failed)
 		return -1;
 	return 0;
 }

@@ -39,10 +39,26 @@ int lks_py_in_run_snapshot(enum lks_reason reason, const char *label, char *path
 extern int lks_py_exit_due;  /* atomic */
 void lks_py_exit_snapshot(void);
 
-/* Snapshot sections LKS_SEC_PYTHON, PYCODES and PYBYTES, and LKS_HF_PYTHON
- * in *header_flags when a runtime was found (else the sections stay empty).
- * 0, or -1 when a buffer could not grow. */
-int lks_py_snapshot(struct lks_buf *info, struct lks_buf *codes, struct lks_buf *bytes,
+/* Typing the snapshot's live blocks (pytypes.c): begun before the snapshot
+ * reads the live table and before any thread is stopped (NULL: no typing
+ * in this process), given each block the snapshot counts in a site, then
+ * written by lks_py_snapshot and ended. */
+struct lks_pytypes;
+struct lks_block;
+struct lks_pytypes *lks_pytypes_begin(void);
+void lks_pytypes_visit(struct lks_pytypes *types, const struct lks_block *block, uint8_t klass);
+void lks_pytypes_end(struct lks_pytypes *types);
+
+/* The buffers of the Python sections of one snapshot. */
+struct lks_py_parts {
+	struct lks_buf *info, *codes, *bytes;  /* PYTHON, PYCODES, PYBYTES */
+	struct lks_buf *types, *objects;       /* PYTYPES, PYOBJECTS */
+};
+
+/* The Python sections, and LKS_HF_PYTHON in *header_flags when a runtime
+ * was found (else the sections stay empty); the typed objects when `types`
+ * is not NULL. 0, or -1 when a buffer could not grow. */
+int lks_py_snapshot(const struct lks_py_parts *parts, struct lks_pytypes *types,
                     struct lks_strtab *strings, uint32_t *header_flags);
 
 #endif

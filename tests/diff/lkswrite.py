@@ -41,9 +41,9 @@ RECORDS = {"header": (HEADER, HEADER_FIELDS), "section": (SECTION, SECTION_FIELD
            "handle": (HANDLE, HANDLE_FIELDS)}
 
 (SEC_STRINGS, SEC_COUNTERS, SEC_MODULES, SEC_TRACES, SEC_FRAMES, SEC_SITES, SEC_HANDLES,
- SEC_RETAINERS, SEC_PYTHON, SEC_PYCODES, SEC_PYBYTES) = range(1, 12)
+ SEC_RETAINERS, SEC_PYTHON, SEC_PYCODES, SEC_PYBYTES, SEC_PYTYPES, SEC_PYOBJECTS) = range(1, 14)
 RETAINER_SIZE = 48
-PYTHON_SIZE, PYCODE_SIZE = 80, 32
+PYTHON_SIZE, PYCODE_SIZE, PYTYPE_SIZE, PYOBJECTS_SIZE = 80, 32, 24, 32
 REASON_EXIT, REASON_TIMER = 1, 4
 MODULE_MAIN = 0x1
 HANDLE_SOCKET = 2
@@ -95,9 +95,11 @@ def write_snapshot(path, *, pid, seq, uptime_ns, label, exe, module, bias, start
         (SEC_HANDLES, HANDLE.size, b"".join(HANDLE.pack(fd, kind, 0, trace, 0, 0, 0)
                                             for trace, kind, fd in handles), len(handles)),
         (SEC_RETAINERS, RETAINER_SIZE, b"", 0),
-        (SEC_PYTHON, PYTHON_SIZE, b"", 0),  # no CPython: the three are empty
+        (SEC_PYTHON, PYTHON_SIZE, b"", 0),  # no CPython: the five are empty
         (SEC_PYCODES, PYCODE_SIZE, b"", 0),
         (SEC_PYBYTES, 1, b"", 0),
+        (SEC_PYTYPES, PYTYPE_SIZE, b"", 0),
+        (SEC_PYOBJECTS, PYOBJECTS_SIZE, b"", 0),
     ]
     offset = HEADER.size + SECTION.size * len(sections)
     table, body = b"", b""

@@ -11,7 +11,9 @@ SECTION = struct.Struct("<IIQQ")
 TRACE = struct.Struct("<IIQ")
 SITE = struct.Struct("<IBBHQQQQQII")
 HANDLE = struct.Struct("<iHHIIQQ")
-PYTHON = struct.Struct("<IIIIQQQQQII16x")
+PYTHON = struct.Struct("<IIIIQQQQQIIQQQQ16x")
+PYTYPE = struct.Struct("<IIQII")
+PYOBJECTS = struct.Struct("<IIB7xQQ")
 PYCODE = struct.Struct("<IIIiQII")
 MODULE = struct.Struct("<QQQIII40s4x")
 
@@ -105,7 +107,12 @@ class Snapshot:
                            "codes": info[0][4], "missed_codes": info[0][5],
                            "bad_frames": info[0][6], "unpaired": info[0][7],
                            "gc_collected": info[0][8],
-                           "gc": PY_GC.get(info[0][9], info[0][9])}
+                           "gc": PY_GC.get(info[0][9], info[0][9]),
+                           "typed_blocks": info[0][11], "untyped_blocks": info[0][12],
+                           "unreadable_blocks": info[0][13], "typing_ns": info[0][14]}
+        self.types = {t[0]: self.string(t[1]) for t in self._records(12, PYTYPE)}
+        self.objects = [(o[0], self.types[o[1]], o[2], o[3], o[4])
+                        for o in self._records(13, PYOBJECTS)]
         blob_off = self.sections.get(11, (0, 0, 1))[0]
         self.codes = {}
         for rec in self._records(10, PYCODE):
@@ -160,6 +167,10 @@ class Snapshot:
             known = self._stacks[trace] = [
                 f for f in (self.py_frame(v) for v in self.traces.get(trace, [])) if f]
         return known
+
+    def objects_of(self, type_name):
+        """Typed objects (trace, blocks, bytes) of one type, per site."""
+        return [(o[0], o[3], o[4]) for o in self.objects if o[1] == type_name]
 
     def sites_with(self, predicate):
         """Sites (trace, blocks, bytes) whose Python stack satisfies it."""

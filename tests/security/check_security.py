@@ -419,6 +419,8 @@ def pack_snapshot(*, strings=b"\0", modules=(), traces=(), frames=(), sites=(), 
         (lkswrite.SEC_PYTHON, lkswrite.PYTHON_SIZE, b"", 0),
         (lkswrite.SEC_PYCODES, lkswrite.PYCODE_SIZE, b"", 0),
         (lkswrite.SEC_PYBYTES, 1, b"", 0),
+        (lkswrite.SEC_PYTYPES, lkswrite.PYTYPE_SIZE, b"", 0),
+        (lkswrite.SEC_PYOBJECTS, lkswrite.PYOBJECTS_SIZE, b"", 0),
     ]
     offset = lkswrite.HEADER.size + lkswrite.SECTION.size * len(sections)
     table, body = b"", b""

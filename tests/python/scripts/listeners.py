@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Listeners subscribed and never removed; a file dropped (closed by its
-# refcount) and files kept open in a list.
+# Listeners subscribed and never removed (50, a snapshot, 150 more); a file
+# dropped (closed by its refcount) and files kept open in a list.
 import ctypes
 import os
 import sys
@@ -29,7 +29,10 @@ def read_once(path):
     return f.read(1)
 
 
-for n in range(200):
+for n in range(50):
+    subscribe(n)
+snapshot(b"early")
+for n in range(50, 200):
     subscribe(n)
 for _ in range(5):
     keep_open(sys.argv[0])

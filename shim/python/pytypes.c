@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/* Python objects typed at snapshot time (docs/PYTHON.md, "Typed objects"):
+ * a live block is an object when its header, at the block's start (an
+ * object without GC) or past the GC header and pre-header its type says it
+ * has, holds a live reference count and a type pytypeset.c proves. The
+ * blocks are sorted by address and the heap read in pieces of up to 64 KiB
+ * with process_vm_readv: an in-run snapshot races with frees, so a read
+ * may fail, and never faults. */
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../process.h"
+#include "python.h"
+#include "pyroom.h"
+#include "pytypes.h"
+
+#define HEAD_BYTES 48      /* pre-header, GC header, refcount, type */
+#define WINDOW (64 * 1024) /* bytes of heap read in one piece */
+#define GAP_MAX 4096       /* farther apart, two blocks are read apart */
+#define WINDOWS 16         /* pieces per system call */
+#define TYPE_IDS_MAX 0xffffffu
+#define REFCOUNT_MAX 0xffffffffu /* 3.12's immortal count; no real one is higher */
+
+struct object_slot {
+	uint64_t key;          /* trace << 32 | type << 8 | class; 0: empty */
+	uint64_t index;        /* of the record in objects */
+};
+
+struct window {
+	uint64_t first, end;   /* blocks [first, end) of the sorted ones */
+	uint64_t start, len;   /* the bytes read */
+};
+
+struct lks_pytypes {
+	struct pytype_set set;
+	uint64_t str_type, str_min;   /* a compact str is shorter than its type says */
+	pid_t pid;
+	struct lks_buf blocks;        /* struct pytype_block, then sorted */
+	uint8_t bytes[WINDOWS][WINDOW];
+	struct window windows[WINDOWS];
+	struct iovec local[WINDOWS], remote[WINDOWS];
+	uint64_t radix_next[256], radix_end[256];
+	struct lks_buf objects;       /* struct lks_pyobjects */
+	struct object_slot *slots;
+	uint64_t slot_mask;
+	size_t slots_bytes;
+	uint64_t typed, untyped, unreadable, spent_ns;
+};
+
+static uint64_t mix(uint64_t key)
+{
+	return key * 0x9e3779b97f4a7c15u >> 32;  /* high bits: every bit of the key */
+}
+
+static struct object_slot *slot_for(struct object_slot *slots, uint64_t mask, uint64_t key)
+{
+	uint64_t at = mix(key) & mask;
+
+	while (slots[at].key && slots[at].key != key)
+		at = (at + 1) & mask;
+	return &slots[at];
+}
+
+static uint64_t record_key(const struct lks_pyobjects *record)
+{
+	return (uint64_t)record->trace << 32 | (uint64_t)record->type << 8 | record->klass;
+}
+
+/* Twice the room once half is used: lookups stay short. */
+static bool grow_slots(struct lks_pytypes *types)
+{
+	uint64_t count = (types->slot_mask + 1) * 2;
+	size_t bytes = count * sizeof(struct object_slot);
+	struct object_slot *slots = lks_map(bytes);
+	const struct lks_pyobjects *records = (const void *)types->objects.bytes;
+
+	if (!slots)
+		return false;
+	for (uint64_t i = 0; i < types->objects.len / sizeof(*records); i++) {
+		struct object_slot *slot = slot_for(slots, count - 1, record_key(&records[i]));
+
+		slot->key = record_key(&records[i]);
+		slot->index = i;
+	}
+	if (types->slots)
+		lks_unmap(types->slots, types->slots_bytes);
+	types->slots = slots;
+	types->slots_bytes = bytes;
+	types->slot_mask = count - 1;
+	return true;
+}
+
+static void count_object(struct lks_pytypes *types, const struct pytype_block *block,
+                         uint32_t type)
+{
+	struct lks_pyobjects fresh = { .trace = block->trace, .type = type,
+	                               .klass = PYT_BLOCK_CLASS(block) };
+	uint64_t key = record_key(&fresh), records = types->objects.len / sizeof(fresh);
+	struct object_slot *slot = slot_for(types->slots, types->slot_mask, key);
+	struct lks_pyobjects *record;
+
+	if (!slot->key) {
+		if (records >= (types->slot_mask + 1) / 2) {
+			if (!grow_slots(types))
+				goto untyped;
+			slot = slot_for(types->slots, types->slot_mask, key);
+		}
+		if (!lks_buf_append(&types->objects, &fresh, sizeof(fresh)))
+			goto untyped;
+		slot->key = key;
+		slot->index = records;
+	}
+	record = (struct lks_pyobjects *)(void *)types->objects.bytes + slot->index;
+	record->blocks++;
+	record->bytes += block->size;
+	pytype_set_info(&types->set, type)->used = true;
+	types->typed++;
+	return;
+untyped:
+	types->untyped++;
+}
+
+static uint64_t word(const uint8_t *head, size_t at)
+{
+	uint64_t value;
+
+	__builtin_memcpy(&value, head + at, sizeof(value));
+	return value;
+}
+
+static size_t head_len(const struct pytype_block *block)
+{
+	return block->size < HEAD_BYTES ? block->size : HEAD_BYTES;
+}
+
+/* The object may start at 0, 16 or 32 bytes in; where its type says it
+ * does is the only place it is believed. */
+static void classify(struct lks_pytypes *types, const struct pytype_block *block,
+                     const uint8_t *head)
+{
+	for (uint32_t at = 0; at + 16 <= head_len(block); at += 16) {
+		uint64_t refcount = word(head, at);
+		uint32_t id;
+		const struct pytype_info *info;
+
+		if (refcount - 1 >= REFCOUNT_MAX)
+			continue;  /* 0: a dead object on a free list, or no object */
+		id = pytype_set_prove(&types->set, word(head, at + 8));
+		if (!id || id > TYPE_IDS_MAX)
+			continue;
+		info = pytype_set_info(&types->set, id);
+		if (info->object_offset != at ||
+		    block->size < at + (info->addr == types->str_type ? types->str_min :
+		                                                          info->basicsize))
+			continue;
+		count_object(types, block, id);
+		return;
+	}
+	types->untyped++;
+}
+
+/* ---- reading the blocks, in address order ------------------------------ */
+
+static unsigned digit(const struct pytype_block *block, uint64_t lo, int shift)
+{
+	return (unsigned)((block->addr_class - lo) >> shift & 255);
+}
+
+/* One level of the sort: the blocks by their digit, in place. Its counts
+ * live in the mapped state: the snapshot may run on a small stack. */
+static void permute(struct lks_pytypes *types, struct pytype_block *blocks, uint64_t count,
+                    uint64_t lo, int shift)
+{
+	uint64_t *next = types->radix_next, *end = types->radix_end, at = 0;
+
+	__builtin_memset(end, 0, sizeof(types->radix_end));
+	for (uint64_t i = 0; i < count; i++)
+		end[digit(&blocks[i], lo, shift)]++;
+	for (int d = 0; d < 256; d++) {
+		next[d] = at;
+		at += end[d];
+		end[d] = at;
+	}
+	for (unsigned d = 0; d < 256; d++)
+		while (next[d] < end[d]) {
+			struct pytype_block moving = blocks[next[d]];
+			unsigned to = digit(&moving, lo, shift);
+
+			if (to == d) {
+				next[d]++;
+				continue;
+			}
+			blocks[next[d]] = blocks[next[to]];
+			blocks[next[to]++] = moving;
+		}
+}
+
+/* In place, most significant byte first (American flag sort): a second
+ * copy of the blocks would cost as much memory again. A frame holds no
+ * array: the buckets are found again in the permuted blocks. */
+static void sort_range(struct lks_pytypes *types, struct pytype_block *blocks,
+                       uint64_t count, uint64_t lo, int shift)
+{
+	if (count < 32 || shift < 0) {  /* insertion sort: few, or all equal */
+		for (uint64_t i = 1; i < count; i++) {
+			struct pytype_block kept = blocks[i];
+			uint64_t j = i;
+
+			for (; j > 0 && blocks[j - 1].addr_class > kept.addr_class; j--)
+				blocks[j] = blocks[j - 1];
+			blocks[j] = kept;
+		}
+		return;
+	}
+	permute(types, blocks, count, lo, shift);
+	for (uint64_t first = 0, i = 1; i <= count; i++)
+		if (i == count || digit(&blocks[i], lo, shift) != digit(&blocks[first], lo, shift)) {
+			sort_range(types, blocks + first, i - first, lo, shift - 8);
+			first = i;
+		}
+}
+
+static void sort_blocks(struct lks_pytypes *types)
+{
+	struct pytype_block *blocks = (void *)types->blocks.bytes;
+	uint64_t count = types->blocks.len / sizeof(*blocks), lo = UINT64_MAX, hi = 0;
+	int shift = 0;
+
+	for (uint64_t i = 0; i < count; i++) {
+		lo = blocks[i].addr_class < lo ? blocks[i].addr_class : lo;
+		hi = blocks[i].addr_class > hi ? blocks[i].addr_class : hi;
+	}
+	while (count > 1 && shift + 8 < 64 && (hi - lo) >> (shift + 8))
+		shift += 8;
+	sort_range(types, blocks, count, lo, shift);
+}
+
+/* Blocks close together are read as one piece of heap, up to WINDOW. */
+static uint64_t plan_window(const struct pytype_block *blocks, uint64_t count, uint64_t at,
+                            struct window *window)
+{
+	uint64_t start = PYT_BLOCK_ADDR(&blocks[at]), end = start + head_len(&blocks[at]);
+
+	window->first = at;
+	for (at++; at < count; at++) {
+		uint64_t addr = PYT_BLOCK_ADDR(&blocks[at]), last = addr + head_len(&blocks[at]);
+
+		if (addr > end + GAP_MAX || last - start > WINDOW)
+			break;
+		end = last > end ? last : end;
+	}
+	window->end = at;
+	window->start = start;
+	window->len = end - start;
+	return at;
+}
+
+static void classify_window(struct lks_pytypes *types, const struct window *window,
+                            const uint8_t *bytes)
+{
+	const struct pytype_block *blocks = (const void *)types->blocks.bytes;
+
+	for (uint64_t i = window->first; i < window->end; i++)
+		classify(types, &blocks[i], bytes + PYT_BLOCK_ADDR(&blocks[i]) - window->start);
+}
+
+/* A piece that could not be read whole (part of it unmapped since): each
+ * of its blocks alone; what cannot be read is counted. */
+static void classify_one_by_one(struct lks_pytypes *types, const struct window *window)
+{
+	const struct pytype_block *blocks = (const void *)types->blocks.bytes;
+	uint8_t head[HEAD_BYTES];
+
+	for (uint64_t i = window->first; i < window->end; i++) {
+		if (lks_py_peek(head, PYT_BLOCK_ADDR(&blocks[i]), head_len(&blocks[i])))
+			classify(types, &blocks[i], head);
+		else
+			types->unreadable++;
+	}
+}
+
+/* Up to WINDOWS pieces per system call. The call stops at a piece it cannot
+ * read: that one goes block by block, the ones after it are planned again. */
+static void read_blocks(struct lks_pytypes *types)
+{
+	const struct pytype_block *blocks = (const void *)types->blocks.bytes;
+	uint64_t count = types->blocks.len / sizeof(*blocks), at = 0;
+
+	while (at < count) {
+		uint32_t planned = 0, done = 0;
+		uint64_t next = at;
+		long got;
+
+		while (planned < WINDOWS && next < count) {
+			struct window *w = &types->windows[planned];
+
+			next = plan_window(blocks, count, next, w);
+			types->local[planned] = (struct iovec){ types->bytes[planned], w->len };
+			types->remote[planned++] = (struct iovec){ (void *)w->start, w->len };
+		}
+		got = syscall(SYS_process_vm_readv, (long)types->pid, types->local,
+		              (unsigned long)planned, types->remote, (unsigned long)planned, 0L);
+		for (uint64_t left = got > 0 ? (uint64_t)got : 0;
+		     done < planned && left >= types->windows[done].len; done++) {
+			left -= types->windows[done].len;
+			classify_window(types, &types->windows[done], types->bytes[done]);
+		}
+		if (done < planned)
+			classify_one_by_one(types, &types->windows[done++]);
+		at = done < planned ? types->windows[done].first : next;
+	}
+}
+
+void lks_pytypes_visit(struct lks_pytypes *types, const struct lks_block *block, uint8_t klass)
+{
+	struct pytype_block kept = { .addr_class = block->addr | klass, .trace = block->trace,
+	                             .size = (uint32_t)block->size };
+
+	/* no object is smaller, unaligned, or (here) that large */
+	if (block->size < 16 || (block->addr & 7) || block->size > UINT32_MAX || klass > 7 ||
+	    !lks_buf_append(&types->blocks, &kept, sizeof(kept)))
+		types->untyped++;
+}
+
+static bool typing_wanted(void)
+{
+	/* acquire: a refusal's state is seen with what it refused */
+	int state = __atomic_load_n(&lks_pyrt.state, __ATOMIC_ACQUIRE);
+
+	return lks_opt.python_types && lks_pyrt.runtime && state != PY_ABSENT &&
+	       state != PY_REFUSED;
+}
+
+struct lks_pytypes *lks_pytypes_begin(void)
+{
+	uint64_t started = lks_uptime_ns(), estimate;
+	struct lks_live_stats live;
+	struct lks_pytypes *types;
+
+	if (!typing_wanted() || !(types = lks_map(sizeof(*types))))
+		return NULL;
+	types->slot_mask = 1023;
+	types->slots_bytes = (types->slot_mask + 1) * sizeof(struct object_slot);
+	types->slots = lks_map(types->slots_bytes);
+	if (!types->slots || !pytype_set_begin(&types->set)) {
+		lks_pytypes_end(types);
+		return NULL;
+	}
+	/* room for the blocks live now and some more: growing copies them */
+	lks_live_stats(&live);
+	estimate = live.allocs - live.frees;
+	if (lks_buf_append(&types->blocks, NULL, (estimate + estimate / 8) *
+	                                        sizeof(struct pytype_block)))
+		types->blocks.len = 0;
+	types->blocks.failed = false;
+	types->pid = getpid();
+	types->str_type = lks_pyrt.str_type;
+	types->str_min = lks_pyrt.layout.str_ascii_data + 1;
+	types->spent_ns = lks_uptime_ns() - started;
+	return types;
+}
+
+void lks_pytypes_end(struct lks_pytypes *types)
+{
+	if (!types)
+		return;
+	pytype_set_end(&types->set);
+	if (types->slots)
+		lks_unmap(types->slots, types->slots_bytes);
+	lks_buf_free(&types->objects);
+	lks_buf_free(&types->blocks);
+	lks_unmap(types, sizeof(*types));
+}
+
+/* The types some object has, by id, then the objects. */
+int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
+                      struct lks_buf *object_records, struct lks_strtab *strings,
+                      struct lks_python *record)
+{
+	uint64_t started = lks_uptime_ns();
+	uint64_t blocks = types->blocks.len / sizeof(struct pytype_block);
+	uint32_t count;
+
+	/* a block the buffer had no room for was counted untyped already */
+	sort_blocks(types);
+	if (pytype_set_blocks(&types->set, (const void *)types->blocks.bytes, blocks))
+		read_blocks(types);
+	else
+		types->untyped += blocks;
+	types->spent_ns += lks_uptime_ns() - started;
+	count = (uint32_t)(types->set.types.len / sizeof(struct pytype_info));
+	for (uint32_t id = 1; id <= count; id++) {
+		const struct pytype_info *info = pytype_set_info(&types->set, id);
+		struct lks_pytype out = { .id = id, .address = info->addr };
+
+		if (!info->used)
+			continue;
+		out.name = lks_strtab_add(strings, (const char *)types->set.names.bytes +
+		                                   info->name_at);
+		out.flags = (info->flags & PYTF_HEAPTYPE ? LKS_PYTF_HEAP : 0) |
+		            (info->flags & PYTF_HAVE_GC ? LKS_PYTF_GC : 0);
+		lks_buf_append(type_records, &out, sizeof(out));
+	}
+	if (types->objects.len)
+		lks_buf_append(object_records, types->objects.bytes, types->objects.len);
+	record->flags |= LKS_PYF_TYPED;
+	record->typed_blocks = types->typed;
+	record->untyped_blocks = types->untyped;
+	record->unreadable_blocks = types->unreadable;
+	record->typing_ns = types->spent_ns;
+	return type_records->failed || object_records->failed ? -1 : 0;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by pytypes.c (typing blocks) and pytypeset.c (proving types) only:
+ * the type objects one snapshot has proven, and how they were proven; and
+ * for pysnap.c, the sections they give. */
+#ifndef LEAKSCOPE_SHIM_PYTYPES_H
+#define LEAKSCOPE_SHIM_PYTYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../shim.h"
+
+/* CPython's type flags (Include/object.h of 3.11, 3.12 and 3.13 agree). */
+#define PYTF_MANAGED_WEAKREF (1ull << 3)  /* 3.12+: part of the pre-header */
+#define PYTF_MANAGED_DICT (1ull << 4)     /* 3.11+: the pre-header */
+#define PYTF_HEAPTYPE (1ull << 9)
+#define PYTF_READY (1ull << 12)
+#define PYTF_HAVE_GC (1ull << 14)
+#define PYTF_TYPE_SUBCLASS (1ull << 31)
+/* PyTypeObject.tp_flags: after the object header and 18 pointer-sized
+ * slots, the same from 3.11 to 3.13 (checked on PyType_Type at start). */
+#define PYT_TP_FLAGS 168
+#define PYT_GC_HEAD 16        /* PyGC_Head: _gc_next, _gc_prev */
+#define PYT_PRE_HEADER 16     /* managed dict (and weakref) pointers */
+#define PYT_NAME_MAX 256      /* bytes of tp_name kept, its NUL included */
+
+struct pytype_info {
+	uint64_t addr;
+	uint64_t flags;           /* tp_flags */
+	uint64_t basicsize;
+	uint32_t name_at;         /* in the set's names */
+	uint32_t object_offset;   /* where its objects start in their block */
+	bool used;                /* an object of this snapshot has it */
+};
+
+struct pytype_range {
+	uint64_t start, end;
+};
+
+#define PYT_RANGES_MAX 2048
+
+/* A live block as the snapshot saw it: 8-byte aligned (an object always
+ * is), so the low bits of its address hold the site's class. */
+struct pytype_block {
+	uint64_t addr_class;
+	uint32_t trace;
+	uint32_t size;            /* blocks of 4 GiB and more are not typed */
+};
+#define PYT_BLOCK_ADDR(b) ((b)->addr_class & ~7ull)
+#define PYT_BLOCK_CLASS(b) ((uint8_t)((b)->addr_class & 7))
+
+struct pytype_set {
+	uint64_t type_type;       /* &PyType_Type */
+	uint64_t min_type_block;  /* a heap type's block is at least this big */
+	uint64_t pre_header_flags;/* the flags that add the pre-header */
+	struct pytype_range ranges[PYT_RANGES_MAX]; /* modules' writable segments */
+	uint32_t range_count;
+	uint64_t *heap_types;     /* where a heap type may start: past the GC
+	                           * header of a block big enough for one; open
+	                           * addressing, 0 = empty */
+	uint64_t heap_mask;
+	size_t heap_bytes;
+	struct { uint64_t addr; uint32_t verdict; } *cache;  /* 0: not a type */
+	uint64_t cache_mask, cache_used;
+	size_t cache_bytes;
+	struct lks_buf types;     /* struct pytype_info; id = index + 1 */
+	struct lks_buf names;     /* NUL-terminated tp_name copies */
+};
+
+/* Before the snapshot looks at blocks (and before any thread is stopped:
+ * it asks the loader for its objects). False when typing cannot start. */
+bool pytype_set_begin(struct pytype_set *set);
+void pytype_set_end(struct pytype_set *set);
+/* The snapshot's blocks, by address, before anything is proven: a heap
+ * type is one of them. False when there is no memory for their table. */
+bool pytype_set_blocks(struct pytype_set *set, const struct pytype_block *blocks,
+                       uint64_t count);
+/* The id of the type object at `candidate`, 0 when it is not proven to be
+ * one. Reads the program's memory with lks_py_peek only. */
+uint32_t pytype_set_prove(struct pytype_set *set, uint64_t candidate);
+struct pytype_info *pytype_set_info(struct pytype_set *set, uint32_t id);
+
+/* pytypes.c, for pysnap.c: the python types and python objects sections,
+ * and the typing counts in `record`. 0, or -1 when a buffer could not grow. */
+struct lks_pytypes;
+struct lks_python;
+int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
+                      struct lks_buf *object_records, struct lks_strtab *strings,
+                      struct lks_python *record);
+
+#endif

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Typed Python objects (docs/PYTHON.md, "Typed objects"): the types the
+shim wrote, read from the raw snapshot (lkspy.py), and what `leakscope
+diff --group-by pytype` and `pytypeline` make of them, on every CPython
+3.11-3.13 this machine has (the ones it lacks are named as skipped); a
+program without Python and python_types=0 get no types; objects freed
+under an in-run snapshot never crash it; the reader refuses lying records.
+
+With --minor X.Y: the scenarios on each CPython X.Y found (exit 77, a skip,
+when there is none); without: the checks that need one interpreter only.
+
+Usage: check_pytypes.py --shim SO --leakscope EXE --ext leaky.so --plain PROGRAM
+                        [--minor X.Y [--kind system|pyenv]]
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import check_python as cp  # noqa: E402  (its run, markers, interpreters)
+
+SCRIPTS = cp.SCRIPTS
+SNAPSHOT_SIGNAL = 60
+FREELIST = 80  # dicts and lists reused from CPython's free lists keep their first site
+PYOBJECTS_AT_TYPE = 4  # struct lks_pyobjects: trace, type, ...
+
+
+def leakscope(*args):
+    result = subprocess.run([cp.ARGS.leakscope] + list(args), capture_output=True,
+                            text=True, timeout=300, check=False)
+    return result
+
+
+def typed_at(snap, type_name, where):
+    """Objects of a type whose innermost Python frame is `where`."""
+    return sum(blocks for trace, blocks, _ in snap.objects_of(type_name)
+               if snap.py_stack(trace)[:1] == [where])
+
+
+def pytype_entry(diff, key):
+    return next((e for e in diff["stats"] if e["key"] == key), None)
+
+
+def check_listener_growth(py, work, errors):
+    """listeners.py: 50 listeners, a snapshot, 150 more: MyListener +150,
+    made at subscribe()'s line."""
+    name = py + " listeners typed"
+    script = os.path.join(SCRIPTS, "listeners.py")
+    line = cp.markers(script)["subscribe"]
+    snaps = cp.run([py, script], work)
+    held = snaps["held"]
+    cp.expect(errors, name, held.python["flags"] & 0x4 and held.python["typed_blocks"] > 0,
+              "no objects typed: %r" % (held.python,))
+    at_line = typed_at(held, "MyListener", ("subscribe", script, line))
+    cp.expect(errors, name, at_line == 200 and
+              sum(b for _, b, _ in held.objects_of("MyListener")) == 200,
+              "%d MyListener objects at subscribe(), %d in all: want 200" %
+              (at_line, sum(b for _, b, _ in held.objects_of("MyListener"))))
+    early, late = cp.snap_path(work, "early"), cp.snap_path(work, "held")
+    diff = leakscope("diff", early, late, "--group-by", "pytype", "--format", "json")
+    entry = pytype_entry(json.loads(diff.stdout), "MyListener") if diff.returncode == 0 else None
+    frame = entry["stack"][0] if entry and entry["stack"] else {}
+    cp.expect(errors, name + " diff", entry and entry["count_diff"] == 150 and
+              entry["count"] == 200 and entry["pytype"] == "MyListener" and
+              (frame.get("function"), frame.get("file"), frame.get("line")) ==
+              ("subscribe", script, line),
+              "MyListener in the JSON diff: %r (stderr %r)" % (entry, diff.stderr[-300:]))
+    text = leakscope("diff", early, late, "--group-by", "pytype").stdout
+    want = "at %s:%d subscribe()" % (script, line)
+    lines = [t for t in text.splitlines() if t.startswith("MyListener +150 (")]
+    cp.expect(errors, name + " text", lines and want in lines[0],
+              "no line 'MyListener +150 (...) %s' in:\n%s" % (want, text[:1500]))
+
+
+def check_typed_cache(py, work, errors):
+    """typed_cache.py: each entry a dict, a list and a str made on one
+    line: 300 of each, then 800, there."""
+    name = py + " typed cache"
+    script = os.path.join(SCRIPTS, "typed_cache.py")
+    where = ("handle", script, cp.markers(script)["entry"])
+    snaps = cp.run([py, script], work)
+    for label, want in (("after300", 300), ("after800", 800)):
+        got = {t: typed_at(snaps[label], t, where) for t in ("dict", "list", "str")}
+        cp.expect(errors, "%s %s" % (name, label),
+                  got["str"] == want and all(want - FREELIST <= got[t] <= want
+                                             for t in ("dict", "list")),
+                  "at typed_cache.py:%d: %r, want %d str, %d to %d dict and list" %
+                  (where[2], got, want, want - FREELIST, want))
+    diff = leakscope("diff", cp.snap_path(work, "after300"), cp.snap_path(work, "after800"),
+                     "--group-by", "pytypeline", "--format", "json")
+    grew = {}
+    for entry in json.loads(diff.stdout)["stats"] if diff.returncode == 0 else []:
+        frame = entry["stack"][0] if entry["stack"] else {}
+        if (frame.get("function"), frame.get("file"), frame.get("line")) == where:
+            grew[entry["pytype"]] = entry["count_diff"]
+    cp.expect(errors, name + " diff", grew.get("str") == 500 and
+              all(500 - FREELIST <= grew.get(t, 0) <= 500 + FREELIST for t in ("dict", "list")),
+              "growth at the entry line by pytypeline: %r, want +500 str, about +500 "
+              "dict and list (%s)" % (grew, diff.stderr[-300:]))
+
+
+def check_churn(py, work, errors):
+    """Objects freed, and big ones unmapped, while `leakscope snapshot`
+    reads them from outside: the program runs on to its end, and every
+    snapshot reads back."""
+    name = py + " churn"
+    for entry in os.listdir(work):
+        os.unlink(os.path.join(work, entry))
+    stop_file = os.path.join(work, "stop")
+    env = dict(os.environ, LD_PRELOAD=cp.ARGS.shim, PYTHONMALLOC="malloc",
+               MALLOC_MMAP_THRESHOLD_="65536",
+               LEAKSCOPE_OPTIONS="output_dir=%s:summary=0:snapshot_signal=%d" %
+               (work, SNAPSHOT_SIGNAL))
+    program = subprocess.Popen([py, os.path.join(SCRIPTS, "churn.py"), stop_file], env=env)
+    while not os.path.exists(stop_file + ".started") and program.poll() is None:
+        time.sleep(0.05)
+    asked = [leakscope("snapshot", "--timeout", "120", str(program.pid)) for _ in range(4)]
+    with open(stop_file, "w", encoding="utf-8"):
+        pass
+    status = program.wait(timeout=300)
+    paths = [a.stdout.strip() for a in asked if a.returncode == 0]
+    cp.expect(errors, name, status == 0 and len(paths) == 4,
+              "exit %d, %d of 4 snapshots: %r" % (status, len(paths),
+                                                  [a.stderr[-200:] for a in asked]))
+    unreadable, churned = 0, 0
+    for path in paths:
+        snap = cp.lkspy.Snapshot(path)
+        unreadable += snap.python["unreadable_blocks"]
+        churned += sum(b for _, b, _ in snap.objects_of("Churned"))
+        report = leakscope("report", path, "--group-by", "pytype")
+        cp.expect(errors, name + " " + os.path.basename(path),
+                  report.returncode == 0 and snap.python["typed_blocks"] > 0,
+                  "typed %d, report exit %d: %s" % (snap.python["typed_blocks"],
+                                                     report.returncode, report.stderr[-300:]))
+    cp.expect(errors, name, churned > 0, "no Churned objects in any snapshot")
+    print("%s: %d snapshots, %d Churned objects, %d blocks freed while read" %
+          (name, len(paths), churned, unreadable))
+
+
+def check_without_types(work, errors, py):
+    """No CPython, or python_types=0: no type records, and the report says
+    why there are none."""
+    plain = cp.run([cp.ARGS.plain], work)["exit"]
+    path = cp.snap_path(work, "exit")
+    said = leakscope("report", path, "--group-by", "pytype")
+    cp.expect(errors, "plain program", not plain.types and not plain.objects and
+              said.returncode == 0 and "no CPython in the process" in said.stdout,
+              "types %r, report %r" % (plain.types, said.stdout[:500]))
+    off = cp.run([py, os.path.join(SCRIPTS, "typed_cache.py")], work,
+                 ":python_types=0")["after800"]
+    report = json.loads(leakscope("report", cp.snap_path(work, "after800"),
+                                  "--format", "json").stdout)
+    cp.expect(errors, "python_types=0", not off.python["flags"] & 0x4 and not off.objects
+              and report["processes"][0]["python"]["objects"] is None and off.sites,
+              "python_types=0 still typed: %r" % (off.python,))
+
+
+def check_reader(py, work, errors):
+    """The reporter refuses a snapshot whose typed objects lie."""
+    snap = cp.run([py, os.path.join(SCRIPTS, "typed_cache.py")], work)["after300"]
+    path = cp.snap_path(work, "after300")
+    objects_at = snap.sections[13][0]
+    typed_at_offset = snap.sections[9][0] + 48  # lks_python.typed_blocks
+    cases = [
+        ("unknown type", objects_at + PYOBJECTS_AT_TYPE, "<I", 0xFFFFFF, "python objects"),
+        ("typed count", typed_at_offset, "<Q", 1, "were typed"),
+    ]
+    for case, offset, fmt, value, message in cases:
+        bad = os.path.join(work, "bad.lks")
+        cp.corrupt(path, bad, offset, fmt, value)
+        result = leakscope("report", bad)
+        cp.expect(errors, "reader: " + case, result.returncode != 0 and
+                  message in result.stderr, "accepted, or said %r" % result.stderr[-300:])
+
+
+def main():
+    import argparse
+    parser = argparse.ArgumentParser()
+    for option in ("--shim", "--leakscope", "--ext", "--plain"):
+        parser.add_argument(option, required=True)
+    parser.add_argument("--minor")
+    parser.add_argument("--kind", choices=("system", "pyenv"))
+    cp.ARGS = args = parser.parse_args()
+    for option in ("shim", "leakscope", "ext", "plain"):
+        setattr(args, option, os.path.abspath(getattr(args, option)))
+    found, skipped = cp.interpreters()
+    if args.minor:
+        found = [p for p in found if p.endswith("python" + args.minor)]
+    if args.kind:
+        found = [p for p in found if p.startswith(cp.PYENV) == (args.kind == "pyenv")]
+    if not found:
+        print("skipped: no %sCPython %s here" % (args.kind + " " if args.kind else "",
+                                                  args.minor or "3.11-3.13"))
+        return 77
+    errors = []
+    with tempfile.TemporaryDirectory() as work:
+        if args.minor:
+            checks = [(py, c) for py in found
+                      for c in (check_listener_growth, check_typed_cache, check_churn)]
+        else:
+            for minor in skipped:
+                print("note: no CPython %s on this machine" % minor)
+            checks = [(found[0], c) for c in (check_without_types, check_reader)]
+        for py, check in checks:
+            print("interpreter:", py, check.__name__)
+            try:
+                if check is check_without_types:
+                    check(work, errors, py)
+                else:
+                    check(py, work, errors)
+            except AssertionError as failure:
+                errors.append("%s %s: %s" % (py, check.__name__, failure))
+    for error in errors:
+        print("FAIL:", error)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
