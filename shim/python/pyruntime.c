@@ -188,7 +188,7 @@ void lks_py_init(void)
 	}
 	if (!find_runtime())
 		return;
-	if (!lks_pycode_init()) {
+	if (!lks_pycode_init() || !lks_pymerged_init()) {
 		lks_py_refuse("no memory for the code object table");
 		return;
 	}
