@@ -39,14 +39,6 @@ bool lks_pychain_claim(void)
 	return false;
 }
 
-uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_t frame)
-{
-	bool cstack = *(const uint8_t *)(uintptr_t)(frame + lay->fr_owner) == lay->owner_cstack;
-	bool entry = lay->fr_is_entry && *(const uint8_t *)(uintptr_t)(frame + lay->fr_is_entry);
-
-	return (uint8_t)((cstack ? PYCHAIN_CSTACK : 0) | (entry ? PYCHAIN_ENTRY : 0));
-}
-
 /* The same code object at the same instruction as frame `at` of the kept
  * chain: its tag would come out the same (tag_frame's offset, 0 for the
  * unit before the first instruction too). */
@@ -79,12 +71,20 @@ uint32_t lks_pychain_find(const struct lks_py_layout *lay, uint64_t frame)
 
 uint64_t lks_pychain_tag(uint32_t outer, uint64_t code, uint64_t instr, uint32_t co_code)
 {
-	uint32_t count = last.count;
+	uint32_t count = last.count, at = count - 1 - outer;
+	uint64_t start = code + co_code, units;
 
-	if (outer >= count || !last.tag[count - 1 - outer] ||
-	    !same_place(count - 1 - outer, code, instr, co_code))
+	if (outer >= count || !last.tag[at] || code != ~last.inverted_code[at])
 		return 0;
-	return last.tag[count - 1 - outer];
+	if (same_place(at, code, instr, co_code))
+		return last.tag[at];
+	/* the same code object (it is the one the kept frame ran), at another
+	 * instruction: its copy stands, the offset is checked as tag_frame
+	 * does (the object is live, held by the frame just read) */
+	units = *(const uint64_t *)(uintptr_t)(code + LKS_PY_OB_SIZE);
+	if (units > (1u << 28) || instr + 2 < start || instr > start + units * 2)
+		return 0;
+	return LKS_PYFRAME(LKS_PYFRAME_CODE(last.tag[at]), instr < start ? 0 : instr - start);
 }
 
 void lks_pychain_forget(void)

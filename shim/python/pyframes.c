@@ -170,7 +170,7 @@ static uint32_t bad_frame(uint64_t *tags, uint32_t n)
 
 /* Adds one frame's tag to tags[0..*n), ending its run as its flags say;
  * false when the frame fails a check. */
-static bool add_frame(uint64_t *tags, uint32_t *n, uint8_t flags, uint64_t tag)
+static inline __attribute__((always_inline)) bool add_frame(uint64_t *tags, uint32_t *n, uint8_t flags, uint64_t tag)
 {
 	if (flags & PYCHAIN_CSTACK) {
 		end_run(tags, *n);  /* a run ends at the C-stack frame after it */

@@ -148,10 +148,17 @@ struct lks_pychain_frames {  /* what a walk read, leaf first */
 	uint8_t flags[PYCHAIN_MAX];
 };
 bool lks_pychain_claim(void);
-uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_t frame);
+/* What the walk decides a frame by, besides its code and instruction. */
+static inline uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_t frame)
+{
+	bool cstack = *(const uint8_t *)(uintptr_t)(frame + lay->fr_owner) == lay->owner_cstack;
+	bool entry = lay->fr_is_entry && *(const uint8_t *)(uintptr_t)(frame + lay->fr_is_entry);
+
+	return (uint8_t)((cstack ? PYCHAIN_CSTACK : 0) | (entry ? PYCHAIN_ENTRY : 0));
+}
 uint32_t lks_pychain_find(const struct lks_py_layout *lay, uint64_t frame);
-/* The kept tag of the frame `outer` frames from the outermost, when it ran
- * the same code object at the same instruction; 0 otherwise. */
+/* The tag of a frame running `code` at `instr`, when the kept frame as far
+ * from the outermost ran the same code object; 0 otherwise. */
 uint64_t lks_pychain_tag(uint32_t outer, uint64_t code, uint64_t instr, uint32_t co_code);
 void lks_pychain_keep(const struct lks_pychain_frames *read, uint32_t pyseq);
 void lks_pychain_forget(void);
