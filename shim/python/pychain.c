@@ -3,7 +3,7 @@
  * capture that finds the same chain takes that capture's Python frames
  * without tagging a frame or looking a code object up. Sound because no
  * object was allocated in the process between the two captures: the proof
- * is in docs/PERFORMANCE.md ("Reusing a thread's Python frames"). */
+ * is in docs/PERFORMANCE.md ("Why a reuse is never wrong"). */
 #include "../shim.h"
 #include "pyroom.h"
 
