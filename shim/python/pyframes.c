@@ -28,11 +28,6 @@ static uint32_t load32(uint64_t addr)
 	return *(const uint32_t *)addr;
 }
 
-static uint8_t load8(uint64_t addr)
-{
-	return *(const uint8_t *)addr;
-}
-
 /* This thread's PyThreadState, kept in the interpreter's own pthread key
  * whether or not the thread holds the GIL (a C extension called with the
  * GIL released still has its caller's frames); 0 when it has none. */
@@ -91,6 +86,19 @@ static bool checked(uint64_t *tstate)
 	return true;
 }
 
+/* Py_Finalize is under way: the thread states may be freed under other
+ * threads from now on. The first capture to see it has the python-exit
+ * snapshot taken. */
+static bool finalizing(void)
+{
+	if (!load64(lks_pyrt.runtime + lks_pyrt.layout.rt_finalizing))
+		return false;
+	if (!__atomic_load_n(&lks_pyrt.finalizing_seen, __ATOMIC_RELAXED) &&
+	    !__atomic_exchange_n(&lks_pyrt.finalizing_seen, 1, __ATOMIC_RELAXED))
+		__atomic_store_n(&lks_py_exit_due, lks_opt.python_exit, __ATOMIC_RELAXED);
+	return true;
+}
+
 /* The eval loop's code, in locals: the merge loop's stores could alias
  * the globals (the shim is built with -fno-strict-aliasing). */
 struct eval_code {
@@ -108,24 +116,22 @@ static bool in_eval_loop(const struct eval_code *eval, uint64_t ip)
 /* The layout and what the walk compares, in locals for the same reason. */
 struct walk {
 	uint64_t frame;     /* next frame to read; 0 when the chain ended */
-	uint32_t python;    /* Python frames emitted */
 	uint32_t budget;    /* frames it may still read */
 	uint64_t code_type;
 	struct lks_py_layout lay;
 };
 
 /* One Python frame as a tagged value; 0 when the frame fails a check. */
-static uint64_t tag_frame(const struct walk *w, uint64_t frame, uint64_t code)
+static uint64_t tag_frame(const struct walk *w, uint64_t code, uint64_t instr)
 {
 	const struct lks_py_layout *lay = &w->lay;
 	struct lks_py_code_seen seen = { .addr = code };
-	uint64_t start = code + lay->co_code, instr;
+	uint64_t start = code + lay->co_code;
 	uint64_t units;
 
 	if (!lks_py_plausible(code) || load64(code + LKS_PY_OB_TYPE) != w->code_type)
 		return 0;
 	units = load64(code + LKS_PY_OB_SIZE);
-	instr = load64(frame + lay->fr_instr);
 	/* 3.11 and 3.12 point at the last instruction run, one unit before
 	 * the first when none has run yet */
 	if (units > (1u << 28) || instr + 2 < start || instr > start + units * 2)
@@ -145,40 +151,135 @@ static uint64_t tag_frame(const struct walk *w, uint64_t frame, uint64_t code)
 	return LKS_PYFRAME(lks_pycode_find(&seen), instr < start ? 0 : instr - start);
 }
 
-/* The frames of one _PyEval_EvalFrameDefault call, leaf first, into out:
- * up to its entry frame (3.11: is_entry; 3.12 on: the C-stack frame that
- * follows it). Returns how many were written. */
-static uint32_t emit_run(struct walk *w, void **out, uint32_t room)
+/* In the interned Python frames only: the last frame of a run, the frames
+ * of one _PyEval_EvalFrameDefault call (byte offsets stay below 2^29). */
+#define RUN_END (1ull << 31)
+
+static void end_run(uint64_t *tags, uint32_t n)
+{
+	if (n)
+		tags[n - 1] |= RUN_END;
+}
+
+static uint32_t bad_frame(uint64_t *tags, uint32_t n)
+{
+	__atomic_fetch_add(&lks_pyrt.bad_frames, 1, __ATOMIC_RELAXED);
+	end_run(tags, n);
+	return n;
+}
+
+/* Adds one frame's tag to tags[0..*n), ending its run as its flags say;
+ * false when the frame fails a check. */
+static inline __attribute__((always_inline)) bool add_frame(uint64_t *tags, uint32_t *n, uint8_t flags, uint64_t tag)
+{
+	if (flags & PYCHAIN_CSTACK) {
+		end_run(tags, *n);  /* a run ends at the C-stack frame after it */
+		return true;
+	}
+	if (!tag)
+		return false;
+	tags[(*n)++] = tag;
+	if (flags & PYCHAIN_ENTRY)
+		end_run(tags, *n);  /* 3.11: its first frame ends it */
+	return true;
+}
+
+/* The rest of a chain deeper than PYCHAIN_MAX, appended to tags[0..n). */
+static uint32_t walk_rest(struct walk *w, uint64_t *tags, uint32_t n, uint32_t room)
 {
 	const struct lks_py_layout *lay = &w->lay;
-	uint32_t n = 0;
 
-	while (w->frame) {
-		uint64_t frame = w->frame, tagged;
-		bool entry;
+	while (w->frame && n < room) {
+		uint64_t frame = w->frame;
+		uint8_t flags;
 
 		if (!lks_py_plausible(frame) || w->budget-- == 0)
-			goto bad;
+			return bad_frame(tags, n);
 		w->frame = load64(frame + lay->fr_previous);
-		if (load8(frame + lay->fr_owner) == lay->owner_cstack) {
-			if (n)
-				return n;  /* the run ends at its entry frame */
-			continue;
-		}
-		entry = lay->fr_is_entry && load8(frame + lay->fr_is_entry);
-		tagged = tag_frame(w, frame, load64(frame + lay->fr_code));
-		if (!tagged)
-			goto bad;
-		if (n < room)
-			out[n++] = (void *)tagged;
-		if (entry)
-			return n;
+		flags = lks_pychain_flags(lay, frame);
+		if (!add_frame(tags, &n, flags, flags & PYCHAIN_CSTACK ? 0 :
+		               tag_frame(w, load64(frame + lay->fr_code),
+		                         load64(frame + lay->fr_instr))))
+			return bad_frame(tags, n);
 	}
+	end_run(tags, n);
 	return n;
-bad:
-	__atomic_fetch_add(&lks_pyrt.bad_frames, 1, __ATOMIC_RELAXED);
-	w->frame = 0;
-	return n;
+}
+
+/* The first PYCHAIN_MAX frames' reads, leaf first; false at a frame that
+ * is no frame (the reads before it stand). */
+static bool read_frames(struct walk *w, struct lks_pychain_frames *read)
+{
+	const struct lks_py_layout *lay = &w->lay;
+
+	for (read->count = 0; w->frame && read->count < PYCHAIN_MAX; read->count++) {
+		uint64_t frame = w->frame;
+		uint32_t i = read->count;
+
+		if (!lks_py_plausible(frame))
+			return false;
+		w->budget--;
+		w->frame = load64(frame + lay->fr_previous);
+		read->flags[i] = lks_pychain_flags(lay, frame);
+		read->code[i] = load64(frame + lay->fr_code);
+		read->instr[i] = load64(frame + lay->fr_instr);
+	}
+	return true;
+}
+
+/* The whole chain, leaf first, into tags: a run ends at its entry frame
+ * (3.11: is_entry; 3.12 on: the C-stack frame that follows it). A frame
+ * that ran the same code at the same place as the frame as far from the
+ * outermost in the thread's previous capture takes its tag when `reuse`
+ * (pychain.c); *whole: the chain was read to its end, every frame good. */
+static uint32_t walk_chain(struct walk *w, struct lks_pychain_frames *read, uint64_t *tags,
+                           bool reuse, bool *whole)
+{
+	bool readable = read_frames(w, read);
+	uint32_t count = read->count, n = 0;
+
+	*whole = readable && !w->frame;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t code = read->code[i], instr = read->instr[i], tag = 0;
+
+		if (!(read->flags[i] & PYCHAIN_CSTACK)) {
+			if (reuse && *whole)
+				tag = lks_pychain_tag(count - 1 - i, code, instr, w->lay.co_code);
+			if (!tag)
+				tag = tag_frame(w, code, instr);
+		}
+		read->tag[i] = tag;
+		if (!add_frame(tags, &n, read->flags[i], tag)) {
+			*whole = false;
+			return bad_frame(tags, n);
+		}
+	}
+	if (!readable)
+		return bad_frame(tags, n);
+	return walk_rest(w, tags, n, MERGED_MAX - 1);
+}
+
+/* The thread's Python frames interned (0: none), read from the chain that
+ * starts at `frame`, and kept for its next capture; `sole`: no other
+ * thread captured since this thread's previous capture. noinline: its
+ * buffers and the merge's need not share the hot path's stack. */
+static __attribute__((noinline)) uint32_t read_python(uint64_t frame, bool sole)
+{
+	uint64_t tags[MERGED_MAX - 1];  /* the merged stack keeps a native frame */
+	struct lks_pychain_frames read;
+	struct walk walk = { .frame = frame, .budget = WALK_MAX,
+	                     .code_type = lks_pyrt.code_type, .lay = lks_pyrt.layout };
+	bool whole;
+	uint32_t n = walk_chain(&walk, &read, tags, sole, &whole);
+	uint32_t pyseq = n ? lks_depot_intern((void *const *)tags, n) : 0;
+
+	/* reuse is sound only where every object comes from malloc */
+	if (whole && (lks_pyrt.flags & (LKS_PYF_RAW_MALLOC | LKS_PYF_ENV_IGNORED)) ==
+	             LKS_PYF_RAW_MALLOC)
+		lks_pychain_keep(&read, pyseq);
+	else
+		lks_pychain_forget();
+	return pyseq;
 }
 
 /* Appends ips[0..count) to merged[0..n), as far as it has room. */
@@ -192,67 +293,88 @@ static uint32_t append(void **merged, uint32_t n, const uint64_t *ips, uint32_t 
 	return n + count;
 }
 
-/* The native frames are copied in pieces between eval-loop frames; the
- * scan for those is one compare per frame over the span holding the loop
- * and its cold part (most of a Python stack is native: 30 frames or more
- * for a few Python ones). */
-static uint32_t merge(struct walk *w, const uint64_t *ips, uint32_t depth, void **merged)
+/* The native frames are copied in pieces between eval-loop frames, each
+ * run of Python frames just inside its eval-loop frame; the scan for those
+ * is one compare per frame over the span holding the loop and its cold
+ * part (most of a Python stack is native: 30 frames or more for a few
+ * Python ones). *taken: the Python frames placed. */
+static uint32_t merge(const uint64_t *ips, uint32_t depth, const uint64_t *tags,
+                      uint32_t count, void **merged, uint32_t *taken)
 {
 	const struct eval_code eval = { lks_pyrt.eval_start, lks_pyrt.eval_end,
 	                                lks_pyrt.cold_start, lks_pyrt.cold_end };
 	uint64_t low = eval.cold_end && eval.cold_start < eval.start ? eval.cold_start
 	                                                               : eval.start;
 	uint64_t span = (eval.cold_end > eval.end ? eval.cold_end : eval.end) - low;
-	uint32_t n = 0, copied = 0;
+	uint32_t n = 0, copied = 0, t = 0;
 
-	for (uint32_t i = 0; i < depth && w->frame; i++) {
+	for (uint32_t i = 0; i < depth && t < count; i++) {
 		uint64_t ip = ips[i];
 
 		if (lks_likely(ip - low - 1 >= span) || !in_eval_loop(&eval, ip))
 			continue;
 		n = append(merged, n, ips + copied, i - copied);
 		copied = i;
-		if (n < MERGED_MAX - 1) {
-			uint32_t run = emit_run(w, merged + n, MERGED_MAX - 1 - n);
+		while (t < count) {
+			uint64_t tag = tags[t++];
 
-			n += run;
-			w->python += run;
+			if (n < MERGED_MAX - 1)
+				merged[n++] = (void *)(uintptr_t)(tag & ~RUN_END);
+			if (tag & RUN_END)
+				break;
 		}
 	}
-	n = append(merged, n, ips + copied, depth - copied);
+	*taken = t;
+	return append(merged, n, ips + copied, depth - copied);
+}
+
+/* The merged stack of a pair not merged before; 0 when the depot is full,
+ * `native` when no Python frame found its eval-loop frame. */
+static __attribute__((noinline)) uint32_t merge_new(uint32_t native, uint32_t pyseq,
+                                                    bool *unpaired)
+{
+	void *merged[MERGED_MAX];
+	const uint64_t *ips, *tags;
+	uint32_t depth, count, taken, n;
+
+	ips = lks_depot_frames(native, &depth);
+	tags = lks_depot_frames(pyseq, &count);
+	if (!ips || !tags)
+		return native;
+	n = merge(ips, depth, tags, count, merged, &taken);
 	/* more runs than eval frames, on a stack that was not cut short: a
 	 * native frame of the eval loop went unrecognized (docs/PYTHON.md) */
-	if (w->frame && depth < (uint32_t)lks_opt.depth)
-		__atomic_fetch_add(&lks_pyrt.unpaired, 1, __ATOMIC_RELAXED);
-	return n;
+	*unpaired = taken < count && depth < (uint32_t)lks_opt.depth;
+	return taken ? lks_depot_intern(merged, n) : native;
 }
 
 uint32_t lks_py_merge(uint32_t native)
 {
-	void *merged[MERGED_MAX];
-	struct walk walk = { .budget = WALK_MAX, .code_type = lks_pyrt.code_type,
-	                     .lay = lks_pyrt.layout };
-	const uint64_t *ips;
-	uint64_t tstate;
-	uint32_t depth, n;
+	uint64_t tstate, frame;
+	uint32_t pyseq, merged;
+	bool sole, unpaired = false;
 
 	/* relaxed: a stale state only costs this one stack its Python frames */
-	if (lks_likely(__atomic_load_n(&lks_pyrt.state, __ATOMIC_RELAXED) < PY_WAITING) ||
-	    !checked(&tstate))
+	if (lks_likely(__atomic_load_n(&lks_pyrt.state, __ATOMIC_RELAXED) < PY_WAITING))
 		return native;
-	/* the thread states may be freed under other threads from now on */
-	if (load64(lks_pyrt.runtime + lks_pyrt.layout.rt_finalizing)) {
-		if (!__atomic_load_n(&lks_pyrt.finalizing_seen, __ATOMIC_RELAXED) &&
-		    !__atomic_exchange_n(&lks_pyrt.finalizing_seen, 1, __ATOMIC_RELAXED))
-			__atomic_store_n(&lks_py_exit_due, lks_opt.python_exit, __ATOMIC_RELAXED);
+	/* first: every capture counts, whatever it finds (pychain.c) */
+	sole = lks_pychain_claim();
+	if (!checked(&tstate) || finalizing()) {
+		lks_pychain_forget();
 		return native;
 	}
-	walk.frame = innermost_frame(tstate);
-	ips = lks_depot_frames(native, &depth);
-	if (!walk.frame || !ips)
+	frame = innermost_frame(tstate);
+	pyseq = sole && frame ? lks_pychain_find(&lks_pyrt.layout, frame) : 0;
+	if (!pyseq)
+		pyseq = frame ? read_python(frame, sole) : (lks_pychain_forget(), 0);
+	if (!pyseq || !native)
 		return native;
-	n = merge(&walk, ips, depth, merged);
-	if (!walk.python)
-		return native;
-	return lks_depot_intern(merged, n);
+	merged = lks_pymerged_find(native, pyseq, &unpaired);
+	if (!merged) {
+		merged = merge_new(native, pyseq, &unpaired);
+		lks_pymerged_put(native, pyseq, merged, unpaired);
+	}
+	if (unpaired)
+		__atomic_fetch_add(&lks_pyrt.unpaired, 1, __ATOMIC_RELAXED);
+	return merged;
 }

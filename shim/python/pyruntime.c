@@ -207,7 +207,7 @@ void lks_py_init_from(const struct lks_py_symbols *found)
 		status = LKS_PY_OFF;
 	else if (!find_runtime())
 		return;
-	else if (!lks_pycode_init()) {
+	else if (!lks_pycode_init() || !lks_pymerged_init()) {
 		lks_py_refuse("no memory for the code object table");
 		return;
 	}

@@ -352,6 +352,57 @@ def check_exec(py, work, errors):
     expect(errors, py + " exec", named >= 290, "only %d of 300 functions named" % named)
 
 
+def check_reuse(py, work, errors):
+    """A thread's capture may take its previous capture's Python frames
+    only where they are the same: every block at its own lines."""
+    script = os.path.join(SCRIPTS, "reuse.py")
+    at = markers(script)
+    snap = run([py, script], work)["reuse"]
+    check_health(errors, py + " reuse", snap)
+
+    def frame(name, marker):
+        return (name, script, at[marker])
+
+    def blocks(*want):
+        return sum(b for _, b, _ in snap.sites_with(lambda st: st[:len(want)] == list(want)))
+
+    def callers(innermost):
+        """The distinct callers seen under an innermost frame."""
+        return sorted({tuple(st[1:4]) for st in (snap.py_stack(t) for t, _, _ in snap.sites_with(
+            lambda st: st[:1] == [innermost]))})
+
+    # a bytearray is one block, or two (object and buffer) on some versions
+    pairs = [
+        ("lines", [frame("make", "make"), frame("<module>", "first")],
+         [frame("make", "make"), frame("<module>", "second")]),
+        ("depths", [frame("nested", "nested_leaf"), frame("nested", "nested"),
+                    frame("<module>", "shallow")],
+         [frame("nested", "nested_leaf"), frame("nested", "nested"),
+          frame("nested", "nested"), frame("<module>", "deep")]),
+        ("generator", [frame("numbers", "gen"), frame("resume_a", "resume_a")],
+         [frame("numbers", "gen"), frame("resume_b", "resume_b")]),
+    ]
+    for name, one, other in pairs:
+        got = (blocks(*one), blocks(*other))
+        expect(errors, "%s reuse %s" % (py, name), got[0] == got[1] and got[0] in (200, 400),
+               "%d and %d blocks, want 200 or 400 each; callers seen: %s" %
+               (got[0], got[1], callers(one[0])))
+    named = 0
+    for trace, count, size in snap.sites_with(
+            lambda st: st[:1] and st[0][0].startswith("fn_")):
+        stack = snap.py_stack(trace)
+        k = int(stack[0][0][3:])
+        # the bytes object of fn_k is 4033 + k bytes, alone at its site
+        if not 4033 <= size < 4333:
+            continue
+        named += count
+        expect(errors, "%s reuse fn_%d" % (py, k),
+               size == 4033 + k and stack[0][1:] == ("reuse_%d.py" % k, 2) and
+               stack[1] == frame("<module>", "fresh"),
+               "%d bytes under %s" % (size, stack[:2]))
+    expect(errors, py + " reuse exec", named == 300, "%d of 300 exec'd blocks named" % named)
+
+
 def check_without_python(work, errors, py):
     snap = run([ARGS.plain], work)["exit"]
     tagged = [f for f in snap.frames if f >> 56 == 0xFE]
@@ -458,8 +509,8 @@ def main():
             for py in found:
                 print("interpreter:", py)
                 for check in (check_cache, check_twins, check_listeners, check_ext,
-                              check_threads, check_exec, check_gc_api, check_gc_request,
-                              check_growth_gate, check_embedded):
+                              check_threads, check_exec, check_reuse, check_gc_api,
+                              check_gc_request, check_growth_gate, check_embedded):
                     try:
                         check(py, work, errors)
                     except AssertionError as failure:

@@ -4,14 +4,18 @@
 CPython workloads, a JSON round trip and a request loop, run plain, with
 PYTHONMALLOC=malloc alone, with -X tracemalloc=25, and under the shim
 without (python=0) and with Python frames. Medians of N interleaved runs
-of CPU time (user + system of the whole run) and wall time.
+of CPU time (user + system of the whole run) and wall time; or, with
+--instructions, the instructions each run executes, counted once by
+callgrind (exact and repeatable on a loaded machine).
 
 Usage: tools/bench/python.py [--runs N] [--build DIR] [--python EXE]...
+                             [--instructions] [--scale F]
 Not a test: nothing here fails on a number.
 """
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -25,7 +29,7 @@ WORKLOADS = {
     "json": """
 import json
 rows = [{"id": i, "name": "item %d" % i, "tags": list(range(i % 7))}
-        for i in range(100000)]
+        for i in range(ROWS)]
 text = json.dumps(rows)
 assert len(json.loads(text)) == len(rows)
 """,
@@ -54,15 +58,24 @@ def handle(raw):
     return render(lookup(request["user"]), request["path"])
 
 total = 0
-for i in range(60000):
+for i in range(REQUESTS):
     total += len(handle('{"user": %d, "path": "/item/%d"}' % (i % 3000, i)))
 """,
 }
 
 
-def configs(shim, work):
+SIZES = {"ROWS": 100000, "REQUESTS": 60000}
+
+
+def sized(source, scale):
+    for name, count in SIZES.items():
+        source = source.replace(name, str(max(1, int(count * scale))))
+    return source
+
+
+def configs(shim, work, extra=""):
     preload = {"LD_PRELOAD": shim, "PYTHONMALLOC": "malloc"}
-    options = "output_dir=%s:summary=0" % work
+    options = "output_dir=%s:summary=0%s" % (work, extra)
     return [
         ("plain", [], {}),
         ("PYTHONMALLOC=malloc", [], {"PYTHONMALLOC": "malloc"}),
@@ -72,43 +85,58 @@ def configs(shim, work):
     ]
 
 
-def run_once(python, args, env_extra, source, work):
+def run_once(python, args, env_extra, source, work, count=False):
+    """(CPU seconds, wall seconds), or with count (instructions, 0)."""
     env = dict(os.environ)
     env.pop("PYTHONMALLOC", None)  # only the configurations choose it
     env.update(env_extra)
+    command = [python] + args + ["-c", source]
+    if count:
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + command
     started = time.monotonic()
-    proc = subprocess.Popen([python] + args + ["-c", source], env=env,
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE if count else None, text=True)
+    errors = proc.stderr.read() if count else ""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
     if status != 0:
-        raise SystemExit("%s %s failed: %d" % (python, args, status))
+        raise SystemExit("%s %s failed: %d %s" % (python, args, status, errors[-2000:]))
     for name in os.listdir(work):
         os.unlink(os.path.join(work, name))
+    if count:
+        collected = re.search(r"Collected : (\d+)", errors)
+        if not collected:
+            raise SystemExit("no instruction count from callgrind: " + errors[-2000:])
+        return int(collected.group(1)), 0.0
     return usage.ru_utime + usage.ru_stime, wall
 
 
-def measure(python, shim, runs):
+def measure(python, shim, runs, scale, count):
     results = {}
+    # under callgrind the exit scan reads past what valgrind maps for the
+    # program and dies (SIGSEGV); it costs the same with or without frames
+    extra = ":reach=0" if count else ""
     with tempfile.TemporaryDirectory() as work:
         for name, source in WORKLOADS.items():
             for _ in range(runs):
-                for label, args, env in configs(shim, work):
-                    cpu, wall = run_once(python, args, env, source, work)
-                    results.setdefault((name, label), []).append((cpu, wall))
+                for label, args, env in configs(shim, work, extra):
+                    value = run_once(python, args, env, sized(source, scale), work, count)
+                    results.setdefault((name, label), []).append(value)
     return results
 
 
-def table(python, results):
+def table(python, results, count):
     labels = [c[0] for c in configs("", "")]
-    print("\n%s\n" % python)
+    unit = "%.0f M" if count else "%.2f s"
+    scaled = 1e-6 if count else 1
+    print("\n%s (%s)\n" % (python, "instructions, millions" if count else "CPU time"))
     print("| workload | " + " | ".join(labels) + " | frames' share |")
     print("|---|" + "---|" * (len(labels) + 1))
     for name in WORKLOADS:
         cpu = {label: statistics.median(r[0] for r in results[(name, label)])
                for label in labels}
-        cells = ["%.2f s" % cpu["plain"]] + [
-            "%.2f s (x%.2f)" % (cpu[label], cpu[label] / cpu["plain"])
+        cells = [unit % (cpu["plain"] * scaled)] + [
+            (unit + " (x%.2f)") % (cpu[label] * scaled, cpu[label] / cpu["plain"])
             for label in labels[1:]]
         own = cpu["leakscope, python=0"] - cpu["PYTHONMALLOC=malloc"]
         frames = cpu["leakscope"] - cpu["leakscope, python=0"]
@@ -121,10 +149,16 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--python", action="append")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions with callgrind (one run each)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="workload size as a fraction (callgrind: 0.1 takes minutes)")
     args = parser.parse_args()
     shim = os.path.join(os.path.abspath(args.build), "shim", "libleakscope.so")
+    runs = 1 if args.instructions else args.runs
     for python in args.python or ["/usr/bin/python3.11"]:
-        table(python, measure(python, shim, args.runs))
+        table(python, measure(python, shim, runs, args.scale, args.instructions),
+              args.instructions)
 
 
 if __name__ == "__main__":
