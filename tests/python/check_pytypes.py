@@ -167,7 +167,7 @@ def check_reader(py, work, errors):
     snap = cp.run([py, os.path.join(SCRIPTS, "typed_cache.py")], work)["after300"]
     path = cp.snap_path(work, "after300")
     objects_at = snap.sections[13][0]
-    typed_at_offset = snap.sections[9][0] + 48  # lks_python.typed_blocks
+    typed_at_offset = snap.sections[9][0] + 64  # lks_python.typed_blocks
     cases = [
         ("unknown type", objects_at + PYOBJECTS_AT_TYPE, "<I", 0xFFFFFF, "python objects"),
         ("typed count", typed_at_offset, "<Q", 1, "were typed"),
