@@ -61,16 +61,7 @@ static void record_copy(int old_fd, int new_fd)
 
 /* Body of an interposer returning a copy of old_fd. */
 #define CREATE_COPY(old_fd, raw, fn, ...)                                 \
-	do {                                                              \
-		int new_fd;                                               \
-		if (lks_unlikely(!lks_enter_started()))                   \
-			return LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);     \
-		new_fd = LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);           \
-		if (new_fd >= 0)                                          \
-			record_copy(old_fd, new_fd);                      \
-		lks_leave();                                              \
-		return new_fd;                                            \
-	} while (0)
+	LKS_RETURN_NEW_FD(record_copy(old_fd, new_fd), raw, fn, __VA_ARGS__)
 
 /* ---- open ------------------------------------------------------------------ */
 

@@ -42,18 +42,23 @@ static inline void lks_record_fd(int fd, uint16_t type, uint64_t addr)
 	lks_record_fd_entry(&entry);
 }
 
-/* Body of an interposer returning a new fd of `kind`; raw makes it before
+/* Body of an interposer returning a new fd: `record` is an expression
+ * that records it, run with the fd in `new_fd`; raw makes the fd before
  * the shim has started. */
-#define LKS_CREATE_FD(kind, raw, fn, ...)                                 \
+#define LKS_RETURN_NEW_FD(record, raw, fn, ...)                           \
 	do {                                                              \
 		int new_fd;                                               \
 		if (lks_unlikely(!lks_enter_started()))                   \
 			return LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);     \
 		new_fd = LKS_FORWARD_SYS(raw, fn, __VA_ARGS__);           \
 		if (new_fd >= 0)                                          \
-			lks_record_fd(new_fd, kind, 0);                   \
+			record;                                           \
 		lks_leave();                                              \
 		return new_fd;                                            \
 	} while (0)
+
+/* ... of a new fd of `kind`. */
+#define LKS_CREATE_FD(kind, raw, fn, ...)                                 \
+	LKS_RETURN_NEW_FD(lks_record_fd(new_fd, kind, 0), raw, fn, __VA_ARGS__)
 
 #endif
