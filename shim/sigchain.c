@@ -172,9 +172,8 @@ static void on_signal(int signo, siginfo_t *info, void *context)
 
 /* ---- taking a signal on ---------------------------------------------------- */
 
-/* Marks signo shared, its view what the kernel had (before), then puts
- * ours in place when that view calls for it. */
-static bool share(int signo, const struct sigaction *before)
+/* Marks signo shared, its view what the kernel had (before). */
+static bool mark_shared(int signo, const struct sigaction *before)
 {
 	uint32_t index = shared_count;
 
@@ -184,7 +183,13 @@ static bool share(int signo, const struct sigaction *before)
 	shared[index].views[0] = *before;
 	/* release: views[0] is set before an interposer or handler looks */
 	__atomic_store_n(&shared_of[signo], (uint8_t)(index + 1), __ATOMIC_RELEASE);
-	return install(signo, before) == 0;
+	return true;
+}
+
+/* Marks signo shared, then puts ours in place when its view calls for it. */
+static bool share(int signo, const struct sigaction *before)
+{
+	return mark_shared(signo, before) && install(signo, before) == 0;
 }
 
 bool lks_sigchain_start(int signo, lks_request_fn *request)
@@ -200,7 +205,8 @@ bool lks_sigchain_start(int signo, lks_request_fn *request)
 
 /* At start-up, before the program's main: each fatal signal the kernel
  * leaves at its default (an ignored one, inherited as nohup leaves SIGHUP,
- * stays the program's). One system call each: ours in, the old one back. */
+ * stays the program's). One system call each: ours in, the old one back
+ * only when it was not the default (install() would put ours in again). */
 void lks_sigchain_watch_fatal(lks_fatal_fn *fatal)
 {
 	struct sigaction ours = { .sa_sigaction = on_signal,
@@ -216,7 +222,8 @@ void lks_sigchain_watch_fatal(lks_fatal_fn *fatal)
 
 		if (signo == channel_signal || lks_real.sigaction(signo, &ours, &before) != 0)
 			continue;
-		if (!share(signo, &before))
+		if (!mark_shared(signo, &before) ||
+		    (before.sa_handler != SIG_DFL && install(signo, &before) != 0))
 			lks_real.sigaction(signo, &before, NULL);
 	}
 }
