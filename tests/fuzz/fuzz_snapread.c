@@ -11,6 +11,7 @@
 
 #include "checksum.h"
 #include "snapread.h"
+#include "snapwalk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,34 +29,6 @@ static void seal(uint8_t *bytes, size_t size)
 	memcpy(bytes, &header, sizeof(header));
 }
 
-/* Everything an accepted snapshot lets the reporter follow. */
-static uint64_t walk(const struct snapshot *snap)
-{
-	uint64_t sum = strlen(snap_string(snap, snap->header.exe)) +
-		       strlen(snap_string(snap, snap->header.label));
-
-	for (size_t i = 0; i < snap->module_count; i++)
-		sum += strlen(snap_string(snap, snap->modules[i].path));
-	for (size_t i = 0; i < snap->site_count; i++) {
-		const struct lks_trace *t = snap_trace(snap, snap->sites[i].trace);
-
-		for (uint32_t d = 0; t && d < t->depth; d++)
-			sum += snap->frames[t->first + d];
-	}
-	for (size_t i = 0; i < snap->handle_count; i++) {
-		const struct lks_trace *t = snap_trace(snap, snap->handles[i].trace);
-
-		sum += strlen(snap_string(snap, snap->handles[i].description));
-		sum += t ? snap->frames[t->first + t->depth - 1] : 0;
-	}
-	for (size_t i = 0; i < snap->retainer_count; i++) {
-		const struct lks_trace *t = snap_trace(snap, snap->retainers[i].trace);
-
-		sum += t ? snap->frames[t->first] : 0;
-	}
-	return sum;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static volatile uint64_t walked;
@@ -68,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	seal(copy, size);
 	if (snap_parse(copy, size, "fuzz.lks", &snap, &err) == 0) {
-		walked += walk(snap);
+		walked += snap_walk(snap);
 		snap_free(snap);
 	} else if (strncmp(err.text, "fuzz.lks: ", 10) != 0 || strchr(err.text, '\n')) {
 		abort();  /* every rejection is one line naming the file */

@@ -23,7 +23,7 @@ keep=0
 trap '((keep)) || rm -rf "$work"' EXIT
 
 "$clang" -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -I"$root/format" -I"$root/report" -I"$root/report/model" \
+	-fno-sanitize-recover=all -I"$root/format" -I"$root/report" -I"$root/report/model" -I"$root/tests/unit" \
 	"$root/tests/fuzz/fuzz_snapread.c" "$root/report/model/snapread.c" \
 	"$root/report/model/snaprules.c" "$root/report/model/readfile.c" \
 	"$root/report/errmsg.c" -o "$work/fuzz_snapread"

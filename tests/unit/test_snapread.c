@@ -18,46 +18,13 @@
 #include "checksum.h"
 #include "realsnap.h"
 #include "snapread.h"
+#include "snapwalk.h"
 #include "tap.h"
 
 #define NAME "mutant.lks"
 #define RANDOM_ROUNDS 20000
 
 /* ---- what every parse must give ---- */
-
-/* Follows everything an accepted snapshot points at, as the reporter does;
- * out-of-bounds reads here are what the sanitizer build looks for. */
-static uint64_t walk(const struct snapshot *snap)
-{
-	uint64_t sum = strlen(snap_string(snap, snap->header.exe)) +
-		       strlen(snap_string(snap, snap->header.label));
-
-	for (size_t i = 0; i < snap->module_count; i++) {
-		const struct lks_module *m = &snap->modules[i];
-
-		sum += strlen(snap_string(snap, m->path));
-		if (m->build_id_len)
-			sum += m->build_id[m->build_id_len - 1];
-	}
-	for (size_t i = 0; i < snap->site_count; i++) {
-		const struct lks_trace *t = snap_trace(snap, snap->sites[i].trace);
-
-		for (uint32_t d = 0; t && d < t->depth; d++)
-			sum += snap->frames[t->first + d];
-	}
-	for (size_t i = 0; i < snap->handle_count; i++) {
-		const struct lks_trace *t = snap_trace(snap, snap->handles[i].trace);
-
-		sum += strlen(snap_string(snap, snap->handles[i].description));
-		sum += t ? t->depth : 0;
-	}
-	for (size_t i = 0; i < snap->retainer_count; i++) {
-		const struct lks_trace *t = snap_trace(snap, snap->retainers[i].trace);
-
-		sum += t && t->depth ? snap->frames[t->first] : 0;
-	}
-	return sum;
-}
 
 /* A rejection is one line that starts with the file's name. */
 static bool clear_error(const struct errmsg *err)
@@ -75,7 +42,7 @@ static int try_parse(const uint8_t *bytes, size_t size, struct errmsg *err)
 
 	err->text[0] = '\0';
 	if (snap_parse(bytes, size, NAME, &snap, err) == 0) {
-		walked += walk(snap);
+		walked += snap_walk(snap);
 		snap_free(snap);
 		return 1;
 	}
