@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addrmemo.h"
 #include "images.h"
+#include "pool.h"
 
 struct image {
 	char *path;
@@ -24,10 +26,12 @@ struct image {
 	Dwfl *dwfl;
 	Dwfl_Module *module;
 	struct symindex *symbols;      /* built at the first symbol lookup */
+	struct addr_memo memo;         /* by link-time address */
 };
 
 static struct image **images;
 static size_t image_count, image_capacity;
+static struct pool *names;
 
 static bool is_regular(int fd)
 {
@@ -186,9 +190,22 @@ int image_symbol(struct image *image, uint64_t vaddr, struct symindex_hit *hit, 
 	return 0;
 }
 
+struct addr_memo *image_memo(struct image *image)
+{
+	return &image->memo;
+}
+
+struct pool *images_names(void)
+{
+	if (!names)
+		names = pool_new();
+	return names;
+}
+
 void images_release(void)
 {
 	for (size_t i = 0; i < image_count; i++) {
+		memo_release(&images[i]->memo);
 		symindex_free(images[i]->symbols);
 		if (images[i]->dwfl)
 			dwfl_end(images[i]->dwfl);
@@ -200,4 +217,6 @@ void images_release(void)
 	free(images);
 	images = NULL;
 	image_count = image_capacity = 0;
+	pool_free(names);
+	names = NULL;
 }

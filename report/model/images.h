@@ -14,6 +14,8 @@
 #include "symindex.h"
 
 struct image;
+struct addr_memo;
+struct pool;
 
 /* Why an image cannot be used; IMAGE_USABLE when it can. */
 enum image_problem { IMAGE_USABLE, IMAGE_UNREADABLE, IMAGE_OTHER_BUILD, IMAGE_NOT_FOUND };
@@ -33,6 +35,14 @@ Dwfl_Module *image_module(const struct image *image);
 
 /* The symbol holding a link-time address; 0, or -ENOMEM. */
 int image_symbol(struct image *image, uint64_t vaddr, struct symindex_hit *hit, bool *found);
+
+/* What the image's link-time addresses expanded to, for every process
+ * that runs it (addrmemo.h). */
+struct addr_memo *image_memo(struct image *image);
+
+/* Where names read from the images are interned: they live until
+ * images_release(). NULL (so every intern fails) when out of memory. */
+struct pool *images_names(void);
 
 /* Closes every image; the names they gave out are not used any more. */
 void images_release(void);

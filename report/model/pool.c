@@ -143,7 +143,7 @@ const char *pool_intern(struct pool *pool, const char *text)
 	size_t len;
 	char *copy;
 
-	if (!text)
+	if (!text || !pool)
 		return NULL;
 	len = strlen(text);
 	hash = hash_text(text, len);

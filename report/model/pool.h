@@ -11,7 +11,8 @@ struct pool;
 
 struct pool *pool_new(void);
 void pool_free(struct pool *pool);
-/* The pool's copy of `text` (NULL for NULL), or NULL when out of memory. */
+/* The pool's copy of `text` (NULL for NULL), or NULL when out of memory
+ * (a NULL pool is one that could not be made). */
 const char *pool_intern(struct pool *pool, const char *text);
 /* Zeroed memory aligned for any object, or NULL when out of memory. */
 void *pool_alloc(struct pool *pool, size_t size);

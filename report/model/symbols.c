@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The symbolizer of one process snapshot: its modules mapped to the shared
  * images (images.c) on first use, so only modules that appear in stacks are
- * opened and warned about, and one cached expansion per distinct address. */
+ * opened and warned about; each distinct address expanded once per process,
+ * and each link-time address once per image for every process of a report
+ * (a build's tree runs the same shell and compilers hundreds of times). */
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrmemo.h"
 #include "demangle.h"
 #include "images.h"
 #include "pool.h"
@@ -36,12 +39,6 @@ struct module {
 	const struct symkeep_module *kept; /* MODULE_KEPT */
 };
 
-struct cache_slot {
-	uint64_t address;
-	size_t first, count; /* in symbolizer.frames */
-	bool used;
-};
-
 struct symbolizer {
 	struct pool *pool;
 
@@ -49,10 +46,7 @@ struct symbolizer {
 	size_t module_count;
 	struct symkeep *kept; /* NULL: none kept with the snapshot */
 
-	struct cache_slot *slots;
-	size_t slot_capacity, slots_used;
-	struct model_frame *frames;
-	size_t frame_count, frame_capacity;
+	struct addr_memo cache; /* by runtime address */
 
 	const char **warnings;
 	size_t warning_count;
@@ -193,29 +187,20 @@ static int prepare_module(struct symbolizer *sym, struct module *m)
 
 static int push_frame(struct symbolizer *sym, const struct model_frame *frame)
 {
-	if (sym->frame_count == sym->frame_capacity) {
-		size_t capacity = sym->frame_capacity ? sym->frame_capacity * 2 : 256;
-		struct model_frame *grown =
-			realloc(sym->frames, capacity * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		sym->frames = grown;
-		sym->frame_capacity = capacity;
-	}
-	sym->frames[sym->frame_count++] = *frame;
-	return 0;
+	return memo_push(&sym->cache, frame);
 }
 
-/* The pool's copy of a symbol name, demangled when it is C++'s. */
-static const char *readable_name(struct symbolizer *sym, const char *name)
+/* The images' copy of a symbol name, demangled when it is C++'s: a name
+ * read from an image lives as long as the images (the image memo keeps
+ * it for the next process). */
+static const char *readable_name(const char *name)
 {
 	char *readable = demangle(name);
 	const char *interned;
 
 	if (!readable)
-		return pool_intern(sym->pool, name);
-	interned = pool_intern(sym->pool, readable);
+		return pool_intern(images_names(), name);
+	interned = pool_intern(images_names(), readable);
 	free(readable);
 	return interned;
 }
@@ -281,20 +266,19 @@ static void normalize_path(char *path)
 }
 
 /* A source path as a user can open it: relative DWARF names are relative
- * to the compilation directory. Interned in the pool. */
-static const char *source_path(struct symbolizer *sym, const char *file,
-			       const char *comp_dir)
+ * to the compilation directory. Interned with the images' names. */
+static const char *source_path(const char *file, const char *comp_dir)
 {
 	char joined[PATH_MAX];
 	int n;
 
 	if (file[0] == '/' || !comp_dir || comp_dir[0] != '/')
-		return pool_intern(sym->pool, file);
+		return pool_intern(images_names(), file);
 	n = snprintf(joined, sizeof(joined), "%s/%s", comp_dir, file);
 	if (n < 0 || (size_t)n >= sizeof(joined))
-		return pool_intern(sym->pool, file);
+		return pool_intern(images_names(), file);
 	normalize_path(joined);
-	return pool_intern(sym->pool, joined);
+	return pool_intern(images_names(), joined);
 }
 
 static const char *comp_dir_of(Dwarf_Die *cu)
@@ -315,7 +299,7 @@ static bool unit_covers(Dwfl_Module *mod, Dwarf_Addr pc)
 	return cudie && dwarf_haspc(cudie, pc - bias) > 0;
 }
 
-static int line_of(struct symbolizer *sym, Dwfl_Module *mod, Dwarf_Addr pc,
+static int line_of(Dwfl_Module *mod, Dwarf_Addr pc,
 		   struct place *place)
 {
 	Dwfl_Line *line = unit_covers(mod, pc) ? dwfl_module_getsrc(mod, pc) : NULL;
@@ -329,13 +313,13 @@ static int line_of(struct symbolizer *sym, Dwfl_Module *mod, Dwarf_Addr pc,
 	file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 	if (!file || lineno <= 0)
 		return 0;
-	place->file = source_path(sym, file, dwfl_line_comp_dir(line));
+	place->file = source_path(file, dwfl_line_comp_dir(line));
 	place->line = (uint32_t)lineno;
 	return place->file ? 0 : -ENOMEM;
 }
 
 /* An inlined call's DW_AT_call_file/line: where, in its caller, it sits. */
-static void call_site(struct symbolizer *sym, Dwarf_Die *inlined,
+static void call_site(Dwarf_Die *inlined,
 		      Dwarf_Files *files, size_t file_count, const char *comp_dir,
 		      struct place *place)
 {
@@ -349,7 +333,7 @@ static void call_site(struct symbolizer *sym, Dwarf_Die *inlined,
 		file = dwarf_filesrc(files, file_index, NULL, NULL);
 	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &line) != 0)
 		line = 0;
-	place->file = file && line ? source_path(sym, file, comp_dir) : NULL;
+	place->file = file && line ? source_path(file, comp_dir) : NULL;
 	place->line = place->file ? (uint32_t)line : 0;
 }
 
@@ -402,7 +386,7 @@ static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
 		    tag != DW_TAG_entry_point)
 			continue;
 		name = die_name(&scopes[i]);
-		frame.function = name ? readable_name(sym, name) : NULL;
+		frame.function = name ? readable_name(name) : NULL;
 		if (name && !frame.function)
 			return -ENOMEM;
 		frame.file = place->file;
@@ -416,7 +400,7 @@ static int expand_scopes(struct symbolizer *sym, const struct model_frame *base,
 			*closed = true;
 			return 0;
 		}
-		call_site(sym, &scopes[i], files, file_count, comp_dir_of(cu), place);
+		call_site(&scopes[i], files, file_count, comp_dir_of(cu), place);
 	}
 	return 0;
 }
@@ -433,7 +417,7 @@ static int push_symbol_frame(struct symbolizer *sym, struct module *m,
 
 	if (r < 0)
 		return r;
-	frame.function = found ? readable_name(sym, hit.name) : NULL;
+	frame.function = found ? readable_name(hit.name) : NULL;
 	if (found && !frame.function)
 		return -ENOMEM;
 	frame.file = place->file;
@@ -441,19 +425,18 @@ static int push_symbol_frame(struct symbolizer *sym, struct module *m,
 	return push_frame(sym, &frame);
 }
 
-static int expand_in_module(struct symbolizer *sym, struct module *m,
-			    const struct model_frame *base)
+/* Expands pc afresh: one frame per inlined call, then the function. */
+static int expand_with_dwarf(struct symbolizer *sym, struct module *m,
+			     const struct model_frame *base, Dwarf_Addr pc)
 {
-	/* a return address points after the call: its line is at pc - 1;
-	 * the image is at its link-time addresses */
-	Dwarf_Addr pc = base->address - m->bias - 1;
 	Dwfl_Module *mod = image_module(m->image);
+	struct addr_memo *cache = &sym->cache;
 	struct place place;
 	Dwarf_Die *scopes, cu;
 	bool closed;
 	int count, r;
 
-	r = line_of(sym, mod, pc, &place);
+	r = line_of(mod, pc, &place);
 	if (r < 0)
 		return r;
 	count = scopes_at(mod, pc, &scopes, &cu);
@@ -461,11 +444,44 @@ static int expand_in_module(struct symbolizer *sym, struct module *m,
 	free(scopes);
 	if (r < 0)
 		return r;
-	if (closed && sym->frames[sym->frame_count - 1].function)
+	if (closed && cache->frames[cache->frame_count - 1].function)
 		return 0;
 	if (closed)
-		sym->frame_count--;
+		cache->frame_count--;
 	return push_symbol_frame(sym, m, base, pc, &place);
+}
+
+/* The image's memo answers for every process after the first that ran
+ * the same object: only the module, address and offset are this one's. */
+static int expand_in_module(struct symbolizer *sym, struct module *m,
+			    const struct model_frame *base)
+{
+	/* a return address points after the call: its line is at pc - 1;
+	 * the image is at its link-time addresses */
+	Dwarf_Addr pc = base->address - m->bias - 1;
+	struct addr_memo *memo = image_memo(m->image);
+	const struct model_frame *known;
+	size_t count, first = sym->cache.frame_count, kept = memo->frame_count;
+	int r;
+
+	if (memo_find(memo, pc, &known, &count)) {
+		for (size_t i = 0; i < count; i++) {
+			struct model_frame frame = known[i];
+
+			frame.module = base->module;
+			frame.address = base->address;
+			frame.offset = base->offset;
+			if ((r = push_frame(sym, &frame)) < 0)
+				return r;
+		}
+		return 0;
+	}
+	if ((r = expand_with_dwarf(sym, m, base, pc)) < 0)
+		return r;
+	for (size_t i = first; i < sym->cache.frame_count; i++)
+		if ((r = memo_push(memo, &sym->cache.frames[i])) < 0)
+			return r;
+	return memo_remember(memo, pc, kept);
 }
 
 /* The frames kept for the address, where it is now as recorded. */
@@ -514,60 +530,18 @@ static int expand(struct symbolizer *sym, uint64_t address)
 
 /* ---- the per-address cache ---- */
 
-static size_t slot_index(uint64_t address, size_t capacity)
-{
-	return (size_t)((address * 0x9e3779b97f4a7c15u) >> 20) & (capacity - 1);
-}
-
-static struct cache_slot *find_slot(struct cache_slot *slots, size_t capacity,
-				    uint64_t address)
-{
-	size_t i = slot_index(address, capacity);
-
-	while (slots[i].used && slots[i].address != address)
-		i = (i + 1) & (capacity - 1);
-	return &slots[i];
-}
-
-static int grow_cache(struct symbolizer *sym)
-{
-	size_t capacity = sym->slot_capacity ? sym->slot_capacity * 2 : 1024;
-	struct cache_slot *slots = calloc(capacity, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < sym->slot_capacity; i++)
-		if (sym->slots[i].used)
-			*find_slot(slots, capacity, sym->slots[i].address) =
-				sym->slots[i];
-	free(sym->slots);
-	sym->slots = slots;
-	sym->slot_capacity = capacity;
-	return 0;
-}
-
 int sym_lookup(struct symbolizer *sym, uint64_t address,
 	       const struct model_frame **frames, size_t *count)
 {
-	struct cache_slot *slot;
-	size_t first;
+	size_t first = sym->cache.frame_count;
 	int r;
 
-	if (sym->slots_used + 1 > sym->slot_capacity / 2 && grow_cache(sym) < 0)
-		return -ENOMEM;
-	slot = find_slot(sym->slots, sym->slot_capacity, address);
-	if (!slot->used) {
-		first = sym->frame_count;
-		r = expand(sym, address);
-		if (r < 0)
+	if (!memo_find(&sym->cache, address, frames, count)) {
+		if ((r = expand(sym, address)) < 0 ||
+		    (r = memo_remember(&sym->cache, address, first)) < 0)
 			return r;
-		*slot = (struct cache_slot){ .address = address, .used = true,
-					     .first = first,
-					     .count = sym->frame_count - first };
-		sym->slots_used++;
+		memo_find(&sym->cache, address, frames, count);
 	}
-	*frames = &sym->frames[slot->first];
-	*count = slot->count;
 	return 0;
 }
 
@@ -598,7 +572,7 @@ int sym_data(struct symbolizer *sym, uint64_t address, const char **symbol,
 	r = image_symbol(m->image, address - m->bias, &hit, &found);
 	if (r < 0 || !found || hit.function || hit.offset >= (hit.size ? hit.size : 1))
 		return r;
-	*symbol = readable_name(sym, hit.name);
+	*symbol = readable_name(hit.name);
 	*symbol_offset = hit.offset;
 	return *symbol ? 0 : -ENOMEM;
 }
@@ -632,8 +606,7 @@ void sym_close(struct symbolizer *sym)
 	if (!sym)
 		return;
 	free(sym->modules);
-	free(sym->slots);
-	free(sym->frames);
+	memo_release(&sym->cache);
 	free(sym->warnings);
 	free(sym);
 }
