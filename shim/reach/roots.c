@@ -295,8 +295,8 @@ static void exclude_region(uint64_t start, uint64_t bytes, void *ctx)
  * for a live block (hi if none), and in *skip_to the end of its mapping:
  * that memory is the block, read only if the block is reached. Such a
  * mapping starts prev_size bytes before the chunk, on a page, and spans
- * whole pages. Thread heaps are excluded before (heaps.c); another
- * allocator's header is never read. */
+ * whole pages (both are checked). Thread heaps are excluded before
+ * (heaps.c); another allocator's header is never read. */
 static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t hi,
                                 uint64_t *skip_to)
 {
@@ -316,11 +316,12 @@ static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t
 			continue;
 		size &= ~7ull;
 		end = chunk + size;
-		if (offset > chunk - lo || ((chunk - offset) & 4095) || ((offset + size) & 4095) ||
-		    end > hi || end < node->addr + NODE_SIZE(node))
+		if (((chunk - offset) & 4095) || ((offset + size) & 4095) || end < chunk ||
+		    end < node->addr + NODE_SIZE(node))
 			continue;
-		*skip_to = end;
-		return chunk - offset;
+		/* [lo, hi) may be a run of touched pages: the mapping goes on */
+		*skip_to = end < hi ? end : hi;
+		return offset > chunk - lo ? lo : chunk - offset;
 	}
 	return hi;
 }
