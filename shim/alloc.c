@@ -11,6 +11,7 @@
 
 #include "enter.h"
 #include "python/python.h"
+#include "reach/heapnote.h"
 
 /* ---- recording ------------------------------------------------------------ */
 
@@ -151,8 +152,10 @@ LKS_EXPORT void *malloc(size_t size)
 	if (lks_unlikely(!lks_enter()))
 		return forward_malloc(size);
 	ptr = lks_real.malloc(size);
-	if (lks_likely(ptr != NULL))
+	if (lks_likely(ptr != NULL)) {
+		lks_heap_note(ptr);
 		lks_record(ptr, size, LKS_FAMILY_MALLOC);
+	}
 	lks_leave();
 	return ptr;
 }
@@ -164,8 +167,10 @@ LKS_EXPORT void *calloc(size_t count, size_t size)
 	if (lks_unlikely(!lks_enter()))
 		return forward_calloc(count, size);
 	ptr = lks_real.calloc(count, size);  /* checks count * size itself */
-	if (lks_likely(ptr != NULL))
+	if (lks_likely(ptr != NULL)) {
+		lks_heap_note(ptr);
 		lks_record(ptr, count * size, LKS_FAMILY_MALLOC);
+	}
 	lks_leave();
 	return ptr;
 }
@@ -215,8 +220,10 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	if (had_old && old.family != LKS_FAMILY_MALLOC)
 		lks_count_mismatch();  /* realloc of a new'd block, as free() of one */
 	moved = lks_real.realloc(ptr, size);
-	if (moved != NULL)
+	if (moved != NULL) {
+		lks_heap_note(moved);
 		lks_record(moved, size, LKS_FAMILY_MALLOC);
+	}
 	else if (size != 0 && had_old)  /* failed: the old block lives on */
 		lks_live_insert(old.addr, old.size, old.trace, old.family);
 	lks_leave();

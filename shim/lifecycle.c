@@ -360,6 +360,8 @@ static void note_malloc(void)
 	lks_process_set_own_malloc(!ours);
 	lks_process_set_heap_sizes(ours && lks_usable_size_matches_malloc());
 	if (ours)
+		lks_heaps_start();
+	if (ours)
 		say_verbose("malloc: the program's calls come through the shim", "");
 	else
 		say_verbose("malloc: NOT recorded, the program's own comes first, from ", where);

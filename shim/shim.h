@@ -150,6 +150,10 @@ void lks_unrecord(void *ptr, uint8_t family);
 void lks_behalf_note(void *ptr, size_t size);
 bool lks_behalf_forget(void *ptr);  /* false: not one of those */
 
+/* ---- reach/heaps.c: glibc's thread heaps (hot path: reach/heapnote.h) --- */
+
+void lks_heaps_start(void);  /* once the real malloc is known */
+
 /* ---- live.c: the block table -------------------------------------------- */
 
 struct lks_block {

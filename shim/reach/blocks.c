@@ -346,3 +346,18 @@ int64_t reach_find(const struct reach *reach, uint64_t addr)
 	node = &reach->nodes[lo];
 	return holds(node, addr) ? (int64_t)lo : -1;
 }
+
+uint64_t reach_first_from(const struct reach *reach, uint64_t addr)
+{
+	uint64_t lo = 0, hi = reach->count;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (reach->nodes[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
- * stopworld.c and ptrace_hold.c: other threads held still, behalf.c: blocks
+ * stopworld.c and ptrace_hold.c: other threads held still, heaps.c: glibc's
+ * thread heaps, behalf.c: blocks
  * the C library allocated for the shim, exitframe.c: the
  * exiting thread's live stack, retain.c: retainer chains, mapref.c: the
  * program's mappings still pointed at).
@@ -114,6 +115,7 @@ int reach_collect_blocks(struct lks_reach *scan);
 void reach_build_index(struct lks_reach *scan);
 void reach_free_index(struct lks_reach *scan);
 int64_t reach_find(const struct reach *reach, uint64_t addr); /* block index or -1 */
+uint64_t reach_first_from(const struct reach *reach, uint64_t addr); /* or count */
 
 /* heuristics.c: the lks_heuristic by which an interior pointer `value`
  * into node is one made on purpose (LKS_HEUR_NONE: none); the new[]
@@ -125,6 +127,13 @@ int64_t reach_empty_array_end(const struct reach *reach, uint64_t value);
 /* roots.c: fills readable, code, images and roots; 0 or -1 */
 int reach_collect_modules(struct reach *reach);
 int reach_collect_maps(struct reach *reach);
+
+/* heaps.c: glibc's thread heaps. Between begin and foreach, each
+ * read-write anonymous mapping [lo, hi) whose next mapping is inaccessible
+ * up to none_end (else none_end == hi); foreach gives the proven heaps. */
+void reach_heaps_begin(void);
+void reach_heaps_in(const struct reach *reach, uint64_t lo, uint64_t hi, uint64_t none_end);
+void reach_heaps_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx), void *ctx);
 
 /* mapref.c: the open mappings, then which of them words point into */
 void reach_collect_mappings(struct reach *reach);

@@ -3,7 +3,7 @@
  * (never the shim's), each thread's TLS, registers and live stack, and the
  * program's own writable mappings, anonymous or of files, from
  * /proc/thread-self/maps, less the shim's regions, the thread stacks
- * already taken and the malloc heaps themselves. */
+ * already taken and glibc's malloc heaps (heaps.c). */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -12,14 +12,13 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "heapnote.h"
 #include "reach.h"
 #include "sys.h"
 
 #define MAX_MAPS 65536           /* the kernel's default vm.max_map_count */
 #define MAX_EXCLUDED 8192
 #define RED_ZONE 128             /* below sp, the x86-64 ABI lets a leaf keep data */
-#define MALLOC_HEAP_SPAN (64ull << 20) /* glibc: HEAP_MAX_SIZE, heaps aligned to it */
-#define CHUNK_MMAPPED 0x2u       /* glibc chunk header: this chunk is its own mmap */
 #define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
 
 #define MAX_IMAGES 8192          /* more: the vtable heuristic misses some */
@@ -142,6 +141,7 @@ int reach_collect_modules(struct reach *reach)
 struct map_line {
 	uint64_t lo, hi;
 	bool readable, writable, anonymous;
+	bool inaccessible; /* ---p: no access at all */
 	bool main_stack;  /* [stack] */
 	bool file;        /* a file's, not a device's (but /dev/zero, /dev/shm) */
 };
@@ -182,6 +182,7 @@ static void parse_line(const char *line, struct map_line *out)
 	at++;
 	out->readable = at[0] == 'r';
 	out->writable = at[1] == 'w';
+	out->inaccessible = at[0] == '-' && at[1] == '-' && at[2] == '-';
 	at = skip_field(skip_field(skip_field(at)));
 	at = parse_hex(at, &inode);  /* decimal, but only zero matters */
 	while (*at == ' ')
@@ -290,45 +291,39 @@ static void exclude_region(uint64_t start, uint64_t bytes, void *ctx)
 	exclude(reach, start, start + bytes);
 }
 
-/* The end of the stretch of [lo, hi) starting at lo that holds no malloc
- * memory, and in *skip_to where scanning may resume. */
+/* The start of the first chunk in [lo, hi) that glibc mapped on its own
+ * for a live block (hi if none), and in *skip_to the end of its mapping:
+ * that memory is the block, read only if the block is reached. Such a
+ * mapping starts prev_size bytes before the chunk, on a page, and spans
+ * whole pages (both are checked). Thread heaps are excluded before
+ * (heaps.c); another allocator's header is never read. */
 static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t hi,
                                 uint64_t *skip_to)
 {
-	int64_t first;
-	uint64_t lo_index = 0, hi_index = reach->count;
+	*skip_to = hi;
+	if (!__atomic_load_n(&lks_heap_headers, __ATOMIC_RELAXED) || reach->missed_threads)
+		return hi;
+	for (uint64_t i = reach_first_from(reach, lo);
+	     i < reach->count && reach->nodes[i].addr < hi; i++) {
+		const struct reach_node *node = &reach->nodes[i];
+		uint64_t chunk = node->addr - 16, offset, size, end;
 
-	while (lo_index < hi_index) {  /* first block starting at or after lo */
-		uint64_t mid = lo_index + (hi_index - lo_index) / 2;
-
-		if (reach->nodes[mid].addr < lo)
-			lo_index = mid + 1;
-		else
-			hi_index = mid;
+		if (chunk < lo)
+			continue;  /* its header is not in this stretch */
+		offset = *(const uint64_t *)(uintptr_t)chunk;
+		size = *(const uint64_t *)(uintptr_t)(chunk + 8);
+		if ((size & (LKS_CHUNK_MMAPPED | LKS_CHUNK_NON_MAIN)) != LKS_CHUNK_MMAPPED)
+			continue;
+		size &= ~7ull;
+		end = chunk + size;
+		if (((chunk - offset) & 4095) || ((offset + size) & 4095) || end < chunk ||
+		    end < node->addr + NODE_SIZE(node))
+			continue;
+		/* [lo, hi) may be a run of touched pages: the mapping goes on */
+		*skip_to = end < hi ? end : hi;
+		return offset > chunk - lo ? lo : chunk - offset;
 	}
-	first = (int64_t)lo_index;
-	if ((uint64_t)first == reach->count || reach->nodes[first].addr >= hi)
-		return *skip_to = hi;
-	{
-		const struct reach_node *node = &reach->nodes[first];
-		uint64_t chunk = node->addr - 16, start, end, header = 0;
-
-		if (chunk >= lo)
-			header = *(const uint64_t *)(uintptr_t)(node->addr - 8);
-		if (header & CHUNK_MMAPPED) {
-			/* a large block in its own mapping */
-			start = chunk & ~4095ull;
-			end = (chunk + (header & ~7ull) + 4095) & ~4095ull;
-		} else {
-			/* a block of a thread's malloc heap: skip that whole heap */
-			start = node->addr & ~(MALLOC_HEAP_SPAN - 1);
-			end = start + MALLOC_HEAP_SPAN;
-		}
-		if (start < lo)
-			start = lo;
-		*skip_to = end > hi ? hi : end;
-		return start;
-	}
+	return hi;
 }
 
 static void add_mapped(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind)
@@ -463,6 +458,34 @@ static void add_touched_mmap(struct reach *reach, const struct map_line *map, in
 	touched_flush(&runs);
 }
 
+/* glibc's thread heaps: their free chunks hold stale pointers, their
+ * live blocks are read when reached. Each read-write anonymous mapping
+ * with the mapping after it, where a heap keeps its inaccessible rest. */
+static void exclude_heaps(struct reach *reach, const char *text, ssize_t len)
+{
+	struct map_line map, next;
+
+	if (!__atomic_load_n(&lks_heap_headers, __ATOMIC_RELAXED) || reach->missed_threads)
+		return;
+	reach_heaps_begin();
+	for (const char *line = text; line < text + len; line += strlen(line) + 1) {
+		const char *after = line + strlen(line) + 1;
+		uint64_t none_end;
+
+		parse_line(line, &map);
+		if (!map.readable || !map.writable || !map.anonymous)
+			continue;
+		none_end = map.hi;
+		if (after < text + len) {
+			parse_line(after, &next);
+			if (next.lo == map.hi && next.inaccessible && next.anonymous)
+				none_end = next.hi;
+		}
+		reach_heaps_in(reach, map.lo, map.hi, none_end);
+	}
+	reach_heaps_foreach(exclude_region, reach);
+}
+
 /* ---- globals the program made unreadable ---------------------------------- */
 
 /* Module segments come from program headers, which say what a segment was
@@ -550,6 +573,7 @@ int reach_collect_maps(struct reach *reach)
 			add_thread_roots(reach, &map);
 	}
 	add_thread_words(reach);
+	exclude_heaps(reach, text, len);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
 		parse_line(line, &map);
 		if (!map.readable || !map.writable)

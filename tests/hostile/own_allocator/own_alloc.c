@@ -127,3 +127,11 @@ size_t malloc_usable_size(void *ptr)
 {
 	return ptr ? size_of(ptr) : 0;
 }
+
+/* Memory of the arena handed out without malloc, as an allocator keeps
+ * its own bookkeeping next to its blocks: not a block the shim records. */
+void *own_alloc_unrecorded(size_t size);
+void *own_alloc_unrecorded(size_t size)
+{
+	return take(size, HEADER);
+}
