@@ -295,7 +295,12 @@ static bool generation_create(struct shard *shard, uint32_t index, uint64_t slot
 {
 	struct generation *gen = &shard->generations[index];
 
-	gen->slots = lks_map_growth(slot_count * sizeof(struct entry));
+	/* Past the first, a generation is written all over before it rotates
+	 * (MIN_SLOTS slots: 96 pages, each with 170 slots); committed now,
+	 * its pages cost no fault each, or two (claim_slot reads before its
+	 * CAS, so a page is first mapped to the zero page, then copied). */
+	gen->slots = slot_count < MIN_SLOTS ? lks_map_growth(slot_count * sizeof(struct entry))
+	             : lks_map_growth_committed(slot_count * sizeof(struct entry));
 	if (!gen->slots) {
 		say_stopped();
 		return false;
@@ -709,8 +714,9 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 	}
 }
 
-/* Only the slots on pages ever touched: a generation past the first is
- * 384 KiB or more, and a short process fills a few of its slots. A slot
+/* Only the slots on pages ever touched: a shard's first generation is
+ * committed as it is used (later ones whole, when made), and reading its
+ * untouched pages would commit them. A slot
  * across the edge of a run is read whole (its key is on a touched page, or
  * it is empty). */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx)

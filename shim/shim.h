@@ -65,6 +65,9 @@ void *lks_map_shared(size_t bytes);    /* as lks_map, shared with fork children 
 /* A table growing with the program: NULL when an address-space limit says
  * the program needs the room more (aslimit.c). */
 void *lks_map_growth(size_t bytes);
+/* As lks_map_growth, every page committed now: for tables that will be
+ * written all over. */
+void *lks_map_growth_committed(size_t bytes);
 /* The part of a growing table at *slot (atomic), mapped by lks_map_growth
  * on first use; threads racing to map it agree on one. NULL: not mapped. */
 void *lks_chunk(void **slot, size_t bytes);
