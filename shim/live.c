@@ -26,12 +26,17 @@
 #include "shim.h"
 
 /* Key values below KEY_LIVE are states; any other key is a block address
- * (malloc never returns an address in the first page). */
+ * (malloc never returns an address in the first page) with the block's
+ * family in its top byte (user addresses stay below 2^56, even with 5-level
+ * page tables): a free then reads nothing but its key, one aligned word,
+ * where the whole slot straddles two cache lines for a quarter of slots. */
 #define KEY_EMPTY 0u      /* never used since the last reset: ends a probe */
 #define KEY_TOMB 1u       /* freed: probes go on, inserts may claim it */
 #define KEY_CLOSED 2u     /* generation being recycled: nobody claims it */
 #define KEY_CLAIMED 3u    /* an insert is writing the payload */
 #define KEY_LIVE 4u
+#define FAMILY_SHIFT 56
+#define ADDR_MASK ((1ull << FAMILY_SHIFT) - 1)
 #define MAX_GENERATIONS 64     /* per shard */
 #define SHARD_BITS 4
 #define REGION_SHIFT 26        /* glibc's thread arenas are 64 MiB aligned */
@@ -45,8 +50,8 @@
 #define USED_BATCH 64
 
 struct entry {
-	uint64_t key;
-	uint64_t size;     /* low 56 bits; family in the top 8 */
+	uint64_t key;      /* address | family << FAMILY_SHIFT, or a state */
+	uint64_t size;
 	uint32_t trace;
 	uint32_t seq;
 };
@@ -513,7 +518,7 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 
 	if (lks_unlikely(epoch & 1))
 		return false;  /* being recycled: not current any more */
-	range_widen(gen, fill->key);
+	range_widen(gen, fill->key & ADDR_MASK);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
 		/* relaxed: only a hint; the CAS below decides */
@@ -584,16 +589,21 @@ static __attribute__((noinline)) void give_back_claim(void)
 void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
                             uint8_t family)
 {
-	struct entry fill = { hint->addr, size | (uint64_t)family << 56, trace, next_seq() };
+	struct entry fill = { hint->addr | (uint64_t)family << FAMILY_SHIFT, size, trace,
+	                      next_seq() };
 	struct shard *shard = hint->shard;
 
 	if (lks_unlikely(mine.claimed != NULL))
 		give_back_claim();
+	if (lks_unlikely(hint->addr > ADDR_MASK)) {
+		__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);  /* a tagged pointer */
+		return;
+	}
 	for (int attempt = 0; attempt < 3 && shard_ready(shard); attempt++) {
 		/* acquire: a new generation's slots, or a recycled one's reset */
 		uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
 		uint64_t home = lks_likely(index == hint->generation) ? hint->home
-		                : slot_of(fill.key, shard->generations[index].count);
+		                : slot_of(hint->addr, shard->generations[index].count);
 
 		if (lks_likely(claim_slot(shard, index, &fill, home))) {
 			count_event(COUNT_ALLOCS);
@@ -611,66 +621,84 @@ void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t famil
 	lks_live_insert_hinted(&hint, size, trace, family);
 }
 
-static inline __attribute__((always_inline)) bool remove_from(struct generation *gen,
-                                                             uint64_t addr,
-                                                             struct lks_block *out)
+/* out NULL: only the family is wanted (a free), and the payload, on
+ * another line for a quarter of slots, is not read. Returns the family,
+ * or -1 if no slot holds addr. */
+static inline __attribute__((always_inline)) int remove_from(struct generation *gen,
+                                                            uint64_t addr,
+                                                            struct lks_block *out)
 {
 	uint64_t at;
 
 	if (!range_holds(gen, addr))
-		return false;
+		return -1;
 	at = slot_of(addr, gen->count);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
 		/* acquire: the payload read below is the one published with key */
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
-		uint64_t size;
 
 		if (key == KEY_EMPTY)
-			return false;
-		if (key != addr)
+			return -1;
+		if ((key & ADDR_MASK) != addr)
 			continue;  /* TOMB, CLOSED, CLAIMED or another block */
-		size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
-		out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
-		out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+		if (out) {
+			out->size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+			out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
+			out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+			out->addr = addr;
+			out->family = (uint8_t)(key >> FAMILY_SHIFT);
+		}
 		/* fails only for a double free racing with itself; release:
 		 * the payload reads above are done before a new claimer's
 		 * writes (its CAS acquires) */
 		if (!__atomic_compare_exchange_n(&slot->key, &key, KEY_TOMB, false,
 		                                 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			return false;
-		out->addr = addr;
-		out->size = size & ((1ull << 56) - 1);
-		out->family = (uint8_t)(size >> 56);
+			return -1;
 		count_event(COUNT_FREES);
-		return true;
+		return (int)(key >> FAMILY_SHIFT);
 	}
-	return false;
+	return -1;
 }
 
 /* The generations but the current one: a block inserted before the last
  * rotation (a few percent of frees under churn). */
-static __attribute__((noinline)) bool remove_older(struct shard *shard, uint32_t count,
-                                                  uint32_t current, uint64_t addr,
-                                                  struct lks_block *removed)
+static __attribute__((noinline)) int remove_older(struct shard *shard, uint32_t count,
+                                                 uint32_t current, uint64_t addr,
+                                                 struct lks_block *removed)
 {
-	for (uint32_t i = 0; i < count; i++)
-		if (i != current && remove_from(&shard->generations[i], addr, removed))
-			return true;
-	return false;
+	for (uint32_t i = 0; i < count; i++) {
+		int family = i == current ? -1 : remove_from(&shard->generations[i], addr, removed);
+
+		if (family >= 0)
+			return family;
+	}
+	return -1;
 }
 
-bool lks_live_remove(uint64_t addr, struct lks_block *removed)
+static inline __attribute__((always_inline)) int remove_block(uint64_t addr,
+                                                             struct lks_block *removed)
 {
 	struct shard *shard = shard_of(addr);
 	/* acquire (both): the generations' slots and counts are set */
 	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE);
 	uint32_t current = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+	int family;
 
 	if (count == 0)
-		return false;  /* nothing was ever inserted here */
-	return remove_from(&shard->generations[current], addr, removed) ||
-	       remove_older(shard, count, current, addr, removed);
+		return -1;  /* nothing was ever inserted here */
+	family = remove_from(&shard->generations[current], addr, removed);
+	return family >= 0 ? family : remove_older(shard, count, current, addr, removed);
+}
+
+bool lks_live_remove(uint64_t addr, struct lks_block *removed)
+{
+	return remove_block(addr, removed) >= 0;
+}
+
+int lks_live_forget(uint64_t addr)
+{
+	return remove_block(addr, NULL);
 }
 
 void lks_count_unknown_free(void)
@@ -696,20 +724,18 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 		struct entry *slot = &base[at];
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
 		struct lks_block block;
-		uint64_t size;
 
 		if (key < KEY_LIVE)
 			continue;
-		size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+		block.size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 		block.trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 		block.seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		/* freed meanwhile: skip it, the snapshot is per-block atomic */
 		if (__atomic_load_n(&slot->key, __ATOMIC_RELAXED) != key)
 			continue;
-		block.addr = key;
-		block.size = size & ((1ull << 56) - 1);
-		block.family = (uint8_t)(size >> 56);
+		block.addr = key & ADDR_MASK;
+		block.family = (uint8_t)(key >> FAMILY_SHIFT);
 		walk->visit(&block, walk->ctx);
 	}
 }

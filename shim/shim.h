@@ -177,6 +177,8 @@ void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint);
 void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
                             uint8_t family);
 bool lks_live_remove(uint64_t addr, struct lks_block *removed);
+/* As lks_live_remove, for a free: the removed block's family, or -1. */
+int lks_live_forget(uint64_t addr);
 /* Calls visit for every live block; safe while other threads allocate. */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx);
 
