@@ -509,16 +509,19 @@ static bool claimed_in_epoch(struct generation *gen, uint32_t epoch, uint64_t *k
 }
 
 /* at: the key's home slot in generation index. */
-static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *fill,
-                       uint64_t at)
+/* The slot claimed for addr, left CLAIMED for the caller to fill and
+ * publish, or NULL. */
+static inline __attribute__((always_inline)) struct entry *claim_slot(struct shard *shard,
+                                                                       uint32_t index,
+                                                                       uint64_t addr, uint64_t at)
 {
 	struct generation *gen = &shard->generations[index];
 	/* acquire: pairs with the end of a reset (see generation_recycle) */
 	uint32_t epoch = __atomic_load_n(&gen->epoch, __ATOMIC_ACQUIRE);
 
 	if (lks_unlikely(epoch & 1))
-		return false;  /* being recycled: not current any more */
-	range_widen(gen, fill->key & ADDR_MASK);
+		return NULL;  /* being recycled: not current any more */
+	range_widen(gen, addr);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
 		/* relaxed: only a hint; the CAS below decides */
@@ -532,7 +535,7 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
 		if (lks_unlikely(!claimed_in_epoch(gen, epoch, &slot->key)))
-			return false;
+			return NULL;
 		mine.claimed = &slot->key;
 		if (key == KEY_EMPTY && ++mine.used == USED_BATCH) {
 			mine.used = 0;
@@ -541,15 +544,9 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 			    gen->count / 4 * 3)
 				maybe_rotate(shard, index);
 		}
-		/* relaxed stores: the release store of the key publishes them */
-		__atomic_store_n(&slot->size, fill->size, __ATOMIC_RELAXED);
-		__atomic_store_n(&slot->trace, fill->trace, __ATOMIC_RELAXED);
-		__atomic_store_n(&slot->seq, fill->seq, __ATOMIC_RELAXED);
-		__atomic_store_n(&slot->key, fill->key, __ATOMIC_RELEASE);
-		mine.claimed = NULL;
-		return true;
+		return slot;
 	}
-	return false;
+	return NULL;
 }
 
 /* Called before the stack capture: the slot's cache miss then overlaps the
@@ -586,32 +583,57 @@ static __attribute__((noinline)) void give_back_claim(void)
 
 /* A generation never changes its slot count (a recycled one keeps it):
  * the hint's home slot holds while the generation is still current. */
-void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
-                            uint8_t family)
+/* After a rotation since the prefetch, or the shard's first insert. */
+static __attribute__((noinline)) struct entry *claim_again(const struct lks_live_hint *hint)
 {
-	struct entry fill = { hint->addr | (uint64_t)family << FAMILY_SHIFT, size, trace,
-	                      next_seq() };
 	struct shard *shard = hint->shard;
 
-	if (lks_unlikely(mine.claimed != NULL))
-		give_back_claim();
-	if (lks_unlikely(hint->addr > ADDR_MASK)) {
-		__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);  /* a tagged pointer */
-		return;
-	}
 	for (int attempt = 0; attempt < 3 && shard_ready(shard); attempt++) {
 		/* acquire: a new generation's slots, or a recycled one's reset */
 		uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
-		uint64_t home = lks_likely(index == hint->generation) ? hint->home
-		                : slot_of(hint->addr, shard->generations[index].count);
+		struct entry *slot = claim_slot(shard, index, hint->addr,
+		                                slot_of(hint->addr, shard->generations[index].count));
 
-		if (lks_likely(claim_slot(shard, index, &fill, home))) {
-			count_event(COUNT_ALLOCS);
-			return;
-		}
+		if (lks_likely(slot != NULL))
+			return slot;
 		maybe_rotate(shard, index);
 	}
-	__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* The prefetch's generation still current (it was made before the hint
+ * was, so the shard is ready): its home slot holds. */
+static inline struct entry *claim(const struct lks_live_hint *hint)
+{
+	struct shard *shard = hint->shard;
+	struct entry *slot = NULL;
+
+	/* acquire: a recycled generation's reset */
+	if (lks_likely(hint->generation == __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE)))
+		slot = claim_slot(shard, hint->generation, hint->addr, hint->home);
+	return lks_likely(slot != NULL) ? slot : claim_again(hint);
+}
+
+void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
+                            uint8_t family)
+{
+	struct entry *slot;
+
+	if (lks_unlikely(mine.claimed != NULL))
+		give_back_claim();
+	if (lks_unlikely(hint->addr > ADDR_MASK) || lks_unlikely(!(slot = claim(hint)))) {
+		/* no room, or a tagged pointer: its top byte would be the family */
+		__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* relaxed stores: the release store of the key publishes them */
+	__atomic_store_n(&slot->size, size, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->trace, trace, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->seq, next_seq(), __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->key, hint->addr | (uint64_t)family << FAMILY_SHIFT,
+	                 __ATOMIC_RELEASE);
+	mine.claimed = NULL;
+	count_event(COUNT_ALLOCS);
 }
 
 void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family)
