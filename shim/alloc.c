@@ -66,14 +66,15 @@ void lks_record(void *ptr, size_t size, uint8_t family)
  * operator delete's own free, or a block allocated while we were busy. */
 static inline __attribute__((always_inline)) void unrecord(void *ptr, uint8_t family)
 {
-	struct lks_block removed;
+	int had;
 
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE))
 		return;
-	if (!lks_live_remove((uint64_t)ptr, &removed)) {
+	had = lks_live_forget((uint64_t)ptr);
+	if (had < 0) {
 		if (!lks_behalf_forget(ptr) && !lks_busy)
 			lks_count_unknown_free();
-	} else if (removed.family != family) {
+	} else if (had != family) {
 		lks_count_mismatch();
 	}
 }

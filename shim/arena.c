@@ -114,16 +114,28 @@ void *lks_map_shared(size_t bytes)
 	return map_with(bytes, MAP_SHARED);
 }
 
-void *lks_map_growth(size_t bytes)
+static void *growth_with(size_t bytes, int extra_flags)
 {
 	void *ptr;
 
 	if (!lks_aslimit_allows(bytes))
 		return NULL;
-	ptr = map_with(bytes, 0);
+	ptr = map_with(bytes, extra_flags);
 	if (!ptr)
 		lks_aslimit_failed(errno);
 	return ptr;
+}
+
+void *lks_map_growth(size_t bytes)
+{
+	return growth_with(bytes, 0);
+}
+
+/* One pass of the kernel's instead of a fault per page, or two where the
+ * first access to a page reads it (the zero page) and the next writes. */
+void *lks_map_growth_committed(size_t bytes)
+{
+	return growth_with(bytes, MAP_POPULATE);
 }
 
 void *lks_chunk(void **slot, size_t bytes)

@@ -26,12 +26,17 @@
 #include "shim.h"
 
 /* Key values below KEY_LIVE are states; any other key is a block address
- * (malloc never returns an address in the first page). */
+ * (malloc never returns an address in the first page) with the block's
+ * family in its top byte (user addresses stay below 2^56, even with 5-level
+ * page tables): a free then reads nothing but its key, one aligned word,
+ * where the whole slot straddles two cache lines for a quarter of slots. */
 #define KEY_EMPTY 0u      /* never used since the last reset: ends a probe */
 #define KEY_TOMB 1u       /* freed: probes go on, inserts may claim it */
 #define KEY_CLOSED 2u     /* generation being recycled: nobody claims it */
 #define KEY_CLAIMED 3u    /* an insert is writing the payload */
 #define KEY_LIVE 4u
+#define FAMILY_SHIFT 56
+#define ADDR_MASK ((1ull << FAMILY_SHIFT) - 1)
 #define MAX_GENERATIONS 64     /* per shard */
 #define SHARD_BITS 4
 #define REGION_SHIFT 26        /* glibc's thread arenas are 64 MiB aligned */
@@ -45,8 +50,8 @@
 #define USED_BATCH 64
 
 struct entry {
-	uint64_t key;
-	uint64_t size;     /* low 56 bits; family in the top 8 */
+	uint64_t key;      /* address | family << FAMILY_SHIFT, or a state */
+	uint64_t size;
 	uint32_t trace;
 	uint32_t seq;
 };
@@ -295,7 +300,12 @@ static bool generation_create(struct shard *shard, uint32_t index, uint64_t slot
 {
 	struct generation *gen = &shard->generations[index];
 
-	gen->slots = lks_map_growth(slot_count * sizeof(struct entry));
+	/* Past the first, a generation is written all over before it rotates
+	 * (MIN_SLOTS slots: 96 pages, each with 170 slots); committed now,
+	 * its pages cost no fault each, or two (claim_slot reads before its
+	 * CAS, so a page is first mapped to the zero page, then copied). */
+	gen->slots = slot_count < MIN_SLOTS ? lks_map_growth(slot_count * sizeof(struct entry))
+	             : lks_map_growth_committed(slot_count * sizeof(struct entry));
 	if (!gen->slots) {
 		say_stopped();
 		return false;
@@ -499,16 +509,19 @@ static bool claimed_in_epoch(struct generation *gen, uint32_t epoch, uint64_t *k
 }
 
 /* at: the key's home slot in generation index. */
-static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *fill,
-                       uint64_t at)
+/* The slot claimed for addr, left CLAIMED for the caller to fill and
+ * publish, or NULL. */
+static inline __attribute__((always_inline)) struct entry *claim_slot(struct shard *shard,
+                                                                       uint32_t index,
+                                                                       uint64_t addr, uint64_t at)
 {
 	struct generation *gen = &shard->generations[index];
 	/* acquire: pairs with the end of a reset (see generation_recycle) */
 	uint32_t epoch = __atomic_load_n(&gen->epoch, __ATOMIC_ACQUIRE);
 
 	if (lks_unlikely(epoch & 1))
-		return false;  /* being recycled: not current any more */
-	range_widen(gen, fill->key);
+		return NULL;  /* being recycled: not current any more */
+	range_widen(gen, addr);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
 		/* relaxed: only a hint; the CAS below decides */
@@ -522,7 +535,7 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
 		if (lks_unlikely(!claimed_in_epoch(gen, epoch, &slot->key)))
-			return false;
+			return NULL;
 		mine.claimed = &slot->key;
 		if (key == KEY_EMPTY && ++mine.used == USED_BATCH) {
 			mine.used = 0;
@@ -531,15 +544,9 @@ static bool claim_slot(struct shard *shard, uint32_t index, const struct entry *
 			    gen->count / 4 * 3)
 				maybe_rotate(shard, index);
 		}
-		/* relaxed stores: the release store of the key publishes them */
-		__atomic_store_n(&slot->size, fill->size, __ATOMIC_RELAXED);
-		__atomic_store_n(&slot->trace, fill->trace, __ATOMIC_RELAXED);
-		__atomic_store_n(&slot->seq, fill->seq, __ATOMIC_RELAXED);
-		__atomic_store_n(&slot->key, fill->key, __ATOMIC_RELEASE);
-		mine.claimed = NULL;
-		return true;
+		return slot;
 	}
-	return false;
+	return NULL;
 }
 
 /* Called before the stack capture: the slot's cache miss then overlaps the
@@ -576,27 +583,57 @@ static __attribute__((noinline)) void give_back_claim(void)
 
 /* A generation never changes its slot count (a recycled one keeps it):
  * the hint's home slot holds while the generation is still current. */
-void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
-                            uint8_t family)
+/* After a rotation since the prefetch, or the shard's first insert. */
+static __attribute__((noinline)) struct entry *claim_again(const struct lks_live_hint *hint)
 {
-	struct entry fill = { hint->addr, size | (uint64_t)family << 56, trace, next_seq() };
 	struct shard *shard = hint->shard;
 
-	if (lks_unlikely(mine.claimed != NULL))
-		give_back_claim();
 	for (int attempt = 0; attempt < 3 && shard_ready(shard); attempt++) {
 		/* acquire: a new generation's slots, or a recycled one's reset */
 		uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
-		uint64_t home = lks_likely(index == hint->generation) ? hint->home
-		                : slot_of(fill.key, shard->generations[index].count);
+		struct entry *slot = claim_slot(shard, index, hint->addr,
+		                                slot_of(hint->addr, shard->generations[index].count));
 
-		if (lks_likely(claim_slot(shard, index, &fill, home))) {
-			count_event(COUNT_ALLOCS);
-			return;
-		}
+		if (lks_likely(slot != NULL))
+			return slot;
 		maybe_rotate(shard, index);
 	}
-	__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* The prefetch's generation still current (it was made before the hint
+ * was, so the shard is ready): its home slot holds. */
+static inline struct entry *claim(const struct lks_live_hint *hint)
+{
+	struct shard *shard = hint->shard;
+	struct entry *slot = NULL;
+
+	/* acquire: a recycled generation's reset */
+	if (lks_likely(hint->generation == __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE)))
+		slot = claim_slot(shard, hint->generation, hint->addr, hint->home);
+	return lks_likely(slot != NULL) ? slot : claim_again(hint);
+}
+
+void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
+                            uint8_t family)
+{
+	struct entry *slot;
+
+	if (lks_unlikely(mine.claimed != NULL))
+		give_back_claim();
+	if (lks_unlikely(hint->addr > ADDR_MASK) || lks_unlikely(!(slot = claim(hint)))) {
+		/* no room, or a tagged pointer: its top byte would be the family */
+		__atomic_fetch_add(&missed_allocs, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* relaxed stores: the release store of the key publishes them */
+	__atomic_store_n(&slot->size, size, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->trace, trace, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->seq, next_seq(), __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->key, hint->addr | (uint64_t)family << FAMILY_SHIFT,
+	                 __ATOMIC_RELEASE);
+	mine.claimed = NULL;
+	count_event(COUNT_ALLOCS);
 }
 
 void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t family)
@@ -606,66 +643,84 @@ void lks_live_insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t famil
 	lks_live_insert_hinted(&hint, size, trace, family);
 }
 
-static inline __attribute__((always_inline)) bool remove_from(struct generation *gen,
-                                                             uint64_t addr,
-                                                             struct lks_block *out)
+/* out NULL: only the family is wanted (a free), and the payload, on
+ * another line for a quarter of slots, is not read. Returns the family,
+ * or -1 if no slot holds addr. */
+static inline __attribute__((always_inline)) int remove_from(struct generation *gen,
+                                                            uint64_t addr,
+                                                            struct lks_block *out)
 {
 	uint64_t at;
 
 	if (!range_holds(gen, addr))
-		return false;
+		return -1;
 	at = slot_of(addr, gen->count);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
 		struct entry *slot = &gen->slots[at];
 		/* acquire: the payload read below is the one published with key */
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
-		uint64_t size;
 
 		if (key == KEY_EMPTY)
-			return false;
-		if (key != addr)
+			return -1;
+		if ((key & ADDR_MASK) != addr)
 			continue;  /* TOMB, CLOSED, CLAIMED or another block */
-		size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
-		out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
-		out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+		if (out) {
+			out->size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+			out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
+			out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+			out->addr = addr;
+			out->family = (uint8_t)(key >> FAMILY_SHIFT);
+		}
 		/* fails only for a double free racing with itself; release:
 		 * the payload reads above are done before a new claimer's
 		 * writes (its CAS acquires) */
 		if (!__atomic_compare_exchange_n(&slot->key, &key, KEY_TOMB, false,
 		                                 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			return false;
-		out->addr = addr;
-		out->size = size & ((1ull << 56) - 1);
-		out->family = (uint8_t)(size >> 56);
+			return -1;
 		count_event(COUNT_FREES);
-		return true;
+		return (int)(key >> FAMILY_SHIFT);
 	}
-	return false;
+	return -1;
 }
 
 /* The generations but the current one: a block inserted before the last
  * rotation (a few percent of frees under churn). */
-static __attribute__((noinline)) bool remove_older(struct shard *shard, uint32_t count,
-                                                  uint32_t current, uint64_t addr,
-                                                  struct lks_block *removed)
+static __attribute__((noinline)) int remove_older(struct shard *shard, uint32_t count,
+                                                 uint32_t current, uint64_t addr,
+                                                 struct lks_block *removed)
 {
-	for (uint32_t i = 0; i < count; i++)
-		if (i != current && remove_from(&shard->generations[i], addr, removed))
-			return true;
-	return false;
+	for (uint32_t i = 0; i < count; i++) {
+		int family = i == current ? -1 : remove_from(&shard->generations[i], addr, removed);
+
+		if (family >= 0)
+			return family;
+	}
+	return -1;
 }
 
-bool lks_live_remove(uint64_t addr, struct lks_block *removed)
+static inline __attribute__((always_inline)) int remove_block(uint64_t addr,
+                                                             struct lks_block *removed)
 {
 	struct shard *shard = shard_of(addr);
 	/* acquire (both): the generations' slots and counts are set */
 	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE);
 	uint32_t current = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+	int family;
 
 	if (count == 0)
-		return false;  /* nothing was ever inserted here */
-	return remove_from(&shard->generations[current], addr, removed) ||
-	       remove_older(shard, count, current, addr, removed);
+		return -1;  /* nothing was ever inserted here */
+	family = remove_from(&shard->generations[current], addr, removed);
+	return family >= 0 ? family : remove_older(shard, count, current, addr, removed);
+}
+
+bool lks_live_remove(uint64_t addr, struct lks_block *removed)
+{
+	return remove_block(addr, removed) >= 0;
+}
+
+int lks_live_forget(uint64_t addr)
+{
+	return remove_block(addr, NULL);
 }
 
 void lks_count_unknown_free(void)
@@ -691,26 +746,25 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 		struct entry *slot = &base[at];
 		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
 		struct lks_block block;
-		uint64_t size;
 
 		if (key < KEY_LIVE)
 			continue;
-		size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+		block.size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 		block.trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 		block.seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		/* freed meanwhile: skip it, the snapshot is per-block atomic */
 		if (__atomic_load_n(&slot->key, __ATOMIC_RELAXED) != key)
 			continue;
-		block.addr = key;
-		block.size = size & ((1ull << 56) - 1);
-		block.family = (uint8_t)(size >> 56);
+		block.addr = key & ADDR_MASK;
+		block.family = (uint8_t)(key >> FAMILY_SHIFT);
 		walk->visit(&block, walk->ctx);
 	}
 }
 
-/* Only the slots on pages ever touched: a generation past the first is
- * 384 KiB or more, and a short process fills a few of its slots. A slot
+/* Only the slots on pages ever touched: a shard's first generation is
+ * committed as it is used (later ones whole, when made), and reading its
+ * untouched pages would commit them. A slot
  * across the edge of a run is read whole (its key is on a touched page, or
  * it is empty). */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx)

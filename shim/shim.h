@@ -65,6 +65,9 @@ void *lks_map_shared(size_t bytes);    /* as lks_map, shared with fork children 
 /* A table growing with the program: NULL when an address-space limit says
  * the program needs the room more (aslimit.c). */
 void *lks_map_growth(size_t bytes);
+/* As lks_map_growth, every page committed now: for tables that will be
+ * written all over. */
+void *lks_map_growth_committed(size_t bytes);
 /* The part of a growing table at *slot (atomic), mapped by lks_map_growth
  * on first use; threads racing to map it agree on one. NULL: not mapped. */
 void *lks_chunk(void **slot, size_t bytes);
@@ -178,6 +181,8 @@ void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint);
 void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
                             uint8_t family);
 bool lks_live_remove(uint64_t addr, struct lks_block *removed);
+/* As lks_live_remove, for a free: the removed block's family, or -1. */
+int lks_live_forget(uint64_t addr);
 /* Calls visit for every live block; safe while other threads allocate. */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx);
 

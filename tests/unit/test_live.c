@@ -7,7 +7,10 @@
  * also for threads that end with counts of any size, and for threads still
  * running when the counts are read. A slot claimed and a rotation held by
  * an insert that a jump abandoned are given back. A free finds a block in
- * the generation it went to, and only once.
+ * the generation it went to, and only once, and a free learns the block's
+ * family from its key alone. An address with its top byte set (a tagged
+ * pointer) is counted as not recorded, never confused with its untagged
+ * twin.
  * Usage: test_live (TAP output) */
 #include "live.c"
 
@@ -382,6 +385,47 @@ static void older_generation_removes(void)
 	   (unsigned long long)next + 1);
 }
 
+/* ---- a free reads the key alone ------------------------------------------- */
+
+/* A free (lks_live_forget) gets each block's family from the key's top
+ * byte, in the current generation and in an older one, and only once. */
+static void free_reads_family(void)
+{
+	uint64_t region = unused_region();
+	struct shard *shard = shard_of(region);
+	uint64_t next = 0, wrong = 0;
+
+	for (; shard->gen_count < 2; next++)
+		insert_key(region + next * 16);
+	for (uint64_t i = 0; i < next; i++)
+		wrong += lks_live_forget(region + i * 16) != family_of_key(region + i * 16);
+	ok(shard->gen_count == 2 && wrong == 0,
+	   "a free finds each of %llu blocks over 2 generations with its family (%llu wrong)",
+	   (unsigned long long)next, (unsigned long long)wrong);
+	ok(lks_live_forget(region) == -1 && lks_live_forget(region + (next - 1) * 16) == -1,
+	   "a second free of a block finds nothing");
+}
+
+/* Bits above 2^56 carry the family in a key: a block whose address uses
+ * them cannot be recorded, and says so. */
+static void tagged_address(void)
+{
+	uint64_t plain = unused_region(), tagged = plain | 1ull << 57;
+	struct lks_live_stats before, after;
+
+	lks_live_stats(&before);
+	insert_key(plain);
+	insert_key(tagged);
+	lks_live_stats(&after);
+	ok(after.missed_allocs - before.missed_allocs == 1 &&
+	   after.allocs - before.allocs == 1,
+	   "a tagged address is counted as not recorded (missed %llu, recorded %llu)",
+	   (unsigned long long)(after.missed_allocs - before.missed_allocs),
+	   (unsigned long long)(after.allocs - before.allocs));
+	ok(lks_live_forget(tagged) == -1 && lks_live_forget(plain) == family_of_key(plain),
+	   "its free finds nothing, and the untagged block is found as itself");
+}
+
 /* ---- what a jump out of an insert leaves behind --------------------------- */
 
 #define REGION_D 0x7e0300000000ull
@@ -428,5 +472,7 @@ int main(void)
 	running_threads();
 	abandoned_insert();
 	older_generation_removes();
+	free_reads_family();
+	tagged_address();
 	return tap_done();
 }
