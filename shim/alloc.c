@@ -66,10 +66,13 @@ void lks_record(void *ptr, size_t size, uint8_t family)
 static inline __attribute__((always_inline)) void unrecord(void *ptr, uint8_t family)
 {
 	struct lks_block removed;
+	bool recorded;
 
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE))
 		return;
-	if (!lks_live_remove((uint64_t)ptr, &removed)) {
+	recorded = lks_live_remove((uint64_t)ptr, &removed);
+	lks_py_releasing((uint64_t)ptr, recorded, recorded ? removed.size : 0);  /* a code object? */
+	if (!recorded) {
 		if (!lks_behalf_forget(ptr) && !lks_busy)
 			lks_count_unknown_free();
 	} else if (removed.family != family) {
@@ -212,6 +215,7 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	/* Un-record first: once realloc returns, another thread may get ptr. */
 	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
 	          lks_live_remove((uint64_t)ptr, &old);
+	lks_py_releasing((uint64_t)ptr, had_old, had_old ? old.size : 0);  /* a code object? */
 	if (had_old && old.family != LKS_FAMILY_MALLOC)
 		lks_count_mismatch();  /* realloc of a new'd block, as free() of one */
 	moved = lks_real.realloc(ptr, size);
