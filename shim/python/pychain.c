@@ -23,7 +23,8 @@
 #define TP_PREHEADER ((1ull << 14) | (1ull << 4) | (1ull << 3))
 
 struct kept_chain {
-	uint32_t count;                 /* frames read; 0: nothing kept */
+	uint64_t gen;                   /* the thread's generation it was kept in */
+	uint32_t count;                 /* frames read */
 	uint32_t pyseq;                 /* the walk's frames, interned */
 	uint32_t used;                  /* the thread's clock at its last find or keep */
 	uint64_t code[PYCHAIN_MAX];
@@ -40,6 +41,7 @@ struct thread_chains {
 	uint32_t index;                 /* its place in the pool */
 	uint32_t newest;                /* the chain found or kept last */
 	uint32_t clock;
+	uint64_t gen;                   /* only chains kept in it stand; never wraps */
 	uint64_t code_frees;            /* lks_py_freewatch's count they are good for */
 	struct kept_chain chain[CHAINS];
 };
@@ -74,9 +76,10 @@ void lks_pychain_start(uint64_t code_type)
 		return;
 	chains_key_made = pthread_key_create(&chains_key, give_back) == 0;
 	lks_py_freewatch.code_size = type[LKS_PY_TP_BASICSIZE / 8];
-	/* relaxed: a code object this thread's chains hold is freed after this
-	 * thread's capture that read it, which follows this store */
-	__atomic_store_n(&lks_py_freewatch.code_type, code_type, __ATOMIC_RELAXED);
+	/* release: code_size before it. A free that still sees 0 is of no code
+	 * object any chain holds: those are freed after the capture that read
+	 * them, which follows this store or saw it (acquire of PY_ACTIVE) */
+	__atomic_store_n(&lks_py_freewatch.code_type, code_type, __ATOMIC_RELEASE);
 }
 
 static struct thread_chains *take(struct thread_chains *chains, uint32_t index)
@@ -89,8 +92,7 @@ static struct thread_chains *take(struct thread_chains *chains, uint32_t index)
 	    !__atomic_compare_exchange_n(&chains->held, &free_slot, 1, false,
 	                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return NULL;
-	for (uint32_t i = 0; i < CHAINS; i++)
-		chains->chain[i].count = 0;
+	chains->gen++;  /* the previous holder's chains are not this thread's */
 	chains->newest = 0;
 	chains->index = index;
 	if (chains_key_made) {
@@ -122,26 +124,37 @@ static __attribute__((noinline)) struct thread_chains *adopt(void)
 	return NULL;
 }
 
+/* The layout's offsets that a compare reads, in locals: the loads of the
+ * chain could alias the globals (the shim is built -fno-strict-aliasing). */
+struct frame_offsets {
+	uint32_t code, instr, previous, owner, is_entry;
+	uint8_t owner_cstack;
+};
+
 /* The chain from `frame` is `kept`, frame for frame (the same code object
- * at the same instruction gives the same tag), and ends where it did. The
- * offsets in locals: the loads of the chain could alias them. */
-static bool same_chain(const struct kept_chain *kept, const struct lks_py_layout *lay,
+ * at the same instruction gives the same tag), and ends where it did. */
+static bool same_chain(const struct kept_chain *kept, const struct frame_offsets *at,
                        uint64_t frame)
 {
-	const uint32_t fr_code = lay->fr_code, fr_instr = lay->fr_instr;
-	const uint32_t fr_previous = lay->fr_previous, count = kept->count;
+	const uint32_t count = kept->count;
 	uint32_t i;
 
 	for (i = 0; i < count && frame; i++) {
-		uint8_t flags;
+		uint8_t owner, entry, flags;
 
-		if (!lks_py_plausible(frame) || (flags = lks_pychain_flags(lay, frame)) != kept->flags[i])
+		if (!lks_py_plausible(frame))
+			return false;
+		owner = *(const uint8_t *)(uintptr_t)(frame + at->owner);
+		entry = at->is_entry && *(const uint8_t *)(uintptr_t)(frame + at->is_entry);
+		flags = (uint8_t)((owner == at->owner_cstack ? PYCHAIN_CSTACK : 0) |
+		                  (entry ? PYCHAIN_ENTRY : 0));
+		if (flags != kept->flags[i])
 			return false;
 		if (!(flags & PYCHAIN_CSTACK) &&
-		    (*(const uint64_t *)(uintptr_t)(frame + fr_code) != kept->code[i] ||
-		     *(const uint64_t *)(uintptr_t)(frame + fr_instr) != kept->instr[i]))
+		    (*(const uint64_t *)(uintptr_t)(frame + at->code) != kept->code[i] ||
+		     *(const uint64_t *)(uintptr_t)(frame + at->instr) != kept->instr[i]))
 			return false;
-		frame = *(const uint64_t *)(uintptr_t)(frame + fr_previous);
+		frame = *(const uint64_t *)(uintptr_t)(frame + at->previous);
 	}
 	/* a frame more is a different chain: a recursion one deeper repeats
 	 * every frame of the shallower one */
@@ -155,7 +168,7 @@ static struct thread_chains *current(void)
 	struct thread_chains *chains = mine;
 	uint64_t frees;
 
-	/* relaxed: see lks_pychain_start */
+	/* relaxed: this thread stored it, or saw PY_ACTIVE (acquire) after it */
 	if (!__atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_RELAXED))
 		return NULL;
 	if (lks_unlikely(!chains) && !(chains = adopt()))
@@ -164,8 +177,7 @@ static struct thread_chains *current(void)
 	 * one it kept happens-before this load (docs/PERFORMANCE.md) */
 	frees = __atomic_load_n(&lks_py_freewatch.code_frees, __ATOMIC_RELAXED);
 	if (lks_unlikely(chains->code_frees != frees)) {
-		for (uint32_t i = 0; i < CHAINS; i++)
-			chains->chain[i].count = 0;
+		chains->gen++;  /* every chain kept is dropped */
 		chains->code_frees = frees;
 	}
 	return chains;
@@ -183,23 +195,22 @@ static struct kept_chain *set_of(struct thread_chains *chains, uint64_t frame, u
 uint32_t lks_pychain_find(const struct lks_py_layout *lay, uint64_t frame)
 {
 	struct thread_chains *chains = current();
+	const struct frame_offsets at = { lay->fr_code, lay->fr_instr, lay->fr_previous,
+	                                  lay->fr_owner, lay->fr_is_entry, lay->owner_cstack };
 	struct kept_chain *set;
 	uint64_t code, instr;
-	uint8_t flags;
 
 	if (!chains || !lks_py_plausible(frame))
 		return 0;
-	flags = lks_pychain_flags(lay, frame);
-	code = *(const uint64_t *)(uintptr_t)(frame + lay->fr_code);
-	instr = *(const uint64_t *)(uintptr_t)(frame + lay->fr_instr);
+	code = *(const uint64_t *)(uintptr_t)(frame + at.code);
+	instr = *(const uint64_t *)(uintptr_t)(frame + at.instr);
 	set = set_of(chains, frame, instr);
 	for (uint32_t way = 0; way < WAYS; way++) {
 		struct kept_chain *kept = &set[way];
 
-		/* the innermost frame first: most chains of a set differ there */
-		if (!kept->count || kept->flags[0] != flags ||
-		    (!(flags & PYCHAIN_CSTACK) && kept->code[0] != code) ||
-		    !same_chain(kept, lay, frame))
+		/* the innermost frame's code first: most chains of a set differ
+		 * there (stricter than same_chain for a C-stack frame: sound) */
+		if (kept->code[0] != code || kept->gen != chains->gen || !same_chain(kept, &at, frame))
 			continue;
 		kept->used = ++chains->clock;
 		chains->newest = (uint32_t)(kept - chains->chain);
@@ -220,7 +231,8 @@ uint64_t lks_pychain_tag(uint32_t outer, uint64_t code, uint64_t instr, uint32_t
 		return 0;
 	kept = &chains->chain[chains->newest];
 	at = kept->count - 1 - outer;
-	if (outer >= kept->count || !kept->tag[at] || code != kept->code[at])
+	if (kept->gen != chains->gen || outer >= kept->count || !kept->tag[at] ||
+	    code != kept->code[at])
 		return 0;
 	if (instr == kept->instr[at])
 		return kept->tag[at];  /* the same place: the same tag */
@@ -233,13 +245,13 @@ uint64_t lks_pychain_tag(uint32_t outer, uint64_t code, uint64_t instr, uint32_t
 	return LKS_PYFRAME(LKS_PYFRAME_CODE(kept->tag[at]), instr < start ? 0 : instr - start);
 }
 
-/* An empty way of the set, else its least recently used. */
+/* A way of the set not kept in this generation, else its least recently used. */
 static struct kept_chain *victim(struct thread_chains *chains, struct kept_chain *set)
 {
 	struct kept_chain *oldest = set;
 
 	for (uint32_t way = 0; way < WAYS; way++) {
-		if (!set[way].count)
+		if (set[way].gen != chains->gen)
 			return &set[way];
 		if (chains->clock - set[way].used > chains->clock - oldest->used)
 			oldest = &set[way];
@@ -264,6 +276,7 @@ void lks_pychain_keep(uint64_t frame, const struct lks_pychain_frames *read, uin
 	}
 	kept->pyseq = pyseq;
 	kept->count = read->count;
+	kept->gen = chains->gen;
 	kept->used = ++chains->clock;
 	chains->newest = (uint32_t)(kept - chains->chain);
 }

@@ -162,7 +162,7 @@ uint64_t lks_pycode_missed(void);
  * when frames are read in a process where every object comes from malloc;
  * then each capture finds its chain among them (the interned Python
  * frames; 0: none), or keeps what it read. */
-#define PYCHAIN_MAX 32     /* frames kept: a deeper chain is read every time */
+#define PYCHAIN_MAX 64     /* frames kept (imports reach 55); a deeper chain is read every time */
 #define PYCHAIN_CSTACK 1u  /* the frame's owner is the C stack (3.12 on) */
 #define PYCHAIN_ENTRY 2u   /* 3.11's is_entry */
 struct lks_pychain_frames {  /* what a walk read, leaf first */

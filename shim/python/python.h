@@ -38,8 +38,8 @@ extern struct lks_py_freewatch lks_py_freewatch;
 static inline __attribute__((always_inline)) void lks_py_releasing(uint64_t addr, bool recorded,
                                                                    uint64_t size)
 {
-	/* relaxed: pychain.c says why */
-	uint64_t code_type = __atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_RELAXED);
+	/* acquire: code_size is set; pychain.c says why a stale 0 is harmless */
+	uint64_t code_type = __atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_ACQUIRE);
 
 	if (__builtin_expect(!code_type, 1))
 		return;
