@@ -55,6 +55,8 @@ static uint32_t adopt_from;                   /* atomic: a slot likely free */
 static pthread_key_t chains_key;
 static bool chains_key_made;
 static __thread struct thread_chains *mine __attribute__((tls_model("initial-exec")));
+/* No slot could be had: not looked for again on every capture. */
+static __thread bool slotless __attribute__((tls_model("initial-exec")));
 
 static void give_back(void *held)
 {
@@ -105,7 +107,8 @@ static struct thread_chains *take(struct thread_chains *chains, uint32_t index)
 }
 
 /* The first free slot from adopt_from on; NULL when all are held or no
- * chunk can be mapped (the thread's captures then read every chain). */
+ * chunk can be mapped (the thread's captures then read every chain, and
+ * look for a slot no more). */
 static __attribute__((noinline)) struct thread_chains *adopt(void)
 {
 	uint32_t start = __atomic_load_n(&adopt_from, __ATOMIC_RELAXED);
@@ -117,10 +120,11 @@ static __attribute__((noinline)) struct thread_chains *adopt(void)
 		struct thread_chains *taken;
 
 		if (!chunk)
-			return NULL;
+			break;
 		if ((taken = take(&chunk[index % SLOTS_PER_CHUNK], index)) != NULL)
 			return taken;
 	}
+	slotless = true;
 	return NULL;
 }
 
@@ -171,7 +175,7 @@ static struct thread_chains *current(void)
 	/* relaxed: this thread stored it, or saw PY_ACTIVE (acquire) after it */
 	if (!__atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_RELAXED))
 		return NULL;
-	if (lks_unlikely(!chains) && !(chains = adopt()))
+	if (lks_unlikely(!chains) && (slotless || !(chains = adopt())))
 		return NULL;
 	/* relaxed: a free of a code object this thread now runs in place of
 	 * one it kept happens-before this load (docs/PERFORMANCE.md) */
