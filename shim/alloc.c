@@ -60,6 +60,18 @@ void lks_record(void *ptr, size_t size, uint8_t family)
 	scrub_dead_stack();
 }
 
+/* A free while Python chains are kept (python.h): the block's size, read
+ * only then, tells whether it could be a code object. Its family, or -1
+ * when it was not recorded. */
+static int forget_watched(uint64_t addr)
+{
+	struct lks_block removed;
+	bool recorded = lks_live_remove(addr, &removed);
+
+	lks_py_releasing(addr, recorded, recorded ? removed.size : 0);
+	return recorded ? removed.family : -1;
+}
+
 /* Un-recording runs even while lks_busy is set (a signal handler that frees
  * inside our code): the table is lock-free, and a block left recorded after
  * its free would be a false leak. A busy free of an unknown block is no news:
@@ -70,7 +82,8 @@ static inline __attribute__((always_inline)) void unrecord(void *ptr, uint8_t fa
 
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE))
 		return;
-	had = lks_live_forget((uint64_t)ptr);
+	had = lks_unlikely(lks_py_watching_frees()) ? forget_watched((uint64_t)ptr)
+	                                            : lks_live_forget((uint64_t)ptr);
 	if (had < 0) {
 		if (!lks_behalf_forget(ptr) && !lks_busy)
 			lks_count_unknown_free();
@@ -218,6 +231,7 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	/* Un-record first: once realloc returns, another thread may get ptr. */
 	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
 	          lks_live_remove((uint64_t)ptr, &old);
+	lks_py_releasing((uint64_t)ptr, had_old, had_old ? old.size : 0);  /* a code object? */
 	if (had_old && old.family != LKS_FAMILY_MALLOC)
 		lks_count_mismatch();  /* realloc of a new'd block, as free() of one */
 	moved = lks_real.realloc(ptr, size);

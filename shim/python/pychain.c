@@ -1,107 +1,286 @@
 /* SPDX-License-Identifier: MIT */
-/* Each thread's Python frame chain as its previous capture read it, so a
- * capture that finds the same chain takes that capture's Python frames
- * without tagging a frame or looking a code object up. Sound because no
- * object was allocated in the process between the two captures: the proof
- * is in docs/PERFORMANCE.md ("Why a reuse is never wrong"). */
+/* The Python frame chains a thread's recent captures read, so a capture
+ * that finds one of them again takes its Python frames without tagging a
+ * frame or looking a code object up. Sound while no code object was freed
+ * since they were read, which the free path counts: the proof is in
+ * docs/PERFORMANCE.md ("Why a reuse is never wrong"). */
+#define _GNU_SOURCE
+#include <pthread.h>
+
 #include "../shim.h"
+#include "python.h"
 #include "pyroom.h"
 
-/* Static TLS is scarce (PTHREAD_STACK_MIN threads): 17 bytes a frame. */
-struct chain {
-	uint32_t count;                 /* frames read; 0: nothing kept */
+/* Kept per thread: a set by the innermost frame's address and instruction,
+ * in it the least recently used replaced (a request loop runs 20 to 30
+ * chains in turn, and a one-way set would lose to such a cycle). */
+#define SET_BITS 4
+#define WAYS 4
+#define CHAINS ((1u << SET_BITS) * WAYS)
+#define TP_FLAGS 168         /* PyTypeObject.tp_flags, the same in 3.11 to 3.13 */
+/* Py_TPFLAGS_HAVE_GC, _MANAGED_DICT, _MANAGED_WEAKREF: memory before the
+ * object, so its block would not start with it */
+#define TP_PREHEADER ((1ull << 14) | (1ull << 4) | (1ull << 3))
+
+struct kept_chain {
+	uint64_t gen;                   /* the thread's generation it was kept in */
+	uint32_t count;                 /* frames read */
 	uint32_t pyseq;                 /* the walk's frames, interned */
-	/* Inverted, as the stack cache's words: the exit scan reads this TLS
-	 * as the program's memory, and a code object held only here would
-	 * look reachable. */
-	uint64_t inverted_code[PYCHAIN_MAX];
+	uint32_t used;                  /* the thread's clock at its last find or keep */
+	uint64_t code[PYCHAIN_MAX];
+	uint64_t instr[PYCHAIN_MAX];
 	uint64_t tag[PYCHAIN_MAX];      /* its tagged frame; 0 for a C-stack frame */
 	uint8_t flags[PYCHAIN_MAX];     /* PYCHAIN_*: all the walk decides by */
 };
 
-static __thread struct chain last __attribute__((tls_model("initial-exec")));
+/* A thread's chains live in a pool mapped on first use, not in static TLS
+ * (PTHREAD_STACK_MIN threads): only a Python thread takes a slot, and gives
+ * it back when it ends (the key's destructor). */
+struct thread_chains {
+	uint32_t held;                  /* atomic: 1 while a thread holds it */
+	uint32_t index;                 /* its place in the pool */
+	uint32_t newest;                /* the chain found or kept last */
+	uint32_t clock;
+	uint64_t gen;                   /* only chains kept in it stand; never wraps */
+	uint64_t code_frees;            /* lks_py_freewatch's count they are good for */
+	struct kept_chain chain[CHAINS];
+};
 
-/* The thread that made the process's latest capture, by the address of its
- * TLS (unique among live threads). Relaxed: see lks_pychain_claim. */
-static uint64_t latest_thread;
+#define SLOTS_PER_CHUNK 4u
+#define CHUNKS 256u                 /* 1,024 Python threads at once; others read */
 
-bool lks_pychain_claim(void)
+struct lks_py_freewatch lks_py_freewatch;
+static struct thread_chains *chunks[CHUNKS];  /* atomic, mapped on use */
+static uint32_t adopt_from;                   /* atomic: a slot likely free */
+static pthread_key_t chains_key;
+static bool chains_key_made;
+static __thread struct thread_chains *mine __attribute__((tls_model("initial-exec")));
+/* No slot could be had: not looked for again on every capture. */
+static __thread bool slotless __attribute__((tls_model("initial-exec")));
+
+static void give_back(void *held)
 {
-	uint64_t me = (uint64_t)(uintptr_t)&last;
+	struct thread_chains *chains = held;
 
-	/* relaxed: another thread's capture that made an object this thread
-	 * then runs happens-before this load (the object was handed over), so
-	 * coherence shows its store or a later one; only this thread stores
-	 * `me`, and it does so only here */
-	if (__atomic_load_n(&latest_thread, __ATOMIC_RELAXED) == me)
-		return true;
-	__atomic_store_n(&latest_thread, me, __ATOMIC_RELAXED);
-	return false;
+	mine = NULL;
+	/* relaxed: the next holder clears the slot before using it */
+	__atomic_store_n(&adopt_from, chains->index, __ATOMIC_RELAXED);
+	/* release: this thread's writes to the slot are done */
+	__atomic_store_n(&chains->held, 0, __ATOMIC_RELEASE);
 }
 
-/* The same code object at the same instruction as frame `at` of the kept
- * chain: its tag would come out the same (tag_frame's offset, 0 for the
- * unit before the first instruction too). */
-static bool same_place(uint32_t at, uint64_t code, uint64_t instr, uint32_t co_code)
+void lks_pychain_start(uint64_t code_type)
 {
-	uint64_t start = code + co_code, offset = LKS_PYFRAME_OFFSET(last.tag[at]);
+	const uint64_t *type = (const uint64_t *)(uintptr_t)code_type;
 
-	return code == ~last.inverted_code[at] &&
-	       (instr - start == offset || (offset == 0 && instr + 2 == start));
+	/* the free path reads a block's type where a code object's would be */
+	if (type[TP_FLAGS / 8] & TP_PREHEADER)
+		return;
+	chains_key_made = pthread_key_create(&chains_key, give_back) == 0;
+	lks_py_freewatch.code_size = type[LKS_PY_TP_BASICSIZE / 8];
+	/* release: code_size before it. A free that still sees 0 is of no code
+	 * object any chain holds: those are freed after the capture that read
+	 * them, which follows this store or saw it (acquire of PY_ACTIVE) */
+	__atomic_store_n(&lks_py_freewatch.code_type, code_type, __ATOMIC_RELEASE);
+}
+
+static struct thread_chains *take(struct thread_chains *chains, uint32_t index)
+{
+	uint32_t free_slot = 0;
+	unsigned char quiet;
+
+	/* acquire: the previous holder's writes come before ours */
+	if (__atomic_load_n(&chains->held, __ATOMIC_RELAXED) ||
+	    !__atomic_compare_exchange_n(&chains->held, &free_slot, 1, false,
+	                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return NULL;
+	chains->gen++;  /* the previous holder's chains are not this thread's */
+	chains->newest = 0;
+	chains->index = index;
+	if (chains_key_made) {
+		/* may allocate (a key past the first 32): the shim's own */
+		quiet = lks_quiet_begin();
+		pthread_setspecific(chains_key, chains);
+		lks_quiet_end(quiet);
+	}
+	return mine = chains;
+}
+
+/* The first free slot from adopt_from on; NULL when all are held or no
+ * chunk can be mapped (the thread's captures then read every chain, and
+ * look for a slot no more). */
+static __attribute__((noinline)) struct thread_chains *adopt(void)
+{
+	uint32_t start = __atomic_load_n(&adopt_from, __ATOMIC_RELAXED);
+
+	for (uint32_t n = 0; n < SLOTS_PER_CHUNK * CHUNKS; n++) {
+		uint32_t index = (start + n) % (SLOTS_PER_CHUNK * CHUNKS);
+		struct thread_chains *chunk = lks_chunk((void **)&chunks[index / SLOTS_PER_CHUNK],
+		                                        SLOTS_PER_CHUNK * sizeof(*chunk));
+		struct thread_chains *taken;
+
+		if (!chunk)
+			break;
+		if ((taken = take(&chunk[index % SLOTS_PER_CHUNK], index)) != NULL)
+			return taken;
+	}
+	slotless = true;
+	return NULL;
+}
+
+/* The layout's offsets that a compare reads, in locals: the loads of the
+ * chain could alias the globals (the shim is built -fno-strict-aliasing). */
+struct frame_offsets {
+	uint32_t code, instr, previous, owner, is_entry;
+	uint8_t owner_cstack;
+};
+
+/* The chain from `frame` is `kept`, frame for frame (the same code object
+ * at the same instruction gives the same tag), and ends where it did. */
+static bool same_chain(const struct kept_chain *kept, const struct frame_offsets *at,
+                       uint64_t frame)
+{
+	const uint32_t count = kept->count;
+	uint32_t i;
+
+	for (i = 0; i < count && frame; i++) {
+		uint8_t owner, entry, flags;
+
+		if (!lks_py_plausible(frame))
+			return false;
+		owner = *(const uint8_t *)(uintptr_t)(frame + at->owner);
+		entry = at->is_entry && *(const uint8_t *)(uintptr_t)(frame + at->is_entry);
+		flags = (uint8_t)((owner == at->owner_cstack ? PYCHAIN_CSTACK : 0) |
+		                  (entry ? PYCHAIN_ENTRY : 0));
+		if (flags != kept->flags[i])
+			return false;
+		if (!(flags & PYCHAIN_CSTACK) &&
+		    (*(const uint64_t *)(uintptr_t)(frame + at->code) != kept->code[i] ||
+		     *(const uint64_t *)(uintptr_t)(frame + at->instr) != kept->instr[i]))
+			return false;
+		frame = *(const uint64_t *)(uintptr_t)(frame + at->previous);
+	}
+	/* a frame more is a different chain: a recursion one deeper repeats
+	 * every frame of the shallower one */
+	return i == count && !frame;
+}
+
+/* This thread's chains, emptied when a code object was freed since they
+ * were kept; NULL when none are kept in this process or no slot is free. */
+static struct thread_chains *current(void)
+{
+	struct thread_chains *chains = mine;
+	uint64_t frees;
+
+	/* relaxed: this thread stored it, or saw PY_ACTIVE (acquire) after it */
+	if (!__atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_RELAXED))
+		return NULL;
+	if (lks_unlikely(!chains) && (slotless || !(chains = adopt())))
+		return NULL;
+	/* relaxed: a free of a code object this thread now runs in place of
+	 * one it kept happens-before this load (docs/PERFORMANCE.md) */
+	frees = __atomic_load_n(&lks_py_freewatch.code_frees, __ATOMIC_RELAXED);
+	if (lks_unlikely(chains->code_frees != frees)) {
+		chains->gen++;  /* every chain kept is dropped */
+		chains->code_frees = frees;
+	}
+	return chains;
+}
+
+/* The first chain of the set where a chain whose innermost frame is
+ * `frame` at `instr` is kept. */
+static struct kept_chain *set_of(struct thread_chains *chains, uint64_t frame, uint64_t instr)
+{
+	uint64_t mixed = (frame ^ (instr << 16)) * 0x9e3779b97f4a7c15u;
+
+	return &chains->chain[(mixed >> (64 - SET_BITS)) * WAYS];
 }
 
 uint32_t lks_pychain_find(const struct lks_py_layout *lay, uint64_t frame)
 {
-	uint32_t count = last.count, i;
+	struct thread_chains *chains = current();
+	const struct frame_offsets at = { lay->fr_code, lay->fr_instr, lay->fr_previous,
+	                                  lay->fr_owner, lay->fr_is_entry, lay->owner_cstack };
+	struct kept_chain *set;
+	uint64_t code, instr;
 
-	for (i = 0; i < count && frame; i++) {
-		uint8_t flags;
+	if (!chains || !lks_py_plausible(frame))
+		return 0;
+	code = *(const uint64_t *)(uintptr_t)(frame + at.code);
+	instr = *(const uint64_t *)(uintptr_t)(frame + at.instr);
+	set = set_of(chains, frame, instr);
+	for (uint32_t way = 0; way < WAYS; way++) {
+		struct kept_chain *kept = &set[way];
 
-		if (!lks_py_plausible(frame) || (flags = lks_pychain_flags(lay, frame)) != last.flags[i])
-			return 0;
-		if (!(flags & PYCHAIN_CSTACK) &&
-		    !same_place(i, *(const uint64_t *)(uintptr_t)(frame + lay->fr_code),
-		                *(const uint64_t *)(uintptr_t)(frame + lay->fr_instr), lay->co_code))
-			return 0;
-		frame = *(const uint64_t *)(uintptr_t)(frame + lay->fr_previous);
+		/* the innermost frame's code first: most chains of a set differ
+		 * there (stricter than same_chain for a C-stack frame: sound) */
+		if (kept->code[0] != code || kept->gen != chains->gen || !same_chain(kept, &at, frame))
+			continue;
+		kept->used = ++chains->clock;
+		chains->newest = (uint32_t)(kept - chains->chain);
+		return kept->pyseq;
 	}
-	/* the chain must end where it ended: a frame more is a different one */
-	return count && i == count && !frame ? last.pyseq : 0;
+	return 0;
 }
 
 uint64_t lks_pychain_tag(uint32_t outer, uint64_t code, uint64_t instr, uint32_t co_code)
 {
-	uint32_t count = last.count, at = count - 1 - outer;
+	const struct thread_chains *chains = mine;
+	const struct kept_chain *kept;
 	uint64_t start = code + co_code, units;
+	uint32_t at;
 
-	if (outer >= count || !last.tag[at] || code != ~last.inverted_code[at])
+	/* mine is current(): lks_pychain_find ran first in this capture */
+	if (!chains)
 		return 0;
-	if (same_place(at, code, instr, co_code))
-		return last.tag[at];
+	kept = &chains->chain[chains->newest];
+	at = kept->count - 1 - outer;
+	if (kept->gen != chains->gen || outer >= kept->count || !kept->tag[at] ||
+	    code != kept->code[at])
+		return 0;
+	if (instr == kept->instr[at])
+		return kept->tag[at];  /* the same place: the same tag */
 	/* the same code object (it is the one the kept frame ran), at another
 	 * instruction: its copy stands, the offset is checked as tag_frame
 	 * does (the object is live, held by the frame just read) */
 	units = *(const uint64_t *)(uintptr_t)(code + LKS_PY_OB_SIZE);
 	if (units > (1u << 28) || instr + 2 < start || instr > start + units * 2)
 		return 0;
-	return LKS_PYFRAME(LKS_PYFRAME_CODE(last.tag[at]), instr < start ? 0 : instr - start);
+	return LKS_PYFRAME(LKS_PYFRAME_CODE(kept->tag[at]), instr < start ? 0 : instr - start);
 }
 
-void lks_pychain_forget(void)
+/* A way of the set not kept in this generation, else its least recently used. */
+static struct kept_chain *victim(struct thread_chains *chains, struct kept_chain *set)
 {
-	last.count = 0;
-}
+	struct kept_chain *oldest = set;
 
-void lks_pychain_keep(const struct lks_pychain_frames *read, uint32_t pyseq)
-{
-	last.count = 0;
-	if (!pyseq)
-		return;
-	for (uint32_t i = 0; i < read->count; i++) {
-		last.inverted_code[i] = ~read->code[i];
-		last.tag[i] = read->tag[i];
-		last.flags[i] = read->flags[i];
+	for (uint32_t way = 0; way < WAYS; way++) {
+		if (set[way].gen != chains->gen)
+			return &set[way];
+		if (chains->clock - set[way].used > chains->clock - oldest->used)
+			oldest = &set[way];
 	}
-	last.pyseq = pyseq;
-	last.count = read->count;
+	return oldest;
+}
+
+void lks_pychain_keep(uint64_t frame, const struct lks_pychain_frames *read, uint32_t pyseq)
+{
+	struct thread_chains *chains = mine;
+	struct kept_chain *kept;
+
+	/* mine is current(): lks_pychain_find ran first in this capture */
+	if (!chains || !pyseq || !read->count)
+		return;
+	kept = victim(chains, set_of(chains, frame, read->instr[0]));
+	for (uint32_t i = 0; i < read->count; i++) {
+		kept->code[i] = read->code[i];
+		kept->instr[i] = read->instr[i];
+		kept->tag[i] = read->tag[i];
+		kept->flags[i] = read->flags[i];
+	}
+	kept->pyseq = pyseq;
+	kept->count = read->count;
+	kept->gen = chains->gen;
+	kept->used = ++chains->clock;
+	chains->newest = (uint32_t)(kept - chains->chain);
 }

@@ -82,6 +82,10 @@ static bool checked(uint64_t *tstate)
 		return false;
 	}
 	lks_pyrt.status = LKS_PY_ON;
+	/* chains are kept only where every object comes from malloc: the free
+	 * path must see a code object go */
+	if ((lks_pyrt.flags & (LKS_PYF_RAW_MALLOC | LKS_PYF_ENV_IGNORED)) == LKS_PYF_RAW_MALLOC)
+		lks_pychain_start(lks_pyrt.code_type);
 	__atomic_store_n(&lks_pyrt.state, PY_ACTIVE, __ATOMIC_RELEASE);
 	return true;
 }
@@ -229,11 +233,11 @@ static bool read_frames(struct walk *w, struct lks_pychain_frames *read)
 
 /* The whole chain, leaf first, into tags: a run ends at its entry frame
  * (3.11: is_entry; 3.12 on: the C-stack frame that follows it). A frame
- * that ran the same code at the same place as the frame as far from the
- * outermost in the thread's previous capture takes its tag when `reuse`
- * (pychain.c); *whole: the chain was read to its end, every frame good. */
+ * that ran the same code as the frame as far from the outermost in the
+ * chain this thread found or kept last takes that frame's copy (pychain.c);
+ * *whole: the chain was read to its end, every frame good. */
 static uint32_t walk_chain(struct walk *w, struct lks_pychain_frames *read, uint64_t *tags,
-                           bool reuse, bool *whole)
+                           bool *whole)
 {
 	bool readable = read_frames(w, read);
 	uint32_t count = read->count, n = 0;
@@ -243,7 +247,7 @@ static uint32_t walk_chain(struct walk *w, struct lks_pychain_frames *read, uint
 		uint64_t code = read->code[i], instr = read->instr[i], tag = 0;
 
 		if (!(read->flags[i] & PYCHAIN_CSTACK)) {
-			if (reuse && *whole)
+			if (*whole)
 				tag = lks_pychain_tag(count - 1 - i, code, instr, w->lay.co_code);
 			if (!tag)
 				tag = tag_frame(w, code, instr);
@@ -260,25 +264,20 @@ static uint32_t walk_chain(struct walk *w, struct lks_pychain_frames *read, uint
 }
 
 /* The thread's Python frames interned (0: none), read from the chain that
- * starts at `frame`, and kept for its next capture; `sole`: no other
- * thread captured since this thread's previous capture. noinline: its
+ * starts at `frame`, and kept for its next captures. noinline: its
  * buffers and the merge's need not share the hot path's stack. */
-static __attribute__((noinline)) uint32_t read_python(uint64_t frame, bool sole)
+static __attribute__((noinline)) uint32_t read_python(uint64_t frame)
 {
 	uint64_t tags[MERGED_MAX - 1];  /* the merged stack keeps a native frame */
 	struct lks_pychain_frames read;
 	struct walk walk = { .frame = frame, .budget = WALK_MAX,
 	                     .code_type = lks_pyrt.code_type, .lay = lks_pyrt.layout };
 	bool whole;
-	uint32_t n = walk_chain(&walk, &read, tags, sole, &whole);
+	uint32_t n = walk_chain(&walk, &read, tags, &whole);
 	uint32_t pyseq = n ? lks_depot_intern((void *const *)tags, n) : 0;
 
-	/* reuse is sound only where every object comes from malloc */
-	if (whole && (lks_pyrt.flags & (LKS_PYF_RAW_MALLOC | LKS_PYF_ENV_IGNORED)) ==
-	             LKS_PYF_RAW_MALLOC)
-		lks_pychain_keep(&read, pyseq);
-	else
-		lks_pychain_forget();
+	if (whole)
+		lks_pychain_keep(frame, &read, pyseq);
 	return pyseq;
 }
 
@@ -348,25 +347,22 @@ static __attribute__((noinline)) uint32_t merge_new(uint32_t native, uint32_t py
 	return taken ? lks_depot_intern(merged, n) : native;
 }
 
-uint32_t lks_py_merge(uint32_t native)
+/* A thread running Python code. noinline: a program without Python pays
+ * lks_py_merge's one branch, not this function's frame. */
+static __attribute__((noinline)) uint32_t merge_python(uint32_t native)
 {
 	uint64_t tstate, frame;
 	uint32_t pyseq, merged;
-	bool sole, unpaired = false;
+	bool unpaired = false;
 
-	/* relaxed: a stale state only costs this one stack its Python frames */
-	if (lks_likely(__atomic_load_n(&lks_pyrt.state, __ATOMIC_RELAXED) < PY_WAITING))
+	if (!checked(&tstate) || finalizing())
 		return native;
-	/* first: every capture counts, whatever it finds (pychain.c) */
-	sole = lks_pychain_claim();
-	if (!checked(&tstate) || finalizing()) {
-		lks_pychain_forget();
-		return native;
-	}
 	frame = innermost_frame(tstate);
-	pyseq = sole && frame ? lks_pychain_find(&lks_pyrt.layout, frame) : 0;
+	if (!frame)
+		return native;
+	pyseq = lks_pychain_find(&lks_pyrt.layout, frame);
 	if (!pyseq)
-		pyseq = frame ? read_python(frame, sole) : (lks_pychain_forget(), 0);
+		pyseq = read_python(frame);
 	if (!pyseq || !native)
 		return native;
 	merged = lks_pymerged_find(native, pyseq, &unpaired);
@@ -377,4 +373,12 @@ uint32_t lks_py_merge(uint32_t native)
 	if (unpaired)
 		__atomic_fetch_add(&lks_pyrt.unpaired, 1, __ATOMIC_RELAXED);
 	return merged;
+}
+
+uint32_t lks_py_merge(uint32_t native)
+{
+	/* relaxed: a stale state only costs this one stack its Python frames */
+	if (lks_likely(__atomic_load_n(&lks_pyrt.state, __ATOMIC_RELAXED) < PY_WAITING))
+		return native;
+	return merge_python(native);
 }

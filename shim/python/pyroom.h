@@ -158,11 +158,11 @@ struct lks_pycode_copy {
 bool lks_pycode_get(uint32_t id, struct lks_pycode_copy *out); /* ready ones */
 uint64_t lks_pycode_missed(void);
 
-/* pychain.c: this thread's chain as its previous capture read it. Every
- * capture first claims the process's latest capture (true: it was this
- * thread's already); then it finds the chain unchanged (the interned
- * Python frames; 0: changed), or keeps what it read, or forgets. */
-#define PYCHAIN_MAX 32     /* frames kept: a deeper chain is read every time */
+/* pychain.c: the chains this thread's recent captures read. Started once,
+ * when frames are read in a process where every object comes from malloc;
+ * then each capture finds its chain among them (the interned Python
+ * frames; 0: none), or keeps what it read. */
+#define PYCHAIN_MAX 64     /* frames kept (imports reach 55); a deeper chain is read every time */
 #define PYCHAIN_CSTACK 1u  /* the frame's owner is the C stack (3.12 on) */
 #define PYCHAIN_ENTRY 2u   /* 3.11's is_entry */
 struct lks_pychain_frames {  /* what a walk read, leaf first */
@@ -170,7 +170,7 @@ struct lks_pychain_frames {  /* what a walk read, leaf first */
 	uint64_t code[PYCHAIN_MAX], instr[PYCHAIN_MAX], tag[PYCHAIN_MAX];
 	uint8_t flags[PYCHAIN_MAX];
 };
-bool lks_pychain_claim(void);
+void lks_pychain_start(uint64_t code_type);
 /* What the walk decides a frame by, besides its code and instruction. */
 static inline uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_t frame)
 {
@@ -180,11 +180,12 @@ static inline uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_
 	return (uint8_t)((cstack ? PYCHAIN_CSTACK : 0) | (entry ? PYCHAIN_ENTRY : 0));
 }
 uint32_t lks_pychain_find(const struct lks_py_layout *lay, uint64_t frame);
-/* The tag of a frame running `code` at `instr`, when the kept frame as far
- * from the outermost ran the same code object; 0 otherwise. */
+/* After lks_pychain_find in the same capture: the tag of a frame running
+ * `code` at `instr`, when the chain found or kept last has the same code
+ * object as far from the outermost; 0 otherwise. */
 uint64_t lks_pychain_tag(uint32_t outer, uint64_t code, uint64_t instr, uint32_t co_code);
-void lks_pychain_keep(const struct lks_pychain_frames *read, uint32_t pyseq);
-void lks_pychain_forget(void);
+/* What the walk read from the chain starting at `frame`, and its frames. */
+void lks_pychain_keep(uint64_t frame, const struct lks_pychain_frames *read, uint32_t pyseq);
 
 /* pymerged.c: (native trace, interned Python frames) -> merged trace, with
  * whether its merge left Python runs unpaired; 0 when not merged before. */

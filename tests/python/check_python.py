@@ -401,6 +401,45 @@ def check_reuse(py, work, errors):
                stack[1] == frame("<module>", "fresh"),
                "%d bytes under %s" % (size, stack[:2]))
     expect(errors, py + " reuse exec", named == 300, "%d of 300 exec'd blocks named" % named)
+    check_reuse_more(py, snap, frame, errors)
+
+
+def check_reuse_more(py, snap, frame, errors):
+    """Chains read again after others, on several threads, and code objects
+    freed and made again by another thread."""
+    def sized(low, high):
+        """{block size: [python stack of each block]} for sizes in [low, high)."""
+        found = {}
+        for trace, count, size in snap.sites_with(lambda st: bool(st)):
+            if count and low <= size // count < high and size % count == 0:
+                found.setdefault(size // count, []).extend([snap.py_stack(trace)] * count)
+        return found
+
+    rotation = sized(6033, 6043)
+    for depth in range(10):
+        stacks = rotation.get(6033 + depth, [])
+        want = ([frame("deep_bytes", "deep_bytes_leaf")] +
+                [frame("deep_bytes", "deep_bytes")] * depth + [frame("<module>", "rotation")])
+        right = sum(1 for st in stacks if st[:depth + 2] == want)
+        expect(errors, "%s reuse rotation %d" % (py, depth), right == len(stacks) == 200,
+               "%d of %d blocks at depth %d (want 200): %s" %
+               (right, len(stacks), depth, sorted({len(st) for st in stacks})))
+    # both threads run the same lines: one site each, its blocks theirs
+    for sizes, marker in (((7033, 7043), "thread_first"), ((7034, 7044), "thread_second")):
+        at_line = snap.sites_with(lambda st: st[:2] == [frame("twice", "twice"),
+                                                        frame("worker", marker)])
+        got = (sum(b for _, b, _ in at_line), sum(n for _, _, n in at_line))
+        expect(errors, "%s reuse threads %s" % (py, marker),
+               got == (400, 200 * sum(sizes)),
+               "%d blocks of %d bytes (want 400 of %d)" % (got + (200 * sum(sizes),)))
+    cross = sized(8033, 8133)
+    for k in range(100):
+        stacks = cross.get(8033 + k, [])
+        right = sum(1 for st in stacks if st[:2] == [("tfn_%d" % k, "reuse_t%d.py" % k, 2),
+                                                   frame("<module>", "cross")])
+        expect(errors, "%s reuse cross-thread tfn_%d" % (py, k), right == len(stacks) == 1,
+               "%d of %d blocks named (%s)" % (right, len(stacks),
+                                               [st[:1] for st in stacks]))
 
 
 def check_without_python(work, errors, py):
