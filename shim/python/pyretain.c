@@ -13,13 +13,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../process.h"
 #include "python.h"
 #include "pyroom.h"
 #include "pytypes.h"
 
 #define HEAD_BYTES 48         /* pre-header, GC header, refcount, type */
-#define BATCH 256             /* blocks read per system call */
-#define BATCH_BYTES (256u << 10)
+#define WINDOW (64u << 10)    /* bytes of heap read in one piece */
+#define WINDOWS 16            /* pieces per system call */
+#define GAP_MAX 1024          /* farther apart, two blocks are read apart */
 #define MODULE_NAME_MAX 128
 #define MD_DICT 16            /* PyModuleObject, 3.11 to 3.13 */
 #define MD_NAME 48
@@ -28,6 +30,11 @@
 struct target {
 	uint32_t trace;
 	uint32_t block;           /* index + 1 of its nearest block; 0: none */
+};
+
+struct window {
+	uint64_t first, end;      /* the listed blocks [first, end) */
+	uint64_t start, len;      /* the bytes read */
 };
 
 struct walk {
@@ -47,9 +54,12 @@ struct walk {
 	uint32_t flat[4];         /* str, bytes, int, float: data, no references */
 	struct target targets[LKS_RETAIN_CHAINS_MAX];
 	uint32_t target_count, found;
-	struct iovec local[BATCH], remote[BATCH];
-	uint8_t buffer[BATCH_BYTES];
+	struct window windows[WINDOWS];
+	struct iovec local[WINDOWS], remote[WINDOWS];
+	uint8_t buffer[WINDOWS][WINDOW];
 };
+
+typedef void block_fn(struct walk *w, uint64_t i, const uint8_t *bytes, uint64_t len);
 
 static uint64_t word(const uint8_t *bytes, size_t at)
 {
@@ -100,7 +110,7 @@ static uint32_t read_pieces(struct walk *w, uint32_t pieces)
 
 /* As the typing decides (pytypes.c classify): a live count and a proven
  * type at the offset that type puts its objects at. */
-static void classify(struct walk *w, uint64_t i, const uint8_t *head, size_t len)
+static void classify(struct walk *w, uint64_t i, const uint8_t *head, uint64_t len)
 {
 	for (uint32_t at = 0; at + 16 <= len; at += 16) {
 		uint64_t refcount = word(head, at);
@@ -119,30 +129,6 @@ static void classify(struct walk *w, uint64_t i, const uint8_t *head, size_t len
 		w->type[i] = id;
 		w->at[i] = (uint8_t)at;
 		return;
-	}
-}
-
-static size_t head_len(const struct walk *w, uint64_t i)
-{
-	return w->blocks[i].size < HEAD_BYTES ? w->blocks[i].size : HEAD_BYTES;
-}
-
-static void type_blocks(struct walk *w)
-{
-	for (uint64_t first = 0; first < w->count; ) {
-		uint32_t pieces = 0, whole;
-
-		for (; pieces < BATCH && first + pieces < w->count; pieces++) {
-			uint64_t i = first + pieces;
-
-			w->local[pieces] = (struct iovec){ w->buffer + pieces * HEAD_BYTES,
-			                                   head_len(w, i) };
-			w->remote[pieces] = (struct iovec){ (void *)block_addr(w, i), head_len(w, i) };
-		}
-		whole = read_pieces(w, pieces);
-		for (uint32_t k = 0; k < whole; k++)
-			classify(w, first + k, w->buffer + k * HEAD_BYTES, head_len(w, first + k));
-		first += whole < pieces ? whole + 1 : pieces;
 	}
 }
 
@@ -204,46 +190,159 @@ static void scan(struct walk *w, uint64_t i, const uint8_t *bytes, uint64_t from
 	}
 }
 
-/* A block larger than the buffer, alone, piece by piece. */
+static void scan_block(struct walk *w, uint64_t i, const uint8_t *bytes, uint64_t len)
+{
+	scan(w, i, bytes, 0, len);
+}
+
+/* A block larger than a window, alone, piece by piece. */
 static void scan_large(struct walk *w, uint64_t i)
 {
-	for (uint64_t from = 0; from < w->blocks[i].size; from += BATCH_BYTES) {
+	for (uint64_t from = 0; from < w->blocks[i].size; from += WINDOW) {
 		uint64_t len = w->blocks[i].size - from;
 
-		len = len < BATCH_BYTES ? len : BATCH_BYTES;
-		w->local[0] = (struct iovec){ w->buffer, len };
+		len = len < WINDOW ? len : WINDOW;
+		w->local[0] = (struct iovec){ w->buffer[0], len };
 		w->remote[0] = (struct iovec){ (void *)(block_addr(w, i) + from), len };
 		if (read_pieces(w, 1) != 1)
 			return;
-		scan(w, i, w->buffer, from, len);
+		scan(w, i, w->buffer[0], from, len);
 	}
 }
 
+/* ---- reading listed blocks, in address order --------------------------- */
+
+static uint64_t span(const struct walk *w, uint64_t i, block_fn *fn)
+{
+	uint64_t size = w->blocks[i].size;
+
+	return fn == scan_block || size < HEAD_BYTES ? size : HEAD_BYTES;
+}
+
+/* Listed blocks close together are read as one piece, up to WINDOW. */
+static uint64_t plan(const struct walk *w, const uint32_t *list, uint64_t count, uint64_t at,
+                     block_fn *fn, struct window *window)
+{
+	uint64_t start = block_addr(w, list[at]), end = start + span(w, list[at], fn);
+
+	window->first = at;
+	for (at++; at < count; at++) {
+		uint64_t addr = block_addr(w, list[at]), last = addr + span(w, list[at], fn);
+
+		if (addr > end + GAP_MAX || last - start > WINDOW)
+			break;
+		end = last > end ? last : end;
+	}
+	window->end = at;
+	window->start = start;
+	window->len = end - start;
+	return at;
+}
+
+static void give_window(struct walk *w, const uint32_t *list, const struct window *window,
+                        const uint8_t *bytes, block_fn *fn)
+{
+	for (uint64_t k = window->first; k < window->end; k++)
+		fn(w, list[k], bytes + block_addr(w, list[k]) - window->start,
+		   span(w, list[k], fn));
+}
+
+/* A piece that could not be read whole (part of it freed since): each of
+ * its blocks alone; one that cannot be read is left out. */
+static void give_one_by_one(struct walk *w, const uint32_t *list, const struct window *window,
+                            block_fn *fn)
+{
+	for (uint64_t k = window->first; k < window->end; k++) {
+		uint64_t len = span(w, list[k], fn);
+
+		w->local[0] = (struct iovec){ w->buffer[0], len };
+		w->remote[0] = (struct iovec){ (void *)block_addr(w, list[k]), len };
+		if (read_pieces(w, 1) == 1)
+			fn(w, list[k], w->buffer[0], len);
+	}
+}
+
+/* fn for each listed block (by ascending address) with its bytes: its
+ * head, or all of it for scan_block. Up to WINDOWS pieces per call. */
+static void read_listed(struct walk *w, const uint32_t *list, uint64_t count, block_fn *fn)
+{
+	uint64_t at = 0;
+
+	while (at < count) {
+		uint32_t planned = 0, done;
+
+		if (span(w, list[at], fn) > WINDOW) {
+			scan_large(w, list[at++]);
+			continue;
+		}
+		for (uint64_t next = at; planned < WINDOWS && next < count &&
+		     span(w, list[next], fn) <= WINDOW; planned++) {
+			struct window *window = &w->windows[planned];
+
+			next = plan(w, list, count, next, fn, window);
+			w->local[planned] = (struct iovec){ w->buffer[planned], window->len };
+			w->remote[planned] = (struct iovec){ (void *)window->start, window->len };
+		}
+		done = read_pieces(w, planned);
+		for (uint32_t k = 0; k < done; k++)
+			give_window(w, list, &w->windows[k], w->buffer[k], fn);
+		if (done < planned)
+			give_one_by_one(w, list, &w->windows[done++], fn);
+		at = done < planned ? w->windows[done].first : w->windows[planned - 1].end;
+	}
+}
+
+/* ---- the walk ------------------------------------------------------------ */
+
+/* Block indices ascending, so addresses are (heapsort: no recursion, no
+ * memory). */
+static void sift(uint32_t *list, uint64_t at, uint64_t count)
+{
+	for (uint64_t child; (child = 2 * at + 1) < count; at = child) {
+		uint32_t kept = list[at];
+
+		if (child + 1 < count && list[child + 1] > list[child])
+			child++;
+		if (kept >= list[child])
+			return;
+		list[at] = list[child];
+		list[child] = kept;
+	}
+}
+
+static void sort_indices(uint32_t *list, uint64_t count)
+{
+	for (uint64_t at = count / 2; at-- > 0; )
+		sift(list, at, count);
+	for (uint64_t end = count; end-- > 1; ) {
+		uint32_t top = list[0];
+
+		list[0] = list[end];
+		list[end] = top;
+		sift(list, 0, end);
+	}
+}
+
+/* Breadth first, one level at a time: a level's blocks are read in
+ * address order, where the heap's blocks lie close together. */
 static void walk(struct walk *w)
 {
 	while (w->head < w->tail && w->found < w->target_count) {
-		uint64_t first = w->head;
-		uint32_t pieces = 0, whole;
-		size_t used = 0;
+		uint64_t level_end = w->tail;
 
-		if (w->blocks[w->queue[first]].size > BATCH_BYTES) {
-			scan_large(w, w->queue[w->head++]);
-			continue;
-		}
-		for (; pieces < BATCH && w->head < w->tail; pieces++, w->head++) {
-			uint64_t i = w->queue[w->head];
-
-			if (w->blocks[i].size > BATCH_BYTES - used)
-				break;
-			w->local[pieces] = (struct iovec){ w->buffer + used, w->blocks[i].size };
-			w->remote[pieces] = (struct iovec){ (void *)block_addr(w, i), w->blocks[i].size };
-			used += w->blocks[i].size;
-		}
-		whole = read_pieces(w, pieces);
-		for (uint32_t k = 0; k < whole; k++)
-			scan(w, w->queue[first + k], w->local[k].iov_base, 0, w->local[k].iov_len);
-		w->head = first + (whole < pieces ? whole + 1 : pieces);
+		sort_indices(w->queue + w->head, level_end - w->head);
+		read_listed(w, w->queue + w->head, level_end - w->head, scan_block);
+		w->head = level_end;
 	}
+}
+
+/* Every block typed first, all in address order. */
+static void type_blocks(struct walk *w)
+{
+	for (uint64_t i = 0; i < w->count; i++)
+		w->queue[i] = (uint32_t)i;
+	read_listed(w, w->queue, w->count, classify);
+	__builtin_memset(w->queue, 0, w->count * sizeof(*w->queue));
 }
 
 /* Every live module object's dict starts the walk. */
@@ -383,10 +482,24 @@ static bool map_arrays(struct walk *w)
 	return true;
 }
 
+/* verbose=1: what the chains cost. */
+static void say_cost(const struct walk *w, uint32_t chains, uint64_t started)
+{
+	struct lks_line line = { .len = 0 };
+
+	lks_line_str(&line, "python-exit retainers: ");
+	lks_line_count(&line, chains, " chains, ");
+	lks_line_count(&line, w->tail, " of ");
+	lks_line_count(&line, w->count, " blocks walked, ");
+	lks_line_count(&line, (lks_uptime_ns() - started) / 1000, " us");
+	lks_say(&line);
+}
+
 int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, size_t count,
                      struct lks_buf *steps, struct lks_buf *pysteps,
                      struct lks_strtab *strings)
 {
+	uint64_t started = lks_uptime_ns();
 	struct walk *w = lks_map(sizeof(*w));
 	uint32_t chain = 0;
 
@@ -411,6 +524,8 @@ int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, si
 				write_chain(w, chain++, w->targets[t].block - 1, steps, pysteps,
 				            strings);
 		lks_unmap(w->via, w->arrays_bytes);
+		if (lks_opt.verbose)
+			say_cost(w, chain, started);
 	}
 	lks_unmap(w, sizeof(*w));
 	return steps->failed || pysteps->failed ? -1 : 0;
