@@ -3,7 +3,8 @@
 """Typed Python objects (docs/PYTHON.md, "Typed objects"): the types the
 shim wrote, read from the raw snapshot (lkspy.py), and what `leakscope
 diff --group-by pytype` and `pytypeline` make of them, on every CPython
-3.11-3.13 this machine has (the ones it lacks are named as skipped); a
+3.11-3.13 this machine has (the ones it lacks are named as skipped), and
+the python-exit snapshot's retainer chains (`report --retainers`); a
 program without Python and python_types=0 get no types; objects freed
 under an in-run snapshot never crash it; the reader refuses lying records.
 
@@ -178,6 +179,12 @@ def check_retainers(py, work, errors):
               ["dict", "type", "dict", "dict", "str"] and cached[0][1][2] == marks["store"] - 1,
               "no chain module __main__ dict -> type Cache -> its dict -> store -> str: %r" %
               (cached,))
+    bad = os.path.join(work, "bad.lks")
+    cp.corrupt(path, bad, cp.lkspy.Snapshot(path).sections[14][0], "<I", 0xFFFFFF)
+    refused = leakscope("report", bad, "--retainers")
+    cp.expect(errors, name + " reader", refused.returncode != 0 and
+              "python retainer 0" in refused.stderr,
+              "a python retainer past the chains accepted: %r" % refused.stderr[-300:])
     text = leakscope("report", path, "--retainers").stdout
     want = "module __main__ dict -> list (retained.py:%d <module>()) -> MyListener " \
            "(retained.py:%d subscribe())" % (marks["listeners"], marks["subscribe"])
