@@ -59,7 +59,8 @@ enum lks_reason {
 	X(10, PYCODES, "python code", struct lks_pycode) /* sorted by id */    \
 	X(11, PYBYTES, "python line tables", uint8_t) /* the code copies' line tables */ \
 	X(12, PYTYPES, "python types", struct lks_pytype) /* sorted by id */    \
-	X(13, PYOBJECTS, "python objects", struct lks_pyobjects) /* per (site, type) */
+	X(13, PYOBJECTS, "python objects", struct lks_pyobjects) /* per (site, type) */ \
+	X(14, PYRETAINERS, "python retainers", struct lks_pyretainer) /* by step */
 
 enum lks_section_kind {
 #define LKS_SECTION_ENUM(number, NAME, name, record) LKS_SEC_##NAME = number,
@@ -317,6 +318,9 @@ enum lks_retainer_kind {
 	LKS_RK_RUNTIME = 8, /* a word in a block the C library allocated while
 	                     * the shim worked (the FILE of fopen, the DIR of
 	                     * opendir): never reported itself */
+	LKS_RK_PYMODULE = 9,/* a Python module object (addr), whose dict is
+	                     * the next step: chains of a 'python-exit'
+	                     * snapshot (docs/PYTHON.md, "Retainers") */
 };
 
 /* ---- CPython (docs/PYTHON.md) ---------------------------------------------
@@ -427,5 +431,16 @@ struct lks_pyobjects {
 	uint64_t bytes;
 };
 _Static_assert(sizeof(struct lks_pyobjects) == 32, "lks_pyobjects size");
+
+/* What a retainer step is in Python terms: one record per step that is a
+ * proven Python object or a module root, in step order. */
+struct lks_pyretainer {
+	uint32_t step;         /* index in LKS_SEC_RETAINERS; strictly increasing */
+	uint32_t type;         /* string: the object's tp_name; "" for a root */
+	uint32_t module;       /* string: a LKS_RK_PYMODULE root's module name
+	                        * ("" when its md_name is not a compact str) */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct lks_pyretainer) == 16, "lks_pyretainer size");
 
 #endif

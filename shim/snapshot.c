@@ -221,6 +221,25 @@ static void say_written(int failed, const char *label,
 static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
                           struct lks_snapshot_result *result);
 
+/* The Python sections; the python-exit snapshot's retainer chains with
+ * them: the program still holds what module teardown will free. */
+static int write_python(enum lks_reason reason, struct lks_snap_parts *parts,
+                        const struct site_sum *sum, struct lks_pytypes *pytypes,
+                        uint32_t *header_flags)
+{
+	bool chains = reason == LKS_REASON_PYTHON_EXIT;
+
+	return lks_py_snapshot(&(struct lks_py_parts){
+		.info = &parts->buf[LKS_PART_PYTHON], .codes = &parts->buf[LKS_PART_PYCODES],
+		.bytes = &parts->buf[LKS_PART_PYBYTES], .types = &parts->buf[LKS_PART_PYTYPES],
+		.objects = &parts->buf[LKS_PART_PYOBJECTS],
+		.retainers = chains ? &parts->buf[LKS_PART_RETAINERS] : NULL,
+		.pyretainers = chains ? &parts->buf[LKS_PART_PYRETAINERS] : NULL,
+		.sites = (const struct lks_site *)sum->sites.bytes,
+		.site_count = sum->sites.len / sizeof(struct lks_site) }, pytypes, &parts->strings,
+		header_flags);
+}
+
 /* Every fd the snapshot opens may have to be the helper's (fdproxy.c): the
  * program may hold every one it is allowed. */
 int lks_snapshot_write(enum lks_reason reason, const char *label, int exit_status,
@@ -278,11 +297,7 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 	failed |= write_traces(&sum, &handles, &parts.buf[LKS_PART_TRACES], &parts.buf[LKS_PART_FRAMES]);
 	failed |= lks_modules_write(&parts.buf[LKS_PART_MODULES], &parts.strings);
 	/* after the traces: every code copy they name is written */
-	failed |= lks_py_snapshot(&(struct lks_py_parts){
-		.info = &parts.buf[LKS_PART_PYTHON], .codes = &parts.buf[LKS_PART_PYCODES],
-		.bytes = &parts.buf[LKS_PART_PYBYTES], .types = &parts.buf[LKS_PART_PYTYPES],
-		.objects = &parts.buf[LKS_PART_PYOBJECTS] }, pytypes, &parts.strings,
-		&header.flags);
+	failed |= write_python(reason, &parts, &sum, pytypes, &header.flags);
 	lks_pytypes_end(pytypes);
 	counters = lks_buf_append(&parts.buf[LKS_PART_COUNTERS], NULL, sizeof(*counters));
 	if (counters) {

@@ -97,9 +97,10 @@ const char *model_root_name(enum lks_retainer_kind kind)
 		[LKS_RK_REGISTER] = "register",
 		[LKS_RK_FILE] = "file",
 		[LKS_RK_RUNTIME] = "runtime",
+		[LKS_RK_PYMODULE] = "pymodule",
 	};
 
-	if (kind < LKS_RK_GLOBAL || kind > LKS_RK_RUNTIME)
+	if (kind < LKS_RK_GLOBAL || kind > LKS_RK_PYMODULE)
 		return "unknown";
 	return names[kind];
 }

@@ -82,6 +82,9 @@ struct model_retainer_step {
 	const char *module;     /* global root: its object, or NULL */
 	struct model_stack frame; /* stack root: the frame holding the word */
 	struct model_stack stack; /* block: where it was allocated */
+	const char *pytype;     /* block: the Python type of the object it holds,
+				 * or NULL (a buffer, or not proven an object) */
+	const char *pymodule;   /* module root: its name ("" when unknown) */
 };
 
 /* What keeps a block of one reachable site alive, root first. */

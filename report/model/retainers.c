@@ -8,12 +8,15 @@
 #include "pool.h"
 #include "retainers.h"
 
+/* A reachable site; in a snapshot without classes (python-exit), the
+ * site of unfreed blocks. */
 static const struct model_leak *site_of(const struct model_process *proc,
 					uint32_t trace)
 {
+	enum lks_class klass = proc->classified ? LKS_CLASS_REACHABLE : LKS_CLASS_UNFREED;
+
 	for (size_t i = 0; i < proc->leak_count; i++)
-		if (proc->leaks[i].klass == LKS_CLASS_REACHABLE &&
-		    proc->leaks[i].stack.trace == trace)
+		if (proc->leaks[i].klass == klass && proc->leaks[i].stack.trace == trace)
 			return &proc->leaks[i];
 	return NULL;
 }
@@ -45,11 +48,8 @@ static int fill_step(const struct lks_retainer_step *raw, struct model_process *
 		     struct symbolizer *sym, retainers_stack_fn *stack_for, void *ctx,
 		     struct model_retainer_step *step)
 {
-	step->kind = raw->kind;
-	step->address = raw->addr;
-	step->offset = raw->offset;
-	step->size = raw->size;
-	step->thread = raw->thread;
+	*step = (struct model_retainer_step){ .kind = raw->kind, .address = raw->addr,
+		.offset = raw->offset, .size = raw->size, .thread = raw->thread };
 	if (raw->kind == LKS_RK_BLOCK)
 		return stack_for(ctx, raw->trace, &step->stack);
 	if (raw->kind == LKS_RK_GLOBAL)
@@ -80,6 +80,32 @@ static int build_chain(const struct lks_retainer_step *raw, size_t count,
 	return 0;
 }
 
+/* The Python names of the steps (already checked: in step order). 0 or
+ * -ENOMEM. */
+static int name_python_steps(const struct snapshot *snap, struct model_process *proc)
+{
+	size_t chain = 0, first = 0;
+
+	for (size_t i = 0; i < snap->pyretainer_count; i++) {
+		const struct lks_pyretainer *py = &snap->pyretainers[i];
+		struct model_retainer_step *step;
+
+		while (chain < proc->retainer_count &&
+		       py->step >= first + proc->retainers[chain].step_count)
+			first += proc->retainers[chain++].step_count;
+		if (chain == proc->retainer_count)
+			return 0;
+		step = &proc->retainers[chain].steps[py->step - first];
+		if (py->type && !(step->pytype = pool_intern(proc->pool,
+							    snap_string(snap, py->type))))
+			return -ENOMEM;
+		if (step->kind == LKS_RK_PYMODULE &&
+		    !(step->pymodule = pool_intern(proc->pool, snap_string(snap, py->module))))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int retainers_build(const struct snapshot *snap, struct model_process *proc,
 		    struct symbolizer *sym, retainers_stack_fn *stack_for, void *ctx)
 {
@@ -101,5 +127,5 @@ int retainers_build(const struct snapshot *snap, struct model_process *proc,
 			return r;
 		start = i;
 	}
-	return 0;
+	return name_python_steps(snap, proc);
 }

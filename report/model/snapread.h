@@ -40,6 +40,8 @@ struct snapshot {
 	size_t pytype_count;
 	const struct lks_pyobjects *pyobjects; /* each names a type above */
 	size_t pyobject_count;
+	const struct lks_pyretainer *pyretainers; /* by step, each naming one */
+	size_t pyretainer_count;
 	void *buffer; /* the whole file; the pointers above point into it */
 	size_t size;
 };

@@ -85,7 +85,8 @@ static int check_strings(const struct snapshot *snap, struct errmsg *err)
 static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 {
 	size_t count = 0, total = 3 + snap->module_count + snap->handle_count +
-			       2 * snap->pycode_count + snap->pytype_count;
+			       2 * snap->pycode_count + snap->pytype_count +
+			       2 * snap->pyretainer_count;
 	uint64_t *uses = malloc(total * sizeof(*uses));
 	int r = 0;
 
@@ -105,6 +106,10 @@ static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 	}
 	for (size_t i = 0; i < snap->pytype_count; i++)
 		uses[count++] = snap->pytypes[i].name;
+	for (size_t i = 0; i < snap->pyretainer_count; i++) {
+		uses[count++] = snap->pyretainers[i].type;
+		uses[count++] = snap->pyretainers[i].module;
+	}
 	for (size_t i = 0, kept = 0; r == 0 && i < count; i++) {
 		if (!string_start(snap, (uint32_t)uses[i]))
 			r = reject(snap, err, "string offset %" PRIu64 " is not a string's start",
@@ -127,7 +132,9 @@ static int check_header(const struct snapshot *snap, struct errmsg *err)
 	if (h->max_depth < 1 || h->max_depth > LKS_DEPTH_MAX)
 		return reject(snap, err, "header: stack depth %" PRIu32 " not in 1..%d",
 			      h->max_depth, LKS_DEPTH_MAX);
-	if (!(h->flags & LKS_HF_CLASSIFIED) && snap->retainer_count)
+	/* python-exit: chains from module dicts, no classes (docs/PYTHON.md) */
+	if (!(h->flags & LKS_HF_CLASSIFIED) && snap->retainer_count &&
+	    h->reason != LKS_REASON_PYTHON_EXIT)
 		return reject(snap, err, "retainer chains without a reachability scan");
 	if ((h->reason == LKS_REASON_FATAL_SIGNAL) != (h->signal > 0) || h->signal > 64)
 		return reject(snap, err, "header: signal %" PRId32 " with reason %" PRIu32,
@@ -295,14 +302,39 @@ static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 	for (size_t i = 0; i < snap->retainer_count; i++) {
 		const struct lks_retainer_step *step = &snap->retainers[i];
 
-		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_RUNTIME)
+		if (step->kind < LKS_RK_GLOBAL || step->kind > LKS_RK_PYMODULE)
 			return reject(snap, err, "retainer step %zu: unknown kind %" PRIu32, i,
 				      step->kind);
+		if ((step->kind == LKS_RK_PYMODULE) !=
+		    (snap->header.reason == LKS_REASON_PYTHON_EXIT && step->kind != LKS_RK_BLOCK))
+			return reject(snap, err, "retainer step %zu: a module root is the "
+				      "python-exit snapshot's only root", i);
 		if (check_chain_shape(snap, i, &chain_start, err) < 0)
 			return -EINVAL;
 		if (!trace_ok(snap, step->trace))
 			return reject(snap, err, "retainer step %zu: no trace %" PRIu32, i,
 				      step->trace);
+	}
+	return 0;
+}
+
+/* Python names of retainer steps: each for a step of its own, in order;
+ * a module name only for a module root, a type only for a block. */
+static int check_pyretainers(const struct snapshot *snap, struct errmsg *err)
+{
+	for (size_t i = 0; i < snap->pyretainer_count; i++) {
+		const struct lks_pyretainer *py = &snap->pyretainers[i];
+		const struct lks_retainer_step *step;
+
+		if (py->step >= snap->retainer_count ||
+		    (i > 0 && py->step <= snap->pyretainers[i - 1].step))
+			return reject(snap, err, "python retainer %zu: step %" PRIu32 " out of "
+				      "order or past the chains", i, py->step);
+		step = &snap->retainers[py->step];
+		if (step->kind == LKS_RK_PYMODULE ? py->type != 0 :
+		    step->kind != LKS_RK_BLOCK || py->module != 0 || py->type == 0)
+			return reject(snap, err, "python retainer %zu: a module name for a "
+				      "block or a type for a root", i);
 	}
 	return 0;
 }
@@ -437,7 +469,7 @@ int snap_check_records(const struct snapshot *snap, struct errmsg *err)
 	    (r = check_modules(snap, err)) < 0 || (r = check_traces(snap, err)) < 0 ||
 	    (r = check_python_frames(snap, err)) < 0 || (r = check_sites(snap, keys, err)) < 0 ||
 	    (r = check_handles(snap, err)) < 0 || (r = check_retainers(snap, err)) < 0 ||
-	    (r = check_pytypes(snap, err)) < 0)
+	    (r = check_pytypes(snap, err)) < 0 || (r = check_pyretainers(snap, err)) < 0)
 		goto done;
 	r = check_counters(snap, err);
 done:

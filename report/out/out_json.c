@@ -139,6 +139,9 @@ static void put_retainer_step(struct json *j, const struct model_retainer_step *
 		jw_uint(j, "size", step->size);
 		jw_uint(j, "offset", step->offset);
 		put_stack(j, &step->stack);
+		jw_str(j, "pytype", step->pytype);
+	} else if (step->kind == LKS_RK_PYMODULE) {
+		jw_str(j, "module", step->pymodule);
 	} else if (step->kind == LKS_RK_GLOBAL) {
 		jw_str(j, "symbol", step->symbol);
 		jw_uint(j, "symbol_offset", step->symbol_offset);

@@ -170,6 +170,10 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 	case LKS_RK_FILE:
 		fprintf(out, "writable file mapping, word at 0x%" PRIx64, step->address);
 		break;
+	case LKS_RK_PYMODULE:
+		fprintf(out, "module %s, its dict:", step->pymodule && step->pymodule[0] ?
+			step->pymodule : "(unnamed)");
+		break;
 	case LKS_RK_RUNTIME:
 		fprintf(out, "a block the C library allocated while leakscope worked (such "
 			"as the FILE of a stream opened with fopen), word at 0x%" PRIx64, step->address);
@@ -181,6 +185,39 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 	fprintf(out, "\n");
 }
 
+/* A Python object's step: its type and the Python line that made it. */
+static void print_python_step(FILE *out, const struct model_retainer_step *step)
+{
+	const struct model_frame *f = NULL;
+
+	for (size_t i = 0; i < step->stack.count && !f; i++)
+		if (step->stack.frames[i].python && step->stack.frames[i].file)
+			f = &step->stack.frames[i];
+	fprintf(out, "%s", step->pytype);
+	if (f)
+		fprintf(out, " (%s:%" PRIu32 " %s())", base_name(f->file), f->line,
+			f->function ? f->function : "?");
+}
+
+/* A chain from a module's dict, its Python objects only (the buffers
+ * between them, a dict's keys or a list's items, left out). */
+static void print_python_path(FILE *out, const struct model_retainer *chain)
+{
+	const char *module = chain->steps[0].pymodule;
+
+	/* the first block is the module's dict (the shim checked md_dict) */
+	fprintf(out, "    module %s dict", module && module[0] ? module : "(unnamed)");
+	for (size_t i = 2; i < chain->step_count; i++) {
+		const struct model_retainer_step *step = &chain->steps[i];
+
+		if (!step->pytype)
+			continue;
+		fprintf(out, " -> ");
+		print_python_step(out, step);
+	}
+	fprintf(out, "\n");
+}
+
 static void print_chain(FILE *out, const struct style *st,
 			const struct model_retainer *chain)
 {
@@ -188,12 +225,18 @@ static void print_chain(FILE *out, const struct style *st,
 	print_amount(out, chain->site->bytes, chain->site->blocks);
 	fprintf(out, "%s allocated at ", st->reset);
 	print_site_place(out, &chain->site->stack);
-	fprintf(out, " is held by:\n    ");
+	fprintf(out, " is held by:\n");
+	if (chain->steps[0].kind == LKS_RK_PYMODULE)
+		print_python_path(out, chain);
+	fprintf(out, "    ");
 	print_root(out, &chain->steps[0]);
 	for (size_t i = 1; i < chain->step_count; i++) {
 		const struct model_retainer_step *step = &chain->steps[i];
 
-		fprintf(out, "    -> %" PRIu64 "-byte block from ", step->size);
+		fprintf(out, "    -> ");
+		if (step->pytype)
+			fprintf(out, "%s, ", step->pytype);
+		fprintf(out, "%" PRIu64 "-byte block from ", step->size);
 		print_site_place(out, &step->stack);
 		if (i + 1 < chain->step_count)
 			fprintf(out, ", pointer at offset %" PRIu64 "\n", step->offset);
@@ -208,7 +251,9 @@ static void print_retainers(FILE *out, const struct style *st,
 {
 	size_t shown = 0;
 
-	fprintf(out, "what keeps the largest reachable sites alive:\n");
+	fprintf(out, "%s\n", p->reason == LKS_REASON_PYTHON_EXIT ?
+		"what keeps the largest sites of Python code alive, from the modules:" :
+		"what keeps the largest reachable sites alive:");
 	for (size_t i = 0; i < p->retainer_count; i++) {
 		const struct model_retainer *chain = &p->retainers[i];
 
@@ -218,7 +263,8 @@ static void print_retainers(FILE *out, const struct style *st,
 		shown++;
 	}
 	if (!shown)
-		fprintf(out, "  %s\n", p->classified ? "no chain to a site of the program's"
+		fprintf(out, "  %s\n", p->classified || p->reason == LKS_REASON_PYTHON_EXIT ?
+			"no chain to a site of the program's"
 			: "nothing: this snapshot was taken without a reachability scan");
 	fprintf(out, "\n");
 }

@@ -85,14 +85,20 @@ void lks_pytypes_visit(struct lks_pytypes *types, const struct lks_block *block,
 void lks_pytypes_end(struct lks_pytypes *types);
 
 /* The buffers of the Python sections of one snapshot. */
+struct lks_site;
 struct lks_py_parts {
 	struct lks_buf *info, *codes, *bytes;  /* PYTHON, PYCODES, PYBYTES */
 	struct lks_buf *types, *objects;       /* PYTYPES, PYOBJECTS */
+	/* the 'python-exit' snapshot only (else NULL): RETAINERS and
+	 * PYRETAINERS, chains to the largest of `sites` (pyretain.c) */
+	struct lks_buf *retainers, *pyretainers;
+	const struct lks_site *sites;
+	size_t site_count;
 };
 
 /* The Python sections, and LKS_HF_PYTHON in *header_flags when a runtime
  * was found (else the sections stay empty); the typed objects when `types`
- * is not NULL. 0, or -1 when a buffer could not grow. */
+ * is not NULL, and with them the retainer chains when parts asks. 0, or -1 when a buffer could not grow. */
 int lks_py_snapshot(const struct lks_py_parts *parts, struct lks_pytypes *types,
                     struct lks_strtab *strings, uint32_t *header_flags);
 

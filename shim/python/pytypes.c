@@ -412,3 +412,17 @@ int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
 	record->typing_ns = types->spent_ns;
 	return type_records->failed || object_records->failed ? -1 : 0;
 }
+
+/* For pyretain.c, after lks_pytypes_write: the blocks it typed, sorted by
+ * address, and the set that proved their types. */
+const struct pytype_block *lks_pytypes_blocks(const struct lks_pytypes *types,
+                                              uint64_t *count)
+{
+	*count = types->blocks.len / sizeof(struct pytype_block);
+	return (const void *)types->blocks.bytes;
+}
+
+struct pytype_set *lks_pytypes_set(struct lks_pytypes *types)
+{
+	return &types->set;
+}

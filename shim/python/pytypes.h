@@ -88,4 +88,18 @@ int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
                       struct lks_buf *object_records, struct lks_strtab *strings,
                       struct lks_python *record);
 
+/* pytypes.c, for pyretain.c, after lks_pytypes_write: its sorted blocks
+ * and the set that proved their types. */
+const struct pytype_block *lks_pytypes_blocks(const struct lks_pytypes *types,
+                                              uint64_t *count);
+struct pytype_set *lks_pytypes_set(struct lks_pytypes *types);
+
+/* pyretain.c, for snapshot.c: the python-exit snapshot's retainer chains
+ * (RETAINERS and PYRETAINERS records). 0, or -1 when a buffer could not
+ * grow. */
+struct lks_site;
+int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, size_t count,
+                     struct lks_buf *steps, struct lks_buf *pysteps,
+                     struct lks_strtab *strings);
+
 #endif

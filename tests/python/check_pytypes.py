@@ -3,7 +3,8 @@
 """Typed Python objects (docs/PYTHON.md, "Typed objects"): the types the
 shim wrote, read from the raw snapshot (lkspy.py), and what `leakscope
 diff --group-by pytype` and `pytypeline` make of them, on every CPython
-3.11-3.13 this machine has (the ones it lacks are named as skipped); a
+3.11-3.13 this machine has (the ones it lacks are named as skipped), and
+the python-exit snapshot's retainer chains (`report --retainers`); a
 program without Python and python_types=0 get no types; objects freed
 under an in-run snapshot never crash it; the reader refuses lying records.
 
@@ -144,6 +145,52 @@ def check_churn(py, work, errors):
           (name, len(paths), churned, unreadable))
 
 
+def python_path(chain):
+    """(type, file, line) of each Python object of a chain, after its root."""
+    path = []
+    for step in chain["steps"][1:]:
+        frame = next((f for f in step["stack"] if f["address"].startswith("0xfe")), {})
+        if step.get("pytype"):
+            path.append((step["pytype"], frame.get("file"), frame.get("line")))
+    return path
+
+
+def check_retainers(py, work, errors):
+    """retained.py: the python-exit snapshot's chains go from module
+    __main__'s dict to the module-level list, then to a MyListener made at
+    subscribe()'s line; and through class Cache to its store dict."""
+    name = py + " retainers"
+    script = os.path.join(SCRIPTS, "retained.py")
+    marks = cp.markers(script)
+    cp.run([py, script], work)
+    path = cp.snap_path(work, "python-exit")
+    result = leakscope("report", path, "--retainers", "--format", "json")
+    chains = json.loads(result.stdout)["processes"][0]["retainers"] if result.returncode == 0 else []
+    paths = [python_path(c) for c in chains if c["steps"][0]["kind"] == "pymodule" and
+             c["steps"][0]["module"] == "__main__"]
+    listener = [p for p in paths if p and p[-1] == ("MyListener", script, marks["subscribe"])]
+    cp.expect(errors, name + " listeners", listener and listener[0][0][0] == "dict" and
+              listener[0][1:] == [("list", script, marks["listeners"]),
+                                  ("MyListener", script, marks["subscribe"])],
+              "no chain module __main__ dict -> list (line %d) -> MyListener (line %d): %r "
+              "(stderr %r)" % (marks["listeners"], marks["subscribe"], paths, result.stderr[-300:]))
+    cached = [p for p in paths if p and p[-1] == ("str", script, marks["remember"])]
+    cp.expect(errors, name + " class cache", cached and [t for t, _, _ in cached[0]] ==
+              ["dict", "type", "dict", "dict", "str"] and cached[0][1][2] == marks["store"] - 1,
+              "no chain module __main__ dict -> type Cache -> its dict -> store -> str: %r" %
+              (cached,))
+    bad = os.path.join(work, "bad.lks")
+    cp.corrupt(path, bad, cp.lkspy.Snapshot(path).sections[14][0], "<I", 0xFFFFFF)
+    refused = leakscope("report", bad, "--retainers")
+    cp.expect(errors, name + " reader", refused.returncode != 0 and
+              "python retainer 0" in refused.stderr,
+              "a python retainer past the chains accepted: %r" % refused.stderr[-300:])
+    text = leakscope("report", path, "--retainers").stdout
+    want = "module __main__ dict -> list (retained.py:%d <module>()) -> MyListener " \
+           "(retained.py:%d subscribe())" % (marks["listeners"], marks["subscribe"])
+    cp.expect(errors, name + " text", want in text, "no %r in:\n%s" % (want, text[-3000:]))
+
+
 def check_without_types(work, errors, py):
     """No CPython, or python_types=0: no type records, and the report says
     why there are none."""
@@ -153,6 +200,11 @@ def check_without_types(work, errors, py):
     cp.expect(errors, "plain program", not plain.types and not plain.objects and
               said.returncode == 0 and "no CPython in the process" in said.stdout,
               "types %r, report %r" % (plain.types, said.stdout[:500]))
+    held = leakscope("report", path, "--retainers")
+    cp.expect(errors, "plain program retainers", held.returncode == 0 and
+              "what keeps the largest reachable sites alive:" in held.stdout and
+              "module " not in held.stdout and plain.sections.get(14, (0, 0))[1] == 0,
+              "report --retainers: %r" % held.stdout[-1500:])
     off = cp.run([py, os.path.join(SCRIPTS, "typed_cache.py")], work,
                  ":python_types=0")["after800"]
     report = json.loads(leakscope("report", cp.snap_path(work, "after800"),
@@ -203,7 +255,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         if args.minor:
             checks = [(py, c) for py in found
-                      for c in (check_listener_growth, check_typed_cache, check_churn)]
+                      for c in (check_listener_growth, check_typed_cache, check_churn,
+                                check_retainers)]
         else:
             for minor in skipped:
                 print("note: no CPython %s on this machine" % minor)
