@@ -321,7 +321,7 @@ static void read_blocks(struct lks_pytypes *types)
 /* ---- one snapshot's state, kept for the next ------------------------------ */
 
 /* The last snapshot's state, its mappings touched already: on this
- * machine a page touched for the first time costs about 45 us, and the
+ * machine a page touched for the first time costs about 40 us, and the
  * block list alone is 16 bytes per live block (docs/PERFORMANCE.md). */
 static struct lks_pytypes *kept_state;  /* atomic */
 
