@@ -98,6 +98,13 @@ void *lks_map(size_t bytes)
 	return map_with(bytes, 0);
 }
 
+/* Every page at once: for a buffer about to be filled whole, one system
+ * call instead of a page fault per page (half the time on this machine). */
+void *lks_map_filled(size_t bytes)
+{
+	return map_with(bytes, MAP_POPULATE);
+}
+
 /* Untouched pages of a reservation cost no memory: tables reserve their
  * maximum once and never move, which keeps them lock-free. */
 void *lks_reserve(size_t bytes)

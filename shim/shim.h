@@ -61,6 +61,7 @@ uint64_t lks_bootstrap_count(void);
 
 void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
 void *lks_reserve(size_t bytes);       /* lazily committed, NULL on failure */
+void *lks_map_filled(size_t bytes);    /* as lks_map, every page present */
 void *lks_map_shared(size_t bytes);    /* as lks_map, shared with fork children */
 /* A table growing with the program: NULL when an address-space limit says
  * the program needs the room more (aslimit.c). */

@@ -84,12 +84,16 @@ static bool command_ignores_env(void)
 	return false;
 }
 
+/* PYTHONMALLOC=malloc in the environment the program started with, read
+ * by lks_py_init in the constructor: a libpython loaded later is found
+ * inside a capture (pylate.c), where getenv would race with a setenv on
+ * another thread. */
+static bool env_raw_malloc;
+
 /* An embedding program's command line is its own, not the interpreter's. */
 static void note_allocator(bool embedded)
 {
-	const char *chosen = getenv("PYTHONMALLOC");
-
-	if (chosen && !strcmp(chosen, "malloc"))
+	if (env_raw_malloc)
 		lks_pyrt.flags |= LKS_PYF_RAW_MALLOC;
 	if (!embedded && command_ignores_env())
 		lks_pyrt.flags |= LKS_PYF_ENV_IGNORED;
@@ -220,7 +224,9 @@ void lks_py_init_from(const struct lks_py_symbols *found)
 void lks_py_init(void)
 {
 	static const struct lks_py_symbols loader = { dl_find, NULL };
+	const char *chosen = getenv("PYTHONMALLOC");
 
+	env_raw_malloc = chosen && !strcmp(chosen, "malloc");
 	if (may_hold_python())
 		lks_py_init_from(&loader);
 }

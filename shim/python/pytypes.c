@@ -37,7 +37,9 @@ struct lks_pytypes {
 	struct pytype_set set;
 	uint64_t str_type, str_min;   /* a compact str is shorter than its type says */
 	pid_t pid;
-	struct lks_buf blocks;        /* struct pytype_block, then sorted */
+	struct pytype_block *blocks;  /* this snapshot's, then sorted */
+	uint64_t block_count, block_room;
+	bool blocks_sorted;           /* they came in address order (an exit scan's) */
 	uint8_t bytes[WINDOWS][WINDOW];
 	struct window windows[WINDOWS];
 	struct iovec local[WINDOWS], remote[WINDOWS];
@@ -203,7 +205,8 @@ static void permute(struct lks_pytypes *types, struct pytype_block *blocks, uint
 static void sort_range(struct lks_pytypes *types, struct pytype_block *blocks,
                        uint64_t count, uint64_t lo, int shift)
 {
-	if (count < 32 || shift < 0) {  /* insertion sort: few, or all equal */
+	/* insertion sort: few, or differing only below the last digit */
+	if (count < 32 || shift < 0) {
 		for (uint64_t i = 1; i < count; i++) {
 			struct pytype_block kept = blocks[i];
 			uint64_t j = i;
@@ -224,16 +227,18 @@ static void sort_range(struct lks_pytypes *types, struct pytype_block *blocks,
 
 static void sort_blocks(struct lks_pytypes *types)
 {
-	struct pytype_block *blocks = (void *)types->blocks.bytes;
-	uint64_t count = types->blocks.len / sizeof(*blocks), lo = UINT64_MAX, hi = 0;
+	struct pytype_block *blocks = types->blocks;
+	uint64_t count = types->block_count, lo = UINT64_MAX, hi = 0;
 	int shift = 0;
 
 	for (uint64_t i = 0; i < count; i++) {
 		lo = blocks[i].addr_class < lo ? blocks[i].addr_class : lo;
 		hi = blocks[i].addr_class > hi ? blocks[i].addr_class : hi;
 	}
-	while (count > 1 && shift + 8 < 64 && (hi - lo) >> (shift + 8))
-		shift += 8;
+	/* the first digit spans the whole range, so it uses all its buckets: a
+	 * heap of 128 MiB sorts in two passes over the list, not four */
+	while (count > 1 && (hi - lo) >> shift > 255)
+		shift++;
 	sort_range(types, blocks, count, lo, shift);
 }
 
@@ -260,7 +265,7 @@ static uint64_t plan_window(const struct pytype_block *blocks, uint64_t count, u
 static void classify_window(struct lks_pytypes *types, const struct window *window,
                             const uint8_t *bytes)
 {
-	const struct pytype_block *blocks = (const void *)types->blocks.bytes;
+	const struct pytype_block *blocks = types->blocks;
 
 	for (uint64_t i = window->first; i < window->end; i++)
 		classify(types, &blocks[i], bytes + PYT_BLOCK_ADDR(&blocks[i]) - window->start);
@@ -270,7 +275,7 @@ static void classify_window(struct lks_pytypes *types, const struct window *wind
  * of its blocks alone; what cannot be read is counted. */
 static void classify_one_by_one(struct lks_pytypes *types, const struct window *window)
 {
-	const struct pytype_block *blocks = (const void *)types->blocks.bytes;
+	const struct pytype_block *blocks = types->blocks;
 	uint8_t head[HEAD_BYTES];
 
 	for (uint64_t i = window->first; i < window->end; i++) {
@@ -285,8 +290,8 @@ static void classify_one_by_one(struct lks_pytypes *types, const struct window *
  * read: that one goes block by block, the ones after it are planned again. */
 static void read_blocks(struct lks_pytypes *types)
 {
-	const struct pytype_block *blocks = (const void *)types->blocks.bytes;
-	uint64_t count = types->blocks.len / sizeof(*blocks), at = 0;
+	const struct pytype_block *blocks = types->blocks;
+	uint64_t count = types->block_count, at = 0;
 
 	while (at < count) {
 		uint32_t planned = 0, done = 0;
@@ -313,6 +318,33 @@ static void read_blocks(struct lks_pytypes *types)
 	}
 }
 
+/* ---- one snapshot's state, kept for the next ------------------------------ */
+
+/* The last snapshot's state, its mappings touched already: on this
+ * machine a page touched for the first time costs about 40 us, and the
+ * block list alone is 16 bytes per live block (docs/PERFORMANCE.md). */
+static struct lks_pytypes *kept_state;  /* atomic */
+
+/* Room for `count` blocks, and an eighth more when it must grow: the next
+ * snapshot then finds room for a program that grew a little. */
+static bool blocks_room(struct lks_pytypes *types, uint64_t count)
+{
+	struct pytype_block *blocks;
+
+	if (count <= types->block_room)
+		return true;
+	count += count / 8 + 4096;
+	if (!(blocks = lks_map_filled(count * sizeof(*blocks))))
+		return false;
+	if (types->blocks) {
+		__builtin_memcpy(blocks, types->blocks, types->block_count * sizeof(*blocks));
+		lks_unmap(types->blocks, types->block_room * sizeof(*blocks));
+	}
+	types->blocks = blocks;
+	types->block_room = count;
+	return true;
+}
+
 void lks_pytypes_visit(struct lks_pytypes *types, const struct lks_block *block, uint8_t klass)
 {
 	struct pytype_block kept = { .addr_class = block->addr | klass, .trace = block->trace,
@@ -320,8 +352,15 @@ void lks_pytypes_visit(struct lks_pytypes *types, const struct lks_block *block,
 
 	/* no object is smaller, unaligned, or (here) that large */
 	if (block->size < 16 || (block->addr & 7) || block->size > UINT32_MAX || klass > 7 ||
-	    !lks_buf_append(&types->blocks, &kept, sizeof(kept)))
+	    (types->block_count == types->block_room &&
+	     !blocks_room(types, types->block_room * 2 + 1))) {
 		types->untyped++;
+		return;
+	}
+	if (types->block_count &&
+	    types->blocks[types->block_count - 1].addr_class > kept.addr_class)
+		types->blocks_sorted = false;
+	types->blocks[types->block_count++] = kept;
 }
 
 static bool typing_wanted(void)
@@ -333,28 +372,60 @@ static bool typing_wanted(void)
 	       state != PY_REFUSED;
 }
 
+static void free_state(struct lks_pytypes *types)
+{
+	pytype_set_free(&types->set);
+	if (types->slots)
+		lks_unmap(types->slots, types->slots_bytes);
+	lks_buf_free(&types->objects);
+	if (types->blocks)
+		lks_unmap(types->blocks, types->block_room * sizeof(*types->blocks));
+	lks_unmap(types, sizeof(*types));
+}
+
+/* The kept state, emptied, or a new one. Two snapshots at once each have
+ * their own: the second one maps its own. */
+static struct lks_pytypes *take_state(void)
+{
+	/* acquire: pairs with the exchange in lks_pytypes_end */
+	struct lks_pytypes *types = __atomic_exchange_n(&kept_state, NULL, __ATOMIC_ACQUIRE);
+
+	if (!types) {
+		if (!(types = lks_map(sizeof(*types))))
+			return NULL;
+		types->slot_mask = 1023;
+		types->slots_bytes = (types->slot_mask + 1) * sizeof(struct object_slot);
+		if (!(types->slots = lks_map(types->slots_bytes))) {
+			free_state(types);
+			return NULL;
+		}
+		return types;
+	}
+	__builtin_memset(types->slots, 0, types->slots_bytes);
+	types->objects.len = 0;
+	types->objects.failed = false;
+	types->block_count = 0;
+	types->typed = types->untyped = types->unreadable = 0;
+	return types;
+}
+
 struct lks_pytypes *lks_pytypes_begin(void)
 {
 	uint64_t started = lks_uptime_ns(), estimate;
 	struct lks_live_stats live;
 	struct lks_pytypes *types;
 
-	if (!typing_wanted() || !(types = lks_map(sizeof(*types))))
+	if (!typing_wanted() || !(types = take_state()))
 		return NULL;
-	types->slot_mask = 1023;
-	types->slots_bytes = (types->slot_mask + 1) * sizeof(struct object_slot);
-	types->slots = lks_map(types->slots_bytes);
-	if (!types->slots || !pytype_set_begin(&types->set)) {
+	if (!pytype_set_begin(&types->set)) {
 		lks_pytypes_end(types);
 		return NULL;
 	}
-	/* room for the blocks live now and some more: growing copies them */
+	/* room for the blocks live now: growing in the walk copies them */
 	lks_live_stats(&live);
 	estimate = live.allocs - live.frees;
-	if (lks_buf_append(&types->blocks, NULL, (estimate + estimate / 8) *
-	                                        sizeof(struct pytype_block)))
-		types->blocks.len = 0;
-	types->blocks.failed = false;
+	blocks_room(types, estimate);
+	types->blocks_sorted = true;
 	types->pid = getpid();
 	types->str_type = lks_pyrt.str_type;
 	types->str_min = lks_pyrt.layout.str_ascii_data + 1;
@@ -366,12 +437,11 @@ void lks_pytypes_end(struct lks_pytypes *types)
 {
 	if (!types)
 		return;
-	pytype_set_end(&types->set);
-	if (types->slots)
-		lks_unmap(types->slots, types->slots_bytes);
-	lks_buf_free(&types->objects);
-	lks_buf_free(&types->blocks);
-	lks_unmap(types, sizeof(*types));
+	/* acq_rel: the next snapshot to take it sees what this one wrote, and
+	 * a state given back meanwhile by another is seen whole to be freed */
+	types = __atomic_exchange_n(&kept_state, types, __ATOMIC_ACQ_REL);
+	if (types)
+		free_state(types);
 }
 
 /* The types some object has, by id, then the objects. */
@@ -380,15 +450,15 @@ int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
                       struct lks_python *record)
 {
 	uint64_t started = lks_uptime_ns();
-	uint64_t blocks = types->blocks.len / sizeof(struct pytype_block);
 	uint32_t count;
 
-	/* a block the buffer had no room for was counted untyped already */
-	sort_blocks(types);
-	if (pytype_set_blocks(&types->set, (const void *)types->blocks.bytes, blocks))
+	/* a block the list had no room for was counted untyped already */
+	if (!types->blocks_sorted)
+		sort_blocks(types);
+	if (pytype_set_blocks(&types->set, types->blocks, types->block_count))
 		read_blocks(types);
 	else
-		types->untyped += blocks;
+		types->untyped += types->block_count;
 	types->spent_ns += lks_uptime_ns() - started;
 	count = (uint32_t)(types->set.types.len / sizeof(struct pytype_info));
 	for (uint32_t id = 1; id <= count; id++) {
@@ -418,8 +488,8 @@ int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
 const struct pytype_block *lks_pytypes_blocks(const struct lks_pytypes *types,
                                               uint64_t *count)
 {
-	*count = types->blocks.len / sizeof(struct pytype_block);
-	return (const void *)types->blocks.bytes;
+	*count = types->block_count;
+	return types->blocks;
 }
 
 struct pytype_set *lks_pytypes_set(struct lks_pytypes *types)

@@ -59,18 +59,22 @@ struct pytype_set {
 	                           * header of a block big enough for one; open
 	                           * addressing, 0 = empty */
 	uint64_t heap_mask;
-	size_t heap_bytes;
-	struct { uint64_t addr; uint32_t verdict; } *cache;  /* 0: not a type */
+	size_t heap_bytes;        /* mapped; the snapshot uses heap_mask + 1 slots */
+	/* verdicts, 0: not a type; an entry of an older snapshot is empty */
+	struct { uint64_t addr; uint32_t verdict, epoch; } *cache;
 	uint64_t cache_mask, cache_used;
 	size_t cache_bytes;
+	uint32_t epoch;           /* this snapshot's, never 0 */
 	struct lks_buf types;     /* struct pytype_info; id = index + 1 */
 	struct lks_buf names;     /* NUL-terminated tp_name copies */
 };
 
 /* Before the snapshot looks at blocks (and before any thread is stopped:
- * it asks the loader for its objects). False when typing cannot start. */
+ * it asks the loader for its objects). A set is kept from one snapshot to
+ * the next: what it mapped is used again, what it proved is forgotten.
+ * False when typing cannot start. */
 bool pytype_set_begin(struct pytype_set *set);
-void pytype_set_end(struct pytype_set *set);
+void pytype_set_free(struct pytype_set *set);
 /* The snapshot's blocks, by address, before anything is proven: a heap
  * type is one of them. False when there is no memory for their table. */
 bool pytype_set_blocks(struct pytype_set *set, const struct pytype_block *blocks,

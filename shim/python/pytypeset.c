@@ -67,6 +67,28 @@ static bool in_static_data(const struct pytype_set *set, uint64_t addr)
 	return false;
 }
 
+/* The table is mapped again only when it must grow: a fresh mapping costs
+ * a page fault per page touched, clearing one already touched does not. */
+static bool heap_table_room(struct pytype_set *set, uint64_t slots)
+{
+	size_t bytes = slots * sizeof(uint64_t);
+
+	if (bytes > set->heap_bytes) {
+		uint64_t *table = lks_map(bytes);
+
+		if (!table)
+			return false;
+		if (set->heap_types)
+			lks_unmap(set->heap_types, set->heap_bytes);
+		set->heap_types = table;
+		set->heap_bytes = bytes;
+	} else {
+		memset(set->heap_types, 0, bytes);
+	}
+	set->heap_mask = slots - 1;
+	return true;
+}
+
 bool pytype_set_blocks(struct pytype_set *set, const struct pytype_block *blocks,
                        uint64_t count)
 {
@@ -76,10 +98,8 @@ bool pytype_set_blocks(struct pytype_set *set, const struct pytype_block *blocks
 		big += blocks[i].size >= set->min_type_block;
 	while (slots < big * 2)
 		slots *= 2;
-	set->heap_bytes = slots * sizeof(uint64_t);
-	if (!(set->heap_types = lks_map(set->heap_bytes)))
+	if (!heap_table_room(set, slots))
 		return false;
-	set->heap_mask = slots - 1;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t start = PYT_BLOCK_ADDR(&blocks[i]) + PYT_GC_HEAD, at;
 
@@ -119,23 +139,40 @@ static bool check_type_type(struct pytype_set *set)
 	return true;
 }
 
+/* What the last snapshot proved may have been freed since: its types and
+ * verdicts are dropped (the cache's by the epoch, without a write). */
+static void forget_proofs(struct pytype_set *set)
+{
+	set->types.len = 0;
+	set->types.failed = false;
+	set->names.len = 0;
+	set->names.failed = false;
+	set->range_count = 0;
+	set->cache_used = 0;
+	if (++set->epoch == 0)
+		set->epoch = 1;
+}
+
 bool pytype_set_begin(struct pytype_set *set)
 {
 	uint32_t minor = lks_pyrt.version >> 16 & 0xff;
 
+	forget_proofs(set);
 	set->type_type = lks_pyrt.type_type;
 	set->pre_header_flags = PYTF_MANAGED_DICT | (minor >= 12 ? PYTF_MANAGED_WEAKREF : 0);
 	if (!check_type_type(set))
 		return false;
 	dl_iterate_phdr(note_writable, set);
 	sort_ranges(set);
-	set->cache_bytes = CACHE_SLOTS * sizeof(*set->cache);
-	set->cache = lks_map(set->cache_bytes);
-	set->cache_mask = CACHE_SLOTS - 1;
+	if (!set->cache) {
+		set->cache_bytes = CACHE_SLOTS * sizeof(*set->cache);
+		set->cache = lks_map(set->cache_bytes);
+		set->cache_mask = CACHE_SLOTS - 1;
+	}
 	return set->cache != NULL;
 }
 
-void pytype_set_end(struct pytype_set *set)
+void pytype_set_free(struct pytype_set *set)
 {
 	if (set->cache)
 		lks_unmap(set->cache, set->cache_bytes);
@@ -230,10 +267,11 @@ static void remember(struct pytype_set *set, uint64_t candidate, uint32_t id)
 
 	if (set->cache_used >= set->cache_mask / 4 * 3)
 		return;
-	while (set->cache[at].addr)
+	while (set->cache[at].epoch == set->epoch)
 		at = (at + 1) & set->cache_mask;
 	set->cache[at].addr = candidate;
 	set->cache[at].verdict = id;
+	set->cache[at].epoch = set->epoch;
 	set->cache_used++;
 }
 
@@ -249,7 +287,7 @@ static uint32_t prove_at(struct pytype_set *set, uint64_t candidate, int depth)
 	heap = is_heap_type_block(set, candidate);
 	if (!heap && !in_static_data(set, candidate))
 		return 0;
-	for (uint64_t at = mix(candidate) & set->cache_mask; set->cache[at].addr;
+	for (uint64_t at = mix(candidate) & set->cache_mask; set->cache[at].epoch == set->epoch;
 	     at = (at + 1) & set->cache_mask)
 		if (set->cache[at].addr == candidate)
 			return set->cache[at].verdict;

@@ -522,11 +522,32 @@ def check_unsupported(work, errors):
            "CPython 3.10 not said unsupported with native stacks: %r" % (snap.python,))
 
 
+def check_unsupported_newer(work, errors):
+    """A CPython newer than the layouts the shim knows (newer.c: a program
+    named python*, exporting 3.14's Py_Version and the symbols read at
+    start-up): its blocks keep their native stacks, and the report says
+    why in one line."""
+    snap = run([ARGS.newer], work)["exit"]
+    held = [s for s in snap.sites if s[4] == 10 and s[5] == 1000]
+    native = bool(held) and all(
+        snap.traces.get(s[0]) and not any(v & 0xFF00000000000000 == lkspy.PYFRAME_TAG
+                                          for v in snap.traces[s[0]]) for s in held)
+    report = subprocess.run([ARGS.leakscope, "report", snap_path(work, "exit")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    said = [line for line in (report.stdout + report.stderr).splitlines()
+            if "Python frames off" in line]
+    expect(errors, "3.14", snap.python and snap.python["status"] == "unsupported" and
+           native and len(said) == 1 and "after 3.13" in said[0] and "native only" in said[0],
+           "CPython 3.14 not said unsupported with native stacks: %r, sites %r, report %r" %
+           (snap.python, held, said))
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
     for name in ("--shim", "--leakscope", "--ext", "--plain", "--embedder"):
         parser.add_argument(name, required=True)
+    parser.add_argument("--newer", help="a program that looks like CPython 3.14")
     parser.add_argument("--minor", help="the scenarios on each CPython X.Y found")
     parser.add_argument("--kind", choices=("system", "pyenv"),
                         help="only the distribution's interpreter, or only pyenv's")
@@ -562,6 +583,8 @@ def main():
             check_reader(found[0], work, errors)
             check_run_allocator(found[0], work, errors)
             check_unsupported(work, errors)
+            if ARGS.newer:
+                check_unsupported_newer(work, errors)
     for error in errors:
         print("FAIL:", error)
     return 1 if errors else 0

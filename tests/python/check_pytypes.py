@@ -107,6 +107,19 @@ def check_typed_cache(py, work, errors):
               "dict and list (%s)" % (grew, diff.stderr[-300:]))
 
 
+def check_retyped(py, work, errors):
+    """retyped.py: a class freed after a snapshot, another made (most often
+    in the same block) before the next: the shim keeps its typing state
+    between snapshots, never what it proved."""
+    name = py + " retyped"
+    snaps = cp.run([py, os.path.join(SCRIPTS, "retyped.py")], work)
+    counts = {label: {t: sum(blocks for _, blocks, _ in snaps[label].objects_of(t))
+                      for t in ("Before", "After")} for label in ("first", "second")}
+    cp.expect(errors, name, counts["first"] == {"Before": 200, "After": 0} and
+              counts["second"] == {"Before": 0, "After": 300},
+              "instances per class: %r, want 200 Before, then 300 After" % (counts,))
+
+
 def check_churn(py, work, errors):
     """Objects freed, and big ones unmapped, while `leakscope snapshot`
     reads them from outside: the program runs on to its end, and every
@@ -255,8 +268,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         if args.minor:
             checks = [(py, c) for py in found
-                      for c in (check_listener_growth, check_typed_cache, check_churn,
-                                check_retainers)]
+                      for c in (check_listener_growth, check_typed_cache, check_retyped,
+                                check_churn, check_retainers)]
         else:
             for minor in skipped:
                 print("note: no CPython %s on this machine" % minor)
