@@ -33,6 +33,10 @@ static uint64_t walk_python(const struct snapshot *snap)
 	}
 	for (size_t i = 0; i < snap->pytype_count; i++)
 		sum += strlen(snap_string(snap, snap->pytypes[i].name));
+	for (size_t i = 0; i < snap->pyretainer_count; i++)
+		sum += strlen(snap_string(snap, snap->pyretainers[i].type)) +
+		       strlen(snap_string(snap, snap->pyretainers[i].module)) +
+		       snap->retainers[snap->pyretainers[i].step].kind;
 	for (size_t i = 0; i < snap->pyobject_count; i++)
 		sum += snap_pytype(snap, snap->pyobjects[i].type)->flags +
 		       walk_trace(snap, snap->pyobjects[i].trace);
