@@ -425,6 +425,24 @@ static int push_symbol_frame(struct symbolizer *sym, struct module *m,
 	return push_frame(sym, &frame);
 }
 
+/* Frames named elsewhere (the image's memo, the symbols kept with the
+ * snapshot) pushed as this address's: its module, address and offset. */
+static int push_as(struct symbolizer *sym, const struct model_frame *base,
+		   const struct model_frame *named, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct model_frame frame = named[i];
+		int r;
+
+		frame.module = base->module;
+		frame.address = base->address;
+		frame.offset = base->offset;
+		if ((r = push_frame(sym, &frame)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Expands pc afresh: one frame per inlined call, then the function. */
 static int expand_with_dwarf(struct symbolizer *sym, struct module *m,
 			     const struct model_frame *base, Dwarf_Addr pc)
@@ -464,18 +482,8 @@ static int expand_in_module(struct symbolizer *sym, struct module *m,
 	size_t count, first = sym->cache.frame_count, kept = memo->frame_count;
 	int r;
 
-	if (memo_find(memo, pc, &known, &count)) {
-		for (size_t i = 0; i < count; i++) {
-			struct model_frame frame = known[i];
-
-			frame.module = base->module;
-			frame.address = base->address;
-			frame.offset = base->offset;
-			if ((r = push_frame(sym, &frame)) < 0)
-				return r;
-		}
-		return 0;
-	}
+	if (memo_find(memo, pc, &known, &count))
+		return push_as(sym, base, known, count);
 	if ((r = expand_with_dwarf(sym, m, base, pc)) < 0)
 		return r;
 	for (size_t i = first; i < sym->cache.frame_count; i++)
@@ -493,17 +501,7 @@ static int expand_kept(struct symbolizer *sym, struct module *m,
 
 	if (!symkeep_frames(m->kept, base->address, &kept, &count) || count == 0)
 		return push_frame(sym, base);
-	for (size_t i = 0; i < count; i++) {
-		struct model_frame frame = kept[i];
-		int r;
-
-		frame.module = base->module;
-		frame.address = base->address;
-		frame.offset = base->offset;
-		if ((r = push_frame(sym, &frame)) < 0)
-			return r;
-	}
-	return 0;
+	return push_as(sym, base, kept, count);
 }
 
 static int expand(struct symbolizer *sym, uint64_t address)
