@@ -218,7 +218,7 @@ static int add_note(struct model_process *proc, const char *text)
 int pyframes_notes(const struct snapshot *snap, struct model_process *proc)
 {
 	const struct lks_python *py = snap->python;
-	char text[512], version[32];
+	char text[512], version[48], number[32];
 	int r = 0;
 
 	if (!py)
@@ -228,8 +228,8 @@ int pyframes_notes(const struct snapshot *snap, struct model_process *proc)
 	proc->python_reason = pool_intern(proc->pool, snap_string(snap, py->reason));
 	if (!proc->python_reason)
 		return -ENOMEM;
-	snprintf(version, sizeof(version), "CPython %u.%u.%u", py->version >> 24,
-		 py->version >> 16 & 0xff, py->version >> 8 & 0xff);
+	snprintf(version, sizeof(version), "CPython %s",
+		 pyframes_version(py, number, sizeof(number)) ?: "(version unknown)");
 	if (py->status == LKS_PY_UNSUPPORTED) {
 		snprintf(text, sizeof(text), "%s: Python frames off (%s); stacks are native only",
 			 version, snap_string(snap, py->reason));
@@ -264,6 +264,15 @@ const char *pyframes_gc_name(uint32_t gc)
 	};
 
 	return gc <= LKS_PYGC_LAST ? names[gc] : "?";
+}
+
+const char *pyframes_version(const struct lks_python *py, char *buf, size_t size)
+{
+	if (!py->version)
+		return NULL;
+	snprintf(buf, size, "%u.%u.%u", py->version >> 24, py->version >> 16 & 0xff,
+		 py->version >> 8 & 0xff);
+	return buf;
 }
 
 const char *pyframes_status_name(uint32_t status)

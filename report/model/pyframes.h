@@ -47,4 +47,8 @@ const char *pyframes_gc_name(uint32_t gc);
 /* "on", "off", "unsupported", "not started" (enum lks_py_status). */
 const char *pyframes_status_name(uint32_t status);
 
+/* The interpreter's version as "3.11.2" into buf, or NULL when the
+ * interpreter does not say it (before 3.11: no Py_Version). */
+const char *pyframes_version(const struct lks_python *py, char *buf, size_t size);
+
 #endif

@@ -216,10 +216,8 @@ static void put_python(struct json *j, const struct model_process *proc)
 		jw_str(j, "python", NULL);
 		return;
 	}
-	snprintf(version, sizeof(version), "%u.%u.%u", py->version >> 24,
-		 py->version >> 16 & 0xff, py->version >> 8 & 0xff);
 	jw_open(j, "python", '{');
-	jw_str(j, "version", version);
+	jw_str(j, "version", pyframes_version(py, version, sizeof(version)));
 	jw_str(j, "frames", pyframes_status_name(py->status));
 	jw_str(j, "reason", proc->python_reason[0] ? proc->python_reason : NULL);
 	jw_bool(j, "pythonmalloc_malloc", py->flags & LKS_PYF_RAW_MALLOC);

@@ -307,8 +307,9 @@ static const char *python_status(const struct model_process *proc, char *buf, si
 {
 	const struct lks_python *py = &proc->python;
 
-	int len = snprintf(buf, size, "python: CPython %u.%u.%u, Python frames %s, %s",
-			   py->version >> 24, py->version >> 16 & 0xff, py->version >> 8 & 0xff,
+	char version[32];
+	int len = snprintf(buf, size, "python: CPython %s, Python frames %s, %s",
+			   pyframes_version(py, version, sizeof(version)) ?: "(version unknown)",
 			   pyframes_status_name(py->status),
 			   py->flags & LKS_PYF_RAW_MALLOC && !(py->flags & LKS_PYF_ENV_IGNORED) ?
 			   "objects malloc'd one by one (PYTHONMALLOC=malloc)" :

@@ -520,6 +520,13 @@ def check_unsupported(work, errors):
     expect(errors, "3.10", snap.python and snap.python["status"] == "unsupported" and
            snap.python["reason"] and native,
            "CPython 3.10 not said unsupported with native stacks: %r" % (snap.python,))
+    # before 3.11 the interpreter does not say its version: "unknown", not 0.0.0
+    report = subprocess.run([ARGS.leakscope, "report", snap_path(work, "exit")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    lines = [line for line in (report.stdout + report.stderr).splitlines() if "CPython" in line]
+    expect(errors, "3.10 version", lines and
+           all("CPython (version unknown)" in line and "0.0.0" not in line for line in lines),
+           "CPython 3.10's version not said unknown: %r" % (lines,))
 
 
 def check_unsupported_newer(work, errors):
