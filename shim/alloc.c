@@ -238,9 +238,9 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	if (moved != NULL) {
 		lks_heap_note(moved);
 		lks_record(moved, size, LKS_FAMILY_MALLOC);
-	}
-	else if (size != 0 && had_old)  /* failed: the old block lives on */
+	} else if (size != 0 && had_old) {  /* failed: the old block lives on */
 		lks_live_insert(old.addr, old.size, old.trace, old.family);
+	}
 	lks_leave();
 	return moved;
 }
