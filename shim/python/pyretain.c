@@ -108,27 +108,15 @@ static uint32_t read_pieces(struct walk *w, uint32_t pieces)
 
 /* ---- which blocks are objects, and of what type ------------------------ */
 
-/* As the typing decides (pytypes.c classify): a live count and a proven
- * type at the offset that type puts its objects at. */
+/* As the typing decides: a live count and a proven type at the offset
+ * that type puts its objects at. */
 static void classify(struct walk *w, uint64_t i, const uint8_t *head, uint64_t len)
 {
-	for (uint32_t at = 0; at + 16 <= len; at += 16) {
-		uint64_t refcount = word(head, at);
-		uint32_t id;
-		const struct pytype_info *info;
+	uint32_t at, id = pytype_set_classify(w->set, head, len, w->blocks[i].size, &at);
 
-		if (refcount - 1 >= 0xffffffffu)
-			continue;
-		id = pytype_set_prove(w->set, word(head, at + 8));
-		if (!id)
-			continue;
-		info = pytype_set_info(w->set, id);
-		if (info->object_offset != at || w->blocks[i].size < at + (info->addr ==
-		    lks_pyrt.str_type ? lks_pyrt.layout.str_ascii_data + 1 : info->basicsize))
-			continue;
+	if (id) {
 		w->type[i] = id;
 		w->at[i] = (uint8_t)at;
-		return;
 	}
 }
 

@@ -21,7 +21,6 @@
 #define GAP_MAX 4096       /* farther apart, two blocks are read apart */
 #define WINDOWS 16         /* pieces per system call */
 #define TYPE_IDS_MAX 0xffffffu
-#define REFCOUNT_MAX 0xffffffffu /* 3.12's immortal count; no real one is higher */
 
 struct object_slot {
 	uint64_t key;          /* trace << 32 | type << 8 | class; 0: empty */
@@ -35,7 +34,6 @@ struct window {
 
 struct lks_pytypes {
 	struct pytype_set set;
-	uint64_t str_type, str_min;   /* a compact str is shorter than its type says */
 	pid_t pid;
 	struct pytype_block *blocks;  /* this snapshot's, then sorted */
 	uint64_t block_count, block_room;
@@ -124,43 +122,20 @@ untyped:
 	types->untyped++;
 }
 
-static uint64_t word(const uint8_t *head, size_t at)
-{
-	uint64_t value;
-
-	__builtin_memcpy(&value, head + at, sizeof(value));
-	return value;
-}
-
 static size_t head_len(const struct pytype_block *block)
 {
 	return block->size < HEAD_BYTES ? block->size : HEAD_BYTES;
 }
 
-/* The object may start at 0, 16 or 32 bytes in; where its type says it
- * does is the only place it is believed. */
 static void classify(struct lks_pytypes *types, const struct pytype_block *block,
                      const uint8_t *head)
 {
-	for (uint32_t at = 0; at + 16 <= head_len(block); at += 16) {
-		uint64_t refcount = word(head, at);
-		uint32_t id;
-		const struct pytype_info *info;
+	uint32_t at, id = pytype_set_classify(&types->set, head, head_len(block), block->size, &at);
 
-		if (refcount - 1 >= REFCOUNT_MAX)
-			continue;  /* 0: a dead object on a free list, or no object */
-		id = pytype_set_prove(&types->set, word(head, at + 8));
-		if (!id || id > TYPE_IDS_MAX)
-			continue;
-		info = pytype_set_info(&types->set, id);
-		if (info->object_offset != at ||
-		    block->size < at + (info->addr == types->str_type ? types->str_min :
-		                                                          info->basicsize))
-			continue;
+	if (id && id <= TYPE_IDS_MAX)
 		count_object(types, block, id);
-		return;
-	}
-	types->untyped++;
+	else
+		types->untyped++;
 }
 
 /* ---- reading the blocks, in address order ------------------------------ */
@@ -427,8 +402,6 @@ struct lks_pytypes *lks_pytypes_begin(void)
 	blocks_room(types, estimate);
 	types->blocks_sorted = true;
 	types->pid = getpid();
-	types->str_type = lks_pyrt.str_type;
-	types->str_min = lks_pyrt.layout.str_ascii_data + 1;
 	types->spent_ns = lks_uptime_ns() - started;
 	return types;
 }

@@ -83,6 +83,11 @@ bool pytype_set_blocks(struct pytype_set *set, const struct pytype_block *blocks
  * one. Reads the program's memory with lks_py_peek only. */
 uint32_t pytype_set_prove(struct pytype_set *set, uint64_t candidate);
 struct pytype_info *pytype_set_info(struct pytype_set *set, uint32_t id);
+/* The proven type of the object a block of `size` bytes holds, from its
+ * first `len` bytes `head`, and in *at where the object starts; 0 when
+ * it holds none. */
+uint32_t pytype_set_classify(struct pytype_set *set, const uint8_t *head, uint64_t len,
+                             uint64_t size, uint32_t *at);
 
 /* pytypes.c, for pysnap.c: the python types and python objects sections,
  * and the typing counts in `record`. 0, or -1 when a buffer could not grow. */

@@ -12,6 +12,7 @@
 #include "pytypes.h"
 
 #define CACHE_SLOTS (1u << 16)
+#define REFCOUNT_MAX 0xffffffffu /* 3.12's immortal count; no real one is higher */
 #define METATYPE_DEPTH 3   /* a metaclass of a metaclass of a metaclass */
 #define TYPE_HEADER (PYT_TP_FLAGS + 8)
 
@@ -299,4 +300,34 @@ static uint32_t prove_at(struct pytype_set *set, uint64_t candidate, int depth)
 uint32_t pytype_set_prove(struct pytype_set *set, uint64_t candidate)
 {
 	return prove_at(set, candidate, 0);
+}
+
+/* An object may start 0, 16 or 32 bytes into its block (past the GC
+ * header and pre-header its type says it has): where its type puts its
+ * objects is the only place it is believed. */
+uint32_t pytype_set_classify(struct pytype_set *set, const uint8_t *head, uint64_t len,
+                             uint64_t size, uint32_t *at)
+{
+	for (uint32_t start = 0; start + 16 <= len; start += 16) {
+		uint64_t refcount, type;
+		const struct pytype_info *info;
+		uint32_t id;
+
+		__builtin_memcpy(&refcount, head + start, sizeof(refcount));
+		__builtin_memcpy(&type, head + start + 8, sizeof(type));
+		if (refcount - 1 >= REFCOUNT_MAX)
+			continue;  /* 0: a dead object on a free list, or no object */
+		id = pytype_set_prove(set, type);
+		if (!id)
+			continue;
+		info = pytype_set_info(set, id);
+		/* a compact str is shorter than its type's basic size says */
+		if (info->object_offset != start ||
+		    size < start + (info->addr == lks_pyrt.str_type ?
+		                    lks_pyrt.layout.str_ascii_data + 1 : info->basicsize))
+			continue;
+		*at = start;
+		return id;
+	}
+	return 0;
 }
