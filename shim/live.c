@@ -11,7 +11,8 @@
  * empty; each knows the range of addresses it held since its reset, so a
  * remove skips the ones that cannot hold its block. No entry ever moves,
  * so a remove or a snapshot reader needs no lock and never waits for
- * another thread, and neither an insert nor a remove writes a shared word
+ * another thread (an insert waits only when the current generation is
+ * full while another thread rotates: claim_again), and neither an insert nor a remove writes a shared word
  * but its own slot (and the range, while the heap grows).
  *
  * A slot's key goes EMPTY -> CLAIMED -> addr -> TOMB -> CLAIMED -> ... The
@@ -21,6 +22,8 @@
  * Recycling turns every free slot of a generation CLOSED, which no insert
  * may claim, before it resets them: see generation_recycle. */
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -466,8 +469,8 @@ static void maybe_rotate(struct shard *shard, uint32_t index)
 
 /* A shard gets its first generation on its first insert: a shard never
  * used costs nothing (reading untouched slots would commit them). If
- * another thread is creating it right now, this insert is counted missed
- * rather than wait. */
+ * another thread is creating it right now, the insert waits for that
+ * thread as for a rotation (claim_again). */
 static __attribute__((noinline)) bool shard_start(struct shard *shard)
 {
 	if (rotation_begin(shard)) {
@@ -581,22 +584,66 @@ static __attribute__((noinline)) void give_back_claim(void)
 	mine.claimed = NULL;
 }
 
-/* A generation never changes its slot count (a recycled one keeps it):
- * the hint's home slot holds while the generation is still current. */
-/* After a rotation since the prefetch, or the shard's first insert. */
+/* Inserts that found the current generation full while another thread of
+ * this process rotated the shard (or made its first generation) wait for
+ * it: a rotation takes tens of microseconds, and the current generation
+ * keeps a quarter of its slots for them (the first one only 256), but a
+ * rotating thread descheduled on a loaded machine left hundreds of blocks
+ * unrecorded (stress_recycle at load 25). The wait is bounded: a thread
+ * stopped in a rotation (a debugger, a jump out of a signal handler) costs
+ * the blocks made meanwhile, not a hang, and after one wait ran out none
+ * waits again. */
+#define ROTATION_PAUSE_NS 20000
+#define ROTATION_PAUSES 10000    /* at least 0.2 s; with timer slack about 0.7 */
+#define CLAIM_ROUNDS 6           /* 3 tries, then up to 3 rotations waited for */
+static int rotation_waits_off;   /* atomic */
+
+/* True once the rotation another thread held when called has ended. */
+static bool rotation_awaited(struct shard *shard)
+{
+	const struct timespec pause = { 0, ROTATION_PAUSE_NS };
+	pid_t self = getpid();
+
+	for (int paused = 0; paused < ROTATION_PAUSES; paused++) {
+		/* acquire: that rotation's table writes */
+		pid_t holder = __atomic_load_n(&shard->rotating, __ATOMIC_ACQUIRE);
+
+		/* not held, held by a forked parent's thread (rotation_begin takes
+		 * that over) or this thread's own, left by a jump */
+		if (holder != self || mine.rotating == shard)
+			return holder != self && paused > 0;
+		if (__atomic_load_n(&rotation_waits_off, __ATOMIC_RELAXED))
+			return false;
+		syscall(SYS_nanosleep, &pause, NULL);
+	}
+	__atomic_store_n(&rotation_waits_off, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+/* After a rotation since the prefetch, or the shard's first insert. A
+ * generation never changes its slot count (a recycled one keeps it): the
+ * hint's home slot holds while the generation is still current. */
 static __attribute__((noinline)) struct entry *claim_again(const struct lks_live_hint *hint)
 {
 	struct shard *shard = hint->shard;
 
-	for (int attempt = 0; attempt < 3 && shard_ready(shard); attempt++) {
-		/* acquire: a new generation's slots, or a recycled one's reset */
-		uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
-		struct entry *slot = claim_slot(shard, index, hint->addr,
-		                                slot_of(hint->addr, shard->generations[index].count));
+	for (int round = 0; round < CLAIM_ROUNDS; round++) {
+		bool ready = shard_ready(shard);
 
-		if (lks_likely(slot != NULL))
-			return slot;
-		maybe_rotate(shard, index);
+		if (ready) {
+			/* acquire: a new generation's slots, or a recycled one's reset */
+			uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+			struct entry *slot = claim_slot(shard, index, hint->addr,
+			                                slot_of(hint->addr,
+			                                        shard->generations[index].count));
+
+			if (lks_likely(slot != NULL))
+				return slot;
+			maybe_rotate(shard, index);
+		}
+		/* three tries, then more only after a rotation another thread held */
+		if ((!ready || round >= 2) && !rotation_awaited(shard))
+			break;
 	}
 	return NULL;
 }
