@@ -129,7 +129,7 @@ def check_outlive(args, tmpdir):
                              "--leaker", leaker], capture_output=True, text=True,
                             env=env, timeout=120, check=False)
     errors = [] if result.returncode == 0 else [f"check_outlive.py failed: {result.stdout}"]
-    # its late processes end about half a second after it returns
+    # its late process ends as it returns: a bound, not a wait
     wait_until(lambda: not leftovers(tmpdir), 3)
     if leftovers(tmpdir):
         errors.append(f"left behind in TMPDIR by one run of cli_outlive: {leftovers(tmpdir)}")
