@@ -227,15 +227,17 @@ def check_gc_request(py, work, errors):
         for label, command in (("before", "work"), ("after", "block"), ("blocked", "quit")):
             expect(errors, py + " served", server.stdout.readline() == "ready\n",
                    "the server did not say ready before %s" % label)
+            # bounds against a hang, not expectations: a typed snapshot
+            # took over 60 s at load 20
             asked = subprocess.run([ARGS.leakscope, "snapshot", "--label", label,
-                                    str(server.pid)], capture_output=True, text=True,
-                                   timeout=60, check=False)
+                                    "--timeout", "300", str(server.pid)],
+                                   capture_output=True, text=True, timeout=360, check=False)
             expect(errors, py + " served " + label, asked.returncode == 0,
                    "leakscope snapshot: %s" % asked.stderr[-500:])
             server.stdin.write(command + "\n")
             server.stdin.flush()
     finally:
-        server.communicate(timeout=60)
+        server.communicate(timeout=300)
     for name in os.listdir(work):
         if name.endswith(".lks"):
             snap = lkspy.Snapshot(os.path.join(work, name))
