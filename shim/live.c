@@ -31,8 +31,7 @@
 /* Key values below KEY_LIVE are states; any other key is a block address
  * (malloc never returns an address in the first page) with the block's
  * family in its top byte (user addresses stay below 2^56, even with 5-level
- * page tables): a free then reads nothing but its key, one aligned word,
- * where the whole slot straddles two cache lines for a quarter of slots. */
+ * page tables): a free then reads nothing but its key. */
 #define KEY_EMPTY 0u      /* never used since the last reset: ends a probe */
 #define KEY_TOMB 1u       /* freed: probes go on, inserts may claim it */
 #define KEY_CLOSED 2u     /* generation being recycled: nobody claims it */
@@ -52,16 +51,21 @@
 #define SEQ_BATCH 1024
 #define USED_BATCH 64
 
-struct entry {
-	uint64_t key;      /* address | family << FAMILY_SHIFT, or a state */
+/* A slot is its key (address | family << FAMILY_SHIFT, or a state) in one
+ * array and its payload in another: a free and an insert's probes read
+ * only keys, 8 bytes a slot, so the lines every call touches are a third
+ * of the table and stay in the core's cache far longer (the payloads are
+ * written once, by the insert, and read by snapshots and realloc). */
+struct payload {
 	uint64_t size;
 	uint32_t trace;
 	uint32_t seq;
 };
-_Static_assert(sizeof(struct entry) == 24, "24 bytes per slot");
+_Static_assert(sizeof(struct payload) == 16, "16 bytes of payload a slot");
 
 struct generation {
-	struct entry *slots;
+	uint64_t *keys;     /* atomic each */
+	struct payload *payloads;  /* the same mapping, after the keys */
 	uint64_t count;     /* slots; written before gen_count publishes it */
 	uint32_t epoch;     /* atomic: odd while being recycled */
 	uint64_t low, high; /* atomic: addresses held since the last reset */
@@ -304,15 +308,20 @@ static bool generation_create(struct shard *shard, uint32_t index, uint64_t slot
 	struct generation *gen = &shard->generations[index];
 
 	/* Past the first, a generation is written all over before it rotates
-	 * (MIN_SLOTS slots: 96 pages, each with 170 slots); committed now,
+	 * (MIN_SLOTS slots: 32 pages of keys, 64 of payloads); committed now,
 	 * its pages cost no fault each, or two (claim_slot reads before its
 	 * CAS, so a page is first mapped to the zero page, then copied). */
-	gen->slots = slot_count < MIN_SLOTS ? lks_map_growth(slot_count * sizeof(struct entry))
-	             : lks_map_growth_committed(slot_count * sizeof(struct entry));
-	if (!gen->slots) {
+	uint64_t keys_bytes = (slot_count * sizeof(uint64_t) + 63) & ~(uint64_t)63;
+	uint64_t bytes = keys_bytes + slot_count * sizeof(struct payload);
+	char *mapped = slot_count < MIN_SLOTS ? lks_map_growth(bytes)
+	               : lks_map_growth_committed(bytes);
+
+	if (!mapped) {
 		say_stopped();
 		return false;
 	}
+	gen->keys = (uint64_t *)mapped;
+	gen->payloads = (struct payload *)(mapped + keys_bytes);
 	gen->count = slot_count;
 	range_reset(gen);
 	/* release: slots, count and range are visible to whoever sees it */
@@ -335,14 +344,14 @@ static uint64_t live_in(const struct generation *gen)
 	uint64_t live = 0;
 
 	for (uint64_t at = 0; at < gen->count; at++)
-		live += __atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) >= KEY_CLAIMED;
+		live += __atomic_load_n(&gen->keys[at], __ATOMIC_RELAXED) >= KEY_CLAIMED;
 	return live;
 }
 
 static bool holds_any(const struct generation *gen)
 {
 	for (uint64_t at = 0; at < gen->count; at++)
-		if (__atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) >= KEY_CLAIMED)
+		if (__atomic_load_n(&gen->keys[at], __ATOMIC_RELAXED) >= KEY_CLAIMED)
 			return true;
 	return false;
 }
@@ -354,7 +363,7 @@ static bool holds_any(const struct generation *gen)
 static bool close_all(struct generation *gen)
 {
 	for (uint64_t at = 0; at < gen->count; at++) {
-		uint64_t *key = &gen->slots[at].key;
+		uint64_t *key = &gen->keys[at];
 		uint64_t seen = __atomic_load_n(key, __ATOMIC_RELAXED);
 
 		do {
@@ -373,8 +382,8 @@ static bool close_all(struct generation *gen)
 static void reopen(struct generation *gen)
 {
 	for (uint64_t at = 0; at < gen->count; at++)
-		if (__atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) == KEY_CLOSED)
-			__atomic_store_n(&gen->slots[at].key, KEY_TOMB, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&gen->keys[at], __ATOMIC_RELAXED) == KEY_CLOSED)
+			__atomic_store_n(&gen->keys[at], KEY_TOMB, __ATOMIC_RELAXED);
 }
 
 /* A retired generation with no entry left is reset and reused. An insert
@@ -401,7 +410,7 @@ static bool generation_recycle(struct generation *gen, uint64_t slot_count)
 	 * (acquire) then sees the odd epoch, or a later one */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	for (uint64_t at = 0; at < gen->count; at++)
-		__atomic_store_n(&gen->slots[at].key, KEY_EMPTY, __ATOMIC_RELAXED);
+		__atomic_store_n(&gen->keys[at], KEY_EMPTY, __ATOMIC_RELAXED);
 	range_reset(gen);
 	/* relaxed: only fill levels */
 	__atomic_store_n(&gen->used, 0, __ATOMIC_RELAXED);
@@ -512,9 +521,9 @@ static bool claimed_in_epoch(struct generation *gen, uint32_t epoch, uint64_t *k
 }
 
 /* at: the key's home slot in generation index. */
-/* The slot claimed for addr, left CLAIMED for the caller to fill and
- * publish, or NULL. */
-static inline __attribute__((always_inline)) struct entry *claim_slot(struct shard *shard,
+/* The payload of the slot claimed for addr, or NULL; its key, left
+ * CLAIMED for the caller to fill the payload and publish, is mine.claimed. */
+static inline __attribute__((always_inline)) struct payload *claim_slot(struct shard *shard,
                                                                        uint32_t index,
                                                                        uint64_t addr, uint64_t at)
 {
@@ -526,20 +535,20 @@ static inline __attribute__((always_inline)) struct entry *claim_slot(struct sha
 		return NULL;  /* being recycled: not current any more */
 	range_widen(gen, addr);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
-		struct entry *slot = &gen->slots[at];
+		uint64_t *slot_key = &gen->keys[at];
 		/* relaxed: only a hint; the CAS below decides */
-		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
+		uint64_t key = __atomic_load_n(slot_key, __ATOMIC_RELAXED);
 
 		/* acquire on success: pairs with the remover's release (its
 		 * payload reads are done before our writes below) and with the
 		 * reset's release fence (the epoch check then sees the change) */
 		if (key > KEY_TOMB ||
-		    !__atomic_compare_exchange_n(&slot->key, &key, KEY_CLAIMED, false,
+		    !__atomic_compare_exchange_n(slot_key, &key, KEY_CLAIMED, false,
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
-		if (lks_unlikely(!claimed_in_epoch(gen, epoch, &slot->key)))
+		if (lks_unlikely(!claimed_in_epoch(gen, epoch, slot_key)))
 			return NULL;
-		mine.claimed = &slot->key;
+		mine.claimed = slot_key;
 		if (key == KEY_EMPTY && ++mine.used == USED_BATCH) {
 			mine.used = 0;
 			/* relaxed: a rough fill level; rotating late costs probes */
@@ -547,7 +556,7 @@ static inline __attribute__((always_inline)) struct entry *claim_slot(struct sha
 			    gen->count / 4 * 3)
 				maybe_rotate(shard, index);
 		}
-		return slot;
+		return &gen->payloads[at];
 	}
 	return NULL;
 }
@@ -569,7 +578,8 @@ void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint)
 	hint->generation = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
 	gen = &shard->generations[hint->generation];
 	hint->home = slot_of(addr, gen->count);
-	__builtin_prefetch(&gen->slots[hint->home], 1, 3);
+	__builtin_prefetch(&gen->keys[hint->home], 1, 3);
+	__builtin_prefetch(&gen->payloads[hint->home], 1, 3);
 }
 
 /* No shared counter and no fence: a late insert into a generation being
@@ -623,7 +633,7 @@ static bool rotation_awaited(struct shard *shard)
 /* After a rotation since the prefetch, or the shard's first insert. A
  * generation never changes its slot count (a recycled one keeps it): the
  * hint's home slot holds while the generation is still current. */
-static __attribute__((noinline)) struct entry *claim_again(const struct lks_live_hint *hint)
+static __attribute__((noinline)) struct payload *claim_again(const struct lks_live_hint *hint)
 {
 	struct shard *shard = hint->shard;
 
@@ -633,9 +643,9 @@ static __attribute__((noinline)) struct entry *claim_again(const struct lks_live
 		if (ready) {
 			/* acquire: a new generation's slots, or a recycled one's reset */
 			uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
-			struct entry *slot = claim_slot(shard, index, hint->addr,
-			                                slot_of(hint->addr,
-			                                        shard->generations[index].count));
+			struct payload *slot = claim_slot(shard, index, hint->addr,
+			                                  slot_of(hint->addr,
+			                                          shard->generations[index].count));
 
 			if (lks_likely(slot != NULL))
 				return slot;
@@ -650,10 +660,10 @@ static __attribute__((noinline)) struct entry *claim_again(const struct lks_live
 
 /* The prefetch's generation still current (it was made before the hint
  * was, so the shard is ready): its home slot holds. */
-static inline struct entry *claim(const struct lks_live_hint *hint)
+static inline struct payload *claim(const struct lks_live_hint *hint)
 {
 	struct shard *shard = hint->shard;
-	struct entry *slot = NULL;
+	struct payload *slot = NULL;
 
 	/* acquire: a recycled generation's reset */
 	if (lks_likely(hint->generation == __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE)))
@@ -664,7 +674,7 @@ static inline struct entry *claim(const struct lks_live_hint *hint)
 void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
                             uint8_t family)
 {
-	struct entry *slot;
+	struct payload *slot;
 
 	if (lks_unlikely(mine.claimed != NULL))
 		give_back_claim();
@@ -677,7 +687,7 @@ void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uin
 	__atomic_store_n(&slot->size, size, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->trace, trace, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->seq, next_seq(), __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->key, hint->addr | (uint64_t)family << FAMILY_SHIFT,
+	__atomic_store_n(mine.claimed, hint->addr | (uint64_t)family << FAMILY_SHIFT,
 	                 __ATOMIC_RELEASE);
 	mine.claimed = NULL;
 	count_event(COUNT_ALLOCS);
@@ -703,15 +713,17 @@ static inline __attribute__((always_inline)) int remove_from(struct generation *
 		return -1;
 	at = slot_of(addr, gen->count);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
-		struct entry *slot = &gen->slots[at];
+		uint64_t *slot_key = &gen->keys[at];
 		/* acquire: the payload read below is the one published with key */
-		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
+		uint64_t key = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
 
 		if (key == KEY_EMPTY)
 			return -1;
 		if ((key & ADDR_MASK) != addr)
 			continue;  /* TOMB, CLOSED, CLAIMED or another block */
 		if (out) {
+			const struct payload *slot = &gen->payloads[at];
+
 			out->size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 			out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 			out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
@@ -721,7 +733,7 @@ static inline __attribute__((always_inline)) int remove_from(struct generation *
 		/* fails only for a double free racing with itself; release:
 		 * the payload reads above are done before a new claimer's
 		 * writes (its CAS acquires) */
-		if (!__atomic_compare_exchange_n(&slot->key, &key, KEY_TOMB, false,
+		if (!__atomic_compare_exchange_n(slot_key, &key, KEY_TOMB, false,
 		                                 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return -1;
 		count_event(COUNT_FREES);
@@ -785,13 +797,13 @@ struct slot_walk {
 static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 {
 	const struct slot_walk *walk = arg;
-	struct entry *base = walk->gen->slots;
+	uint64_t *base = walk->gen->keys;
 	uint64_t first = (lo - (uint64_t)(uintptr_t)base) / sizeof(*base);
-	uint64_t end = (hi - (uint64_t)(uintptr_t)base + sizeof(*base) - 1) / sizeof(*base);
+	uint64_t end = (hi - (uint64_t)(uintptr_t)base) / sizeof(*base);
 
 	for (uint64_t at = first; at < end && at < walk->gen->count; at++) {
-		struct entry *slot = &base[at];
-		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
+		const struct payload *slot = &walk->gen->payloads[at];
+		uint64_t key = __atomic_load_n(&base[at], __ATOMIC_ACQUIRE);
 		struct lks_block block;
 
 		if (key < KEY_LIVE)
@@ -801,7 +813,7 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 		block.seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		/* freed meanwhile: skip it, the snapshot is per-block atomic */
-		if (__atomic_load_n(&slot->key, __ATOMIC_RELAXED) != key)
+		if (__atomic_load_n(&base[at], __ATOMIC_RELAXED) != key)
 			continue;
 		block.addr = key & ADDR_MASK;
 		block.family = (uint8_t)(key >> FAMILY_SHIFT);
@@ -826,9 +838,10 @@ void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx
 
 		for (uint32_t i = 0; i < count; i++) {
 			struct slot_walk walk = { &shards[s].generations[i], visit, ctx };
-			uint64_t lo = (uint64_t)(uintptr_t)walk.gen->slots;
+			uint64_t lo = (uint64_t)(uintptr_t)walk.gen->keys;
 
-			lks_touched_foreach(pagemap_fd, lo, lo + walk.gen->count * sizeof(struct entry),
+			/* the keys' pages: a live key's payload was written */
+			lks_touched_foreach(pagemap_fd, lo, lo + walk.gen->count * sizeof(uint64_t),
 			                    visit_slots, &walk);
 		}
 	}
