@@ -85,7 +85,7 @@ struct reach {
 	uint32_t map_count;
 	uint64_t maps_lo, maps_hi;    /* [maps_lo, maps_hi): every mapping inside */
 	size_t maps_bytes;
-	uint64_t loader_lo, loader_hi; /* the dynamic loader's writable segment */
+	uint64_t loader_lo, loader_hi; /* the dynamic loader's writable segment, to its page end */
 
 	struct reach_thread *threads; /* [0] is the scanning thread */
 	uint32_t thread_count;

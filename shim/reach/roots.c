@@ -83,6 +83,24 @@ static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t 
 	add_root(reach, zero_from, hi, LKS_RK_GLOBAL, ZERO_FILLED);
 }
 
+/* A writable segment to the end of its last page: the loader maps whole
+ * pages, and ld.so's own minimal malloc hands out the rest of the page
+ * past its .bss (from _end) before it maps any page of its own. The main
+ * program's link map lives there, with the pointer to the global scope
+ * that dlopen(RTLD_GLOBAL) mallocs; in any other object those bytes are
+ * zeros. Like .bss, the loader's writable memory holds none of the
+ * program's mappings (reach.h: loader_lo). */
+static void add_writable(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end,
+                         bool loader)
+{
+	hi = (hi + 4095) & ~4095ull;
+	if (loader) {
+		reach->loader_lo = lo;
+		reach->loader_hi = hi;
+	}
+	add_segment(reach, lo, hi, file_end);
+}
+
 static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct reach *reach = arg;
@@ -110,13 +128,10 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 			reach->images[reach->image_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (shim)
 			continue;  /* the shim's own data is never a root */
-		/* RELRO is read-only after relocation but holds pointers */
-		if (p->p_type == PT_LOAD && (p->p_flags & PF_W) && info->dlpi_addr == loader_base) {
-			reach->loader_lo = lo;
-			reach->loader_hi = hi;
-		}
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_W))
-			add_segment(reach, lo, hi, lo + p->p_filesz);
+			add_writable(reach, lo, hi, lo + p->p_filesz,
+			             info->dlpi_addr == loader_base);
+		/* RELRO is read-only after relocation but holds pointers */
 		else if (p->p_type == PT_GNU_RELRO && !covered(info, p))
 			add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
 	}

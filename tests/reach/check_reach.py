@@ -40,9 +40,24 @@ def parse_class(path, lineno, text):
     return expect
 
 
+def parse_inside(path, lineno, text):
+    """expect-inside: the class of every site of blocks a runtime function
+    allocated on a call from this line."""
+    where = f"{path}:{lineno}"
+    fields, _ = lkstest.annotation_fields(text, where)
+    expect = lkstest.ExpectLeak(file=path, line=lineno, fn=fields.pop("fn"), blocks=0, bytes=0)
+    expect.inside = fields.pop("inside")
+    expect.klass = fields.pop("class")
+    if fields or expect.klass not in LOST + ("reachable",):
+        raise CheckError(f"{where}: bad expect-inside {fields}")
+    return expect
+
+
 def read_expectations(path):
     classes = [parse_class(path, lineno, text)
                for lineno, text in lkstest.annotations(path, "expect-class")]
+    classes += [parse_inside(path, lineno, text)
+                for lineno, text in lkstest.annotations(path, "expect-inside")]
     retainers = [tuple(lkstest.annotation_fields(text, f"{path}:{lineno}")[0].get(key)
                        for key in ("root", "site"))
                  for lineno, text in lkstest.annotations(path, "expect-retainer")]
@@ -58,7 +73,26 @@ def entries(report, expect):
             and matching_frame(report, leak, expect) >= 0]
 
 
+def check_inside(report, expect, errors):
+    """Suppressed sites too: the runtime's blocks are suppressed by default,
+    whatever their class."""
+    found = [(proc, leak) for proc in report.processes if proc["_role"] == "started"
+             for leak in proc.get("leaks") or []
+             if matching_frame(report, leak, expect) >= 0
+             and any(base_function(frame.get("function")) == expect.inside
+                     for frame in leak.get("stack") or [])]
+    where = f"{expect.where()} [inside {expect.inside}]"
+    if not found:
+        errors.append(f"{where}: no block allocated there")
+    for proc, leak in found:
+        if leak.get("class") != expect.klass:
+            errors.append(f"{where}: expected {expect.klass}, got\n" + describe(proc, leak))
+
+
 def check_class(report, expect, output, errors):
+    if hasattr(expect, "inside"):
+        check_inside(report, expect, errors)
+        return
     found = entries(report, expect)
     where = f"{expect.where()} [{expect.klass}]"
     if len(found) != 1:
@@ -87,8 +121,8 @@ def check_unexpected(report, classes, errors):
             continue
         if not any(report.in_sources(frame) for frame in leak.get("stack") or []):
             continue
-        if not any(exp.klass == leak.get("class") and matching_frame(report, leak, exp) >= 0
-                   for exp in classes):
+        if not any(exp.klass == leak.get("class") and not hasattr(exp, "inside")
+                   and matching_frame(report, leak, exp) >= 0 for exp in classes):
             errors.append("unexpected lost memory touching the fixture:\n"
                           + describe(proc, leak))
 

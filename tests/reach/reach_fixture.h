@@ -4,6 +4,10 @@
  *                 indirect_bytes=N] [via='HEURISTIC']   on an allocating
  *                 line (may repeat); via: reachable only through the
  *                 pointers of that heuristic ('new[] cookie'...)
+ *   expect-inside: fn=NAME inside=FUNCTION class=CLASS   on a line calling
+ *                 into the C runtime: every site of a block FUNCTION (any
+ *                 object's) allocated on that call has CLASS, the
+ *                 runtime's own (suppressed in reports) included; one at least
  *   expect-retainer: root=SYMBOL|called-from:FUNCTION site=FUNCTION
  *   expect-runtime-clean   no leak of any class but reachable, anywhere
  *   expect-scanned-at-most: BYTES   the scan read no more than that */
