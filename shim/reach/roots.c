@@ -242,6 +242,48 @@ static void add_readable(struct reach *reach, uint64_t lo, uint64_t hi)
 		reach->readable[reach->readable_count++] = (struct reach_range){ lo, hi, 0, 0 };
 }
 
+/* Non-overlapping ranges (duplicates aside) by address: insertion sort,
+ * no libc call (qsort may malloc) in the exit scan. */
+static void sort_ranges(struct reach_range *ranges, uint32_t count)
+{
+	for (uint32_t i = 1; i < count; i++) {
+		struct reach_range key = ranges[i];
+		uint32_t j = i;
+
+		for (; j > 0 && ranges[j - 1].lo > key.lo; j--)
+			ranges[j] = ranges[j - 1];
+		ranges[j] = key;
+	}
+}
+
+/* A readable mapping less the shim's regions (sorted): what the scan may
+ * read as the program's. A module's segment is a root by its program
+ * headers, and the kernel may place a region of the shim's (its exit
+ * tables) in a hole the program unmapped there; a block whose free was
+ * never seen may lie where one is now. */
+static void add_readable_outside(struct reach *reach, const struct reach_range *shim,
+                                 uint32_t count, uint64_t lo, uint64_t hi)
+{
+	uint32_t first = 0, last = count;
+
+	while (first < last) {  /* the first region that ends after lo */
+		uint32_t mid = first + (last - first) / 2;
+
+		if (shim[mid].hi <= lo)
+			first = mid + 1;
+		else
+			last = mid;
+	}
+	for (uint32_t i = first; i < count && shim[i].lo < hi; i++) {
+		if (shim[i].lo > lo)
+			add_readable(reach, lo, shim[i].lo);
+		if (shim[i].hi > lo)
+			lo = shim[i].hi;
+	}
+	if (lo < hi)
+		add_readable(reach, lo, hi);
+}
+
 /* ---- stacks ------------------------------------------------------------- */
 
 static const struct reach_thread *thread_in(const struct reach *reach, uint64_t lo,
@@ -553,6 +595,29 @@ static void clip_globals(struct reach *reach, int pagemap_fd)
 	}
 }
 
+/* The readable mappings less the shim's regions, which are excluded from
+ * shim_first on; each line of text is cut at its end. */
+static void collect_readable(struct reach *reach, char *text, uint32_t shim_first)
+{
+	struct reach_range *shim = excluded(reach) + shim_first;
+	uint32_t count = reach->excluded_count - shim_first;
+	struct map_line map;
+
+	for (uint32_t i = 0; i < count; i++)
+		shim[i].hi = (shim[i].hi + 4095) & ~4095ull;  /* mapped in whole pages */
+	sort_ranges(shim, count);
+	for (char *line = text; *line; ) {
+		char *end = strchr(line, '\n');
+
+		if (end)
+			*end = '\0';
+		parse_line(line, &map);
+		if (map.readable)
+			add_readable_outside(reach, shim, count, map.lo, map.hi);
+		line = end ? end + 1 : line + strlen(line);
+	}
+}
+
 int reach_collect_maps(struct reach *reach)
 {
 	size_t size = 16u << 20;
@@ -560,6 +625,7 @@ int reach_collect_maps(struct reach *reach)
 	ssize_t len;
 	struct map_line map;
 	int pagemap_fd;
+	uint32_t shim_first;
 
 	if (!text)
 		return -1;
@@ -568,18 +634,10 @@ int reach_collect_maps(struct reach *reach)
 		lks_unmap(text, size);
 		return -1;
 	}
+	shim_first = reach->excluded_count;
 	lks_arena_foreach(exclude_region, reach);
 	exclude_region((uint64_t)(uintptr_t)text, size, reach);
-	for (char *line = text; *line; ) {
-		char *end = strchr(line, '\n');
-
-		if (end)
-			*end = '\0';
-		parse_line(line, &map);
-		if (map.readable)
-			add_readable(reach, map.lo, map.hi);
-		line = end ? end + 1 : line + strlen(line);
-	}
+	collect_readable(reach, text, shim_first);
 	pagemap_fd = lks_pagemap_open();
 	clip_globals(reach, pagemap_fd);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
