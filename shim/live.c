@@ -651,8 +651,9 @@ static struct payload *claim_current(struct shard *shard, uint64_t addr)
 	return slot;
 }
 
-/* After a rotation since the prefetch, or the shard's first insert: try,
- * else wait for the thread that holds the shard's rotation, else stop. */
+/* After a rotation since the prefetch, or the shard's first insert: try;
+ * past the quick tries, try again only after waiting for the thread that
+ * held the shard's rotation, else stop (the block is counted missed). */
 static __attribute__((noinline)) struct payload *claim_again(const struct lks_live_hint *hint)
 {
 	for (int tries = 1;; tries++) {
