@@ -12,8 +12,9 @@
  * remove skips the ones that cannot hold its block. No entry ever moves,
  * so a remove or a snapshot reader needs no lock and never waits for
  * another thread (an insert waits only when the current generation is
- * full while another thread rotates: claim_again), and neither an insert nor a remove writes a shared word
- * but its own slot (and the range, while the heap grows).
+ * full while another thread rotates: claim_again), and neither an insert
+ * nor a remove writes a shared word but its own slot (and the range,
+ * while the heap grows).
  *
  * A slot's key goes EMPTY -> CLAIMED -> addr -> TOMB -> CLAIMED -> ... The
  * payload is written between CLAIMED and addr; the release store of addr
@@ -605,7 +606,8 @@ static __attribute__((noinline)) void give_back_claim(void)
  * waits again. */
 #define ROTATION_PAUSE_NS 20000
 #define ROTATION_PAUSES 10000    /* at least 0.2 s; with timer slack about 0.7 */
-#define CLAIM_ROUNDS 6           /* 3 tries, then up to 3 rotations waited for */
+#define QUICK_TRIES 3            /* each may rotate the shard itself */
+#define CLAIM_TRIES 6            /* the rest each after a rotation waited for */
 static int rotation_waits_off;   /* atomic */
 
 /* True once the rotation another thread held when called has ended. */
@@ -630,32 +632,39 @@ static bool rotation_awaited(struct shard *shard)
 	return false;
 }
 
-/* After a rotation since the prefetch, or the shard's first insert. A
- * generation never changes its slot count (a recycled one keeps it): the
- * hint's home slot holds while the generation is still current. */
+/* A slot in the shard's current generation, or NULL when the shard has
+ * none yet (another thread is making it, or no room) or it is full, in
+ * which case the shard is rotated unless another thread is at it. A
+ * generation never changes its slot count (a recycled one keeps it). */
+static struct payload *claim_current(struct shard *shard, uint64_t addr)
+{
+	uint32_t index;
+	struct payload *slot;
+
+	if (!shard_ready(shard))
+		return NULL;
+	/* acquire: a new generation's slots, or a recycled one's reset */
+	index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+	slot = claim_slot(shard, index, addr, slot_of(addr, shard->generations[index].count));
+	if (lks_unlikely(slot == NULL))
+		maybe_rotate(shard, index);
+	return slot;
+}
+
+/* After a rotation since the prefetch, or the shard's first insert: try;
+ * past the quick tries, try again only after waiting for the thread that
+ * held the shard's rotation, else stop (the block is counted missed). */
 static __attribute__((noinline)) struct payload *claim_again(const struct lks_live_hint *hint)
 {
-	struct shard *shard = hint->shard;
+	for (int tries = 1;; tries++) {
+		struct payload *slot = claim_current(hint->shard, hint->addr);
 
-	for (int round = 0; round < CLAIM_ROUNDS; round++) {
-		bool ready = shard_ready(shard);
-
-		if (ready) {
-			/* acquire: a new generation's slots, or a recycled one's reset */
-			uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
-			struct payload *slot = claim_slot(shard, index, hint->addr,
-			                                  slot_of(hint->addr,
-			                                          shard->generations[index].count));
-
-			if (lks_likely(slot != NULL))
-				return slot;
-			maybe_rotate(shard, index);
-		}
-		/* three tries, then more only after a rotation another thread held */
-		if ((!ready || round >= 2) && !rotation_awaited(shard))
-			break;
+		if (lks_likely(slot != NULL))
+			return slot;
+		if (tries >= QUICK_TRIES &&
+		    (tries == CLAIM_TRIES || !rotation_awaited(hint->shard)))
+			return NULL;
 	}
-	return NULL;
 }
 
 /* The prefetch's generation still current (it was made before the hint
