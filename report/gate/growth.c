@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "growth.h"
 
 /* One site's live memory in one of the two snapshots. */
@@ -24,16 +25,10 @@ struct sides {
 static int add_side(struct sides *s, const struct model_leak *leak, bool later)
 {
 	struct side *side;
+	int r = ARRAY_RESERVE(s->items, s->capacity, s->count, 1);
 
-	if (s->count == s->capacity) {
-		size_t capacity = s->capacity ? s->capacity * 2 : 64;
-		struct side *grown = realloc(s->items, capacity * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		s->items = grown;
-		s->capacity = capacity;
-	}
+	if (r < 0)
+		return r;
 	side = &s->items[s->count];
 	*side = (struct side){ .stack = &leak->stack, .bytes = leak->bytes,
 			       .blocks = leak->blocks, .later = later };

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "marks.h"
 #include "snapread.h"
 #include "snapset.h"
@@ -29,15 +30,10 @@ static bool is_snapshot_name(const char *name)
 
 static int push_name(struct namelist *list, size_t *capacity, const char *name)
 {
-	if (list->count == *capacity) {
-		size_t grown_capacity = *capacity ? *capacity * 2 : 16;
-		char **grown = realloc(list->names, grown_capacity * sizeof(*grown));
+	int r = ARRAY_RESERVE(list->names, *capacity, list->count, 1);
 
-		if (!grown)
-			return -ENOMEM;
-		list->names = grown;
-		*capacity = grown_capacity;
-	}
+	if (r < 0)
+		return r;
 	list->names[list->count] = strdup(name);
 	if (!list->names[list->count])
 		return -ENOMEM;
