@@ -63,11 +63,10 @@ static int by_key(const void *a, const void *b)
 
 static int add_site(struct growth_verdict *v, const struct growth_site *site)
 {
-	struct growth_site *grown = realloc(v->sites, (v->site_count + 1) * sizeof(*grown));
+	int r = ARRAY_RESERVE(v->sites, v->site_capacity, v->site_count, 1);
 
-	if (!grown)
-		return -ENOMEM;
-	v->sites = grown;
+	if (r < 0)
+		return r;
 	v->sites[v->site_count++] = *site;
 	return 0;
 }

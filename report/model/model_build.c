@@ -325,12 +325,13 @@ static int copy_warnings(struct model_process *proc, const struct symbolizer *sy
 {
 	size_t count;
 	const char *const *warnings = sym_warnings(sym, &count);
+	int r;
 
 	if (count == 0)
 		return 0;
-	proc->warnings = calloc(count, sizeof(*proc->warnings));
-	if (!proc->warnings)
-		return -ENOMEM;
+	r = ARRAY_RESERVE(proc->warnings, proc->warning_capacity, 0, count);
+	if (r < 0)
+		return r;
 	memcpy(proc->warnings, warnings, count * sizeof(*warnings));
 	proc->warning_count = count;
 	return 0;

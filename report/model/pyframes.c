@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "pool.h"
 #include "pyframes.h"
 #include "snapread.h"
@@ -202,16 +203,13 @@ bool pyframes_is_system(const struct model_frame *f)
 
 static int add_note(struct model_process *proc, const char *text)
 {
-	const char **grown = realloc(proc->warnings,
-				     (proc->warning_count + 1) * sizeof(*grown));
+	const char *kept = pool_intern(proc->pool, text);
+	int r = kept ? ARRAY_RESERVE(proc->warnings, proc->warning_capacity,
+				     proc->warning_count, 1) : -ENOMEM;
 
-	if (!grown)
-		return -ENOMEM;
-	proc->warnings = grown;
-	grown[proc->warning_count] = pool_intern(proc->pool, text);
-	if (!grown[proc->warning_count])
-		return -ENOMEM;
-	proc->warning_count++;
+	if (r < 0)
+		return r;
+	proc->warnings[proc->warning_count++] = kept;
 	return 0;
 }
 

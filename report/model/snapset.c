@@ -103,7 +103,7 @@ static int add_mark(struct snapset *set, const char *path, const char *name,
 int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
 {
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	struct snapshot *snap, **grown;
+	struct snapshot *snap;
 	int r;
 
 	if (marks_is_mark(name))
@@ -111,13 +111,12 @@ int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
 	r = snap_read_file(path, &snap, err);
 	if (r < 0)
 		return r;
-	grown = realloc(set->snaps, (set->count + 1) * sizeof(*grown));
-	if (!grown) {
+	r = ARRAY_RESERVE(set->snaps, set->capacity, set->count, 1);
+	if (r < 0) {
 		snap_free(snap);
 		errmsg_set(err, "out of memory");
-		return -ENOMEM;
+		return r;
 	}
-	set->snaps = grown;
 	set->snaps[set->count++] = snap;
 	return 0;
 }
@@ -305,16 +304,13 @@ static void find_pair(struct snapshot *const *snaps, size_t n, const char *const
 static int add_pair(struct model_report *report, const struct snapshot *from,
 		    const struct snapshot *to, struct errmsg *err)
 {
-	struct model_pair *grown = realloc(report->pairs,
-					   (report->pair_count + 1) * sizeof(*grown));
 	struct model_pair *pair;
-	int r;
+	int r = ARRAY_RESERVE(report->pairs, report->pair_capacity, report->pair_count, 1);
 
-	if (!grown) {
+	if (r < 0) {
 		errmsg_set(err, "out of memory");
-		return -ENOMEM;
+		return r;
 	}
-	report->pairs = grown;
 	pair = &report->pairs[report->pair_count];
 	*pair = (struct model_pair){ 0 };
 	r = model_build_process(from, &pair->from, err);
@@ -376,7 +372,7 @@ void snapset_free(struct snapset *set)
 		snap_free(set->snaps[i]);
 	free(set->snaps);
 	set->snaps = NULL;
-	set->count = 0;
+	set->count = set->capacity = 0;
 	marks_free(&set->marks);
 }
 
