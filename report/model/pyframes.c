@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "frame.h"
 #include "pool.h"
 #include "pyframes.h"
 #include "snapread.h"
@@ -106,13 +107,6 @@ int pyframes_symbolize(const struct snapshot *snap, struct pool *pool, uint64_t 
 }
 
 /* ---- folding the interpreter's frames ---------------------------------- */
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
 
 /* The interpreter (the python executable or libpython), the standard
  * library's C extensions, and libffi under ctypes. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "array.h"
+#include "frame.h"
 #include "marks.h"
 #include "snapread.h"
 #include "snapset.h"
@@ -102,7 +103,7 @@ static int add_mark(struct snapset *set, const char *path, const char *name,
 
 int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
 {
-	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *name = base_name(path);
 	struct snapshot *snap;
 	int r;
 
