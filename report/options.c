@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "commands.h"
 #include "options.h"
 #include "pyframes.h"
@@ -61,23 +62,25 @@ static int keep_python_internals(struct cli_args *args, const char *name, const 
 }
 
 /* Repeatable options keep every value, in the order given. */
-static int append(const char ***list, size_t *count, const char *value, struct errmsg *err)
+static int append(const char ***list, size_t *count, size_t *capacity, const char *value,
+		  struct errmsg *err)
 {
-	const char **grown = realloc(*list, (*count + 1) * sizeof(*grown));
+	int r = array_reserve(list, capacity, *count, 1, sizeof(**list));
 
-	if (!grown) {
+	if (r < 0) {
 		errmsg_set(err, "out of memory");
-		return -ENOMEM;
+		return r;
 	}
-	grown[(*count)++] = value;
-	*list = grown;
+	(*list)[(*count)++] = value;
 	return 0;
 }
 
 static int add_alloc_fn(struct cli_args *args, const char *name, const char *arg,
 			struct errmsg *err)
 {
-	return append(&args->stats.stats.alloc_fns, &args->stats.stats.alloc_fn_count, arg,
+	struct stats_options *stats = &args->stats.stats;
+
+	return append(&stats->alloc_fns, &stats->alloc_fn_count, &stats->alloc_fn_capacity, arg,
 		      err);
 }
 
@@ -86,7 +89,7 @@ static int add_include(struct cli_args *args, const char *name, const char *arg,
 {
 	struct filters *f = &args->stats.stats.filters;
 
-	return append(&f->include, &f->include_count, arg, err);
+	return append(&f->include, &f->include_count, &f->include_capacity, arg, err);
 }
 
 static int add_exclude(struct cli_args *args, const char *name, const char *arg,
@@ -94,19 +97,23 @@ static int add_exclude(struct cli_args *args, const char *name, const char *arg,
 {
 	struct filters *f = &args->stats.stats.filters;
 
-	return append(&f->exclude, &f->exclude_count, arg, err);
+	return append(&f->exclude, &f->exclude_count, &f->exclude_capacity, arg, err);
 }
 
 static int add_skip_exe(struct cli_args *args, const char *name, const char *arg,
 			struct errmsg *err)
 {
-	return append(&args->exe.skip, &args->exe.skip_count, arg, err);
+	struct exe_filter *f = &args->exe;
+
+	return append(&f->skip, &f->skip_count, &f->skip_capacity, arg, err);
 }
 
 static int add_only_exe(struct cli_args *args, const char *name, const char *arg,
 			struct errmsg *err)
 {
-	return append(&args->exe.only, &args->exe.only_count, arg, err);
+	struct exe_filter *f = &args->exe;
+
+	return append(&f->only, &f->only_count, &f->only_capacity, arg, err);
 }
 
 static int set_fail_on(struct cli_args *args, const char *name, const char *arg,
@@ -124,8 +131,10 @@ static int set_accept_incomplete(struct cli_args *args, const char *name, const 
 static int add_suppressions(struct cli_args *args, const char *name, const char *arg,
 			    struct errmsg *err)
 {
-	return append(&args->gate.suppression_files, &args->gate.suppression_file_count, arg,
-		      err);
+	struct gate_config *gate = &args->gate;
+
+	return append(&gate->suppression_files, &gate->suppression_file_count,
+		      &gate->suppression_file_capacity, arg, err);
 }
 
 /* "A,B": two labels a snapshot can have, the earlier first. */

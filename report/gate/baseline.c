@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "baseline.h"
 #include "frame.h"
 #include "jsonread.h"
@@ -50,14 +51,12 @@ static uint32_t line_member(const struct json_value *object, const char *key)
 
 static int add_id(struct baseline *baseline, struct site_id *id)
 {
-	struct site_id *grown = realloc(baseline->sites,
-					(baseline->count + 1) * sizeof(*grown));
+	int r = ARRAY_RESERVE(baseline->sites, baseline->capacity, baseline->count, 1);
 
-	if (!grown) {
+	if (r < 0) {
 		site_id_free(id);
-		return -ENOMEM;
+		return r;
 	}
-	baseline->sites = grown;
 	baseline->sites[baseline->count++] = *id;
 	return 0;
 }

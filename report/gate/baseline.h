@@ -12,7 +12,7 @@
 
 struct baseline {
 	struct site_id *sites; /* distinct keys, sorted by key */
-	size_t count;
+	size_t count, capacity;
 	const struct site_id **by_chain; /* the same, sorted by chain */
 };
 

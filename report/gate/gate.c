@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "gate.h"
 
 static const struct {
@@ -98,7 +99,7 @@ void gate_config_free(struct gate_config *config)
 	suppress_free(&config->rules);
 	baseline_free(&config->baseline);
 	config->suppression_files = NULL;
-	config->suppression_file_count = 0;
+	config->suppression_file_count = config->suppression_file_capacity = 0;
 }
 
 static const char *leak_rule(unsigned fail_on, enum lks_class klass)
@@ -121,12 +122,11 @@ static const char *leak_rule(unsigned fail_on, enum lks_class klass)
 static int add_site(struct gate_verdict *v, const struct gate_site *site,
 		    const char *kind, const struct model_stack *stack)
 {
-	struct gate_site *grown = realloc(v->sites, (v->site_count + 1) * sizeof(*grown));
 	struct gate_site *added;
+	int r = ARRAY_RESERVE(v->sites, v->site_capacity, v->site_count, 1);
 
-	if (!grown)
-		return -ENOMEM;
-	v->sites = grown;
+	if (r < 0)
+		return r;
 	added = &v->sites[v->site_count];
 	*added = *site;
 	if (site_id_make(kind, stack, &added->id) < 0)
@@ -163,16 +163,13 @@ static int judge_completeness(struct gate_verdict *v, const struct model_process
 {
 	struct incomplete_reason reasons[8];
 	size_t count = incomplete_reasons(proc, v->config->accept_incomplete, reasons, 8);
-	struct gate_incomplete *grown;
+	int r;
 
 	if (count > 8)
 		count = 8;
-	if (!count)
-		return 0;
-	grown = realloc(v->incomplete, (v->incomplete_count + count) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	v->incomplete = grown;
+	r = ARRAY_RESERVE(v->incomplete, v->incomplete_capacity, v->incomplete_count, count);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < count; i++)
 		v->incomplete[v->incomplete_count++] = (struct gate_incomplete){ proc, reasons[i] };
 	return 0;
@@ -384,10 +381,10 @@ void gate_verdict_free(struct gate_verdict *verdict)
 		site_id_free(&verdict->sites[i].id);
 	free(verdict->sites);
 	verdict->sites = NULL;
-	verdict->site_count = 0;
+	verdict->site_count = verdict->site_capacity = 0;
 	free(verdict->incomplete);
 	verdict->incomplete = NULL;
-	verdict->incomplete_count = 0;
+	verdict->incomplete_count = verdict->incomplete_capacity = 0;
 	growth_verdict_free(&verdict->growth);
 }
 

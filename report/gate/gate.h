@@ -51,7 +51,7 @@ struct gate_config {
 	uint64_t accept_incomplete; /* reasons that do not fail (incomplete.h) */
 	bool no_builtin_handles; /* list bash's and make's by-design handles */
 	const char **suppression_files;
-	size_t suppression_file_count;
+	size_t suppression_file_count, suppression_file_capacity;
 	const char *baseline_path, *write_baseline, *junit_path, *sarif_path;
 	const char *suppressions_out; /* --print-suppressions FILE */
 	struct suppress_rules rules;
@@ -80,14 +80,14 @@ struct gate_verdict {
 	bool sites_failed;     /* the leak and handle limits alone (not growth) */
 	size_t process_count;  /* report->processes[0..n) were judged */
 	struct gate_site *sites; /* sites of the chosen classes, suppressed excluded */
-	size_t site_count;
+	size_t site_count, site_capacity;
 	/* why the judged processes' reports are incomplete (not accepted):
 	 * each one fails the gate */
 	struct gate_incomplete {
 		const struct model_process *proc;
 		struct incomplete_reason reason;
 	} *incomplete;
-	size_t incomplete_count;
+	size_t incomplete_count, incomplete_capacity;
 	/* totals of the new sites (not known), compared with the limits */
 	uint64_t leaked_bytes, leaked_blocks, leak_sites, handles, known_sites;
 	size_t skipped_processes; /* of those judged: left out by --skip-exe, --only-exe */

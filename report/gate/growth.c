@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "growth.h"
 
 /* One site's live memory in one of the two snapshots. */
@@ -24,16 +25,10 @@ struct sides {
 static int add_side(struct sides *s, const struct model_leak *leak, bool later)
 {
 	struct side *side;
+	int r = ARRAY_RESERVE(s->items, s->capacity, s->count, 1);
 
-	if (s->count == s->capacity) {
-		size_t capacity = s->capacity ? s->capacity * 2 : 64;
-		struct side *grown = realloc(s->items, capacity * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		s->items = grown;
-		s->capacity = capacity;
-	}
+	if (r < 0)
+		return r;
 	side = &s->items[s->count];
 	*side = (struct side){ .stack = &leak->stack, .bytes = leak->bytes,
 			       .blocks = leak->blocks, .later = later };
@@ -68,11 +63,10 @@ static int by_key(const void *a, const void *b)
 
 static int add_site(struct growth_verdict *v, const struct growth_site *site)
 {
-	struct growth_site *grown = realloc(v->sites, (v->site_count + 1) * sizeof(*grown));
+	int r = ARRAY_RESERVE(v->sites, v->site_capacity, v->site_count, 1);
 
-	if (!grown)
-		return -ENOMEM;
-	v->sites = grown;
+	if (r < 0)
+		return r;
 	v->sites[v->site_count++] = *site;
 	return 0;
 }

@@ -36,7 +36,7 @@ struct growth_process {
 struct growth_verdict {
 	bool wanted;               /* --between was given */
 	struct growth_site *sites; /* every site that grew, most first */
-	size_t site_count;
+	size_t site_count, site_capacity;
 	struct growth_process *processes;
 	size_t process_count;
 	size_t over_sites, over_processes;

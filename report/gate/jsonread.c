@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "jsonread.h"
 #include "pool.h"
 
@@ -33,7 +34,7 @@ struct parser {
 struct members {
 	struct json_value *items;
 	const char **keys;
-	size_t count, capacity;
+	size_t count, item_capacity, key_capacity;
 };
 
 static int parse_value(struct parser *p, struct json_value *out);
@@ -218,20 +219,12 @@ static int parse_number(struct parser *p, struct json_value *out)
 
 static int add_member(struct members *m, const char *key, const struct json_value *value)
 {
-	if (m->count == m->capacity) {
-		size_t capacity = m->capacity ? m->capacity * 2 : 8;
-		struct json_value *items = realloc(m->items, capacity * sizeof(*items));
-		const char **keys;
+	int r = ARRAY_RESERVE(m->items, m->item_capacity, m->count, 1);
 
-		if (!items)
-			return -ENOMEM;
-		m->items = items;
-		keys = realloc(m->keys, capacity * sizeof(*keys));
-		if (!keys)
-			return -ENOMEM;
-		m->keys = keys;
-		m->capacity = capacity;
-	}
+	if (r == 0)
+		r = ARRAY_RESERVE(m->keys, m->key_capacity, m->count, 1);
+	if (r < 0)
+		return r;
 	m->items[m->count] = *value;
 	m->keys[m->count++] = key;
 	return 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "addrmemo.h"
+#include "array.h"
 
 struct addr_memo_slot {
 	uint64_t key;
@@ -59,15 +60,10 @@ bool memo_find(const struct addr_memo *memo, uint64_t key,
 
 int memo_push(struct addr_memo *memo, const struct model_frame *frame)
 {
-	if (memo->frame_count == memo->frame_capacity) {
-		size_t capacity = memo->frame_capacity ? memo->frame_capacity * 2 : 256;
-		struct model_frame *grown = realloc(memo->frames, capacity * sizeof(*grown));
+	int r = ARRAY_RESERVE(memo->frames, memo->frame_capacity, memo->frame_count, 1);
 
-		if (!grown)
-			return -ENOMEM;
-		memo->frames = grown;
-		memo->frame_capacity = capacity;
-	}
+	if (r < 0)
+		return r;
 	memo->frames[memo->frame_count++] = *frame;
 	return 0;
 }

@@ -9,9 +9,9 @@
 
 struct exe_filter {
 	const char **skip; /* globs: a process whose executable matches one is skipped */
-	size_t skip_count;
+	size_t skip_count, skip_capacity;
 	const char **only; /* globs: when any, a process must match one of them */
-	size_t only_count;
+	size_t only_count, only_capacity;
 };
 
 /* Why the process of executable `exe` (its /proc/self/exe path) is

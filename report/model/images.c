@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "addrmemo.h"
+#include "array.h"
 #include "images.h"
 #include "pool.h"
 
@@ -137,29 +138,14 @@ static struct image *find(const char *path, const struct lks_module *record)
 	return NULL;
 }
 
-static bool make_room(void)
-{
-	size_t capacity = image_capacity ? image_capacity * 2 : 32;
-	struct image **grown;
-
-	if (image_count < image_capacity)
-		return true;
-	grown = realloc(images, capacity * sizeof(*grown));
-	if (!grown)
-		return false;
-	images = grown;
-	image_capacity = capacity;
-	return true;
-}
-
 struct image *image_get(const char *path, const struct lks_module *record)
 {
 	struct image *image = find(path, record);
 
 	if (image)
 		return image;
-	if (!make_room() || !(image = calloc(1, sizeof(*image))) ||
-	    !(image->path = strdup(path))) {
+	if (ARRAY_RESERVE(images, image_capacity, image_count, 1) < 0 ||
+	    !(image = calloc(1, sizeof(*image))) || !(image->path = strdup(path))) {
 		free(image);
 		return NULL;
 	}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "marks.h"
 
 static bool starts_with(const char *text, const char *prefix)
@@ -49,15 +50,13 @@ static int64_t modified_ns(const char *dir, const char *name)
 
 static struct model_no_data *add_ended(struct marks *marks)
 {
-	struct model_no_data *grown = realloc(marks->ended,
-					      (marks->ended_count + 1) * sizeof(*grown));
+	struct model_no_data *entry;
 
-	if (!grown)
+	if (ARRAY_RESERVE(marks->ended, marks->ended_capacity, marks->ended_count, 1) < 0)
 		return NULL;
-	marks->ended = grown;
-	grown += marks->ended_count++;
-	*grown = (struct model_no_data){ 0 };
-	return grown;
+	entry = &marks->ended[marks->ended_count++];
+	*entry = (struct model_no_data){ 0 };
+	return entry;
 }
 
 /* "PID.SIGNAL.NAME" */

@@ -25,7 +25,7 @@ struct marks {
 	int32_t started;           /* pid of the newest .started mark, or 0 */
 	int64_t started_ns;        /* its modification time */
 	struct model_no_data *ended; /* killed or unwritten, as marked */
-	size_t ended_count;
+	size_t ended_count, ended_capacity;
 };
 
 bool marks_is_mark(const char *name);

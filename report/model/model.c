@@ -140,7 +140,7 @@ void model_free_report(struct model_report *report)
 	}
 	free(report->pairs);
 	report->pairs = NULL;
-	report->pair_count = 0;
+	report->pair_count = report->pair_capacity = 0;
 	report->count = 0;
 	free(report->no_data);
 	report->no_data = NULL;

@@ -158,7 +158,7 @@ struct model_process {
 	size_t retainer_count;
 
 	const char **warnings; /* why some frames are not symbolized */
-	size_t warning_count;
+	size_t warning_count, warning_capacity;
 
 	/* CPython in the process (pyframes.c): what the shim did with it */
 	bool has_python;
@@ -198,7 +198,7 @@ struct model_report {
 	/* with --between A,B: per process, its first snapshot labelled A and
 	 * its last labelled B after it, in pid order */
 	struct model_pair *pairs;
-	size_t pair_count;
+	size_t pair_count, pair_capacity;
 	struct model_no_data *no_data;    /* by pid */
 	size_t no_data_count;
 	size_t killed_count;              /* of no_data: those with a signal */

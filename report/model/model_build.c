@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "model.h"
 #include "pool.h"
 #include "pyframes.h"
@@ -29,18 +30,13 @@ struct builder {
 static int append_frames(struct builder *b, size_t *count,
 			 const struct model_frame *frames, size_t n)
 {
+	int r;
+
 	if (n == 0)
 		return 0;  /* frames may be NULL, and memcpy's source may not */
-	if (*count + n > b->scratch_capacity) {
-		size_t capacity = (*count + n) * 2;
-		struct model_frame *grown =
-			realloc(b->scratch, capacity * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		b->scratch = grown;
-		b->scratch_capacity = capacity;
-	}
+	r = ARRAY_RESERVE(b->scratch, b->scratch_capacity, *count, n);
+	if (r < 0)
+		return r;
 	memcpy(b->scratch + *count, frames, n * sizeof(*frames));
 	*count += n;
 	return 0;
@@ -329,12 +325,13 @@ static int copy_warnings(struct model_process *proc, const struct symbolizer *sy
 {
 	size_t count;
 	const char *const *warnings = sym_warnings(sym, &count);
+	int r;
 
 	if (count == 0)
 		return 0;
-	proc->warnings = calloc(count, sizeof(*proc->warnings));
-	if (!proc->warnings)
-		return -ENOMEM;
+	r = ARRAY_RESERVE(proc->warnings, proc->warning_capacity, 0, count);
+	if (r < 0)
+		return r;
 	memcpy(proc->warnings, warnings, count * sizeof(*warnings));
 	proc->warning_count = count;
 	return 0;

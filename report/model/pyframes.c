@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+#include "frame.h"
 #include "pool.h"
 #include "pyframes.h"
 #include "snapread.h"
@@ -106,13 +108,6 @@ int pyframes_symbolize(const struct snapshot *snap, struct pool *pool, uint64_t 
 
 /* ---- folding the interpreter's frames ---------------------------------- */
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* The interpreter (the python executable or libpython), the standard
  * library's C extensions, and libffi under ctypes. */
 static bool is_internal(const struct model_frame *f, const char *interpreter)
@@ -202,16 +197,13 @@ bool pyframes_is_system(const struct model_frame *f)
 
 static int add_note(struct model_process *proc, const char *text)
 {
-	const char **grown = realloc(proc->warnings,
-				     (proc->warning_count + 1) * sizeof(*grown));
+	const char *kept = pool_intern(proc->pool, text);
+	int r = kept ? ARRAY_RESERVE(proc->warnings, proc->warning_capacity,
+				     proc->warning_count, 1) : -ENOMEM;
 
-	if (!grown)
-		return -ENOMEM;
-	proc->warnings = grown;
-	grown[proc->warning_count] = pool_intern(proc->pool, text);
-	if (!grown[proc->warning_count])
-		return -ENOMEM;
-	proc->warning_count++;
+	if (r < 0)
+		return r;
+	proc->warnings[proc->warning_count++] = kept;
 	return 0;
 }
 

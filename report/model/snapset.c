@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
+#include "frame.h"
 #include "marks.h"
 #include "snapread.h"
 #include "snapset.h"
@@ -29,15 +31,10 @@ static bool is_snapshot_name(const char *name)
 
 static int push_name(struct namelist *list, size_t *capacity, const char *name)
 {
-	if (list->count == *capacity) {
-		size_t grown_capacity = *capacity ? *capacity * 2 : 16;
-		char **grown = realloc(list->names, grown_capacity * sizeof(*grown));
+	int r = ARRAY_RESERVE(list->names, *capacity, list->count, 1);
 
-		if (!grown)
-			return -ENOMEM;
-		list->names = grown;
-		*capacity = grown_capacity;
-	}
+	if (r < 0)
+		return r;
 	list->names[list->count] = strdup(name);
 	if (!list->names[list->count])
 		return -ENOMEM;
@@ -106,8 +103,8 @@ static int add_mark(struct snapset *set, const char *path, const char *name,
 
 int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
 {
-	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	struct snapshot *snap, **grown;
+	const char *name = base_name(path);
+	struct snapshot *snap;
 	int r;
 
 	if (marks_is_mark(name))
@@ -115,13 +112,12 @@ int snapset_add_file(struct snapset *set, const char *path, struct errmsg *err)
 	r = snap_read_file(path, &snap, err);
 	if (r < 0)
 		return r;
-	grown = realloc(set->snaps, (set->count + 1) * sizeof(*grown));
-	if (!grown) {
+	r = ARRAY_RESERVE(set->snaps, set->capacity, set->count, 1);
+	if (r < 0) {
 		snap_free(snap);
 		errmsg_set(err, "out of memory");
-		return -ENOMEM;
+		return r;
 	}
-	set->snaps = grown;
 	set->snaps[set->count++] = snap;
 	return 0;
 }
@@ -309,16 +305,13 @@ static void find_pair(struct snapshot *const *snaps, size_t n, const char *const
 static int add_pair(struct model_report *report, const struct snapshot *from,
 		    const struct snapshot *to, struct errmsg *err)
 {
-	struct model_pair *grown = realloc(report->pairs,
-					   (report->pair_count + 1) * sizeof(*grown));
 	struct model_pair *pair;
-	int r;
+	int r = ARRAY_RESERVE(report->pairs, report->pair_capacity, report->pair_count, 1);
 
-	if (!grown) {
+	if (r < 0) {
 		errmsg_set(err, "out of memory");
-		return -ENOMEM;
+		return r;
 	}
-	report->pairs = grown;
 	pair = &report->pairs[report->pair_count];
 	*pair = (struct model_pair){ 0 };
 	r = model_build_process(from, &pair->from, err);
@@ -380,7 +373,7 @@ void snapset_free(struct snapset *set)
 		snap_free(set->snaps[i]);
 	free(set->snaps);
 	set->snaps = NULL;
-	set->count = 0;
+	set->count = set->capacity = 0;
 	marks_free(&set->marks);
 }
 

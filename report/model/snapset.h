@@ -22,7 +22,7 @@ struct namelist {
 
 struct snapset {
 	struct snapshot **snaps;
-	size_t count;
+	size_t count, capacity;
 	const struct exe_filter *filter; /* processes left out; NULL: none */
 	const char *between[2]; /* --between A,B labels; NULL: no growth gate */
 	struct marks marks; /* what the run left beside them */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "frame.h"
 #include "readfile.h"
 #include "suppress.h"
@@ -194,12 +195,11 @@ static char *trim(char *text)
 static int add_rule(struct suppress_rules *rules, enum suppress_kind kind,
 		    const char *where, const char *pattern)
 {
-	struct suppress_rule *grown, *rule;
+	struct suppress_rule *rule;
+	int r = ARRAY_RESERVE(rules->rules, rules->capacity, rules->count, 1);
 
-	grown = realloc(rules->rules, (rules->count + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	rules->rules = grown;
+	if (r < 0)
+		return r;
 	rule = &rules->rules[rules->count];
 	*rule = (struct suppress_rule){ .kind = kind };
 	rule->glob = pattern_to_glob(pattern, strlen(pattern));

@@ -35,7 +35,7 @@ struct suppress_rule {
 
 struct suppress_rules {
 	struct suppress_rule *rules;
-	size_t count;
+	size_t count, capacity;
 };
 
 /* Adds the rules of one suppression file. 0, or a negative errno with

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "addrmemo.h"
+#include "array.h"
 #include "demangle.h"
 #include "images.h"
 #include "pool.h"
@@ -49,7 +50,7 @@ struct symbolizer {
 	struct addr_memo cache; /* by runtime address */
 
 	const char **warnings;
-	size_t warning_count;
+	size_t warning_count, warning_capacity;
 };
 
 static int warn(struct symbolizer *sym, const char *fmt, ...)
@@ -58,20 +59,19 @@ static int warn(struct symbolizer *sym, const char *fmt, ...)
 static int warn(struct symbolizer *sym, const char *fmt, ...)
 {
 	char text[600];
-	const char **grown;
+	const char *kept;
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	grown = realloc(sym->warnings, (sym->warning_count + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	sym->warnings = grown;
-	grown[sym->warning_count] = pool_intern(sym->pool, text);
-	if (!grown[sym->warning_count])
-		return -ENOMEM;
-	sym->warning_count++;
+	kept = pool_intern(sym->pool, text);
+	r = kept ? ARRAY_RESERVE(sym->warnings, sym->warning_capacity, sym->warning_count, 1)
+		 : -ENOMEM;
+	if (r < 0)
+		return r;
+	sym->warnings[sym->warning_count++] = kept;
 	return 0;
 }
 

@@ -17,6 +17,17 @@ static const char *stream_name(FILE *stream)
 	return stream == stderr ? "standard error" : "the output";
 }
 
+/* A format's writes are buffered: one that failed shows at the flush, or in
+ * the stream's error flag. */
+static int run_format(const struct emit_output *o, FILE *stream)
+{
+	int r = o->write(stream, o->what);
+
+	if (r == 0 && (fflush(stream) != 0 || ferror(stream)))
+		r = -(errno ? errno : EIO);
+	return r;
+}
+
 static int emit_one(const struct emit_output *o, struct errmsg *err)
 {
 	FILE *stream = o->path ? fopen(o->path, "w") : o->stream;
@@ -27,7 +38,7 @@ static int emit_one(const struct emit_output *o, struct errmsg *err)
 		errmsg_set(err, "%s: %s", o->path, strerror(-r));
 		return r;
 	}
-	r = o->write(stream, o->what);
+	r = run_format(o, stream);
 	if (o->path && fclose(stream) != 0 && r == 0)
 		r = -errno;
 	if (r < 0)
@@ -74,7 +85,7 @@ int emit_private(const struct emit_output *o, struct errmsg *err)
 			close(fd);
 		goto out;
 	}
-	r = o->write(stream, o->what);
+	r = run_format(o, stream);
 	if (fclose(stream) != 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(temporary, o->path) < 0)

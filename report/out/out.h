@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Every output format, one file each. A format takes the report model (and
  * the gate's verdict, statistics tables or a timeline made from it), never
- * the raw file, and returns 0 or a negative errno (a write error on `out`);
- * emit.c opens and closes what they write to. */
+ * the raw file, and returns 0 or a negative errno; emit.c opens and closes
+ * what they write to, and finds their write errors on `out`. */
 #ifndef LEAKSCOPE_OUT_H
 #define LEAKSCOPE_OUT_H
 

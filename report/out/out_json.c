@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The JSON report, as documented in docs/JSON.md. Output is indented and
  * its key order fixed, so that golden files and diffs stay readable. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -461,7 +460,5 @@ int out_json(FILE *out, const struct model_report *report,
 		put_gate(&j, verdict);
 	jw_close(&j, '}');
 	fputc('\n', out);
-	if (fflush(out) != 0 || ferror(out))
-		return -(errno ? errno : EIO);
 	return 0;
 }

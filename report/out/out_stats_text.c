@@ -3,7 +3,6 @@
  * "where: size=..., count=..., average=...", with the change for diffs
  * and the whole stack under the line when grouped by traceback; and a
  * timeline as a table of totals and its fastest-growing sites. */
-#include <errno.h>
 #include <inttypes.h>
 
 #include "frame.h"
@@ -128,8 +127,6 @@ int out_stats_text(FILE *out, const struct stats_view *views, size_t count)
 			fprintf(out, "\n");
 		print_view(out, &views[i]);
 	}
-	if (fflush(out) != 0 || ferror(out))
-		return -(errno ? errno : EIO);
 	return 0;
 }
 
@@ -168,7 +165,5 @@ int out_timeline_text(FILE *out, const struct timeline *t)
 	if (t->other_snapshots)
 		fprintf(out, "(%zu %s of other processes left out)\n",
 			t->other_snapshots, plural(t->other_snapshots, "snapshot", "snapshots"));
-	if (fflush(out) != 0 || ferror(out))
-		return -(errno ? errno : EIO);
 	return 0;
 }

@@ -17,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "guard.h"
 
 /* Killed processes' children come out as orphans with the same marker: a
  * few passes end a tree of any depth; the bound stops a fork bomb's race. */
 #define SWEEP_PASSES 200
 #define SWEEP_PAUSE_NS 10000000L
+#define READ_SIZE 16384
 
 /* The whole of /proc/PID/environ, NUL-terminated (malloc'd), or NULL. */
 static char *read_environ(pid_t pid, size_t *length)
@@ -36,14 +38,8 @@ static char *read_environ(pid_t pid, size_t *length)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	while (got > 0) {
-		if (used + 1 >= size) {
-			char *grown = realloc(text, size = size ? size * 2 : 16384);
-
-			if (!grown)
-				break;
-			text = grown;
-		}
+	/* room for a read and the NUL after it */
+	while (got > 0 && ARRAY_RESERVE(text, size, used, READ_SIZE + 1) == 0) {
 		got = read(fd, text + used, size - used - 1);
 		used += got > 0 ? (size_t)got : 0;
 	}

@@ -6,18 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "filter.h"
 
 int filter_add(struct filters *filters, bool include, const char *pattern)
 {
 	const char ***list = include ? &filters->include : &filters->exclude;
 	size_t *count = include ? &filters->include_count : &filters->exclude_count;
-	const char **grown = realloc(*list, (*count + 1) * sizeof(*grown));
+	size_t *capacity = include ? &filters->include_capacity : &filters->exclude_capacity;
+	int r = array_reserve(list, capacity, *count, 1, sizeof(**list));
 
-	if (!grown)
-		return -ENOMEM;
-	grown[(*count)++] = pattern;
-	*list = grown;
+	if (r < 0)
+		return r;
+	(*list)[(*count)++] = pattern;
 	return 0;
 }
 

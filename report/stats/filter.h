@@ -11,9 +11,9 @@
 
 struct filters {
 	const char **include; /* a site is kept when one matches (none: all) */
-	size_t include_count;
+	size_t include_count, include_capacity;
 	const char **exclude; /* ... and none of these matches */
-	size_t exclude_count;
+	size_t exclude_count, exclude_capacity;
 };
 
 /* The pattern is kept, not copied. 0 or -ENOMEM. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "frame.h"
 #include "pool.h"
 #include "sitekey.h"
@@ -18,22 +19,16 @@ __attribute__((format(printf, 2, 3)))
 static int append(struct sitekey_buffer *buffer, const char *fmt, ...)
 {
 	va_list ap;
-	int len;
+	int len, r;
 
 	va_start(ap, fmt);
 	len = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (len < 0)
 		return -EINVAL;
-	if (buffer->length + (size_t)len + 1 > buffer->capacity) {
-		size_t capacity = (buffer->length + (size_t)len + 1) * 2;
-		char *grown = realloc(buffer->text, capacity);
-
-		if (!grown)
-			return -ENOMEM;
-		buffer->text = grown;
-		buffer->capacity = capacity;
-	}
+	r = ARRAY_RESERVE(buffer->text, buffer->capacity, buffer->length, (size_t)len + 1);
+	if (r < 0)
+		return r;
 	va_start(ap, fmt);
 	vsnprintf(buffer->text + buffer->length, buffer->capacity - buffer->length,
 		  fmt, ap);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "frame.h"
 #include "pool.h"
 #include "sitekey.h"
@@ -48,18 +49,6 @@ struct grouping {
 	size_t count, capacity;
 	size_t stack_start; /* entries of the stack being added start here */
 };
-
-static int grow(struct grouping *g)
-{
-	size_t capacity = g->capacity ? g->capacity * 2 : 64;
-	struct stats_entry *grown = realloc(g->entries, capacity * sizeof(*grown));
-
-	if (!grown)
-		return -ENOMEM;
-	g->entries = grown;
-	g->capacity = capacity;
-	return 0;
-}
 
 /* Handle keys start with the type, so that a site's sockets and pipes stay
  * apart. The pool interns: equal keys are the same pointer. */
@@ -115,7 +104,7 @@ static int push_key(struct grouping *g, const struct model_frame *frames, size_t
 		return -ENOMEM;
 	if (seen_in_stack(g, key))
 		return 0;
-	if (g->count == g->capacity && (r = grow(g)) < 0)
+	if ((r = ARRAY_RESERVE(g->entries, g->capacity, g->count, 1)) < 0)
 		return r;
 	g->entries[g->count++] = (struct stats_entry){
 		.key = key, .size = what->size, .count = what->count, .type = what->type,

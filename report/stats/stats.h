@@ -34,7 +34,7 @@ struct stats_options {
 	enum stats_key key;
 	bool cumulative;          /* every frame of a stack counts (not traceback) */
 	const char **alloc_fns;   /* globs: allocation wrappers besides malloc's family */
-	size_t alloc_fn_count;
+	size_t alloc_fn_count, alloc_fn_capacity;
 	struct filters filters;
 	size_t top;               /* 0: every entry */
 };

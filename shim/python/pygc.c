@@ -7,6 +7,7 @@
  * cannot run, the snapshot says why (docs/PYTHON.md). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdint.h>
@@ -15,10 +16,15 @@
 #include <unistd.h>
 
 #include "../shim.h"
+#include "../sys.h"
 #include "python.h"
 #include "pyroom.h"
 
-#define MAIN_WAIT_NS 1000000000ll /* for the main thread to run the pending call */
+/* For the main thread to run the pending call: this much of its own time,
+ * what it spent waiting for a CPU not counted (main_queued_ns), and never
+ * more than the hang bound. */
+#define MAIN_WAIT_NS 1000000000ll
+#define MAIN_HANG_NS 120000000000ll
 
 /* The functions of CPython's C API the collection needs, from the object
  * that holds the interpreter (resolved on first use, resolve_api). */
@@ -189,18 +195,73 @@ static int64_t monotonic_ns(void)
 	return (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec;
 }
 
-/* Waits for the main thread until `deadline`; false when it was not
- * running the call by then (the control thread then takes the snapshot). */
-static bool main_thread_served(int64_t deadline)
+/* How long the process's first thread (CPython's main thread, unless an
+ * embedder started the interpreter on another) has been runnable but
+ * waiting for a CPU: schedstat's second field, in ns; -1 when the kernel
+ * does not say. On a loaded machine a runnable thread can wait seconds. */
+static int64_t main_queued_ns(void)
+{
+	struct lks_line path = { .len = 0 };
+	char text[96];
+	const char *at = text;
+	int64_t queued = 0;
+	ssize_t got;
+	int fd;
+
+	lks_line_str(&path, "/proc/self/task/");
+	lks_line_u64(&path, (uint64_t)syscall(SYS_getpid));
+	lks_line_str(&path, "/schedstat");
+	path.text[path.len < sizeof(path.text) ? path.len : sizeof(path.text) - 1] = '\0';
+	fd = lks_sys_openat(AT_FDCWD, path.text, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	got = lks_sys_read(fd, text, sizeof(text) - 1);
+	lks_sys_close(fd);
+	if (got <= 0)
+		return -1;
+	text[got] = '\0';
+	while (*at && *at != ' ')
+		at++;
+	if (*at++ != ' ' || *at < '0' || *at > '9')
+		return -1;
+	while (*at >= '0' && *at <= '9')
+		queued = queued * 10 + (*at++ - '0');
+	return queued;
+}
+
+/* The wait's end, from its start: MAIN_WAIT_NS later, plus the main
+ * thread's time in the run queue since then, within the hang bound. */
+static int64_t main_deadline(int64_t start, int64_t queued_at_start)
+{
+	int64_t queued = queued_at_start >= 0 ? main_queued_ns() : -1;
+	int64_t extra = queued >= queued_at_start ? queued - queued_at_start : 0;
+
+	return start + (extra < MAIN_HANG_NS - MAIN_WAIT_NS ? MAIN_WAIT_NS + extra
+	                                                    : MAIN_HANG_NS);
+}
+
+/* Waits for the main thread to run the call (when `queued`: a check
+ * otherwise); false when it was not running it by the deadline, which
+ * moves with the time the main thread could not run (the control thread
+ * then takes the snapshot). */
+static bool main_thread_served(bool queued)
 {
 	uint32_t state, expected = HANDOFF_WAITING;
+	int64_t start = monotonic_ns();
+	int64_t queued_at_start = queued ? main_queued_ns() : -1;
+	int64_t deadline = queued ? start + MAIN_WAIT_NS : 0;
 
 	while ((state = __atomic_load_n(&handoff.state, __ATOMIC_ACQUIRE)) == HANDOFF_WAITING) {
 		int64_t left = deadline - monotonic_ns();
-		struct timespec step = { left / 1000000000ll, left % 1000000000ll };
+		struct timespec step;
 
+		if (left <= 0 && queued) {
+			deadline = main_deadline(start, queued_at_start);
+			left = deadline - monotonic_ns();
+		}
 		if (left <= 0)
 			break;
+		step = (struct timespec){ left / 1000000000ll, left % 1000000000ll };
 		syscall(SYS_futex, &handoff.state, FUTEX_WAIT_PRIVATE, state, &step, NULL, 0);
 	}
 	if (state == HANDOFF_WAITING &&
@@ -243,7 +304,7 @@ static int control_snapshot(enum lks_reason reason, const char *label, char *pat
 		__atomic_store_n(&handoff.state, HANDOFF_WAITING, __ATOMIC_RELEASE);
 		queued = queue_handoff();
 		/* unqueued, a call of ours queued before may still have taken it */
-		if (main_thread_served(queued ? monotonic_ns() + MAIN_WAIT_NS : 0))
+		if (main_thread_served(queued))
 			return handoff.result;
 		can = queued ? LKS_PYGC_MAIN_AWAY : LKS_PYGC_QUEUE_FULL;
 	}

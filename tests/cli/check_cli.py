@@ -19,6 +19,8 @@ import tempfile
 
 import lkstest
 
+HANG = 120  # seconds a case may take: a bound against a hang, not an expectation
+
 NOT_FOUND, CANNOT_EXECUTE, RUN_FAILED, USAGE, FAILED = 127, 126, 125, 2, 1
 
 
@@ -164,10 +166,10 @@ def drop_to_nobody():
 def run_case(leakscope, case, number):
     try:
         result = subprocess.run([leakscope, *case.argv], capture_output=True, text=True,
-                                timeout=30, stdin=subprocess.DEVNULL,
+                                timeout=HANG, stdin=subprocess.DEVNULL,
                                 preexec_fn=drop_to_nobody if case.as_nobody else None)
     except subprocess.TimeoutExpired:
-        print(f"not ok {number} - {case.name}: still running after 30 s")
+        print(f"not ok {number} - {case.name}: still running after {HANG} s")
         return False
     lines = result.stderr.splitlines()
     problems = []

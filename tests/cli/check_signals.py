@@ -27,7 +27,7 @@ TREE = ("sleep 300 & echo $! > {pids}; "
         "(trap '' HUP INT TERM QUIT; exec sleep 302) & echo $! >> {pids}; "
         "echo $$ >> {pids}; exec sleep 303")
 
-WAIT = 30  # seconds: bounds, not expectations
+WAIT = 120  # seconds: bounds against a hang, not expectations
 
 
 def default_signals():
@@ -128,9 +128,11 @@ def check_killed(args, work):
         proc.kill()
         proc.wait()
         return [f"the tree never started: {read(work + '/stderr')[-400:]!r}"]
-    # the last exec may still be under way: its pid is known, its start time too
-    time.sleep(0.2)
-    pids = [(int(pid), start_time(int(pid))) for pid in read(pids_path).split()]
+    # every process of the tree has exec'd its sleep (the last exec may still
+    # be under way when its pid is written)
+    written = [int(pid) for pid in read(pids_path).split()]
+    wait_until(lambda: all(read(f"/proc/{pid}/comm") == "sleep\n" for pid in written), proc)
+    pids = [(pid, start_time(pid)) for pid in written]
     pids = [(pid, started[0]) for pid, started in pids if started]
     proc.send_signal(signal.SIGKILL)
     proc.wait()

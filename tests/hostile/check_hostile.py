@@ -40,7 +40,9 @@ def parse(argv):
     parser.add_argument("--shim", required=True)
     parser.add_argument("--preload", action="store_true")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=60)
+    # seconds a run may take: a bound against a hang, which no run of a
+    # working shim comes near even at load 25 on 2 cores
+    parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--rlimit-as", type=int, help="KiB, as ulimit -v")
     parser.add_argument("--rlimit-nofile", type=int)
     parser.add_argument("--rlimit-nofile-hard", type=int,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define SIGNO 60
@@ -81,15 +82,17 @@ static int install(const char *mode)
 	return strcmp(mode, "none") ? -1 : 0;
 }
 
-/* The child only sleeps until it is killed (at most a minute). */
+/* The child only sleeps until the test kills it or its parent ends (10
+ * minutes at most, should the test itself die). */
 static void fork_sleeper(void)
 {
 	pid_t child = fork();
 
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		keep(2);
 		printf("child %d\n", (int)getpid());
-		for (int i = 0; i < 60; i++)
+		for (int i = 0; i < 600; i++)
 			sleep(1);
 		_exit(0);
 	}

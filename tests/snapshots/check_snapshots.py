@@ -23,6 +23,8 @@ import time
 
 import lkstest
 
+HANG = 120  # seconds: bounds against a hang, not expectations
+
 SIGNO = 60  # the request signal the tests give the shim; busy.c uses it too
 FAILURES = []
 
@@ -78,7 +80,7 @@ class Busy:
         self.expect("ready")
 
     def expect(self, prefix):
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
+        ready, _, _ = select.select([self.proc.stdout], [], [], HANG)
         line = self.proc.stdout.readline().strip() if ready else ""
         if not line.startswith(prefix):
             self.proc.kill()
@@ -93,8 +95,8 @@ class Busy:
     def signals_at_least(self, count):
         """The query's answer once the program's handler counted `count`
         signals (a signal is handled when a thread the kernel picked next
-        runs, not when kill() returns), or the last answer after 30 s."""
-        deadline = time.monotonic() + 30
+        runs, not when kill() returns), or the last answer after HANG s."""
+        deadline = time.monotonic() + HANG
         while True:
             line = self.ask("query", "signals=")
             if int(line.split()[0].split("=")[1]) >= count or time.monotonic() > deadline:
@@ -103,12 +105,12 @@ class Busy:
 
     def finish(self):
         self.proc.stdin.close()
-        return self.proc.wait(timeout=30)
+        return self.proc.wait(timeout=HANG)
 
 
 def request(args, pid, *options):
-    return subprocess.run([args.leakscope, "snapshot", *options, str(pid)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run([args.leakscope, "snapshot", "--timeout", str(HANG), *options,
+                           str(pid)], capture_output=True, text=True, timeout=HANG + 60)
 
 
 # ---- the checks ---------------------------------------------------------------
@@ -202,11 +204,17 @@ def check_request(args, outdir):
 
 
 def control_tid(pid):
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            if f.read().strip() == "leakscope-%d" % SIGNO:
-                return int(tid)
-    return None
+    """The control thread's tid, once it named itself (it does so when it
+    first runs, which a loaded machine may delay), or None after HANG s."""
+    deadline = time.monotonic() + HANG
+    while True:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if f.read().strip() == "leakscope-%d" % SIGNO:
+                    return int(tid)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
 
 def tgkill(pid, tid, signo):
@@ -268,7 +276,7 @@ def check_default_actions(args, outdir):
     for preload in (False, True):
         busy = Busy(args, outdir, "none", 1, preload=preload)
         os.kill(busy.pid, SIGNO)
-        status = busy.proc.wait(timeout=30)
+        status = busy.proc.wait(timeout=HANG)
         check(status == -SIGNO, "no handler (%s): signal %d ends the process: %s"
               % ("under leakscope" if preload else "alone", SIGNO, status))
     busy = Busy(args, outdir, "sysv", 1)
@@ -278,14 +286,14 @@ def check_default_actions(args, outdir):
     out = request(args, busy.pid)
     check(out.returncode == 0, "sysv_signal: requests still answered after the reset")
     os.kill(busy.pid, SIGNO)
-    check(busy.proc.wait(timeout=30) == -SIGNO, "sysv_signal: the next signal ends it")
+    check(busy.proc.wait(timeout=HANG) == -SIGNO, "sysv_signal: the next signal ends it")
 
 
 def check_interval(args, outdir):
     source = os.path.join(args.source_dir, "busy.c")
     kept_line = lkstest.marker_lines(source, "snap-site")["kept"]
     busy = Busy(args, outdir, "none", 2, options=":interval=1")
-    deadline = time.monotonic() + 120  # a loaded machine delays the timer's thread
+    deadline = time.monotonic() + HANG  # a loaded machine delays the timer's thread
     while len(snapshot_files(outdir, "interval")) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     check(busy.finish() == 0, "interval: the program exits 0")

@@ -2,31 +2,27 @@
 /* Stack capture alone, in ns per stack at a given depth: libunwind's
  * unw_backtrace, the shim's CFI walk (its unwind/ files linked in) alone
  * and behind its whole-stack cache, and a frame-pointer walk, the floor (this program is built with frame
- * pointers so that the walk is possible at all). Not a test.
+ * pointers so that the walk is possible at all). Not a test; built by meson
+ * only when asked for (tools/bench/meson.build):
  *
- * cc -O2 -g -fno-omit-frame-pointer -Ishim -Ishim/unwind -Iformat -o capture \
- *    tools/bench/capture.c shim/unwind/{cfi_expr,cfi_program,cfi_rows,cfi_step,cfi_walk,dwarf,pc_cache,registry,stack_bounds,stack_cache}.c \
- *    -lunwind
- * ./capture 5 10 30 100 */
+ * ninja -C build tools/bench/capture && build/tools/bench/capture 5 10 30 100 */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <time.h>
 
+#include "python/python.h"
 #include "unwind.h"
 
 #define LOOPS 200000
 
-/* The arena function the unwinder's pc cache uses. */
-void *lks_reserve(size_t bytes)
+/* The unwinder tells the Python frame reader of a libpython it finds late;
+ * this program has none. */
+void lks_py_object_learned(const struct link_map *map)
 {
-	void *ptr = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	return ptr == MAP_FAILED ? NULL : ptr;
+	(void)map;
 }
 
 /* The caller's registers, as the shim's capture finds them. */

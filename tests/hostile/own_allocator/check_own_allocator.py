@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-TIMEOUT = 30
+TIMEOUT = 120  # seconds a run may take: a bound against a hang (it hung for ever)
 ANNOTATION = re.compile(r"expect-leak:\s*fn=(\S+)\s+blocks=(\d+)\s+bytes=(\d+)")
 
 
