@@ -38,6 +38,7 @@ struct pytype_range {
 };
 
 #define PYT_RANGES_MAX 2048
+#define PYT_RECENT 64
 
 /* A live block as the snapshot saw it: 8-byte aligned (an object always
  * is), so the low bits of its address hold the site's class. */
@@ -65,6 +66,9 @@ struct pytype_set {
 	uint64_t cache_mask, cache_used;
 	size_t cache_bytes;
 	uint32_t epoch;           /* this snapshot's, never 0 */
+	/* the types proven last, direct-mapped: a heap's objects have a few
+	 * types, asked for again and again */
+	struct { uint64_t addr; uint32_t id, epoch; } recent[PYT_RECENT];
 	struct lks_buf types;     /* struct pytype_info; id = index + 1 */
 	struct lks_buf names;     /* NUL-terminated tp_name copies */
 };

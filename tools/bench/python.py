@@ -3,10 +3,13 @@
 """The cost of Python frames (docs/PERFORMANCE.md, "Python programs"): two
 CPython workloads, a JSON round trip and a request loop, run plain, with
 PYTHONMALLOC=malloc alone, with -X tracemalloc=25, and under the shim
-without (python=0) and with Python frames. Medians of N interleaved runs
-of CPU time (user + system of the whole run) and wall time; or, with
---instructions, the instructions each run executes, counted once by
-callgrind (exact and repeatable on a loaded machine).
+without (python=0), with Python frames but no python-exit snapshot
+(python_exit=0), and with everything Python (the default: frames, the
+python-exit snapshot, its typing and retainer chains). Medians of N
+interleaved runs of CPU time (user + system of the whole run) and wall
+time; or, with --instructions, the instructions each run executes,
+counted once by callgrind (exact, and repeatable for one build; between
+two builds the shim's layout moves the share by about a point).
 
 Usage: tools/bench/python.py [--runs N] [--build DIR] [--python EXE]...
                              [--instructions] [--scale F] [--skip LABEL]...
@@ -81,6 +84,9 @@ def configs(shim, work, extra=""):
         ("PYTHONMALLOC=malloc", [], {"PYTHONMALLOC": "malloc"}),
         ("tracemalloc=25", ["-X", "tracemalloc=25"], {}),
         ("leakscope, python=0", [], dict(preload, LEAKSCOPE_OPTIONS=options + ":python=0")),
+        # the frames alone: no python-exit snapshot (its typing, its chains)
+        ("leakscope, python_exit=0", [],
+         dict(preload, LEAKSCOPE_OPTIONS=options + ":python_exit=0")),
         ("leakscope", [], dict(preload, LEAKSCOPE_OPTIONS=options)),
     ]
 
@@ -92,6 +98,8 @@ def run_once(python, args, env_extra, source, work, count=False):
     env.update(env_extra)
     command = [python] + args + ["-c", source]
     if count:
+        # the same dict layouts every run: the hash seed moves counts too
+        env["PYTHONHASHSEED"] = "0"
         # setarch -R: the same addresses every run, so hashes of them (the
         # stack cache's, the depot's) do not move the count between runs
         command = ["setarch", "-R", "valgrind", "--tool=callgrind",
@@ -151,6 +159,9 @@ def table(python, results, count):
             frames = cpu["leakscope"] - cpu["leakscope, python=0"]
             if own > 0:
                 share = "+%.1f%% of leakscope's own cost" % (100 * frames / own)
+                if "leakscope, python_exit=0" in cpu:
+                    alone = cpu["leakscope, python_exit=0"] - cpu["leakscope, python=0"]
+                    share += " (+%.1f%% without python-exit)" % (100 * alone / own)
         print("| %s | %s | %s |" % (name, " | ".join(cells), share))
 
 
