@@ -439,7 +439,9 @@ struct lks_pyretainer {
 	uint32_t type;         /* string: the object's tp_name; "" for a root */
 	uint32_t module;       /* string: a LKS_RK_PYMODULE root's module name
 	                        * ("" when its md_name is not a compact str) */
-	uint32_t reserved;
+	uint32_t key;          /* string: a root's key in sys.modules; a block's
+	                        * key in the dict two steps before it, which
+	                        * holds it in its keys block; "" when none */
 };
 _Static_assert(sizeof(struct lks_pyretainer) == 16, "lks_pyretainer size");
 

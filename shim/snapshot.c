@@ -221,13 +221,15 @@ static void say_written(int failed, const char *label,
 static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
                           struct lks_snapshot_result *result);
 
-/* The Python sections; the python-exit snapshot's retainer chains with
- * them: the program still holds what module teardown will free. */
+/* The Python sections; with them the retainer chains from the modules of
+ * the snapshots taken while the program runs (in-run, python-exit): the
+ * exit snapshot comes after module teardown, and has the scan's chains. */
 static int write_python(enum lks_reason reason, struct lks_snap_parts *parts,
                         const struct site_sum *sum, struct lks_pytypes *pytypes,
                         uint32_t *header_flags)
 {
-	bool chains = reason == LKS_REASON_PYTHON_EXIT;
+	bool chains = reason != LKS_REASON_EXIT && reason != LKS_REASON__EXIT &&
+	              reason != LKS_REASON_FATAL_SIGNAL && lks_opt.python_retainers;
 
 	return lks_py_snapshot(&(struct lks_py_parts){
 		.info = &parts->buf[LKS_PART_PYTHON], .codes = &parts->buf[LKS_PART_PYCODES],

@@ -13,11 +13,11 @@
 
 #include "../process.h"
 #include "python.h"
+#include "pynames.h"
 #include "pyroom.h"
 #include "pytypes.h"
 #include "pywindow.h"
 
-#define MODULE_NAME_MAX 128
 #define MD_DICT 16            /* PyModuleObject, 3.11 to 3.13 */
 #define MD_NAME 48
 #define SEED UINT32_MAX       /* parent of a module's dict */
@@ -40,7 +40,11 @@ struct walk {
 	                           * is; for a seed, the module object's block */
 	uint32_t *queue;
 	uint64_t head, tail;
-	uint32_t flat[4];         /* str, bytes, int, float: data, no references */
+	uint32_t flat[5];         /* str, bytes, int, float: data, no references;
+	                           * code: its bytecode's caches hold borrowed,
+	                           * maybe stale, pointers */
+	uint32_t dict;            /* the type id of dict */
+	uint64_t sys_modules;     /* the dict object sys.modules; 0: not found */
 	struct target targets[LKS_RETAIN_CHAINS_MAX];
 	uint32_t target_count, found;
 };
@@ -135,7 +139,7 @@ static void scan(void *ctx, uint64_t i, uint64_t from, const uint8_t *bytes, uin
 
 	if (!bytes)
 		return;  /* freed since: that part of the walk ends here */
-	for (uint32_t k = 0; k < 4; k++)
+	for (uint32_t k = 0; k < sizeof(w->flat) / sizeof(w->flat[0]); k++)
 		if (type && type == w->flat[k])
 			return;  /* text and numbers that may look like pointers */
 	if (type && pytype_set_info(w->set, type)->flags & PYTF_HAVE_GC) {
@@ -252,38 +256,78 @@ static void pick_sites(struct walk *w, const struct lks_site *sites, size_t coun
 		w->targets[w->target_count++] = (struct target){ .trace = chosen[i]->trace };
 }
 
-/* md_name, when it is a compact ASCII str; "" otherwise. */
-static void module_name(uint64_t module, char *name)
+/* The dict that sys.modules is: the sys module's dict's "modules". */
+static void find_sys_modules(struct walk *w)
 {
-	const struct lks_py_layout *lay = &lks_pyrt.layout;
-	uint64_t str, type, length;
-	uint32_t state;
+	uint32_t module = type_named(w->set, "module");
+	char name[PYN_TEXT_MAX];
+	uint64_t str, md_dict, modules;
+	int64_t j;
 
-	name[0] = '\0';
-	if (!lks_py_peek(&str, module + MD_NAME, 8) || !lks_py_plausible(str) ||
-	    !lks_py_peek(&type, str + LKS_PY_OB_TYPE, 8) || type != lks_pyrt.str_type ||
-	    !lks_py_peek(&state, str + lay->str_state, 4) ||
-	    !lks_py_peek(&length, str + lay->str_length, 8) || (state & 0x60) != 0x60 ||
-	    length >= MODULE_NAME_MAX || !lks_py_peek(name, str + lay->str_ascii_data, length))
-		return;
-	name[length] = '\0';
+	for (uint64_t i = 0; module && i < w->count && !w->sys_modules; i++) {
+		if (type_of(w, i) != module || !lks_py_peek(&str, object_of(w, i) + MD_NAME, 8) ||
+		    !lks_pyname_str(str, name) || __builtin_strcmp(name, "sys") != 0 ||
+		    !lks_py_peek(&md_dict, object_of(w, i) + MD_DICT, 8))
+			continue;
+		modules = lks_pyname_get(md_dict, "modules");
+		j = find(w, modules);
+		if (j >= 0 && type_of(w, (uint64_t)j) == w->dict &&
+		    modules == object_of(w, (uint64_t)j))
+			w->sys_modules = modules;
+	}
 }
 
-static void python_step(struct walk *w, uint32_t step, uint64_t block, uint64_t module,
+/* A module root's record: its md_name, and the key sys.modules holds it
+ * under ("" when it does not). */
+static void module_step(struct walk *w, uint32_t step, uint64_t module,
                         struct lks_buf *pysteps, struct lks_strtab *strings)
 {
 	struct lks_pyretainer record = { .step = step };
-	char name[MODULE_NAME_MAX];
+	char name[PYN_TEXT_MAX];
+	uint64_t str;
 
-	if (module) {
-		module_name(module, name);
-		record.module = lks_strtab_add(strings, name);
-	} else if (type_of(w, block)) {
-		record.type = lks_strtab_add(strings, (const char *)w->set->names.bytes +
-		                                      pytype_set_info(w->set, type_of(w, block))->name_at);
-	} else {
+	if (!lks_py_peek(&str, module + MD_NAME, 8) || !lks_pyname_str(str, name))
+		name[0] = '\0';
+	record.module = lks_strtab_add(strings, name);
+	if (w->sys_modules && lks_pyname_key_of(w->sys_modules, module, name))
+		record.key = lks_strtab_add(strings, name);
+	lks_buf_append(pysteps, &record, sizeof(record));
+}
+
+/* The key of the dict two steps up the path whose keys block (the step
+ * between) holds path[i]; "" when path[i] is not held that way. */
+static void key_of_step(struct walk *w, const uint32_t *path, uint32_t depth, uint32_t i,
+                        char *key)
+{
+	uint32_t holder, keys;
+
+	key[0] = '\0';
+	if (i + 2 >= depth)
 		return;
-	}
+	holder = path[i + 2];
+	keys = path[i + 1];
+	if (type_of(w, holder) != w->dict || type_of(w, keys) ||
+	    w->via[keys] != object_of(w, holder) - block_addr(w, holder) + PYN_MA_KEYS)
+		return;
+	lks_pyname_key_at(object_of(w, holder), block_addr(w, keys) + w->via[path[i]], key);
+}
+
+/* A block's record, when it is a proven object: its type, and the key
+ * of the dict that holds it. */
+static void block_step(struct walk *w, uint32_t step, const uint32_t *path, uint32_t depth,
+                       uint32_t i, struct lks_buf *pysteps, struct lks_strtab *strings)
+{
+	struct lks_pyretainer record = { .step = step };
+	uint32_t type = type_of(w, path[i]);
+	char key[PYN_TEXT_MAX];
+
+	if (!type)
+		return;
+	record.type = lks_strtab_add(strings, (const char *)w->set->names.bytes +
+	                                      pytype_set_info(w->set, type)->name_at);
+	key_of_step(w, path, depth, i, key);
+	if (key[0])
+		record.key = lks_strtab_add(strings, key);
 	lks_buf_append(pysteps, &record, sizeof(record));
 }
 
@@ -303,7 +347,7 @@ static void write_chain(struct walk *w, uint32_t chain, uint32_t target, struct 
 		return;  /* too long to show whole: no chain rather than half a one */
 	module = object_of(w, w->via[at]);
 	step = (struct lks_retainer_step){ .chain = chain, .kind = LKS_RK_PYMODULE, .addr = module };
-	python_step(w, (uint32_t)(steps->len / sizeof(step)), 0, module, pysteps, strings);
+	module_step(w, (uint32_t)(steps->len / sizeof(step)), module, pysteps, strings);
 	lks_buf_append(steps, &step, sizeof(step));
 	for (uint32_t i = depth; i-- > 0; ) {
 		step = (struct lks_retainer_step){ .chain = chain, .kind = LKS_RK_BLOCK,
@@ -311,7 +355,8 @@ static void write_chain(struct walk *w, uint32_t chain, uint32_t target, struct 
 			.size = w->blocks[path[i]].size };
 		if (i > 0)
 			step.offset = w->via[path[i - 1]];
-		python_step(w, (uint32_t)(steps->len / sizeof(step)), path[i], 0, pysteps, strings);
+		block_step(w, (uint32_t)(steps->len / sizeof(step)), path, depth, i, pysteps,
+		           strings);
 		lks_buf_append(steps, &step, sizeof(step));
 	}
 }
@@ -363,9 +408,13 @@ int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, si
 	w.flat[1] = type_named(w.set, "bytes");
 	w.flat[2] = type_named(w.set, "int");
 	w.flat[3] = type_named(w.set, "float");
+	w.flat[4] = type_named(w.set, "code");
+	w.dict = type_named(w.set, "dict");
 	w.windows->pid = getpid();
 	seed_modules(&w);
 	walk(&w);
+	if (w.found)
+		find_sys_modules(&w);
 	for (uint32_t t = 0; t < w.target_count; t++)
 		if (w.targets[t].block)
 			write_chain(&w, chain++, w.targets[t].block - 1, steps, pysteps, strings);
