@@ -28,7 +28,8 @@ int out_text(FILE *out, const struct model_report *report,
 int out_json(FILE *out, const struct model_report *report,
 	     const struct gate_verdict *verdict);
 /* One retainer chain as `report --retainers` prints it (without colour),
- * and its JSON members "site_bytes", "site_blocks" and "steps". */
+ * and its JSON members "site_bytes", "site_blocks", "suppressed" and
+ * "steps". */
 void out_text_chain(FILE *out, const struct model_retainer *chain);
 struct json;
 void out_json_chain(struct json *j, const struct model_retainer *chain);

@@ -166,6 +166,7 @@ void out_json_chain(struct json *j, const struct model_retainer *chain)
 {
 	jw_uint(j, "site_bytes", chain->site ? chain->site->bytes : 0);
 	jw_uint(j, "site_blocks", chain->site ? chain->site->blocks : 0);
+	jw_str(j, "suppressed", chain->site ? chain->site->suppressed_by : NULL);
 	jw_open(j, "steps", '[');
 	for (size_t k = 0; k < chain->step_count; k++)
 		put_retainer_step(j, &chain->steps[k]);
@@ -181,7 +182,6 @@ static void put_retainers(struct json *j, const struct model_process *p)
 
 		jw_open(j, NULL, '{');
 		out_json_chain(j, chain);
-		jw_str(j, "suppressed", chain->site ? chain->site->suppressed_by : NULL);
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');
