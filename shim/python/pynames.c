@@ -17,7 +17,7 @@
 #define DK_GENERAL 0
 #define DK_UNICODE 1
 #define LOG2_SIZE_MAX 30
-#define CHUNK 64              /* entries read at once */
+#define CHUNK 32              /* entries read at once (768 bytes of stack at most) */
 
 struct entries {
 	uint64_t at;              /* the first entry */
