@@ -21,6 +21,8 @@
 #define MD_DICT 16            /* PyModuleObject, 3.11 to 3.13 */
 #define MD_NAME 48
 #define SEED UINT32_MAX       /* parent of a module's dict */
+#define PAGE_SHIFT 12
+#define PAGES_PER_BLOCK 4     /* more pages than that: blocks spread wide */
 
 struct target {
 	uint32_t trace;
@@ -39,6 +41,10 @@ struct walk {
 	uint32_t *via;            /* where in its parent the word that reached it
 	                           * is; for a seed, the module object's block */
 	uint32_t *queue;
+	uint64_t *marks;          /* a bit per block, clear between levels */
+	uint32_t *page_first;     /* per page of [lowest, highest): the first
+	                           * block ending past its start; NULL: none */
+	uint64_t pages;
 	uint64_t head, tail;
 	uint32_t flat[5];         /* str, bytes, int, float: data, no references;
 	                           * code: its bytecode's caches hold borrowed,
@@ -73,13 +79,25 @@ static uint64_t object_of(const struct walk *w, uint64_t i)
 	return block_addr(w, i) + (w->kinds[i] & 3) * 16;
 }
 
-/* The block holding addr, or -1. */
+/* The block holding addr, or -1. Every word of every block reached comes
+ * here: the page index narrows the search to one page's blocks, which
+ * stay in the cache, where a search of all of them missed it at every
+ * step. */
 static int64_t find(const struct walk *w, uint64_t addr)
 {
 	uint64_t lo = 0, hi = w->count;
 
 	if (addr < w->lowest || addr >= w->highest)
 		return -1;
+	if (w->page_first) {
+		uint64_t page = (addr - w->lowest) >> PAGE_SHIFT;
+
+		lo = w->page_first[page];
+		hi = page + 1 < w->pages ? w->page_first[page + 1] + 1 : w->count;
+		hi = hi < w->count ? hi : w->count;
+		if (lo >= hi)
+			return -1;
+	}
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
@@ -111,9 +129,11 @@ static uint32_t type_named(struct pytype_set *set, const char *name)
 
 static void reached(struct walk *w, uint32_t parent, uint64_t offset, uint64_t value)
 {
-	int64_t j = find(w, value);
+	int64_t j;
 
-	if (j < 0 || w->parent[j])
+	/* what CPython points at, an object or a slot of references, is
+	 * 8-byte aligned */
+	if (value & 7 || (j = find(w, value)) < 0 || w->parent[j])
 		return;
 	/* an object only at its start; a buffer anywhere (3.11's split-dict
 	 * values are pointed at past a prefix) */
@@ -154,33 +174,24 @@ static void scan(void *ctx, uint64_t i, uint64_t from, const uint8_t *bytes, uin
 	}
 }
 
-/* Block indices ascending, so addresses are (heapsort: no recursion, no
- * memory). */
-static void sift(uint32_t *list, uint64_t at, uint64_t count)
+/* A level's block indices ascending, so addresses are: each marked in a
+ * bitmap of all blocks, then read back in order (a level is a good part
+ * of the heap, and a comparison sort of it missed the cache at every
+ * step). Indices are unique: a block enters the queue once. */
+static void sort_level(struct walk *w, uint32_t *list, uint64_t count)
 {
-	for (uint64_t child; (child = 2 * at + 1) < count; at = child) {
-		uint32_t kept = list[at];
+	uint64_t low = UINT64_MAX, high = 0, at = 0;
 
-		if (child + 1 < count && list[child + 1] > list[child])
-			child++;
-		if (kept >= list[child])
-			return;
-		list[at] = list[child];
-		list[child] = kept;
+	for (uint64_t i = 0; i < count; i++) {
+		w->marks[list[i] >> 6] |= 1ull << (list[i] & 63);
+		low = list[i] < low ? list[i] : low;
+		high = list[i] > high ? list[i] : high;
 	}
-}
-
-static void sort_indices(uint32_t *list, uint64_t count)
-{
-	for (uint64_t at = count / 2; at-- > 0; )
-		sift(list, at, count);
-	for (uint64_t end = count; end-- > 1; ) {
-		uint32_t top = list[0];
-
-		list[0] = list[end];
-		list[end] = top;
-		sift(list, 0, end);
-	}
+	for (uint64_t word = low >> 6; count && word <= high >> 6; word++)
+		for (uint64_t bits = w->marks[word]; bits; bits &= bits - 1)
+			list[at++] = (uint32_t)(word << 6 | (uint64_t)__builtin_ctzll(bits));
+	for (uint64_t word = low >> 6; count && word <= high >> 6; word++)
+		w->marks[word] = 0;
 }
 
 /* Breadth first, one level at a time: a level's blocks are read in
@@ -190,7 +201,7 @@ static void walk(struct walk *w)
 	while (w->head < w->tail && w->found < w->target_count) {
 		uint64_t level_end = w->tail;
 
-		sort_indices(w->queue + w->head, level_end - w->head);
+		sort_level(w, w->queue + w->head, level_end - w->head);
 		pywindows_read(w->windows, &(struct pywindow_list){
 			.blocks = w->blocks, .list = w->queue + w->head,
 			.count = level_end - w->head, .whole = true, .give = scan, .ctx = w });
@@ -361,18 +372,46 @@ static void write_chain(struct walk *w, uint32_t chain, uint32_t target, struct 
 	}
 }
 
+/* Each page's first block ending past its start (blocks are sorted by
+ * address and do not overlap, so their ends are sorted too). */
+static void index_pages(struct walk *w)
+{
+	uint64_t i = 0;
+
+	for (uint64_t page = 0; page < w->pages; page++) {
+		uint64_t start = w->lowest + (page << PAGE_SHIFT);
+
+		while (i < w->count && block_addr(w, i) + w->blocks[i].size <= start)
+			i++;
+		w->page_first[page] = (uint32_t)i;
+	}
+}
+
 /* The walk's arrays, kept with the typing's state; only `parent` must
- * start zeroed (the others are written before they are read). */
+ * start zeroed (the others are written before they are read). The page
+ * index only for a heap, not for blocks spread over the address space. */
 static bool arrays(struct walk *w, struct lks_pytypes *types)
 {
-	uint32_t *room = lks_pytypes_scratch(types, w->count * 3 * sizeof(uint32_t));
+	uint64_t pages = ((w->highest - w->lowest) >> PAGE_SHIFT) + 1, words = w->count / 64 + 1;
+	bool indexed = pages <= w->count * PAGES_PER_BLOCK + 4096;
+	uint64_t *room = lks_pytypes_scratch(types, words * 8 + (w->count * 3 +
+	                                     (indexed ? pages : 0)) * sizeof(uint32_t));
+	uint32_t *arrays;
 
 	if (!room)
 		return false;
-	w->parent = room;
-	w->via = room + w->count;
-	w->queue = room + 2 * w->count;
+	w->marks = room;
+	arrays = (uint32_t *)(room + words);
+	w->parent = arrays;
+	w->via = arrays + w->count;
+	w->queue = arrays + 2 * w->count;
+	__builtin_memset(w->marks, 0, words * 8);
 	__builtin_memset(w->parent, 0, w->count * sizeof(*w->parent));
+	if (indexed) {
+		w->page_first = arrays + 3 * w->count;
+		w->pages = pages;
+		index_pages(w);
+	}
 	return true;
 }
 
@@ -400,10 +439,12 @@ int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, si
 
 	w.blocks = lks_pytypes_blocks(types, &w.count);
 	pick_sites(&w, sites, count);
-	if (!w.kinds || !w.count || w.count >= SEED || !w.target_count || !arrays(&w, types))
+	if (!w.kinds || !w.count || w.count >= SEED || !w.target_count)
 		return 0;  /* no chains: nothing claims there are */
 	w.lowest = block_addr(&w, 0);
 	w.highest = block_addr(&w, w.count - 1) + w.blocks[w.count - 1].size;
+	if (!arrays(&w, types))
+		return 0;
 	w.flat[0] = type_named(w.set, "str");
 	w.flat[1] = type_named(w.set, "bytes");
 	w.flat[2] = type_named(w.set, "int");
