@@ -11,7 +11,8 @@
  * empty; each knows the range of addresses it held since its reset, so a
  * remove skips the ones that cannot hold its block. No entry ever moves,
  * so a remove or a snapshot reader needs no lock and never waits for
- * another thread, and neither an insert nor a remove writes a shared word
+ * another thread (an insert waits only when the current generation is
+ * full while another thread rotates: claim_again), and neither an insert nor a remove writes a shared word
  * but its own slot (and the range, while the heap grows).
  *
  * A slot's key goes EMPTY -> CLAIMED -> addr -> TOMB -> CLAIMED -> ... The
@@ -21,6 +22,8 @@
  * Recycling turns every free slot of a generation CLOSED, which no insert
  * may claim, before it resets them: see generation_recycle. */
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -28,8 +31,7 @@
 /* Key values below KEY_LIVE are states; any other key is a block address
  * (malloc never returns an address in the first page) with the block's
  * family in its top byte (user addresses stay below 2^56, even with 5-level
- * page tables): a free then reads nothing but its key, one aligned word,
- * where the whole slot straddles two cache lines for a quarter of slots. */
+ * page tables): a free then reads nothing but its key. */
 #define KEY_EMPTY 0u      /* never used since the last reset: ends a probe */
 #define KEY_TOMB 1u       /* freed: probes go on, inserts may claim it */
 #define KEY_CLOSED 2u     /* generation being recycled: nobody claims it */
@@ -49,16 +51,21 @@
 #define SEQ_BATCH 1024
 #define USED_BATCH 64
 
-struct entry {
-	uint64_t key;      /* address | family << FAMILY_SHIFT, or a state */
+/* A slot is its key (address | family << FAMILY_SHIFT, or a state) in one
+ * array and its payload in another: a free and an insert's probes read
+ * only keys, 8 bytes a slot, so the lines every call touches are a third
+ * of the table and stay in the core's cache far longer (the payloads are
+ * written once, by the insert, and read by snapshots and realloc). */
+struct payload {
 	uint64_t size;
 	uint32_t trace;
 	uint32_t seq;
 };
-_Static_assert(sizeof(struct entry) == 24, "24 bytes per slot");
+_Static_assert(sizeof(struct payload) == 16, "16 bytes of payload a slot");
 
 struct generation {
-	struct entry *slots;
+	uint64_t *keys;     /* atomic each */
+	struct payload *payloads;  /* the same mapping, after the keys */
 	uint64_t count;     /* slots; written before gen_count publishes it */
 	uint32_t epoch;     /* atomic: odd while being recycled */
 	uint64_t low, high; /* atomic: addresses held since the last reset */
@@ -301,15 +308,20 @@ static bool generation_create(struct shard *shard, uint32_t index, uint64_t slot
 	struct generation *gen = &shard->generations[index];
 
 	/* Past the first, a generation is written all over before it rotates
-	 * (MIN_SLOTS slots: 96 pages, each with 170 slots); committed now,
+	 * (MIN_SLOTS slots: 32 pages of keys, 64 of payloads); committed now,
 	 * its pages cost no fault each, or two (claim_slot reads before its
 	 * CAS, so a page is first mapped to the zero page, then copied). */
-	gen->slots = slot_count < MIN_SLOTS ? lks_map_growth(slot_count * sizeof(struct entry))
-	             : lks_map_growth_committed(slot_count * sizeof(struct entry));
-	if (!gen->slots) {
+	uint64_t keys_bytes = (slot_count * sizeof(uint64_t) + 63) & ~(uint64_t)63;
+	uint64_t bytes = keys_bytes + slot_count * sizeof(struct payload);
+	char *mapped = slot_count < MIN_SLOTS ? lks_map_growth(bytes)
+	               : lks_map_growth_committed(bytes);
+
+	if (!mapped) {
 		say_stopped();
 		return false;
 	}
+	gen->keys = (uint64_t *)mapped;
+	gen->payloads = (struct payload *)(mapped + keys_bytes);
 	gen->count = slot_count;
 	range_reset(gen);
 	/* release: slots, count and range are visible to whoever sees it */
@@ -332,14 +344,14 @@ static uint64_t live_in(const struct generation *gen)
 	uint64_t live = 0;
 
 	for (uint64_t at = 0; at < gen->count; at++)
-		live += __atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) >= KEY_CLAIMED;
+		live += __atomic_load_n(&gen->keys[at], __ATOMIC_RELAXED) >= KEY_CLAIMED;
 	return live;
 }
 
 static bool holds_any(const struct generation *gen)
 {
 	for (uint64_t at = 0; at < gen->count; at++)
-		if (__atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) >= KEY_CLAIMED)
+		if (__atomic_load_n(&gen->keys[at], __ATOMIC_RELAXED) >= KEY_CLAIMED)
 			return true;
 	return false;
 }
@@ -351,7 +363,7 @@ static bool holds_any(const struct generation *gen)
 static bool close_all(struct generation *gen)
 {
 	for (uint64_t at = 0; at < gen->count; at++) {
-		uint64_t *key = &gen->slots[at].key;
+		uint64_t *key = &gen->keys[at];
 		uint64_t seen = __atomic_load_n(key, __ATOMIC_RELAXED);
 
 		do {
@@ -370,8 +382,8 @@ static bool close_all(struct generation *gen)
 static void reopen(struct generation *gen)
 {
 	for (uint64_t at = 0; at < gen->count; at++)
-		if (__atomic_load_n(&gen->slots[at].key, __ATOMIC_RELAXED) == KEY_CLOSED)
-			__atomic_store_n(&gen->slots[at].key, KEY_TOMB, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&gen->keys[at], __ATOMIC_RELAXED) == KEY_CLOSED)
+			__atomic_store_n(&gen->keys[at], KEY_TOMB, __ATOMIC_RELAXED);
 }
 
 /* A retired generation with no entry left is reset and reused. An insert
@@ -398,7 +410,7 @@ static bool generation_recycle(struct generation *gen, uint64_t slot_count)
 	 * (acquire) then sees the odd epoch, or a later one */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	for (uint64_t at = 0; at < gen->count; at++)
-		__atomic_store_n(&gen->slots[at].key, KEY_EMPTY, __ATOMIC_RELAXED);
+		__atomic_store_n(&gen->keys[at], KEY_EMPTY, __ATOMIC_RELAXED);
 	range_reset(gen);
 	/* relaxed: only fill levels */
 	__atomic_store_n(&gen->used, 0, __ATOMIC_RELAXED);
@@ -466,8 +478,8 @@ static void maybe_rotate(struct shard *shard, uint32_t index)
 
 /* A shard gets its first generation on its first insert: a shard never
  * used costs nothing (reading untouched slots would commit them). If
- * another thread is creating it right now, this insert is counted missed
- * rather than wait. */
+ * another thread is creating it right now, the insert waits for that
+ * thread as for a rotation (claim_again). */
 static __attribute__((noinline)) bool shard_start(struct shard *shard)
 {
 	if (rotation_begin(shard)) {
@@ -509,9 +521,9 @@ static bool claimed_in_epoch(struct generation *gen, uint32_t epoch, uint64_t *k
 }
 
 /* at: the key's home slot in generation index. */
-/* The slot claimed for addr, left CLAIMED for the caller to fill and
- * publish, or NULL. */
-static inline __attribute__((always_inline)) struct entry *claim_slot(struct shard *shard,
+/* The payload of the slot claimed for addr, or NULL; its key, left
+ * CLAIMED for the caller to fill the payload and publish, is mine.claimed. */
+static inline __attribute__((always_inline)) struct payload *claim_slot(struct shard *shard,
                                                                        uint32_t index,
                                                                        uint64_t addr, uint64_t at)
 {
@@ -523,20 +535,20 @@ static inline __attribute__((always_inline)) struct entry *claim_slot(struct sha
 		return NULL;  /* being recycled: not current any more */
 	range_widen(gen, addr);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
-		struct entry *slot = &gen->slots[at];
+		uint64_t *slot_key = &gen->keys[at];
 		/* relaxed: only a hint; the CAS below decides */
-		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
+		uint64_t key = __atomic_load_n(slot_key, __ATOMIC_RELAXED);
 
 		/* acquire on success: pairs with the remover's release (its
 		 * payload reads are done before our writes below) and with the
 		 * reset's release fence (the epoch check then sees the change) */
 		if (key > KEY_TOMB ||
-		    !__atomic_compare_exchange_n(&slot->key, &key, KEY_CLAIMED, false,
+		    !__atomic_compare_exchange_n(slot_key, &key, KEY_CLAIMED, false,
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
-		if (lks_unlikely(!claimed_in_epoch(gen, epoch, &slot->key)))
+		if (lks_unlikely(!claimed_in_epoch(gen, epoch, slot_key)))
 			return NULL;
-		mine.claimed = &slot->key;
+		mine.claimed = slot_key;
 		if (key == KEY_EMPTY && ++mine.used == USED_BATCH) {
 			mine.used = 0;
 			/* relaxed: a rough fill level; rotating late costs probes */
@@ -544,7 +556,7 @@ static inline __attribute__((always_inline)) struct entry *claim_slot(struct sha
 			    gen->count / 4 * 3)
 				maybe_rotate(shard, index);
 		}
-		return slot;
+		return &gen->payloads[at];
 	}
 	return NULL;
 }
@@ -566,7 +578,8 @@ void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint)
 	hint->generation = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
 	gen = &shard->generations[hint->generation];
 	hint->home = slot_of(addr, gen->count);
-	__builtin_prefetch(&gen->slots[hint->home], 1, 3);
+	__builtin_prefetch(&gen->keys[hint->home], 1, 3);
+	__builtin_prefetch(&gen->payloads[hint->home], 1, 3);
 }
 
 /* No shared counter and no fence: a late insert into a generation being
@@ -581,32 +594,76 @@ static __attribute__((noinline)) void give_back_claim(void)
 	mine.claimed = NULL;
 }
 
-/* A generation never changes its slot count (a recycled one keeps it):
- * the hint's home slot holds while the generation is still current. */
-/* After a rotation since the prefetch, or the shard's first insert. */
-static __attribute__((noinline)) struct entry *claim_again(const struct lks_live_hint *hint)
+/* Inserts that found the current generation full while another thread of
+ * this process rotated the shard (or made its first generation) wait for
+ * it: a rotation takes tens of microseconds, and the current generation
+ * keeps a quarter of its slots for them (the first one only 256), but a
+ * rotating thread descheduled on a loaded machine left hundreds of blocks
+ * unrecorded (stress_recycle at load 25). The wait is bounded: a thread
+ * stopped in a rotation (a debugger, a jump out of a signal handler) costs
+ * the blocks made meanwhile, not a hang, and after one wait ran out none
+ * waits again. */
+#define ROTATION_PAUSE_NS 20000
+#define ROTATION_PAUSES 10000    /* at least 0.2 s; with timer slack about 0.7 */
+#define CLAIM_ROUNDS 6           /* 3 tries, then up to 3 rotations waited for */
+static int rotation_waits_off;   /* atomic */
+
+/* True once the rotation another thread held when called has ended. */
+static bool rotation_awaited(struct shard *shard)
+{
+	const struct timespec pause = { 0, ROTATION_PAUSE_NS };
+	pid_t self = getpid();
+
+	for (int paused = 0; paused < ROTATION_PAUSES; paused++) {
+		/* acquire: that rotation's table writes */
+		pid_t holder = __atomic_load_n(&shard->rotating, __ATOMIC_ACQUIRE);
+
+		/* not held, held by a forked parent's thread (rotation_begin takes
+		 * that over) or this thread's own, left by a jump */
+		if (holder != self || mine.rotating == shard)
+			return holder != self && paused > 0;
+		if (__atomic_load_n(&rotation_waits_off, __ATOMIC_RELAXED))
+			return false;
+		syscall(SYS_nanosleep, &pause, NULL);
+	}
+	__atomic_store_n(&rotation_waits_off, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+/* After a rotation since the prefetch, or the shard's first insert. A
+ * generation never changes its slot count (a recycled one keeps it): the
+ * hint's home slot holds while the generation is still current. */
+static __attribute__((noinline)) struct payload *claim_again(const struct lks_live_hint *hint)
 {
 	struct shard *shard = hint->shard;
 
-	for (int attempt = 0; attempt < 3 && shard_ready(shard); attempt++) {
-		/* acquire: a new generation's slots, or a recycled one's reset */
-		uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
-		struct entry *slot = claim_slot(shard, index, hint->addr,
-		                                slot_of(hint->addr, shard->generations[index].count));
+	for (int round = 0; round < CLAIM_ROUNDS; round++) {
+		bool ready = shard_ready(shard);
 
-		if (lks_likely(slot != NULL))
-			return slot;
-		maybe_rotate(shard, index);
+		if (ready) {
+			/* acquire: a new generation's slots, or a recycled one's reset */
+			uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+			struct payload *slot = claim_slot(shard, index, hint->addr,
+			                                  slot_of(hint->addr,
+			                                          shard->generations[index].count));
+
+			if (lks_likely(slot != NULL))
+				return slot;
+			maybe_rotate(shard, index);
+		}
+		/* three tries, then more only after a rotation another thread held */
+		if ((!ready || round >= 2) && !rotation_awaited(shard))
+			break;
 	}
 	return NULL;
 }
 
 /* The prefetch's generation still current (it was made before the hint
  * was, so the shard is ready): its home slot holds. */
-static inline struct entry *claim(const struct lks_live_hint *hint)
+static inline struct payload *claim(const struct lks_live_hint *hint)
 {
 	struct shard *shard = hint->shard;
-	struct entry *slot = NULL;
+	struct payload *slot = NULL;
 
 	/* acquire: a recycled generation's reset */
 	if (lks_likely(hint->generation == __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE)))
@@ -617,7 +674,7 @@ static inline struct entry *claim(const struct lks_live_hint *hint)
 void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
                             uint8_t family)
 {
-	struct entry *slot;
+	struct payload *slot;
 
 	if (lks_unlikely(mine.claimed != NULL))
 		give_back_claim();
@@ -630,7 +687,7 @@ void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uin
 	__atomic_store_n(&slot->size, size, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->trace, trace, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->seq, next_seq(), __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->key, hint->addr | (uint64_t)family << FAMILY_SHIFT,
+	__atomic_store_n(mine.claimed, hint->addr | (uint64_t)family << FAMILY_SHIFT,
 	                 __ATOMIC_RELEASE);
 	mine.claimed = NULL;
 	count_event(COUNT_ALLOCS);
@@ -656,15 +713,17 @@ static inline __attribute__((always_inline)) int remove_from(struct generation *
 		return -1;
 	at = slot_of(addr, gen->count);
 	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
-		struct entry *slot = &gen->slots[at];
+		uint64_t *slot_key = &gen->keys[at];
 		/* acquire: the payload read below is the one published with key */
-		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
+		uint64_t key = __atomic_load_n(slot_key, __ATOMIC_ACQUIRE);
 
 		if (key == KEY_EMPTY)
 			return -1;
 		if ((key & ADDR_MASK) != addr)
 			continue;  /* TOMB, CLOSED, CLAIMED or another block */
 		if (out) {
+			const struct payload *slot = &gen->payloads[at];
+
 			out->size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 			out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 			out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
@@ -674,7 +733,7 @@ static inline __attribute__((always_inline)) int remove_from(struct generation *
 		/* fails only for a double free racing with itself; release:
 		 * the payload reads above are done before a new claimer's
 		 * writes (its CAS acquires) */
-		if (!__atomic_compare_exchange_n(&slot->key, &key, KEY_TOMB, false,
+		if (!__atomic_compare_exchange_n(slot_key, &key, KEY_TOMB, false,
 		                                 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return -1;
 		count_event(COUNT_FREES);
@@ -738,13 +797,13 @@ struct slot_walk {
 static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 {
 	const struct slot_walk *walk = arg;
-	struct entry *base = walk->gen->slots;
+	uint64_t *base = walk->gen->keys;
 	uint64_t first = (lo - (uint64_t)(uintptr_t)base) / sizeof(*base);
-	uint64_t end = (hi - (uint64_t)(uintptr_t)base + sizeof(*base) - 1) / sizeof(*base);
+	uint64_t end = (hi - (uint64_t)(uintptr_t)base) / sizeof(*base);
 
 	for (uint64_t at = first; at < end && at < walk->gen->count; at++) {
-		struct entry *slot = &base[at];
-		uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
+		const struct payload *slot = &walk->gen->payloads[at];
+		uint64_t key = __atomic_load_n(&base[at], __ATOMIC_ACQUIRE);
 		struct lks_block block;
 
 		if (key < KEY_LIVE)
@@ -754,7 +813,7 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 		block.seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		/* freed meanwhile: skip it, the snapshot is per-block atomic */
-		if (__atomic_load_n(&slot->key, __ATOMIC_RELAXED) != key)
+		if (__atomic_load_n(&base[at], __ATOMIC_RELAXED) != key)
 			continue;
 		block.addr = key & ADDR_MASK;
 		block.family = (uint8_t)(key >> FAMILY_SHIFT);
@@ -779,9 +838,10 @@ void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx
 
 		for (uint32_t i = 0; i < count; i++) {
 			struct slot_walk walk = { &shards[s].generations[i], visit, ctx };
-			uint64_t lo = (uint64_t)(uintptr_t)walk.gen->slots;
+			uint64_t lo = (uint64_t)(uintptr_t)walk.gen->keys;
 
-			lks_touched_foreach(pagemap_fd, lo, lo + walk.gen->count * sizeof(struct entry),
+			/* the keys' pages: a live key's payload was written */
+			lks_touched_foreach(pagemap_fd, lo, lo + walk.gen->count * sizeof(uint64_t),
 			                    visit_slots, &walk);
 		}
 	}

@@ -46,10 +46,10 @@ bool lks_resolve_at_start(void)
  * Blocks carry a 16-byte header holding their size, so that realloc of an
  * arena block can copy it out. free() of an arena block does nothing. */
 
-#define ARENA_BYTES (256 * 1024)
+#define ARENA_BYTES LKS_BOOTSTRAP_BYTES
 #define ARENA_HEADER 16
 
-static _Alignas(64) unsigned char arena[ARENA_BYTES];
+_Alignas(64) unsigned char lks_bootstrap_arena[ARENA_BYTES];
 static size_t arena_used;      /* atomic bump pointer */
 static uint64_t arena_blocks;  /* atomic: reported as bootstrap_allocs */
 
@@ -66,16 +66,9 @@ void *lks_bootstrap_alloc(size_t size, size_t align)
 	if (old + need > ARENA_BYTES)
 		return NULL;
 	start = (old + ARENA_HEADER + align - 1) & ~(align - 1);
-	memcpy(&arena[start - ARENA_HEADER], &size, sizeof(size));
+	memcpy(&lks_bootstrap_arena[start - ARENA_HEADER], &size, sizeof(size));
 	__atomic_fetch_add(&arena_blocks, 1, __ATOMIC_RELAXED);
-	return &arena[start];  /* static storage: already zero, calloc is free */
-}
-
-bool lks_bootstrap_owns(const void *ptr)
-{
-	const unsigned char *byte = ptr;
-
-	return byte >= arena && byte < arena + ARENA_BYTES;
+	return &lks_bootstrap_arena[start];  /* static storage: already zero, calloc is free */
 }
 
 size_t lks_bootstrap_size(const void *ptr)

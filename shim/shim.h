@@ -53,7 +53,13 @@ static inline bool lks_real_known(void *const *slot)
 }
 bool lks_resolve_at_start(void);  /* LKS_REAL_AT_START; false without malloc or free */
 void *lks_bootstrap_alloc(size_t size, size_t align);
-bool lks_bootstrap_owns(const void *ptr);
+#define LKS_BOOTSTRAP_BYTES (256 * 1024)
+extern unsigned char lks_bootstrap_arena[LKS_BOOTSTRAP_BYTES];
+/* Inline: every free asks. */
+static inline bool lks_bootstrap_owns(const void *ptr)
+{
+	return (uintptr_t)ptr - (uintptr_t)lks_bootstrap_arena < LKS_BOOTSTRAP_BYTES;
+}
 size_t lks_bootstrap_size(const void *ptr);
 uint64_t lks_bootstrap_count(void);
 

@@ -18,21 +18,23 @@ import subprocess
 import sys
 
 
-def symbols(obj):
-    """(defined global names, undefined names) of one object file."""
-    out = subprocess.run(["nm", "-P", obj], check=True, capture_output=True,
+def symbols(objects):
+    """{object: (defined global names, undefined names)}, from one nm run
+    (one per object took a minute on a loaded machine)."""
+    out = subprocess.run(["nm", "-P", "-A"] + objects, check=True, capture_output=True,
                          text=True).stdout
-    defined, undefined = set(), set()
+    table = {obj: (set(), set()) for obj in objects}
     for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 2:
+        obj, _, rest = line.partition(": ")
+        fields = rest.split()
+        if obj not in table or len(fields) < 2:
             continue
         name, kind = fields[0], fields[1]
         if kind in ("U", "w"):
-            undefined.add(name)
+            table[obj][1].add(name)
         elif kind.isupper():
-            defined.add(name)
-    return defined, undefined
+            table[obj][0].add(name)
+    return table
 
 
 SHIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shim")
@@ -63,7 +65,7 @@ def build_graph(build):
     objects = sorted(glob.glob(os.path.join(build, "shim", "libleakscope.so.p", "*.o")))
     if not objects:
         sys.exit(f"shimgraph: no shim objects under {build}/shim/libleakscope.so.p")
-    table = {file_name(obj): symbols(obj) for obj in objects}
+    table = {file_name(obj): names for obj, names in symbols(objects).items()}
     owner = {}
     for name, (defined, _) in table.items():
         for symbol in defined:

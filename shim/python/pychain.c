@@ -27,10 +27,16 @@ struct kept_chain {
 	uint32_t count;                 /* frames read */
 	uint32_t pyseq;                 /* the walk's frames, interned */
 	uint32_t used;                  /* the thread's clock at its last find or keep */
-	uint64_t code[PYCHAIN_MAX];
+	uint64_t code[PYCHAIN_MAX];     /* a C-stack frame's too: compared all the same */
 	uint64_t instr[PYCHAIN_MAX];
 	uint64_t tag[PYCHAIN_MAX];      /* its tagged frame; 0 for a C-stack frame */
-	uint8_t flags[PYCHAIN_MAX];     /* PYCHAIN_*: all the walk decides by */
+	uint16_t state[PYCHAIN_MAX];    /* lks_pychain_state: all else the walk decides by */
+};
+
+/* The layout's offsets that a compare reads, set once at start. */
+struct frame_offsets {
+	uint32_t code, instr, previous, state;
+	uint16_t state_mask;
 };
 
 /* A thread's chains live in a pool mapped on first use, not in static TLS
@@ -51,6 +57,7 @@ struct thread_chains {
 
 struct lks_py_freewatch lks_py_freewatch;
 static struct thread_chains *chunks[CHUNKS];  /* atomic, mapped on use */
+static struct frame_offsets offsets;
 static uint32_t adopt_from;                   /* atomic: a slot likely free */
 static pthread_key_t chains_key;
 static bool chains_key_made;
@@ -69,13 +76,15 @@ static void give_back(void *held)
 	__atomic_store_n(&chains->held, 0, __ATOMIC_RELEASE);
 }
 
-void lks_pychain_start(uint64_t code_type)
+void lks_pychain_start(uint64_t code_type, const struct lks_py_layout *lay)
 {
 	const uint64_t *type = (const uint64_t *)(uintptr_t)code_type;
 
 	/* the free path reads a block's type where a code object's would be */
-	if (type[TP_FLAGS / 8] & TP_PREHEADER)
+	if ((type[TP_FLAGS / 8] & TP_PREHEADER) || !lay->state_mask)
 		return;
+	offsets = (struct frame_offsets){ lay->fr_code, lay->fr_instr, lay->fr_previous,
+	                                  lay->fr_state, lay->state_mask };
 	chains_key_made = pthread_key_create(&chains_key, give_back) == 0;
 	lks_py_freewatch.code_size = type[LKS_PY_TP_BASICSIZE / 8];
 	/* release: code_size before it. A free that still sees 0 is of no code
@@ -128,41 +137,28 @@ static __attribute__((noinline)) struct thread_chains *adopt(void)
 	return NULL;
 }
 
-/* The layout's offsets that a compare reads, in locals: the loads of the
- * chain could alias the globals (the shim is built -fno-strict-aliasing). */
-struct frame_offsets {
-	uint32_t code, instr, previous, owner, is_entry;
-	uint8_t owner_cstack;
-};
-
 /* The chain from `frame` is `kept`, frame for frame (the same code object
- * at the same instruction gives the same tag), and ends where it did. */
+ * at the same instruction with the same owner and is_entry bytes gives the
+ * same tag), and ends where it did. A C-stack frame's code and instruction
+ * are compared too: stricter than the walk, so sound. */
 static bool same_chain(const struct kept_chain *kept, const struct frame_offsets *at,
                        uint64_t frame)
 {
 	const uint32_t count = kept->count;
-	uint32_t i;
 
-	for (i = 0; i < count && frame; i++) {
-		uint8_t owner, entry, flags;
-
-		if (!lks_py_plausible(frame))
-			return false;
-		owner = *(const uint8_t *)(uintptr_t)(frame + at->owner);
-		entry = at->is_entry && *(const uint8_t *)(uintptr_t)(frame + at->is_entry);
-		flags = (uint8_t)((owner == at->owner_cstack ? PYCHAIN_CSTACK : 0) |
-		                  (entry ? PYCHAIN_ENTRY : 0));
-		if (flags != kept->flags[i])
-			return false;
-		if (!(flags & PYCHAIN_CSTACK) &&
-		    (*(const uint64_t *)(uintptr_t)(frame + at->code) != kept->code[i] ||
-		     *(const uint64_t *)(uintptr_t)(frame + at->instr) != kept->instr[i]))
+	for (uint32_t i = 0; i < count; i++) {
+		/* 0 is not plausible: a chain that ends early differs */
+		if (!lks_py_plausible(frame) ||
+		    (*(const uint16_t *)(uintptr_t)(frame + at->state) & at->state_mask) !=
+		    kept->state[i] ||
+		    *(const uint64_t *)(uintptr_t)(frame + at->code) != kept->code[i] ||
+		    *(const uint64_t *)(uintptr_t)(frame + at->instr) != kept->instr[i])
 			return false;
 		frame = *(const uint64_t *)(uintptr_t)(frame + at->previous);
 	}
 	/* a frame more is a different chain: a recursion one deeper repeats
 	 * every frame of the shallower one */
-	return i == count && !frame;
+	return !frame;
 }
 
 /* This thread's chains, emptied when a code object was freed since they
@@ -187,37 +183,35 @@ static struct thread_chains *current(void)
 	return chains;
 }
 
-/* The first chain of the set where a chain whose innermost frame is
- * `frame` at `instr` is kept. */
-static struct kept_chain *set_of(struct thread_chains *chains, uint64_t frame, uint64_t instr)
+/* The first of the set where a chain whose innermost frame is `frame` at
+ * `instr` is kept. */
+static uint32_t set_of(uint64_t frame, uint64_t instr)
 {
 	uint64_t mixed = (frame ^ (instr << 16)) * 0x9e3779b97f4a7c15u;
 
-	return &chains->chain[(mixed >> (64 - SET_BITS)) * WAYS];
+	return (uint32_t)(mixed >> (64 - SET_BITS)) * WAYS;
 }
 
-uint32_t lks_pychain_find(const struct lks_py_layout *lay, uint64_t frame)
+uint32_t lks_pychain_find(uint64_t frame)
 {
 	struct thread_chains *chains = current();
-	const struct frame_offsets at = { lay->fr_code, lay->fr_instr, lay->fr_previous,
-	                                  lay->fr_owner, lay->fr_is_entry, lay->owner_cstack };
-	struct kept_chain *set;
 	uint64_t code, instr;
+	uint32_t first;
 
 	if (!chains || !lks_py_plausible(frame))
 		return 0;
-	code = *(const uint64_t *)(uintptr_t)(frame + at.code);
-	instr = *(const uint64_t *)(uintptr_t)(frame + at.instr);
-	set = set_of(chains, frame, instr);
-	for (uint32_t way = 0; way < WAYS; way++) {
-		struct kept_chain *kept = &set[way];
+	code = *(const uint64_t *)(uintptr_t)(frame + offsets.code);
+	instr = *(const uint64_t *)(uintptr_t)(frame + offsets.instr);
+	first = set_of(frame, instr);
+	for (uint32_t way = first; way < first + WAYS; way++) {
+		struct kept_chain *kept = &chains->chain[way];
 
-		/* the innermost frame's code first: most chains of a set differ
-		 * there (stricter than same_chain for a C-stack frame: sound) */
-		if (kept->code[0] != code || kept->gen != chains->gen || !same_chain(kept, &at, frame))
+		/* the innermost frame first: most chains of a set differ there */
+		if (kept->code[0] != code || kept->instr[0] != instr || kept->gen != chains->gen ||
+		    !same_chain(kept, &offsets, frame))
 			continue;
 		kept->used = ++chains->clock;
-		chains->newest = (uint32_t)(kept - chains->chain);
+		chains->newest = way;
 		return kept->pyseq;
 	}
 	return 0;
@@ -271,12 +265,12 @@ void lks_pychain_keep(uint64_t frame, const struct lks_pychain_frames *read, uin
 	/* mine is current(): lks_pychain_find ran first in this capture */
 	if (!chains || !pyseq || !read->count)
 		return;
-	kept = victim(chains, set_of(chains, frame, read->instr[0]));
+	kept = victim(chains, &chains->chain[set_of(frame, read->instr[0])]);
 	for (uint32_t i = 0; i < read->count; i++) {
 		kept->code[i] = read->code[i];
 		kept->instr[i] = read->instr[i];
 		kept->tag[i] = read->tag[i];
-		kept->flags[i] = read->flags[i];
+		kept->state[i] = read->state[i];
 	}
 	kept->pyseq = pyseq;
 	kept->count = read->count;

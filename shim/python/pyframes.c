@@ -85,7 +85,7 @@ static bool checked(uint64_t *tstate)
 	/* chains are kept only where every object comes from malloc: the free
 	 * path must see a code object go */
 	if ((lks_pyrt.flags & (LKS_PYF_RAW_MALLOC | LKS_PYF_ENV_IGNORED)) == LKS_PYF_RAW_MALLOC)
-		lks_pychain_start(lks_pyrt.code_type);
+		lks_pychain_start(lks_pyrt.code_type, &lks_pyrt.layout);
 	__atomic_store_n(&lks_pyrt.state, PY_ACTIVE, __ATOMIC_RELEASE);
 	return true;
 }
@@ -225,6 +225,7 @@ static bool read_frames(struct walk *w, struct lks_pychain_frames *read)
 		w->budget--;
 		w->frame = load64(frame + lay->fr_previous);
 		read->flags[i] = lks_pychain_flags(lay, frame);
+		read->state[i] = lks_pychain_state(lay, frame);
 		read->code[i] = load64(frame + lay->fr_code);
 		read->instr[i] = load64(frame + lay->fr_instr);
 	}
@@ -360,7 +361,7 @@ static __attribute__((noinline)) uint32_t merge_python(uint32_t native)
 	frame = innermost_frame(tstate);
 	if (!frame)
 		return native;
-	pyseq = lks_pychain_find(&lks_pyrt.layout, frame);
+	pyseq = lks_pychain_find(frame);
 	if (!pyseq)
 		pyseq = read_python(frame);
 	if (!pyseq || !native)

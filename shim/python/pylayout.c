@@ -13,7 +13,7 @@ static const struct lks_py_layout layout_311 = {
 	.rt_finalizing = 24, .rt_main_interp = 48, .rt_tss_key = 592,
 	.ts_interp = 16, .ts_thread_id = 152, .ts_cframe = 56, .current_frame = 8,
 	.fr_code = 32, .fr_previous = 48, .fr_instr = 56, .fr_owner = 69,
-	.fr_is_entry = 68, .owner_cstack = 0xff,
+	.fr_is_entry = 68, .owner_cstack = 0xff, .fr_state = 68, .state_mask = 0xffff,
 	.co_filename = 112, .co_qualname = 128, .co_linetable = 136,
 	.co_firstlineno = 72, .co_code = 184,
 	.str_state = 32, .str_length = 16, .str_ascii_data = 48, .str_compact_data = 72,
@@ -24,7 +24,7 @@ static const struct lks_py_layout layout_312 = {
 	.rt_finalizing = 24, .rt_main_interp = 48, .rt_tss_key = 1544,
 	.ts_interp = 16, .ts_thread_id = 136, .ts_cframe = 56, .current_frame = 0,
 	.fr_code = 0, .fr_previous = 8, .fr_instr = 56, .fr_owner = 70,
-	.fr_is_entry = 0, .owner_cstack = 3,
+	.fr_is_entry = 0, .owner_cstack = 3, .fr_state = 69, .state_mask = 0xff00,
 	.co_filename = 112, .co_qualname = 128, .co_linetable = 136,
 	.co_firstlineno = 68, .co_code = 192,
 	.str_state = 32, .str_length = 16, .str_ascii_data = 40, .str_compact_data = 56,
@@ -121,6 +121,12 @@ static bool read_debug_offsets(uint32_t version, uint64_t runtime,
 	out->owner_cstack = OWNER_CSTACK_313;
 	out->ts_cframe = 0;
 	out->fr_is_entry = 0;
+	/* the owner byte and the one before it, inside the frame (offset 0
+	 * holds a pointer: owner is never there) */
+	if (out->fr_owner) {
+		out->fr_state = out->fr_owner - 1;
+		out->state_mask = 0xff00;
+	}
 	return true;
 }
 

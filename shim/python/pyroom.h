@@ -29,6 +29,8 @@ struct lks_py_layout {
 	uint32_t fr_owner;        /* char */
 	uint32_t fr_is_entry;     /* 3.11: bool; 0 when runs end at CSTACK frames */
 	uint8_t owner_cstack;     /* owner of an entry frame; 0xff: none (3.11) */
+	uint32_t fr_state;        /* 16 bits holding fr_owner (and fr_is_entry) */
+	uint16_t state_mask;      /* their bytes in it; 0: no such word */
 	/* PyCodeObject; its bytecode starts at co_code, ob_size code units */
 	uint32_t co_filename, co_qualname, co_linetable, co_firstlineno, co_code;
 	/* str and bytes */
@@ -168,9 +170,12 @@ uint64_t lks_pycode_missed(void);
 struct lks_pychain_frames {  /* what a walk read, leaf first */
 	uint32_t count;
 	uint64_t code[PYCHAIN_MAX], instr[PYCHAIN_MAX], tag[PYCHAIN_MAX];
+	uint16_t state[PYCHAIN_MAX];  /* lks_pychain_state */
 	uint8_t flags[PYCHAIN_MAX];
 };
-void lks_pychain_start(uint64_t code_type);
+/* Chains are kept from now on, compared by `lay`'s offsets; not when a
+ * code object's block would not start with it or the layout has no state word. */
+void lks_pychain_start(uint64_t code_type, const struct lks_py_layout *lay);
 /* What the walk decides a frame by, besides its code and instruction. */
 static inline uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_t frame)
 {
@@ -179,7 +184,13 @@ static inline uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_
 
 	return (uint8_t)((cstack ? PYCHAIN_CSTACK : 0) | (entry ? PYCHAIN_ENTRY : 0));
 }
-uint32_t lks_pychain_find(const struct lks_py_layout *lay, uint64_t frame);
+/* The bytes the flags are a function of, in one load: equal states give
+ * equal flags, so a chain compares them raw. */
+static inline uint16_t lks_pychain_state(const struct lks_py_layout *lay, uint64_t frame)
+{
+	return *(const uint16_t *)(uintptr_t)(frame + lay->fr_state) & lay->state_mask;
+}
+uint32_t lks_pychain_find(uint64_t frame);
 /* After lks_pychain_find in the same capture: the tag of a frame running
  * `code` at `instr`, when the chain found or kept last has the same code
  * object as far from the outermost; 0 otherwise. */

@@ -4,8 +4,8 @@
  * registers and stack pointer and waits until released. A thread that
  * blocks the signal is held with ptrace instead (ptrace_hold.c). One that
  * does not answer in time (stuck in the kernel) or cannot be traced is
- * counted as missed, never waited for; the scan then reads memory through
- * the kernel. */
+ * counted as missed, never waited for, unless it ended meanwhile; the scan
+ * then reads memory through the kernel. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +25,7 @@
 
 #define ANSWER_WAIT_NS 500000000ull  /* all threads together */
 #define ENUMERATE_ROUNDS 4           /* threads may start threads meanwhile */
+#define LOOK_EVERY 16                /* pauses: 3.2 ms */
 
 
 /* Static, not mapped: a handler that read `stopping` just before the scan
@@ -222,20 +223,31 @@ static int signal_new_threads(struct reach *reach)
 	return fresh;
 }
 
+/* Not answered; with `look`, not ended either. glibc blocks every signal
+ * in a thread on its way out, so one listed then never answers; once its
+ * task is gone it runs no more, and its stack is a finished thread's
+ * (roots.c reads it as such): it is not missed. */
+static bool unanswered(const struct reach_thread *t, bool look)
+{
+	return !__atomic_load_n(&t->answered, __ATOMIC_ACQUIRE) && !(look && task_exited(t->tid));
+}
+
+/* The threads that neither answered nor ended by the deadline. /proc is
+ * read for the unanswered ones every LOOK_EVERY pauses only. */
 static uint32_t wait_for_answers(const struct reach *reach, uint64_t deadline)
 {
 	static const struct timespec pause = { 0, 200000 };
-	uint32_t waiting;
 
-	do {
-		waiting = 0;
+	for (uint32_t pass = 1;; pass++) {
+		bool late = lks_uptime_ns() >= deadline, look = late || pass % LOOK_EVERY == 0;
+		uint32_t waiting = 0;
+
 		for (uint32_t i = 1; i < reach->thread_count; i++)
-			waiting += !reach->threads[i].blocks_stop &&
-			           !__atomic_load_n(&reach->threads[i].answered, __ATOMIC_ACQUIRE);
-		if (waiting)
-			nanosleep(&pause, NULL);
-	} while (waiting && lks_uptime_ns() < deadline);
-	return waiting;
+			waiting += !reach->threads[i].blocks_stop && unanswered(&reach->threads[i], look);
+		if (!waiting || late)
+			return waiting;
+		nanosleep(&pause, NULL);
+	}
 }
 
 /* Only the exiting thread's slot is cleared: the others are written whole
@@ -253,8 +265,7 @@ static uint32_t unanswered_blocking(const struct reach *reach)
 	uint32_t count = 0;
 
 	for (uint32_t i = 1; i < reach->thread_count; i++)
-		count += reach->threads[i].blocks_stop &&
-		         !__atomic_load_n(&reach->threads[i].answered, __ATOMIC_ACQUIRE);
+		count += reach->threads[i].blocks_stop && unanswered(&reach->threads[i], true);
 	return count;
 }
 

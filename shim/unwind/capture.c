@@ -29,11 +29,12 @@ static bool in_shim(uint64_t pc)
 /* The registers the walk starts from: the interposer's caller's pc, stack
  * pointer and rbp, nothing else known. The other registers are left
  * unwritten here (a capture the stack cache answers reads no other);
- * start_regs zeroes them for a walk. */
+ * start_regs zeroes them for a walk. The stack's region is unknown yet. */
 static void caller_regs(struct unwind_regs *regs, const uint64_t *cfa)
 {
 	regs->known = 1u << DW_RA | 1u << DW_RSP | 1u << DW_RBP;
 	regs->exact_pc = false;
+	regs->region.hi = 0;
 	regs->r[DW_RA] = cfa[-1];
 	regs->r[DW_RSP] = (uint64_t)(uintptr_t)cfa;
 	regs->r[DW_RBP] = cfa[-2];  /* pushed first by the shim's frame-pointer prologue */
@@ -190,7 +191,26 @@ static __attribute__((noinline)) uint32_t walk_and_keep(const struct unwind_regs
 	return trace;
 }
 
-/* The native stack: what the stack cache and unwind_check work on. */
+/* A stack the cache did not answer (or any stack, with unwind_check=1):
+ * its region, then the cache again or the walk. */
+static __attribute__((noinline)) uint32_t walked_trace(struct unwind_regs *regs)
+{
+	uint32_t trace;
+
+	if (!lks_stack_region(regs->r[DW_RSP], &regs->region)) {
+		/* a stack of unknown extent: only what registers say */
+		__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED);
+		return lks_depot_intern((void *const *)&regs->r[DW_RA], 1);
+	}
+	if (!lks_stack_cache_find(regs, lks_opt.depth, &trace))
+		trace = walk_and_keep(regs);
+	if (lks_unlikely(lks_opt.unwind_check))
+		check(regs, trace, lks_opt.depth);
+	return trace;
+}
+
+/* The native stack: what the stack cache and unwind_check work on. The
+ * stack's region is worked out only for a walk: a hit needs none. */
 static uint32_t native_trace(void)
 {
 	struct unwind_regs regs;
@@ -200,16 +220,10 @@ static uint32_t native_trace(void)
 		__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED);
 		return lks_depot_intern(NULL, 0);  /* counted as missed */
 	}
-	if (!lks_stack_region(regs.r[DW_RSP], &regs.region)) {
-		/* a stack of unknown extent: only what registers say */
-		__atomic_fetch_add(&truncated, 1, __ATOMIC_RELAXED);
-		return lks_depot_intern((void *const *)&regs.r[DW_RA], 1);
-	}
-	if (!lks_stack_cache_find(&regs, lks_opt.depth, &trace))
-		trace = walk_and_keep(&regs);
-	if (lks_unlikely(lks_opt.unwind_check))
-		check(&regs, trace, lks_opt.depth);
-	return trace;
+	if (lks_likely(lks_stack_cache_find(&regs, lks_opt.depth, &trace)) &&
+	    lks_likely(!lks_opt.unwind_check))
+		return trace;
+	return walked_trace(&regs);
 }
 
 /* The canonical frame address of the innermost frame whose pc lies in

@@ -67,6 +67,7 @@ bool lks_stack_region(uint64_t sp, struct stack_region *out)
 	uint64_t tcb = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 
 	out->lo = sp;
+	out->fixed = true;
 	if (sp >= main_lo && sp < main_hi) {
 		out->hi = main_hi;
 		return true;
@@ -75,5 +76,6 @@ bool lks_stack_region(uint64_t sp, struct stack_region *out)
 		out->hi = tcb;
 		return true;
 	}
+	out->fixed = false;  /* a sigaltstack may be replaced at the same place */
 	return on_altstack(sp, out);
 }

@@ -20,6 +20,7 @@ struct stack_entry {
 	int max;                /* the depth the walk was allowed */
 	bool used_rbp;          /* else any start rbp gives the same stack */
 	bool rbp_known;
+	bool fixed_region;      /* hi is the main stack's or the thread's */
 	uint32_t offset[STACK_READS_MAX];  /* address - rsp */
 	/* The words, inverted: rbp and its saved copies may hold pointers of
 	 * the program's, and the exit scan reads this TLS as the program's
@@ -40,11 +41,20 @@ static struct stack_entry *entry_of(const struct unwind_regs *start)
 static bool same_start(const struct stack_entry *entry, const struct unwind_regs *start,
                        int max)
 {
-	return entry->count && entry->max == max && entry->pc == start->r[DW_RA] && entry->rsp == start->r[DW_RSP] &&
-	       entry->hi == start->region.hi && entry->generation == lks_pc_generation() &&
+	return entry->count && entry->max == max && entry->pc == start->r[DW_RA] &&
+	       entry->rsp == start->r[DW_RSP] && entry->generation == lks_pc_generation() &&
 	       (!entry->used_rbp ||
 	        (entry->rbp_known == !!(start->known & 1u << DW_RBP) &&
 	         entry->inverted_rbp == ~start->r[DW_RBP]));
+}
+
+/* The same stack region as when the words were read. On the main stack or
+ * the thread's, the same sp on the same thread is (the entries are the
+ * thread's own). On a sigaltstack (which may be replaced at the same
+ * place) only a region the caller worked out, with the same top, is. */
+static bool same_region(const struct stack_entry *entry, const struct unwind_regs *start)
+{
+	return entry->fixed_region || (start->region.hi && entry->hi == start->region.hi);
 }
 
 bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *trace)
@@ -53,7 +63,7 @@ bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *tr
 	const char *rsp = (const char *)(uintptr_t)start->r[DW_RSP];
 	uint32_t count = entry->count;
 
-	if (!same_start(entry, start, max))
+	if (!same_start(entry, start, max) || !same_region(entry, start))
 		return false;
 	/* every offset was inside the region when read, and the region is the
 	 * same (same rsp and top): still readable */
@@ -77,6 +87,7 @@ void lks_stack_cache_store(const struct unwind_regs *start, int max,
 	entry->inverted_rbp = ~start->r[DW_RBP];
 	entry->rbp_known = start->known & 1u << DW_RBP;
 	entry->hi = start->region.hi;
+	entry->fixed_region = start->region.fixed;
 	entry->generation = reads->generation;
 	entry->trace = trace;
 	entry->max = max;

@@ -114,6 +114,8 @@ bool cfi_run(const struct fde *fde, uint64_t pc, struct frame_rules *rules,
 
 struct stack_region {
 	uint64_t lo, hi;      /* [lo, hi): readable for the whole walk */
+	bool fixed;           /* the main stack or this thread's: hi is a
+	                         function of the thread and sp alone */
 };
 
 void lks_stack_bounds_init(void);
@@ -269,6 +271,9 @@ int lks_cfi_walk(struct unwind_regs *regs, uint64_t *ips, int depth, int max,
 
 /* ---- whole stacks (stack_cache.c) ---------------------------------------- */
 
+/* start's region may be unknown (hi 0): a hit whose stack was the main
+ * one or the thread's needs none (the same sp on the same thread lies on
+ * the same stack); a sigaltstack's entry then misses. */
 bool lks_stack_cache_find(const struct unwind_regs *start, int max, uint32_t *trace);
 void lks_stack_cache_store(const struct unwind_regs *start, int max,
                            const struct stack_reads *reads, uint32_t trace);

@@ -11,6 +11,7 @@ Usage: check_hostile.py --leakscope EXE --shim SO [options] -- PROGRAM [ARGS...]
   --definite FN=N      exactly N of them definitely lost (the exit scan ran)
   --site-or-missed FN=N  N blocks at FN, or fewer with the rest counted missed
   --at-least KEY=N     summary KEY (allocs, frees, ...) is at least N
+  --at-most KEY=N      summary KEY (missed_threads, ...) is at most N
   --consistent         allocs - frees == live_blocks: nothing recorded was lost
   --children N         the report holds exactly N processes besides the started one
   --child-site FN=N    each of them has exactly N live blocks allocated under FN
@@ -50,6 +51,7 @@ def parse(argv):
     parser.add_argument("--site-or-missed", type=key_value, action="append", default=[])
     parser.add_argument("--definite", type=key_value, action="append", default=[])
     parser.add_argument("--at-least", type=key_value, action="append", default=[])
+    parser.add_argument("--at-most", type=key_value, action="append", default=[])
     parser.add_argument("--consistent", action="store_true")
     parser.add_argument("--children", type=int)
     parser.add_argument("--child-site", type=key_value, action="append", default=[])
@@ -100,6 +102,9 @@ def check_counts(args, proc):
     for key, want in args.at_least:
         if (summary.get(key) or 0) < want:
             errors.append(f"summary {key} = {summary.get(key)}, want at least {want}")
+    for key, want in args.at_most:
+        if (summary.get(key) or 0) > want:
+            errors.append(f"summary {key} = {summary.get(key)}, want at most {want}")
     if args.consistent:
         allocs, frees, live = (summary.get(k) or 0 for k in ("allocs", "frees", "live_blocks"))
         if allocs - frees != live:

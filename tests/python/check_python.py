@@ -227,15 +227,17 @@ def check_gc_request(py, work, errors):
         for label, command in (("before", "work"), ("after", "block"), ("blocked", "quit")):
             expect(errors, py + " served", server.stdout.readline() == "ready\n",
                    "the server did not say ready before %s" % label)
+            # bounds against a hang, not expectations: a typed snapshot
+            # took over 60 s at load 20
             asked = subprocess.run([ARGS.leakscope, "snapshot", "--label", label,
-                                    str(server.pid)], capture_output=True, text=True,
-                                   timeout=60, check=False)
+                                    "--timeout", "300", str(server.pid)],
+                                   capture_output=True, text=True, timeout=360, check=False)
             expect(errors, py + " served " + label, asked.returncode == 0,
                    "leakscope snapshot: %s" % asked.stderr[-500:])
             server.stdin.write(command + "\n")
             server.stdin.flush()
     finally:
-        server.communicate(timeout=60)
+        server.communicate(timeout=300)
     for name in os.listdir(work):
         if name.endswith(".lks"):
             snap = lkspy.Snapshot(os.path.join(work, name))
@@ -404,6 +406,26 @@ def check_reuse(py, work, errors):
     check_reuse_more(py, snap, frame, errors)
 
 
+def check_reuse_via(py, snap, frame, errors):
+    """One function called by one instruction, directly and through a C
+    function: the direct call's two frames are one run of one eval loop,
+    next to each other in the merged stack; the other's are two runs, native
+    frames between them."""
+    want = [frame("via_leaf", "via_leaf"), frame("<module>", "via")]
+    found = {}  # block size: [blocks with the two frames next to each other, blocks]
+    for trace, count, size in snap.sites_with(lambda st: st[:2] == want):
+        if not count or size % count or not 9000 <= size // count < 9020:
+            continue
+        raw = [snap.py_frame(v) for v in snap.traces[trace]]
+        at = raw.index(want[0])
+        tally = found.setdefault(size // count, [0, 0])
+        tally[0] += count * (raw[at + 1] == want[1])
+        tally[1] += count
+    got = [found[size] for size in sorted(found)]
+    expect(errors, py + " reuse via C", got == [[200, 200], [0, 200]],
+           "[next to each other, blocks] by size, direct call then through C: %s" % got)
+
+
 def check_reuse_more(py, snap, frame, errors):
     """Chains read again after others, on several threads, and code objects
     freed and made again by another thread."""
@@ -432,6 +454,7 @@ def check_reuse_more(py, snap, frame, errors):
         expect(errors, "%s reuse threads %s" % (py, marker),
                got == (400, 200 * sum(sizes)),
                "%d blocks of %d bytes (want 400 of %d)" % (got + (200 * sum(sizes),)))
+    check_reuse_via(py, snap, frame, errors)
     cross = sized(8033, 8133)
     for k in range(100):
         stacks = cross.get(8033 + k, [])

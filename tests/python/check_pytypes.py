@@ -166,17 +166,18 @@ def check_churn(py, work, errors):
     name = py + " churn"
     for entry in os.listdir(work):
         os.unlink(os.path.join(work, entry))
-    stop_file = os.path.join(work, "stop")
+    started_file = os.path.join(work, "started")
     env = dict(os.environ, LD_PRELOAD=cp.ARGS.shim, PYTHONMALLOC="malloc",
                MALLOC_MMAP_THRESHOLD_="65536",
                LEAKSCOPE_OPTIONS="output_dir=%s:summary=0:snapshot_signal=%d" %
                (work, SNAPSHOT_SIGNAL))
-    program = subprocess.Popen([py, os.path.join(SCRIPTS, "churn.py"), stop_file], env=env)
-    while not os.path.exists(stop_file + ".started") and program.poll() is None:
+    # it churns until its stdin ends: however long the snapshots take
+    program = subprocess.Popen([py, os.path.join(SCRIPTS, "churn.py"), started_file], env=env,
+                               stdin=subprocess.PIPE)
+    while not os.path.exists(started_file) and program.poll() is None:
         time.sleep(0.05)
     asked = [leakscope("snapshot", "--timeout", "120", str(program.pid)) for _ in range(4)]
-    with open(stop_file, "w", encoding="utf-8"):
-        pass
+    program.stdin.close()
     status = program.wait(timeout=300)
     paths = [a.stdout.strip() for a in asked if a.returncode == 0]
     cp.expect(errors, name, status == 0 and len(paths) == 4,

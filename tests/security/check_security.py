@@ -157,13 +157,18 @@ def case_shared_dir(env):
                f"another user's directory is refused: {done.stderr}")
 
 
-def guard_pids():
+def guard_pids(tag):
+    """The watchers of the runs whose environment has `tag` as an entry:
+    other tests' runs, at the same time, have watchers too."""
     pids = set()
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
                 with open(f"/proc/{name}/comm") as f:
-                    if f.read().strip() == "leakscope-guard":
+                    if f.read().strip() != "leakscope-guard":
+                        continue
+                with open(f"/proc/{name}/environ", "rb") as f:
+                    if tag.encode() in f.read().split(b"\0"):
                         pids.add(int(name))
             except OSError:
                 pass
@@ -176,15 +181,16 @@ def case_guard_collision(env):
     the other run's program lives on and that run ends normally."""
     program = ["/bin/sh", "-c", f"{env.args.waiter} clean; exit 0"]
     options = ["-d", env.directory("snapshots"), "-o", os.devnull]
-    before = guard_pids()
-    first, first_pid = env.start_run(options, program)
-    watchers = guard_pids() - before
+    value = f"first-{os.getpid()}"
+    tag = f"LKS_TEST_RUN={value}"
+    first, first_pid = env.start_run(options, program, dict(os.environ, LKS_TEST_RUN=value))
+    watchers = guard_pids(tag)
     second, second_pid = env.start_run(options, program)
     first.kill()
     first.wait()
     # the waiter is sh's child: only the watcher's sweep ends it
     wait_until(lambda: gone(first_pid), "the killed run's program to end")
-    wait_until(lambda: not (watchers & guard_pids()), "the killed run's watcher to finish")
+    wait_until(lambda: not (watchers & guard_pids(tag)), "the killed run's watcher to finish")
     expect(not gone(second_pid), "the other run's program was killed with the first run")
     rc, _, err = finish_run(second)
     expect(rc == 0, f"the other run ends normally: exit {rc}\n{err}")

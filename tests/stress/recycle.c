@@ -4,11 +4,20 @@
  * table, whose generations are then closed and reset while other threads
  * insert into them. Everything of the churn is freed; each thread leaks
  * LEAKS blocks at its end, so the report must show exactly those and no
- * block of the churn. Fixed seeds. */
+ * block of the churn. Fixed seeds.
+ *
+ * With "stalled", a profiling timer's handler sleeps 2 ms in whichever
+ * thread it lands: now and then in one that is rotating a generation, as a
+ * descheduled thread does on a loaded machine, while the others fill the
+ * full one. Their blocks must still be recorded. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "../memory/fixture.h"
 
@@ -51,9 +60,28 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int main(void)
+static void stall(int signo)
+{
+	const struct timespec pause = { 0, 2000000 };
+
+	(void)signo;
+	nanosleep(&pause, NULL);
+}
+
+static int stall_threads(void)
+{
+	const struct itimerval every_ms = { { 0, 1000 }, { 0, 1000 } };
+	struct sigaction action = { .sa_handler = stall, .sa_flags = SA_RESTART };
+
+	return sigaction(SIGPROF, &action, NULL) || setitimer(ITIMER_PROF, &every_ms, NULL);
+}
+
+int main(int argc, char **argv)
 {
 	pthread_t threads[THREADS];
+
+	if (argc > 1 && (strcmp(argv[1], "stalled") != 0 || stall_threads() != 0))
+		return 2;
 	for (int i = 0; i < THREADS; i++)
 		if (pthread_create(&threads[i], NULL, worker, (void *)(intptr_t)i) != 0)
 			return 1;

@@ -442,7 +442,7 @@ static void abandoned_insert(void)
 	insert_key(REGION_D);
 	remove_key(REGION_D);
 	gen = &shard->generations[shard->current_gen];
-	key = &gen->slots[slot_of(REGION_D + 16, gen->count)].key;
+	key = &gen->keys[slot_of(REGION_D + 16, gen->count)];
 	*key = KEY_CLAIMED;
 	mine.claimed = key;
 	ok(holds_any(gen), "a slot left claimed holds its generation");

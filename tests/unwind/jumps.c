@@ -2,7 +2,9 @@
 /* Stacks through what is not a plain call: after a longjmp out of deep
  * recursion, in a signal handler (through the kernel's signal frame and
  * glibc's __restore_rt), in a handler on a sigaltstack (the walk moves
- * from the alternate stack back to the thread's), after a siglongjmp out
+ * from the alternate stack back to the thread's; run again from the same
+ * place on each of two sigaltstacks, which the stack cache must tell
+ * apart from each other and from the thread's stack), after a siglongjmp out
  * of a handler, and through a realigned frame (gcc's DRAP: the CFA is a
  * DWARF expression). Each leaks one block whose stack reaches main. */
 #define _GNU_SOURCE
@@ -42,10 +44,10 @@ __attribute__((noinline)) static void raise_usr1(void)
 	calls = calls + 1;
 }
 
-__attribute__((noinline)) static void raise_on_altstack(void)
+__attribute__((noinline)) static void raise_on_altstack(int which)
 {
-	static char alt[64 * 1024];
-	stack_t stack = { .ss_sp = alt, .ss_size = sizeof(alt) };
+	static char alt[2][64 * 1024];
+	stack_t stack = { .ss_sp = alt[which], .ss_size = sizeof(alt[which]) };
 	struct sigaction action = { .sa_handler = on_signal, .sa_flags = SA_ONSTACK };
 
 	sigaltstack(&stack, NULL);
@@ -92,7 +94,8 @@ int main(void)
 	after_longjmp();
 	sigaction(SIGUSR1, &action, NULL);
 	raise_usr1();
-	raise_on_altstack();
+	for (int round = 0; round < 4; round++)
+		raise_on_altstack(round / 2);
 	action.sa_handler = jump_out;
 	sigaction(SIGTERM, &action, NULL);
 	if (!sigsetjmp(signal_back, 1))

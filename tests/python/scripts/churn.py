@@ -1,14 +1,12 @@
 # SPDX-License-Identifier: MIT
 # Threads that make and drop objects as fast as they can (big bytes objects
-# too, which malloc maps and unmaps), from when argv[1].started is made until
-# the file argv[1] exists, while `leakscope snapshot` asks for snapshots:
-# they read blocks freed under them.
-import os
+# too, which malloc maps and unmaps), from when the file argv[1] is made
+# until standard input ends (the checker closes it, or ends), while
+# `leakscope snapshot` asks for snapshots: they read blocks freed under them.
 import sys
 import threading
-import time
 
-stop_file = sys.argv[1]
+started_file = sys.argv[1]
 stop = threading.Event()
 
 
@@ -33,11 +31,9 @@ def churn(seed):
 threads = [threading.Thread(target=churn, args=(k * 1000,)) for k in range(3)]
 for thread in threads:
     thread.start()
-with open(stop_file + ".started", "w", encoding="utf-8"):
+with open(started_file, "w", encoding="utf-8"):
     pass
-deadline = time.monotonic() + 300
-while not os.path.exists(stop_file) and time.monotonic() < deadline:
-    time.sleep(0.05)
+sys.stdin.read()
 stop.set()
 for thread in threads:
     thread.join()

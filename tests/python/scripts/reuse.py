@@ -4,6 +4,7 @@
 # Python frames"): each block must come out at its own lines. Every block
 # has a size of its own scenario.
 import ctypes
+import functools
 import threading
 
 snapshot = ctypes.CDLL(None).leakscope_snapshot
@@ -46,6 +47,16 @@ def twice(size):
     return bytes(size)  # @twice
 
 
+def via_leaf(size):
+    return bytearray(size)  # @via_leaf
+
+
+# the same function called by the same instruction, directly or through C:
+# 3.11 tells the two apart only by the frame's is_entry, 3.12 on by a
+# C-stack frame between the two
+via = [via_leaf, functools.partial(via_leaf)]
+
+
 def worker(t):
     for _ in range(200):
         # two chains in turn on each of two threads
@@ -84,6 +95,9 @@ for _ in range(200):
     # a generator's frame (same address) resumed by two callers in turn
     kept.append(resume_a())
     kept.append(resume_b())
+for _ in range(200):
+    for n, call in enumerate(via):
+        kept.append(call(9000 + 10 * n))  # @via
 for k in range(300):
     # freed code objects whose addresses the next ones reuse, called from
     # one line: a stale tag would name another function
