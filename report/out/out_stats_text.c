@@ -91,7 +91,9 @@ static void print_grown(FILE *out, const struct stats_view *v)
 {
 	fprintf(out, "\nwhat holds the growth (the newer snapshot's retainer chains):\n");
 	if (!v->proc->retainer_count)
-		fprintf(out, "  nothing: the newer snapshot has no retainer chains (docs/DIFF.md)\n");
+		fprintf(out, "  nothing: the newer snapshot has no retainer chains (a CPython "
+			"program's in-run snapshots have them with python_retainers=2: "
+			"docs/DIFF.md)\n");
 	else if (!v->grown_count)
 		fprintf(out, "  no chain leads to a site that grew\n");
 	for (size_t i = 0; i < v->grown_count; i++) {

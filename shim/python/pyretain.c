@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* Retainer chains of the snapshots taken while CPython runs (in-run and
- * 'python-exit': docs/PYTHON.md, "Retainers"): from the dicts of the module objects still alive, a
- * breadth-first walk over the blocks the typing read finds the shortest
- * chain of references to a block of each of the largest sites Python code
- * made. A proven object is entered only at its start (a word pointing at
- * its GC header is the collector's list, not a reference) and its GC
- * header is never followed. The program runs on, no thread is stopped:
- * every read goes through process_vm_readv, so a block freed meanwhile is
- * a failed read, never a fault. */
+ * 'python-exit': docs/PYTHON.md, "Retainers"): from the dicts of the
+ * module objects still alive, a breadth-first walk over the blocks the
+ * typing read finds the shortest chain of references to a block of each
+ * site Python code made that grew most since the last in-run snapshot
+ * (python-exit, and the first: the largest). A proven object is entered
+ * only at its start (a word pointing at its GC header is the collector's
+ * list, not a reference) and its GC header is never followed. The program
+ * runs on, no thread is stopped: every read goes through process_vm_readv,
+ * so a block freed meanwhile is a failed read, never a fault. */
 #define _GNU_SOURCE
 #include <unistd.h>
 
 #include "../process.h"
 #include "python.h"
+#include "pygrowth.h"
 #include "pynames.h"
 #include "pyroom.h"
 #include "pytypes.h"
@@ -243,28 +245,43 @@ static bool made_by_python(uint32_t trace)
 	return false;
 }
 
-/* The largest sites with a Python frame in their stack, largest first. */
-static void pick_sites(struct walk *w, const struct lks_site *sites, size_t count)
+/* What a site is worth a chain: its growth since the snapshot `since`
+ * kept, or without one its size. */
+static uint64_t site_weight(const struct pygrowth *since, const struct lks_site *site)
 {
-	const struct lks_site *chosen[LKS_RETAIN_CHAINS_MAX];
-	uint32_t n = 0;
+	uint64_t before;
+
+	if (!since)
+		return site->bytes;
+	before = pygrowth_before(since, site);
+	return site->bytes > before ? site->bytes - before : 0;
+}
+
+/* The sites with a Python frame in their stack worth most, most first:
+ * a site that did not grow has no chain in an in-run snapshot. */
+static void pick_sites(struct walk *w, const struct lks_site *sites, size_t count,
+                       const struct pygrowth *since)
+{
+	uint64_t weights[LKS_RETAIN_CHAINS_MAX];
+	uint32_t traces[LKS_RETAIN_CHAINS_MAX], n = 0;
 
 	for (size_t i = 0; i < count; i++) {
-		uint32_t at = n;
+		uint64_t weight = site_weight(since, &sites[i]);
+		uint32_t at;
 
-		if (n == LKS_RETAIN_CHAINS_MAX && chosen[n - 1]->bytes >= sites[i].bytes)
+		if (!weight || (n == LKS_RETAIN_CHAINS_MAX && weights[n - 1] >= weight) ||
+		    !made_by_python(sites[i].trace))
 			continue;
-		if (!made_by_python(sites[i].trace))
-			continue;
-		for (; at > 0 && chosen[at - 1]->bytes < sites[i].bytes; at--)
-			if (at < LKS_RETAIN_CHAINS_MAX)
-				chosen[at] = chosen[at - 1];
-		if (at < LKS_RETAIN_CHAINS_MAX)
-			chosen[at] = &sites[i];
-		n += n < LKS_RETAIN_CHAINS_MAX;
+		at = n < LKS_RETAIN_CHAINS_MAX ? n++ : n - 1;  /* full: the last one goes */
+		for (; at > 0 && weights[at - 1] < weight; at--) {
+			weights[at] = weights[at - 1];
+			traces[at] = traces[at - 1];
+		}
+		weights[at] = weight;
+		traces[at] = sites[i].trace;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		w->targets[w->target_count++] = (struct target){ .trace = chosen[i]->trace };
+		w->targets[w->target_count++] = (struct target){ .trace = traces[i] };
 }
 
 /* The dict that sys.modules is: the sys module's dict's "modules". */
@@ -429,16 +446,19 @@ static void say_cost(const struct walk *w, uint32_t chains, uint64_t started)
 }
 
 int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, size_t count,
-                     struct lks_buf *steps, struct lks_buf *pysteps,
+                     bool to_growth, struct lks_buf *steps, struct lks_buf *pysteps,
                      struct lks_strtab *strings)
 {
 	uint64_t started = lks_uptime_ns();
 	struct walk w = { .kinds = lks_pytypes_kinds(types), .set = lks_pytypes_set(types),
 	                  .windows = lks_pytypes_windows(types) };
+	struct pygrowth *growth = lks_pytypes_growth(types);
 	uint32_t chain = 0;
 
 	w.blocks = lks_pytypes_blocks(types, &w.count);
-	pick_sites(&w, sites, count);
+	pick_sites(&w, sites, count, to_growth && growth->kept ? growth : NULL);
+	if (to_growth)
+		pygrowth_keep(growth, sites, count);
 	if (!w.kinds || !w.count || w.count >= SEED || !w.target_count)
 		return 0;  /* no chains: nothing claims there are */
 	w.lowest = block_addr(&w, 0);

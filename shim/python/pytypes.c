@@ -11,6 +11,7 @@
 
 #include "../process.h"
 #include "python.h"
+#include "pygrowth.h"
 #include "pyroom.h"
 #include "pytypes.h"
 #include "pywindow.h"
@@ -34,6 +35,8 @@ struct lks_pytypes {
 	void *scratch;                /* pyretain.c's arrays, kept touched */
 	size_t scratch_bytes;
 	struct pywindows windows;
+	struct pygrowth growth;       /* pyretain.c's: the sites of the last in-run
+	                               * snapshot with chains */
 	uint64_t radix_next[256], radix_end[256];
 	struct lks_buf objects;       /* struct lks_pyobjects */
 	struct object_slot *slots;
@@ -291,6 +294,7 @@ static void free_state(struct lks_pytypes *types)
 		lks_unmap(types->kinds, types->kinds_room * sizeof(*types->kinds));
 	if (types->scratch)
 		lks_unmap(types->scratch, types->scratch_bytes);
+	pygrowth_free(&types->growth);
 	lks_unmap(types, sizeof(*types));
 }
 
@@ -440,6 +444,11 @@ const uint32_t *lks_pytypes_kinds(const struct lks_pytypes *types)
 struct pywindows *lks_pytypes_windows(struct lks_pytypes *types)
 {
 	return &types->windows;
+}
+
+struct pygrowth *lks_pytypes_growth(struct lks_pytypes *types)
+{
+	return &types->growth;
 }
 
 /* Memory kept with the state (its pages stay touched from one snapshot to

@@ -30,6 +30,7 @@ import check_python as cp  # noqa: E402  (its run, markers, interpreters)
 SCRIPTS = cp.SCRIPTS
 SNAPSHOT_SIGNAL = 60
 FREELIST = 80  # dicts and lists reused from CPython's free lists keep their first site
+RETAINERS = 8  # the retainers section (format/format.h)
 PYOBJECTS_AT_TYPE = 4  # struct lks_pyobjects: trace, type, ...
 
 
@@ -51,11 +52,12 @@ def pytype_entry(diff, key):
 
 def check_listener_growth(py, work, errors):
     """listeners.py: 50 listeners, a snapshot, 150 more: MyListener +150,
-    made at subscribe()'s line."""
+    made at subscribe()'s line. In-run chains asked for: the growth's
+    holders are checked on the same snapshots."""
     name = py + " listeners typed"
     script = os.path.join(SCRIPTS, "listeners.py")
     line = cp.markers(script)["subscribe"]
-    snaps = cp.run([py, script], work)
+    snaps = cp.run([py, script], work, ":python_retainers=2")
     held = snaps["held"]
     cp.expect(errors, name, held.python["flags"] & 0x4 and held.python["typed_blocks"] > 0,
               "no objects typed: %r" % (held.python,))
@@ -133,6 +135,12 @@ def check_typed_cache(py, work, errors):
                                              for t in ("dict", "list")),
                   "at typed_cache.py:%d: %r, want %d str, %d to %d dict and list" %
                   (where[2], got, want, want - FREELIST, want))
+    chains = {label: snaps[label].sections.get(RETAINERS, (0, 0, 0))[1]
+              for label in ("after300", "after800", "python-exit")}
+    cp.expect(errors, name + " chains by default", chains["after300"] == 0 and
+              chains["after800"] == 0 and chains["python-exit"] > 0,
+              "retainer steps %r: in-run snapshots have none unless python_retainers=2 "
+              "(a walk of the heap each), python-exit has them" % (chains,))
     diff = leakscope("diff", cp.snap_path(work, "after300"), cp.snap_path(work, "after800"),
                      "--group-by", "pytypeline", "--format", "json")
     grew = {}

@@ -16,7 +16,7 @@ open_files = []
 class MyListener:
     def __init__(self, n):
         self.n = n
-        self.payload = [n] * 200  # the largest site of Python code: it has a chain
+        self.payload = [n] * 20
 
 
 def subscribe(n):
