@@ -319,8 +319,8 @@ enum lks_retainer_kind {
 	                     * the shim worked (the FILE of fopen, the DIR of
 	                     * opendir): never reported itself */
 	LKS_RK_PYMODULE = 9,/* a Python module object (addr), whose dict is
-	                     * the next step: chains of a 'python-exit'
-	                     * snapshot (docs/PYTHON.md, "Retainers") */
+	                     * the next step: chains of a snapshot without a
+	                     * scan (docs/PYTHON.md, "Retainers") */
 };
 
 /* ---- CPython (docs/PYTHON.md) ---------------------------------------------
