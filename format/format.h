@@ -319,8 +319,8 @@ enum lks_retainer_kind {
 	                     * the shim worked (the FILE of fopen, the DIR of
 	                     * opendir): never reported itself */
 	LKS_RK_PYMODULE = 9,/* a Python module object (addr), whose dict is
-	                     * the next step: chains of a 'python-exit'
-	                     * snapshot (docs/PYTHON.md, "Retainers") */
+	                     * the next step: chains of a snapshot without a
+	                     * scan (docs/PYTHON.md, "Retainers") */
 };
 
 /* ---- CPython (docs/PYTHON.md) ---------------------------------------------
@@ -439,7 +439,9 @@ struct lks_pyretainer {
 	uint32_t type;         /* string: the object's tp_name; "" for a root */
 	uint32_t module;       /* string: a LKS_RK_PYMODULE root's module name
 	                        * ("" when its md_name is not a compact str) */
-	uint32_t reserved;
+	uint32_t key;          /* string: a root's key in sys.modules; a block's
+	                        * key in the dict two steps before it, which
+	                        * holds it in its keys block; "" when none */
 };
 _Static_assert(sizeof(struct lks_pyretainer) == 16, "lks_pyretainer size");
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "diff.h"
 #include "emit.h"
+#include "grown.h"
 #include "out.h"
 #include "snapset.h"
 #include "timeline.h"
@@ -64,21 +65,27 @@ static int stats_diff(const struct cli_args *args, const char *old_path,
 {
 	struct model_process *old_proc = NULL, *new_proc = NULL;
 	struct stats_table old_table = { 0 }, new_table = { 0 }, changes = { 0 };
+	struct grown_chain *grown = NULL;
+	size_t grown_count = 0;
 	int r;
 
 	if ((r = model_read_process(old_path, &old_proc, err)) == 0 &&
 	    (r = model_read_process(new_path, &new_proc, err)) == 0 &&
 	    (r = group(args, old_proc, &old_table, err)) == 0 &&
 	    (r = group(args, new_proc, &new_table, err)) == 0 &&
-	    (r = diff_tables(&old_table, &new_table, &changes)) < 0)
+	    (r = diff_tables(&old_table, &new_table, &changes)) == 0 && args->out.retainers)
+		r = grown_chains(old_proc, new_proc, &grown, &grown_count);
+	if (r == -ENOMEM)
 		errmsg_set(err, "out of memory");
 	if (r == 0) {
-		struct stats_view view = { &changes, old_proc, new_proc };
+		struct stats_view view = { &changes, old_proc, new_proc, args->out.retainers,
+					   grown, grown_count };
 		struct views views = { &view, 1 };
 
 		stats_keep_top(&changes, args->stats.stats.top);
 		r = write_outputs(args, views_text, views_json, NULL, &views, err);
 	}
+	free(grown);
 	stats_free(&changes);
 	stats_free(&new_table);
 	stats_free(&old_table);

@@ -221,13 +221,18 @@ static void say_written(int failed, const char *label,
 static int write_snapshot(enum lks_reason reason, const char *label, int exit_status,
                           struct lks_snapshot_result *result);
 
-/* The Python sections; the python-exit snapshot's retainer chains with
- * them: the program still holds what module teardown will free. */
+/* The Python sections; with them the retainer chains from the modules of
+ * the python-exit snapshot, and of in-run ones when asked (python_retainers
+ * =2: they cost an in-run snapshot a walk of the heap). The exit snapshot
+ * comes after module teardown, and has the scan's chains. */
 static int write_python(enum lks_reason reason, struct lks_snap_parts *parts,
                         const struct site_sum *sum, struct lks_pytypes *pytypes,
                         uint32_t *header_flags)
 {
-	bool chains = reason == LKS_REASON_PYTHON_EXIT;
+	bool in_run = reason == LKS_REASON_SIGNAL || reason == LKS_REASON_TIMER ||
+	              reason == LKS_REASON_API;
+	bool chains = in_run ? lks_opt.python_retainers >= 2 :
+	              reason == LKS_REASON_PYTHON_EXIT && lks_opt.python_retainers >= 1;
 
 	return lks_py_snapshot(&(struct lks_py_parts){
 		.info = &parts->buf[LKS_PART_PYTHON], .codes = &parts->buf[LKS_PART_PYCODES],
@@ -236,8 +241,8 @@ static int write_python(enum lks_reason reason, struct lks_snap_parts *parts,
 		.retainers = chains ? &parts->buf[LKS_PART_RETAINERS] : NULL,
 		.pyretainers = chains ? &parts->buf[LKS_PART_PYRETAINERS] : NULL,
 		.sites = (const struct lks_site *)sum->sites.bytes,
-		.site_count = sum->sites.len / sizeof(struct lks_site) }, pytypes, &parts->strings,
-		header_flags);
+		.site_count = sum->sites.len / sizeof(struct lks_site), .to_growth = in_run },
+		pytypes, &parts->strings, header_flags);
 }
 
 /* Every fd the snapshot opens may have to be the helper's (fdproxy.c): the

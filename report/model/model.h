@@ -85,6 +85,8 @@ struct model_retainer_step {
 	const char *pytype;     /* block: the Python type of the object it holds,
 				 * or NULL (a buffer, or not proven an object) */
 	const char *pymodule;   /* module root: its name ("" when unknown) */
+	const char *pykey;      /* module root: its key in sys.modules; block:
+				 * its key in the dict that holds it; or NULL */
 };
 
 /* What keeps a block of one reachable site alive, root first. */

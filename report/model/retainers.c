@@ -102,6 +102,8 @@ static int name_python_steps(const struct snapshot *snap, struct model_process *
 		if (step->kind == LKS_RK_PYMODULE &&
 		    !(step->pymodule = pool_intern(proc->pool, snap_string(snap, py->module))))
 			return -ENOMEM;
+		if (py->key && !(step->pykey = pool_intern(proc->pool, snap_string(snap, py->key))))
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -86,7 +86,7 @@ static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 {
 	size_t count = 0, total = 3 + snap->module_count + snap->handle_count +
 			       2 * snap->pycode_count + snap->pytype_count +
-			       2 * snap->pyretainer_count;
+			       3 * snap->pyretainer_count;
 	uint64_t *uses = malloc(total * sizeof(*uses));
 	int r = 0;
 
@@ -109,6 +109,7 @@ static int check_string_uses(const struct snapshot *snap, struct errmsg *err)
 	for (size_t i = 0; i < snap->pyretainer_count; i++) {
 		uses[count++] = snap->pyretainers[i].type;
 		uses[count++] = snap->pyretainers[i].module;
+		uses[count++] = snap->pyretainers[i].key;
 	}
 	for (size_t i = 0, kept = 0; r == 0 && i < count; i++) {
 		if (!string_start(snap, (uint32_t)uses[i]))
@@ -132,9 +133,9 @@ static int check_header(const struct snapshot *snap, struct errmsg *err)
 	if (h->max_depth < 1 || h->max_depth > LKS_DEPTH_MAX)
 		return reject(snap, err, "header: stack depth %" PRIu32 " not in 1..%d",
 			      h->max_depth, LKS_DEPTH_MAX);
-	/* python-exit: chains from module dicts, no classes (docs/PYTHON.md) */
+	/* without a scan, only chains from module dicts (docs/PYTHON.md) */
 	if (!(h->flags & LKS_HF_CLASSIFIED) && snap->retainer_count &&
-	    h->reason != LKS_REASON_PYTHON_EXIT)
+	    (snap->retainers[0].kind != LKS_RK_PYMODULE || !snap->python))
 		return reject(snap, err, "retainer chains without a reachability scan");
 	if ((h->reason == LKS_REASON_FATAL_SIGNAL) != (h->signal > 0) || h->signal > 64)
 		return reject(snap, err, "header: signal %" PRId32 " with reason %" PRIu32,
@@ -306,9 +307,9 @@ static int check_retainers(const struct snapshot *snap, struct errmsg *err)
 			return reject(snap, err, "retainer step %zu: unknown kind %" PRIu32, i,
 				      step->kind);
 		if ((step->kind == LKS_RK_PYMODULE) !=
-		    (snap->header.reason == LKS_REASON_PYTHON_EXIT && step->kind != LKS_RK_BLOCK))
-			return reject(snap, err, "retainer step %zu: a module root is the "
-				      "python-exit snapshot's only root", i);
+		    (!(snap->header.flags & LKS_HF_CLASSIFIED) && step->kind != LKS_RK_BLOCK))
+			return reject(snap, err, "retainer step %zu: a module root is the only "
+				      "root of a snapshot without a reachability scan", i);
 		if (check_chain_shape(snap, i, &chain_start, err) < 0)
 			return -EINVAL;
 		if (!trace_ok(snap, step->trace))

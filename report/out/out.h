@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "gate.h"
+#include "grown.h"
 #include "model.h"
 #include "stats.h"
 
@@ -26,6 +27,12 @@ int out_text(FILE *out, const struct model_report *report,
 /* With the gate's verdict as its "gate" member when `verdict` is not NULL. */
 int out_json(FILE *out, const struct model_report *report,
 	     const struct gate_verdict *verdict);
+/* One retainer chain as `report --retainers` prints it (without colour),
+ * and its JSON members "site_bytes", "site_blocks", "suppressed" and
+ * "steps". */
+void out_text_chain(FILE *out, const struct model_retainer *chain);
+struct json;
+void out_json_chain(struct json *j, const struct model_retainer *chain);
 
 /* ---- the gate's verdict (out_gate.c, out_junit.c, out_sarif.c) ---- */
 
@@ -54,6 +61,10 @@ struct stats_view {
 	const struct stats_table *table;
 	const struct model_process *old_proc;
 	const struct model_process *proc;
+	/* diff --retainers: the chains to sites that grew (retainers set) */
+	bool retainers;
+	const struct grown_chain *grown;
+	size_t grown_count;
 };
 
 /* Where an entry's memory was allocated, in a line, cut to `size`. */

@@ -139,8 +139,10 @@ static void put_retainer_step(struct json *j, const struct model_retainer_step *
 		jw_uint(j, "offset", step->offset);
 		put_stack(j, &step->stack);
 		jw_str(j, "pytype", step->pytype);
+		jw_str(j, "pykey", step->pykey);
 	} else if (step->kind == LKS_RK_PYMODULE) {
 		jw_str(j, "module", step->pymodule);
+		jw_str(j, "sys_modules_key", step->pykey);
 	} else if (step->kind == LKS_RK_GLOBAL) {
 		jw_str(j, "symbol", step->symbol);
 		jw_uint(j, "symbol_offset", step->symbol_offset);
@@ -159,6 +161,17 @@ static void put_retainer_step(struct json *j, const struct model_retainer_step *
 	jw_close(j, '}');
 }
 
+void out_json_chain(struct json *j, const struct model_retainer *chain)
+{
+	jw_uint(j, "site_bytes", chain->site ? chain->site->bytes : 0);
+	jw_uint(j, "site_blocks", chain->site ? chain->site->blocks : 0);
+	jw_str(j, "suppressed", chain->site ? chain->site->suppressed_by : NULL);
+	jw_open(j, "steps", '[');
+	for (size_t k = 0; k < chain->step_count; k++)
+		put_retainer_step(j, &chain->steps[k]);
+	jw_close(j, ']');
+}
+
 /* Each chain: the site it leads to (its first frame) and the steps. */
 static void put_retainers(struct json *j, const struct model_process *p)
 {
@@ -167,13 +180,7 @@ static void put_retainers(struct json *j, const struct model_process *p)
 		const struct model_retainer *chain = &p->retainers[i];
 
 		jw_open(j, NULL, '{');
-		jw_uint(j, "site_bytes", chain->site ? chain->site->bytes : 0);
-		jw_uint(j, "site_blocks", chain->site ? chain->site->blocks : 0);
-		jw_str(j, "suppressed", chain->site ? chain->site->suppressed_by : NULL);
-		jw_open(j, "steps", '[');
-		for (size_t k = 0; k < chain->step_count; k++)
-			put_retainer_step(j, &chain->steps[k]);
-		jw_close(j, ']');
+		out_json_chain(j, chain);
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');

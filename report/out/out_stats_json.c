@@ -75,12 +75,28 @@ static void put_snapshot(struct json *j, const char *key, const struct model_pro
 	jw_close(j, '}');
 }
 
+/* diff --retainers: the newer snapshot's chains to sites that grew. */
+static void put_grown(struct json *j, const struct stats_view *v)
+{
+	jw_open(j, "retainers", '[');
+	for (size_t i = 0; i < v->grown_count; i++) {
+		jw_open(j, NULL, '{');
+		jw_int(j, "size_diff", v->grown[i].bytes_diff);
+		jw_int(j, "count_diff", v->grown[i].blocks_diff);
+		out_json_chain(j, v->grown[i].chain);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
+}
+
 static void put_diff(struct json *j, const struct stats_view *v)
 {
 	put_snapshot(j, "old", v->old_proc);
 	put_snapshot(j, "new", v->proc);
 	put_totals(j, v->table, true);
 	put_entries(j, v->table, true);
+	if (v->retainers)
+		put_grown(j, v);
 }
 
 static void put_processes(struct json *j, const struct stats_view *views, size_t count)

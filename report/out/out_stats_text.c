@@ -85,6 +85,23 @@ static void print_warnings(FILE *out, const struct model_process *p)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 }
 
+/* diff --retainers: who holds what grew, by the newer snapshot's chains. */
+static void print_grown(FILE *out, const struct stats_view *v)
+{
+	fprintf(out, "\nwhat holds the growth (the newer snapshot's retainer chains):\n");
+	if (!v->proc->retainer_count)
+		fprintf(out, "  nothing: the newer snapshot has no retainer chains (a CPython "
+			"program's in-run snapshots have them with python_retainers=2: "
+			"docs/DIFF.md)\n");
+	else if (!v->grown_count)
+		fprintf(out, "  no chain leads to a site that grew\n");
+	for (size_t i = 0; i < v->grown_count; i++) {
+		fprintf(out, "  %+" PRId64 " B (%+" PRId64 " blocks) since the older snapshot:\n",
+			v->grown[i].bytes_diff, v->grown[i].blocks_diff);
+		out_text_chain(out, v->grown[i].chain);
+	}
+}
+
 static void print_view(FILE *out, const struct stats_view *v)
 {
 	const struct stats_table *t = v->table;
@@ -118,6 +135,8 @@ static void print_view(FILE *out, const struct stats_view *v)
 		fprintf(out, "%shandles:\n", t->memory_count ? "\n" : "");
 	for (size_t i = 0; i < t->handle_count; i++)
 		print_entry(out, t, is_diff, &t->handles[i], true);
+	if (is_diff && v->retainers)
+		print_grown(out, v);
 }
 
 int out_stats_text(FILE *out, const struct stats_view *views, size_t count)

@@ -170,8 +170,11 @@ static void print_root(FILE *out, const struct model_retainer_step *step)
 		fprintf(out, "writable file mapping, word at 0x%" PRIx64, step->address);
 		break;
 	case LKS_RK_PYMODULE:
-		fprintf(out, "module %s, its dict:", step->pymodule && step->pymodule[0] ?
+		fprintf(out, "module %s", step->pymodule && step->pymodule[0] ?
 			step->pymodule : "(unnamed)");
+		if (step->pykey)
+			fprintf(out, " (sys.modules['%s'])", step->pykey);
+		fprintf(out, ", its dict:");
 		break;
 	case LKS_RK_RUNTIME:
 		fprintf(out, "a block the C library allocated while leakscope worked (such "
@@ -199,18 +202,26 @@ static void print_python_step(FILE *out, const struct model_retainer_step *step)
 }
 
 /* A chain from a module's dict, its Python objects only (the buffers
- * between them, a dict's keys or a list's items, left out). */
+ * between them, a dict's keys or a list's items, left out), each with the
+ * key its dict holds it under: sys.modules['app'].__dict__['listeners']
+ * -> list (app.py:3 <module>()) -> MyListener (app.py:9 subscribe()). */
 static void print_python_path(FILE *out, const struct model_retainer *chain)
 {
-	const char *module = chain->steps[0].pymodule;
+	const struct model_retainer_step *root = &chain->steps[0];
 
 	/* the first block is the module's dict (the shim checked md_dict) */
-	fprintf(out, "    module %s dict", module && module[0] ? module : "(unnamed)");
+	if (root->pykey)
+		fprintf(out, "    sys.modules['%s'].__dict__", root->pykey);
+	else
+		fprintf(out, "    module %s.__dict__", root->pymodule && root->pymodule[0] ?
+			root->pymodule : "(unnamed)");
 	for (size_t i = 2; i < chain->step_count; i++) {
 		const struct model_retainer_step *step = &chain->steps[i];
 
 		if (!step->pytype)
 			continue;
+		if (step->pykey)
+			fprintf(out, "['%s']", step->pykey);
 		fprintf(out, " -> ");
 		print_python_step(out, step);
 	}
@@ -235,6 +246,8 @@ static void print_chain(FILE *out, const struct style *st,
 		fprintf(out, "    -> ");
 		if (step->pytype)
 			fprintf(out, "%s, ", step->pytype);
+		if (step->pykey)
+			fprintf(out, "key '%s', ", step->pykey);
 		fprintf(out, "%" PRIu64 "-byte block from ", step->size);
 		print_site_place(out, &step->stack);
 		if (i + 1 < chain->step_count)
@@ -244,13 +257,41 @@ static void print_chain(FILE *out, const struct style *st,
 	}
 }
 
+void out_text_chain(FILE *out, const struct model_retainer *chain)
+{
+	print_chain(out, &plain, chain);
+}
+
+/* Objects CPython takes from its free lists (3.11 to 3.13) keep the site
+ * their block was first allocated at. */
+static bool reused_type(const char *type)
+{
+	static const char *const types[] = { "list", "dict", "tuple", "float" };
+
+	for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool has_reused_step(const struct model_retainer *chain)
+{
+	for (size_t i = 2; i < chain->step_count; i++)
+		if (reused_type(chain->steps[i].pytype))
+			return true;
+	return false;
+}
+
 /* The runtime's own sites are left out, as in the leak list. */
 static void print_retainers(FILE *out, const struct style *st,
 			    const struct model_process *p)
 {
+	/* without a scan, a Python program's snapshot has chains from modules */
+	bool from_modules = !p->classified && p->has_python;
 	size_t shown = 0;
+	bool reused = false;
 
-	fprintf(out, "%s\n", p->reason == LKS_REASON_PYTHON_EXIT ?
+	fprintf(out, "%s\n", from_modules ?
 		"what keeps the largest sites of Python code alive, from the modules:" :
 		"what keeps the largest reachable sites alive:");
 	for (size_t i = 0; i < p->retainer_count; i++) {
@@ -259,12 +300,16 @@ static void print_retainers(FILE *out, const struct style *st,
 		if (!chain->site || chain->site->suppressed_by)
 			continue;
 		print_chain(out, st, chain);
+		reused |= from_modules && has_reused_step(chain);
 		shown++;
 	}
 	if (!shown)
-		fprintf(out, "  %s\n", p->classified || p->reason == LKS_REASON_PYTHON_EXIT ?
+		fprintf(out, "  %s\n", p->classified || from_modules ?
 			"no chain to a site of the program's"
 			: "nothing: this snapshot was taken without a reachability scan");
+	if (reused)
+		fprintf(out, "  (a list, dict, tuple or float shows where its block was first "
+			"allocated: CPython reuses them from free lists)\n");
 	fprintf(out, "\n");
 }
 

@@ -89,11 +89,12 @@ struct lks_site;
 struct lks_py_parts {
 	struct lks_buf *info, *codes, *bytes;  /* PYTHON, PYCODES, PYBYTES */
 	struct lks_buf *types, *objects;       /* PYTYPES, PYOBJECTS */
-	/* the 'python-exit' snapshot only (else NULL): RETAINERS and
-	 * PYRETAINERS, chains to the largest of `sites` (pyretain.c) */
+	/* RETAINERS and PYRETAINERS, chains to `sites` (pyretain.c), or NULL:
+	 * none; with `to_growth` (in-run snapshots) to those that grew */
 	struct lks_buf *retainers, *pyretainers;
 	const struct lks_site *sites;
 	size_t site_count;
+	bool to_growth;
 };
 
 /* The Python sections, and LKS_HF_PYTHON in *header_flags when a runtime

@@ -7,19 +7,15 @@
  * with process_vm_readv: an in-run snapshot races with frees, so a read
  * may fail, and never faults. */
 #define _GNU_SOURCE
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../process.h"
 #include "python.h"
+#include "pygrowth.h"
 #include "pyroom.h"
 #include "pytypes.h"
+#include "pywindow.h"
 
-#define HEAD_BYTES 48      /* pre-header, GC header, refcount, type */
-#define WINDOW (64 * 1024) /* bytes of heap read in one piece */
-#define GAP_MAX 4096       /* farther apart, two blocks are read apart */
-#define WINDOWS 16         /* pieces per system call */
 #define TYPE_IDS_MAX 0xffffffu
 #define RADIX_MAX 4096     /* buckets of a level of the sort */
 
@@ -28,20 +24,20 @@ struct object_slot {
 	uint64_t index;        /* of the record in objects */
 };
 
-struct window {
-	uint64_t first, end;   /* blocks [first, end) of the sorted ones */
-	uint64_t start, len;   /* the bytes read */
-};
-
 struct lks_pytypes {
 	struct pytype_set set;
-	pid_t pid;
 	struct pytype_block *blocks;  /* this snapshot's, then sorted */
 	uint64_t block_count, block_room;
 	bool blocks_sorted;           /* they came in address order (an exit scan's) */
-	uint8_t bytes[WINDOWS][WINDOW];
-	struct window windows[WINDOWS];
-	struct iovec local[WINDOWS], remote[WINDOWS];
+	uint32_t *kinds;              /* per block, for pyretain.c: NULL, or type id
+	                               * << 2 | object offset / 16 (0: none) */
+	uint64_t kinds_room;
+	bool kinds_valid;             /* this snapshot's are in kinds */
+	void *scratch;                /* pyretain.c's arrays, kept touched */
+	size_t scratch_bytes;
+	struct pywindows windows;
+	struct pygrowth growth;       /* pyretain.c's: the sites of the last in-run
+	                               * snapshot with chains */
 	uint64_t radix_next[RADIX_MAX], radix_end[RADIX_MAX];
 	struct lks_buf objects;       /* struct lks_pyobjects */
 	struct object_slot *slots;
@@ -121,22 +117,6 @@ static void count_object(struct lks_pytypes *types, const struct pytype_block *b
 	return;
 untyped:
 	types->untyped++;
-}
-
-static size_t head_len(const struct pytype_block *block)
-{
-	return block->size < HEAD_BYTES ? block->size : HEAD_BYTES;
-}
-
-static void classify(struct lks_pytypes *types, const struct pytype_block *block,
-                     const uint8_t *head)
-{
-	uint32_t at, id = pytype_set_classify(&types->set, head, head_len(block), block->size, &at);
-
-	if (id && id <= TYPE_IDS_MAX)
-		count_object(types, block, id);
-	else
-		types->untyped++;
 }
 
 /* ---- reading the blocks, in address order ------------------------------ */
@@ -243,80 +223,35 @@ static void sort_blocks(struct lks_pytypes *types)
 	sort_range(types, types->blocks, types->block_count);
 }
 
-/* Blocks close together are read as one piece of heap, up to WINDOW. */
-static uint64_t plan_window(const struct pytype_block *blocks, uint64_t count, uint64_t at,
-                            struct window *window)
+/* pywindows_read's give: a block's head, or NULL when it could not be
+ * read. Its kind, for the retainer walk, when asked for. */
+static void classify_given(void *ctx, uint64_t i, uint64_t from, const uint8_t *head,
+                           uint64_t len)
 {
-	uint64_t start = PYT_BLOCK_ADDR(&blocks[at]), end = start + head_len(&blocks[at]);
+	struct lks_pytypes *types = ctx;
+	const struct pytype_block *block = &types->blocks[i];
+	uint32_t at = 0, id = 0;
 
-	window->first = at;
-	for (at++; at < count; at++) {
-		uint64_t addr = PYT_BLOCK_ADDR(&blocks[at]), last = addr + head_len(&blocks[at]);
-
-		if (addr > end + GAP_MAX || last - start > WINDOW)
-			break;
-		end = last > end ? last : end;
-	}
-	window->end = at;
-	window->start = start;
-	window->len = end - start;
-	return at;
-}
-
-static void classify_window(struct lks_pytypes *types, const struct window *window,
-                            const uint8_t *bytes)
-{
-	const struct pytype_block *blocks = types->blocks;
-
-	for (uint64_t i = window->first; i < window->end; i++)
-		classify(types, &blocks[i], bytes + PYT_BLOCK_ADDR(&blocks[i]) - window->start);
-}
-
-/* A piece that could not be read whole (part of it unmapped since): each
- * of its blocks alone; what cannot be read is counted. */
-static void classify_one_by_one(struct lks_pytypes *types, const struct window *window)
-{
-	const struct pytype_block *blocks = types->blocks;
-	uint8_t head[HEAD_BYTES];
-
-	for (uint64_t i = window->first; i < window->end; i++) {
-		if (lks_py_peek(head, PYT_BLOCK_ADDR(&blocks[i]), head_len(&blocks[i])))
-			classify(types, &blocks[i], head);
+	(void)from;
+	if (!head) {
+		types->unreadable++;
+	} else {
+		id = pytype_set_classify(&types->set, head, len, block->size, &at);
+		if (id && id <= TYPE_IDS_MAX)
+			count_object(types, block, id);
 		else
-			types->unreadable++;
+			types->untyped++;
 	}
+	if (types->kinds_valid)
+		types->kinds[i] = id && id <= TYPE_IDS_MAX ? id << 2 | at / 16 : 0;
 }
 
-/* Up to WINDOWS pieces per system call. The call stops at a piece it cannot
- * read: that one goes block by block, the ones after it are planned again. */
 static void read_blocks(struct lks_pytypes *types)
 {
-	const struct pytype_block *blocks = types->blocks;
-	uint64_t count = types->block_count, at = 0;
-
-	while (at < count) {
-		uint32_t planned = 0, done = 0;
-		uint64_t next = at;
-		long got;
-
-		while (planned < WINDOWS && next < count) {
-			struct window *w = &types->windows[planned];
-
-			next = plan_window(blocks, count, next, w);
-			types->local[planned] = (struct iovec){ types->bytes[planned], w->len };
-			types->remote[planned++] = (struct iovec){ (void *)w->start, w->len };
-		}
-		got = syscall(SYS_process_vm_readv, (long)types->pid, types->local,
-		              (unsigned long)planned, types->remote, (unsigned long)planned, 0L);
-		for (uint64_t left = got > 0 ? (uint64_t)got : 0;
-		     done < planned && left >= types->windows[done].len; done++) {
-			left -= types->windows[done].len;
-			classify_window(types, &types->windows[done], types->bytes[done]);
-		}
-		if (done < planned)
-			classify_one_by_one(types, &types->windows[done++]);
-		at = done < planned ? types->windows[done].first : next;
-	}
+	types->windows.pid = getpid();
+	pywindows_read(&types->windows, &(struct pywindow_list){
+		.blocks = types->blocks, .count = types->block_count, .give = classify_given,
+		.ctx = types });
 }
 
 /* ---- one snapshot's state, kept for the next ------------------------------ */
@@ -381,6 +316,11 @@ static void free_state(struct lks_pytypes *types)
 	lks_buf_free(&types->objects);
 	if (types->blocks)
 		lks_unmap(types->blocks, types->block_room * sizeof(*types->blocks));
+	if (types->kinds)
+		lks_unmap(types->kinds, types->kinds_room * sizeof(*types->kinds));
+	if (types->scratch)
+		lks_unmap(types->scratch, types->scratch_bytes);
+	pygrowth_free(&types->growth);
 	lks_unmap(types, sizeof(*types));
 }
 
@@ -406,6 +346,7 @@ static struct lks_pytypes *take_state(void)
 	types->objects.len = 0;
 	types->objects.failed = false;
 	types->block_count = 0;
+	types->kinds_valid = false;
 	types->typed = types->untyped = types->unreadable = 0;
 	return types;
 }
@@ -427,7 +368,6 @@ struct lks_pytypes *lks_pytypes_begin(void)
 	estimate = live.allocs - live.frees;
 	blocks_room(types, estimate);
 	types->blocks_sorted = true;
-	types->pid = getpid();
 	types->spent_ns = lks_uptime_ns() - started;
 	return types;
 }
@@ -444,20 +384,46 @@ void lks_pytypes_end(struct lks_pytypes *types)
 }
 
 /* The types some object has, by id, then the objects. */
+/* Room for a kind per block, kept from one snapshot to the next; NULL
+ * kinds (none recorded) when it cannot be had. */
+static void kinds_room(struct lks_pytypes *types)
+{
+	uint64_t room = types->block_room;
+
+	if (types->kinds && types->kinds_room >= room)
+		return;
+	if (types->kinds)
+		lks_unmap(types->kinds, types->kinds_room * sizeof(*types->kinds));
+	types->kinds = lks_map(room * sizeof(*types->kinds));
+	types->kinds_room = types->kinds ? room : 0;
+}
+
+/* Every block typed, in address order. False when none could be. */
+static bool type_blocks(struct lks_pytypes *types, bool kinds)
+{
+	/* a block the list had no room for was counted untyped already */
+	if (!types->blocks_sorted)
+		sort_blocks(types);
+	if (kinds)
+		kinds_room(types);
+	types->kinds_valid = kinds && types->kinds;
+	if (!pytype_set_blocks(&types->set, types->blocks, types->block_count)) {
+		types->untyped += types->block_count;
+		return false;
+	}
+	read_blocks(types);
+	return true;
+}
+
 int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
                       struct lks_buf *object_records, struct lks_strtab *strings,
-                      struct lks_python *record)
+                      struct lks_python *record, bool kinds)
 {
 	uint64_t started = lks_uptime_ns();
 	uint32_t count;
 
-	/* a block the list had no room for was counted untyped already */
-	if (!types->blocks_sorted)
-		sort_blocks(types);
-	if (pytype_set_blocks(&types->set, types->blocks, types->block_count))
-		read_blocks(types);
-	else
-		types->untyped += types->block_count;
+	if (!type_blocks(types, kinds))
+		types->kinds_valid = false;
 	types->spent_ns += lks_uptime_ns() - started;
 	count = (uint32_t)(types->set.types.len / sizeof(struct pytype_info));
 	for (uint32_t id = 1; id <= count; id++) {
@@ -483,7 +449,7 @@ int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
 }
 
 /* For pyretain.c, after lks_pytypes_write: the blocks it typed, sorted by
- * address, and the set that proved their types. */
+ * address, their kinds, the set that proved their types, the reader. */
 const struct pytype_block *lks_pytypes_blocks(const struct lks_pytypes *types,
                                               uint64_t *count)
 {
@@ -494,4 +460,33 @@ const struct pytype_block *lks_pytypes_blocks(const struct lks_pytypes *types,
 struct pytype_set *lks_pytypes_set(struct lks_pytypes *types)
 {
 	return &types->set;
+}
+
+const uint32_t *lks_pytypes_kinds(const struct lks_pytypes *types)
+{
+	return types->kinds_valid ? types->kinds : NULL;
+}
+
+struct pywindows *lks_pytypes_windows(struct lks_pytypes *types)
+{
+	return &types->windows;
+}
+
+struct pygrowth *lks_pytypes_growth(struct lks_pytypes *types)
+{
+	return &types->growth;
+}
+
+/* Memory kept with the state (its pages stay touched from one snapshot to
+ * the next); its contents are the last user's. NULL when it cannot grow. */
+void *lks_pytypes_scratch(struct lks_pytypes *types, size_t bytes)
+{
+	if (bytes <= types->scratch_bytes)
+		return types->scratch;
+	if (types->scratch)
+		lks_unmap(types->scratch, types->scratch_bytes);
+	bytes += bytes / 8;
+	types->scratch = lks_map(bytes);
+	types->scratch_bytes = types->scratch ? bytes : 0;
+	return types->scratch;
 }

@@ -94,25 +94,36 @@ uint32_t pytype_set_classify(struct pytype_set *set, const uint8_t *head, uint64
                              uint64_t size, uint32_t *at);
 
 /* pytypes.c, for pysnap.c: the python types and python objects sections,
- * and the typing counts in `record`. 0, or -1 when a buffer could not grow. */
+ * and the typing counts in `record`; with `kinds`, each block's kind kept
+ * for pyretain.c. 0, or -1 when a buffer could not grow. */
 struct lks_pytypes;
 struct lks_python;
 int lks_pytypes_write(struct lks_pytypes *types, struct lks_buf *type_records,
                       struct lks_buf *object_records, struct lks_strtab *strings,
-                      struct lks_python *record);
+                      struct lks_python *record, bool kinds);
 
-/* pytypes.c, for pyretain.c, after lks_pytypes_write: its sorted blocks
- * and the set that proved their types. */
+/* pytypes.c, for pyretain.c, after lks_pytypes_write: its sorted blocks;
+ * per block its type id << 2 | object offset / 16 (0: not an object), or
+ * NULL when they were not typed; the set that proved their types; the
+ * reader and its buffers; memory kept from one snapshot to the next, and
+ * the sites of the last in-run snapshot with chains. */
 const struct pytype_block *lks_pytypes_blocks(const struct lks_pytypes *types,
                                               uint64_t *count);
+const uint32_t *lks_pytypes_kinds(const struct lks_pytypes *types);
 struct pytype_set *lks_pytypes_set(struct lks_pytypes *types);
+struct pywindows *lks_pytypes_windows(struct lks_pytypes *types);
+void *lks_pytypes_scratch(struct lks_pytypes *types, size_t bytes);
+struct pygrowth;
+struct pygrowth *lks_pytypes_growth(struct lks_pytypes *types);
 
-/* pyretain.c, for snapshot.c: the python-exit snapshot's retainer chains
- * (RETAINERS and PYRETAINERS records). 0, or -1 when a buffer could not
- * grow. */
+/* pyretain.c, for pysnap.c: retainer chains from the module dicts to
+ * sites of Python code (RETAINERS and PYRETAINERS records) of a snapshot
+ * without a reachability scan: with `to_growth`, to those that grew most
+ * since the last snapshot it was asked for (the largest at the first),
+ * else to the largest. 0, or -1 when a buffer could not grow. */
 struct lks_site;
 int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, size_t count,
-                     struct lks_buf *steps, struct lks_buf *pysteps,
+                     bool to_growth, struct lks_buf *steps, struct lks_buf *pysteps,
                      struct lks_strtab *strings);
 
 #endif

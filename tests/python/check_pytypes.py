@@ -30,6 +30,7 @@ import check_python as cp  # noqa: E402  (its run, markers, interpreters)
 SCRIPTS = cp.SCRIPTS
 SNAPSHOT_SIGNAL = 60
 FREELIST = 80  # dicts and lists reused from CPython's free lists keep their first site
+RETAINERS = 8  # the retainers section (format/format.h)
 PYOBJECTS_AT_TYPE = 4  # struct lks_pyobjects: trace, type, ...
 
 
@@ -51,11 +52,12 @@ def pytype_entry(diff, key):
 
 def check_listener_growth(py, work, errors):
     """listeners.py: 50 listeners, a snapshot, 150 more: MyListener +150,
-    made at subscribe()'s line."""
+    made at subscribe()'s line. In-run chains asked for: the growth's
+    holders are checked on the same snapshots."""
     name = py + " listeners typed"
     script = os.path.join(SCRIPTS, "listeners.py")
     line = cp.markers(script)["subscribe"]
-    snaps = cp.run([py, script], work)
+    snaps = cp.run([py, script], work, ":python_retainers=2")
     held = snaps["held"]
     cp.expect(errors, name, held.python["flags"] & 0x4 and held.python["typed_blocks"] > 0,
               "no objects typed: %r" % (held.python,))
@@ -78,6 +80,45 @@ def check_listener_growth(py, work, errors):
     lines = [t for t in text.splitlines() if t.startswith("MyListener +150 (")]
     cp.expect(errors, name + " text", lines and want in lines[0],
               "no line 'MyListener +150 (...) %s' in:\n%s" % (want, text[:1500]))
+    check_growth_holders(py, script, early, late, errors)
+
+
+def holds_listeners(chain, script, marks):
+    """The chain's Python objects go __main__'s dict -> its 'listeners'
+    list (made at its line) -> a MyListener made at subscribe()'s line."""
+    root = chain["steps"][0]
+    objects = [s for s in chain["steps"][2:] if s.get("pytype")]
+    where = [(s["pytype"], s.get("pykey"), python_frame(s)) for s in objects]
+    return (root["kind"] == "pymodule" and root["module"] == "__main__" and
+            root["sys_modules_key"] == "__main__" and
+            where[:2] == [("list", "listeners", (script, marks["listeners"])),
+                          ("MyListener", None, (script, marks["subscribe"]))])
+
+
+def check_growth_holders(py, script, early, late, errors):
+    """listeners.py's in-run snapshots carry retainer chains: `diff
+    --retainers` names the module-level list (its key and line) that holds
+    the listeners made between them (their sites, 150 more), and so does
+    `report --retainers` of the later one."""
+    name = py + " listeners held"
+    marks = cp.markers(script)
+    diff = leakscope("diff", early, late, "--retainers", "--format", "json")
+    grown = json.loads(diff.stdout).get("retainers", []) if diff.returncode == 0 else []
+    held = [g for g in grown if holds_listeners(g, script, marks)]
+    cp.expect(errors, name + " diff", held and
+              all(g["size_diff"] > 0 and g["count_diff"] > 0 for g in held),
+              "no chain of diff --retainers through __main__.listeners (line %d) to a "
+              "MyListener (line %d) to a site that grew: %r (stderr %r)" %
+              (marks["listeners"], marks["subscribe"],
+               [(g["count_diff"], python_path(g)) for g in grown], diff.stderr[-300:]))
+    want = "sys.modules['__main__'].__dict__['listeners'] -> list (listeners.py:%d " \
+           "<module>()) -> MyListener (listeners.py:%d subscribe())" % \
+           (marks["listeners"], marks["subscribe"])
+    text = leakscope("diff", early, late, "--retainers").stdout
+    cp.expect(errors, name + " diff text", "what holds the growth" in text and want in text,
+              "no %r in:\n%s" % (want, text[-3000:]))
+    report = leakscope("report", late, "--retainers").stdout
+    cp.expect(errors, name + " report", want in report, "no %r in:\n%s" % (want, report[-3000:]))
 
 
 def check_typed_cache(py, work, errors):
@@ -94,6 +135,12 @@ def check_typed_cache(py, work, errors):
                                              for t in ("dict", "list")),
                   "at typed_cache.py:%d: %r, want %d str, %d to %d dict and list" %
                   (where[2], got, want, want - FREELIST, want))
+    chains = {label: snaps[label].sections.get(RETAINERS, (0, 0, 0))[1]
+              for label in ("after300", "after800", "python-exit")}
+    cp.expect(errors, name + " chains by default", chains["after300"] == 0 and
+              chains["after800"] == 0 and chains["python-exit"] > 0,
+              "retainer steps %r: in-run snapshots have none unless python_retainers=2 "
+              "(a walk of the heap each), python-exit has them" % (chains,))
     diff = leakscope("diff", cp.snap_path(work, "after300"), cp.snap_path(work, "after800"),
                      "--group-by", "pytypeline", "--format", "json")
     grew = {}
@@ -159,14 +206,16 @@ def check_churn(py, work, errors):
           (name, len(paths), churned, unreadable))
 
 
+def python_frame(step):
+    """(file, line) of a block step's innermost Python frame."""
+    frame = next((f for f in step["stack"] if f["address"].startswith("0xfe")), {})
+    return (frame.get("file"), frame.get("line"))
+
+
 def python_path(chain):
     """(type, file, line) of each Python object of a chain, after its root."""
-    path = []
-    for step in chain["steps"][1:]:
-        frame = next((f for f in step["stack"] if f["address"].startswith("0xfe")), {})
-        if step.get("pytype"):
-            path.append((step["pytype"], frame.get("file"), frame.get("line")))
-    return path
+    return [(step["pytype"],) + python_frame(step) for step in chain["steps"][1:]
+            if step.get("pytype")]
 
 
 def check_retainers(py, work, errors):
@@ -200,8 +249,9 @@ def check_retainers(py, work, errors):
               "python retainer 0" in refused.stderr,
               "a python retainer past the chains accepted: %r" % refused.stderr[-300:])
     text = leakscope("report", path, "--retainers").stdout
-    want = "module __main__ dict -> list (retained.py:%d <module>()) -> MyListener " \
-           "(retained.py:%d subscribe())" % (marks["listeners"], marks["subscribe"])
+    want = "sys.modules['__main__'].__dict__['listeners'] -> list (retained.py:%d " \
+           "<module>()) -> MyListener (retained.py:%d subscribe())" % \
+           (marks["listeners"], marks["subscribe"])
     cp.expect(errors, name + " text", want in text, "no %r in:\n%s" % (want, text[-3000:]))
 
 

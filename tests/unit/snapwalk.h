@@ -36,6 +36,7 @@ static uint64_t walk_python(const struct snapshot *snap)
 	for (size_t i = 0; i < snap->pyretainer_count; i++)
 		sum += strlen(snap_string(snap, snap->pyretainers[i].type)) +
 		       strlen(snap_string(snap, snap->pyretainers[i].module)) +
+		       strlen(snap_string(snap, snap->pyretainers[i].key)) +
 		       snap->retainers[snap->pyretainers[i].step].kind;
 	for (size_t i = 0; i < snap->pyobject_count; i++)
 		sum += snap_pytype(snap, snap->pyobjects[i].type)->flags +

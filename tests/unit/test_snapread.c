@@ -5,8 +5,11 @@
  * checksum (so that the checks behind it are reached), foreign files, an
  * old and a future version. Each must give a valid parse that is safe to
  * walk or one error line naming the file; built a second time with
- * AddressSanitizer to catch reads the checks let through.
- * Usage: test_snapread SHIM SNAPSOURCE (TAP output) */
+ * AddressSanitizer to catch reads the checks let through. The same for a
+ * Python program's snapshot with retainer chains (the fuzz corpus's
+ * python_retainers.lks), and its python retainers section lying in each
+ * way the reader checks.
+ * Usage: test_snapread SHIM SNAPSOURCE PYRETAINERS.lks (TAP output) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -309,12 +312,92 @@ static void check_foreign_files(const struct blob *real)
 	rmdir(dir);
 }
 
+/* ---- a snapshot with Python retainer chains ---- */
+
+static bool read_blob(const char *path, struct blob *out)
+{
+	FILE *f = fopen(path, "rb");
+	long size;
+
+	if (!f)
+		return false;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (out->bytes = malloc((size_t)size)) && fread(out->bytes, 1, (size_t)size, f) == (size_t)size)
+		out->size = (size_t)size;
+	fclose(f);
+	return out->size > 0;
+}
+
+/* The changed copy must be refused with one line that says `want`. */
+static void expect_refused(const struct blob *real, size_t at, const void *value, size_t len,
+			   const char *want, const char *what)
+{
+	uint8_t *copy = malloc(real->size);
+	struct errmsg err;
+	int r;
+
+	memcpy(copy, real->bytes, real->size);
+	memcpy(copy + at, value, len);
+	reseal(copy, real->size);
+	r = try_parse(copy, real->size, &err);
+	if (!ok(r == 0 && strstr(err.text, want), "python retainers: %s refused (\"%s\")", what, want))
+		diag("%s", r == 1 ? "accepted" : err.text);
+	free(copy);
+}
+
+static void check_pyretainer_lies(const struct blob *real)
+{
+	uint8_t *bytes = real->bytes;
+	struct lks_section *py = section_of(bytes, LKS_SEC_PYRETAINERS);
+	struct lks_section *steps = section_of(bytes, LKS_SEC_RETAINERS);
+	size_t table = (size_t)((uint8_t *)py - bytes);  /* its entry in the section table */
+	uint64_t huge = UINT64_C(1) << 40, one_more = py->count + 1;
+	uint32_t past = (uint32_t)steps->count, far = 0x7ffffff0;
+	size_t first = py->offset, last = py->offset + (py->count - 1) * sizeof(struct lks_pyretainer);
+
+	expect_refused(real, table + offsetof(struct lks_section, count), &huge, sizeof(huge),
+		       "pass the end of the file", "a count past the file");
+	expect_refused(real, table + offsetof(struct lks_section, count), &one_more,
+		       sizeof(one_more), "", "one record more than written");
+	expect_refused(real, last + offsetof(struct lks_pyretainer, step), &past, sizeof(past),
+		       "past the chains", "a step index past the chains");
+	expect_refused(real, first + offsetof(struct lks_pyretainer, step), &past, sizeof(past),
+		       "out of order", "steps out of order");
+	expect_refused(real, first + offsetof(struct lks_pyretainer, module), &far, sizeof(far),
+		       "string offset", "a module name past the strings");
+	expect_refused(real, last + offsetof(struct lks_pyretainer, key), &far, sizeof(far),
+		       "string offset", "a key past the strings");
+	expect_refused(real, first + offsetof(struct lks_pyretainer, type), &far, sizeof(far),
+		       "string offset", "a type past the strings");
+}
+
+static void check_python_retainers(const char *path)
+{
+	struct blob real = { 0 };
+	struct snapshot *snap = NULL;
+	struct errmsg err = { "" };
+
+	if (!ok(read_blob(path, &real), "read %s", path))
+		return;
+	if (ok(snap_parse(real.bytes, real.size, NAME, &snap, &err) == 0 && snap->pyretainer_count &&
+	       snap->retainer_count && !(snap->header.flags & LKS_HF_CLASSIFIED),
+	       "%s: python retainer chains, no scan, accepted", path))
+		snap_free(snap);
+	else
+		diag("%s", err.text);
+	check_truncations(&real);
+	check_bit_flips(&real);
+	check_random_corruption(&real);
+	check_pyretainer_lies(&real);
+	free(real.bytes);
+}
+
 int main(int argc, char **argv)
 {
 	struct blob real = { 0 };
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s SHIM SNAPSOURCE\n", argv[0]);
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s SHIM SNAPSOURCE PYRETAINERS.lks\n", argv[0]);
 		return 2;
 	}
 	if (!ok(make_real_snapshot(argv[1], argv[2], NULL, &real) == 0,
@@ -327,5 +410,6 @@ int main(int argc, char **argv)
 	check_versions(&real);
 	check_foreign_files(&real);
 	free(real.bytes);
+	check_python_retainers(argv[3]);
 	return tap_done();
 }

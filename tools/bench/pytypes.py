@@ -9,6 +9,9 @@ interleaved. Per snapshot: medians of N runs of its own time
 in-run ones, of the page faults the call took (getrusage around it).
 
 Usage: tools/bench/pytypes.py [--runs N] [--build DIR | --shim SO] [--python EXE] [--count N]
+                              [--options OPTS]
+--options adds colon-separated LEAKSCOPE_OPTIONS to every run
+(python_retainers=2: the in-run snapshots' retainer chains).
 Not a test: nothing here fails on a number.
 """
 
@@ -61,7 +64,8 @@ def one_run(args, types, work):
     for name in os.listdir(work):
         os.unlink(os.path.join(work, name))
     env = dict(os.environ, LD_PRELOAD=args.shim, PYTHONMALLOC="malloc",
-               LEAKSCOPE_OPTIONS="output_dir=%s:summary=0:python_types=%d" % (work, types))
+               LEAKSCOPE_OPTIONS="output_dir=%s:summary=0:python_types=%d%s" %
+               (work, types, ":" + args.options if args.options else ""))
     done = subprocess.run([args.python, "-c", SCRIPT, str(args.count)], env=env, check=True,
                           stdout=subprocess.PIPE, text=True)
     faults = json.loads(done.stdout)
@@ -90,6 +94,7 @@ def main():
     parser.add_argument("--shim", help="the shim to measure (default: BUILD's)")
     parser.add_argument("--python", default="/usr/bin/python3.11")
     parser.add_argument("--count", type=int, default=500000)
+    parser.add_argument("--options", default="")
     args = parser.parse_args()
     args.shim = args.shim or os.path.join(args.build, "shim", "libleakscope.so")
     results = {0: [], 1: []}
