@@ -149,7 +149,7 @@ static bool same_chain(const struct kept_chain *kept, const struct frame_offsets
 	for (uint32_t i = 0; i < count; i++) {
 		/* 0 is not plausible: a chain that ends early differs */
 		if (!lks_py_plausible(frame) ||
-		    (*(const uint16_t *)(uintptr_t)(frame + at->state) & at->state_mask) !=
+		    (lks_py_load16(frame + at->state) & at->state_mask) !=
 		    kept->state[i] ||
 		    *(const uint64_t *)(uintptr_t)(frame + at->code) != kept->code[i] ||
 		    *(const uint64_t *)(uintptr_t)(frame + at->instr) != kept->instr[i])

@@ -184,11 +184,21 @@ static inline uint8_t lks_pychain_flags(const struct lks_py_layout *lay, uint64_
 
 	return (uint8_t)((cstack ? PYCHAIN_CSTACK : 0) | (entry ? PYCHAIN_ENTRY : 0));
 }
+/* Two bytes at any address: the state's pair starts on an odd byte on
+ * 3.12 (69: the owner's byte at 70 and the one before it); one
+ * unaligned load on x86, defined in C. */
+static inline uint16_t lks_py_load16(uint64_t addr)
+{
+	uint16_t value;
+
+	__builtin_memcpy(&value, (const void *)(uintptr_t)addr, sizeof(value));
+	return value;
+}
 /* The bytes the flags are a function of, in one load: equal states give
  * equal flags, so a chain compares them raw. */
 static inline uint16_t lks_pychain_state(const struct lks_py_layout *lay, uint64_t frame)
 {
-	return *(const uint16_t *)(uintptr_t)(frame + lay->fr_state) & lay->state_mask;
+	return lks_py_load16(frame + lay->fr_state) & lay->state_mask;
 }
 uint32_t lks_pychain_find(uint64_t frame);
 /* After lks_pychain_find in the same capture: the tag of a frame running
