@@ -94,6 +94,24 @@ def check_sigkill(args, tmpdir):
     return errors
 
 
+def where_each_waits(sid):
+    """Each process of the session and where it sleeps, for a hang's report:
+    which of them did not end, and in what."""
+    lines = []
+    for pid in sorted(hostile.pids_of_session(sid)):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+                name, rest = stat.read().rsplit(")", 1)
+            with open(f"/proc/{pid}/wchan", encoding="utf-8") as wchan:
+                waits = wchan.read() or "-"
+        except OSError:
+            continue
+        state, parent = rest.split()[:2]
+        lines.append(f"{pid} ({name.split('(', 1)[1]}) state {state}, parent {parent}, "
+                     f"in {waits}")
+    return lines
+
+
 def check_sighup(args, tmpdir):
     run, pids = start_tree(args, tmpdir)
     run.send_signal(signal.SIGHUP)
@@ -101,8 +119,12 @@ def check_sighup(args, tmpdir):
     try:
         run.wait(timeout=HANG)
     except subprocess.TimeoutExpired:
+        waiting = where_each_waits(run.pid)
         hostile.kill_session(run.pid)
-        return [f"leakscope run did not end within {HANG} s of SIGHUP"]
+        with open(run.stderr_path, "rb") as stderr_file:
+            stderr = stderr_file.read()
+        return [f"leakscope run did not end within {HANG} s of SIGHUP; tree {pids}; "
+                f"the session's processes: {waiting}; stderr: {hostile.show(stderr)}"]
     with open(run.stderr_path, "rb") as stderr_file:
         stderr = stderr_file.read()
     if hostile.end_of(run.returncode) != "exit 129":
