@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+import lkstest
+
 # The tree of the SIGKILL case: a background child, one in a new session,
 # one that ignores every catchable signal, and the started process itself,
 # each pid written down.
@@ -30,12 +32,6 @@ TREE = ("sleep 300 & echo $! > {pids}; "
 WAIT = 120  # seconds: bounds against a hang, not expectations
 
 
-def default_signals():
-    """The test runner may ignore signals; leakscope keeps ignoring those."""
-    for signo in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
-        signal.signal(signo, signal.SIG_DFL)
-
-
 def start(leakscope, argv, work):
     """leakscope run in a session of its own, its stderr in work/stderr (a
     pipe would stay open as long as the program, whatever leakscope does)."""
@@ -45,7 +41,7 @@ def start(leakscope, argv, work):
         return subprocess.Popen([leakscope, "run", "--", *argv], env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=stderr, start_new_session=True,
-                                preexec_fn=default_signals)
+                                preexec_fn=lkstest.default_signals)
 
 
 def wait_until(condition, proc):

@@ -25,6 +25,7 @@ import tempfile
 import time
 
 import hostile
+import lkstest
 
 HANG = 120  # seconds: bounds against a hang, not expectations (20 s ran out at load 25)
 
@@ -68,7 +69,8 @@ def start_tree(args, tmpdir):
         run = subprocess.Popen([args.leakscope, "run", "--shim", args.shim, "--",
                                 *args.rest, pidfile],
                                stdout=subprocess.DEVNULL, stderr=stderr,
-                               env=env, start_new_session=True)
+                               env=env, start_new_session=True,
+                               preexec_fn=lkstest.default_signals)
         run.stderr_path = stderr.name
     if not wait_until(lambda: len(read_pids(pidfile)) == 2, HANG):
         hostile.kill_session(run.pid)

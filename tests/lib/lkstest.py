@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -57,6 +58,15 @@ def run_command(args, program, *, json_path=None, options=()):
     json_option = ["--json", json_path] if json_path else []
     shim_option = ["--shim", args.shim] if getattr(args, "shim", None) else []
     return [args.leakscope, "run", *json_option, *options, *shim_option, "--", *program]
+
+
+def default_signals():
+    """For preexec_fn: the signals a terminal sends at their default action.
+    The test runner may ignore some (nohup ignores SIGHUP, a background job
+    of a shell without job control SIGINT and SIGQUIT), and `leakscope run`
+    keeps ignoring what it was started ignoring, as its program does."""
+    for signo in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+        signal.signal(signo, signal.SIG_DFL)
 
 
 def run_logged(command, *, timeout=240, tail=None, **popen):
