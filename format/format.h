@@ -60,7 +60,8 @@ enum lks_reason {
 	X(11, PYBYTES, "python line tables", uint8_t) /* the code copies' line tables */ \
 	X(12, PYTYPES, "python types", struct lks_pytype) /* sorted by id */    \
 	X(13, PYOBJECTS, "python objects", struct lks_pyobjects) /* per (site, type) */ \
-	X(14, PYRETAINERS, "python retainers", struct lks_pyretainer) /* by step */
+	X(14, PYRETAINERS, "python retainers", struct lks_pyretainer) /* by step */ \
+	X(15, PYUNCHAINED, "python sites without a chain", struct lks_pyunchained)
 
 enum lks_section_kind {
 #define LKS_SECTION_ENUM(number, NAME, name, record) LKS_SEC_##NAME = number,
@@ -444,5 +445,25 @@ struct lks_pyretainer {
 	                        * holds it in its keys block; "" when none */
 };
 _Static_assert(sizeof(struct lks_pyretainer) == 16, "lks_pyretainer size");
+
+/* A site the retainer walk of a snapshot without a scan chose and has no
+ * chain to, and why (docs/PYTHON.md, "Retainers"). */
+struct lks_pyunchained {
+	uint32_t trace;        /* the site's stack */
+	uint32_t reason;       /* LKS_PYU_* */
+	uint64_t walked;       /* blocks the walk had read when it ended */
+};
+_Static_assert(sizeof(struct lks_pyunchained) == 16, "lks_pyunchained size");
+
+enum lks_pyunchained_reason {
+	LKS_PYU_UNREACHED = 1, /* the walk read every block the modules reach:
+	                        * none is the site's */
+	LKS_PYU_BUDGET = 2,    /* the walk stopped at its budget
+	                        * (python_retain_blocks) before reaching one */
+	LKS_PYU_DEEP = 3,      /* its nearest block is more than
+	                        * LKS_RETAIN_BLOCKS_MAX blocks from a module */
+	LKS_PYU_FREED = 4,     /* not reached, and blocks on the way were freed
+	                        * while the walk read them (in-run) */
+};
 
 #endif

@@ -240,6 +240,7 @@ static int write_python(enum lks_reason reason, struct lks_snap_parts *parts,
 		.objects = &parts->buf[LKS_PART_PYOBJECTS],
 		.retainers = chains ? &parts->buf[LKS_PART_RETAINERS] : NULL,
 		.pyretainers = chains ? &parts->buf[LKS_PART_PYRETAINERS] : NULL,
+		.unchained = chains ? &parts->buf[LKS_PART_PYUNCHAINED] : NULL,
 		.sites = (const struct lks_site *)sum->sites.bytes,
 		.site_count = sum->sites.len / sizeof(struct lks_site), .to_growth = in_run },
 		pytypes, &parts->strings, header_flags);

@@ -96,6 +96,13 @@ struct model_retainer {
 	struct model_retainer_step *steps;
 };
 
+/* A site the shim's walk from the modules chose and has no chain to. */
+struct model_unchained {
+	const struct model_leak *site; /* NULL when the site is not in leaks */
+	uint32_t reason;               /* LKS_PYU_* */
+	uint64_t walked;               /* blocks the walk read */
+};
+
 /* Live Python objects of one type made at one stack (pyobjects.c). */
 struct model_pyobjects {
 	const char *type;        /* tp_name: "dict", "MyListener" */
@@ -158,6 +165,8 @@ struct model_process {
 
 	struct model_retainer *retainers; /* in the shim's order: largest first */
 	size_t retainer_count;
+	struct model_unchained *unchained; /* in the shim's order */
+	size_t unchained_count;
 
 	const char **warnings; /* why some frames are not symbolized */
 	size_t warning_count, warning_capacity;

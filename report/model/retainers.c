@@ -108,6 +108,23 @@ static int name_python_steps(const struct snapshot *snap, struct model_process *
 	return 0;
 }
 
+/* The sites the walk chose and has no chain to. 0 or -ENOMEM. */
+static int build_unchained(const struct snapshot *snap, struct model_process *proc)
+{
+	if (!snap->pyunchained_count)
+		return 0;
+	proc->unchained = pool_alloc(proc->pool, snap->pyunchained_count *
+				     sizeof(*proc->unchained));
+	if (!proc->unchained)
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->pyunchained_count; i++)
+		proc->unchained[proc->unchained_count++] = (struct model_unchained){
+			.site = site_of(proc, snap->pyunchained[i].trace),
+			.reason = snap->pyunchained[i].reason,
+			.walked = snap->pyunchained[i].walked };
+	return 0;
+}
+
 int retainers_build(const struct snapshot *snap, struct model_process *proc,
 		    struct symbolizer *sym, retainers_stack_fn *stack_for, void *ctx)
 {
@@ -115,8 +132,8 @@ int retainers_build(const struct snapshot *snap, struct model_process *proc,
 	size_t start = 0;
 	int r;
 
-	if (snap->retainer_count == 0)
-		return 0;
+	if ((r = build_unchained(snap, proc)) < 0 || snap->retainer_count == 0)
+		return r;
 	proc->retainers = calloc(snap->retainer_count, sizeof(*proc->retainers));
 	if (!proc->retainers)
 		return -ENOMEM;

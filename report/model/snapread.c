@@ -172,9 +172,11 @@ static int locate_sections(const struct snapshot *snap, struct located *loc,
 	if (at != snap->size)
 		return snap_reject(err, snap->name, "%zu bytes after the last section",
 				   snap->size - (size_t)at);
-	/* python retainers came within version 2: older files lack them */
+	/* python retainers, and the sites without one, came within version 2:
+	 * older files lack them */
 	for (size_t kind = 1; kind < KIND_LIMIT; kind++)
-		if (kinds[kind].name && !loc->seen[kind] && kind != LKS_SEC_PYRETAINERS)
+		if (kinds[kind].name && !loc->seen[kind] && kind != LKS_SEC_PYRETAINERS &&
+		    kind != LKS_SEC_PYUNCHAINED)
 			return snap_reject(err, snap->name, "no %s section", kinds[kind].name);
 	if (loc->count[LKS_SEC_COUNTERS] != 1)
 		return snap_reject(err, snap->name, "%" PRIu64 " counters records, not one",
@@ -213,6 +215,8 @@ static void publish(struct snapshot *snap, const struct located *loc)
 	snap->pyobject_count = loc->count[LKS_SEC_PYOBJECTS];
 	snap->pyretainers = (const void *)loc->at[LKS_SEC_PYRETAINERS];
 	snap->pyretainer_count = loc->count[LKS_SEC_PYRETAINERS];
+	snap->pyunchained = (const void *)loc->at[LKS_SEC_PYUNCHAINED];
+	snap->pyunchained_count = loc->count[LKS_SEC_PYUNCHAINED];
 }
 
 static int validate(struct snapshot *snap, struct errmsg *err)

@@ -42,6 +42,8 @@ struct snapshot {
 	size_t pyobject_count;
 	const struct lks_pyretainer *pyretainers; /* by step, each naming one */
 	size_t pyretainer_count;
+	const struct lks_pyunchained *pyunchained; /* sites chosen without a chain */
+	size_t pyunchained_count;
 	void *buffer; /* the whole file; the pointers above point into it */
 	size_t size;
 };

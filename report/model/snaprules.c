@@ -340,6 +340,22 @@ static int check_pyretainers(const struct snapshot *snap, struct errmsg *err)
 	return 0;
 }
 
+/* Sites chosen without a chain: a trace of the snapshot, a known reason. */
+static int check_pyunchained(const struct snapshot *snap, struct errmsg *err)
+{
+	for (size_t i = 0; i < snap->pyunchained_count; i++) {
+		const struct lks_pyunchained *none = &snap->pyunchained[i];
+
+		if (!trace_ok(snap, none->trace))
+			return reject(snap, err, "python site without a chain %zu: no trace %"
+				      PRIu32, i, none->trace);
+		if (none->reason < LKS_PYU_UNREACHED || none->reason > LKS_PYU_FREED)
+			return reject(snap, err, "python site without a chain %zu: reason %"
+				      PRIu32, i, none->reason);
+	}
+	return 0;
+}
+
 /* One python record exactly when the header says CPython ran; code copies
  * by increasing id, their line tables back to back in the line tables
  * section, as the writer appends them. */
@@ -470,7 +486,8 @@ int snap_check_records(const struct snapshot *snap, struct errmsg *err)
 	    (r = check_modules(snap, err)) < 0 || (r = check_traces(snap, err)) < 0 ||
 	    (r = check_python_frames(snap, err)) < 0 || (r = check_sites(snap, keys, err)) < 0 ||
 	    (r = check_handles(snap, err)) < 0 || (r = check_retainers(snap, err)) < 0 ||
-	    (r = check_pytypes(snap, err)) < 0 || (r = check_pyretainers(snap, err)) < 0)
+	    (r = check_pytypes(snap, err)) < 0 || (r = check_pyretainers(snap, err)) < 0 ||
+	    (r = check_pyunchained(snap, err)) < 0)
 		goto done;
 	r = check_counters(snap, err);
 done:

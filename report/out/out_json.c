@@ -186,6 +186,30 @@ static void put_retainers(struct json *j, const struct model_process *p)
 	jw_close(j, ']');
 }
 
+/* The sites the walk from the modules chose and has no chain to, and why. */
+static void put_unchained(struct json *j, const struct model_process *p)
+{
+	static const char *const reasons[] = { [LKS_PYU_UNREACHED] = "unreached",
+		[LKS_PYU_BUDGET] = "budget", [LKS_PYU_DEEP] = "deep", [LKS_PYU_FREED] = "freed" };
+
+	jw_open(j, "unchained", '[');
+	for (size_t i = 0; i < p->unchained_count; i++) {
+		const struct model_unchained *none = &p->unchained[i];
+
+		if (!none->site)
+			continue;
+		jw_open(j, NULL, '{');
+		jw_uint(j, "site_bytes", none->site->bytes);
+		jw_uint(j, "site_blocks", none->site->blocks);
+		jw_str(j, "suppressed", none->site->suppressed_by);
+		jw_str(j, "reason", reasons[none->reason]);
+		jw_uint(j, "walked", none->walked);
+		put_stack(j, &none->site->stack);
+		jw_close(j, '}');
+	}
+	jw_close(j, ']');
+}
+
 /* The typed objects per type (null when the snapshot typed none). */
 static void put_python_types(struct json *j, const struct model_process *proc)
 {
@@ -274,6 +298,7 @@ static void put_process(struct json *j, const struct model_process *p)
 	put_handles(j, "leaked_into_child", p->child_groups, p->child_group_count);
 	put_handles(j, "inherited", p->inherited_groups, p->inherited_group_count);
 	put_retainers(j, p);
+	put_unchained(j, p);
 	jw_close(j, '}');
 }
 

@@ -282,6 +282,28 @@ static bool has_reused_step(const struct model_retainer *chain)
 	return false;
 }
 
+/* A site the walk from the modules chose and found no chain to, and why:
+ * a chain missing for want of budget must not read as one that is not. */
+static void print_unchained(FILE *out, const struct style *st, const struct model_unchained *none)
+{
+	fprintf(out, "  %s", st->bold);
+	print_amount(out, none->site->bytes, none->site->blocks);
+	fprintf(out, "%s allocated at ", st->reset);
+	print_site_place(out, &none->site->stack);
+	fprintf(out, " has no chain: ");
+	if (none->reason == LKS_PYU_UNREACHED)
+		fprintf(out, "no module reaches it (the walk read all %" PRIu64
+			" blocks they reach)\n", none->walked);
+	else if (none->reason == LKS_PYU_BUDGET)
+		fprintf(out, "the walk stopped at its budget of %" PRIu64 " blocks before "
+			"reaching it (python_retain_blocks)\n", none->walked);
+	else if (none->reason == LKS_PYU_DEEP)
+		fprintf(out, "it is more than %d blocks from a module\n", LKS_RETAIN_BLOCKS_MAX);
+	else
+		fprintf(out, "not reached, and blocks on the way were freed while the walk "
+			"read them\n");
+}
+
 /* The runtime's own sites are left out, as in the leak list. */
 static void print_retainers(FILE *out, const struct style *st,
 			    const struct model_process *p)
@@ -303,6 +325,11 @@ static void print_retainers(FILE *out, const struct style *st,
 		reused |= from_modules && has_reused_step(chain);
 		shown++;
 	}
+	for (size_t i = 0; i < p->unchained_count; i++)
+		if (p->unchained[i].site && !p->unchained[i].site->suppressed_by) {
+			print_unchained(out, st, &p->unchained[i]);
+			shown++;
+		}
 	if (!shown)
 		fprintf(out, "  %s\n", p->classified || from_modules ?
 			"no chain to a site of the program's"

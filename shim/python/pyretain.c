@@ -23,8 +23,7 @@
 #define MD_DICT 16            /* PyModuleObject, 3.11 to 3.13 */
 #define MD_NAME 48
 #define SEED UINT32_MAX       /* parent of a module's dict */
-#define PAGE_SHIFT 12
-#define PAGES_PER_BLOCK 4     /* more pages than that: blocks spread wide */
+#define TARGET_SLOTS 64      /* the targets' traces, open addressing */
 
 struct target {
 	uint32_t trace;
@@ -44,9 +43,10 @@ struct walk {
 	                           * is; for a seed, the module object's block */
 	uint32_t *queue;
 	uint64_t *marks;          /* a bit per block, clear between levels */
-	uint32_t *page_first;     /* per page of [lowest, highest): the first
-	                           * block ending past its start; NULL: none */
-	uint64_t pages;
+	uint32_t *granule_first;  /* per granule of [lowest, highest): the first
+	                           * block ending past its start */
+	uint64_t granules;
+	int granule_shift;        /* about one block a granule */
 	uint64_t head, tail;
 	uint32_t flat[5];         /* str, bytes, int, float: data, no references;
 	                           * code: its bytecode's caches hold borrowed,
@@ -54,7 +54,14 @@ struct walk {
 	uint32_t dict;            /* the type id of dict */
 	uint64_t sys_modules;     /* the dict object sys.modules; 0: not found */
 	struct target targets[LKS_RETAIN_CHAINS_MAX];
+	struct {
+		uint32_t trace;   /* 0: empty */
+		uint32_t unfound; /* a bit per target of that trace not reached yet */
+	} by_trace[TARGET_SLOTS];
 	uint32_t target_count, found;
+	uint64_t budget;          /* blocks the walk may read; 0: no bound */
+	uint64_t unread;          /* blocks freed while the walk read them */
+	uint32_t ended;           /* why sites were left unfound: LKS_PYU_* */
 };
 
 static uint64_t word(const uint8_t *bytes, size_t at)
@@ -82,24 +89,21 @@ static uint64_t object_of(const struct walk *w, uint64_t i)
 }
 
 /* The block holding addr, or -1. Every word of every block reached comes
- * here: the page index narrows the search to one page's blocks, which
+ * here: the granule index narrows the search to a block or two, which
  * stay in the cache, where a search of all of them missed it at every
  * step. */
 static int64_t find(const struct walk *w, uint64_t addr)
 {
-	uint64_t lo = 0, hi = w->count;
+	uint64_t lo, hi, granule;
 
 	if (addr < w->lowest || addr >= w->highest)
 		return -1;
-	if (w->page_first) {
-		uint64_t page = (addr - w->lowest) >> PAGE_SHIFT;
-
-		lo = w->page_first[page];
-		hi = page + 1 < w->pages ? w->page_first[page + 1] + 1 : w->count;
-		hi = hi < w->count ? hi : w->count;
-		if (lo >= hi)
-			return -1;
-	}
+	granule = (addr - w->lowest) >> w->granule_shift;
+	lo = w->granule_first[granule];
+	hi = granule + 1 < w->granules ? w->granule_first[granule + 1] + 1 : w->count;
+	hi = hi < w->count ? hi : w->count;
+	if (lo >= hi)
+		return -1;
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
@@ -109,6 +113,16 @@ static int64_t find(const struct walk *w, uint64_t addr)
 			hi = mid;
 	}
 	return addr - block_addr(w, lo) < w->blocks[lo].size ? (int64_t)lo : -1;
+}
+
+/* The slot of `trace` in by_trace, or the empty one it would take. */
+static uint32_t trace_slot(const struct walk *w, uint32_t trace)
+{
+	uint32_t at = (uint32_t)(trace * 0x9e3779b97f4a7c15u >> 58);  /* 6 bits */
+
+	while (w->by_trace[at].trace && w->by_trace[at].trace != trace)
+		at = (at + 1) % TARGET_SLOTS;
+	return at;
 }
 
 static uint32_t type_named(struct pytype_set *set, const char *name)
@@ -131,6 +145,7 @@ static uint32_t type_named(struct pytype_set *set, const char *name)
 
 static void reached(struct walk *w, uint32_t parent, uint64_t offset, uint64_t value)
 {
+	uint32_t at;
 	int64_t j;
 
 	/* what CPython points at, an object or a slot of references, is
@@ -144,11 +159,14 @@ static void reached(struct walk *w, uint32_t parent, uint64_t offset, uint64_t v
 	w->parent[j] = parent;
 	w->via[j] = (uint32_t)offset;
 	w->queue[w->tail++] = (uint32_t)j;
-	for (uint32_t t = 0; t < w->target_count; t++)
-		if (!w->targets[t].block && w->targets[t].trace == w->blocks[j].trace) {
-			w->targets[t].block = (uint32_t)j + 1;
-			w->found++;
-		}
+	/* in a heap made of a few large sites most blocks are a target's, and
+	 * most of those a target reached already: one probe says so */
+	at = trace_slot(w, w->blocks[j].trace);
+	for (uint32_t bits = w->by_trace[at].unfound; bits; bits &= bits - 1) {
+		w->targets[__builtin_ctz(bits)].block = (uint32_t)j + 1;
+		w->found++;
+	}
+	w->by_trace[at].unfound = 0;
 }
 
 /* pywindows_read's give: the words of block i from `from` on, its GC
@@ -159,8 +177,10 @@ static void scan(void *ctx, uint64_t i, uint64_t from, const uint8_t *bytes, uin
 	uint32_t type = type_of(w, i);
 	uint64_t gc_lo = 0, gc_hi = 0;
 
-	if (!bytes)
+	if (!bytes) {
+		w->unread++;
 		return;  /* freed since: that part of the walk ends here */
+	}
 	for (uint32_t k = 0; k < sizeof(w->flat) / sizeof(w->flat[0]); k++)
 		if (type && type == w->flat[k])
 			return;  /* text and numbers that may look like pointers */
@@ -197,18 +217,35 @@ static void sort_level(struct walk *w, uint32_t *list, uint64_t count)
 }
 
 /* Breadth first, one level at a time: a level's blocks are read in
- * address order, where the heap's blocks lie close together. */
+ * address order, where the heap's blocks lie close together. A block of
+ * level L would be the L + 2nd of its chain: no chain is written longer
+ * than LKS_RETAIN_BLOCKS_MAX, so the walk ends there. With a budget, it
+ * reads that many blocks at most, the last level in address order up to
+ * it: which sites it reaches depends on the heap alone, and those it did
+ * not are said, with why (LKS_PYU_*). */
 static void walk(struct walk *w)
 {
-	while (w->head < w->tail && w->found < w->target_count) {
-		uint64_t level_end = w->tail;
+	for (uint32_t level = 0; w->head < w->tail && w->found < w->target_count; level++) {
+		uint64_t level_end = w->tail, count = level_end - w->head;
 
-		sort_level(w, w->queue + w->head, level_end - w->head);
+		if (level + 1 >= LKS_RETAIN_BLOCKS_MAX) {
+			w->ended = LKS_PYU_DEEP;
+			return;
+		}
+		if (w->budget && w->head >= w->budget) {
+			w->ended = LKS_PYU_BUDGET;
+			return;
+		}
+		sort_level(w, w->queue + w->head, count);
+		if (w->budget && count > w->budget - w->head)
+			count = w->budget - w->head;
 		pywindows_read(w->windows, &(struct pywindow_list){
 			.blocks = w->blocks, .list = w->queue + w->head,
-			.count = level_end - w->head, .whole = true, .give = scan, .ctx = w });
-		w->head = level_end;
+			.count = count, .whole = true, .give = scan, .ctx = w });
+		w->head += count;
 	}
+	if (w->found < w->target_count)
+		w->ended = w->unread ? LKS_PYU_FREED : LKS_PYU_UNREACHED;
 }
 
 /* Every live module object's dict starts the walk. */
@@ -280,8 +317,13 @@ static void pick_sites(struct walk *w, const struct lks_site *sites, size_t coun
 		weights[at] = weight;
 		traces[at] = sites[i].trace;
 	}
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t at = trace_slot(w, traces[i]);
+
+		w->by_trace[at].trace = traces[i];
+		w->by_trace[at].unfound |= 1u << w->target_count;
 		w->targets[w->target_count++] = (struct target){ .trace = traces[i] };
+	}
 }
 
 /* The dict that sys.modules is: the sys module's dict's "modules". */
@@ -359,7 +401,7 @@ static void block_step(struct walk *w, uint32_t step, const uint32_t *path, uint
 	lks_buf_append(pysteps, &record, sizeof(record));
 }
 
-static void write_chain(struct walk *w, uint32_t chain, uint32_t target, struct lks_buf *steps,
+static bool write_chain(struct walk *w, uint32_t chain, uint32_t target, struct lks_buf *steps,
                         struct lks_buf *pysteps, struct lks_strtab *strings)
 {
 	uint32_t path[LKS_RETAIN_BLOCKS_MAX], depth = 0, at = target;
@@ -372,7 +414,7 @@ static void write_chain(struct walk *w, uint32_t chain, uint32_t target, struct 
 			break;
 	}
 	if (w->parent[at] != SEED)
-		return;  /* too long to show whole: no chain rather than half a one */
+		return false;  /* too long to show whole: no chain rather than half a one */
 	module = object_of(w, w->via[at]);
 	step = (struct lks_retainer_step){ .chain = chain, .kind = LKS_RK_PYMODULE, .addr = module };
 	module_step(w, (uint32_t)(steps->len / sizeof(step)), module, pysteps, strings);
@@ -387,48 +429,73 @@ static void write_chain(struct walk *w, uint32_t chain, uint32_t target, struct 
 		           strings);
 		lks_buf_append(steps, &step, sizeof(step));
 	}
+	return true;
 }
 
-/* Each page's first block ending past its start (blocks are sorted by
+/* Each chosen site's chain, or why it has none. */
+static uint32_t write_chains(struct walk *w, const struct lks_py_parts *parts,
+                             struct lks_strtab *strings)
+{
+	uint32_t chain = 0;
+
+	for (uint32_t t = 0; t < w->target_count; t++) {
+		struct lks_pyunchained none = { .trace = w->targets[t].trace, .reason = w->ended,
+		                                .walked = w->head };
+
+		if (w->targets[t].block &&
+		    write_chain(w, chain, w->targets[t].block - 1, parts->retainers,
+		                parts->pyretainers, strings)) {
+			chain++;
+			continue;
+		}
+		if (w->targets[t].block)
+			none.reason = LKS_PYU_DEEP;
+		lks_buf_append(parts->unchained, &none, sizeof(none));
+	}
+	return chain;
+}
+
+/* Each granule's first block ending past its start (blocks are sorted by
  * address and do not overlap, so their ends are sorted too). */
-static void index_pages(struct walk *w)
+static void index_granules(struct walk *w)
 {
 	uint64_t i = 0;
 
-	for (uint64_t page = 0; page < w->pages; page++) {
-		uint64_t start = w->lowest + (page << PAGE_SHIFT);
+	for (uint64_t granule = 0; granule < w->granules; granule++) {
+		uint64_t start = w->lowest + (granule << w->granule_shift);
 
 		while (i < w->count && block_addr(w, i) + w->blocks[i].size <= start)
 			i++;
-		w->page_first[page] = (uint32_t)i;
+		w->granule_first[granule] = (uint32_t)i;
 	}
 }
 
 /* The walk's arrays, kept with the typing's state; only `parent` must
- * start zeroed (the others are written before they are read). The page
- * index only for a heap, not for blocks spread over the address space. */
+ * start zeroed (the others are written before they are read). Granules
+ * of at least 16 bytes, about as many as blocks: a heap's take a block
+ * or two each, blocks spread over the address space wider ones. */
 static bool arrays(struct walk *w, struct lks_pytypes *types)
 {
-	uint64_t pages = ((w->highest - w->lowest) >> PAGE_SHIFT) + 1, words = w->count / 64 + 1;
-	bool indexed = pages <= w->count * PAGES_PER_BLOCK + 4096;
-	uint64_t *room = lks_pytypes_scratch(types, words * 8 + (w->count * 3 +
-	                                     (indexed ? pages : 0)) * sizeof(uint32_t));
+	uint64_t words = w->count / 64 + 1, room;
+	uint64_t *bytes;
 	uint32_t *arrays;
 
-	if (!room)
+	w->granule_shift = 4;
+	while (((w->highest - w->lowest) >> w->granule_shift) >= w->count)
+		w->granule_shift++;
+	w->granules = ((w->highest - w->lowest) >> w->granule_shift) + 1;
+	room = words * 8 + (w->count * 3 + w->granules) * sizeof(uint32_t);
+	if (!(bytes = lks_pytypes_scratch(types, room)))
 		return false;
-	w->marks = room;
-	arrays = (uint32_t *)(room + words);
+	w->marks = bytes;
+	arrays = (uint32_t *)(bytes + words);
 	w->parent = arrays;
 	w->via = arrays + w->count;
 	w->queue = arrays + 2 * w->count;
+	w->granule_first = arrays + 3 * w->count;
 	__builtin_memset(w->marks, 0, words * 8);
 	__builtin_memset(w->parent, 0, w->count * sizeof(*w->parent));
-	if (indexed) {
-		w->page_first = arrays + 3 * w->count;
-		w->pages = pages;
-		index_pages(w);
-	}
+	index_granules(w);
 	return true;
 }
 
@@ -439,26 +506,27 @@ static void say_cost(const struct walk *w, uint32_t chains, uint64_t started)
 
 	lks_line_str(&line, "python retainers: ");
 	lks_line_count(&line, chains, " chains, ");
-	lks_line_count(&line, w->tail, " of ");
+	lks_line_count(&line, w->head, " of ");
 	lks_line_count(&line, w->count, " blocks walked, ");
 	lks_line_count(&line, (lks_uptime_ns() - started) / 1000, " us");
 	lks_say(&line);
 }
 
-int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, size_t count,
-                     bool to_growth, struct lks_buf *steps, struct lks_buf *pysteps,
+int lks_py_retainers(struct lks_pytypes *types, const struct lks_py_parts *parts,
                      struct lks_strtab *strings)
 {
 	uint64_t started = lks_uptime_ns();
 	struct walk w = { .kinds = lks_pytypes_kinds(types), .set = lks_pytypes_set(types),
-	                  .windows = lks_pytypes_windows(types) };
+	                  .windows = lks_pytypes_windows(types),
+	                  .budget = (uint64_t)lks_opt.python_retain_blocks };
 	struct pygrowth *growth = lks_pytypes_growth(types);
-	uint32_t chain = 0;
+	uint32_t chains;
 
 	w.blocks = lks_pytypes_blocks(types, &w.count);
-	pick_sites(&w, sites, count, to_growth && growth->kept ? growth : NULL);
-	if (to_growth)
-		pygrowth_keep(growth, sites, count);
+	pick_sites(&w, parts->sites, parts->site_count,
+	           parts->to_growth && growth->kept ? growth : NULL);
+	if (parts->to_growth)
+		pygrowth_keep(growth, parts->sites, parts->site_count);
 	if (!w.kinds || !w.count || w.count >= SEED || !w.target_count)
 		return 0;  /* no chains: nothing claims there are */
 	w.lowest = block_addr(&w, 0);
@@ -476,10 +544,9 @@ int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, si
 	walk(&w);
 	if (w.found)
 		find_sys_modules(&w);
-	for (uint32_t t = 0; t < w.target_count; t++)
-		if (w.targets[t].block)
-			write_chain(&w, chain++, w.targets[t].block - 1, steps, pysteps, strings);
+	chains = write_chains(&w, parts, strings);
 	if (lks_opt.verbose)
-		say_cost(&w, chain, started);
-	return steps->failed || pysteps->failed ? -1 : 0;
+		say_cost(&w, chains, started);
+	return parts->retainers->failed || parts->pyretainers->failed ||
+	       parts->unchained->failed ? -1 : 0;
 }

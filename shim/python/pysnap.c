@@ -67,8 +67,7 @@ int lks_py_snapshot(const struct lks_py_parts *parts, struct lks_pytypes *types,
 	                               parts->retainers != NULL) < 0)
 		return -1;
 	if (types && parts->retainers &&
-	    lks_py_retainers(types, parts->sites, parts->site_count, parts->to_growth,
-	                     parts->retainers, parts->pyretainers, strings) < 0)
+	    lks_py_retainers(types, parts, strings) < 0)
 		return -1;
 	lks_buf_append(parts->info, &record, sizeof(record));
 	if (write_codes(parts->codes, parts->bytes, strings) < 0 || parts->info->failed)

@@ -89,9 +89,10 @@ struct lks_site;
 struct lks_py_parts {
 	struct lks_buf *info, *codes, *bytes;  /* PYTHON, PYCODES, PYBYTES */
 	struct lks_buf *types, *objects;       /* PYTYPES, PYOBJECTS */
-	/* RETAINERS and PYRETAINERS, chains to `sites` (pyretain.c), or NULL:
-	 * none; with `to_growth` (in-run snapshots) to those that grew */
-	struct lks_buf *retainers, *pyretainers;
+	/* RETAINERS and PYRETAINERS, chains to `sites` (pyretain.c), and
+	 * PYUNCHAINED, the sites chosen without one; or NULL: none; with
+	 * `to_growth` (in-run snapshots) to those that grew */
+	struct lks_buf *retainers, *pyretainers, *unchained;
 	const struct lks_site *sites;
 	size_t site_count;
 	bool to_growth;

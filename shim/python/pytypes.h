@@ -118,12 +118,12 @@ struct pygrowth *lks_pytypes_growth(struct lks_pytypes *types);
 
 /* pyretain.c, for pysnap.c: retainer chains from the module dicts to
  * sites of Python code (RETAINERS and PYRETAINERS records) of a snapshot
- * without a reachability scan: with `to_growth`, to those that grew most
+ * without a reachability scan, and a PYUNCHAINED record for each site
+ * chosen that has none: with parts->to_growth, to those that grew most
  * since the last snapshot it was asked for (the largest at the first),
  * else to the largest. 0, or -1 when a buffer could not grow. */
-struct lks_site;
-int lks_py_retainers(struct lks_pytypes *types, const struct lks_site *sites, size_t count,
-                     bool to_growth, struct lks_buf *steps, struct lks_buf *pysteps,
+struct lks_py_parts;
+int lks_py_retainers(struct lks_pytypes *types, const struct lks_py_parts *parts,
                      struct lks_strtab *strings);
 
 #endif

@@ -31,6 +31,8 @@ SCRIPTS = cp.SCRIPTS
 SNAPSHOT_SIGNAL = 60
 FREELIST = 80  # dicts and lists reused from CPython's free lists keep their first site
 RETAINERS = 8  # the retainers section (format/format.h)
+PYUNCHAINED = 15  # sites chosen without a chain: trace, reason, walked
+PYU_UNREACHED, PYU_BUDGET = 1, 2
 PYOBJECTS_AT_TYPE = 4  # struct lks_pyobjects: trace, type, ...
 
 
@@ -255,6 +257,47 @@ def check_retainers(py, work, errors):
     cp.expect(errors, name + " text", want in text, "no %r in:\n%s" % (want, text[-3000:]))
 
 
+def unchained(snap):
+    """{innermost Python frame: (reason, walked)} of the sites without a chain."""
+    if PYUNCHAINED not in snap.sections:
+        return {}
+    return {tuple(snap.py_stack(trace)[:1]): (reason, walked)
+            for trace, reason, walked in snap._records(PYUNCHAINED, struct.Struct("<IIQ"))}
+
+
+def check_unreached(py, work, errors):
+    """unreached.py: of two sites that grew, the one only a running
+    function's local holds has no chain, and the snapshot says why (every
+    block the modules reach was walked), while the other's chain is there;
+    with a budget of 50 blocks, neither has one, and the report says the
+    walk stopped at its budget."""
+    name = py + " unreached"
+    script = os.path.join(SCRIPTS, "unreached.py")
+    marks = cp.markers(script)
+    local = (("work", script, marks["local"]),)
+    cp.run([py, script], work, ":python_retainers=2")
+    path = cp.snap_path(work, "grown")
+    none = unchained(cp.lkspy.Snapshot(path))
+    cp.expect(errors, name + " record", none.get(local, (0, 0))[0] == PYU_UNREACHED and
+              none[local][1] > 0, "no 'unreached' record for work()'s line %d: %r" %
+              (marks["local"], none))
+    text = leakscope("report", path, "--retainers").stdout
+    held = "sys.modules['__main__'].__dict__['kept'] -> list (unreached.py:%d <module>()) " \
+           "-> Held (unreached.py:%d hold())" % (marks["kept"], marks["hold"])
+    said = [line for line in text.splitlines() if "has no chain" in line]
+    cp.expect(errors, name + " text", held in text and any(
+        "unreached.py:%d" % marks["local"] in line and "no module reaches it" in line
+        for line in said), "want the chain %r and work()'s line without one in:\n%s" %
+              (held, text[-3000:]))
+    cp.run([py, script], work, ":python_retainers=2:python_retain_blocks=50")
+    path = cp.snap_path(work, "grown")
+    none = unchained(cp.lkspy.Snapshot(path))
+    text = leakscope("report", path, "--retainers").stdout
+    cp.expect(errors, name + " budget", none.get(local, (0, 0)) == (PYU_BUDGET, 50) and
+              "stopped at its budget of 50 blocks" in text and held not in text,
+              "python_retain_blocks=50: records %r, report:\n%s" % (none, text[-3000:]))
+
+
 def check_without_types(work, errors, py):
     """No CPython, or python_types=0: no type records, and the report says
     why there are none."""
@@ -320,7 +363,7 @@ def main():
         if args.minor:
             checks = [(py, c) for py in found
                       for c in (check_listener_growth, check_typed_cache, check_retyped,
-                                check_churn, check_retainers)]
+                                check_churn, check_retainers, check_unreached)]
         else:
             for minor in skipped:
                 print("note: no CPython %s on this machine" % minor)
