@@ -4,7 +4,9 @@
  * module objects still alive, a breadth-first walk over the blocks the
  * typing read finds the shortest chain of references to a block of each
  * site Python code made that grew most since the last in-run snapshot
- * (python-exit, and the first: the largest). A proven object is entered
+ * (python-exit, and the first: the largest), within a bound (64 levels,
+ * python_retain_blocks blocks read); each site left without a chain is
+ * written with why. A proven object is entered
  * only at its start (a word pointing at its GC header is the collector's
  * list, not a reference) and its GC header is never followed. The program
  * runs on, no thread is stopped: every read goes through process_vm_readv,
