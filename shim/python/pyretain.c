@@ -26,19 +26,6 @@
 #define MD_NAME 48
 #define SEED UINT32_MAX       /* parent of a module's dict */
 #define TARGET_SLOTS 64      /* the targets' traces, open addressing */
-#define REGIONS_MAX 16
-#define REGION_GAP (64ull << 20) /* blocks farther apart: another mapping's */
-
-/* Blocks close together, indexed by granules of their own size: one index
- * over a heap and a block mapped far from it would put the whole heap in
- * one granule. */
-struct region {
-	uint64_t lo, hi;          /* its blocks' bytes */
-	uint32_t first, end;      /* its blocks [first, end) */
-	uint32_t granule0;        /* its first granule in granule_first */
-	uint32_t granules;
-	int shift;                /* about one block a granule */
-};
 
 struct target {
 	uint32_t trace;
@@ -58,10 +45,10 @@ struct walk {
 	                           * is; for a seed, the module object's block */
 	uint32_t *queue;
 	uint64_t *marks;          /* a bit per block, clear between levels */
-	uint32_t *granule_first;  /* per granule of each region: the first block
-	                           * ending past its start */
-	struct region regions[REGIONS_MAX];
-	uint32_t region_count;
+	uint32_t *granule_first;  /* per granule of [lowest, highest): the first
+	                           * block ending past its start */
+	uint64_t granules;
+	int granule_shift;        /* about one block a granule */
 	uint64_t head, tail;
 	uint32_t flat[5];         /* str, bytes, int, float: data, no references;
 	                           * code: its bytecode's caches hold borrowed,
@@ -109,19 +96,14 @@ static uint64_t object_of(const struct walk *w, uint64_t i)
  * step. */
 static int64_t find(const struct walk *w, uint64_t addr)
 {
-	const struct region *r = w->regions;
 	uint64_t lo, hi, granule;
 
 	if (addr < w->lowest || addr >= w->highest)
 		return -1;
-	while (addr >= r->hi)
-		r++;  /* the last region ends at highest */
-	if (addr < r->lo)
-		return -1;
-	granule = (addr - r->lo) >> r->shift;
-	lo = w->granule_first[r->granule0 + granule];
-	hi = granule + 1 < r->granules ? w->granule_first[r->granule0 + granule + 1] + 1 : r->end;
-	hi = hi < r->end ? hi : r->end;
+	granule = (addr - w->lowest) >> w->granule_shift;
+	lo = w->granule_first[granule];
+	hi = granule + 1 < w->granules ? w->granule_first[granule + 1] + 1 : w->count;
+	hi = hi < w->count ? hi : w->count;
 	if (lo >= hi)
 		return -1;
 	while (hi - lo > 1) {
@@ -475,64 +457,36 @@ static uint32_t write_chains(struct walk *w, const struct lks_py_parts *parts,
 	return chain;
 }
 
-/* Blocks more than REGION_GAP apart start another region (the last one
- * takes the rest), each with granules of its own; how many granules in
- * all (at most a block each, and one a region). */
-static uint64_t plan_regions(struct walk *w)
-{
-	uint64_t granules = 0;
-	uint32_t n = 0;
-
-	for (uint64_t i = 0; i <= w->count; i++) {
-		uint64_t end = i ? block_addr(w, i - 1) + w->blocks[i - 1].size : 0;
-		struct region *r = &w->regions[n ? n - 1 : 0];
-
-		if (i < w->count && i && (n == REGIONS_MAX || block_addr(w, i) - end <= REGION_GAP))
-			continue;
-		if (n) {
-			r->end = (uint32_t)i;
-			r->hi = end;
-			while ((r->hi - r->lo) >> r->shift >= r->end - r->first)
-				r->shift++;
-			r->granules = (uint32_t)((r->hi - r->lo) >> r->shift) + 1;
-			r->granule0 = (uint32_t)granules;
-			granules += r->granules;
-		}
-		if (i < w->count)
-			w->regions[n++] = (struct region){ .lo = block_addr(w, i), .first = (uint32_t)i,
-			                                   .shift = 4 };
-	}
-	w->region_count = n;
-	return granules;
-}
-
 /* Each granule's first block ending past its start (blocks are sorted by
  * address and do not overlap, so their ends are sorted too). */
 static void index_granules(struct walk *w)
 {
-	for (uint32_t k = 0; k < w->region_count; k++) {
-		const struct region *r = &w->regions[k];
-		uint64_t i = r->first;
+	uint64_t i = 0;
 
-		for (uint64_t granule = 0; granule < r->granules; granule++) {
-			uint64_t start = r->lo + (granule << r->shift);
+	for (uint64_t granule = 0; granule < w->granules; granule++) {
+		uint64_t start = w->lowest + (granule << w->granule_shift);
 
-			while (i < r->end && block_addr(w, i) + w->blocks[i].size <= start)
-				i++;
-			w->granule_first[r->granule0 + granule] = (uint32_t)i;
-		}
+		while (i < w->count && block_addr(w, i) + w->blocks[i].size <= start)
+			i++;
+		w->granule_first[granule] = (uint32_t)i;
 	}
 }
 
 /* The walk's arrays, kept with the typing's state; only `parent` must
- * start zeroed (the others are written before they are read). */
+ * start zeroed (the others are written before they are read). Granules
+ * of at least 16 bytes, about as many as blocks: a heap's take a block
+ * or two each, blocks spread over the address space wider ones. */
 static bool arrays(struct walk *w, struct lks_pytypes *types)
 {
-	uint64_t words = w->count / 64 + 1, granules = plan_regions(w), room;
+	uint64_t words = w->count / 64 + 1, room;
 	uint64_t *bytes;
 	uint32_t *arrays;
 
-	room = words * 8 + (w->count * 3 + granules) * sizeof(uint32_t);
+	w->granule_shift = 4;
+	while (((w->highest - w->lowest) >> w->granule_shift) >= w->count)
+		w->granule_shift++;
+	w->granules = ((w->highest - w->lowest) >> w->granule_shift) + 1;
+	room = words * 8 + (w->count * 3 + w->granules) * sizeof(uint32_t);
 	if (!(bytes = lks_pytypes_scratch(types, room)))
 		return false;
 	w->marks = bytes;
