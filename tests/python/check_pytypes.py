@@ -281,6 +281,12 @@ def check_unreached(py, work, errors):
     cp.expect(errors, name + " record", none.get(local, (0, 0))[0] == PYU_UNREACHED and
               none[local][1] > 0, "no 'unreached' record for work()'s line %d: %r" %
               (marks["local"], none))
+    bad = os.path.join(work, "bad.lks")
+    cp.corrupt(path, bad, cp.lkspy.Snapshot(path).sections[PYUNCHAINED][0] + 4, "<I", 9)
+    refused = leakscope("report", bad, "--retainers")
+    cp.expect(errors, name + " reader", refused.returncode != 0 and
+              "python site without a chain 0: reason 9" in refused.stderr,
+              "a site without a chain for reason 9 accepted: %r" % refused.stderr[-300:])
     text = leakscope("report", path, "--retainers").stdout
     held = "sys.modules['__main__'].__dict__['kept'] -> list (unreached.py:%d <module>()) " \
            "-> Held (unreached.py:%d hold())" % (marks["kept"], marks["hold"])
