@@ -606,8 +606,11 @@ static __attribute__((noinline)) void give_back_claim(void)
  * waits again. */
 #define ROTATION_PAUSE_NS 20000
 #define ROTATION_PAUSES 10000    /* at least 0.2 s; with timer slack about 0.7 */
-#define QUICK_TRIES 3            /* each may rotate the shard itself */
-#define CLAIM_TRIES 6            /* the rest each after a rotation waited for */
+/* A bound only: each retry follows a change of the current generation (or
+ * of its epoch), or a wait for another thread's rotation, and two in a row
+ * are rare; the bound keeps threads that rotate over and over from holding
+ * one insert in the loop. */
+#define CLAIM_TRIES 6
 static int rotation_waits_off;   /* atomic */
 
 /* True once the rotation another thread held when called has ended. */
@@ -651,20 +654,35 @@ static struct payload *claim_current(struct shard *shard, uint64_t addr)
 	return slot;
 }
 
-/* After a rotation since the prefetch, or the shard's first insert: try;
- * past the quick tries, try again only after waiting for the thread that
- * held the shard's rotation, else stop (the block is counted missed). */
+/* Which generation is current, and which use of it: a recycled generation
+ * comes back with another epoch, so a rotation away and back again shows. */
+static uint64_t current_use(struct shard *shard)
+{
+	/* relaxed: only compared, to tell whether anything changed */
+	uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_RELAXED);
+
+	return (uint64_t)index << 32 |
+	       __atomic_load_n(&shard->generations[index].epoch, __ATOMIC_RELAXED);
+}
+
+/* After a rotation since the prefetch, or the shard's first insert. A try
+ * that fails is worth repeating only if something changed since it began:
+ * the current generation (this thread rotated the shard in claim_current,
+ * or another thread did meanwhile), or a rotation another thread held has
+ * ended (waited for here). Else nothing would go otherwise, and the block
+ * is counted missed. */
 static __attribute__((noinline)) struct payload *claim_again(const struct lks_live_hint *hint)
 {
-	for (int tries = 1;; tries++) {
+	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
+		uint64_t before = current_use(hint->shard);
 		struct payload *slot = claim_current(hint->shard, hint->addr);
 
 		if (lks_likely(slot != NULL))
 			return slot;
-		if (tries >= QUICK_TRIES &&
-		    (tries == CLAIM_TRIES || !rotation_awaited(hint->shard)))
+		if (current_use(hint->shard) == before && !rotation_awaited(hint->shard))
 			return NULL;
 	}
+	return NULL;
 }
 
 /* The prefetch's generation still current (it was made before the hint
