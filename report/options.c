@@ -53,6 +53,17 @@ static int set_group_by(struct cli_args *args, const char *name, const char *arg
 	return -EINVAL;
 }
 
+static int set_top(struct cli_args *args, const char *name, const char *arg,
+		   struct errmsg *err)
+{
+	uint64_t top;
+	int r = parse_count(name, arg, 0, SIZE_MAX, &top, err);
+
+	args->stats.stats.top = (size_t)top;
+	args->stats.stats.top_given = r == 0;
+	return r;
+}
+
 /* A setting of the model's, for every snapshot this command reads. */
 static int keep_python_internals(struct cli_args *args, const char *name, const char *arg,
 				 struct errmsg *err)
@@ -232,8 +243,8 @@ int parse_count(const char *name, const char *arg, uint64_t min, uint64_t max,
 		*value = parsed;
 		return 0;
 	}
-	if (min == 1 && max == UINT64_MAX)
-		errmsg_set(err, "%s wants a positive number, not '%s'", name, arg);
+	if (min == 0 && max == UINT64_MAX)
+		errmsg_set(err, "%s wants a number, not '%s'", name, arg);
 	else
 		errmsg_set(err, "%s wants a number from %llu to %llu, not '%s'", name,
 			   (unsigned long long)min, (unsigned long long)max, arg);
