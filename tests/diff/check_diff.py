@@ -228,24 +228,13 @@ def test_bad_input(env):
            "a snapshot diffed with itself changes nothing")
 
 
-def function_address(binary, name):
-    out = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[2] == name and fields[1] in "tT":
-            return int(fields[0], 16)
-    raise CheckError(f"{binary}: no symbol {name}")
-
-
 def write_series(env, directory):
     """Five timer snapshots of pid 4242 over a minute: the cache grows by
     1000 bytes each 15 s, the ring stays, one more socket each time; its
     exit snapshot, the cache freed; and one snapshot of another process."""
     binary = env.args.phases
-    with open(binary, "rb") as elf:
-        is_pie = elf.read(18)[16] == 3
-    bias = 0x555555554000 if is_pie else 0
-    grow, churn, main = (bias + function_address(binary, name) + 8
+    bias = lkswrite.load_bias(binary)
+    grow, churn, main = (bias + lkswrite.function_address(binary, name) + 8
                          for name in ("grow_cache", "churn", "main"))
     common = dict(exe=binary, module=binary, bias=bias, start=min(grow, churn, main) - 0x10000,
                   end=max(grow, churn, main) + 0x10000, stacks=[[grow, main], [churn, main]])
