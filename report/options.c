@@ -72,18 +72,13 @@ static int keep_python_internals(struct cli_args *args, const char *name, const 
 	return 0;
 }
 
-/* Repeatable options keep every value, in the order given. */
-static int append(const char ***list, size_t *count, size_t *capacity, const char *value,
-		  struct errmsg *err)
+/* Repeatable options keep every value, in the order given; `r` is how
+ * keeping one went. */
+static int kept(int r, struct errmsg *err)
 {
-	int r = array_reserve(list, capacity, *count, 1, sizeof(**list));
-
-	if (r < 0) {
+	if (r < 0)
 		errmsg_set(err, "out of memory");
-		return r;
-	}
-	(*list)[(*count)++] = value;
-	return 0;
+	return r;
 }
 
 static int add_alloc_fn(struct cli_args *args, const char *name, const char *arg,
@@ -91,24 +86,20 @@ static int add_alloc_fn(struct cli_args *args, const char *name, const char *arg
 {
 	struct stats_options *stats = &args->stats.stats;
 
-	return append(&stats->alloc_fns, &stats->alloc_fn_count, &stats->alloc_fn_capacity, arg,
-		      err);
+	return kept(array_append_text(&stats->alloc_fns, &stats->alloc_fn_count,
+				      &stats->alloc_fn_capacity, arg), err);
 }
 
 static int add_include(struct cli_args *args, const char *name, const char *arg,
 		       struct errmsg *err)
 {
-	struct filters *f = &args->stats.stats.filters;
-
-	return append(&f->include, &f->include_count, &f->include_capacity, arg, err);
+	return kept(filter_add(&args->stats.stats.filters, true, arg), err);
 }
 
 static int add_exclude(struct cli_args *args, const char *name, const char *arg,
 		       struct errmsg *err)
 {
-	struct filters *f = &args->stats.stats.filters;
-
-	return append(&f->exclude, &f->exclude_count, &f->exclude_capacity, arg, err);
+	return kept(filter_add(&args->stats.stats.filters, false, arg), err);
 }
 
 static int add_skip_exe(struct cli_args *args, const char *name, const char *arg,
@@ -116,7 +107,7 @@ static int add_skip_exe(struct cli_args *args, const char *name, const char *arg
 {
 	struct exe_filter *f = &args->exe;
 
-	return append(&f->skip, &f->skip_count, &f->skip_capacity, arg, err);
+	return kept(array_append_text(&f->skip, &f->skip_count, &f->skip_capacity, arg), err);
 }
 
 static int add_only_exe(struct cli_args *args, const char *name, const char *arg,
@@ -124,7 +115,7 @@ static int add_only_exe(struct cli_args *args, const char *name, const char *arg
 {
 	struct exe_filter *f = &args->exe;
 
-	return append(&f->only, &f->only_count, &f->only_capacity, arg, err);
+	return kept(array_append_text(&f->only, &f->only_count, &f->only_capacity, arg), err);
 }
 
 static int set_fail_on(struct cli_args *args, const char *name, const char *arg,
@@ -144,8 +135,8 @@ static int add_suppressions(struct cli_args *args, const char *name, const char 
 {
 	struct gate_config *gate = &args->gate;
 
-	return append(&gate->suppression_files, &gate->suppression_file_count,
-		      &gate->suppression_file_capacity, arg, err);
+	return kept(array_append_text(&gate->suppression_files, &gate->suppression_file_count,
+				      &gate->suppression_file_capacity, arg), err);
 }
 
 /* "A,B": two labels a snapshot can have, the earlier first. */
