@@ -327,6 +327,9 @@ def test_top(env):
     text = env.leakscope("diff", "--top", "0", old, new).stdout
     expect(text.count("size=") == GROWERS + 2 and "(+0 B)" in text and "not listed" not in text,
            f"--top 0: every site, the unchanged one too:\n{text}")
+    growth = [len(env.json("report", "--timeline", directory, *top)["growth"])
+              for top in ((), ("--top", "0"))]
+    expect(growth == [10, GROWERS], f"timeline: 10 growing sites, --top 0 all: {growth}")
     stats = env.leakscope("report", "--group-by", "lineno", "--top", "2", new).stdout
     expect("(not listed: 24 more sites, " in stats, f"report --top 2:\n{stats}")
     # The 20 listed sites grew by 19840 B, all 25 by 20800 B: a gate that
