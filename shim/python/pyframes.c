@@ -250,8 +250,9 @@ static uint32_t walk_chain(struct walk *w, struct lks_pychain_frames *read, uint
 		if (!(read->flags[i] & PYCHAIN_CSTACK)) {
 			if (*whole)
 				tag = lks_pychain_tag(count - 1 - i, code, instr, w->lay.co_code);
-			if (!tag)
-				tag = tag_frame(w, code, instr);
+			/* a tag from the chain found or kept last: its code is watched */
+			if (!tag && (tag = tag_frame(w, code, instr)) && *whole)
+				*whole = lks_pychain_watch(code);
 		}
 		read->tag[i] = tag;
 		if (!add_frame(tags, &n, read->flags[i], tag)) {
