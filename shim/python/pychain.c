@@ -175,14 +175,18 @@ static __attribute__((noinline)) struct thread_chains *adopt(void)
 
 /* The chain from `frame` is `kept`, frame for frame (the same code object
  * at the same instruction with the same owner and is_entry bytes gives the
- * same tag), and ends where it did. A C-stack frame's code and instruction
- * are compared too: stricter than the walk, so sound. */
+ * same tag), and ends where it did; the innermost frame's code and
+ * instruction are compared already (lks_pychain_find). A C-stack frame's
+ * code and instruction are compared too: stricter than the walk, so sound. */
 static bool same_chain(const struct kept_chain *kept, const struct frame_offsets *at,
                        uint64_t frame)
 {
 	const uint32_t count = kept->count;
 
-	for (uint32_t i = 0; i < count; i++) {
+	if ((lks_py_load16(frame + at->state) & at->state_mask) != kept->state[0])
+		return false;
+	for (uint32_t i = 1; i < count; i++) {
+		frame = *(const uint64_t *)(uintptr_t)(frame + at->previous);
 		/* 0 is not plausible: a chain that ends early differs */
 		if (!lks_py_plausible(frame) ||
 		    (lks_py_load16(frame + at->state) & at->state_mask) !=
@@ -190,11 +194,10 @@ static bool same_chain(const struct kept_chain *kept, const struct frame_offsets
 		    *(const uint64_t *)(uintptr_t)(frame + at->code) != kept->code[i] ||
 		    *(const uint64_t *)(uintptr_t)(frame + at->instr) != kept->instr[i])
 			return false;
-		frame = *(const uint64_t *)(uintptr_t)(frame + at->previous);
 	}
 	/* a frame more is a different chain: a recursion one deeper repeats
 	 * every frame of the shallower one */
-	return !frame;
+	return !*(const uint64_t *)(uintptr_t)(frame + at->previous);
 }
 
 /* This thread's chains, emptied when a code object was freed since they
