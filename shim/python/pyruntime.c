@@ -229,7 +229,7 @@ void lks_py_init(void)
 	env_raw_malloc = chosen && !strcmp(chosen, "malloc");
 	if (may_hold_python()) {
 		lks_py_init_from(&loader);
-		if (lks_pyrt.runtime)
+		if (lks_pyrt.runtime && lks_opt.python)
 			lks_pychain_learn_static(lks_pyrt.runtime);
 	}
 }
