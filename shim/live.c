@@ -40,6 +40,7 @@
 #define KEY_LIVE 4u
 #define FAMILY_SHIFT 56
 #define ADDR_MASK ((1ull << FAMILY_SHIFT) - 1)
+#define WATCHED_KEY ((uint64_t)LKS_LIVE_WATCHED << FAMILY_SHIFT)
 #define MAX_GENERATIONS 64     /* per shard */
 #define SHARD_BITS 4
 #define REGION_SHIFT 26        /* glibc's thread arenas are 64 MiB aligned */
@@ -755,14 +756,17 @@ static inline __attribute__((always_inline)) int remove_from(struct generation *
 			out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 			out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 			out->addr = addr;
-			out->family = (uint8_t)(key >> FAMILY_SHIFT);
+			out->family = (uint8_t)(key >> FAMILY_SHIFT);  /* with the bit */
 		}
-		/* fails only for a double free racing with itself; release:
-		 * the payload reads above are done before a new claimer's
-		 * writes (its CAS acquires) */
-		if (!__atomic_compare_exchange_n(slot_key, &key, KEY_TOMB, false,
-		                                 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			return -1;
+		/* fails for a double free racing with itself, and when
+		 * lks_live_watch set the bit since the load: then again, with
+		 * the bit (the family returned carries it). release: the
+		 * payload reads above are done before a new claimer's writes
+		 * (its CAS acquires) */
+		while (!__atomic_compare_exchange_n(slot_key, &key, KEY_TOMB, false,
+		                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			if ((key & ADDR_MASK) != addr)
+				return -1;
 		count_event(COUNT_FREES);
 		return (int)(key >> FAMILY_SHIFT);
 	}
@@ -809,6 +813,50 @@ int lks_live_forget(uint64_t addr)
 	return remove_block(addr, NULL);
 }
 
+/* ---- watched blocks ------------------------------------------------------ */
+
+/* Sets the bit in addr's key in gen; false when gen does not hold it. */
+static bool watch_in(struct generation *gen, uint64_t addr)
+{
+	uint64_t at;
+
+	if (!range_holds(gen, addr))
+		return false;
+	at = slot_of(addr, gen->count);
+	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
+		uint64_t *slot_key = &gen->keys[at];
+		uint64_t key = __atomic_load_n(slot_key, __ATOMIC_RELAXED);
+
+		if (key == KEY_EMPTY)
+			return false;
+		if ((key & ADDR_MASK) != addr)
+			continue;
+		/* relaxed: the bit publishes nothing; the free's CAS, a
+		 * read-modify-write, reads it once it is set */
+		return (key & WATCHED_KEY) ||
+		       __atomic_compare_exchange_n(slot_key, &key, key | WATCHED_KEY, false,
+		                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+	return false;
+}
+
+bool lks_live_watch(uint64_t addr)
+{
+	struct shard *shard = shard_of(addr);
+	/* acquire (both): the generations' slots and counts are set */
+	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE);
+	uint32_t current = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+
+	if (count == 0 || addr > ADDR_MASK)
+		return false;
+	if (watch_in(&shard->generations[current], addr))
+		return true;
+	for (uint32_t i = 0; i < count; i++)
+		if (i != current && watch_in(&shard->generations[i], addr))
+			return true;
+	return false;
+}
+
 void lks_count_unknown_free(void)
 {
 	__atomic_fetch_add(&unknown_frees, 1, __ATOMIC_RELAXED);
@@ -839,11 +887,12 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 		block.trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 		block.seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		/* freed meanwhile: skip it, the snapshot is per-block atomic */
-		if (__atomic_load_n(&base[at], __ATOMIC_RELAXED) != key)
+		/* freed meanwhile: skip it, the snapshot is per-block atomic
+		 * (a watch set meanwhile is no change of block) */
+		if ((__atomic_load_n(&base[at], __ATOMIC_RELAXED) ^ key) & ~WATCHED_KEY)
 			continue;
 		block.addr = key & ADDR_MASK;
-		block.family = (uint8_t)(key >> FAMILY_SHIFT);
+		block.family = (uint8_t)(key >> FAMILY_SHIFT) & ~LKS_LIVE_WATCHED;
 		walk->visit(&block, walk->ctx);
 	}
 }
