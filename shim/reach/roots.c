@@ -27,6 +27,24 @@
  * touched hold nothing. */
 #define ZERO_FILLED UINT32_MAX
 
+/* The loader maps, and the kernel reports, whole pages of this size
+ * (sysconf gives the loader's value from the auxiliary vector: no
+ * allocation, no lock). */
+static uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t page_down(uint64_t addr)
+{
+	return addr & ~(page_size() - 1);
+}
+
+static uint64_t page_up(uint64_t addr)
+{
+	return page_down(addr + page_size() - 1);
+}
+
 static struct reach_range *excluded(struct reach *reach)
 {
 	return reach->code + MAX_MAPS; /* after code[] in the same mapping */
@@ -73,7 +91,7 @@ static bool covered(const struct dl_phdr_info *info, const ElfW(Phdr) *relro)
  * page holding their last byte, and anonymous zeroed pages past it. */
 static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end)
 {
-	uint64_t zero_from = (file_end + 4095) & ~4095ull;
+	uint64_t zero_from = page_up(file_end);
 
 	if (zero_from >= hi) {
 		add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
@@ -93,7 +111,7 @@ static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t 
 static void add_writable(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end,
                          bool loader)
 {
-	hi = (hi + 4095) & ~4095ull;
+	hi = page_up(hi);
 	if (loader) {
 		reach->loader_lo = lo;
 		reach->loader_hi = hi;
@@ -121,7 +139,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		if (p->p_type != PT_LOAD && p->p_type != PT_GNU_RELRO)
 			continue;
 		if (p->p_type == PT_LOAD)
-			exclude(reach, lo & ~4095ull, (hi + 4095) & ~4095ull);
+			exclude(reach, page_down(lo), page_up(hi));
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
 			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (p->p_type == PT_LOAD && reach->image_count < MAX_IMAGES)
@@ -373,8 +391,9 @@ static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t
 			continue;
 		size &= ~7ull;
 		end = chunk + size;
-		if (((chunk - offset) & 4095) || ((offset + size) & 4095) || end < chunk ||
-		    end < node->addr + NODE_SIZE(node))
+		if (page_down(chunk - offset) != chunk - offset ||
+		    page_down(offset + size) != offset + size ||
+		    end < chunk || end < node->addr + NODE_SIZE(node))
 			continue;
 		/* [lo, hi) may be a run of touched pages: the mapping goes on */
 		*skip_to = end < hi ? end : hi;
@@ -604,7 +623,7 @@ static void collect_readable(struct reach *reach, char *text, uint32_t shim_firs
 	struct map_line map;
 
 	for (uint32_t i = 0; i < count; i++)
-		shim[i].hi = (shim[i].hi + 4095) & ~4095ull;  /* mapped in whole pages */
+		shim[i].hi = page_up(shim[i].hi);  /* mapped in whole pages */
 	sort_ranges(shim, count);
 	for (char *line = text; *line; ) {
 		char *end = strchr(line, '\n');
