@@ -304,40 +304,76 @@ static void add_readable_outside(struct reach *reach, const struct reach_range *
 
 /* ---- stacks ------------------------------------------------------------- */
 
-static const struct reach_thread *thread_in(const struct reach *reach, uint64_t lo,
-                                            uint64_t hi, uint32_t *index)
+/* Of the answered threads whose stack pointer lies in [from, hi), the
+ * one with the lowest (a mapping holds few stacks: no array, which the
+ * exit path's small stack might not have room for); -1 if none. */
+static int64_t lowest_thread_in(const struct reach *reach, uint64_t from, uint64_t hi)
 {
+	int64_t lowest = -1;
+
 	for (uint32_t i = 0; i < reach->thread_count; i++) {
 		const struct reach_thread *t = &reach->threads[i];
 
-		if (t->answered && t->sp >= lo && t->sp < hi) {
-			*index = i;
-			return t;
-		}
+		if (t->answered && t->sp >= from && t->sp < hi &&
+		    (lowest < 0 || t->sp < reach->threads[lowest].sp))
+			lowest = i;
 	}
-	return NULL;
+	return lowest;
 }
 
-/* Each stopped thread's TCB (its dtv leads to dynamic TLS) and registers,
- * then its stack from the stack pointer up; the rest of that mapping is dead.
- * So is all of the main thread's once it called pthread_exit: its frames
- * were unwound, and what stays there (arguments, environment, auxiliary
- * vector) is no heap memory's. */
-static void add_thread_roots(struct reach *reach, const struct map_line *map)
+static uint64_t live_from(const struct reach_thread *t, uint64_t lo)
 {
-	uint32_t index;
-	const struct reach_thread *t = thread_in(reach, map->lo, map->hi, &index);
-	uint64_t from;
+	uint64_t from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
 
-	if (!t && map->main_stack && reach->main_exited)
+	return from < lo ? lo : from;
+}
+
+/* glibc lays a thread's descriptor (its thread pointer, x86-64) at the
+ * top of the stack block it maps, the guard page at its bottom. */
+static bool tcb_on_top(const struct reach_thread *t, const struct map_line *map)
+{
+	return t->tp >= map->lo && t->tp < map->hi && map->hi - t->tp <= page_size();
+}
+
+/* Each stopped thread's stack from its stack pointer up. One mapping may
+ * hold several stacks and other data (the kernel merges adjacent stacks
+ * mapped alike, as glibc's stacks without a guard page, or any two before
+ * Linux 6.7 marked MAP_STACK mappings VM_NOHUGEPAGE; a program carves
+ * stacks out of a region of its own): each thread's part runs up to the
+ * next one's stack pointer, the last to the mapping's end. Below the
+ * lowest lies dead stack only when the mapping is one stack alone: the
+ * main thread's [stack], or a thread's whose descriptor tops it with an
+ * inaccessible mapping right below (its guard; a thread heap's reserve
+ * may lie below any mapping). Otherwise that part is read as the
+ * program's memory: a stale word there may hide a leak, a skipped word
+ * would make one up. All of the main thread's [stack] is dead once it
+ * called pthread_exit: its frames were unwound, and what stays there
+ * (arguments, environment, auxiliary vector) is no heap memory's. */
+static void add_thread_roots(struct reach *reach, const struct map_line *map,
+                             bool guard_below)
+{
+	int64_t lowest = lowest_thread_in(reach, map->lo, map->hi);
+	int64_t index = lowest;
+	uint64_t taken_from;  /* the roots' start, or the dead stack's */
+
+	if (lowest < 0 && map->main_stack && reach->main_exited)
 		exclude(reach, map->lo, map->hi);
-	if (!t)
+	if (lowest < 0)
 		return;
-	from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
-	if (from < map->lo)
-		from = map->lo;
-	add_root(reach, from, map->hi, LKS_RK_STACK, index);
-	exclude(reach, map->lo, map->hi);
+	taken_from = live_from(&reach->threads[lowest], map->lo);
+	while (index >= 0) {
+		int64_t next = lowest_thread_in(reach, reach->threads[index].sp + 1, map->hi);
+		uint64_t hi = next < 0 ? map->hi : live_from(&reach->threads[next], map->lo);
+
+		add_root(reach, live_from(&reach->threads[index], map->lo), hi, LKS_RK_STACK,
+		         (uint32_t)index);
+		if (next >= 0)
+			guard_below = false;  /* more than one stack */
+		index = next;
+	}
+	if (map->main_stack || (guard_below && tcb_on_top(&reach->threads[lowest], map)))
+		taken_from = map->lo;
+	exclude(reach, taken_from, map->hi);
 }
 
 static void add_thread_words(struct reach *reach)
@@ -637,6 +673,18 @@ static void collect_readable(struct reach *reach, char *text, uint32_t shim_firs
 	}
 }
 
+static void add_stacks(struct reach *reach, const char *text, ssize_t len)
+{
+	struct map_line map, below = { .lo = 0 };
+
+	for (const char *line = text; line < text + len; line += strlen(line) + 1) {
+		parse_line(line, &map);
+		if (map.readable && map.writable && map.anonymous)
+			add_thread_roots(reach, &map, below.hi == map.lo && below.inaccessible);
+		below = map;
+	}
+}
+
 int reach_collect_maps(struct reach *reach)
 {
 	size_t size = 16u << 20;
@@ -659,11 +707,7 @@ int reach_collect_maps(struct reach *reach)
 	collect_readable(reach, text, shim_first);
 	pagemap_fd = lks_pagemap_open();
 	clip_globals(reach, pagemap_fd);
-	for (char *line = text; line < text + len; line += strlen(line) + 1) {
-		parse_line(line, &map);
-		if (map.readable && map.writable && map.anonymous)
-			add_thread_roots(reach, &map);
-	}
+	add_stacks(reach, text, len);
 	add_thread_words(reach);
 	exclude_heaps(reach, text, len);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
