@@ -260,19 +260,8 @@ static void add_readable(struct reach *reach, uint64_t lo, uint64_t hi)
 		reach->readable[reach->readable_count++] = (struct reach_range){ lo, hi, 0, 0 };
 }
 
-/* Non-overlapping ranges (duplicates aside) by address: insertion sort,
- * no libc call (qsort may malloc) in the exit scan. */
-static void sort_ranges(struct reach_range *ranges, uint32_t count)
-{
-	for (uint32_t i = 1; i < count; i++) {
-		struct reach_range key = ranges[i];
-		uint32_t j = i;
-
-		for (; j > 0 && ranges[j - 1].lo > key.lo; j--)
-			ranges[j] = ranges[j - 1];
-		ranges[j] = key;
-	}
-}
+/* Non-overlapping ranges (duplicates aside) by address. */
+REACH_DEFINE_SORT(sort_ranges, struct reach_range, lo)
 
 /* A readable mapping less the shim's regions (sorted): what the scan may
  * read as the program's. A module's segment is a root by its program
