@@ -27,6 +27,24 @@
  * touched hold nothing. */
 #define ZERO_FILLED UINT32_MAX
 
+/* The loader maps, and the kernel reports, whole pages of this size
+ * (sysconf gives the loader's value from the auxiliary vector: no
+ * allocation, no lock). */
+static uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t page_down(uint64_t addr)
+{
+	return addr & ~(page_size() - 1);
+}
+
+static uint64_t page_up(uint64_t addr)
+{
+	return page_down(addr + page_size() - 1);
+}
+
 static struct reach_range *excluded(struct reach *reach)
 {
 	return reach->code + MAX_MAPS; /* after code[] in the same mapping */
@@ -73,7 +91,7 @@ static bool covered(const struct dl_phdr_info *info, const ElfW(Phdr) *relro)
  * page holding their last byte, and anonymous zeroed pages past it. */
 static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end)
 {
-	uint64_t zero_from = (file_end + 4095) & ~4095ull;
+	uint64_t zero_from = page_up(file_end);
 
 	if (zero_from >= hi) {
 		add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
@@ -93,7 +111,7 @@ static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t 
 static void add_writable(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end,
                          bool loader)
 {
-	hi = (hi + 4095) & ~4095ull;
+	hi = page_up(hi);
 	if (loader) {
 		reach->loader_lo = lo;
 		reach->loader_hi = hi;
@@ -121,7 +139,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		if (p->p_type != PT_LOAD && p->p_type != PT_GNU_RELRO)
 			continue;
 		if (p->p_type == PT_LOAD)
-			exclude(reach, lo & ~4095ull, (hi + 4095) & ~4095ull);
+			exclude(reach, page_down(lo), page_up(hi));
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
 			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (p->p_type == PT_LOAD && reach->image_count < MAX_IMAGES)
@@ -242,19 +260,8 @@ static void add_readable(struct reach *reach, uint64_t lo, uint64_t hi)
 		reach->readable[reach->readable_count++] = (struct reach_range){ lo, hi, 0, 0 };
 }
 
-/* Non-overlapping ranges (duplicates aside) by address: insertion sort,
- * no libc call (qsort may malloc) in the exit scan. */
-static void sort_ranges(struct reach_range *ranges, uint32_t count)
-{
-	for (uint32_t i = 1; i < count; i++) {
-		struct reach_range key = ranges[i];
-		uint32_t j = i;
-
-		for (; j > 0 && ranges[j - 1].lo > key.lo; j--)
-			ranges[j] = ranges[j - 1];
-		ranges[j] = key;
-	}
-}
+/* Non-overlapping ranges (duplicates aside) by address. */
+REACH_DEFINE_SORT(sort_ranges, struct reach_range, lo)
 
 /* A readable mapping less the shim's regions (sorted): what the scan may
  * read as the program's. A module's segment is a root by its program
@@ -286,40 +293,76 @@ static void add_readable_outside(struct reach *reach, const struct reach_range *
 
 /* ---- stacks ------------------------------------------------------------- */
 
-static const struct reach_thread *thread_in(const struct reach *reach, uint64_t lo,
-                                            uint64_t hi, uint32_t *index)
+/* Of the answered threads whose stack pointer lies in [from, hi), the
+ * one with the lowest (a mapping holds few stacks: no array, which the
+ * exit path's small stack might not have room for); -1 if none. */
+static int64_t lowest_thread_in(const struct reach *reach, uint64_t from, uint64_t hi)
 {
+	int64_t lowest = -1;
+
 	for (uint32_t i = 0; i < reach->thread_count; i++) {
 		const struct reach_thread *t = &reach->threads[i];
 
-		if (t->answered && t->sp >= lo && t->sp < hi) {
-			*index = i;
-			return t;
-		}
+		if (t->answered && t->sp >= from && t->sp < hi &&
+		    (lowest < 0 || t->sp < reach->threads[lowest].sp))
+			lowest = i;
 	}
-	return NULL;
+	return lowest;
 }
 
-/* Each stopped thread's TCB (its dtv leads to dynamic TLS) and registers,
- * then its stack from the stack pointer up; the rest of that mapping is dead.
- * So is all of the main thread's once it called pthread_exit: its frames
- * were unwound, and what stays there (arguments, environment, auxiliary
- * vector) is no heap memory's. */
-static void add_thread_roots(struct reach *reach, const struct map_line *map)
+static uint64_t live_from(const struct reach_thread *t, uint64_t lo)
 {
-	uint32_t index;
-	const struct reach_thread *t = thread_in(reach, map->lo, map->hi, &index);
-	uint64_t from;
+	uint64_t from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
 
-	if (!t && map->main_stack && reach->main_exited)
+	return from < lo ? lo : from;
+}
+
+/* glibc lays a thread's descriptor (its thread pointer, x86-64) at the
+ * top of the stack block it maps, the guard page at its bottom. */
+static bool tcb_on_top(const struct reach_thread *t, const struct map_line *map)
+{
+	return t->tp >= map->lo && t->tp < map->hi && map->hi - t->tp <= page_size();
+}
+
+/* Each stopped thread's stack from its stack pointer up. One mapping may
+ * hold several stacks and other data (the kernel merges adjacent stacks
+ * mapped alike, as glibc's stacks without a guard page, or any two before
+ * Linux 6.7 marked MAP_STACK mappings VM_NOHUGEPAGE; a program carves
+ * stacks out of a region of its own): each thread's part runs up to the
+ * next one's stack pointer, the last to the mapping's end. Below the
+ * lowest lies dead stack only when the mapping is one stack alone: the
+ * main thread's [stack], or a thread's whose descriptor tops it with an
+ * inaccessible mapping right below (its guard; a thread heap's reserve
+ * may lie below any mapping). Otherwise that part is read as the
+ * program's memory: a stale word there may hide a leak, a skipped word
+ * would make one up. All of the main thread's [stack] is dead once it
+ * called pthread_exit: its frames were unwound, and what stays there
+ * (arguments, environment, auxiliary vector) is no heap memory's. */
+static void add_thread_roots(struct reach *reach, const struct map_line *map,
+                             bool guard_below)
+{
+	int64_t lowest = lowest_thread_in(reach, map->lo, map->hi);
+	int64_t index = lowest;
+	uint64_t taken_from;  /* the roots' start, or the dead stack's */
+
+	if (lowest < 0 && map->main_stack && reach->main_exited)
 		exclude(reach, map->lo, map->hi);
-	if (!t)
+	if (lowest < 0)
 		return;
-	from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
-	if (from < map->lo)
-		from = map->lo;
-	add_root(reach, from, map->hi, LKS_RK_STACK, index);
-	exclude(reach, map->lo, map->hi);
+	taken_from = live_from(&reach->threads[lowest], map->lo);
+	while (index >= 0) {
+		int64_t next = lowest_thread_in(reach, reach->threads[index].sp + 1, map->hi);
+		uint64_t hi = next < 0 ? map->hi : live_from(&reach->threads[next], map->lo);
+
+		add_root(reach, live_from(&reach->threads[index], map->lo), hi, LKS_RK_STACK,
+		         (uint32_t)index);
+		if (next >= 0)
+			guard_below = false;  /* more than one stack */
+		index = next;
+	}
+	if (map->main_stack || (guard_below && tcb_on_top(&reach->threads[lowest], map)))
+		taken_from = map->lo;
+	exclude(reach, taken_from, map->hi);
 }
 
 static void add_thread_words(struct reach *reach)
@@ -373,8 +416,9 @@ static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t
 			continue;
 		size &= ~7ull;
 		end = chunk + size;
-		if (((chunk - offset) & 4095) || ((offset + size) & 4095) || end < chunk ||
-		    end < node->addr + NODE_SIZE(node))
+		if (page_down(chunk - offset) != chunk - offset ||
+		    page_down(offset + size) != offset + size ||
+		    end < chunk || end < node->addr + NODE_SIZE(node))
 			continue;
 		/* [lo, hi) may be a run of touched pages: the mapping goes on */
 		*skip_to = end < hi ? end : hi;
@@ -604,7 +648,7 @@ static void collect_readable(struct reach *reach, char *text, uint32_t shim_firs
 	struct map_line map;
 
 	for (uint32_t i = 0; i < count; i++)
-		shim[i].hi = (shim[i].hi + 4095) & ~4095ull;  /* mapped in whole pages */
+		shim[i].hi = page_up(shim[i].hi);  /* mapped in whole pages */
 	sort_ranges(shim, count);
 	for (char *line = text; *line; ) {
 		char *end = strchr(line, '\n');
@@ -615,6 +659,18 @@ static void collect_readable(struct reach *reach, char *text, uint32_t shim_firs
 		if (map.readable)
 			add_readable_outside(reach, shim, count, map.lo, map.hi);
 		line = end ? end + 1 : line + strlen(line);
+	}
+}
+
+static void add_stacks(struct reach *reach, const char *text, ssize_t len)
+{
+	struct map_line map, below = { .lo = 0 };
+
+	for (const char *line = text; line < text + len; line += strlen(line) + 1) {
+		parse_line(line, &map);
+		if (map.readable && map.writable && map.anonymous)
+			add_thread_roots(reach, &map, below.hi == map.lo && below.inaccessible);
+		below = map;
 	}
 }
 
@@ -640,11 +696,7 @@ int reach_collect_maps(struct reach *reach)
 	collect_readable(reach, text, shim_first);
 	pagemap_fd = lks_pagemap_open();
 	clip_globals(reach, pagemap_fd);
-	for (char *line = text; line < text + len; line += strlen(line) + 1) {
-		parse_line(line, &map);
-		if (map.readable && map.writable && map.anonymous)
-			add_thread_roots(reach, &map);
-	}
+	add_stacks(reach, text, len);
 	add_thread_words(reach);
 	exclude_heaps(reach, text, len);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
