@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
+ * stacks.c: the threads' roots,
  * stopworld.c and ptrace_hold.c: other threads held still, heaps.c: glibc's
  * thread heaps, behalf.c: blocks
  * the C library allocated for the shim, exitframe.c: the

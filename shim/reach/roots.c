@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Where the scan looks for pointers: the writable segments of loaded objects
- * (never the shim's), each thread's TLS, registers and live stack, and the
- * program's own writable mappings, anonymous or of files, from
- * /proc/thread-self/maps, less the shim's regions, the thread stacks
- * already taken and glibc's malloc heaps (heaps.c). */
+ * (never the shim's), each thread's TLS, registers and live stack
+ * (stacks.c), and the program's own writable mappings, anonymous or of
+ * files, from /proc/thread-self/maps, less the shim's regions, the thread
+ * stacks already taken and glibc's malloc heaps (heaps.c). */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -14,12 +14,11 @@
 
 #include "heapnote.h"
 #include "reach.h"
+#include "roots.h"
 #include "sys.h"
 
 #define MAX_MAPS 65536           /* the kernel's default vm.max_map_count */
 #define MAX_EXCLUDED 8192
-#define RED_ZONE 128             /* below sp, the x86-64 ABI lets a leaf keep data */
-#define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
 
 #define MAX_IMAGES 8192          /* more: the vtable heuristic misses some */
 /* A global root's thread until clip_globals: the segment's part past its
@@ -30,19 +29,19 @@
 /* The loader maps, and the kernel reports, whole pages of this size
  * (sysconf gives the loader's value from the auxiliary vector: no
  * allocation, no lock). */
-static uint64_t page_size(void)
+uint64_t reach_page_size(void)
 {
 	return (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 static uint64_t page_down(uint64_t addr)
 {
-	return addr & ~(page_size() - 1);
+	return addr & ~(reach_page_size() - 1);
 }
 
 static uint64_t page_up(uint64_t addr)
 {
-	return page_down(addr + page_size() - 1);
+	return page_down(addr + reach_page_size() - 1);
 }
 
 static struct reach_range *excluded(struct reach *reach)
@@ -52,7 +51,7 @@ static struct reach_range *excluded(struct reach *reach)
 
 /* A root or an exclusion that does not fit would make blocks look lost, or
  * the shim's tables look like the program's: the scan gives up instead. */
-static void add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind,
+void reach_add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind,
                      uint32_t thread)
 {
 	if (lo >= hi)
@@ -63,7 +62,7 @@ static void add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kin
 		reach->roots[reach->root_count++] = (struct reach_range){ lo, hi, kind, thread };
 }
 
-static void exclude(struct reach *reach, uint64_t lo, uint64_t hi)
+void reach_exclude(struct reach *reach, uint64_t lo, uint64_t hi)
 {
 	if (reach->excluded_count == MAX_EXCLUDED)
 		reach->overflow = true;
@@ -94,11 +93,11 @@ static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t 
 	uint64_t zero_from = page_up(file_end);
 
 	if (zero_from >= hi) {
-		add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
+		reach_add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
 		return;
 	}
-	add_root(reach, lo, zero_from, LKS_RK_GLOBAL, 0);
-	add_root(reach, zero_from, hi, LKS_RK_GLOBAL, ZERO_FILLED);
+	reach_add_root(reach, lo, zero_from, LKS_RK_GLOBAL, 0);
+	reach_add_root(reach, zero_from, hi, LKS_RK_GLOBAL, ZERO_FILLED);
 }
 
 /* A writable segment to the end of its last page: the loader maps whole
@@ -139,7 +138,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		if (p->p_type != PT_LOAD && p->p_type != PT_GNU_RELRO)
 			continue;
 		if (p->p_type == PT_LOAD)
-			exclude(reach, page_down(lo), page_up(hi));
+			reach_exclude(reach, page_down(lo), page_up(hi));
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
 			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (p->p_type == PT_LOAD && reach->image_count < MAX_IMAGES)
@@ -151,7 +150,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 			             info->dlpi_addr == loader_base);
 		/* RELRO is read-only after relocation but holds pointers */
 		else if (p->p_type == PT_GNU_RELRO && !covered(info, p))
-			add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
+			reach_add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
 	}
 	return 0;
 }
@@ -170,14 +169,6 @@ int reach_collect_modules(struct reach *reach)
 }
 
 /* ---- /proc/self/maps ------------------------------------------------------ */
-
-struct map_line {
-	uint64_t lo, hi;
-	bool readable, writable, anonymous;
-	bool inaccessible; /* ---p: no access at all */
-	bool main_stack;  /* [stack] */
-	bool file;        /* a file's, not a device's (but /dev/zero, /dev/shm) */
-};
 
 static const char *parse_hex(const char *at, uint64_t *value)
 {
@@ -206,7 +197,7 @@ static const char *skip_field(const char *at)
 
 /* "lo-hi rwxp offset dev inode   path"; anonymous: inode 0 and no path,
  * an [anon:name] or the main thread's [stack]. */
-static void parse_line(const char *line, struct map_line *out)
+void reach_parse_map_line(const char *line, struct map_line *out)
 {
 	uint64_t inode;
 	const char *at = parse_hex(line, &out->lo);
@@ -291,104 +282,13 @@ static void add_readable_outside(struct reach *reach, const struct reach_range *
 		add_readable(reach, lo, hi);
 }
 
-/* ---- stacks ------------------------------------------------------------- */
-
-/* Of the answered threads whose stack pointer lies in [from, hi), the
- * one with the lowest (a mapping holds few stacks: no array, which the
- * exit path's small stack might not have room for); -1 if none. */
-static int64_t lowest_thread_in(const struct reach *reach, uint64_t from, uint64_t hi)
-{
-	int64_t lowest = -1;
-
-	for (uint32_t i = 0; i < reach->thread_count; i++) {
-		const struct reach_thread *t = &reach->threads[i];
-
-		if (t->answered && t->sp >= from && t->sp < hi &&
-		    (lowest < 0 || t->sp < reach->threads[lowest].sp))
-			lowest = i;
-	}
-	return lowest;
-}
-
-static uint64_t live_from(const struct reach_thread *t, uint64_t lo)
-{
-	uint64_t from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
-
-	return from < lo ? lo : from;
-}
-
-/* glibc lays a thread's descriptor (its thread pointer, x86-64) at the
- * top of the stack block it maps, the guard page at its bottom. */
-static bool tcb_on_top(const struct reach_thread *t, const struct map_line *map)
-{
-	return t->tp >= map->lo && t->tp < map->hi && map->hi - t->tp <= page_size();
-}
-
-/* Each stopped thread's stack from its stack pointer up. One mapping may
- * hold several stacks and other data (the kernel merges adjacent stacks
- * mapped alike, as glibc's stacks without a guard page, or any two before
- * Linux 6.7 marked MAP_STACK mappings VM_NOHUGEPAGE; a program carves
- * stacks out of a region of its own): each thread's part runs up to the
- * next one's stack pointer, the last to the mapping's end. Below the
- * lowest lies dead stack only when the mapping is one stack alone: the
- * main thread's [stack], or a thread's whose descriptor tops it with an
- * inaccessible mapping right below (its guard; a thread heap's reserve
- * may lie below any mapping). Otherwise that part is read as the
- * program's memory: a stale word there may hide a leak, a skipped word
- * would make one up. All of the main thread's [stack] is dead once it
- * called pthread_exit: its frames were unwound, and what stays there
- * (arguments, environment, auxiliary vector) is no heap memory's. */
-static void add_thread_roots(struct reach *reach, const struct map_line *map,
-                             bool guard_below)
-{
-	int64_t lowest = lowest_thread_in(reach, map->lo, map->hi);
-	int64_t index = lowest;
-	uint64_t taken_from;  /* the roots' start, or the dead stack's */
-
-	if (lowest < 0 && map->main_stack && reach->main_exited)
-		exclude(reach, map->lo, map->hi);
-	if (lowest < 0)
-		return;
-	taken_from = live_from(&reach->threads[lowest], map->lo);
-	while (index >= 0) {
-		int64_t next = lowest_thread_in(reach, reach->threads[index].sp + 1, map->hi);
-		uint64_t hi = next < 0 ? map->hi : live_from(&reach->threads[next], map->lo);
-
-		add_root(reach, live_from(&reach->threads[index], map->lo), hi, LKS_RK_STACK,
-		         (uint32_t)index);
-		if (next >= 0)
-			guard_below = false;  /* more than one stack */
-		index = next;
-	}
-	if (map->main_stack || (guard_below && tcb_on_top(&reach->threads[lowest], map)))
-		taken_from = map->lo;
-	exclude(reach, taken_from, map->hi);
-}
-
-static void add_thread_words(struct reach *reach)
-{
-	for (uint32_t i = 0; i < reach->thread_count; i++) {
-		const struct reach_thread *t = &reach->threads[i];
-		uint64_t regs = (uint64_t)(uintptr_t)t->regs;
-
-		if (!t->answered)
-			continue;
-		add_root(reach, regs, regs + sizeof(t->regs), LKS_RK_REGISTER, i);
-#if defined(__x86_64__)
-		add_root(reach, t->tp + 8, t->tp + 16, LKS_RK_TLS, i); /* tcbhead_t.dtv */
-#elif defined(__aarch64__)
-		add_root(reach, t->tp, t->tp + 8, LKS_RK_TLS, i);
-#endif
-	}
-}
-
 /* ---- the program's anonymous mappings ------------------------------------ */
 
 static void exclude_region(uint64_t start, uint64_t bytes, void *ctx)
 {
 	struct reach *reach = ctx;
 
-	exclude(reach, start, start + bytes);
+	reach_exclude(reach, start, start + bytes);
 }
 
 /* The start of the first chunk in [lo, hi) that glibc mapped on its own
@@ -432,7 +332,7 @@ static void add_mapped(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t k
 	while (lo < hi) {
 		uint64_t skip_to, until = heap_free_until(reach, lo, hi, &skip_to);
 
-		add_root(reach, lo, until, kind, 0);
+		reach_add_root(reach, lo, until, kind, 0);
 		if (skip_to <= lo)
 			break;
 		lo = skip_to;
@@ -456,69 +356,11 @@ static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi, uint32
 		add_mapped(reach, lo, hi, kind);
 }
 
-static uint64_t main_thread_tp; /* set once, before main runs */
-
-void lks_reach_note_main_thread(void)
-{
-	main_thread_tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
-}
-
-/* glibc keeps the stacks of finished threads for reuse, full of their old
- * words. Such a stack ends with a thread control block (x86-64: its first
- * and third words point at itself) that no live thread has as its thread
- * pointer. The main thread's lies in the loader's memory, never in a
- * thread stack, and stays the main thread's after it called pthread_exit.
- * Only trusted when every thread answered, so all are known. That TCB's
- * dtv is still glibc's (freed when the stack is reused): a root. */
-struct tcb_search {
-	const struct reach *reach;
-	uint64_t lo;       /* of the search: TCB_SEARCH below the mapping's top */
-	uint64_t tcb;      /* the highest found so far, 0 if none */
-	bool live;         /* ... and it is a live thread's */
-};
-
-/* A run of touched pages (never-touched pages hold no TCB), top down. */
-static void find_tcb(uint64_t lo, uint64_t hi, void *arg)
-{
-	struct tcb_search *search = arg;
-
-#if defined(__x86_64__)
-	lo = lo > search->lo ? lo : search->lo;
-	for (uint64_t at = (hi - 24) & ~7ull; hi >= 24 && at >= lo; at -= 8) {
-		const uint64_t *word = (const uint64_t *)(uintptr_t)at;
-
-		if (word[0] != at || word[2] != at)
-			continue;
-		search->tcb = at;
-		search->live = at == main_thread_tp;
-		for (uint32_t i = 0; i < search->reach->thread_count; i++)
-			search->live |= search->reach->threads[i].answered &&
-			                search->reach->threads[i].tp == at;
-		return;
-	}
-#endif
-}
-
-static bool dead_thread_stack(struct reach *reach, const struct map_line *map,
-                              int pagemap_fd)
-{
-	struct tcb_search search = { reach, 0, 0, false };
-
-	if (reach->missed_threads)
-		return false;
-	search.lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
-	lks_touched_foreach(pagemap_fd, search.lo, map->hi, find_tcb, &search);
-	if (!search.tcb || search.live)
-		return false;
-	add_root(reach, search.tcb + 8, search.tcb + 16, LKS_RK_TLS, LKS_THREAD_FINISHED);
-	return true;
-}
-
 /* Blocks of the C library's, allocated while the shim worked: the program
  * may keep pointers in them (a pthread key's value), last in scan order. */
 static void add_behalf_root(uint64_t addr, uint64_t size, void *ctx)
 {
-	add_root(ctx, addr, addr + size, LKS_RK_RUNTIME, 0);
+	reach_add_root(ctx, addr, addr + size, LKS_RK_RUNTIME, 0);
 }
 
 /* Of an anonymous mapping, only the runs of pages ever touched: the rest
@@ -573,12 +415,12 @@ static void exclude_heaps(struct reach *reach, const char *text, ssize_t len)
 		const char *after = line + strlen(line) + 1;
 		uint64_t none_end;
 
-		parse_line(line, &map);
+		reach_parse_map_line(line, &map);
 		if (!map.readable || !map.writable || !map.anonymous)
 			continue;
 		none_end = map.hi;
 		if (after < text + len) {
-			parse_line(after, &next);
+			reach_parse_map_line(after, &next);
 			if (next.lo == map.hi && next.inaccessible && next.anonymous)
 				none_end = next.hi;
 		}
@@ -608,7 +450,7 @@ static void keep_global(uint64_t lo, uint64_t hi, void *ctx)
 	if (clip->reach->root_count >= clip->read_at)
 		clip->reach->overflow = true;  /* would overwrite roots not read yet */
 	else
-		add_root(clip->reach, lo, hi, LKS_RK_GLOBAL, 0);
+		reach_add_root(clip->reach, lo, hi, LKS_RK_GLOBAL, 0);
 }
 
 static void clip_globals(struct reach *reach, int pagemap_fd)
@@ -655,22 +497,10 @@ static void collect_readable(struct reach *reach, char *text, uint32_t shim_firs
 
 		if (end)
 			*end = '\0';
-		parse_line(line, &map);
+		reach_parse_map_line(line, &map);
 		if (map.readable)
 			add_readable_outside(reach, shim, count, map.lo, map.hi);
 		line = end ? end + 1 : line + strlen(line);
-	}
-}
-
-static void add_stacks(struct reach *reach, const char *text, ssize_t len)
-{
-	struct map_line map, below = { .lo = 0 };
-
-	for (const char *line = text; line < text + len; line += strlen(line) + 1) {
-		parse_line(line, &map);
-		if (map.readable && map.writable && map.anonymous)
-			add_thread_roots(reach, &map, below.hi == map.lo && below.inaccessible);
-		below = map;
 	}
 }
 
@@ -696,14 +526,14 @@ int reach_collect_maps(struct reach *reach)
 	collect_readable(reach, text, shim_first);
 	pagemap_fd = lks_pagemap_open();
 	clip_globals(reach, pagemap_fd);
-	add_stacks(reach, text, len);
-	add_thread_words(reach);
+	reach_add_stacks(reach, text, len);
+	reach_add_thread_words(reach);
 	exclude_heaps(reach, text, len);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
-		parse_line(line, &map);
+		reach_parse_map_line(line, &map);
 		if (!map.readable || !map.writable)
 			continue;
-		if (map.anonymous && !dead_thread_stack(reach, &map, pagemap_fd))
+		if (map.anonymous && !reach_dead_thread_stack(reach, &map, pagemap_fd))
 			add_touched_mmap(reach, &map, pagemap_fd);
 		else if (map.file)
 			add_unexcluded(reach, map.lo, map.hi, LKS_RK_FILE);
