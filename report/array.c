@@ -36,3 +36,13 @@ int array_reserve(void *items, size_t *capacity, size_t count, size_t more,
 	*capacity = room;
 	return 0;
 }
+
+int array_append_text(const char ***list, size_t *count, size_t *capacity,
+		      const char *text)
+{
+	int r = array_reserve(list, capacity, *count, 1, sizeof(**list));
+
+	if (r == 0)
+		(*list)[(*count)++] = text;
+	return r;
+}

@@ -13,6 +13,11 @@
 int array_reserve(void *items, size_t *capacity, size_t count, size_t more,
 		  size_t item_size);
 
+/* Appends `text` (kept, not copied) to a growing list of strings: the
+ * values of a repeatable option. 0 or -ENOMEM (the list as it was). */
+int array_append_text(const char ***list, size_t *count, size_t *capacity,
+		      const char *text);
+
 /* array_reserve for an array variable `array` and its capacity variable. */
 #define ARRAY_RESERVE(array, capacity, count, more) \
 	array_reserve(&(array), &(capacity), (count), (more), sizeof(*(array)))

@@ -48,6 +48,34 @@ static void print_still_running(const struct session_outcome *outcome, const cha
 		command, pids);
 }
 
+/* Before the report: the snapshots it lacks, so that a short report is
+ * not read as a clean one. */
+static void print_snapshots_missing(const struct session_outcome *outcome,
+				    const char *command)
+{
+	if (outcome->ignored)
+		fprintf(stderr, "leakscope: ignored %zu %s not written by this run (without its "
+			"token): %s%s\n", outcome->ignored,
+			plural(outcome->ignored, "snapshot", "snapshots"), outcome->ignored_name,
+			outcome->ignored > 1 ? ", ..." : "");
+	if (outcome->missing[0])
+		fprintf(stderr, "leakscope: %s left no snapshot: %s\n", command,
+			outcome->missing);
+}
+
+/* After the report and the verdict, where the user looks last: what the
+ * run left behind. */
+static void print_after_report(const struct session_outcome *outcome, const char *command)
+{
+	if (outcome->symbols_error[0])
+		fprintf(stderr, "leakscope: warning: %s\n", outcome->symbols_error);
+	if (outcome->still_running)
+		print_still_running(outcome, command);
+	if (outcome->kept_dir)
+		fprintf(stderr, "leakscope: snapshots kept in %s%s\n", outcome->kept_dir,
+			outcome->still_running ? " (the running ones' go there when they end)" : "");
+}
+
 /* Operands start at argv[first]; options were parsed into `args`. */
 int command_run(char **argv, int first, int argc, struct cli_args *args)
 {
@@ -76,14 +104,7 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 	}
 	if (outcome.spawn_error)
 		return spawn_failure(argv[first], outcome.spawn_error);
-	if (outcome.ignored)
-		fprintf(stderr, "leakscope: ignored %zu %s not written by this run (without its "
-			"token): %s%s\n", outcome.ignored,
-			plural(outcome.ignored, "snapshot", "snapshots"), outcome.ignored_name,
-			outcome.ignored > 1 ? ", ..." : "");
-	if (outcome.missing[0])
-		fprintf(stderr, "leakscope: %s left no snapshot: %s\n", argv[first],
-			outcome.missing);
+	print_snapshots_missing(&outcome, argv[first]);
 	outcome.exit_code = report_and_judge(gate, &report, out,
 					     report.count || out->json_path, stderr,
 					     outcome.exit_code, EXIT_TOOL_FAILED);
@@ -93,13 +114,7 @@ int command_run(char **argv, int first, int argc, struct cli_args *args)
 			argv[first]);
 		outcome.exit_code = gate->error_exitcode;
 	}
-	if (outcome.symbols_error[0])
-		fprintf(stderr, "leakscope: warning: %s\n", outcome.symbols_error);
-	if (outcome.still_running)
-		print_still_running(&outcome, argv[first]);
-	if (outcome.kept_dir)
-		fprintf(stderr, "leakscope: snapshots kept in %s%s\n", outcome.kept_dir,
-			outcome.still_running ? " (the running ones' go there when they end)" : "");
+	print_after_report(&outcome, argv[first]);
 	free(outcome.kept_dir);
 	model_free_report(&report);
 	return outcome.exit_code;

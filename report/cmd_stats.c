@@ -30,23 +30,44 @@ static int write_outputs(const struct cli_args *args, int (*text)(FILE *, const 
 	return emit(outputs, sizeof(outputs) / sizeof(outputs[0]), err);
 }
 
+/* Text lists the largest entries, as tracemalloc's users print
+ * `top_stats[:10]`: a diff of a Python program has thousands of sites, most
+ * unchanged. JSON is for programs: every entry unless --top says. */
+#define TEXT_TOP_DEFAULT 20
+
 struct views {
 	const struct stats_view *views;
 	size_t count;
+	struct stats_listing text_listing, json_listing;
 };
+
+static struct stats_listing listing(const struct stats_options *opts, bool is_diff,
+				    size_t top_default)
+{
+	size_t top = opts->top_given ? opts->top : top_default;
+
+	return (struct stats_listing){ top, is_diff && top };
+}
+
+static struct views make_views(const struct stats_options *opts,
+			       const struct stats_view *views, size_t count, bool is_diff)
+{
+	return (struct views){ views, count, listing(opts, is_diff, TEXT_TOP_DEFAULT),
+			       listing(opts, is_diff, 0) };
+}
 
 static int views_text(FILE *out, const void *what)
 {
 	const struct views *v = what;
 
-	return out_stats_text(out, v->views, v->count);
+	return out_stats_text(out, v->views, v->count, &v->text_listing);
 }
 
 static int views_json(FILE *out, const void *what)
 {
 	const struct views *v = what;
 
-	return out_stats_json(out, v->views, v->count);
+	return out_stats_json(out, v->views, v->count, &v->json_listing);
 }
 
 static int group(const struct cli_args *args, const struct model_process *proc,
@@ -80,9 +101,8 @@ static int stats_diff(const struct cli_args *args, const char *old_path,
 	if (r == 0) {
 		struct stats_view view = { &changes, old_proc, new_proc, args->out.retainers,
 					   grown, grown_count };
-		struct views views = { &view, 1 };
+		struct views views = make_views(&args->stats.stats, &view, 1, true);
 
-		stats_keep_top(&changes, args->stats.stats.top);
 		r = write_outputs(args, views_text, views_json, NULL, &views, err);
 	}
 	free(grown);
@@ -98,16 +118,16 @@ static int report_tables(const struct cli_args *args, const struct model_report 
 			 struct stats_table *tables, struct stats_view *views,
 			 struct errmsg *err)
 {
+	struct views listed = make_views(&args->stats.stats, views, report->count, false);
+
 	for (size_t i = 0; i < report->count; i++) {
 		int r = group(args, report->processes[i], &tables[i], err);
 
 		if (r < 0)
 			return r;
-		stats_keep_top(&tables[i], args->stats.stats.top);
 		views[i] = (struct stats_view){ &tables[i], NULL, report->processes[i] };
 	}
-	return write_outputs(args, views_text, views_json, NULL,
-			     &(struct views){ views, report->count }, err);
+	return write_outputs(args, views_text, views_json, NULL, &listed, err);
 }
 
 static int stats_report(const struct cli_args *args, char *const *paths, int count,

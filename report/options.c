@@ -53,6 +53,17 @@ static int set_group_by(struct cli_args *args, const char *name, const char *arg
 	return -EINVAL;
 }
 
+static int set_top(struct cli_args *args, const char *name, const char *arg,
+		   struct errmsg *err)
+{
+	uint64_t top;
+	int r = parse_count(name, arg, 0, SIZE_MAX, &top, err);
+
+	args->stats.stats.top = (size_t)top;
+	args->stats.stats.top_given = r == 0;
+	return r;
+}
+
 /* A setting of the model's, for every snapshot this command reads. */
 static int keep_python_internals(struct cli_args *args, const char *name, const char *arg,
 				 struct errmsg *err)
@@ -61,18 +72,13 @@ static int keep_python_internals(struct cli_args *args, const char *name, const 
 	return 0;
 }
 
-/* Repeatable options keep every value, in the order given. */
-static int append(const char ***list, size_t *count, size_t *capacity, const char *value,
-		  struct errmsg *err)
+/* Repeatable options keep every value, in the order given; `r` is how
+ * keeping one went. */
+static int kept(int r, struct errmsg *err)
 {
-	int r = array_reserve(list, capacity, *count, 1, sizeof(**list));
-
-	if (r < 0) {
+	if (r < 0)
 		errmsg_set(err, "out of memory");
-		return r;
-	}
-	(*list)[(*count)++] = value;
-	return 0;
+	return r;
 }
 
 static int add_alloc_fn(struct cli_args *args, const char *name, const char *arg,
@@ -80,24 +86,20 @@ static int add_alloc_fn(struct cli_args *args, const char *name, const char *arg
 {
 	struct stats_options *stats = &args->stats.stats;
 
-	return append(&stats->alloc_fns, &stats->alloc_fn_count, &stats->alloc_fn_capacity, arg,
-		      err);
+	return kept(array_append_text(&stats->alloc_fns, &stats->alloc_fn_count,
+				      &stats->alloc_fn_capacity, arg), err);
 }
 
 static int add_include(struct cli_args *args, const char *name, const char *arg,
 		       struct errmsg *err)
 {
-	struct filters *f = &args->stats.stats.filters;
-
-	return append(&f->include, &f->include_count, &f->include_capacity, arg, err);
+	return kept(filter_add(&args->stats.stats.filters, true, arg), err);
 }
 
 static int add_exclude(struct cli_args *args, const char *name, const char *arg,
 		       struct errmsg *err)
 {
-	struct filters *f = &args->stats.stats.filters;
-
-	return append(&f->exclude, &f->exclude_count, &f->exclude_capacity, arg, err);
+	return kept(filter_add(&args->stats.stats.filters, false, arg), err);
 }
 
 static int add_skip_exe(struct cli_args *args, const char *name, const char *arg,
@@ -105,7 +107,7 @@ static int add_skip_exe(struct cli_args *args, const char *name, const char *arg
 {
 	struct exe_filter *f = &args->exe;
 
-	return append(&f->skip, &f->skip_count, &f->skip_capacity, arg, err);
+	return kept(array_append_text(&f->skip, &f->skip_count, &f->skip_capacity, arg), err);
 }
 
 static int add_only_exe(struct cli_args *args, const char *name, const char *arg,
@@ -113,7 +115,7 @@ static int add_only_exe(struct cli_args *args, const char *name, const char *arg
 {
 	struct exe_filter *f = &args->exe;
 
-	return append(&f->only, &f->only_count, &f->only_capacity, arg, err);
+	return kept(array_append_text(&f->only, &f->only_count, &f->only_capacity, arg), err);
 }
 
 static int set_fail_on(struct cli_args *args, const char *name, const char *arg,
@@ -133,8 +135,8 @@ static int add_suppressions(struct cli_args *args, const char *name, const char 
 {
 	struct gate_config *gate = &args->gate;
 
-	return append(&gate->suppression_files, &gate->suppression_file_count,
-		      &gate->suppression_file_capacity, arg, err);
+	return kept(array_append_text(&gate->suppression_files, &gate->suppression_file_count,
+				      &gate->suppression_file_capacity, arg), err);
 }
 
 /* "A,B": two labels a snapshot can have, the earlier first. */
@@ -232,8 +234,8 @@ int parse_count(const char *name, const char *arg, uint64_t min, uint64_t max,
 		*value = parsed;
 		return 0;
 	}
-	if (min == 1 && max == UINT64_MAX)
-		errmsg_set(err, "%s wants a positive number, not '%s'", name, arg);
+	if (min == 0 && max == UINT64_MAX)
+		errmsg_set(err, "%s wants a number, not '%s'", name, arg);
 	else
 		errmsg_set(err, "%s wants a number from %llu to %llu, not '%s'", name,
 			   (unsigned long long)min, (unsigned long long)max, arg);

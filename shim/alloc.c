@@ -66,16 +66,15 @@ void lks_record(void *ptr, size_t size, uint8_t family)
 	scrub_dead_stack();
 }
 
-/* A free while Python chains are kept (python.h): the block's size, read
- * only then, tells whether it could be a code object. Its family, or -1
- * when it was not recorded. */
-static int forget_watched(uint64_t addr)
+/* A freed block's family is not the one freeing it: a mismatch, or a
+ * block watched (live.c's bit, set by shim/python/ on code objects its
+ * kept frame chains hold), or both. Out of line: no other free pays. */
+static __attribute__((noinline)) void family_differs(int had, uint8_t family)
 {
-	struct lks_block removed;
-	bool recorded = lks_live_remove(addr, &removed);
-
-	lks_py_releasing(addr, recorded, recorded ? removed.size : 0);
-	return recorded ? removed.family : -1;
+	if (had & LKS_LIVE_WATCHED)
+		lks_py_code_freed();
+	if ((had & ~LKS_LIVE_WATCHED) != family)
+		lks_count_mismatch();
 }
 
 /* Un-recording runs even while lks_busy is set (a signal handler that frees
@@ -88,13 +87,12 @@ static inline __attribute__((always_inline)) void unrecord(void *ptr, uint8_t fa
 
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_RELAXED) != LKS_ACTIVE))
 		return;
-	had = lks_unlikely(lks_py_watching_frees()) ? forget_watched((uint64_t)ptr)
-	                                            : lks_live_forget((uint64_t)ptr);
+	had = lks_live_forget((uint64_t)ptr);
 	if (had < 0) {
 		if (!lks_behalf_forget(ptr) && !lks_busy)
 			lks_count_unknown_free();
 	} else if (had != family) {
-		lks_count_mismatch();
+		family_differs(had, family);
 	}
 }
 
@@ -237,9 +235,8 @@ LKS_EXPORT void *realloc(void *ptr, size_t size)
 	/* Un-record first: once realloc returns, another thread may get ptr. */
 	had_old = __atomic_load_n(&lks_state, __ATOMIC_RELAXED) == LKS_ACTIVE &&
 	          lks_live_remove((uint64_t)ptr, &old);
-	lks_py_releasing((uint64_t)ptr, had_old, had_old ? old.size : 0);  /* a code object? */
 	if (had_old && old.family != LKS_FAMILY_MALLOC)
-		lks_count_mismatch();  /* realloc of a new'd block, as free() of one */
+		family_differs(old.family, LKS_FAMILY_MALLOC);  /* as free() of it */
 	moved = lks_real.realloc(ptr, size);
 	if (moved != NULL) {
 		lks_heap_note(moved);

@@ -40,6 +40,7 @@
 #define KEY_LIVE 4u
 #define FAMILY_SHIFT 56
 #define ADDR_MASK ((1ull << FAMILY_SHIFT) - 1)
+#define WATCHED_KEY ((uint64_t)LKS_LIVE_WATCHED << FAMILY_SHIFT)
 #define MAX_GENERATIONS 64     /* per shard */
 #define SHARD_BITS 4
 #define REGION_SHIFT 26        /* glibc's thread arenas are 64 MiB aligned */
@@ -606,8 +607,11 @@ static __attribute__((noinline)) void give_back_claim(void)
  * waits again. */
 #define ROTATION_PAUSE_NS 20000
 #define ROTATION_PAUSES 10000    /* at least 0.2 s; with timer slack about 0.7 */
-#define QUICK_TRIES 3            /* each may rotate the shard itself */
-#define CLAIM_TRIES 6            /* the rest each after a rotation waited for */
+/* A bound only: each retry follows a change of the current generation (or
+ * of its epoch), or a wait for another thread's rotation, and two in a row
+ * are rare; the bound keeps threads that rotate over and over from holding
+ * one insert in the loop. */
+#define CLAIM_TRIES 6
 static int rotation_waits_off;   /* atomic */
 
 /* True once the rotation another thread held when called has ended. */
@@ -651,20 +655,35 @@ static struct payload *claim_current(struct shard *shard, uint64_t addr)
 	return slot;
 }
 
-/* After a rotation since the prefetch, or the shard's first insert: try;
- * past the quick tries, try again only after waiting for the thread that
- * held the shard's rotation, else stop (the block is counted missed). */
+/* Which generation is current, and which use of it: a recycled generation
+ * comes back with another epoch, so a rotation away and back again shows. */
+static uint64_t current_use(struct shard *shard)
+{
+	/* relaxed: only compared, to tell whether anything changed */
+	uint32_t index = __atomic_load_n(&shard->current_gen, __ATOMIC_RELAXED);
+
+	return (uint64_t)index << 32 |
+	       __atomic_load_n(&shard->generations[index].epoch, __ATOMIC_RELAXED);
+}
+
+/* After a rotation since the prefetch, or the shard's first insert. A try
+ * that fails is worth repeating only if something changed since it began:
+ * the current generation (this thread rotated the shard in claim_current,
+ * or another thread did meanwhile), or a rotation another thread held has
+ * ended (waited for here). Else nothing would go otherwise, and the block
+ * is counted missed. */
 static __attribute__((noinline)) struct payload *claim_again(const struct lks_live_hint *hint)
 {
-	for (int tries = 1;; tries++) {
+	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
+		uint64_t before = current_use(hint->shard);
 		struct payload *slot = claim_current(hint->shard, hint->addr);
 
 		if (lks_likely(slot != NULL))
 			return slot;
-		if (tries >= QUICK_TRIES &&
-		    (tries == CLAIM_TRIES || !rotation_awaited(hint->shard)))
+		if (current_use(hint->shard) == before && !rotation_awaited(hint->shard))
 			return NULL;
 	}
+	return NULL;
 }
 
 /* The prefetch's generation still current (it was made before the hint
@@ -737,14 +756,17 @@ static inline __attribute__((always_inline)) int remove_from(struct generation *
 			out->trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 			out->seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 			out->addr = addr;
-			out->family = (uint8_t)(key >> FAMILY_SHIFT);
+			out->family = (uint8_t)(key >> FAMILY_SHIFT);  /* with the bit */
 		}
-		/* fails only for a double free racing with itself; release:
-		 * the payload reads above are done before a new claimer's
-		 * writes (its CAS acquires) */
-		if (!__atomic_compare_exchange_n(slot_key, &key, KEY_TOMB, false,
-		                                 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			return -1;
+		/* fails for a double free racing with itself, and when
+		 * lks_live_watch set the bit since the load: then again, with
+		 * the bit (the family returned carries it). release: the
+		 * payload reads above are done before a new claimer's writes
+		 * (its CAS acquires) */
+		while (!__atomic_compare_exchange_n(slot_key, &key, KEY_TOMB, false,
+		                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			if ((key & ADDR_MASK) != addr)
+				return -1;
 		count_event(COUNT_FREES);
 		return (int)(key >> FAMILY_SHIFT);
 	}
@@ -791,6 +813,50 @@ int lks_live_forget(uint64_t addr)
 	return remove_block(addr, NULL);
 }
 
+/* ---- watched blocks ------------------------------------------------------ */
+
+/* Sets the bit in addr's key in gen; false when gen does not hold it. */
+static bool watch_in(struct generation *gen, uint64_t addr)
+{
+	uint64_t at;
+
+	if (!range_holds(gen, addr))
+		return false;
+	at = slot_of(addr, gen->count);
+	for (uint32_t probe = 0; probe < MAX_PROBES; probe++, at = next_slot(at, gen->count)) {
+		uint64_t *slot_key = &gen->keys[at];
+		uint64_t key = __atomic_load_n(slot_key, __ATOMIC_RELAXED);
+
+		if (key == KEY_EMPTY)
+			return false;
+		if ((key & ADDR_MASK) != addr)
+			continue;
+		/* relaxed: the bit publishes nothing; the free's CAS, a
+		 * read-modify-write, reads it once it is set */
+		return (key & WATCHED_KEY) ||
+		       __atomic_compare_exchange_n(slot_key, &key, key | WATCHED_KEY, false,
+		                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+	return false;
+}
+
+bool lks_live_watch(uint64_t addr)
+{
+	struct shard *shard = shard_of(addr);
+	/* acquire (both): the generations' slots and counts are set */
+	uint32_t count = __atomic_load_n(&shard->gen_count, __ATOMIC_ACQUIRE);
+	uint32_t current = __atomic_load_n(&shard->current_gen, __ATOMIC_ACQUIRE);
+
+	if (count == 0 || addr > ADDR_MASK)
+		return false;
+	if (watch_in(&shard->generations[current], addr))
+		return true;
+	for (uint32_t i = 0; i < count; i++)
+		if (i != current && watch_in(&shard->generations[i], addr))
+			return true;
+	return false;
+}
+
 void lks_count_unknown_free(void)
 {
 	__atomic_fetch_add(&unknown_frees, 1, __ATOMIC_RELAXED);
@@ -821,11 +887,12 @@ static void visit_slots(uint64_t lo, uint64_t hi, void *arg)
 		block.trace = __atomic_load_n(&slot->trace, __ATOMIC_RELAXED);
 		block.seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		/* freed meanwhile: skip it, the snapshot is per-block atomic */
-		if (__atomic_load_n(&base[at], __ATOMIC_RELAXED) != key)
+		/* freed meanwhile: skip it, the snapshot is per-block atomic
+		 * (a watch set meanwhile is no change of block) */
+		if ((__atomic_load_n(&base[at], __ATOMIC_RELAXED) ^ key) & ~WATCHED_KEY)
 			continue;
 		block.addr = key & ADDR_MASK;
-		block.family = (uint8_t)(key >> FAMILY_SHIFT);
+		block.family = (uint8_t)(key >> FAMILY_SHIFT) & ~LKS_LIVE_WATCHED;
 		walk->visit(&block, walk->ctx);
 	}
 }

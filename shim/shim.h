@@ -187,9 +187,16 @@ struct lks_live_hint {
 void lks_live_prefetch(uint64_t addr, struct lks_live_hint *hint);
 void lks_live_insert_hinted(const struct lks_live_hint *hint, uint64_t size, uint32_t trace,
                             uint8_t family);
+/* The removed block's family has LKS_LIVE_WATCHED when it was watched. */
 bool lks_live_remove(uint64_t addr, struct lks_block *removed);
 /* As lks_live_remove, for a free: the removed block's family, or -1. */
 int lks_live_forget(uint64_t addr);
+/* A bit of the family byte, set by lks_live_watch on a live block: the
+ * free that removes the block sees it in the family it gets back, and
+ * pays nothing for it otherwise. Snapshots never see it. */
+#define LKS_LIVE_WATCHED 0x80
+/* Watches addr's block; false when no live block starts at addr. */
+bool lks_live_watch(uint64_t addr);
 /* Calls visit for every live block; safe while other threads allocate. */
 void lks_live_foreach(void (*visit)(const struct lks_block *, void *), void *ctx);
 

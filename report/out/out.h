@@ -70,12 +70,16 @@ struct stats_view {
 /* Where an entry's memory was allocated, in a line, cut to `size`. */
 void out_stats_where(const struct stats_entry *e, char *text, size_t size);
 
-int out_stats_text(FILE *out, const struct stats_view *views, size_t count);
+/* Each view's lists as `listing` says, each cut list closed by a line on
+ * what it left out. */
+int out_stats_text(FILE *out, const struct stats_view *views, size_t count,
+		   const struct stats_listing *listing);
 /* out_pytype.c: statistics by Python type, objgraph's way. */
 void out_pytype_entry(FILE *out, const struct stats_entry *e, bool is_diff);
 void out_pytype_where(const struct stats_entry *e, char *text, size_t size);
 void out_pytype_coverage(FILE *out, const struct model_process *p);
-int out_stats_json(FILE *out, const struct stats_view *views, size_t count);
+int out_stats_json(FILE *out, const struct stats_view *views, size_t count,
+		   const struct stats_listing *listing);
 
 struct timeline;
 int out_timeline_text(FILE *out, const struct timeline *timeline);

@@ -31,16 +31,34 @@ static void put_entry(struct json *j, const struct stats_entry *e, bool is_diff,
 	jw_close(j, '}');
 }
 
-static void put_entries(struct json *j, const struct stats_table *t, bool is_diff)
+static size_t put_list(struct json *j, const struct stats_table *t, bool handles,
+		       bool is_diff, const struct stats_listing *listing)
 {
-	jw_open(j, "stats", '[');
-	for (size_t i = 0; i < t->memory_count; i++)
-		put_entry(j, &t->memory[i], is_diff, false);
+	const struct stats_entry *entries = handles ? t->handles : t->memory;
+	size_t count = handles ? t->handle_count : t->memory_count, listed = 0;
+	struct stats_left_out left = { 0 };
+
+	jw_open(j, handles ? "handles" : "stats", '[');
+	for (size_t i = 0; i < count; i++)
+		if (stats_listed(listing, &entries[i], &listed, &left))
+			put_entry(j, &entries[i], is_diff, handles);
 	jw_close(j, ']');
-	jw_open(j, "handles", '[');
-	for (size_t i = 0; i < t->handle_count; i++)
-		put_entry(j, &t->handles[i], is_diff, true);
-	jw_close(j, ']');
+	return left.entries + left.unchanged;
+}
+
+/* The lists as the listing says, and how many entries of each it left
+ * out, so that a cut list never reads as the whole. */
+static void put_entries(struct json *j, const struct stats_table *t, bool is_diff,
+			const struct stats_listing *listing)
+{
+	size_t memory_left, handles_left;
+
+	memory_left = put_list(j, t, false, is_diff, listing);
+	handles_left = put_list(j, t, true, is_diff, listing);
+	jw_open(j, "left_out", '{');
+	jw_uint(j, "stats", memory_left);
+	jw_uint(j, "handles", handles_left);
+	jw_close(j, '}');
 }
 
 static void put_totals(struct json *j, const struct stats_table *t, bool is_diff)
@@ -89,31 +107,34 @@ static void put_grown(struct json *j, const struct stats_view *v)
 	jw_close(j, ']');
 }
 
-static void put_diff(struct json *j, const struct stats_view *v)
+static void put_diff(struct json *j, const struct stats_view *v,
+		     const struct stats_listing *listing)
 {
 	put_snapshot(j, "old", v->old_proc);
 	put_snapshot(j, "new", v->proc);
 	put_totals(j, v->table, true);
-	put_entries(j, v->table, true);
+	put_entries(j, v->table, true, listing);
 	if (v->retainers)
 		put_grown(j, v);
 }
 
-static void put_processes(struct json *j, const struct stats_view *views, size_t count)
+static void put_processes(struct json *j, const struct stats_view *views, size_t count,
+			  const struct stats_listing *listing)
 {
 	jw_open(j, "processes", '[');
 	for (size_t i = 0; i < count; i++) {
 		jw_open(j, NULL, '{');
 		put_snapshot(j, "snapshot", views[i].proc);
 		put_totals(j, views[i].table, false);
-		put_entries(j, views[i].table, false);
+		put_entries(j, views[i].table, false, listing);
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');
 }
 
 /* A diff is one object with "old" and "new"; statistics list processes. */
-int out_stats_json(FILE *out, const struct stats_view *views, size_t count)
+int out_stats_json(FILE *out, const struct stats_view *views, size_t count,
+		   const struct stats_listing *listing)
 {
 	struct json j = { .out = out, .first = true, .depth = 1 };
 	const struct stats_table *t = count ? views[0].table : NULL;
@@ -122,9 +143,9 @@ int out_stats_json(FILE *out, const struct stats_view *views, size_t count)
 	jw_str(&j, "key_type", t ? stats_key_name(t->key) : NULL);
 	jw_bool(&j, "cumulative", t && t->cumulative);
 	if (count == 1 && views[0].old_proc)
-		put_diff(&j, &views[0]);
+		put_diff(&j, &views[0], listing);
 	else
-		put_processes(&j, views, count);
+		put_processes(&j, views, count, listing);
 	jw_close(&j, '}');
 	fputc('\n', out);
 	return 0;

@@ -85,6 +85,68 @@ static void print_warnings(FILE *out, const struct model_process *p)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 }
 
+/* What a list's entries are, for the line on those left out. */
+struct list_nouns {
+	const char *one, *many; /* "site", "sites" */
+	const char *unit;       /* of an entry's count; NULL: handles, no bytes */
+};
+
+/* The sum of the entries left out: "+1200 B and +30 blocks in all" for a
+ * diff, "4800 B in 30 blocks" for statistics. */
+static void print_left_sum(FILE *out, const struct stats_left_out *left, bool is_diff,
+			   const char *unit)
+{
+	if (is_diff && !unit)
+		fprintf(out, "%+" PRId64 " handles in all", left->count_diff);
+	else if (is_diff)
+		fprintf(out, "%+" PRId64 " B and %+" PRId64 " %s in all", left->size_diff,
+			left->count_diff, unit);
+	else if (!unit)
+		fprintf(out, "%" PRIu64 " handles", left->count);
+	else
+		fprintf(out, "%" PRIu64 " B in %" PRIu64 " %s", left->size, left->count, unit);
+}
+
+/* "(not listed: 37 more sites that changed, +1200 B and +30 blocks in all,
+ * and 3611 that did not; --top 0 lists every one)": a cut list must never
+ * read as the whole. */
+static void print_left_out(FILE *out, const struct stats_left_out *left, bool is_diff,
+			   const struct list_nouns *nouns)
+{
+	if (!left->entries && !left->unchanged)
+		return;
+	fprintf(out, "(not listed: ");
+	if (left->entries) {
+		fprintf(out, "%zu more %s%s, ", left->entries,
+			plural(left->entries, nouns->one, nouns->many),
+			is_diff ? " that changed" : "");
+		print_left_sum(out, left, is_diff, nouns->unit);
+	}
+	if (left->entries && left->unchanged)
+		fprintf(out, ", and %zu that did not", left->unchanged);
+	else if (left->unchanged)
+		fprintf(out, "%zu %s that did not change", left->unchanged,
+			plural(left->unchanged, nouns->one, nouns->many));
+	fprintf(out, "; --top 0 lists every one)\n");
+}
+
+static void print_list(FILE *out, const struct stats_table *t, bool is_diff,
+		       const struct stats_listing *listing, bool handles)
+{
+	static const struct list_nouns sites = { "site", "sites", "blocks" },
+				       types = { "type", "types", "objects" },
+				       handle_sites = { "handle site", "handle sites", NULL };
+	const struct stats_entry *entries = handles ? t->handles : t->memory;
+	size_t count = handles ? t->handle_count : t->memory_count, listed = 0;
+	struct stats_left_out left = { 0 };
+
+	for (size_t i = 0; i < count; i++)
+		if (stats_listed(listing, &entries[i], &listed, &left))
+			print_entry(out, t, is_diff, &entries[i], handles);
+	print_left_out(out, &left, is_diff, handles ? &handle_sites
+					   : stats_key_is_pytype(t->key) ? &types : &sites);
+}
+
 /* diff --retainers: who holds what grew, by the newer snapshot's chains. */
 static void print_grown(FILE *out, const struct stats_view *v)
 {
@@ -102,7 +164,8 @@ static void print_grown(FILE *out, const struct stats_view *v)
 	}
 }
 
-static void print_view(FILE *out, const struct stats_view *v)
+static void print_view(FILE *out, const struct stats_view *v,
+		       const struct stats_listing *listing)
 {
 	const struct stats_table *t = v->table;
 	bool is_diff = v->old_proc != NULL;
@@ -129,22 +192,21 @@ static void print_view(FILE *out, const struct stats_view *v)
 	if (stats_key_is_pytype(t->key))
 		out_pytype_coverage(out, v->proc);
 	fprintf(out, "\n");
-	for (size_t i = 0; i < t->memory_count; i++)
-		print_entry(out, t, is_diff, &t->memory[i], false);
+	print_list(out, t, is_diff, listing, false);
 	if (t->handle_count)
 		fprintf(out, "%shandles:\n", t->memory_count ? "\n" : "");
-	for (size_t i = 0; i < t->handle_count; i++)
-		print_entry(out, t, is_diff, &t->handles[i], true);
+	print_list(out, t, is_diff, listing, true);
 	if (is_diff && v->retainers)
 		print_grown(out, v);
 }
 
-int out_stats_text(FILE *out, const struct stats_view *views, size_t count)
+int out_stats_text(FILE *out, const struct stats_view *views, size_t count,
+		   const struct stats_listing *listing)
 {
 	for (size_t i = 0; i < count; i++) {
 		if (i)
 			fprintf(out, "\n");
-		print_view(out, &views[i]);
+		print_view(out, &views[i], listing);
 	}
 	return 0;
 }

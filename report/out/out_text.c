@@ -1,32 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* The human report: per process a header, one block per leak site and per
- * group of open handles, the totals, and a summary line that says when the
- * numbers above it are incomplete. */
+ * group of open handles, then its totals and summary (out_text_totals.c);
+ * a line for each clean, skipped or unreported process. */
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "frame.h"
 #include "out.h"
+#include "out_text.h"
 #include "pyframes.h"
 
 /* Longer lists of handles from one stack are cut, the rest only counted. */
 #define HANDLES_LISTED 10
 
-struct style {
-	const char *bold, *alert, *reset;
-	unsigned frame_flags; /* FRAME_DIM where frames have no source line */
-};
-
 static const struct style plain = { "", "", "", 0 };
 static const struct style ansi = { "\033[1m", "\033[1;31m", "\033[0m", FRAME_DIM };
-
-static void print_amount(FILE *out, uint64_t bytes, uint64_t blocks)
-{
-	fprintf(out, "%" PRIu64 " %s in %" PRIu64 " %s", bytes,
-		plural(bytes, "byte", "bytes"), blocks, plural(blocks, "block", "blocks"));
-}
 
 static void print_frame(FILE *out, const struct style *st, size_t index,
 			const struct model_frame *f)
@@ -404,213 +393,6 @@ static void print_header(FILE *out, const struct style *st,
 	for (size_t i = 0; i < p->warning_count; i++)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 	fprintf(out, "\n");
-}
-
-/* Most of what the shim maps is reserved and never touched: what is in RAM
- * is its real cost. Files of older shims only have the reservation. */
-static void print_tool_memory(FILE *out, const struct lks_counters *c)
-{
-	const double mib = 1024.0 * 1024.0;
-
-	if (c->tool_resident_bytes)
-		fprintf(out, "the shim's tables held %.1f MiB in RAM (%.1f MiB reserved)\n",
-			(double)c->tool_resident_bytes / mib, (double)c->tool_bytes / mib);
-	else
-		fprintf(out, "the shim reserved %.1f MiB for its tables\n",
-			(double)c->tool_bytes / mib);
-}
-
-/* Names each rule that suppressed handles once, in the order the lists
- * show the groups. */
-static void print_rule_names(FILE *out, const struct model_process *p)
-{
-	const struct model_handle_group *const lists[] = {
-		p->handle_groups, p->child_groups, p->inherited_groups
-	};
-	const size_t counts[] = {
-		p->handle_group_count, p->child_group_count, p->inherited_group_count
-	};
-	const char *named[16];
-	size_t named_count = 0;
-
-	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
-		for (size_t i = 0; i < counts[l]; i++) {
-			const char *rule = lists[l][i].suppressed_by;
-			size_t k = 0;
-
-			while (rule && k < named_count && strcmp(named[k], rule))
-				k++;
-			if (!rule || k < named_count || named_count == 16)
-				continue;
-			fprintf(out, "%s%s", named_count ? ", " : "", rule);
-			named[named_count++] = rule;
-		}
-}
-
-static void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)
-{
-	static const char *const titles[] = {
-		[LKS_CLASS_UNFREED] = "not freed",
-		[LKS_CLASS_DEFINITE] = "definitely lost",
-		[LKS_CLASS_INDIRECT] = "indirectly lost",
-		[LKS_CLASS_POSSIBLE] = "possibly lost",
-		[LKS_CLASS_REACHABLE] = "still reachable",
-	};
-	const struct lks_counters *c = &p->counters;
-
-	fprintf(out, "totals:\n");
-	for (int k = 0; k <= LKS_CLASS_REACHABLE; k++) {
-		const struct model_class_total *t = &p->by_class[k];
-		bool expected = p->classified ? k != LKS_CLASS_UNFREED
-					      : k == LKS_CLASS_UNFREED;
-
-		if (!expected && t->sites == 0)
-			continue;
-		fprintf(out, "  %-16s ", titles[k]);
-		print_amount(out, t->bytes, t->blocks);
-		fprintf(out, " from %" PRIu64 " %s%s\n", t->sites,
-			plural(t->sites, "site", "sites"),
-			k == LKS_CLASS_REACHABLE && t->sites && !reachable_listed ?
-			" (not listed)" : "");
-	}
-	for (int h = LKS_HEUR_NONE + 1; h <= LKS_HEUR_EMPTY_ARRAY; h++) {
-		const struct model_class_total *t = &p->by_heuristic[h];
-
-		if (!t->sites)
-			continue;
-		fprintf(out, "    of which via %s: ", model_heuristic_name(h));
-		print_amount(out, t->bytes, t->blocks);
-		fputc('\n', out);
-	}
-	if (p->suppressed.sites) {
-		fprintf(out, "  %-16s ", "suppressed");
-		print_amount(out, p->suppressed.bytes, p->suppressed.blocks);
-		fprintf(out, " from %" PRIu64 " %s (by suppression rules)\n",
-			p->suppressed.sites, plural(p->suppressed.sites, "site", "sites"));
-	}
-	fprintf(out, "  %-16s %zu", "handles open", p->handle_count);
-	if (p->held_mappings)
-		fprintf(out, " (and %zu %s of %.1f MiB still pointed at, not listed)",
-			p->held_mappings, plural(p->held_mappings, "mapping", "mappings"),
-			(double)p->held_mapping_bytes / (1024.0 * 1024.0));
-	fputc('\n', out);
-	if (p->child_handle_count)
-		fprintf(out, "  %-16s %zu\n", "fds to children", p->child_handle_count);
-	if (p->inherited_handle_count)
-		fprintf(out, "  %-16s %zu %s from the parent, never closed (not open handles "
-			"of this process)\n", "inherited", p->inherited_handle_count,
-			plural(p->inherited_handle_count, "fd", "fds"));
-	if (p->suppressed_handles) {
-		/* counted and named, never listed as open */
-		fprintf(out, "  %-16s %zu %s by ", "suppressed", p->suppressed_handles,
-			plural(p->suppressed_handles, "handle", "handles"));
-		print_rule_names(out, p);
-		fputc('\n', out);
-	}
-	if (c->closed_unseen) {
-		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not open)",
-			"closed unseen", c->closed_unseen,
-			plural(c->closed_unseen, "fd closed", "fds closed"));
-		if (c->replaced_unseen)
-			fprintf(out, ", %" PRIu64 " now holding another file", c->replaced_unseen);
-		fputc('\n', out);
-	}
-	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",
-		c->allocs, c->frees);
-	print_tool_memory(out, c);
-}
-
-/* Allocations the shim saw but could not record while it was recording
- * another on the same thread: a signal handler's. */
-static void print_missed_why(FILE *out, const struct lks_counters *c)
-{
-	if (c->busy_allocs)
-		fprintf(out, ", of which %" PRIu64 " made while the shim was busy: signal "
-			"handlers (busy_allocs)", c->busy_allocs);
-}
-
-/* Each clause names a counter whose non-zero value makes the leak numbers
- * incomplete, so nobody mistakes a partial report for a clean one. */
-static void print_summary(FILE *out, const struct style *st,
-			  const struct model_process *p)
-{
-	const struct lks_counters *c = &p->counters;
-	const char *sep = "; report incomplete: ";
-
-	fprintf(out, "%sSUMMARY: ", st->bold);
-	print_amount(out, p->leaked_bytes, p->leaked_blocks);
-	/* an in-run snapshot is not classified: its blocks are live, not lost */
-	fprintf(out, " %s from %" PRIu64 " %s, %zu %s open",
-		p->classified ? "leaked" : "not freed", p->leak_sites,
-		plural(p->leak_sites, "site", "sites"), p->handle_count,
-		plural(p->handle_count, "handle", "handles"));
-	if (p->child_handle_count)
-		fprintf(out, ", %zu %s leaked into child programs", p->child_handle_count,
-			plural(p->child_handle_count, "fd", "fds"));
-	if (p->inherited_handle_count)
-		fprintf(out, ", %zu inherited %s never closed", p->inherited_handle_count,
-			plural(p->inherited_handle_count, "fd", "fds"));
-	if (p->classified) {
-		fprintf(out, ", ");
-		print_amount(out, p->by_class[LKS_CLASS_REACHABLE].bytes,
-			     p->by_class[LKS_CLASS_REACHABLE].blocks);
-		fprintf(out, " still reachable");
-	}
-	const struct {
-		uint64_t count;
-		const char *one, *many, *key;
-	} missed[] = {
-		{ c->missed_allocs, "allocation not recorded", "allocations not recorded",
-		  "missed_allocs" },
-		{ c->missed_stacks, "stack not captured", "stacks not captured", "missed_stacks" },
-		{ c->missed_handles, "handle not recorded", "handles not recorded",
-		  "missed_handles" },
-		{ c->missed_threads, "thread not stopped for the reachability scan",
-		  "threads not stopped for the reachability scan", "missed_threads" },
-		{ c->missed_children, "program started without the shim",
-		  "programs started without the shim", "missed_children" },
-	};
-
-	if (p->flags & LKS_HF_OWN_MALLOC) {
-		fprintf(out, "%sthe program's own malloc was not interposed: no allocation "
-			"was seen (own_malloc)", sep);
-		sep = ", ";
-	}
-	for (size_t i = 0; i < sizeof(missed) / sizeof(missed[0]); i++)
-		if (missed[i].count) {
-			fprintf(out, "%s%" PRIu64 " %s (%s)", sep, missed[i].count,
-				plural(missed[i].count, missed[i].one, missed[i].many),
-				missed[i].key);
-			if (i == 0)
-				print_missed_why(out, c);
-			sep = ", ";
-		}
-	if (c->unreadable_root_bytes)
-		fprintf(out, "%s%" PRIu64 " bytes of globals the program made unreadable, "
-			"not scanned (unreadable_root_bytes)", sep, c->unreadable_root_bytes);
-	if (c->as_limit_bytes)
-		fprintf(out, "; the shim's tables stopped growing at RLIMIT_AS %.1f MiB "
-			"(as_limit_bytes)",
-			(double)c->as_limit_bytes / (1024.0 * 1024.0));
-	if (c->recovered_scopes)
-		fprintf(out, "; %" PRIu64 " %s out of the shim, recording went on "
-			"(recovered_scopes)", c->recovered_scopes,
-			plural(c->recovered_scopes, "jump", "jumps"));
-	if (c->mismatched_frees)
-		fprintf(out, "; %" PRIu64 " mismatched frees (mismatched_frees)",
-			c->mismatched_frees);
-	if (c->unwind_truncated)
-		fprintf(out, "; %" PRIu64 " %s cut short (unwind_truncated)", c->unwind_truncated,
-			plural(c->unwind_truncated, "stack", "stacks"));
-	if (c->unwind_checked)
-		fprintf(out, "; unwind check: %" PRIu64 " of %" PRIu64 " stacks differ from "
-			"libunwind (unwind_differences)", c->unwind_differences, c->unwind_checked);
-	/* blocks allocated before the shim was ready: freed, so no leak is
-	 * missing, but worth a word when someone counts */
-	if (c->unknown_frees)
-		fprintf(out, "; %" PRIu64 " frees of blocks never recorded (unknown_frees)",
-			c->unknown_frees);
-	fprintf(out, "%s\n", st->reset);
 }
 
 static void print_process(FILE *out, const struct style *st,

@@ -11,15 +11,11 @@
 
 int filter_add(struct filters *filters, bool include, const char *pattern)
 {
-	const char ***list = include ? &filters->include : &filters->exclude;
-	size_t *count = include ? &filters->include_count : &filters->exclude_count;
-	size_t *capacity = include ? &filters->include_capacity : &filters->exclude_capacity;
-	int r = array_reserve(list, capacity, *count, 1, sizeof(**list));
-
-	if (r < 0)
-		return r;
-	(*list)[(*count)++] = pattern;
-	return 0;
+	if (include)
+		return array_append_text(&filters->include, &filters->include_count,
+					 &filters->include_capacity, pattern);
+	return array_append_text(&filters->exclude, &filters->exclude_count,
+				 &filters->exclude_capacity, pattern);
 }
 
 void filter_free(struct filters *filters)

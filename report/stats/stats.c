@@ -296,10 +296,21 @@ void stats_free(struct stats_table *table)
 	*table = (struct stats_table){ 0 };
 }
 
-void stats_keep_top(struct stats_table *table, size_t top)
+bool stats_listed(const struct stats_listing *listing, const struct stats_entry *e,
+		  size_t *listed, struct stats_left_out *left)
 {
-	if (top && table->memory_count > top)
-		table->memory_count = top;
-	if (top && table->handle_count > top)
-		table->handle_count = top;
+	if (listing->changed_only && !e->size_diff && !e->count_diff) {
+		left->unchanged++;
+		return false;
+	}
+	if (!listing->top || *listed < listing->top) {
+		(*listed)++;
+		return true;
+	}
+	left->entries++;
+	left->size += e->size;
+	left->count += e->count;
+	left->size_diff += e->size_diff;
+	left->count_diff += e->count_diff;
+	return false;
 }

@@ -36,7 +36,8 @@ struct stats_options {
 	const char **alloc_fns;   /* globs: allocation wrappers besides malloc's family */
 	size_t alloc_fn_count, alloc_fn_capacity;
 	struct filters filters;
-	size_t top;               /* 0: every entry */
+	size_t top;               /* --top N: entries listed; 0: every entry */
+	bool top_given;           /* else each listing has its own default */
 };
 
 struct stats_entry {
@@ -73,8 +74,28 @@ struct stats_table {
 int stats_build(const struct model_process *proc, const struct stats_options *opts,
 		struct stats_table *out);
 void stats_free(struct stats_table *table);
-/* Keeps the first `top` entries of each list; 0 keeps all. */
-void stats_keep_top(struct stats_table *table, size_t top);
+
+/* What a listing shows of one list: the first `top` entries (0: every
+ * one), and, for a diff with a limit, only entries that changed: the sites
+ * that did not are most of a diff and say nothing of its growth. The
+ * table itself keeps every entry. */
+struct stats_listing {
+	size_t top;
+	bool changed_only;
+};
+
+/* What a listing left out of one list. */
+struct stats_left_out {
+	size_t entries;                /* past the limit (of a diff: changed ones) */
+	size_t unchanged;              /* of a diff: entries with no change */
+	uint64_t size, count;          /* of the `entries` left out */
+	int64_t size_diff, count_diff; /* of the `entries` left out */
+};
+
+/* Asked of each entry of a list in order: whether the listing shows it;
+ * `listed` counts those it showed, `left` sums up the others. */
+bool stats_listed(const struct stats_listing *listing, const struct stats_entry *e,
+		  size_t *listed, struct stats_left_out *left);
 
 /* "traceback", "lineno", ... and back; parse returns 0 or -EINVAL. */
 const char *stats_key_name(enum stats_key key);

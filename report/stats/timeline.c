@@ -129,7 +129,7 @@ static size_t growth_end(const struct timeline *t)
 }
 
 /* Sites whose bytes grew, most first (the diff's order puts them there
- * unless a shrinking site moved more). */
+ * unless a shrinking site moved more), up to `limit` (0: every one). */
 static int find_growth(struct timeline *t, size_t limit)
 {
 	size_t end = t->growth_end = growth_end(t);
@@ -138,6 +138,8 @@ static int find_growth(struct timeline *t, size_t limit)
 
 	if (r < 0)
 		return r;
+	if (!limit || limit > t->growth.memory_count)
+		limit = t->growth.memory_count;
 	t->sites = calloc(limit + 1, sizeof(*t->sites));
 	if (!t->sites)
 		return -ENOMEM;
@@ -173,8 +175,7 @@ static int read_series(struct timeline *t, const struct member *series, size_t l
 	}
 	for (size_t i = 0; r == 0 && i < length; i++)
 		r = add_point(t, series[i].path, opts, err);
-	if (r == 0 && (r = find_growth(t, opts->top ? opts->top
-					       : DEFAULT_SITES)) < 0)
+	if (r == 0 && (r = find_growth(t, opts->top_given ? opts->top : DEFAULT_SITES)) < 0)
 		errmsg_set(err, "out of memory");
 	return r;
 }

@@ -38,7 +38,8 @@ struct timeline {
 };
 
 /* The snapshots in `dir` of the process with the most of them (the first
- * started on a tie), at least two. opts->top caps the sites (0: ten). */
+ * started on a tie), at least two. --top caps the growing sites (default
+ * ten, 0: all). */
 int timeline_build(const char *dir, const struct stats_options *opts,
 		   struct timeline *out, struct errmsg *err);
 void timeline_free(struct timeline *timeline);

@@ -5,6 +5,7 @@
  * since they were read, which the free path counts: the proof is in
  * docs/PERFORMANCE.md ("Why a reuse is never wrong"). */
 #define _GNU_SOURCE
+#include <link.h>
 #include <pthread.h>
 
 #include "../shim.h"
@@ -19,7 +20,7 @@
 #define CHAINS ((1u << SET_BITS) * WAYS)
 #define TP_FLAGS 168         /* PyTypeObject.tp_flags, the same in 3.11 to 3.13 */
 /* Py_TPFLAGS_HAVE_GC, _MANAGED_DICT, _MANAGED_WEAKREF: memory before the
- * object, so its block would not start with it */
+ * object, so its block would not start with it (no watch would be set) */
 #define TP_PREHEADER ((1ull << 14) | (1ull << 4) | (1ull << 3))
 
 struct kept_chain {
@@ -48,14 +49,18 @@ struct thread_chains {
 	uint32_t newest;                /* the chain found or kept last */
 	uint32_t clock;
 	uint64_t gen;                   /* only chains kept in it stand; never wraps */
-	uint64_t code_frees;            /* lks_py_freewatch's count they are good for */
+	uint64_t code_frees;            /* the count of watched frees they are good for */
 	struct kept_chain chain[CHAINS];
 };
 
 #define SLOTS_PER_CHUNK 4u
 #define CHUNKS 256u                 /* 1,024 Python threads at once; others read */
 
-struct lks_py_freewatch lks_py_freewatch;
+static bool keeping;                          /* atomic: chains are kept */
+static uint64_t code_frees;                   /* atomic: watched blocks freed */
+/* The writable segment holding _PyRuntime: its code objects (3.11's deep
+ * frozen modules) are no blocks, and never freed. */
+static uint64_t static_lo, static_size;
 static struct thread_chains *chunks[CHUNKS];  /* atomic, mapped on use */
 static struct frame_offsets offsets;
 static uint32_t adopt_from;                   /* atomic: a slot likely free */
@@ -80,17 +85,48 @@ void lks_pychain_start(uint64_t code_type, const struct lks_py_layout *lay)
 {
 	const uint64_t *type = (const uint64_t *)(uintptr_t)code_type;
 
-	/* the free path reads a block's type where a code object's would be */
+	/* a code object is watched by its block's address */
 	if ((type[TP_FLAGS / 8] & TP_PREHEADER) || !lay->state_mask)
 		return;
 	offsets = (struct frame_offsets){ lay->fr_code, lay->fr_instr, lay->fr_previous,
 	                                  lay->fr_state, lay->state_mask };
 	chains_key_made = pthread_key_create(&chains_key, give_back) == 0;
-	lks_py_freewatch.code_size = type[LKS_PY_TP_BASICSIZE / 8];
-	/* release: code_size before it. A free that still sees 0 is of no code
-	 * object any chain holds: those are freed after the capture that read
-	 * them, which follows this store or saw it (acquire of PY_ACTIVE) */
-	__atomic_store_n(&lks_py_freewatch.code_type, code_type, __ATOMIC_RELEASE);
+	/* release: the offsets and the key before it */
+	__atomic_store_n(&keeping, true, __ATOMIC_RELEASE);
+}
+
+static int find_static(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uint64_t runtime = *(const uint64_t *)arg;
+
+	(void)size;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && runtime - lo < ph->p_memsz) {
+			static_lo = lo;
+			static_size = ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void lks_pychain_learn_static(uint64_t runtime)
+{
+	dl_iterate_phdr(find_static, &runtime);
+}
+
+void lks_py_code_freed(void)
+{
+	__atomic_fetch_add(&code_frees, 1, __ATOMIC_RELAXED);
+}
+
+bool lks_pychain_watch(uint64_t code)
+{
+	/* mine: current() ran first in this capture; no chain, no watch */
+	return mine && (code - static_lo < static_size || lks_live_watch(code));
 }
 
 static struct thread_chains *take(struct thread_chains *chains, uint32_t index)
@@ -139,14 +175,18 @@ static __attribute__((noinline)) struct thread_chains *adopt(void)
 
 /* The chain from `frame` is `kept`, frame for frame (the same code object
  * at the same instruction with the same owner and is_entry bytes gives the
- * same tag), and ends where it did. A C-stack frame's code and instruction
- * are compared too: stricter than the walk, so sound. */
+ * same tag), and ends where it did; the innermost frame's code and
+ * instruction are compared already (lks_pychain_find). A C-stack frame's
+ * code and instruction are compared too: stricter than the walk, so sound. */
 static bool same_chain(const struct kept_chain *kept, const struct frame_offsets *at,
                        uint64_t frame)
 {
 	const uint32_t count = kept->count;
 
-	for (uint32_t i = 0; i < count; i++) {
+	if ((lks_py_load16(frame + at->state) & at->state_mask) != kept->state[0])
+		return false;
+	for (uint32_t i = 1; i < count; i++) {
+		frame = *(const uint64_t *)(uintptr_t)(frame + at->previous);
 		/* 0 is not plausible: a chain that ends early differs */
 		if (!lks_py_plausible(frame) ||
 		    (lks_py_load16(frame + at->state) & at->state_mask) !=
@@ -154,11 +194,10 @@ static bool same_chain(const struct kept_chain *kept, const struct frame_offsets
 		    *(const uint64_t *)(uintptr_t)(frame + at->code) != kept->code[i] ||
 		    *(const uint64_t *)(uintptr_t)(frame + at->instr) != kept->instr[i])
 			return false;
-		frame = *(const uint64_t *)(uintptr_t)(frame + at->previous);
 	}
 	/* a frame more is a different chain: a recursion one deeper repeats
 	 * every frame of the shallower one */
-	return !frame;
+	return !*(const uint64_t *)(uintptr_t)(frame + at->previous);
 }
 
 /* This thread's chains, emptied when a code object was freed since they
@@ -169,13 +208,13 @@ static struct thread_chains *current(void)
 	uint64_t frees;
 
 	/* relaxed: this thread stored it, or saw PY_ACTIVE (acquire) after it */
-	if (!__atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&keeping, __ATOMIC_RELAXED))
 		return NULL;
 	if (lks_unlikely(!chains) && (slotless || !(chains = adopt())))
 		return NULL;
 	/* relaxed: a free of a code object this thread now runs in place of
 	 * one it kept happens-before this load (docs/PERFORMANCE.md) */
-	frees = __atomic_load_n(&lks_py_freewatch.code_frees, __ATOMIC_RELAXED);
+	frees = __atomic_load_n(&code_frees, __ATOMIC_RELAXED);
 	if (lks_unlikely(chains->code_frees != frees)) {
 		chains->gen++;  /* every chain kept is dropped */
 		chains->code_frees = frees;

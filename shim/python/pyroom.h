@@ -200,7 +200,15 @@ static inline uint16_t lks_pychain_state(const struct lks_py_layout *lay, uint64
 {
 	return lks_py_load16(frame + lay->fr_state) & lay->state_mask;
 }
+/* From the constructor (it calls the loader): where the interpreter's own
+ * static code objects lie, which need no watch. */
+void lks_pychain_learn_static(uint64_t runtime);
 uint32_t lks_pychain_find(uint64_t frame);
+/* After lks_pychain_find in the same capture: watches the live block of a
+ * code object a chain to be kept holds, whose free then drops every kept
+ * chain; false when it cannot (no chains kept, no block starts there):
+ * the chain must not be kept. */
+bool lks_pychain_watch(uint64_t code);
 /* After lks_pychain_find in the same capture: the tag of a frame running
  * `code` at `instr`, when the chain found or kept last has the same code
  * object as far from the outermost; 0 otherwise. */

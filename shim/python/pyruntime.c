@@ -227,6 +227,9 @@ void lks_py_init(void)
 	const char *chosen = getenv("PYTHONMALLOC");
 
 	env_raw_malloc = chosen && !strcmp(chosen, "malloc");
-	if (may_hold_python())
+	if (may_hold_python()) {
 		lks_py_init_from(&loader);
+		if (lks_pyrt.runtime && lks_opt.python)
+			lks_pychain_learn_static(lks_pyrt.runtime);
+	}
 }

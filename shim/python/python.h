@@ -22,39 +22,11 @@ void lks_py_init(void);
  * them, interned; `native` itself when the thread runs no Python code. */
 uint32_t lks_py_merge(uint32_t native);
 
-/* What the free path watches for while threads keep the Python frame
- * chains they read (pychain.c; the proof is in docs/PERFORMANCE.md, "Why a
- * reuse is never wrong"): every code object freed is counted. */
-struct lks_py_freewatch {
-	uint64_t code_type;   /* atomic: &PyCode_Type; 0: no chain is kept */
-	uint64_t code_size;   /* its tp_basicsize: no smaller block holds one */
-	uint64_t code_frees;  /* atomic: blocks freed that held or may have held one */
-};
-extern struct lks_py_freewatch lks_py_freewatch;
-
-/* Whether frees are watched for code objects: only while chains are kept. */
-static inline __attribute__((always_inline)) bool lks_py_watching_frees(void)
-{
-	return __atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_RELAXED) != 0;
-}
-
-/* A block going back to the allocator, before it does: its recorded size,
- * or `recorded` false when the live table did not know it (then it may
- * have been a code object, and counts as one). */
-static inline __attribute__((always_inline)) void lks_py_releasing(uint64_t addr, bool recorded,
-                                                                   uint64_t size)
-{
-	/* acquire: code_size is set; pychain.c says why a stale 0 is harmless */
-	uint64_t code_type = __atomic_load_n(&lks_py_freewatch.code_type, __ATOMIC_ACQUIRE);
-
-	if (__builtin_expect(!code_type, 1))
-		return;
-	/* a block at least a code object's size is read inside its own bytes */
-	if (recorded && (size < lks_py_freewatch.code_size ||
-	                 *(const uint64_t *)(uintptr_t)(addr + 8) != code_type))
-		return;
-	__atomic_fetch_add(&lks_py_freewatch.code_frees, 1, __ATOMIC_RELAXED);
-}
+/* A watched block was freed (shim/alloc.c, before the real free): while
+ * threads keep the Python frame chains they read, each code object a kept
+ * chain holds is watched in the live table (pychain.c; the proof is in
+ * docs/PERFORMANCE.md, "Why a reuse is never wrong"). */
+void lks_py_code_freed(void);
 
 /* The unwinder met this object for the first time (registry.c): when no
  * runtime was found at start-up and it is a libpython, the runtime is

@@ -96,17 +96,7 @@ static void copy_block(const struct lks_block *block, void *ctx)
 
 /* Also puts right the rare blocks closer than 16 bytes, which the radix
  * passes (from bit 4) leave in any order: nearly sorted input, linear. */
-static void insertion_sort(struct reach_node *nodes, uint64_t count)
-{
-	for (uint64_t i = 1; i < count; i++) {
-		struct reach_node moving = nodes[i];
-		uint64_t at = i;
-
-		for (; at > 0 && nodes[at - 1].addr > moving.addr; at--)
-			nodes[at] = nodes[at - 1];
-		nodes[at] = moving;
-	}
-}
+REACH_DEFINE_SORT(insertion_sort, struct reach_node, addr)
 
 static void radix_pass(const struct reach_node *from, struct reach_node *to,
                        uint64_t count, unsigned shift)

@@ -25,18 +25,8 @@ static void add_mapping(const struct lks_map_entry *entry, void *ctx)
 		(struct reach_mapping){ entry->addr, entry->addr + entry->size, 0 };
 }
 
-/* By address; few mappings, and qsort may allocate. */
-static void sort_mappings(struct reach_mapping *maps, uint32_t count)
-{
-	for (uint32_t i = 1; i < count; i++) {
-		struct reach_mapping moving = maps[i];
-		uint32_t j = i;
-
-		for (; j > 0 && maps[j - 1].lo > moving.lo; j--)
-			maps[j] = maps[j - 1];
-		maps[j] = moving;
-	}
-}
+/* By address; few mappings. */
+REACH_DEFINE_SORT(sort_mappings, struct reach_mapping, lo)
 
 void reach_collect_mappings(struct reach *reach)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the files of the reachability scan (reach.c: marking and the
  * classes, blocks.c: the sorted block array, roots.c: where roots are,
+ * stacks.c: the threads' roots,
  * stopworld.c and ptrace_hold.c: other threads held still, heaps.c: glibc's
  * thread heaps, behalf.c: blocks
  * the C library allocated for the shim, exitframe.c: the
@@ -94,6 +95,23 @@ struct reach {
 	uint64_t mapped_bytes;        /* of readable[], code[] and the excluded
 	                               * ranges: one mapping (roots.c) */
 };
+
+/* Defines `static void name(type *items, uint64_t count)`, sorting by the
+ * field `key` ascending: an insertion sort, as the exit scan may call no
+ * libc sort (qsort may allocate) and sorts only short or nearly sorted
+ * arrays. shim/python/pytypes.c has one more of its own. */
+#define REACH_DEFINE_SORT(name, type, key)                                      \
+	static void name(type *items, uint64_t count)                           \
+	{                                                                       \
+		for (uint64_t i = 1; i < count; i++) {                          \
+			type moving = items[i];                                 \
+			uint64_t at = i;                                        \
+                                                                                \
+			for (; at > 0 && items[at - 1].key > moving.key; at--)  \
+				items[at] = items[at - 1];                      \
+			items[at] = moving;                                     \
+		}                                                               \
+	}
 
 #define REACH_INDEXED_GRANULES 64 /* more granules: searched without pages */
 

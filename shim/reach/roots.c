@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Where the scan looks for pointers: the writable segments of loaded objects
- * (never the shim's), each thread's TLS, registers and live stack, and the
- * program's own writable mappings, anonymous or of files, from
- * /proc/thread-self/maps, less the shim's regions, the thread stacks
- * already taken and glibc's malloc heaps (heaps.c). */
+ * (never the shim's), each thread's TLS, registers and live stack
+ * (stacks.c), and the program's own writable mappings, anonymous or of
+ * files, from /proc/thread-self/maps, less the shim's regions, the thread
+ * stacks already taken and glibc's malloc heaps (heaps.c). */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -14,18 +14,35 @@
 
 #include "heapnote.h"
 #include "reach.h"
+#include "roots.h"
 #include "sys.h"
 
 #define MAX_MAPS 65536           /* the kernel's default vm.max_map_count */
 #define MAX_EXCLUDED 8192
-#define RED_ZONE 128             /* below sp, the x86-64 ABI lets a leaf keep data */
-#define TCB_SEARCH (64u << 10)   /* from a thread stack's top down to its TCB */
 
 #define MAX_IMAGES 8192          /* more: the vtable heuristic misses some */
 /* A global root's thread until clip_globals: the segment's part past its
  * file contents (.bss), zero-filled anonymous memory where pages never
  * touched hold nothing. */
 #define ZERO_FILLED UINT32_MAX
+
+/* The loader maps, and the kernel reports, whole pages of this size
+ * (sysconf gives the loader's value from the auxiliary vector: no
+ * allocation, no lock). */
+uint64_t reach_page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t page_down(uint64_t addr)
+{
+	return addr & ~(reach_page_size() - 1);
+}
+
+static uint64_t page_up(uint64_t addr)
+{
+	return page_down(addr + reach_page_size() - 1);
+}
 
 static struct reach_range *excluded(struct reach *reach)
 {
@@ -34,7 +51,7 @@ static struct reach_range *excluded(struct reach *reach)
 
 /* A root or an exclusion that does not fit would make blocks look lost, or
  * the shim's tables look like the program's: the scan gives up instead. */
-static void add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind,
+void reach_add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kind,
                      uint32_t thread)
 {
 	if (lo >= hi)
@@ -45,7 +62,7 @@ static void add_root(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t kin
 		reach->roots[reach->root_count++] = (struct reach_range){ lo, hi, kind, thread };
 }
 
-static void exclude(struct reach *reach, uint64_t lo, uint64_t hi)
+void reach_exclude(struct reach *reach, uint64_t lo, uint64_t hi)
 {
 	if (reach->excluded_count == MAX_EXCLUDED)
 		reach->overflow = true;
@@ -73,14 +90,14 @@ static bool covered(const struct dl_phdr_info *info, const ElfW(Phdr) *relro)
  * page holding their last byte, and anonymous zeroed pages past it. */
 static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end)
 {
-	uint64_t zero_from = (file_end + 4095) & ~4095ull;
+	uint64_t zero_from = page_up(file_end);
 
 	if (zero_from >= hi) {
-		add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
+		reach_add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
 		return;
 	}
-	add_root(reach, lo, zero_from, LKS_RK_GLOBAL, 0);
-	add_root(reach, zero_from, hi, LKS_RK_GLOBAL, ZERO_FILLED);
+	reach_add_root(reach, lo, zero_from, LKS_RK_GLOBAL, 0);
+	reach_add_root(reach, zero_from, hi, LKS_RK_GLOBAL, ZERO_FILLED);
 }
 
 /* A writable segment to the end of its last page: the loader maps whole
@@ -93,7 +110,7 @@ static void add_segment(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t 
 static void add_writable(struct reach *reach, uint64_t lo, uint64_t hi, uint64_t file_end,
                          bool loader)
 {
-	hi = (hi + 4095) & ~4095ull;
+	hi = page_up(hi);
 	if (loader) {
 		reach->loader_lo = lo;
 		reach->loader_hi = hi;
@@ -121,7 +138,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		if (p->p_type != PT_LOAD && p->p_type != PT_GNU_RELRO)
 			continue;
 		if (p->p_type == PT_LOAD)
-			exclude(reach, lo & ~4095ull, (hi + 4095) & ~4095ull);
+			reach_exclude(reach, page_down(lo), page_up(hi));
 		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && reach->code_count < MAX_MAPS)
 			reach->code[reach->code_count++] = (struct reach_range){ lo, hi, 0, 0 };
 		if (p->p_type == PT_LOAD && reach->image_count < MAX_IMAGES)
@@ -133,7 +150,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 			             info->dlpi_addr == loader_base);
 		/* RELRO is read-only after relocation but holds pointers */
 		else if (p->p_type == PT_GNU_RELRO && !covered(info, p))
-			add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
+			reach_add_root(reach, lo, hi, LKS_RK_GLOBAL, 0);
 	}
 	return 0;
 }
@@ -152,14 +169,6 @@ int reach_collect_modules(struct reach *reach)
 }
 
 /* ---- /proc/self/maps ------------------------------------------------------ */
-
-struct map_line {
-	uint64_t lo, hi;
-	bool readable, writable, anonymous;
-	bool inaccessible; /* ---p: no access at all */
-	bool main_stack;  /* [stack] */
-	bool file;        /* a file's, not a device's (but /dev/zero, /dev/shm) */
-};
 
 static const char *parse_hex(const char *at, uint64_t *value)
 {
@@ -188,7 +197,7 @@ static const char *skip_field(const char *at)
 
 /* "lo-hi rwxp offset dev inode   path"; anonymous: inode 0 and no path,
  * an [anon:name] or the main thread's [stack]. */
-static void parse_line(const char *line, struct map_line *out)
+void reach_parse_map_line(const char *line, struct map_line *out)
 {
 	uint64_t inode;
 	const char *at = parse_hex(line, &out->lo);
@@ -242,19 +251,8 @@ static void add_readable(struct reach *reach, uint64_t lo, uint64_t hi)
 		reach->readable[reach->readable_count++] = (struct reach_range){ lo, hi, 0, 0 };
 }
 
-/* Non-overlapping ranges (duplicates aside) by address: insertion sort,
- * no libc call (qsort may malloc) in the exit scan. */
-static void sort_ranges(struct reach_range *ranges, uint32_t count)
-{
-	for (uint32_t i = 1; i < count; i++) {
-		struct reach_range key = ranges[i];
-		uint32_t j = i;
-
-		for (; j > 0 && ranges[j - 1].lo > key.lo; j--)
-			ranges[j] = ranges[j - 1];
-		ranges[j] = key;
-	}
-}
+/* Non-overlapping ranges (duplicates aside) by address. */
+REACH_DEFINE_SORT(sort_ranges, struct reach_range, lo)
 
 /* A readable mapping less the shim's regions (sorted): what the scan may
  * read as the program's. A module's segment is a root by its program
@@ -284,68 +282,13 @@ static void add_readable_outside(struct reach *reach, const struct reach_range *
 		add_readable(reach, lo, hi);
 }
 
-/* ---- stacks ------------------------------------------------------------- */
-
-static const struct reach_thread *thread_in(const struct reach *reach, uint64_t lo,
-                                            uint64_t hi, uint32_t *index)
-{
-	for (uint32_t i = 0; i < reach->thread_count; i++) {
-		const struct reach_thread *t = &reach->threads[i];
-
-		if (t->answered && t->sp >= lo && t->sp < hi) {
-			*index = i;
-			return t;
-		}
-	}
-	return NULL;
-}
-
-/* Each stopped thread's TCB (its dtv leads to dynamic TLS) and registers,
- * then its stack from the stack pointer up; the rest of that mapping is dead.
- * So is all of the main thread's once it called pthread_exit: its frames
- * were unwound, and what stays there (arguments, environment, auxiliary
- * vector) is no heap memory's. */
-static void add_thread_roots(struct reach *reach, const struct map_line *map)
-{
-	uint32_t index;
-	const struct reach_thread *t = thread_in(reach, map->lo, map->hi, &index);
-	uint64_t from;
-
-	if (!t && map->main_stack && reach->main_exited)
-		exclude(reach, map->lo, map->hi);
-	if (!t)
-		return;
-	from = t->exact_sp ? t->sp : t->sp - RED_ZONE;
-	if (from < map->lo)
-		from = map->lo;
-	add_root(reach, from, map->hi, LKS_RK_STACK, index);
-	exclude(reach, map->lo, map->hi);
-}
-
-static void add_thread_words(struct reach *reach)
-{
-	for (uint32_t i = 0; i < reach->thread_count; i++) {
-		const struct reach_thread *t = &reach->threads[i];
-		uint64_t regs = (uint64_t)(uintptr_t)t->regs;
-
-		if (!t->answered)
-			continue;
-		add_root(reach, regs, regs + sizeof(t->regs), LKS_RK_REGISTER, i);
-#if defined(__x86_64__)
-		add_root(reach, t->tp + 8, t->tp + 16, LKS_RK_TLS, i); /* tcbhead_t.dtv */
-#elif defined(__aarch64__)
-		add_root(reach, t->tp, t->tp + 8, LKS_RK_TLS, i);
-#endif
-	}
-}
-
 /* ---- the program's anonymous mappings ------------------------------------ */
 
 static void exclude_region(uint64_t start, uint64_t bytes, void *ctx)
 {
 	struct reach *reach = ctx;
 
-	exclude(reach, start, start + bytes);
+	reach_exclude(reach, start, start + bytes);
 }
 
 /* The start of the first chunk in [lo, hi) that glibc mapped on its own
@@ -373,8 +316,9 @@ static uint64_t heap_free_until(const struct reach *reach, uint64_t lo, uint64_t
 			continue;
 		size &= ~7ull;
 		end = chunk + size;
-		if (((chunk - offset) & 4095) || ((offset + size) & 4095) || end < chunk ||
-		    end < node->addr + NODE_SIZE(node))
+		if (page_down(chunk - offset) != chunk - offset ||
+		    page_down(offset + size) != offset + size ||
+		    end < chunk || end < node->addr + NODE_SIZE(node))
 			continue;
 		/* [lo, hi) may be a run of touched pages: the mapping goes on */
 		*skip_to = end < hi ? end : hi;
@@ -388,7 +332,7 @@ static void add_mapped(struct reach *reach, uint64_t lo, uint64_t hi, uint32_t k
 	while (lo < hi) {
 		uint64_t skip_to, until = heap_free_until(reach, lo, hi, &skip_to);
 
-		add_root(reach, lo, until, kind, 0);
+		reach_add_root(reach, lo, until, kind, 0);
 		if (skip_to <= lo)
 			break;
 		lo = skip_to;
@@ -412,69 +356,11 @@ static void add_unexcluded(struct reach *reach, uint64_t lo, uint64_t hi, uint32
 		add_mapped(reach, lo, hi, kind);
 }
 
-static uint64_t main_thread_tp; /* set once, before main runs */
-
-void lks_reach_note_main_thread(void)
-{
-	main_thread_tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
-}
-
-/* glibc keeps the stacks of finished threads for reuse, full of their old
- * words. Such a stack ends with a thread control block (x86-64: its first
- * and third words point at itself) that no live thread has as its thread
- * pointer. The main thread's lies in the loader's memory, never in a
- * thread stack, and stays the main thread's after it called pthread_exit.
- * Only trusted when every thread answered, so all are known. That TCB's
- * dtv is still glibc's (freed when the stack is reused): a root. */
-struct tcb_search {
-	const struct reach *reach;
-	uint64_t lo;       /* of the search: TCB_SEARCH below the mapping's top */
-	uint64_t tcb;      /* the highest found so far, 0 if none */
-	bool live;         /* ... and it is a live thread's */
-};
-
-/* A run of touched pages (never-touched pages hold no TCB), top down. */
-static void find_tcb(uint64_t lo, uint64_t hi, void *arg)
-{
-	struct tcb_search *search = arg;
-
-#if defined(__x86_64__)
-	lo = lo > search->lo ? lo : search->lo;
-	for (uint64_t at = (hi - 24) & ~7ull; hi >= 24 && at >= lo; at -= 8) {
-		const uint64_t *word = (const uint64_t *)(uintptr_t)at;
-
-		if (word[0] != at || word[2] != at)
-			continue;
-		search->tcb = at;
-		search->live = at == main_thread_tp;
-		for (uint32_t i = 0; i < search->reach->thread_count; i++)
-			search->live |= search->reach->threads[i].answered &&
-			                search->reach->threads[i].tp == at;
-		return;
-	}
-#endif
-}
-
-static bool dead_thread_stack(struct reach *reach, const struct map_line *map,
-                              int pagemap_fd)
-{
-	struct tcb_search search = { reach, 0, 0, false };
-
-	if (reach->missed_threads)
-		return false;
-	search.lo = map->hi - map->lo > TCB_SEARCH ? map->hi - TCB_SEARCH : map->lo;
-	lks_touched_foreach(pagemap_fd, search.lo, map->hi, find_tcb, &search);
-	if (!search.tcb || search.live)
-		return false;
-	add_root(reach, search.tcb + 8, search.tcb + 16, LKS_RK_TLS, LKS_THREAD_FINISHED);
-	return true;
-}
-
 /* Blocks of the C library's, allocated while the shim worked: the program
  * may keep pointers in them (a pthread key's value), last in scan order. */
 static void add_behalf_root(uint64_t addr, uint64_t size, void *ctx)
 {
-	add_root(ctx, addr, addr + size, LKS_RK_RUNTIME, 0);
+	reach_add_root(ctx, addr, addr + size, LKS_RK_RUNTIME, 0);
 }
 
 /* Of an anonymous mapping, only the runs of pages ever touched: the rest
@@ -529,12 +415,12 @@ static void exclude_heaps(struct reach *reach, const char *text, ssize_t len)
 		const char *after = line + strlen(line) + 1;
 		uint64_t none_end;
 
-		parse_line(line, &map);
+		reach_parse_map_line(line, &map);
 		if (!map.readable || !map.writable || !map.anonymous)
 			continue;
 		none_end = map.hi;
 		if (after < text + len) {
-			parse_line(after, &next);
+			reach_parse_map_line(after, &next);
 			if (next.lo == map.hi && next.inaccessible && next.anonymous)
 				none_end = next.hi;
 		}
@@ -564,7 +450,7 @@ static void keep_global(uint64_t lo, uint64_t hi, void *ctx)
 	if (clip->reach->root_count >= clip->read_at)
 		clip->reach->overflow = true;  /* would overwrite roots not read yet */
 	else
-		add_root(clip->reach, lo, hi, LKS_RK_GLOBAL, 0);
+		reach_add_root(clip->reach, lo, hi, LKS_RK_GLOBAL, 0);
 }
 
 static void clip_globals(struct reach *reach, int pagemap_fd)
@@ -604,14 +490,14 @@ static void collect_readable(struct reach *reach, char *text, uint32_t shim_firs
 	struct map_line map;
 
 	for (uint32_t i = 0; i < count; i++)
-		shim[i].hi = (shim[i].hi + 4095) & ~4095ull;  /* mapped in whole pages */
+		shim[i].hi = page_up(shim[i].hi);  /* mapped in whole pages */
 	sort_ranges(shim, count);
 	for (char *line = text; *line; ) {
 		char *end = strchr(line, '\n');
 
 		if (end)
 			*end = '\0';
-		parse_line(line, &map);
+		reach_parse_map_line(line, &map);
 		if (map.readable)
 			add_readable_outside(reach, shim, count, map.lo, map.hi);
 		line = end ? end + 1 : line + strlen(line);
@@ -640,18 +526,14 @@ int reach_collect_maps(struct reach *reach)
 	collect_readable(reach, text, shim_first);
 	pagemap_fd = lks_pagemap_open();
 	clip_globals(reach, pagemap_fd);
-	for (char *line = text; line < text + len; line += strlen(line) + 1) {
-		parse_line(line, &map);
-		if (map.readable && map.writable && map.anonymous)
-			add_thread_roots(reach, &map);
-	}
-	add_thread_words(reach);
+	reach_add_stacks(reach, text, len);
+	reach_add_thread_words(reach);
 	exclude_heaps(reach, text, len);
 	for (char *line = text; line < text + len; line += strlen(line) + 1) {
-		parse_line(line, &map);
+		reach_parse_map_line(line, &map);
 		if (!map.readable || !map.writable)
 			continue;
-		if (map.anonymous && !dead_thread_stack(reach, &map, pagemap_fd))
+		if (map.anonymous && !reach_dead_thread_stack(reach, &map, pagemap_fd))
 			add_touched_mmap(reach, &map, pagemap_fd);
 		else if (map.file)
 			add_unexcluded(reach, map.lo, map.hi, LKS_RK_FILE);

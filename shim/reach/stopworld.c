@@ -226,7 +226,7 @@ static int signal_new_threads(struct reach *reach)
 /* Not answered; with `look`, not ended either. glibc blocks every signal
  * in a thread on its way out, so one listed then never answers; once its
  * task is gone it runs no more, and its stack is a finished thread's
- * (roots.c reads it as such): it is not missed. */
+ * (stacks.c reads it as such): it is not missed. */
 static bool unanswered(const struct reach_thread *t, bool look)
 {
 	return !__atomic_load_n(&t->answered, __ATOMIC_ACQUIRE) && !(look && task_exited(t->tid));

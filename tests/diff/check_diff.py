@@ -5,7 +5,7 @@ user would: on runs of phases.c (sites found by its `diff-site: NAME`
 markers) and on a synthetic series of snapshots.
 
 Usage: check_diff.py --leakscope EXE --shim SO --phases EXE --source phases.c TEST
-TEST: two_runs api group_by cumulative filters alloc_fn bad_input timeline
+TEST: two_runs api group_by cumulative filters alloc_fn bad_input timeline top
 """
 
 import glob
@@ -215,7 +215,8 @@ def test_bad_input(env):
     expect_error(env, ["diff", snap], 2)
     expect_error(env, ["diff", "--group-by", "nope", snap, snap], 2)
     expect_error(env, ["diff", "--group-by", "traceback", "--cumulative", snap, snap], 2)
-    expect_error(env, ["diff", "--top", "0", snap, snap], 2)
+    expect_error(env, ["diff", "--top", "-1", snap, snap], 2)
+    expect_error(env, ["diff", "--top", "ten", snap, snap], 2)
     expect_error(env, ["diff", "--frobnicate", snap, snap], 2)
     expect_error(env, ["diff", "--timeline", env.tmp, snap, snap], 2)
     expect_error(env, ["report", "--svg", "x.svg", snap], 2)
@@ -227,24 +228,13 @@ def test_bad_input(env):
            "a snapshot diffed with itself changes nothing")
 
 
-def function_address(binary, name):
-    out = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[2] == name and fields[1] in "tT":
-            return int(fields[0], 16)
-    raise CheckError(f"{binary}: no symbol {name}")
-
-
 def write_series(env, directory):
     """Five timer snapshots of pid 4242 over a minute: the cache grows by
     1000 bytes each 15 s, the ring stays, one more socket each time; its
     exit snapshot, the cache freed; and one snapshot of another process."""
     binary = env.args.phases
-    with open(binary, "rb") as elf:
-        is_pie = elf.read(18)[16] == 3
-    bias = 0x555555554000 if is_pie else 0
-    grow, churn, main = (bias + function_address(binary, name) + 8
+    bias = lkswrite.load_bias(binary)
+    grow, churn, main = (bias + lkswrite.function_address(binary, name) + 8
                          for name in ("grow_cache", "churn", "main"))
     common = dict(exe=binary, module=binary, bias=bias, start=min(grow, churn, main) - 0x10000,
                   end=max(grow, churn, main) + 0x10000, stacks=[[grow, main], [churn, main]])
@@ -291,6 +281,66 @@ def test_timeline(env):
     expect(root.find(".//svg:g[@data-series='site-1']", ns) is not None, "svg: site line")
     text = env.leakscope("report", "--timeline", directory, "--group-by", "function").stdout
     expect("+4000.0 B/min" in text and "grow_cache" in text, f"text timeline:\n{text}")
+
+
+GROWERS, GROWER_STEP = 25, 64
+
+
+def write_growers(env, directory):
+    """Two snapshots, "A" and "B", of one process: site k (1..25) grows
+    by k * 64 bytes and k blocks, site 26 does not change. The module is
+    not on disk, so each site is its own module+offset key."""
+    module = "/nonexistent/grower"
+    stacks = [[0x401000 + 0x40 * k] for k in range(1, GROWERS + 2)]
+    common = dict(pid=4343, exe=module, module=module, bias=0, start=0x400000, end=0x500000,
+                  stacks=stacks)
+    for seq, label, times in ((1, "A", 1), (2, "B", 2)):
+        sites = [(k, k * times, k * GROWER_STEP * times) for k in range(1, GROWERS + 1)]
+        lkswrite.write_snapshot(os.path.join(directory, f"grower.4343.{seq}.timer.lks"),
+                                seq=seq, uptime_ns=seq * 1_000_000_000, label=label,
+                                sites=sites + [(GROWERS + 1, 3, 3000)], **common)
+    return [os.path.join(directory, f"grower.4343.{seq}.timer.lks") for seq in (1, 2)]
+
+
+def test_top(env):
+    """A diff's text lists the 20 largest changes and sums up the rest;
+    JSON keeps every site; --top N and --top 0 as documented; and the growth
+    gate judges every site whatever a listing shows."""
+    directory = os.path.join(env.tmp, "growers")
+    os.mkdir(directory)
+    old, new = write_growers(env, directory)
+    text = env.leakscope("diff", old, new).stdout.splitlines()
+    entries = [line for line in text if "size=" in line and not line.startswith("total:")]
+    expect(len(entries) == 20 and "(+1600 B)" in entries[0] and "(+384 B)" in entries[-1],
+           f"default text: the 20 largest changes, +1600 B down to +384 B:\n" + "\n".join(text))
+    left = sum(k * GROWER_STEP for k in range(1, 6))
+    want = (f"(not listed: 5 more sites that changed, +{left} B and +15 blocks in all, "
+            "and 1 that did not; --top 0 lists every one)")
+    expect(want in text, f"default text: no line {want!r} in:\n" + "\n".join(text))
+    data = env.json("diff", old, new)
+    expect(len(data["stats"]) == GROWERS + 1 and data["left_out"] == {"stats": 0, "handles": 0},
+           f"JSON without --top: every site, {len(data['stats'])} listed, {data['left_out']}")
+    data = env.json("diff", "--top", "3", old, new)
+    expect([e["size_diff"] for e in data["stats"]] == [1600, 1536, 1472]
+           and data["left_out"]["stats"] == GROWERS - 3 + 1,
+           f"JSON --top 3: the three largest, the rest counted: {data['left_out']}")
+    text = env.leakscope("diff", "--top", "0", old, new).stdout
+    expect(text.count("size=") == GROWERS + 2 and "(+0 B)" in text and "not listed" not in text,
+           f"--top 0: every site, the unchanged one too:\n{text}")
+    growth = [len(env.json("report", "--timeline", directory, *top)["growth"])
+              for top in ((), ("--top", "0"))]
+    expect(growth == [10, GROWERS], f"timeline: 10 growing sites, --top 0 all: {growth}")
+    stats = env.leakscope("report", "--group-by", "lineno", "--top", "2", new).stdout
+    expect("(not listed: 24 more sites, " in stats, f"report --top 2:\n{stats}")
+    # The 20 listed sites grew by 19840 B, all 25 by 20800 B: a gate that
+    # saw only the listing would pass at 20799.
+    grown = sum(k * GROWER_STEP for k in range(1, GROWERS + 1))
+    gate = ("report", "--between", "A,B", "--fail-on", "handles", "--format", "json")
+    done = env.leakscope(*gate, "--max-growth", str(grown - 1), directory, status=23)
+    sites = json.loads(done.stdout)["gate"]["growth"]["sites"]
+    expect(sum(site["growth"] for site in sites) == grown,
+           f"the growth gate judges all {GROWERS} growing sites, {grown} B: {sites}")
+    env.leakscope(*gate, "--max-growth", str(grown), directory, status=0)
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}

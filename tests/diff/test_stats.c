@@ -296,10 +296,57 @@ static void test_filters(void)
 	filter_add(&opts.filters, true, "prog");
 	stats_build(&f.proc, &opts, &t);
 	ok(t.memory_count == 3, "a module's basename matches (prog)");
-	stats_keep_top(&t, 2);
-	ok(t.memory_count == 2 && t.memory[0].size == 30, "--top 2 keeps the largest two");
 	stats_free(&t);
 	filter_free(&opts.filters);
+}
+
+/* How many of a list a listing shows, and the sum of what it left out. */
+static size_t list(const struct stats_entry *entries, size_t count,
+		   struct stats_listing listing, struct stats_left_out *left)
+{
+	size_t listed = 0, shown = 0;
+
+	*left = (struct stats_left_out){ 0 };
+	for (size_t i = 0; i < count; i++)
+		shown += stats_listed(&listing, &entries[i], &listed, left);
+	return shown == listed ? shown : (size_t)-1;
+}
+
+static void test_listing(void)
+{
+	static struct fake old_fake, new_fake;
+	struct stats_table a, b, d;
+	struct stats_left_out left;
+
+	site(&old_fake, 100, 1, "same@a.c:1", NULL, NULL);
+	site(&old_fake, 50, 5, "shrink@a.c:2", NULL, NULL);
+	site(&old_fake, 999, 9, "still@a.c:3", NULL, NULL);
+	site(&new_fake, 100, 1, "same@a.c:1", NULL, NULL);
+	site(&new_fake, 10, 1, "shrink@a.c:2", NULL, NULL);
+	site(&new_fake, 999, 9, "still@a.c:3", NULL, NULL);
+	site(&new_fake, 300, 3, "grow@a.c:4", NULL, NULL);
+	site(&new_fake, 20, 2, "new@a.c:5", NULL, NULL);
+	stats_build(&old_fake.proc, &by_line, &a);
+	stats_build(&new_fake.proc, &by_line, &b);
+	ok(list(b.memory, b.memory_count, (struct stats_listing){ 2, false }, &left) == 2 &&
+	   left.entries == 3 && left.size == 100 + 20 + 10 && left.count == 4 &&
+	   !left.unchanged, "statistics --top 2: two listed, the other three summed up");
+	diff_tables(&a, &b, &d);
+	/* d: grow +300, shrink -40, new +20, then still and same at +0 */
+	ok(list(d.memory, d.memory_count, (struct stats_listing){ 2, true }, &left) == 2 &&
+	   left.entries == 1 && left.size_diff == 20 && left.count_diff == 2 &&
+	   left.unchanged == 2, "diff --top 2: the two largest changes; one change and the "
+	   "two unchanged sites left out, counted apart");
+	ok(list(d.memory, d.memory_count, (struct stats_listing){ 20, true }, &left) == 3 &&
+	   !left.entries && left.unchanged == 2,
+	   "diff with room to spare: every change listed, unchanged sites still left out");
+	ok(list(d.memory, d.memory_count, (struct stats_listing){ 0, false }, &left) == 5 &&
+	   !left.entries && !left.unchanged, "--top 0: every site, unchanged ones too");
+	ok(d.memory_count == 5 && d.total_size_diff == 300 - 40 + 20,
+	   "the table and its totals keep every site whatever is listed");
+	stats_free(&d);
+	stats_free(&b);
+	stats_free(&a);
 }
 
 static void test_handles(void)
@@ -361,6 +408,7 @@ int main(void)
 	test_aslr();
 	test_wrappers();
 	test_filters();
+	test_listing();
 	test_handles();
 	test_held_mappings();
 	return tap_done();

@@ -18,10 +18,8 @@ import tempfile
 import time
 
 import lkstest
+import lkswrite
 from lkstest import CheckError, expect
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "diff"))
-import lkswrite  # noqa: E402  (tests/diff's snapshot writer)
 
 GATE_FAILED = 23
 RUN_FAILED = 125
@@ -200,10 +198,8 @@ def crafted(env, name, **fields):
     """A snapshot of `waiter` written by lkswrite: its `leak` and `main` as
     the one stack."""
     binary = env.args.waiter
-    with open(binary, "rb") as elf:
-        is_pie = elf.read(18)[16] == 3
-    bias = 0x555555554000 if is_pie else 0
-    leak, main = (bias + function_address(binary, f) + 8 for f in ("leak", "main"))
+    bias = lkswrite.load_bias(binary)
+    leak, main = (bias + lkswrite.function_address(binary, f) + 8 for f in ("leak", "main"))
     common = dict(exe=binary, module=binary, bias=bias, start=min(leak, main) - 0x10000,
                   end=max(leak, main) + 0x10000, stacks=[[leak, main]], seq=1, uptime_ns=0,
                   label="exit", reason=lkswrite.REASON_EXIT)
@@ -211,15 +207,6 @@ def crafted(env, name, **fields):
     path = env.path(name)
     lkswrite.write_snapshot(path, **common)
     return path
-
-
-def function_address(binary, name):
-    out = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[2] == name and fields[1] in "tT":
-            return int(fields[0], 16)
-    raise CheckError(f"{binary}: no symbol {name}")
 
 
 def case_colliding_pids(env):

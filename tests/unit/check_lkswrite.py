@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""tests/diff/lkswrite.py packs snapshot files by hand: every record it
+"""tests/lib/lkswrite.py packs snapshot files by hand: every record it
 packs must have format.h's size, and each field its offset, size, sign and
 name; its section and reason numbers and constants must be format.h's. The
 C side comes from format_layout, built against format.h.

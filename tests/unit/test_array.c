@@ -61,9 +61,27 @@ static void refuses_wrapping_sizes(void)
 	free(items);
 }
 
+static void appends_texts_in_order(void)
+{
+	static const char *const values[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i",
+					      "j", "k", "l", "m", "n", "o", "p", "q", "r" };
+	const char **list = NULL;
+	size_t count = 0, capacity = 0;
+	bool kept = true;
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++)
+		kept = kept && array_append_text(&list, &count, &capacity, values[i]) == 0;
+	for (size_t i = 0; kept && i < count; i++)
+		kept = list[i] == values[i];
+	ok(kept && count == 18 && capacity >= 18,
+	   "18 texts appended past the first capacity, each kept in order, not copied");
+	free(list);
+}
+
 int main(void)
 {
 	appends_keep_items();
+	appends_texts_in_order();
 	reserves_room_asked();
 	refuses_wrapping_sizes();
 	return tap_done();

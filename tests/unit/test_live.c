@@ -10,7 +10,7 @@
  * the generation it went to, and only once, and a free learns the block's
  * family from its key alone. An address with its top byte set (a tagged
  * pointer) is counted as not recorded, never confused with its untagged
- * twin.
+ * twin. A watched block's free, and only its, gets the watch back.
  * Usage: test_live (TAP output) */
 #include "live.c"
 
@@ -426,6 +426,63 @@ static void tagged_address(void)
 	   "its free finds nothing, and the untagged block is found as itself");
 }
 
+/* ---- watched blocks --------------------------------------------------------- */
+
+struct watched_walk {
+	uint64_t region, end;
+	uint64_t seen, wrong;
+};
+
+static void check_watched_block(const struct lks_block *block, void *ctx)
+{
+	struct watched_walk *walk = ctx;
+
+	if (block->addr < walk->region || block->addr >= walk->end)
+		return;
+	walk->seen++;
+	walk->wrong += block->family != family_of_key(block->addr);
+}
+
+/* A watch is set on a live block, in the current generation or an older
+ * one, and on nothing else; a snapshot's walk never sees it; the free (or
+ * remove) that takes the block gets it with the family, once; a block
+ * not watched frees as before. */
+static void watched_blocks(void)
+{
+	uint64_t region = unused_region(), next = 0, newest, wrong = 0, watched = 0;
+	struct shard *shard = shard_of(region);
+	struct watched_walk walk = { region, 0, 0, 0 };
+	struct lks_block removed;
+
+	for (; shard->gen_count < 2; next++)
+		insert_key(region + next * 16);
+	newest = region + next * 16;
+	insert_key(newest);
+	walk.end = newest + 16;
+	ok(lks_live_watch(region) && lks_live_watch(newest) && lks_live_watch(newest) &&
+	   !lks_live_watch(region + 8) && !lks_live_watch(newest + 16),
+	   "a block of the older generation and one of the current are watched (twice is "
+	   "once); an address inside them, or past them, is not");
+	for (uint64_t i = 2; i < next; i += 2)
+		watched += lks_live_watch(region + i * 16);
+	lks_live_foreach(check_watched_block, &walk);
+	ok(walk.seen == next + 1 && walk.wrong == 0,
+	   "a walk sees the %llu blocks with their own family (%llu wrong)",
+	   (unsigned long long)walk.seen, (unsigned long long)walk.wrong);
+	ok(lks_live_forget(newest) == (family_of_key(newest) | LKS_LIVE_WATCHED) &&
+	   lks_live_remove(region, &removed) &&
+	   removed.family == (family_of_key(region) | LKS_LIVE_WATCHED) &&
+	   removed.size == size_of_key(region) && lks_live_forget(region) == -1,
+	   "the free of a watched block gets the watch with its family, once");
+	for (uint64_t i = 1; i < next; i++)
+		wrong += lks_live_forget(region + i * 16) !=
+		         (family_of_key(region + i * 16) | (i % 2 ? 0 : LKS_LIVE_WATCHED));
+	ok(watched == (next - 1) / 2 && wrong == 0,
+	   "of %llu more blocks, the %llu watched free with the watch, the rest without "
+	   "(%llu wrong)", (unsigned long long)next - 1, (unsigned long long)watched,
+	   (unsigned long long)wrong);
+}
+
 /* ---- what a jump out of an insert leaves behind --------------------------- */
 
 #define REGION_D 0x7e0300000000ull
@@ -474,5 +531,6 @@ int main(void)
 	older_generation_removes();
 	free_reads_family();
 	tagged_address();
+	watched_blocks();
 	return tap_done();
 }

@@ -5,6 +5,7 @@ chosen times. Frames are return addresses inside a real module, so the
 reporter symbolizes them as it would a real snapshot."""
 
 import struct
+import subprocess
 
 import lkstest
 
@@ -57,6 +58,24 @@ class Strings:
         offset = len(self.data)
         self.data += text.encode() + b"\0"
         return offset
+
+
+def function_address(binary, name):
+    """The address of function `name` in `binary` as linked (nm)."""
+    out = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2] == name and fields[1] in "tT":
+            return int(fields[0], 16)
+    raise lkstest.CheckError(f"{binary}: no symbol {name}")
+
+
+def load_bias(binary):
+    """Where a snapshot says `binary` was loaded: a PIE (ELF type 3) where
+    the kernel puts one without ASLR, anything else at its link address."""
+    with open(binary, "rb") as elf:
+        is_pie = elf.read(18)[16] == 3
+    return 0x555555554000 if is_pie else 0
 
 
 def pad8(data):
