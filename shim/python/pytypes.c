@@ -180,6 +180,18 @@ static struct digit level_digit(uint64_t lo, uint64_t hi, uint64_t count)
 	return d;
 }
 
+static void insertion_sort(struct pytype_block *blocks, uint64_t count)
+{
+	for (uint64_t i = 1; i < count; i++) {
+		struct pytype_block kept = blocks[i];
+		uint64_t j = i;
+
+		for (; j > 0 && blocks[j - 1].addr_class > kept.addr_class; j--)
+			blocks[j] = blocks[j - 1];
+		blocks[j] = kept;
+	}
+}
+
 /* In place, most significant digit first (American flag sort): a second
  * copy of the blocks would cost as much memory again. Each level's digit
  * spans that level's own range (level_digit): with a byte below a fixed
@@ -193,14 +205,7 @@ static void sort_range(struct lks_pytypes *types, struct pytype_block *blocks,
 	struct digit dg;
 
 	if (count < 16) {
-		for (uint64_t i = 1; i < count; i++) {
-			struct pytype_block kept = blocks[i];
-			uint64_t j = i;
-
-			for (; j > 0 && blocks[j - 1].addr_class > kept.addr_class; j--)
-				blocks[j] = blocks[j - 1];
-			blocks[j] = kept;
-		}
+		insertion_sort(blocks, count);
 		return;
 	}
 	for (uint64_t i = 0; i < count; i++) {
@@ -220,18 +225,6 @@ static void sort_range(struct lks_pytypes *types, struct pytype_block *blocks,
 
 #define SPREAD_DEPTH 3      /* levels of out-of-place spreading, then in place */
 #define SPREAD_PER_BUCKET 4
-
-static void insertion_sort(struct pytype_block *blocks, uint64_t count)
-{
-	for (uint64_t i = 1; i < count; i++) {
-		struct pytype_block kept = blocks[i];
-		uint64_t j = i;
-
-		for (; j > 0 && blocks[j - 1].addr_class > kept.addr_class; j--)
-			blocks[j] = blocks[j - 1];
-		blocks[j] = kept;
-	}
-}
 
 /* One level out of place: four to eight blocks a bucket over the level's
  * own range, counted, spread into `spread`, copied back; each bucket then
