@@ -67,6 +67,20 @@ struct stats_view {
 	size_t grown_count;
 };
 
+/* What a list's entries are, for the line on those left out. */
+struct list_nouns {
+	const char *one, *many; /* "site", "sites" */
+	const char *which;      /* after them: " that changed", or "" */
+	const char *unit;       /* of an entry's count; NULL: handles, no bytes */
+};
+
+/* "(not listed: 37 more sites that changed, +1200 B and +30 blocks in all,
+ * and 3611 that did not; --top 0 lists every one)", or nothing when
+ * `left` is empty: a cut list must never read as the whole. The sums are
+ * the diffs' when `is_diff`. */
+void out_left_out(FILE *out, const struct stats_left_out *left, bool is_diff,
+		  const struct list_nouns *nouns);
+
 /* Where an entry's memory was allocated, in a line, cut to `size`. */
 void out_stats_where(const struct stats_entry *e, char *text, size_t size);
 

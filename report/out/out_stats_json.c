@@ -203,6 +203,7 @@ int out_timeline_json(FILE *out, const struct timeline *t)
 	for (size_t i = 0; i < t->site_count; i++)
 		put_site(&j, &t->sites[i], t->count);
 	jw_close(&j, ']');
+	jw_uint(&j, "growth_left_out", t->left_out.entries);
 	jw_close(&j, '}');
 	fputc('\n', out);
 	return 0;
