@@ -33,6 +33,11 @@ int out_json(FILE *out, const struct model_report *report,
 void out_text_chain(FILE *out, const struct model_retainer *chain);
 struct json;
 void out_json_chain(struct json *j, const struct model_retainer *chain);
+/* A site with no chain, and why, as `report --retainers` prints it, and
+ * its JSON members "site_bytes", "site_blocks", "suppressed", "reason",
+ * "walked" and "stack". */
+void out_text_unchained(FILE *out, const struct model_unchained *none);
+void out_json_unchained(struct json *j, const struct model_unchained *none);
 
 /* ---- the gate's verdict (out_gate.c, out_junit.c, out_sarif.c) ---- */
 

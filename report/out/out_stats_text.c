@@ -138,20 +138,26 @@ static void print_list(FILE *out, const struct stats_table *t, bool is_diff,
 					   : stats_key_is_pytype(t->key) ? &types : &sites);
 }
 
-/* diff --retainers: who holds what grew, by the newer snapshot's chains. */
+/* diff --retainers: who holds what grew, by the newer snapshot's chains,
+ * and the sites that grew with none. */
 static void print_grown(FILE *out, const struct stats_view *v)
 {
 	fprintf(out, "\nwhat holds the growth (the newer snapshot's retainer chains):\n");
-	if (!v->proc->retainer_count)
+	if (!v->proc->retainer_count && !v->proc->unchained_count)
 		fprintf(out, "  nothing: the newer snapshot has no retainer chains (a CPython "
 			"program's in-run snapshots have them with python_retainers=2: "
 			"docs/DIFF.md)\n");
 	else if (!v->grown_count)
 		fprintf(out, "  no chain leads to a site that grew\n");
 	for (size_t i = 0; i < v->grown_count; i++) {
+		const struct grown_chain *g = &v->grown[i];
+
 		fprintf(out, "  %+" PRId64 " B (%+" PRId64 " blocks) since the older snapshot:\n",
-			v->grown[i].bytes_diff, v->grown[i].blocks_diff);
-		out_text_chain(out, v->grown[i].chain);
+			g->bytes_diff, g->blocks_diff);
+		if (g->chain)
+			out_text_chain(out, g->chain);
+		else
+			out_text_unchained(out, g->unchained);
 	}
 }
 

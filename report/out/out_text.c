@@ -293,6 +293,11 @@ static void print_unchained(FILE *out, const struct style *st, const struct mode
 			"read them\n");
 }
 
+void out_text_unchained(FILE *out, const struct model_unchained *none)
+{
+	print_unchained(out, &plain, none);
+}
+
 /* The runtime's own sites are left out, as in the leak list. */
 static void print_retainers(FILE *out, const struct style *st,
 			    const struct model_process *p)
