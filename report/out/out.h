@@ -20,6 +20,10 @@ struct out_text_options {
 	bool colour;
 	bool show_reachable; /* list reachable sites, not only their total */
 	bool retainers;      /* what keeps the largest reachable sites alive */
+	/* possibly lost and still reachable sites listed of each process, the
+	 * others summed up (0: all); every site the gate failed on is listed */
+	size_t top;
+	const struct gate_verdict *verdict; /* NULL: no gate option */
 };
 
 int out_text(FILE *out, const struct model_report *report,
