@@ -267,9 +267,12 @@ def check_case(args, case, tmp):
     env = environment(tmp)
     errors = []
     for _ in range(RUNS):
-        status, _, json_path = run_both(args, argv, env, tmp)
+        status, ls_err, json_path = run_both(args, argv, env, tmp)
         if status != exit_status:
             errors.append(f"the program exited {status}, expected {exit_status}")
+        if case.no_snapshot_arg and "ended without an exit snapshot" not in ls_err:
+            errors.append("leakscope did not say the report is of a snapshot taken while "
+                          f"the program ran:\n{ls_err[-1500:]}")
         report = load_report(json_path, report_sources, argv)
         check_leaks(case, report, leaks, generated, errors)
         check_fds(report, fds, errors)
