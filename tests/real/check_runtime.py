@@ -46,6 +46,8 @@ class Case:
     whole_process_clean: bool = True
     # Go: no exit snapshot; a run with this argument takes no in-run one either
     no_snapshot_arg: str = None
+    # Go: with this argument it ends through C's exit() instead
+    c_exit_arg: str = None
 
 
 def compile_in(tmp, *command, env=None):
@@ -118,7 +120,7 @@ CASES = {
     "cobol": Case(["cobc"], ["cobol_leak.cob"], build_cobol),
     "gccgo": Case(["gccgo", "gcc"], ["gccgo_leak.go", "gccgo_leak_c.c"], build_gccgo),
     "go_cgo": Case(["go", "gcc"], ["go_cgo.go"], build_go, leak_class="unfreed",
-                   no_snapshot_arg="bare"),
+                   no_snapshot_arg="bare", c_exit_arg="cexit"),
     "jni": Case(["javac", "java", "gcc"], ["JniLeak.java", "jni_leak.c"], build_jni,
                 whole_process_clean=False),
 }
@@ -282,7 +284,20 @@ def check_case(args, case, tmp):
         _, ls_err, _ = run_both(args, argv + [case.no_snapshot_arg], env, tmp)
         if "left no snapshot: a Go program" not in ls_err:
             errors.append(f"without a snapshot, leakscope did not say why:\n{ls_err[-1500:]}")
+    if case.c_exit_arg:
+        check_c_exit(args, argv + [case.c_exit_arg], env, tmp, errors)
     return errors
+
+
+def check_c_exit(args, argv, env, tmp, errors):
+    """Go through C's exit(): an exit snapshot, every thread held."""
+    for _ in range(RUNS):
+        _, _, json_path = run_both(args, argv, env, tmp)
+        started = lkstest.load_json(json_path)["processes"][0]
+        missed = (started.get("summary") or {}).get("missed_threads")
+        if started.get("reason") != "exit" or missed != 0:
+            errors.append(f"exit through C: snapshot {started.get('reason')}, "
+                          f"missed_threads {missed}; expected exit, 0")
 
 
 def annotated_exit(sources):

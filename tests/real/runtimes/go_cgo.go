@@ -5,7 +5,7 @@
 // call, never exit(): no exit snapshot can be written, and the program
 // takes one through leakscope_snapshot() before it exits (unfreed, not
 // classified). With the argument "clean" the C block is freed first, with
-// "bare" no snapshot is taken.
+// "bare" no snapshot is taken, with "cexit" it ends through C's exit().
 // expect-exit: 3
 package main
 
@@ -48,8 +48,29 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 )
+
+// C's exit() while goroutines spin in Go and in C: the exit snapshot is
+// written, every thread held for the scan (on its signal stack).
+func exitThroughC() {
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for {
+				C.churn(100)
+				x := 0
+				for i := 0; i < 100000; i++ {
+					x += i ^ g
+				}
+				runtime.Gosched()
+			}
+		}(g)
+	}
+	time.Sleep(50 * time.Millisecond)
+	fmt.Println("exit through C")
+	C.exit(3)
+}
 
 func main() {
 	block := C.leak_block(48)
@@ -76,6 +97,9 @@ func main() {
 	}
 	wg.Wait()
 	fmt.Println(sums[0], len(sums))
+	if len(os.Args) > 1 && os.Args[1] == "cexit" {
+		exitThroughC()
+	}
 	bare := len(os.Args) > 1 && os.Args[1] == "bare"
 	if !bare && C.take_snapshot() != 0 {
 		fmt.Fprintln(os.Stderr, "snapshot failed")
