@@ -79,14 +79,14 @@ static const char *diagnose_elf(int fd)
 {
 	const char *verdict = did_not_report;
 	Elf *elf;
+	bool readable; /* not ELF we can read: no verdict from us */
 
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF)
-		verdict = did_not_report; /* not ELF we can read: no verdict from us */
-	else if (!has_interpreter(elf))
+	readable = elf && elf_kind(elf) == ELF_K_ELF;
+	if (readable && !has_interpreter(elf))
 		verdict = "statically linked: the shim cannot be preloaded";
-	else if (is_go_program(elf))
+	else if (readable && is_go_program(elf))
 		/* the shim was loaded (cgo links the loader in), but Go's runtime
 		 * ends the process with a bare exit_group system call: no exit
 		 * handler of any library runs */
