@@ -32,6 +32,9 @@ struct session_outcome {
 	 * killed it (no report is written then), or what diagnose.c found */
 	char missing[160];
 	bool killed;         /* it left none because a signal killed it */
+	/* why it left only snapshots taken while it ran (the report shows the
+	 * last), or "" */
+	char no_exit[160];
 	char *kept_dir;      /* the temporary directory kept, or NULL (malloc'd) */
 	/* descendants still running when the command ended: not reported; the
 	 * temporary directory is kept for their snapshots */
