@@ -21,6 +21,8 @@ Annotations (in a comment on the line that creates the handle):
   expect-closed-unseen: N   N recorded fds were closed by calls the shim did
                       not see (syscall(SYS_close)...) (default 0)
   expect-replaced-unseen: N  N of those now hold another file (default 0)
+  expect-unmapped-unseen: N  N recorded mappings were unmapped by calls the
+                      shim did not see (syscall(SYS_munmap)) (default 0)
 Memory leaks touching the fixture fail the test, except those allocated
 inside libc for a stream the fixture left open.
 
@@ -65,7 +67,8 @@ def parse_annotation(path, lineno, text):
 # summary counters a fixture may expect other than 0: annotation -> key
 EXPECTED_COUNTS = {"expect-held-mappings": "held_mappings",
                    "expect-closed-unseen": "closed_unseen",
-                   "expect-replaced-unseen": "replaced_unseen"}
+                   "expect-replaced-unseen": "replaced_unseen",
+                   "expect-unmapped-unseen": "unmapped_unseen"}
 
 
 def read_expectations(path):
