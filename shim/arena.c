@@ -75,6 +75,19 @@ void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
 	}
 }
 
+bool lks_arena_holds(uint64_t addr)
+{
+	uint32_t used = __atomic_load_n(&regions_used, __ATOMIC_RELAXED);
+
+	for (uint32_t i = 0; i < used; i++) {
+		uint64_t start = __atomic_load_n(&regions[i].start, __ATOMIC_RELAXED);
+
+		if (start && addr - start < __atomic_load_n(&regions[i].bytes, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
 uint64_t lks_arena_unlisted(void)
 {
 	return __atomic_load_n(&regions_unlisted, __ATOMIC_RELAXED);

@@ -87,6 +87,7 @@ void lks_on_own_stack(void (*fn)(void *), void *arg);
 void lks_arena_foreach(void (*visit)(uint64_t start, uint64_t bytes, void *ctx),
                        void *ctx);
 uint64_t lks_arena_unlisted(void);
+bool lks_arena_holds(uint64_t addr);  /* in one of those regions */
 uint64_t lks_arena_resident(void); /* bytes of those regions in RAM now */
 
 /* ---- touched.c: the pages of a range ever touched ------------------------ */

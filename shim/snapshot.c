@@ -292,11 +292,14 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 		                    &parts.buf[LKS_PART_RETAINERS]);
 		lks_reach_referenced_mappings(reach, &referenced);
 	}
+	/* with the other threads still held, as when the scan noted which
+	 * mappings are pointed at: one a thread maps once let go would be
+	 * listed open, never having been looked for */
+	failed |= referenced.failed;
+	failed |= lks_handles_collect(&handles, &parts.strings, sum.trace_limit, &referenced);
 	/* lets the other threads go: nothing below reads the program's memory,
 	 * and dl_iterate_phdr may wait for a lock one of them holds */
 	lks_reach_end(reach);
-	failed |= referenced.failed;
-	failed |= lks_handles_collect(&handles, &parts.strings, sum.trace_limit, &referenced);
 	lks_buf_free(&referenced);
 	parts.buf[LKS_PART_HANDLES] = handles.records;  /* freed with the other parts */
 	handles.records = (struct lks_buf){ 0 };
@@ -315,6 +318,7 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 		counters->handles_open = handles.open;
 		counters->closed_unseen = handles.closed_unseen;
 		counters->replaced_unseen = handles.replaced_unseen;
+		counters->unmapped_unseen = handles.unmapped_unseen;
 		counters->missed_handles = lks_handles_missed();
 		counters->missed_children = lks_execnote_untraced();
 		result->handles = handles.open;

@@ -81,10 +81,16 @@ static void add_mapping(const struct lks_map_entry *entry, void *ctx)
 	                             .size = entry->size };
 	char description[LKS_DESCRIPTION_MAX];
 
-	if ((entry->flags & LKS_FD_INHERITED) ||
-	    !lks_describe_mapping(&c->maps, entry->addr, entry->size, description,
-	                          sizeof(description)))
-		return;  /* unmapped by a path we do not see (part of a range) */
+	if (entry->flags & LKS_FD_INHERITED)
+		return;  /* the parent's: it reports it */
+	/* unmapped by a path the shim does not see: no mapping holds its start
+	 * any more, or the kernel has since given the range to the shim */
+	if (!lks_describe_mapping(&c->maps, entry->addr, entry->size, description,
+	                          sizeof(description)) ||
+	    lks_arena_holds(entry->addr)) {
+		c->sum->unmapped_unseen++;
+		return;
+	}
 	if (is_referenced(c, entry->addr))
 		record.flags = LKS_HDF_REFERENCED;  /* held, not leaked */
 	add_record(c, &record, description);

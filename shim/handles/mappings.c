@@ -23,7 +23,8 @@ static void record_mapping(void *addr, size_t len, uint32_t trace)
 {
 	struct lks_map_entry replaced;
 
-	/* MAP_FIXED may have replaced a mapping recorded at the same start */
+	/* one unmapped unseen (or the old place of a MREMAP_FIXED move) may
+	 * have left a record at the same start */
 	lks_mapping_forget((uint64_t)(uintptr_t)addr, &replaced);
 	lks_mapping_record((uint64_t)(uintptr_t)addr, page_round(len), trace);
 }
@@ -34,6 +35,24 @@ static void record_new(void *addr, size_t len)
 	int saved_errno = errno;
 
 	record_mapping(addr, len, lks_capture_trace());
+	errno = saved_errno;
+}
+
+/* MAP_FIXED replaces whatever its range held. Inside one mapping already
+ * recorded (a reservation: V8 remaps its builtins into its code range, a
+ * JVM commits its heap) only the pages change: that mapping keeps the
+ * range and its site, and its unmap, whole, leaves nothing recorded
+ * behind. Otherwise what the range held is cut and the new one recorded.
+ * With lks_busy set; keeps errno as the real call left it. */
+static void record_placed(void *addr, size_t len)
+{
+	uint64_t start = (uint64_t)(uintptr_t)addr, end = start + page_round(len);
+	int saved_errno = errno;
+
+	if (!lks_mapping_contains(start, end)) {
+		lks_mapping_cut(start, end);
+		lks_mapping_record(start, end - start, lks_capture_trace());
+	}
 	errno = saved_errno;
 }
 
@@ -50,7 +69,9 @@ static void record_new(void *addr, size_t len)
 		if (lks_unlikely(!lks_enter_started()))                   \
 			return MAP_NOW(name, addr, len, prot, flags, fd, off); \
 		result = MAP_NOW(name, addr, len, prot, flags, fd, off);  \
-		if (result != MAP_FAILED)                                 \
+		if (result != MAP_FAILED && (flags & MAP_FIXED))          \
+			record_placed(result, len);                       \
+		else if (result != MAP_FAILED)                            \
 			record_new(result, len);                          \
 		lks_leave();                                              \
 		return result;                                            \
@@ -71,13 +92,15 @@ LKS_EXPORT int munmap(void *addr, size_t len)
 	return LKS_FORWARD_SYS(lks_sys_munmap(addr, len), munmap, addr, len);
 }
 
-/* A recorded mapping keeps its site when it moves or grows; others stay
- * unrecorded. */
+/* A recorded mapping keeps its site when it moves or grows (and stays
+ * recorded where it was with MREMAP_DONTUNMAP); others stay unrecorded.
+ * MREMAP_FIXED replaces whatever the target range held. */
 LKS_EXPORT void *mremap(void *old_addr, size_t old_len, size_t new_len, int flags, ...)
 {
 	struct lks_map_entry old;
 	void *new_addr = NULL, *result;
 	bool had;
+	int saved_errno;
 	va_list args;
 
 	va_start(args, flags);
@@ -87,9 +110,14 @@ LKS_EXPORT void *mremap(void *old_addr, size_t old_len, size_t new_len, int flag
 	had = lks_mapping_forget((uint64_t)(uintptr_t)old_addr, &old);
 	result = LKS_FORWARD_SYS(lks_sys_mremap(old_addr, old_len, new_len, flags, new_addr),
 	                         mremap, old_addr, old_len, new_len, flags, new_addr);
+	saved_errno = errno;
+	if (result != MAP_FAILED && (flags & MREMAP_FIXED))
+		lks_mapping_cut((uint64_t)(uintptr_t)result,
+		                (uint64_t)(uintptr_t)result + page_round(new_len));
+	if (had && (result == MAP_FAILED || (flags & MREMAP_DONTUNMAP)))
+		lks_mapping_record(old.addr, old.size, old.trace);
 	if (had && result != MAP_FAILED)
 		record_mapping(result, new_len, old.trace);
-	else if (had)
-		lks_mapping_record(old.addr, old.size, old.trace);
+	errno = saved_errno;
 	return result;
 }

@@ -232,6 +232,56 @@ void lks_mapping_cut(uint64_t start, uint64_t end)
 	walk_used_slots(cut_slot, &cut);
 }
 
+/* ---- what a mapping placed in the address space replaces ---------------- */
+
+struct containing {
+	uint64_t start, end;
+	bool found;
+};
+
+static void contain_slot(struct map_slot *slot, void *ctx)
+{
+	struct containing *want = ctx;
+	/* acquire: the key and size below were written before meta */
+	uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
+	uint64_t addr = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
+	uint64_t size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+
+	if (meta && is_start(addr) && addr <= want->start && addr + size >= want->end)
+		want->found = true;
+}
+
+/* The size recorded for a mapping starting at addr, 0 if none is. */
+static uint64_t size_at(uint64_t addr)
+{
+	uint32_t home = map_home(addr);
+	struct map_slot *maps = slots(false);
+
+	for (uint32_t i = 0; maps && i < MAP_WINDOW; i++) {
+		struct map_slot *slot = &maps[(home + i) % MAP_SLOTS];
+		/* acquire: the key and size below were written before meta */
+		uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_ACQUIRE);
+
+		if (meta && __atomic_load_n(&slot->key, __ATOMIC_RELAXED) == addr)
+			return __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* One probe when the range starts where the mapping does (a mapping
+ * placed again over itself), else a walk. */
+bool lks_mapping_contains(uint64_t start, uint64_t end)
+{
+	struct containing want = { start, end, false };
+
+	if (!slots(false) || start >= end || !is_start(start))
+		return false;
+	if (start + size_at(start) >= end)
+		return true;
+	walk_used_slots(contain_slot, &want);
+	return want.found;
+}
+
 struct mapping_visit {
 	void (*visit)(const struct lks_map_entry *, void *);
 	void *ctx;

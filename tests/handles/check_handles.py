@@ -16,14 +16,20 @@ Annotations (in a comment on the line that creates the handle):
   expect-no-handles   the program leaves no handle and leaks none to a child
   expect-held-mappings: N   N of its mappings are still pointed at when it
                       exits: held like reachable memory, not listed (default 0)
+  expect-held-mappings-at-most: N   0 to N of them are (threads that map
+                      and unmap still run at exit)
   expect-closed-unseen: N   N recorded fds were closed by calls the shim did
                       not see (syscall(SYS_close)...) (default 0)
   expect-replaced-unseen: N  N of those now hold another file (default 0)
+  expect-unmapped-unseen: N  N recorded mappings were unmapped by calls the
+                      shim did not see (syscall(SYS_munmap)) (default 0)
 Memory leaks touching the fixture fail the test, except those allocated
 inside libc for a stream the fixture left open.
 
 Usage: check_handles.py --leakscope EXE --shim SO --source FILE
-                        [--nofile N] -- PROGRAM [ARGS...]
+                        [--nofile N] [--runs N] -- PROGRAM [ARGS...]
+--runs N runs it N times, each checked (a fixture whose threads race its
+exit).
 """
 
 import json
@@ -61,17 +67,24 @@ def parse_annotation(path, lineno, text):
 # summary counters a fixture may expect other than 0: annotation -> key
 EXPECTED_COUNTS = {"expect-held-mappings": "held_mappings",
                    "expect-closed-unseen": "closed_unseen",
-                   "expect-replaced-unseen": "replaced_unseen"}
+                   "expect-replaced-unseen": "replaced_unseen",
+                   "expect-unmapped-unseen": "unmapped_unseen"}
 
 
 def read_expectations(path):
-    """The expect-handle entries, and the summary counters expected."""
+    """The expect-handle entries, and the summary counters expected: key ->
+    (least, most)."""
     expects = [parse_annotation(path, lineno, text)
                for lineno, text in lkstest.annotations(path, "expect-handle")]
     if lkstest.has_flag(path, "expect-no-handles") == bool(expects):
         raise CheckError("a fixture has expect-handle lines or expect-no-handles")
-    counts = {key: lkstest.annotation_number(path, name) or 0
-              for name, key in EXPECTED_COUNTS.items()}
+    counts = {}
+    for name, key in EXPECTED_COUNTS.items():
+        number = lkstest.annotation_number(path, name) or 0
+        counts[key] = (number, number)
+    most = lkstest.annotation_number(path, "expect-held-mappings-at-most")
+    if most is not None:
+        counts["held_mappings"] = (0, most)
     return expects, counts
 
 
@@ -166,6 +179,7 @@ def main(argv):
     parser.add_argument("--source", required=True)
     parser.add_argument("--nofile", type=int, default=0, help="RLIMIT_NOFILE for the run")
     parser.add_argument("--timeout", type=float, default=240)
+    parser.add_argument("--runs", type=int, default=1, help="run and check it N times")
     parser.add_argument("program", nargs="+")
     args = parser.parse_args(argv)
     # The program runs in a scratch directory.
@@ -174,25 +188,38 @@ def main(argv):
     errors, expects = [], []
     try:
         expects, counts = read_expectations(args.source)
-        json_path = os.path.join(workdir, "report.json")
-        status = run(args, workdir, json_path)
-        if status != 0:
-            errors.append(f"leakscope run exited {status}, expected 0")
-        processes = lkstest.load_json(json_path).get("processes") or []
-        if not processes:
-            raise CheckError("report has no process")
-        proc = processes[0]
-        check_processes(processes, expects, args.source, errors)
-        check_memory(proc, args.source, errors)
-        summary = proc.get("summary") or {}
-        if summary.get("missed_handles", 0):
-            errors.append(f"missed_handles = {summary['missed_handles']}")
-        for key, expected in counts.items():
-            if summary.get(key) != expected:
-                errors.append(f"{key} = {summary.get(key)}, expected {expected}")
+        for run_number in range(1, args.runs + 1):
+            run_errors = check_run(args, os.path.join(workdir, str(run_number)),
+                                   expects, counts)
+            errors += [f"run {run_number}: {error}" if args.runs > 1 else error
+                       for error in run_errors]
     except (CheckError, subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
         errors.append(str(err))
     return lkstest.finish(errors, f"ok: {len(expects)} expected handle sites", kept=workdir)
+
+
+def check_run(args, workdir, expects, counts):
+    """The errors of one run of the program, in workdir."""
+    errors = []
+    os.makedirs(workdir)
+    json_path = os.path.join(workdir, "report.json")
+    status = run(args, workdir, json_path)
+    if status != 0:
+        errors.append(f"leakscope run exited {status}, expected 0")
+    processes = lkstest.load_json(json_path).get("processes") or []
+    if not processes:
+        raise CheckError("report has no process")
+    proc = processes[0]
+    check_processes(processes, expects, args.source, errors)
+    check_memory(proc, args.source, errors)
+    summary = proc.get("summary") or {}
+    if summary.get("missed_handles", 0):
+        errors.append(f"missed_handles = {summary['missed_handles']}")
+    for key, (least, most) in counts.items():
+        if not least <= summary.get(key, -1) <= most:
+            wanted = least if least == most else f"{least} to {most}"
+            errors.append(f"{key} = {summary.get(key)}, expected {wanted}")
+    return errors
 
 
 if __name__ == "__main__":

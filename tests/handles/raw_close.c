@@ -3,16 +3,19 @@
  * syscall(SYS_close): by raw close, raw close_range, and a raw close whose
  * number a raw open then takes for another file. None is open at exit; the
  * shim counts each as closed unseen, one of them replaced. The one fd left
- * open, and one reopened through open() after a raw close, are reported. */
+ * open, and one reopened through open() after a raw close, are reported.
+ * A mapping unmapped by syscall(SYS_munmap) is counted unmapped unseen. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 /* expect-closed-unseen: 5 */
 /* expect-replaced-unseen: 1 */
+/* expect-unmapped-unseen: 1 */
 
 static int raw_close(int fd)
 {
@@ -25,9 +28,12 @@ int main(void)
 {
 	int file = open("/dev/null", O_RDONLY), pair[2], first, other, reused;
 	FILE *stream = fopen("/dev/zero", "r");
+	void *mapping = mmap(NULL, 1 << 16, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (file < 0 || !stream || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+	if (file < 0 || !stream || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0 ||
+	    mapping == MAP_FAILED)
 		return 1;
+	syscall(SYS_munmap, mapping, 1 << 16);
 
 	/* the number now holds another file, opened unseen */
 	first = open("/dev/null", O_RDONLY);

@@ -59,7 +59,7 @@ def programs(workdir):
                         {"mmap"})
     if shutil.which("node"):
         found["node"] = (["node", "-e", NODE_READER, workdir + "/tree/1/f1"],
-                         {"mmap", "pipe", "eventfd", "epoll", "fd"})
+                         {"pipe", "eventfd", "epoll", "fd"})
     if shutil.which("cmake") and shutil.which("cc"):
         found["cmake"] = (["cmake", "-S", workdir + "/cmake", "-B", workdir + "/cmake/build"],
                           {"mmap"})
