@@ -13,9 +13,11 @@
 
 /* An end snapshot that could not be written may leave, in its place, an
  * empty file named LKS_UNWRITTEN_PREFIX PID "." WHY in the output
- * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N). */
+ * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N); "failed-E-STEP",
+ * STEP (a system call, or "collecting") failed with errno E (0: unknown). */
 #define LKS_UNWRITTEN_PREFIX ".unwritten."
 #define LKS_UNWRITTEN_NOFILE "nofile-"
+#define LKS_UNWRITTEN_FAILED "failed-"
 /* A child that a signal killed, as the process that reaped it saw it (the
  * shim in its parent, or `leakscope run`): an empty file named
  * LKS_KILLED_PREFIX PID "." SIGNAL ["." COMM] in the output directory, so

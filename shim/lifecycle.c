@@ -6,10 +6,12 @@
  * start-up is lazy and never waits. At the end: the exit snapshot and the
  * one-paragraph summary, written once whichever way the process ends. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -183,7 +185,31 @@ static void say_every_fd_in_use(struct lks_line *line, int limit)
 	lks_line_str(&why, LKS_UNWRITTEN_NOFILE);
 	lks_line_u64(&why, (uint64_t)limit);
 	why.text[why.len] = '\0';
-	lks_snapfile_mark_unwritten(why.text);
+	lks_snapfile_mark_unwritten(owner_pid, why.text);
+}
+
+/* ": renameat2 failed: Operation not permitted", said and left for
+ * `leakscope run` as .unwritten.PID.failed-ERRNO-STEP: a sandbox, a
+ * chroot or a directory removed or made read-only refused it. Where the
+ * mark cannot be made either, the line on stderr is all there is. */
+static void say_write_error(struct lks_line *line, const struct lks_write_error *failed)
+{
+	struct lks_line why = { .len = 0 };
+	const char *description = failed->error ? strerrordesc_np(failed->error) : NULL;
+
+	lks_line_str(line, ": ");
+	lks_line_str(line, failed->step);
+	lks_line_str(line, " failed");
+	if (description) {
+		lks_line_str(line, ": ");
+		lks_line_str(line, description);
+	}
+	lks_line_str(&why, LKS_UNWRITTEN_FAILED);
+	lks_line_u64(&why, (uint64_t)failed->error);
+	lks_line_str(&why, "-");
+	lks_line_str(&why, failed->step);
+	why.text[why.len] = '\0';
+	lks_snapfile_mark_unwritten(owner_pid, why.text);
 }
 
 /* Runs on the shim's own stack: the scan and the writer need far more than
@@ -203,15 +229,38 @@ static void write_end_snapshot(void *arg)
 		lks_line_str(&line, lks_output_dir());
 		if (result.fd_limit)
 			say_every_fd_in_use(&line, result.fd_limit);
+		else
+			say_write_error(&line, &result.failed);
 		lks_say(&line);
 	}
+}
+
+/* getpid refused (a seccomp filter) leaves a vfork child and its parent
+ * alike: neither writes, and each says why under the pid it started with
+ * (a vfork child's mark, its parent's pid, is ignored if the parent writes
+ * after all: a pid with a snapshot has no "no snapshot"). */
+static void say_if_pid_refused(void)
+{
+	struct lks_line line = { .len = 0 };
+	struct lks_write_error refused;
+
+	if ((pid_t)syscall(SYS_getpid) >= 0)
+		return;
+	refused = (struct lks_write_error){ "getpid", errno };
+	lks_line_str(&line, "no exit snapshot: a vfork child cannot be told from its parent");
+	say_write_error(&line, &refused);
+	lks_say(&line);
 }
 
 /* Once per process, by the process whose memory this is, while recording. */
 static bool claim_end(void)
 {
-	if (shares_parents_memory() || __atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return false;
+	if (shares_parents_memory()) {
+		say_if_pid_refused();
+		return false;
+	}
 	return __atomic_exchange_n(&end_state, END_WRITING, __ATOMIC_ACQ_REL) == END_NONE;
 }
 

@@ -260,6 +260,14 @@ void lks_reach_end(struct lks_reach *reach);
 
 /* ---- snapshot.c ----------------------------------------------------------- */
 
+/* A snapshot not written: the step that failed ("openat", "write",
+ * "renameat2"...: what the program's sandbox or directory refused; one
+ * word, it goes into a file name) and its errno, 0 when none was known
+ * ("collecting": memory or /proc refused before the file). */
+struct lks_write_error {
+	const char *step;
+	int error;
+};
 struct lks_snapshot_result {
 	char path[4096];
 	uint64_t blocks, bytes, sites, handles;
@@ -267,6 +275,7 @@ struct lks_snapshot_result {
 	uint64_t busy_allocs;      /* of missed_allocs */
 	uint64_t reachable_bytes;
 	int fd_limit;  /* not written: every fd in use, RLIMIT_NOFILE this; else 0 */
+	struct lks_write_error failed;  /* not written: why, when fd_limit is 0 */
 };
 /* exit_status: what exit or _exit was given; for LKS_REASON_FATAL_SIGNAL,
  * the signal; -1 during the run. The reasons that end the process scan. */

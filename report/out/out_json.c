@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "frame.h"
 #include "jsonw.h"
@@ -447,6 +448,15 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_close(j, '}');
 }
 
+/* "failed_step": "renameat2", "errno": 1 ("EPERM"), or nulls */
+static void put_write_failure(struct json *j, const struct model_no_data *d)
+{
+	const char *errno_name = d->write_errno ? strerrorname_np(d->write_errno) : NULL;
+
+	jw_str(j, "failed_step", d->write_step[0] ? d->write_step : NULL);
+	jw_str(j, "errno", errno_name);
+}
+
 /* Processes known to have ended without a snapshot. */
 static void put_no_data(struct json *j, const struct model_report *report)
 {
@@ -457,7 +467,8 @@ static void put_no_data(struct json *j, const struct model_report *report)
 		jw_open(j, NULL, '{');
 		jw_int(j, "pid", d->pid);
 		jw_str(j, "name", d->name[0] ? d->name : NULL);
-		jw_str(j, "why", d->signal ? "killed" : "every fd in use");
+		jw_str(j, "why", d->signal ? "killed" : d->fd_limit ? "every fd in use" :
+				 "write failed");
 		if (d->signal)
 			jw_int(j, "signal", d->signal);
 		else
@@ -466,6 +477,7 @@ static void put_no_data(struct json *j, const struct model_report *report)
 			jw_int(j, "rlimit_nofile", d->fd_limit);
 		else
 			jw_str(j, "rlimit_nofile", NULL);
+		put_write_failure(j, d);
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');

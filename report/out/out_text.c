@@ -473,8 +473,10 @@ static void print_no_data(FILE *out, const struct style *st, const struct model_
 			name[0] ? " (" : "", name, name[0] ? ")" : "",
 			d->signal == SIGKILL ? " (no handler can see SIGKILL)" : "");
 	} else {
-		fprintf(out, "no snapshot: every fd in use (RLIMIT_NOFILE %" PRId32 ")\n",
-			d->fd_limit);
+		char why[256];
+
+		model_no_data_why(d, why, sizeof(why));
+		fprintf(out, "no snapshot: %s\n", why);
 	}
 	fprintf(out, "%s", st->reset);
 }

@@ -144,7 +144,7 @@ static int find_shim(const struct session_options *opts, char *path, size_t size
 	return check_shared_object(path, err);
 }
 
-/* The shim may have said why (marks.h): every fd in use. */
+/* The shim may have said why (marks.h): every fd in use, a step refused. */
 static const struct model_no_data *no_data_of(const struct model_report *report, pid_t pid)
 {
 	for (size_t i = 0; i < report->no_data_count; i++)
@@ -156,9 +156,8 @@ static const struct model_no_data *no_data_of(const struct model_report *report,
 static void explain_missing(const char *command, int wait_status,
 			    const struct model_no_data *known, struct session_outcome *outcome)
 {
-	if (known && known->fd_limit)
-		snprintf(outcome->missing, sizeof(outcome->missing),
-			 "every fd in use (RLIMIT_NOFILE %d)", (int)known->fd_limit);
+	if (known && (known->fd_limit || known->write_step[0]))
+		model_no_data_why(known, outcome->missing, sizeof(outcome->missing));
 	else if ((outcome->killed = WIFSIGNALED(wait_status)))
 		snprintf(outcome->missing, sizeof(outcome->missing),
 			 "killed by signal %d (%s) before it could write one",
