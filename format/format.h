@@ -212,7 +212,10 @@ _Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
 	X(closed_unseen)     /* recorded fds closed by a call the shim did not \
 	                      * see (syscall(SYS_close)): not open handles */  \
 	X(replaced_unseen)   /* of those, fds now holding another file */       \
-	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */
+	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */ \
+	X(opened_unseen)     /* fds above 2 open, neither open at start (or    \
+	                      * fork) nor recorded: opened by calls the shim   \
+	                      * did not see (syscall(), libc's own) */
 
 #define LKS_COUNTER_SLOTS 32 /* the record's 64-bit words, reserved ones included */
 enum {

@@ -22,6 +22,7 @@
 #include "fdproxy.h"
 #include "handles/execnote.h"
 #include "handles/maptable.h"
+#include "handles/unseen.h"
 #include "python/python.h"
 #include "snapfile.h"
 
@@ -88,6 +89,7 @@ void lks_start(void)
 	}
 	lks_unwind_init();
 	lks_modules_init();
+	lks_unseen_note_start();
 	/* release: tables set up above are visible to whoever sees ACTIVE */
 	__atomic_store_n(&lks_state, LKS_ACTIVE, __ATOMIC_RELEASE);
 	lks_quiet_end(quiet);
@@ -118,6 +120,7 @@ static void after_fork_in_child(void)
 	exit_claim();
 	lks_fdproxy_after_fork();
 	lks_fd_mark_inherited();
+	lks_unseen_note_start();
 	lks_mapping_mark_inherited();
 	lks_execnote_after_fork();
 	lks_control_after_fork();

@@ -315,6 +315,7 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 		counters->handles_open = handles.open;
 		counters->closed_unseen = handles.closed_unseen;
 		counters->replaced_unseen = handles.replaced_unseen;
+		counters->opened_unseen = handles.opened_unseen;
 		counters->missed_handles = lks_handles_missed();
 		counters->missed_children = lks_execnote_untraced();
 		result->handles = handles.open;

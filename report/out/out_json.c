@@ -56,6 +56,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "missed_threads", c->missed_threads);
 	jw_uint(j, "closed_unseen", c->closed_unseen);
 	jw_uint(j, "replaced_unseen", c->replaced_unseen);
+	jw_uint(j, "opened_unseen", c->opened_unseen);
 	jw_uint(j, "unreadable_root_bytes", c->unreadable_root_bytes);
 	jw_uint(j, "missed_children", c->missed_children);
 	jw_uint(j, "unwind_truncated", c->unwind_truncated);

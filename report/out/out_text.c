@@ -427,7 +427,8 @@ static bool is_clean(const struct model_process *p)
 	       p->child_handle_count == 0 && p->inherited_handle_count == 0 &&
 	       p->warning_count == 0 &&
 	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
-	       !c->missed_threads && !c->missed_children && !(p->flags & LKS_HF_OWN_MALLOC);
+	       !c->missed_threads && !c->missed_children && !c->opened_unseen &&
+	       !(p->flags & LKS_HF_OWN_MALLOC);
 }
 
 /* A build or a test script starts hundreds of clean helper processes:

@@ -120,6 +120,10 @@ static void print_handle_totals(FILE *out, const struct model_process *p)
 			fprintf(out, ", %" PRIu64 " now holding another file", c->replaced_unseen);
 		fputc('\n', out);
 	}
+	if (c->opened_unseen)
+		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not listed)\n",
+			"opened unseen", c->opened_unseen,
+			plural(c->opened_unseen, "fd open, opened", "fds open, opened"));
 }
 
 void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)

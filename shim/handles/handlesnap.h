@@ -15,11 +15,13 @@ struct lks_handle_sum {
 	uint64_t open;           /* records that are open handles (not notes) */
 	uint64_t closed_unseen;  /* recorded fds closed by calls the shim missed */
 	uint64_t replaced_unseen;/* of those, holding another file now */
+	uint64_t opened_unseen;  /* open fds no interposer saw created */
 };
 
 /* Open handles of this process (the fds a fork child inherited flagged
  * LKS_HDF_INHERITED and not counted open; its inherited mappings left out;
- * the fds closed by calls the shim did not see counted, not listed), then
+ * the fds closed by calls the shim did not see counted, not listed, as are
+ * the open ones it did not see opened), then
  * one record per exec note, flagged LKS_HDF_TO_CHILD. Mappings whose start is in
  * `referenced` (ascending, may be empty) are flagged LKS_HDF_REFERENCED and
  * not counted open. 0 or -1. */

@@ -19,6 +19,9 @@ Annotations (in a comment on the line that creates the handle):
   expect-closed-unseen: N   N recorded fds were closed by calls the shim did
                       not see (syscall(SYS_close)...) (default 0)
   expect-replaced-unseen: N  N of those now hold another file (default 0)
+  expect-opened-unseen: N   N fds open at exit were opened by calls the shim
+                      did not see (syscall(SYS_openat)...) (default 0; in the
+                      other processes of the tree, 0 always)
 Memory leaks touching the fixture fail the test, except those allocated
 inside libc for a stream the fixture left open.
 
@@ -61,7 +64,8 @@ def parse_annotation(path, lineno, text):
 # summary counters a fixture may expect other than 0: annotation -> key
 EXPECTED_COUNTS = {"expect-held-mappings": "held_mappings",
                    "expect-closed-unseen": "closed_unseen",
-                   "expect-replaced-unseen": "replaced_unseen"}
+                   "expect-replaced-unseen": "replaced_unseen",
+                   "expect-opened-unseen": "opened_unseen"}
 
 
 def read_expectations(path):
@@ -190,6 +194,11 @@ def main(argv):
         for key, expected in counts.items():
             if summary.get(key) != expected:
                 errors.append(f"{key} = {summary.get(key)}, expected {expected}")
+        # what a fork child inherited, or an exec'd one, was open at its start
+        for other in processes[1:]:
+            if (other.get("summary") or {}).get("opened_unseen") != 0:
+                errors.append(f"pid {other.get('pid')}: opened_unseen = "
+                              f"{(other.get('summary') or {}).get('opened_unseen')}, expected 0")
     except (CheckError, subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
         errors.append(str(err))
     return lkstest.finish(errors, f"ok: {len(expects)} expected handle sites", kept=workdir)
