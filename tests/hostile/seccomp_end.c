@@ -5,7 +5,9 @@
  * creates (the temporary file; as a read-only sandbox would), getpid
  * (telling a vfork child from its parent). The program runs on unchanged;
  * the shim cannot write its snapshot and says which call failed and why,
- * and `leakscope run` says the same instead of "crashed or killed?". */
+ * and `leakscope run` says the same instead of "crashed or killed?". With
+ * read refused, the snapshot is written without its reachability scan
+ * (/proc/self/maps unread), and the shim says so. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
 		failed = refuse(SYS_openat, 2, O_CREAT, EACCES);
 	else if (strcmp(call, "getpid") == 0)
 		failed = refuse(SYS_getpid, 0, 0, EPERM);
+	else if (strcmp(call, "read") == 0)
+		failed = refuse(SYS_read, 0, 0, EPERM);
 	else
 		return 2;
 	if (failed) {
