@@ -94,6 +94,12 @@ static int report_run(const struct session_options *opts, const struct outdir *d
 	struct namelist paths = { 0 };
 	int r = outdir_new_snapshots(dir, &paths, err);
 
+	if (r == -ENOENT) {
+		/* removed by the program (a test suite's clean-up of $TMPDIR):
+		 * nothing to report, said as a missing snapshot is */
+		outcome->dir_removed = true;
+		r = 0;
+	}
 	if (r == 0)
 		r = snapset_add_paths(&set, &paths, err);
 	if (r == 0)
@@ -162,6 +168,9 @@ static void explain_missing(const char *command, int wait_status,
 		snprintf(outcome->missing, sizeof(outcome->missing),
 			 "killed by signal %d (%s) before it could write one",
 			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
+	else if (outcome->dir_removed)
+		snprintf(outcome->missing, sizeof(outcome->missing),
+			 "the snapshot directory was removed while it ran");
 	else
 		snprintf(outcome->missing, sizeof(outcome->missing), "%s",
 			 diagnose_no_snapshot(command));

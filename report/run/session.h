@@ -32,6 +32,7 @@ struct session_outcome {
 	 * killed it (no report is written then), or what diagnose.c found */
 	char missing[160];
 	bool killed;         /* it left none because a signal killed it */
+	bool dir_removed;    /* the snapshot directory was gone when it ended */
 	char *kept_dir;      /* the temporary directory kept, or NULL (malloc'd) */
 	/* descendants still running when the command ended: not reported; the
 	 * temporary directory is kept for their snapshots */
