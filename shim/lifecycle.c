@@ -106,9 +106,8 @@ static void exit_claim(void)
 
 /* Everything a fork child must reset, in this order: it is a child (its
  * snapshots say so), its exit snapshot is its own, the handles it inherited
- * are its parent's to report, exec notes go to a new area, and it gets a
- * control thread of its own (last: that thread may snapshot at once). */
-static void after_fork_in_child(void)
+ * are its parent's to report, exec notes go to a new area. */
+static void reset_in_fork_child(void)
 {
 	struct lks_line pid = { .len = 0 };
 
@@ -123,16 +122,41 @@ static void after_fork_in_child(void)
 	lks_unseen_note_start();
 	lks_mapping_mark_inherited();
 	lks_execnote_after_fork();
+}
+
+/* An interposer may have set the child up first (another library's
+ * handler opened a file): then only the control thread is left, last
+ * since it may snapshot at once. */
+static void after_fork_in_child(void)
+{
+	if (lks_forkpage_claim())
+		reset_in_fork_child();
 	lks_control_after_fork();
+}
+
+/* A fork child no handler set up: _Fork, a raw clone or fork (a crash
+ * handler's, a sandbox's). Found by its first handle call or its end; it
+ * records and writes its snapshot as any fork child, without a control
+ * thread (no snapshot on request). */
+void lks_fork_adopt(void)
+{
+	unsigned char quiet = lks_quiet_begin();
+
+	if (lks_forkpage_claim())
+		reset_in_fork_child();
+	lks_quiet_end(quiet);
 }
 
 /* ---- the end --------------------------------------------------------------- */
 
 /* A vfork child (or a clone sharing our memory) that calls _exit runs in
  * its parent's memory with no atfork handler run: its scan and snapshot
- * would describe, and disturb, the parent's tables. It leaves quietly. */
+ * would describe, and disturb, the parent's tables. It leaves quietly. A
+ * fork child that no handler set up is set up first (forkpage.c). */
 static bool shares_parents_memory(void)
 {
+	if (lks_forked_unseen())
+		lks_fork_adopt();
 	return owner_pid != 0 && (pid_t)syscall(SYS_getpid) != owner_pid;
 }
 
@@ -470,6 +494,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	 * it runs after atexit handlers, C++ static destructors and every
 	 * library's destructors: what they free is not reported. */
 	on_exit(at_exit, NULL);
+	lks_forkpage_start();
 	pthread_atfork(NULL, NULL, after_fork_in_child);
 	lks_control_start();
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) == LKS_ACTIVE)

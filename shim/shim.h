@@ -63,6 +63,21 @@ static inline bool lks_bootstrap_owns(const void *ptr)
 size_t lks_bootstrap_size(const void *ptr);
 uint64_t lks_bootstrap_count(void);
 
+/* ---- forkpage.c: a fork child the atfork handlers missed ------------------ */
+
+/* 1, or 0 in a fork child (any, without CLONE_VM) not yet claimed */
+extern volatile uint32_t *lks_fork_page;
+void lks_forkpage_start(void);         /* at start-up */
+/* In a fork child: true once, when this process is still to be set up as
+ * one (always true where the kernel cannot wipe the page). */
+bool lks_forkpage_claim(void);
+/* A fork child that nothing set up yet: no atfork handler ran (_Fork, a
+ * raw clone), or not yet. One load: fd interposers ask on every call. */
+static inline bool lks_forked_unseen(void)
+{
+	return !*lks_fork_page;
+}
+
 /* ---- arena.c: memory for the shim itself, straight from mmap ------------ */
 
 void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
