@@ -5,7 +5,7 @@
  * creates (the temporary file; as a read-only sandbox would), getpid
  * (telling a vfork child from its parent). The program runs on unchanged;
  * the shim cannot write its snapshot and says which call failed and why,
- * and `leakscope run` says the same instead of "crashed or killed?". With
+ * and `leakscope run` says the same instead of a guess. With
  * read refused, the snapshot is written without its reachability scan
  * (/proc/self/maps unread), and the shim says so. */
 #define _GNU_SOURCE
