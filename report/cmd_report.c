@@ -32,7 +32,8 @@ static int write_text(FILE *stream, const void *what)
 	const struct report_outputs *o = what;
 
 	return out_text(stream, o->report, &(struct out_text_options){
-		use_colour(o->out, stream), o->out->show_reachable, o->out->retainers });
+		use_colour(o->out, stream), o->out->show_reachable, o->out->retainers,
+		o->out->top, o->verdict });
 }
 
 static int write_json(FILE *stream, const void *what)

@@ -61,6 +61,9 @@ static void print_snapshots_missing(const struct session_outcome *outcome,
 	if (outcome->missing[0])
 		fprintf(stderr, "leakscope: %s left no snapshot: %s\n", command,
 			outcome->missing);
+	if (outcome->no_exit[0])
+		fprintf(stderr, "leakscope: %s ended without an exit snapshot (the report is of "
+			"its last snapshot, taken while it ran): %s\n", command, outcome->no_exit);
 }
 
 /* After the report and the verdict, where the user looks last: what the

@@ -30,11 +30,6 @@ static int write_outputs(const struct cli_args *args, int (*text)(FILE *, const 
 	return emit(outputs, sizeof(outputs) / sizeof(outputs[0]), err);
 }
 
-/* Text lists the largest entries, as tracemalloc's users print
- * `top_stats[:10]`: a diff of a Python program has thousands of sites, most
- * unchanged. JSON is for programs: every entry unless --top says. */
-#define TEXT_TOP_DEFAULT 20
-
 struct views {
 	const struct stats_view *views;
 	size_t count;

@@ -11,4 +11,10 @@ struct errmsg {
 void errmsg_set(struct errmsg *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* errmsg_set, returning -EINVAL: the readers of input files reject what is
+ * wrong with one call, their own words around the reason joined to its
+ * format by a macro ("%s: line %u: " fmt). */
+int errmsg_invalid(struct errmsg *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif

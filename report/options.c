@@ -59,7 +59,7 @@ static int set_top(struct cli_args *args, const char *name, const char *arg,
 	uint64_t top;
 	int r = parse_count(name, arg, 0, SIZE_MAX, &top, err);
 
-	args->stats.stats.top = (size_t)top;
+	args->stats.stats.top = args->out.top = (size_t)top;
 	args->stats.stats.top_given = r == 0;
 	return r;
 }
@@ -208,7 +208,8 @@ const struct cli_option cli_options[OPT_COUNT] = {
 
 void cli_args_init(struct cli_args *args)
 {
-	*args = (struct cli_args){ .snapshot = { .timeout_s = SNAPSHOT_DEFAULT_TIMEOUT } };
+	*args = (struct cli_args){ .out = { .top = TEXT_TOP_DEFAULT },
+				   .snapshot = { .timeout_s = SNAPSHOT_DEFAULT_TIMEOUT } };
 	gate_config_init(&args->gate);
 }
 

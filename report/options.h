@@ -35,7 +35,14 @@ struct output_options {
 	const char *json_path; /* NULL: no JSON copy besides the main output */
 	bool show_reachable;   /* text: list reachable sites, not only the total */
 	bool retainers;        /* text: what keeps the largest reachable sites */
+	size_t top;            /* text: possibly lost and reachable sites listed */
 };
+
+/* Text lists the largest entries, as tracemalloc's users print
+ * `top_stats[:10]`: a diff of a Python program has thousands of sites, most
+ * unchanged, and its exit report hundreds possibly lost. JSON is for
+ * programs: every entry (of statistics: unless --top says). */
+#define TEXT_TOP_DEFAULT 20
 
 /* diff's options, and report's when it prints statistics or a timeline. */
 struct stats_args {

@@ -10,11 +10,15 @@ set -euo pipefail
 # tested where pyenv has them, skipped elsewhere); the 'real' suite runs
 # sqlite3, perl, git, xz; the handles suite runs make (bash's and make's
 # by-design handles) and a program linked to libuv (its event loop's); the
-# 'fuzz' suite builds with clang's libFuzzer (libclang-rt-14-dev).
+# 'fuzz' suite builds with clang's libFuzzer (libclang-rt-14-dev). The
+# 'real' suite's runtime tests build with gccgo (split stacks, Go's runtime's
+# own handles), gfortran and cobc (about 25 MB to fetch in all); Rust, Go's
+# own toolchain, GNAT and a JDK are too large to fetch for them: those tests
+# run where the compiler is installed and are skipped elsewhere.
 packages=(
 	meson ninja-build pkg-config gcc g++ libunwind-dev libdw-dev
 	python3 python3-yaml sqlite3 perl git xz-utils jq make clang libclang-rt-14-dev
-	libuv1-dev
+	libuv1-dev gccgo gfortran gnucobol3
 )
 # tools/bench/run.sh: the tools leakscope is compared with.
 if [[ ${1:-} == --bench ]]; then

@@ -3,7 +3,6 @@
  * model frames and identified exactly as the current run's are; and which
  * of this run's sites it knows. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +25,8 @@ static const char *string_member(const struct json_value *object, const char *ke
 	return value && value->type == JSON_STRING ? value->string : NULL;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int invalid(struct errmsg *err, const char *path, const char *fmt, ...)
-{
-	char why[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	errmsg_set(err, "baseline %s: %s", path, why);
-	return -EINVAL;
-}
+#define invalid(err, path, fmt, ...) \
+	errmsg_invalid((err), "baseline %s: " fmt, (path), ##__VA_ARGS__)
 
 static uint32_t line_member(const struct json_value *object, const char *key)
 {

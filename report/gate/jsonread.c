@@ -4,7 +4,6 @@
  * number of values by the text's size so that it cannot exhaust memory,
  * and every error names the line it was found on. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +38,8 @@ struct members {
 
 static int parse_value(struct parser *p, struct json_value *out);
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct parser *p, const char *fmt, ...)
-{
-	char why[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	errmsg_set(p->err, "%s: line %u: %s", p->name, p->line, why);
-	return -EINVAL;
-}
+#define fail(p, fmt, ...) \
+	errmsg_invalid((p)->err, "%s: line %u: " fmt, (p)->name, (p)->line, ##__VA_ARGS__)
 
 static void skip_space(struct parser *p)
 {

@@ -90,8 +90,11 @@ static bool is_system(const struct model_frame *f)
 
 	if (pyframes_is_system(f))
 		return true;
+	/* rustc names its standard library's sources /rustc/COMMIT/library/:
+	 * Vec's and String's code, inlined into every Rust program */
 	if (f->file && (starts_with(f->file, "/usr/include/") ||
-			starts_with(f->file, "../sysdeps/")))
+			starts_with(f->file, "../sysdeps/") ||
+			starts_with(f->file, "/rustc/")))
 		return true;
 	for (size_t i = 0; f->module && i < sizeof(dirs) / sizeof(*dirs); i++)
 		if (starts_with(f->module, dirs[i]))

@@ -3,7 +3,6 @@
  * (snaprules.h, docs/FORMAT.md "What the reader checks"). */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,18 +15,6 @@
 #define HANDLE_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED | LKS_HDF_INHERITED)
 /* handles the handles_open counter leaves out */
 #define NOT_OPEN_FLAGS (LKS_HDF_TO_CHILD | LKS_HDF_REFERENCED | LKS_HDF_INHERITED)
-
-int snap_reject(struct errmsg *err, const char *name, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	errmsg_set(err, "%s: %s", name, what);
-	return -EINVAL;
-}
 
 #define reject(snap, err, ...) snap_reject((err), (snap)->name, __VA_ARGS__)
 

@@ -9,8 +9,8 @@
 #include "snapread.h"
 
 /* -EINVAL with "NAME: what" in `err`. */
-int snap_reject(struct errmsg *err, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+#define snap_reject(err, name, fmt, ...) \
+	errmsg_invalid((err), "%s: " fmt, (name), ##__VA_ARGS__)
 
 /* Every record, and the counters against the records. 0 or -EINVAL (or
  * -ENOMEM) with the reason in `err`. */

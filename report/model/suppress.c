@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Suppression rules. The built-in ones name allocations glibc makes once
  * and keeps on purpose, so that a program that frees all its own memory
- * reports nothing, and the handles bash, make and libuv keep open by
- * design; the user's come from files in LSan's format, extended with
+ * reports nothing, and the handles bash, make, libuv and Go's runtime keep
+ * open by design; the user's come from files in LSan's format, extended with
  * handle: lines. */
 #include <errno.h>
 #include <fnmatch.h>
@@ -84,6 +84,13 @@ static const struct {
 	 * process: its epoll fd, wake-up eventfd and signal pipe. A loop of
 	 * the program's own is not covered: never closed, its fds are leaks. */
 	{ NULL, "uv_default_loop", THROUGH, "builtin:libuv-default-loop" },
+	/* Go's runtime maps its heap arenas and goroutine stacks and keeps
+	 * them to the end: through x_cgo_mmap in a cgo program of Go's own
+	 * toolchain, and runtime.mmap in gccgo's libgo */
+	{ NULL, "x_cgo_mmap", THROUGH, "builtin:go-runtime-memory" },
+	{ NULL, "runtime.mmap", THROUGH, "builtin:go-runtime-memory" },
+	/* gccgo's network poller: its epoll fd and wake-up pipe */
+	{ NULL, "runtime.netpollinit", THROUGH, "builtin:go-netpoller" },
 };
 
 static bool passes_through(const struct model_stack *stack, const char *function)

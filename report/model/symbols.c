@@ -20,6 +20,7 @@
 #include "demangle.h"
 #include "images.h"
 #include "pool.h"
+#include "scopes.h"
 #include "snapread.h"
 #include "symbols.h"
 #include "symkeep.h"
@@ -335,33 +336,6 @@ static void call_site(Dwarf_Die *inlined,
 		line = 0;
 	place->file = file && line ? source_path(file, comp_dir) : NULL;
 	place->line = place->file ? (uint32_t)line : 0;
-}
-
-/* The lexical chain of scopes around pc, innermost first, each inlined
- * instance followed by the scopes it was inlined into (as eu-addr2line -i:
- * dwarf_getscopes alone would continue into the abstract definition). */
-static int scopes_at(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Die **scopes,
-		     Dwarf_Die *cu)
-{
-	Dwarf_Addr bias;
-	Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &bias);
-	Dwarf_Die *found = NULL, innermost;
-	int count;
-
-	*scopes = NULL;
-	if (!cudie)
-		return 0;
-	count = dwarf_getscopes(cudie, pc - bias, &found);
-	if (count <= 0) {
-		free(found);
-		return 0;
-	}
-	innermost = found[0];
-	free(found);
-	if (!dwarf_diecu(&innermost, cu, NULL, NULL))
-		return 0;
-	count = dwarf_getscopes_die(&innermost, scopes);
-	return count > 0 ? count : 0;
 }
 
 /* Pushes one frame per inlined call and one for the function around them;

@@ -4,7 +4,6 @@
  * another snapshot, is refused with a reason, never half used. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,18 +51,9 @@ struct reading {
 	struct errmsg *err;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int invalid(struct reading *rd, const char *fmt, ...)
-{
-	char why[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	errmsg_set(rd->err, "%s: %s; its symbols are not used", rd->path, why);
-	return -EINVAL;
-}
+#define invalid(rd, fmt, ...) \
+	errmsg_invalid((rd)->err, "%s: " fmt "; its symbols are not used", (rd)->path, \
+		       ##__VA_ARGS__)
 
 static const struct json_value *typed(const struct json_value *object, const char *key,
 				      enum json_type type)

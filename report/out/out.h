@@ -20,6 +20,10 @@ struct out_text_options {
 	bool colour;
 	bool show_reachable; /* list reachable sites, not only their total */
 	bool retainers;      /* what keeps the largest reachable sites alive */
+	/* possibly lost and still reachable sites listed of each process, the
+	 * others summed up (0: all); every site the gate failed on is listed */
+	size_t top;
+	const struct gate_verdict *verdict; /* NULL: no gate option */
 };
 
 int out_text(FILE *out, const struct model_report *report,
@@ -33,6 +37,11 @@ int out_json(FILE *out, const struct model_report *report,
 void out_text_chain(FILE *out, const struct model_retainer *chain);
 struct json;
 void out_json_chain(struct json *j, const struct model_retainer *chain);
+/* A site with no chain, and why, as `report --retainers` prints it, and
+ * its JSON members "site_bytes", "site_blocks", "suppressed", "reason",
+ * "walked" and "stack". */
+void out_text_unchained(FILE *out, const struct model_unchained *none);
+void out_json_unchained(struct json *j, const struct model_unchained *none);
 
 /* ---- the gate's verdict (out_gate.c, out_junit.c, out_sarif.c) ---- */
 
@@ -66,6 +75,20 @@ struct stats_view {
 	const struct grown_chain *grown;
 	size_t grown_count;
 };
+
+/* What a list's entries are, for the line on those left out. */
+struct list_nouns {
+	const char *one, *many; /* "site", "sites" */
+	const char *which;      /* after them: " that changed", or "" */
+	const char *unit;       /* of an entry's count; NULL: handles, no bytes */
+};
+
+/* "(not listed: 37 more sites that changed, +1200 B and +30 blocks in all,
+ * and 3611 that did not; --top 0 lists every one)", or nothing when
+ * `left` is empty: a cut list must never read as the whole. The sums are
+ * the diffs' when `is_diff`. */
+void out_left_out(FILE *out, const struct stats_left_out *left, bool is_diff,
+		  const struct list_nouns *nouns);
 
 /* Where an entry's memory was allocated, in a line, cut to `size`. */
 void out_stats_where(const struct stats_entry *e, char *text, size_t size);

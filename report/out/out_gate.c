@@ -215,9 +215,12 @@ int out_gate_text(FILE *out, const struct gate_verdict *v)
 		gate_site_text(&v->sites[i], site, sizeof(site));
 		fprintf(out, "  new: %s, pid %" PRId32 "\n", site, v->sites[i].proc->pid);
 	}
+	/* the text report lists every site a failed gate names, and of a
+	 * passed one its first --top possibly lost and reachable ones */
 	if (listed > SITES_LISTED)
-		fprintf(out, "  ... and %zu more new %s (the report lists them all)\n",
-			listed - SITES_LISTED, plural(listed - SITES_LISTED, "site", "sites"));
+		fprintf(out, "  ... and %zu more new %s (the report lists them all%s)\n",
+			listed - SITES_LISTED, plural(listed - SITES_LISTED, "site", "sites"),
+			v->failed ? "" : " with --top 0");
 	if (v->killed)
 		fprintf(out, "  %" PRIu64 " %s killed with no snapshot: nothing says %s clean "
 			"(--allow-killed lets that pass)\n", v->killed,

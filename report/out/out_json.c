@@ -188,25 +188,28 @@ static void put_retainers(struct json *j, const struct model_process *p)
 	jw_close(j, ']');
 }
 
-/* The sites the walk from the modules chose and has no chain to, and why. */
-static void put_unchained(struct json *j, const struct model_process *p)
+void out_json_unchained(struct json *j, const struct model_unchained *none)
 {
 	static const char *const reasons[] = { [LKS_PYU_UNREACHED] = "unreached",
 		[LKS_PYU_BUDGET] = "budget", [LKS_PYU_DEEP] = "deep", [LKS_PYU_FREED] = "freed" };
 
+	jw_uint(j, "site_bytes", none->site->bytes);
+	jw_uint(j, "site_blocks", none->site->blocks);
+	jw_str(j, "suppressed", none->site->suppressed_by);
+	jw_str(j, "reason", reasons[none->reason]);
+	jw_uint(j, "walked", none->walked);
+	put_stack(j, &none->site->stack);
+}
+
+/* The sites the walk from the modules chose and has no chain to, and why. */
+static void put_unchained(struct json *j, const struct model_process *p)
+{
 	jw_open(j, "unchained", '[');
 	for (size_t i = 0; i < p->unchained_count; i++) {
-		const struct model_unchained *none = &p->unchained[i];
-
-		if (!none->site)
+		if (!p->unchained[i].site)
 			continue;
 		jw_open(j, NULL, '{');
-		jw_uint(j, "site_bytes", none->site->bytes);
-		jw_uint(j, "site_blocks", none->site->blocks);
-		jw_str(j, "suppressed", none->site->suppressed_by);
-		jw_str(j, "reason", reasons[none->reason]);
-		jw_uint(j, "walked", none->walked);
-		put_stack(j, &none->site->stack);
+		out_json_unchained(j, &p->unchained[i]);
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');

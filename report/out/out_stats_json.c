@@ -93,18 +93,28 @@ static void put_snapshot(struct json *j, const char *key, const struct model_pro
 	jw_close(j, '}');
 }
 
-/* diff --retainers: the newer snapshot's chains to sites that grew. */
+/* diff --retainers: the newer snapshot's chains to sites that grew, and
+ * the sites that grew with no chain. */
 static void put_grown(struct json *j, const struct stats_view *v)
 {
-	jw_open(j, "retainers", '[');
-	for (size_t i = 0; i < v->grown_count; i++) {
-		jw_open(j, NULL, '{');
-		jw_int(j, "size_diff", v->grown[i].bytes_diff);
-		jw_int(j, "count_diff", v->grown[i].blocks_diff);
-		out_json_chain(j, v->grown[i].chain);
-		jw_close(j, '}');
+	for (int with_chain = 1; with_chain >= 0; with_chain--) {
+		jw_open(j, with_chain ? "retainers" : "unchained", '[');
+		for (size_t i = 0; i < v->grown_count; i++) {
+			const struct grown_chain *g = &v->grown[i];
+
+			if ((g->chain != NULL) != with_chain)
+				continue;
+			jw_open(j, NULL, '{');
+			jw_int(j, "size_diff", g->bytes_diff);
+			jw_int(j, "count_diff", g->blocks_diff);
+			if (g->chain)
+				out_json_chain(j, g->chain);
+			else
+				out_json_unchained(j, g->unchained);
+			jw_close(j, '}');
+		}
+		jw_close(j, ']');
 	}
-	jw_close(j, ']');
 }
 
 static void put_diff(struct json *j, const struct stats_view *v,
@@ -203,6 +213,7 @@ int out_timeline_json(FILE *out, const struct timeline *t)
 	for (size_t i = 0; i < t->site_count; i++)
 		put_site(&j, &t->sites[i], t->count);
 	jw_close(&j, ']');
+	jw_uint(&j, "growth_left_out", t->left_out.entries);
 	jw_close(&j, '}');
 	fputc('\n', out);
 	return 0;

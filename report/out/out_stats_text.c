@@ -85,12 +85,6 @@ static void print_warnings(FILE *out, const struct model_process *p)
 		fprintf(out, "warning: %s\n", p->warnings[i]);
 }
 
-/* What a list's entries are, for the line on those left out. */
-struct list_nouns {
-	const char *one, *many; /* "site", "sites" */
-	const char *unit;       /* of an entry's count; NULL: handles, no bytes */
-};
-
 /* The sum of the entries left out: "+1200 B and +30 blocks in all" for a
  * diff, "4800 B in 30 blocks" for statistics. */
 static void print_left_sum(FILE *out, const struct stats_left_out *left, bool is_diff,
@@ -107,19 +101,15 @@ static void print_left_sum(FILE *out, const struct stats_left_out *left, bool is
 		fprintf(out, "%" PRIu64 " B in %" PRIu64 " %s", left->size, left->count, unit);
 }
 
-/* "(not listed: 37 more sites that changed, +1200 B and +30 blocks in all,
- * and 3611 that did not; --top 0 lists every one)": a cut list must never
- * read as the whole. */
-static void print_left_out(FILE *out, const struct stats_left_out *left, bool is_diff,
-			   const struct list_nouns *nouns)
+void out_left_out(FILE *out, const struct stats_left_out *left, bool is_diff,
+		  const struct list_nouns *nouns)
 {
 	if (!left->entries && !left->unchanged)
 		return;
 	fprintf(out, "(not listed: ");
 	if (left->entries) {
 		fprintf(out, "%zu more %s%s, ", left->entries,
-			plural(left->entries, nouns->one, nouns->many),
-			is_diff ? " that changed" : "");
+			plural(left->entries, nouns->one, nouns->many), nouns->which);
 		print_left_sum(out, left, is_diff, nouns->unit);
 	}
 	if (left->entries && left->unchanged)
@@ -133,9 +123,10 @@ static void print_left_out(FILE *out, const struct stats_left_out *left, bool is
 static void print_list(FILE *out, const struct stats_table *t, bool is_diff,
 		       const struct stats_listing *listing, bool handles)
 {
-	static const struct list_nouns sites = { "site", "sites", "blocks" },
-				       types = { "type", "types", "objects" },
-				       handle_sites = { "handle site", "handle sites", NULL };
+	const char *which = is_diff ? " that changed" : "";
+	const struct list_nouns sites = { "site", "sites", which, "blocks" },
+				types = { "type", "types", which, "objects" },
+				handle_sites = { "handle site", "handle sites", which, NULL };
 	const struct stats_entry *entries = handles ? t->handles : t->memory;
 	size_t count = handles ? t->handle_count : t->memory_count, listed = 0;
 	struct stats_left_out left = { 0 };
@@ -143,24 +134,30 @@ static void print_list(FILE *out, const struct stats_table *t, bool is_diff,
 	for (size_t i = 0; i < count; i++)
 		if (stats_listed(listing, &entries[i], &listed, &left))
 			print_entry(out, t, is_diff, &entries[i], handles);
-	print_left_out(out, &left, is_diff, handles ? &handle_sites
+	out_left_out(out, &left, is_diff, handles ? &handle_sites
 					   : stats_key_is_pytype(t->key) ? &types : &sites);
 }
 
-/* diff --retainers: who holds what grew, by the newer snapshot's chains. */
+/* diff --retainers: who holds what grew, by the newer snapshot's chains,
+ * and the sites that grew with none. */
 static void print_grown(FILE *out, const struct stats_view *v)
 {
 	fprintf(out, "\nwhat holds the growth (the newer snapshot's retainer chains):\n");
-	if (!v->proc->retainer_count)
+	if (!v->proc->retainer_count && !v->proc->unchained_count)
 		fprintf(out, "  nothing: the newer snapshot has no retainer chains (a CPython "
 			"program's in-run snapshots have them with python_retainers=2: "
 			"docs/DIFF.md)\n");
 	else if (!v->grown_count)
 		fprintf(out, "  no chain leads to a site that grew\n");
 	for (size_t i = 0; i < v->grown_count; i++) {
+		const struct grown_chain *g = &v->grown[i];
+
 		fprintf(out, "  %+" PRId64 " B (%+" PRId64 " blocks) since the older snapshot:\n",
-			v->grown[i].bytes_diff, v->grown[i].blocks_diff);
-		out_text_chain(out, v->grown[i].chain);
+			g->bytes_diff, g->blocks_diff);
+		if (g->chain)
+			out_text_chain(out, g->chain);
+		else
+			out_text_unchained(out, g->unchained);
 	}
 }
 
@@ -220,6 +217,7 @@ static void print_point(FILE *out, const struct timeline_point *p, uint64_t star
 
 int out_timeline_text(FILE *out, const struct timeline *t)
 {
+	static const struct list_nouns growing = { "site", "sites", " that grew", "blocks" };
 	const struct model_process *first = t->points[0].proc;
 	uint64_t start = first->uptime_ns;
 	char where[512];
@@ -243,6 +241,7 @@ int out_timeline_text(FILE *out, const struct timeline *t)
 			site->growth->size_diff, site->bytes_per_minute,
 			site->growth->count_diff, where);
 	}
+	out_left_out(out, &t->left_out, true, &growing);
 	if (t->other_snapshots)
 		fprintf(out, "(%zu %s of other processes left out)\n",
 			t->other_snapshots, plural(t->other_snapshots, "snapshot", "snapshots"));

@@ -293,6 +293,11 @@ static void print_unchained(FILE *out, const struct style *st, const struct mode
 			"read them\n");
 }
 
+void out_text_unchained(FILE *out, const struct model_unchained *none)
+{
+	print_unchained(out, &plain, none);
+}
+
 /* The runtime's own sites are left out, as in the leak list. */
 static void print_retainers(FILE *out, const struct style *st,
 			    const struct model_process *p)
@@ -395,14 +400,57 @@ static void print_header(FILE *out, const struct style *st,
 	fprintf(out, "\n");
 }
 
+/* Whether the gate failed and `leak` is one of the sites it failed on. */
+static bool failed_on(const struct gate_verdict *verdict, const struct model_leak *leak)
+{
+	for (size_t i = 0; verdict && verdict->failed && i < verdict->site_count; i++)
+		if (verdict->sites[i].leak == leak && !verdict->sites[i].known)
+			return true;
+	return false;
+}
+
+/* Possibly lost and still reachable sites come by the hundred (a Python
+ * program's importlib keeps its code objects through interior pointers)
+ * and are rarely acted on: past the first `top` of each class the others
+ * are summed up in a line, as LSan's max_leaks does ("Omitting 12 more
+ * leaks"), unless the gate failed on them. Definite and indirect leaks are
+ * all listed. */
+static void print_leaks(FILE *out, const struct style *st, const struct model_process *p,
+			const struct out_text_options *opts)
+{
+	static const struct list_nouns possible = {
+		"possibly lost site", "possibly lost sites", "", "blocks" },
+		reachable = { "still reachable site", "still reachable sites", "", "blocks" };
+	const struct stats_listing listing = { opts->top, false };
+	struct stats_left_out left[2] = { { 0 } }; /* possibly lost, still reachable */
+	size_t listed[2] = { 0 };
+
+	for (size_t i = 0; i < p->leak_count; i++) {
+		const struct model_leak *leak = &p->leaks[i];
+		bool summed_up = leak->klass == LKS_CLASS_POSSIBLE ||
+				 leak->klass == LKS_CLASS_REACHABLE;
+		size_t k = leak->klass == LKS_CLASS_REACHABLE;
+
+		if (leak->suppressed_by || (!model_class_is_leak(leak->klass) &&
+					    !opts->show_reachable))
+			continue;
+		if (!summed_up || failed_on(opts->verdict, leak) ||
+		    stats_listed(&listing, &(struct stats_entry){ .size = leak->bytes,
+								.count = leak->blocks },
+				 &listed[k], &left[k]))
+			print_leak(out, st, leak);
+	}
+	out_left_out(out, &left[0], false, &possible);
+	out_left_out(out, &left[1], false, &reachable);
+	if (left[0].entries || left[1].entries)
+		fprintf(out, "\n");
+}
+
 static void print_process(FILE *out, const struct style *st,
 			  const struct model_process *p, const struct out_text_options *opts)
 {
 	print_header(out, st, p);
-	for (size_t i = 0; i < p->leak_count; i++)
-		if ((model_class_is_leak(p->leaks[i].klass) || opts->show_reachable) &&
-		    !p->leaks[i].suppressed_by)
-			print_leak(out, st, &p->leaks[i]);
+	print_leaks(out, st, p, opts);
 	for (size_t i = 0; i < p->handle_group_count; i++)
 		if (!p->handle_groups[i].suppressed_by)
 			print_handle_group(out, st, &p->handle_groups[i]);

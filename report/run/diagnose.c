@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Looking at the program file for the usual reasons a preload never runs:
- * no dynamic loader (static binaries, Go) or a setuid/setgid bit (the loader
- * then ignores LD_PRELOAD paths with a slash). Scripts are followed to their
- * interpreter once. */
+ * no dynamic loader (static binaries, Go without cgo) or a setuid/setgid
+ * bit (the loader then ignores LD_PRELOAD paths with a slash), and for the
+ * one reason a loaded shim never gets to write its exit snapshot: a Go
+ * program. Scripts are followed to their interpreter once. */
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
@@ -45,25 +46,60 @@ static bool find_in_path(const char *command, char *path, size_t size)
 	return false;
 }
 
-static bool has_interpreter(int fd)
+static bool has_interpreter(Elf *elf)
 {
 	bool found = false;
 	size_t count = 0;
-	Elf *elf;
 
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &count) != 0) {
-		elf_end(elf);
-		return true; /* not ELF we can read: no verdict from us */
-	}
+	if (elf_getphdrnum(elf, &count) != 0)
+		return true; /* no verdict from us */
 	for (size_t i = 0; i < count && !found; i++) {
 		GElf_Phdr phdr;
 
 		found = gelf_getphdr(elf, (int)i, &phdr) && phdr.p_type == PT_INTERP;
 	}
-	elf_end(elf);
 	return found;
+}
+
+/* Go's linker writes the build information in a section of its own. */
+static bool is_go_program(Elf *elf)
+{
+	size_t names;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &names) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name = gelf_getshdr(scn, &shdr) ?
+			elf_strptr(elf, names, shdr.sh_name) : NULL;
+
+		if (name && !strcmp(name, ".go.buildinfo"))
+			return true;
+	}
+	return false;
+}
+
+/* The verdict on an ELF file that the loader would run. */
+static const char *diagnose_elf(int fd)
+{
+	const char *verdict = did_not_report;
+	Elf *elf;
+	bool readable; /* not ELF we can read: no verdict from us */
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	readable = elf && elf_kind(elf) == ELF_K_ELF;
+	if (readable && !has_interpreter(elf))
+		verdict = "statically linked: the shim cannot be preloaded";
+	else if (readable && is_go_program(elf))
+		/* the shim was loaded (cgo links the loader in), but Go's runtime
+		 * ends the process with a bare exit_group system call: no exit
+		 * handler of any library runs */
+		verdict = "a Go program: its runtime exits by the exit_group system call, "
+			  "not exit(); in-run snapshots work (docs/REACH.md, \"Go\")";
+	elf_end(elf);
+	return verdict;
 }
 
 /* "#!/bin/sh -e" gives "/bin/sh". */
@@ -96,8 +132,8 @@ static const char *diagnose_file(const char *path, int depth)
 		verdict = "setuid program: the loader ignores LD_PRELOAD";
 	else if (script_interpreter(fd, interpreter, sizeof(interpreter)))
 		verdict = depth ? did_not_report : diagnose_file(interpreter, depth + 1);
-	else if (!has_interpreter(fd))
-		verdict = "statically linked: the shim cannot be preloaded";
+	else
+		verdict = diagnose_elf(fd);
 	close(fd);
 	return verdict;
 }

@@ -159,21 +159,28 @@ static const struct model_no_data *no_data_of(const struct model_report *report,
 	return NULL;
 }
 
-static void explain_missing(const char *command, int wait_status,
-			    const struct model_no_data *known, struct session_outcome *outcome)
+/* Why the started process left no exit snapshot, into buf. */
+static void explain(const char *command, int wait_status, const struct model_no_data *known,
+		    bool dir_removed, char *buf, size_t size, bool *killed)
 {
 	if (known && (known->fd_limit || known->write_step[0]))
-		model_no_data_why(known, outcome->missing, sizeof(outcome->missing));
-	else if ((outcome->killed = WIFSIGNALED(wait_status)))
-		snprintf(outcome->missing, sizeof(outcome->missing),
-			 "killed by signal %d (%s) before it could write one",
+		model_no_data_why(known, buf, size);
+	else if ((*killed = WIFSIGNALED(wait_status)))
+		snprintf(buf, size, "killed by signal %d (%s) before it could write one",
 			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
-	else if (outcome->dir_removed)
-		snprintf(outcome->missing, sizeof(outcome->missing),
-			 "the snapshot directory was removed while it ran");
+	else if (dir_removed)
+		snprintf(buf, size, "the snapshot directory was removed while it ran");
 	else
-		snprintf(outcome->missing, sizeof(outcome->missing), "%s",
-			 diagnose_no_snapshot(command));
+		snprintf(buf, size, "%s", diagnose_no_snapshot(command));
+}
+
+/* Its last snapshot was taken while it ran, and it has ended since. */
+static bool ended_without_exit_snapshot(const struct model_report *report, pid_t pid)
+{
+	const struct model_process *last = report->count ? report->processes[0] : NULL;
+
+	return last && last->pid == pid && last->reason != LKS_REASON_EXIT &&
+	       last->reason != LKS_REASON__EXIT && last->reason != LKS_REASON_FATAL_SIGNAL;
 }
 
 int session_run(const struct session_options *opts, struct model_report *report,
@@ -214,8 +221,12 @@ int session_run(const struct session_options *opts, struct model_report *report,
 		r = report_run(opts, &dir, ran.pid, &token, keep || !dir.temporary, report,
 			       &found, outcome, err);
 	if (r == 0 && !ran.spawn_error && !found)
-		explain_missing(opts->argv[0], ran.wait_status, no_data_of(report, ran.pid),
-				outcome);
+		explain(opts->argv[0], ran.wait_status, no_data_of(report, ran.pid),
+			outcome->dir_removed, outcome->missing, sizeof(outcome->missing),
+			&outcome->killed);
+	else if (r == 0 && !ran.spawn_error && ended_without_exit_snapshot(report, ran.pid))
+		explain(opts->argv[0], ran.wait_status, NULL, false, outcome->no_exit,
+			sizeof(outcome->no_exit), &(bool){ false });
 	guard_end(&guard);  /* released by run_program; it had the report's time to exit */
 	if (dir.temporary && keep)
 		outcome->kept_dir = strdup(dir.path);

@@ -33,6 +33,9 @@ struct session_outcome {
 	char missing[160];
 	bool killed;         /* it left none because a signal killed it */
 	bool dir_removed;    /* the snapshot directory was gone when it ended */
+	/* why it left only snapshots taken while it ran (the report shows the
+	 * last), or "" */
+	char no_exit[160];
 	char *kept_dir;      /* the temporary directory kept, or NULL (malloc'd) */
 	/* descendants still running when the command ended: not reported; the
 	 * temporary directory is kept for their snapshots */

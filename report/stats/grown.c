@@ -40,13 +40,32 @@ static const struct model_leak *old_site(const struct model_process *old_proc,
 	return NULL;
 }
 
+/* The chains first, as `report --retainers` prints them, then most growth
+ * first, then in the shim's order. */
 static int by_growth(const void *a, const void *b)
 {
 	const struct grown_chain *x = a, *y = b;
 
+	if (!x->chain != !y->chain)
+		return x->chain ? -1 : 1;
 	if (x->bytes_diff != y->bytes_diff)
 		return (x->bytes_diff < y->bytes_diff) - (x->bytes_diff > y->bytes_diff);
-	return (x->chain > y->chain) - (x->chain < y->chain);  /* the shim's order */
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Whether `site` of the newer snapshot grew since the older one, and by
+ * how much into *g. */
+static bool site_grew(const struct model_process *old_proc, const struct model_leak *site,
+		      bool same_process, struct grown_chain *g)
+{
+	const struct model_leak *old;
+
+	if (!site || site->suppressed_by)
+		return false;
+	old = old_site(old_proc, site, same_process);
+	g->bytes_diff = (int64_t)site->bytes - (int64_t)(old ? old->bytes : 0);
+	g->blocks_diff = (int64_t)site->blocks - (int64_t)(old ? old->blocks : 0);
+	return g->bytes_diff > 0;
 }
 
 int grown_chains(const struct model_process *old_proc, const struct model_process *new_proc,
@@ -54,22 +73,22 @@ int grown_chains(const struct model_process *old_proc, const struct model_proces
 {
 	bool same_process = old_proc->pid == new_proc->pid &&
 			    same_text(old_proc->exe, new_proc->exe);
+	size_t chains = new_proc->retainer_count;
 
 	*count = 0;
-	*out = calloc(new_proc->retainer_count + 1, sizeof(**out));
+	*out = calloc(chains + new_proc->unchained_count + 1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
-	for (size_t i = 0; i < new_proc->retainer_count; i++) {
-		const struct model_retainer *chain = &new_proc->retainers[i];
-		const struct model_leak *old;
-		struct grown_chain g = { chain, 0, 0 };
+	for (size_t i = 0; i < chains; i++) {
+		struct grown_chain g = { .chain = &new_proc->retainers[i], .order = i };
 
-		if (!chain->site || chain->site->suppressed_by)
-			continue;
-		old = old_site(old_proc, chain->site, same_process);
-		g.bytes_diff = (int64_t)chain->site->bytes - (int64_t)(old ? old->bytes : 0);
-		g.blocks_diff = (int64_t)chain->site->blocks - (int64_t)(old ? old->blocks : 0);
-		if (g.bytes_diff > 0)
+		if (site_grew(old_proc, g.chain->site, same_process, &g))
+			(*out)[(*count)++] = g;
+	}
+	for (size_t i = 0; i < new_proc->unchained_count; i++) {
+		struct grown_chain g = { .unchained = &new_proc->unchained[i], .order = chains + i };
+
+		if (site_grew(old_proc, g.unchained->site, same_process, &g))
 			(*out)[(*count)++] = g;
 	}
 	qsort(*out, *count, sizeof(**out), by_growth);

@@ -129,10 +129,12 @@ static size_t growth_end(const struct timeline *t)
 }
 
 /* Sites whose bytes grew, most first (the diff's order puts them there
- * unless a shrinking site moved more), up to `limit` (0: every one). */
+ * unless a shrinking site moved more), up to `limit` (0: every one); the
+ * growing sites past it are summed up in left_out. */
 static int find_growth(struct timeline *t, size_t limit)
 {
-	size_t end = t->growth_end = growth_end(t);
+	const struct stats_listing listing = { limit, false };
+	size_t end = t->growth_end = growth_end(t), listed = 0;
 	uint64_t elapsed = t->points[end].proc->uptime_ns - t->points[0].proc->uptime_ns;
 	int r = diff_tables(&t->tables[0], &t->tables[end], &t->growth);
 
@@ -143,11 +145,11 @@ static int find_growth(struct timeline *t, size_t limit)
 	t->sites = calloc(limit + 1, sizeof(*t->sites));
 	if (!t->sites)
 		return -ENOMEM;
-	for (size_t i = 0; i < t->growth.memory_count && t->site_count < limit; i++) {
+	for (size_t i = 0; i < t->growth.memory_count; i++) {
 		const struct stats_entry *e = &t->growth.memory[i];
 		struct timeline_site *site = &t->sites[t->site_count];
 
-		if (e->size_diff <= 0)
+		if (e->size_diff <= 0 || !stats_listed(&listing, e, &listed, &t->left_out))
 			continue;
 		site->growth = e;
 		site->bytes_per_minute = per_minute(e->size_diff, elapsed);

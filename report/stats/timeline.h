@@ -28,6 +28,7 @@ struct timeline {
 	size_t count;
 	struct timeline_site *sites;   /* most growth first, only growing ones */
 	size_t site_count;
+	struct stats_left_out left_out; /* growing sites past --top */
 	size_t growth_end; /* the last point taken while the program ran */
 	enum stats_key key;
 	size_t other_snapshots; /* of other processes, left out */

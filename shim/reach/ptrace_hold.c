@@ -207,18 +207,33 @@ static void give_up(struct reach *reach)
 			__atomic_store_n(&reach->threads[i].answered, 0, __ATOMIC_RELAXED);
 }
 
+/* The raw call: glibc's keeps its own two signals unblocked. */
+static void sys_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+
 void reach_trace_threads(struct reach *reach)
 {
 	int saved_errno = errno;
+	sigset_t every, saved;
 
 	if (seccomp_filtered() || !(tracer_stack = lks_map(TRACER_STACK)))
 		return;
+	sigfillset(&every);
 	memset(&tracer, 0, sizeof(tracer));
 	tracer.reach = reach;
 	/* no exit signal: the program never hears of it, and only a
-	 * __WCLONE wait (ours) reaps it */
+	 * __WCLONE wait (ours) reaps it. It starts with every signal blocked:
+	 * as a tracer it gets a SIGCHLD each time a thread it holds stops, and
+	 * the program's handler, copied by clone, must not run on a task that
+	 * is not the program's (a Go program's wants its own signal stack,
+	 * which no such task has, and ended the helper with Go's "signal 17
+	 * received on thread with no signal stack" on stderr) */
+	sys_sigmask(SIG_SETMASK, &every, &saved);
 	tracer_pid = clone(tracer_main, (char *)tracer_stack + TRACER_STACK,
 	                   CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED, NULL);
+	sys_sigmask(SIG_SETMASK, &saved, NULL);
 	if (tracer_pid <= 0) {
 		lks_unmap(tracer_stack, TRACER_STACK);
 		tracer_stack = NULL;

@@ -96,11 +96,14 @@ static void on_stop_signal(int signo, siginfo_t *info, void *context)
 
 /* A real-time signal (applications mostly take the low ones), never the
  * snapshot request signal, set through the real sigaction: the shim's own
- * sigaction (sigchain.c) would keep it for the program's view. */
+ * sigaction (sigchain.c) would keep it for the program's view. On the
+ * thread's alternate stack when it has one: a thread may run on a stack
+ * too small for a signal frame and give its signals a stack of their own
+ * (every goroutine of a Go program does). */
 static bool install_handler(void)
 {
 	struct sigaction action = { .sa_sigaction = on_stop_signal,
-	                            .sa_flags = SA_SIGINFO | SA_RESTART };
+	                            .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK };
 	int signo = SIGRTMAX - 3 == lks_opt.snapshot_signal ? SIGRTMAX - 5 : SIGRTMAX - 3;
 
 	if (stop_signal)

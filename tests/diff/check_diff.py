@@ -170,7 +170,8 @@ def test_filters(env):
     excluded = stats("--include", env.source, "--exclude", "grow_cache")
     expect(len(excluded) == 2 and not any(e["stack"][0]["function"] == "grow_cache"
                                           for e in excluded), "--exclude grow_cache")
-    top = stats("--top", "1")
+    # --top alone cuts a leak report's lists: --group-by asks for statistics
+    top = stats("--group-by", "lineno", "--top", "1")
     expect(len(top) == 1 and top[0]["size"] == 16 * 512 + 4 * 64, "--top 1: the largest")
     none = stats("--include", "no-such-thing*")
     expect(none == [], "--include matching nothing: no entry")
@@ -330,6 +331,15 @@ def test_top(env):
     growth = [len(env.json("report", "--timeline", directory, *top)["growth"])
               for top in ((), ("--top", "0"))]
     expect(growth == [10, GROWERS], f"timeline: 10 growing sites, --top 0 all: {growth}")
+    timeline = env.leakscope("report", "--timeline", directory).stdout
+    left = sum(k * GROWER_STEP for k in range(1, GROWERS - 9))
+    want = (f"(not listed: {GROWERS - 10} more sites that grew, +{left} B and "
+            f"+{sum(range(1, GROWERS - 9))} blocks in all; --top 0 lists every one)")
+    expect(want in timeline.splitlines(), f"timeline: no line {want!r} in:\n{timeline}")
+    expect(env.json("report", "--timeline", directory)["growth_left_out"] == GROWERS - 10,
+           "timeline JSON: growth_left_out counts the growing sites past --top")
+    timeline = env.leakscope("report", "--timeline", directory, "--top", "0").stdout
+    expect("not listed" not in timeline, f"timeline --top 0: nothing left out:\n{timeline}")
     stats = env.leakscope("report", "--group-by", "lineno", "--top", "2", new).stdout
     expect("(not listed: 24 more sites, " in stats, f"report --top 2:\n{stats}")
     # The 20 listed sites grew by 19840 B, all 25 by 20800 B: a gate that

@@ -265,6 +265,27 @@ def unchained(snap):
             for trace, reason, walked in snap._records(PYUNCHAINED, struct.Struct("<IIQ"))}
 
 
+def check_unreached_diff(before, grown, held, marks, name, errors):
+    """`diff --retainers` of unreached.py's two snapshots: the chain of the
+    site a module holds, and under its growth the site no module reaches,
+    in the words of `report --retainers`; in JSON under "unchained"."""
+    text = leakscope("diff", before, grown, "--retainers").stdout
+    lines = text.splitlines()
+    said = [i for i, line in enumerate(lines) if "has no chain" in line and
+            "unreached.py:%d" % marks["local"] in line and "no module reaches it" in line]
+    cp.expect(errors, name + " diff text", held in text and said and
+              lines[said[0] - 1].endswith("blocks) since the older snapshot:"),
+              "want the chain %r and, under its growth, work()'s line without one in:\n%s" %
+              (held, text[-3000:]))
+    data = json.loads(leakscope("diff", before, grown, "--retainers", "--format", "json").stdout)
+    none = [u for u in data.get("unchained", []) if u["reason"] == "unreached" and
+            u["size_diff"] > 0 and u["count_diff"] > 0 and
+            any(f.get("line") == marks["local"] for f in u["stack"])]
+    cp.expect(errors, name + " diff json", none,
+              "no grown 'unreached' site at line %d in %r" %
+              (marks["local"], data.get("unchained")))
+
+
 def check_unreached(py, work, errors):
     """unreached.py: of two sites that grew, the one only a running
     function's local holds has no chain, and the snapshot says why (every
@@ -295,6 +316,7 @@ def check_unreached(py, work, errors):
         "unreached.py:%d" % marks["local"] in line and "no module reaches it" in line
         for line in said), "want the chain %r and work()'s line without one in:\n%s" %
               (held, text[-3000:]))
+    check_unreached_diff(cp.snap_path(work, "before"), path, held, marks, name, errors)
     cp.run([py, script], work, ":python_retainers=2:python_retain_blocks=50")
     path = cp.snap_path(work, "grown")
     none = unchained(cp.lkspy.Snapshot(path))

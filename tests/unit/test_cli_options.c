@@ -43,8 +43,8 @@ static void check_commands(void)
 		     "--depth is an option of 'run' only");
 	expect_error(CMD_REPORT, (char *[]){ "report", "-k", "x", NULL },
 		     "-k is an option of 'run' only");
-	expect_error(CMD_RUN, (char *[]){ "run", "--top=3", "--", "true", NULL },
-		     "--top is an option of 'report' and 'diff'");
+	expect_error(CMD_RUN, (char *[]){ "run", "--group-by=file", "--", "true", NULL },
+		     "--group-by is an option of 'report' and 'diff'");
 	expect_error(CMD_DIFF, (char *[]){ "diff", "--junit", "j", "a", "b", NULL },
 		     "--junit is an option of 'run' and 'report'");
 	expect_error(CMD_DIFF, (char *[]){ "diff", "--svg", "f", "a", "b", NULL },
@@ -102,6 +102,16 @@ static void check_values(void)
 	first = parse(CMD_DIFF, (char *[]){ "diff", "--top", "0", "a", "b", NULL }, &args, &err);
 	ok(first == 3 && args.stats.stats.top == 0 && args.stats.stats.top_given,
 	   "diff --top 0: every entry, told apart from no --top");
+	cli_args_free(&args);
+	first = parse(CMD_RUN, (char *[]){ "run", "--top", "0", "prog", NULL }, &args, &err);
+	ok(first == 3 && args.out.top == 0, "run --top 0: every possibly lost site listed");
+	cli_args_free(&args);
+	first = parse(CMD_REPORT, (char *[]){ "report", "--top", "5", "x", NULL }, &args, &err);
+	ok(first == 3 && args.out.top == 5 && !args.stats.wanted,
+	   "report --top 5: a leak report listing 5 of a class, not statistics");
+	cli_args_free(&args);
+	first = parse(CMD_REPORT, (char *[]){ "report", "x", NULL }, &args, &err);
+	ok(first == 1 && args.out.top == TEXT_TOP_DEFAULT, "report: 20 of a class by default");
 	cli_args_free(&args);
 	first = parse(CMD_REPORT, (char *[]){ "report", "--suppressions", "s", "x", NULL },
 		      &args, &err);

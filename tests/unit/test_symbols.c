@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "demangle.h"
 #include "pool.h"
 #include "snapread.h"
 #include "symbols.h"
@@ -238,6 +239,31 @@ static void check_self(const struct context *ctx, struct symbolizer *sym)
 	   "a second lookup of an address gives the same frame");
 }
 
+/* Names as rustc (legacy mangling) and g++ write them. */
+static void check_demangle(void)
+{
+	static const char *const cases[][2] = {
+		{ "_ZN4leak8leak_box17haaa9b6c3c462a4fbE", "leak::leak_box" },
+		{ "_ZN5alloc7raw_vec19RawVec$LT$T$C$A$GT$16with_capacity_in17h1abd6a79d2e0d14cE",
+		  "alloc::raw_vec::RawVec<T,A>::with_capacity_in" },
+		{ "_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h71acb6ed29efb28bE",
+		  "std::rt::lang_start::{{closure}}" },
+		{ "_ZN58_$LT$alloc..string..String$u20$as$u20$core..fmt..Debug$GT$3fmt17h0123456789abcdefE",
+		  "<alloc::string::String as core::fmt::Debug>::fmt" },
+		{ "_ZN6target6Widget4makeEi", "target::Widget::make(int)" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *readable = demangle(cases[i][0]);
+
+		ok(readable && strcmp(readable, cases[i][1]) == 0, "demangled %s: %s",
+		   cases[i][1], readable ? readable : "(null)");
+		free(readable);
+	}
+	ok(demangle("_RNvNtCs1234_4core3fmt5write") == NULL && demangle("malloc") == NULL,
+	   "Rust v0 and C names are left as they are");
+}
+
 /* Opens a symbolizer for the given modules and looks up `address`; the
  * frame must be bare (module+offset) and one warning must contain `want`. */
 static void check_unusable(const struct lks_module *module, const char *path,
@@ -284,6 +310,7 @@ int main(int argc, char **argv)
 	if (!ok(snap && pool && sym_open(snap, pool, &sym, &err) == 0, "symbolizer opened"))
 		return tap_done();
 	check_self(&ctx, sym);
+	check_demangle();
 	sym_close(sym);
 	pool_free(pool);
 	snap_free(snap);
