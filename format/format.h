@@ -13,9 +13,11 @@
 
 /* An end snapshot that could not be written may leave, in its place, an
  * empty file named LKS_UNWRITTEN_PREFIX PID "." WHY in the output
- * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N). */
+ * directory: "nofile-N", every fd in use (RLIMIT_NOFILE N); "failed-E-STEP",
+ * STEP (a system call, or "collecting") failed with errno E (0: unknown). */
 #define LKS_UNWRITTEN_PREFIX ".unwritten."
 #define LKS_UNWRITTEN_NOFILE "nofile-"
+#define LKS_UNWRITTEN_FAILED "failed-"
 /* A child that a signal killed, as the process that reaped it saw it (the
  * shim in its parent, or `leakscope run`): an empty file named
  * LKS_KILLED_PREFIX PID "." SIGNAL ["." COMM] in the output directory, so
@@ -212,7 +214,10 @@ _Static_assert(sizeof(struct lks_section) == 24, "lks_section size");
 	X(replaced_unseen)   /* of those, fds now holding another file */       \
 	X(missed_children)   /* programs exec'd untraced (static, set-user-ID) */ \
 	X(unmapped_unseen)   /* recorded mappings unmapped by a call the shim \
-	                      * did not see: not open handles */
+	                      * did not see: not open handles */               \
+	X(opened_unseen)     /* fds above 2 open, neither open at start (or    \
+	                      * fork) nor recorded: opened by calls the shim   \
+	                      * did not see (syscall(), libc's own) */
 
 #define LKS_COUNTER_SLOTS 32 /* the record's 64-bit words, reserved ones included */
 enum {

@@ -8,6 +8,8 @@
 #include "shim.h"
 
 void lks_start(void);  /* at start-up (lifecycle.c), or lazily by an allocation */
+/* lifecycle.c: sets a fork child up that no atfork handler did (forkpage.c) */
+void lks_fork_adopt(void);
 
 /* The scope's frame, stored after lks_busy (no instruction, only an order
  * the compiler keeps): the capture starts from it while lks_busy says an
@@ -69,6 +71,9 @@ static inline __attribute__((always_inline)) bool lks_enter_started(void)
 	/* acquire: the tables set up before ACTIVE are visible */
 	if (lks_unlikely(__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE))
 		return false;
+	/* before its first handle: what it inherited is marked as such */
+	if (lks_unlikely(lks_forked_unseen()))
+		lks_fork_adopt();
 	lks_busy = LKS_BUSY_INNER;
 	lks_busy_set_frame(frame);
 	return true;

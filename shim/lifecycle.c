@@ -6,10 +6,12 @@
  * start-up is lazy and never waits. At the end: the exit snapshot and the
  * one-paragraph summary, written once whichever way the process ends. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -20,6 +22,7 @@
 #include "fdproxy.h"
 #include "handles/execnote.h"
 #include "handles/maptable.h"
+#include "handles/unseen.h"
 #include "python/python.h"
 #include "snapfile.h"
 
@@ -86,6 +89,7 @@ void lks_start(void)
 	}
 	lks_unwind_init();
 	lks_modules_init();
+	lks_unseen_note_start();
 	/* release: tables set up above are visible to whoever sees ACTIVE */
 	__atomic_store_n(&lks_state, LKS_ACTIVE, __ATOMIC_RELEASE);
 	lks_quiet_end(quiet);
@@ -102,9 +106,8 @@ static void exit_claim(void)
 
 /* Everything a fork child must reset, in this order: it is a child (its
  * snapshots say so), its exit snapshot is its own, the handles it inherited
- * are its parent's to report, exec notes go to a new area, and it gets a
- * control thread of its own (last: that thread may snapshot at once). */
-static void after_fork_in_child(void)
+ * are its parent's to report, exec notes go to a new area. */
+static void reset_in_fork_child(void)
 {
 	struct lks_line pid = { .len = 0 };
 
@@ -116,18 +119,44 @@ static void after_fork_in_child(void)
 	exit_claim();
 	lks_fdproxy_after_fork();
 	lks_fd_mark_inherited();
+	lks_unseen_note_start();
 	lks_mapping_mark_inherited();
 	lks_execnote_after_fork();
+}
+
+/* An interposer may have set the child up first (another library's
+ * handler opened a file): then only the control thread is left, last
+ * since it may snapshot at once. */
+static void after_fork_in_child(void)
+{
+	if (lks_forkpage_claim())
+		reset_in_fork_child();
 	lks_control_after_fork();
+}
+
+/* A fork child no handler set up: _Fork, a raw clone or fork (a crash
+ * handler's, a sandbox's). Found by its first handle call or its end; it
+ * records and writes its snapshot as any fork child, without a control
+ * thread (no snapshot on request). */
+void lks_fork_adopt(void)
+{
+	unsigned char quiet = lks_quiet_begin();
+
+	if (lks_forkpage_claim())
+		reset_in_fork_child();
+	lks_quiet_end(quiet);
 }
 
 /* ---- the end --------------------------------------------------------------- */
 
 /* A vfork child (or a clone sharing our memory) that calls _exit runs in
  * its parent's memory with no atfork handler run: its scan and snapshot
- * would describe, and disturb, the parent's tables. It leaves quietly. */
+ * would describe, and disturb, the parent's tables. It leaves quietly. A
+ * fork child that no handler set up is set up first (forkpage.c). */
 static bool shares_parents_memory(void)
 {
+	if (lks_forked_unseen())
+		lks_fork_adopt();
 	return owner_pid != 0 && (pid_t)syscall(SYS_getpid) != owner_pid;
 }
 
@@ -183,7 +212,31 @@ static void say_every_fd_in_use(struct lks_line *line, int limit)
 	lks_line_str(&why, LKS_UNWRITTEN_NOFILE);
 	lks_line_u64(&why, (uint64_t)limit);
 	why.text[why.len] = '\0';
-	lks_snapfile_mark_unwritten(why.text);
+	lks_snapfile_mark_unwritten(owner_pid, why.text);
+}
+
+/* ": renameat2 failed: Operation not permitted", said and left for
+ * `leakscope run` as .unwritten.PID.failed-ERRNO-STEP: a sandbox, a
+ * chroot or a directory removed or made read-only refused it. Where the
+ * mark cannot be made either, the line on stderr is all there is. */
+static void say_write_error(struct lks_line *line, const struct lks_write_error *failed)
+{
+	struct lks_line why = { .len = 0 };
+	const char *description = failed->error ? strerrordesc_np(failed->error) : NULL;
+
+	lks_line_str(line, ": ");
+	lks_line_str(line, failed->step);
+	lks_line_str(line, " failed");
+	if (description) {
+		lks_line_str(line, ": ");
+		lks_line_str(line, description);
+	}
+	lks_line_str(&why, LKS_UNWRITTEN_FAILED);
+	lks_line_u64(&why, (uint64_t)failed->error);
+	lks_line_str(&why, "-");
+	lks_line_str(&why, failed->step);
+	why.text[why.len] = '\0';
+	lks_snapfile_mark_unwritten(owner_pid, why.text);
 }
 
 /* Runs on the shim's own stack: the scan and the writer need far more than
@@ -203,15 +256,38 @@ static void write_end_snapshot(void *arg)
 		lks_line_str(&line, lks_output_dir());
 		if (result.fd_limit)
 			say_every_fd_in_use(&line, result.fd_limit);
+		else
+			say_write_error(&line, &result.failed);
 		lks_say(&line);
 	}
+}
+
+/* getpid refused (a seccomp filter) leaves a vfork child and its parent
+ * alike: neither writes, and each says why under the pid it started with
+ * (a vfork child's mark, its parent's pid, is ignored if the parent writes
+ * after all: a pid with a snapshot has no "no snapshot"). */
+static void say_if_pid_refused(void)
+{
+	struct lks_line line = { .len = 0 };
+	struct lks_write_error refused;
+
+	if ((pid_t)syscall(SYS_getpid) >= 0)
+		return;
+	refused = (struct lks_write_error){ "getpid", errno };
+	lks_line_str(&line, "no exit snapshot: a vfork child cannot be told from its parent");
+	say_write_error(&line, &refused);
+	lks_say(&line);
 }
 
 /* Once per process, by the process whose memory this is, while recording. */
 static bool claim_end(void)
 {
-	if (shares_parents_memory() || __atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
+	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) != LKS_ACTIVE)
 		return false;
+	if (shares_parents_memory()) {
+		say_if_pid_refused();
+		return false;
+	}
 	return __atomic_exchange_n(&end_state, END_WRITING, __ATOMIC_ACQ_REL) == END_NONE;
 }
 
@@ -418,6 +494,7 @@ __attribute__((constructor(101))) static void leakscope_constructor(void)
 	 * it runs after atexit handlers, C++ static destructors and every
 	 * library's destructors: what they free is not reported. */
 	on_exit(at_exit, NULL);
+	lks_forkpage_start();
 	pthread_atfork(NULL, NULL, after_fork_in_child);
 	lks_control_start();
 	if (__atomic_load_n(&lks_state, __ATOMIC_ACQUIRE) == LKS_ACTIVE)

@@ -63,6 +63,21 @@ static inline bool lks_bootstrap_owns(const void *ptr)
 size_t lks_bootstrap_size(const void *ptr);
 uint64_t lks_bootstrap_count(void);
 
+/* ---- forkpage.c: a fork child the atfork handlers missed ------------------ */
+
+/* 1, or 0 in a fork child (any, without CLONE_VM) not yet claimed */
+extern volatile uint32_t *lks_fork_page;
+void lks_forkpage_start(void);         /* at start-up */
+/* In a fork child: true once, when this process is still to be set up as
+ * one (always true where the kernel cannot wipe the page). */
+bool lks_forkpage_claim(void);
+/* A fork child that nothing set up yet: no atfork handler ran (_Fork, a
+ * raw clone), or not yet. One load: fd interposers ask on every call. */
+static inline bool lks_forked_unseen(void)
+{
+	return !*lks_fork_page;
+}
+
 /* ---- arena.c: memory for the shim itself, straight from mmap ------------ */
 
 void *lks_map(size_t bytes);           /* zeroed, NULL on failure */
@@ -261,6 +276,14 @@ void lks_reach_end(struct lks_reach *reach);
 
 /* ---- snapshot.c ----------------------------------------------------------- */
 
+/* A snapshot not written: the step that failed ("openat", "write",
+ * "renameat2"...: what the program's sandbox or directory refused; one
+ * word, it goes into a file name) and its errno, 0 when none was known
+ * ("collecting": memory or /proc refused before the file). */
+struct lks_write_error {
+	const char *step;
+	int error;
+};
 struct lks_snapshot_result {
 	char path[4096];
 	uint64_t blocks, bytes, sites, handles;
@@ -268,6 +291,7 @@ struct lks_snapshot_result {
 	uint64_t busy_allocs;      /* of missed_allocs */
 	uint64_t reachable_bytes;
 	int fd_limit;  /* not written: every fd in use, RLIMIT_NOFILE this; else 0 */
+	struct lks_write_error failed;  /* not written: why, when fd_limit is 0 */
 };
 /* exit_status: what exit or _exit was given; for LKS_REASON_FATAL_SIGNAL,
  * the signal; -1 during the run. The reasons that end the process scan. */

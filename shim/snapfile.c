@@ -152,34 +152,56 @@ static int open_temporary(const char *dir, const char *name, char *tmp, size_t s
 	return -1;
 }
 
+/* -1, with the step and its errno in *error. */
+static int failed_at(const char *step, struct lks_write_error *error)
+{
+	*error = (struct lks_write_error){ step, errno };
+	return -1;
+}
+
+/* A temporary file that is not published is removed; the error is the
+ * step's, not unlink's. */
+static int discard(const char *tmp, const char *step, struct lks_write_error *error)
+{
+	failed_at(step, error);
+	unlink(tmp);
+	return -1;
+}
+
 int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *parts,
-                       char *path, size_t path_size, const char *label)
+                       char *path, size_t path_size, const char *label,
+                       struct lks_write_error *error)
 {
 	char name[256], tmp[4096];
 	const char *dir = lks_output_dir();
-	int fd, failed;
+	int fd;
 
 	make_name(name, sizeof(name), header->seq, label);
+	errno = ENAMETOOLONG;  /* what open_temporary leaves when no name fits */
 	fd = open_temporary(dir, name, tmp, sizeof(tmp));
 	if (fd < 0)
-		return -1;
-	failed = write_file(fd, header, parts);
-	failed |= lks_sys_close(fd);
-	if (failed || publish(tmp, path, path_size, dir, name)) {
-		unlink(tmp);
+		return failed_at("openat", error);
+	if (write_file(fd, header, parts)) {
+		discard(tmp, "write", error);
+		lks_sys_close(fd);
 		return -1;
 	}
+	if (lks_sys_close(fd))
+		return discard(tmp, "close", error);
+	errno = ENAMETOOLONG;
+	if (publish(tmp, path, path_size, dir, name))
+		return discard(tmp, "renameat2", error);
 	return 0;
 }
 
 /* An empty file made without an fd (mknod), for when none was free: its
  * name is all it says. */
-void lks_snapfile_mark_unwritten(const char *why)
+void lks_snapfile_mark_unwritten(int pid, const char *why)
 {
 	char path[4096];
 
 	if (snprintf(path, sizeof(path), "%s/" LKS_UNWRITTEN_PREFIX "%d.%s", lks_output_dir(),
-	             (int)getpid(), why) < (int)sizeof(path))
+	             pid, why) < (int)sizeof(path))
 		lks_sys_mknodat(AT_FDCWD, path, S_IFREG | 0600, 0);
 }
 

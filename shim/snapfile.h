@@ -21,14 +21,16 @@ struct lks_snap_parts {
 
 /* Writes the file into the output directory as EXE.PID.SEQ.LABEL.lks (a
  * suffix -2, -3... when that name is taken); path (path_size bytes) gets
- * its path. header->section_count must be LKS_PART_COUNT. 0 or -1. */
+ * its path. header->section_count must be LKS_PART_COUNT. 0, or -1 with
+ * the step that failed in *error. */
 int lks_snapfile_store(const struct lks_header *header, struct lks_snap_parts *parts,
-                       char *path, size_t path_size, const char *label);
+                       char *path, size_t path_size, const char *label,
+                       struct lks_write_error *error);
 void lks_snapfile_free(struct lks_snap_parts *parts);
-/* When the end snapshot could not be written: an empty file
- * .unwritten.PID.WHY in the output directory (format.h), made without an
- * fd. */
-void lks_snapfile_mark_unwritten(const char *why);
+/* When the end snapshot of process pid could not be written: an empty
+ * file .unwritten.PID.WHY in the output directory (format.h), made without
+ * an fd. pid is given: getpid may be what failed. */
+void lks_snapfile_mark_unwritten(int pid, const char *why);
 /* A child this process reaped that `signal` killed: an empty file
  * .killed.PID.SIGNAL (format.h), made without an fd. Async-signal-safe. */
 void lks_snapfile_mark_killed(int pid, int signal);

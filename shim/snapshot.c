@@ -319,14 +319,18 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 		counters->closed_unseen = handles.closed_unseen;
 		counters->replaced_unseen = handles.replaced_unseen;
 		counters->unmapped_unseen = handles.unmapped_unseen;
+		counters->opened_unseen = handles.opened_unseen;
 		counters->missed_handles = lks_handles_missed();
 		counters->missed_children = lks_execnote_untraced();
 		result->handles = handles.open;
 	}
 	parts.buf[LKS_PART_SITES] = sum.sites;
+	/* a part that failed (memory refused, /proc unreadable) left no errno
+	 * of its own by the time it is known here */
+	result->failed = (struct lks_write_error){ "collecting", 0 };
 	if (!failed && counters && !parts.strings.buf.failed)
 		failed = lks_snapfile_store(&header, &parts, result->path, sizeof(result->path),
-		                            label);
+		                            label, &result->failed);
 	else
 		failed = -1;
 	if (lks_opt.verbose)

@@ -78,21 +78,47 @@ static int add_killed(struct marks *marks, const char *fields)
 	return 0;
 }
 
-/* "PID.WHY": only the reason the shim writes today is known */
+/* "E-STEP" (format.h): errno E, 0 when unknown, then a one-word step */
+static bool parse_write_failure(const char *fields, struct model_no_data *entry)
+{
+	char *end;
+	long error;
+	size_t step_len;
+
+	errno = 0;
+	error = strtol(fields, &end, 10);
+	if (end == fields || errno || error < 0 || error > INT32_MAX || *end != '-')
+		return false;
+	step_len = strspn(end + 1, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	if (!step_len || end[1 + step_len] || step_len >= sizeof(entry->write_step))
+		return false;
+	entry->write_errno = (int32_t)error;
+	memcpy(entry->write_step, end + 1, step_len + 1);
+	return true;
+}
+
+/* "PID.WHY": the reasons the shim writes today (format.h); another is
+ * ignored */
 static int add_unwritten(struct marks *marks, const char *fields)
 {
+	struct model_no_data found = { 0 };
 	struct model_no_data *entry;
 	long pid, limit;
 	const char *at = number(fields, &pid);
 
-	if (!at || !starts_with(at, "." LKS_UNWRITTEN_NOFILE) ||
-	    !number(at + 1 + strlen(LKS_UNWRITTEN_NOFILE), &limit))
+	if (!at)
+		return 0;
+	if (starts_with(at, "." LKS_UNWRITTEN_NOFILE) &&
+	    number(at + 1 + strlen(LKS_UNWRITTEN_NOFILE), &limit))
+		found.fd_limit = (int32_t)limit;
+	else if (!starts_with(at, "." LKS_UNWRITTEN_FAILED) ||
+		 !parse_write_failure(at + 1 + strlen(LKS_UNWRITTEN_FAILED), &found))
 		return 0;
 	entry = add_ended(marks);
 	if (!entry)
 		return -ENOMEM;
+	*entry = found;
 	entry->pid = (int32_t)pid;
-	entry->fd_limit = (int32_t)limit;
 	return 0;
 }
 

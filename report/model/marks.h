@@ -6,7 +6,8 @@
  *                              shim in a parent that reaped it leaves
  *                              .killed.PID.SIGNAL (format.h)
  *   .unwritten.PID.WHY         the shim could not write PID's end snapshot
- *                              (format.h: nofile-N, every fd in use)
+ *                              (format.h: nofile-N, every fd in use;
+ *                              failed-E-STEP, a step refused)
  * so that `leakscope report DIR` later knows what run knew. */
 #ifndef LEAKSCOPE_MARKS_H
 #define LEAKSCOPE_MARKS_H

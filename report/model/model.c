@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The words every format uses for the model's enums, and freeing a model. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,19 @@ void model_signal_name(int signal, char *name, size_t size)
 	const char *abbrev = sigabbrev_np(signal);
 
 	snprintf(name, size, abbrev ? "SIG%s" : "", abbrev);
+}
+
+void model_no_data_why(const struct model_no_data *d, char *text, size_t size)
+{
+	const char *description = d->write_errno ? strerrordesc_np(d->write_errno) : NULL;
+
+	if (d->fd_limit)
+		snprintf(text, size, "every fd in use (RLIMIT_NOFILE %" PRId32 ")", d->fd_limit);
+	else if (d->write_step[0])
+		snprintf(text, size, "the shim could not write it (%s failed%s%s)", d->write_step,
+			 description ? ": " : "", description ? description : "");
+	else
+		snprintf(text, size, "%s", "");
 }
 
 const char *model_root_name(enum lks_retainer_kind kind)

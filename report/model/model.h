@@ -200,6 +200,8 @@ struct model_no_data {
 	int32_t pid;
 	int32_t signal;    /* what killed it; 0: it ended otherwise */
 	int32_t fd_limit;  /* > 0: every fd in use, RLIMIT_NOFILE this */
+	int32_t write_errno;    /* with write_step: its errno, 0 when unknown */
+	char write_step[16];    /* not "": the shim's write failed at this step */
 	char name[32];     /* its command name (comm), or "" */
 };
 
@@ -240,6 +242,10 @@ const char *model_root_name(enum lks_retainer_kind kind);
 /* "new[] cookie", "multiple inheritance"...; NULL for LKS_HEUR_NONE */
 const char *model_heuristic_name(enum lks_heuristic heuristic);
 void model_signal_name(int signal, char *name, size_t size); /* "SIGTERM" or "" */
+/* Why the shim wrote no snapshot, when it left word: "every fd in use
+ * (RLIMIT_NOFILE 16)", "the shim could not write it (renameat2 failed:
+ * Operation not permitted)"; "" when it did not. */
+void model_no_data_why(const struct model_no_data *d, char *text, size_t size);
 bool model_class_is_leak(enum lks_class klass);
 
 #endif

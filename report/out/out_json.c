@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "frame.h"
 #include "jsonw.h"
@@ -56,6 +57,7 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "closed_unseen", c->closed_unseen);
 	jw_uint(j, "replaced_unseen", c->replaced_unseen);
 	jw_uint(j, "unmapped_unseen", c->unmapped_unseen);
+	jw_uint(j, "opened_unseen", c->opened_unseen);
 	jw_uint(j, "unreadable_root_bytes", c->unreadable_root_bytes);
 	jw_uint(j, "missed_children", c->missed_children);
 	jw_uint(j, "unwind_truncated", c->unwind_truncated);
@@ -451,6 +453,15 @@ static void put_gate(struct json *j, const struct gate_verdict *v)
 	jw_close(j, '}');
 }
 
+/* "failed_step": "renameat2", "errno": 1 ("EPERM"), or nulls */
+static void put_write_failure(struct json *j, const struct model_no_data *d)
+{
+	const char *errno_name = d->write_errno ? strerrorname_np(d->write_errno) : NULL;
+
+	jw_str(j, "failed_step", d->write_step[0] ? d->write_step : NULL);
+	jw_str(j, "errno", errno_name);
+}
+
 /* Processes known to have ended without a snapshot. */
 static void put_no_data(struct json *j, const struct model_report *report)
 {
@@ -461,7 +472,8 @@ static void put_no_data(struct json *j, const struct model_report *report)
 		jw_open(j, NULL, '{');
 		jw_int(j, "pid", d->pid);
 		jw_str(j, "name", d->name[0] ? d->name : NULL);
-		jw_str(j, "why", d->signal ? "killed" : "every fd in use");
+		jw_str(j, "why", d->signal ? "killed" : d->fd_limit ? "every fd in use" :
+				 "write failed");
 		if (d->signal)
 			jw_int(j, "signal", d->signal);
 		else
@@ -470,6 +482,7 @@ static void put_no_data(struct json *j, const struct model_report *report)
 			jw_int(j, "rlimit_nofile", d->fd_limit);
 		else
 			jw_str(j, "rlimit_nofile", NULL);
+		put_write_failure(j, d);
 		jw_close(j, '}');
 	}
 	jw_close(j, ']');

@@ -475,7 +475,8 @@ static bool is_clean(const struct model_process *p)
 	       p->child_handle_count == 0 && p->inherited_handle_count == 0 &&
 	       p->warning_count == 0 &&
 	       !c->missed_allocs && !c->missed_stacks && !c->missed_handles &&
-	       !c->missed_threads && !c->missed_children && !(p->flags & LKS_HF_OWN_MALLOC);
+	       !c->missed_threads && !c->missed_children && !c->opened_unseen &&
+	       !(p->flags & LKS_HF_OWN_MALLOC);
 }
 
 /* A build or a test script starts hundreds of clean helper processes:
@@ -521,8 +522,10 @@ static void print_no_data(FILE *out, const struct style *st, const struct model_
 			name[0] ? " (" : "", name, name[0] ? ")" : "",
 			d->signal == SIGKILL ? " (no handler can see SIGKILL)" : "");
 	} else {
-		fprintf(out, "no snapshot: every fd in use (RLIMIT_NOFILE %" PRId32 ")\n",
-			d->fd_limit);
+		char why[256];
+
+		model_no_data_why(d, why, sizeof(why));
+		fprintf(out, "no snapshot: %s\n", why);
 	}
 	fprintf(out, "%s", st->reset);
 }

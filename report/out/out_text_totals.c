@@ -124,6 +124,10 @@ static void print_handle_totals(FILE *out, const struct model_process *p)
 		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not open)\n",
 			"unmapped unseen", c->unmapped_unseen,
 			plural(c->unmapped_unseen, "mapping unmapped", "mappings unmapped"));
+	if (c->opened_unseen)
+		fprintf(out, "  %-16s %" PRIu64 " %s by calls the shim did not see (not listed)\n",
+			"opened unseen", c->opened_unseen,
+			plural(c->opened_unseen, "fd open, opened", "fds open, opened"));
 }
 
 void print_totals(FILE *out, const struct model_process *p, bool reachable_listed)

@@ -16,7 +16,13 @@
 
 #include "diagnose.h"
 
-static const char *const did_not_report = "the shim did not report (crashed or killed?)";
+/* Only asked of a program that ended by itself (session.c says what
+ * killed one): a crash would have been a signal. What is left is a shim
+ * never loaded into it, or one that could not write where no mark could
+ * be left either (a chroot, a directory out of reach): its own line on
+ * stderr says so. */
+static const char *const did_not_report =
+	"the shim did not report (not loaded into it, or it said why on stderr)";
 
 /* The file execvp would run, or NULL. */
 static bool find_in_path(const char *command, char *path, size_t size)

@@ -94,6 +94,12 @@ static int report_run(const struct session_options *opts, const struct outdir *d
 	struct namelist paths = { 0 };
 	int r = outdir_new_snapshots(dir, &paths, err);
 
+	if (r == -ENOENT) {
+		/* removed by the program (a test suite's clean-up of $TMPDIR):
+		 * nothing to report, said as a missing snapshot is */
+		outcome->dir_removed = true;
+		r = 0;
+	}
 	if (r == 0)
 		r = snapset_add_paths(&set, &paths, err);
 	if (r == 0)
@@ -144,7 +150,7 @@ static int find_shim(const struct session_options *opts, char *path, size_t size
 	return check_shared_object(path, err);
 }
 
-/* The shim may have said why (marks.h): every fd in use. */
+/* The shim may have said why (marks.h): every fd in use, a step refused. */
 static const struct model_no_data *no_data_of(const struct model_report *report, pid_t pid)
 {
 	for (size_t i = 0; i < report->no_data_count; i++)
@@ -155,13 +161,15 @@ static const struct model_no_data *no_data_of(const struct model_report *report,
 
 /* Why the started process left no exit snapshot, into buf. */
 static void explain(const char *command, int wait_status, const struct model_no_data *known,
-		    char *buf, size_t size, bool *killed)
+		    bool dir_removed, char *buf, size_t size, bool *killed)
 {
-	if (known && known->fd_limit)
-		snprintf(buf, size, "every fd in use (RLIMIT_NOFILE %d)", (int)known->fd_limit);
+	if (known && (known->fd_limit || known->write_step[0]))
+		model_no_data_why(known, buf, size);
 	else if ((*killed = WIFSIGNALED(wait_status)))
 		snprintf(buf, size, "killed by signal %d (%s) before it could write one",
 			 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
+	else if (dir_removed)
+		snprintf(buf, size, "the snapshot directory was removed while it ran");
 	else
 		snprintf(buf, size, "%s", diagnose_no_snapshot(command));
 }
@@ -214,9 +222,10 @@ int session_run(const struct session_options *opts, struct model_report *report,
 			       &found, outcome, err);
 	if (r == 0 && !ran.spawn_error && !found)
 		explain(opts->argv[0], ran.wait_status, no_data_of(report, ran.pid),
-			outcome->missing, sizeof(outcome->missing), &outcome->killed);
+			outcome->dir_removed, outcome->missing, sizeof(outcome->missing),
+			&outcome->killed);
 	else if (r == 0 && !ran.spawn_error && ended_without_exit_snapshot(report, ran.pid))
-		explain(opts->argv[0], ran.wait_status, NULL, outcome->no_exit,
+		explain(opts->argv[0], ran.wait_status, NULL, false, outcome->no_exit,
 			sizeof(outcome->no_exit), &(bool){ false });
 	guard_end(&guard);  /* released by run_program; it had the report's time to exit */
 	if (dir.temporary && keep)

@@ -32,6 +32,7 @@ struct session_outcome {
 	 * killed it (no report is written then), or what diagnose.c found */
 	char missing[160];
 	bool killed;         /* it left none because a signal killed it */
+	bool dir_removed;    /* the snapshot directory was gone when it ended */
 	/* why it left only snapshots taken while it ran (the report shows the
 	 * last), or "" */
 	char no_exit[160];

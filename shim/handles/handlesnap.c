@@ -8,6 +8,7 @@
 #include "execnote.h"
 #include "fdinfo.h"
 #include "maptable.h"
+#include "unseen.h"
 
 struct collecting {
 	struct lks_handle_sum *sum;
@@ -119,6 +120,7 @@ int lks_handles_collect(struct lks_handle_sum *sum, struct lks_strtab *strings,
 	if (!sum->uses_trace)
 		return -1;
 	lks_fd_foreach(add_fd, &c);
+	sum->opened_unseen = lks_unseen_count();
 	if (lks_read_maps(&c.maps) < 0)
 		lks_buf_free(&c.maps);  /* mappings are then listed undescribed */
 	lks_mapping_foreach(add_mapping, &c);

@@ -6,6 +6,7 @@
  * blocks it alone reaches as indirect. Every memory read happens while the
  * other threads are held still (stopworld.c). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <ucontext.h>
@@ -298,14 +299,21 @@ static void note_self(struct reach_thread *self, uint64_t from, bool exact)
 	self->tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 }
 
-/* No scan: every block stays unfreed. verbose=1 says why. */
-static struct lks_reach *skipped(const char *why)
+/* No scan: every block stays unfreed, and the report only says "not
+ * freed". Said unless asked for (reach=0): a sandbox that refuses read,
+ * say, must not pass for a program whose leaks are merely unclassified.
+ * error: errno of the call that failed, 0 for none. */
+static struct lks_reach *skipped(const char *why, int error)
 {
 	struct lks_line line = { .len = 0 };
 
-	if (lks_opt.verbose) {
+	if (lks_opt.reach || lks_opt.verbose) {
 		lks_line_str(&line, "no reachability scan, leaks are not classified: ");
 		lks_line_str(&line, why);
+		if (error) {
+			lks_line_str(&line, ": ");
+			lks_line_str(&line, strerrordesc_np(error));
+		}
 		lks_say(&line);
 	}
 	return NULL;
@@ -319,18 +327,18 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 	bool exact;
 
 	if (!lks_opt.reach)
-		return skipped("reach=0");
+		return skipped("reach=0", 0);
 	if (lks_arena_unlisted())  /* a region of ours we could not list would be a root */
-		return skipped("a region of the shim's own could not be listed");
+		return skipped("a region of the shim's own could not be listed", 0);
 	scan = lks_map(sizeof(*scan));
 	if (!scan)
-		return skipped("no memory");
+		return skipped("no memory", 0);
 	reach = &scan->core;
 	reach->roots = lks_map(MAX_ROOTS * sizeof(struct reach_range));
 	reach->threads = reach_thread_slots();
 	if (!reach->roots || reach_collect_modules(reach) < 0) {
 		unmap_all(scan);
-		return skipped("no memory");
+		return skipped("no memory", 0);
 	}
 	/* the program's frames on the exiting thread's stack; the scan itself
 	 * runs on a stack of the shim's own (ownstack.c) */
@@ -339,9 +347,19 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 	reach->thread_count = 1;
 	reach_stop_threads(reach);
 	reach_collect_mappings(reach);
-	if (reach_collect_blocks(scan) < 0 || reach_collect_maps(reach) < 0 || reach->overflow) {
+	if (reach_collect_blocks(scan) < 0) {
 		lks_reach_end(scan);
-		return skipped("no memory, or more roots or mappings than its tables hold");
+		return skipped("no memory", 0);
+	}
+	if (reach_collect_maps(reach) < 0) {
+		int error = errno;
+
+		lks_reach_end(scan);
+		return skipped("/proc/self/maps could not be read", error);
+	}
+	if (reach->overflow) {
+		lks_reach_end(scan);
+		return skipped("more roots or mappings than its tables hold", 0);
 	}
 	reach_build_index(scan);
 	mark_unreadable(reach);

@@ -142,7 +142,8 @@ uint8_t reach_heuristic(const struct reach *reach, const struct reach_node *node
                         uint64_t value);
 int64_t reach_empty_array_end(const struct reach *reach, uint64_t value);
 
-/* roots.c: fills readable, code, images and roots; 0 or -1 */
+/* roots.c: fills readable, code, images and roots; 0 or -1 (collect_maps:
+ * with errno when /proc/self/maps could not be read, EFBIG: too large) */
 int reach_collect_modules(struct reach *reach);
 int reach_collect_maps(struct reach *reach);
 

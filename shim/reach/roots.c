@@ -6,6 +6,7 @@
  * stacks already taken and glibc's malloc heaps (heaps.c). */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
@@ -516,8 +517,10 @@ int reach_collect_maps(struct reach *reach)
 	if (!text)
 		return -1;
 	len = read_maps(text, size);
+	if (len >= 0 && (size_t)len + 1 >= size)
+		errno = EFBIG;
 	if (len < 0 || (size_t)len + 1 >= size) {
-		lks_unmap(text, size);
+		lks_unmap(text, size);  /* errno kept: a munmap that works leaves it */
 		return -1;
 	}
 	shim_first = reach->excluded_count;

@@ -23,6 +23,9 @@ Annotations (in a comment on the line that creates the handle):
   expect-replaced-unseen: N  N of those now hold another file (default 0)
   expect-unmapped-unseen: N  N recorded mappings were unmapped by calls the
                       shim did not see (syscall(SYS_munmap)) (default 0)
+  expect-opened-unseen: N   N fds open at exit were opened by calls the shim
+                      did not see (syscall(SYS_openat)...) (default 0; in the
+                      other processes of the tree, 0 always)
 Memory leaks touching the fixture fail the test, except those allocated
 inside libc for a stream the fixture left open.
 
@@ -68,7 +71,8 @@ def parse_annotation(path, lineno, text):
 EXPECTED_COUNTS = {"expect-held-mappings": "held_mappings",
                    "expect-closed-unseen": "closed_unseen",
                    "expect-replaced-unseen": "replaced_unseen",
-                   "expect-unmapped-unseen": "unmapped_unseen"}
+                   "expect-unmapped-unseen": "unmapped_unseen",
+                   "expect-opened-unseen": "opened_unseen"}
 
 
 def read_expectations(path):
@@ -219,6 +223,11 @@ def check_run(args, workdir, expects, counts):
         if not least <= summary.get(key, -1) <= most:
             wanted = least if least == most else f"{least} to {most}"
             errors.append(f"{key} = {summary.get(key)}, expected {wanted}")
+    # what a fork child inherited, or an exec'd one, was open at its start
+    for other in processes[1:]:
+        if (other.get("summary") or {}).get("opened_unseen") != 0:
+            errors.append(f"pid {other.get('pid')}: opened_unseen = "
+                          f"{(other.get('summary') or {}).get('opened_unseen')}, expected 0")
     return errors
 
 

@@ -16,6 +16,7 @@ Usage: check_hostile.py --leakscope EXE --shim SO [options] -- PROGRAM [ARGS...]
   --children N         the report holds exactly N processes besides the started one
   --child-site FN=N    each of them has exactly N live blocks allocated under FN
   --or-stderr TEXT     a missing report is fine if leakscope's stderr says TEXT
+  --stderr TEXT        leakscope's stderr says TEXT (what the shim could not do)
   --no-report          check only output, status and time (fast loops)
 """
 
@@ -58,6 +59,7 @@ def parse(argv):
     parser.add_argument("--children", type=int)
     parser.add_argument("--child-site", type=key_value, action="append", default=[])
     parser.add_argument("--or-stderr")
+    parser.add_argument("--stderr")
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("program", nargs="+")
     args = parser.parse_args(argv)
@@ -141,6 +143,8 @@ def compare(args, plain, traced):
                       f"without {hostile.show(plain.stdout)!r}")
     if args.no_report:
         return errors
+    if args.stderr and args.stderr not in traced.stderr.decode(errors="replace"):
+        errors.append(f"stderr does not say {args.stderr!r}")
     proc = traced.started()
     if proc is None:
         said = traced.stderr.decode(errors="replace")

@@ -103,6 +103,7 @@ static void fill_header(struct lks_header *header, struct lks_strtab *strings)
 static const char *write_snapshot(struct written *w, char *path, size_t size)
 {
 	struct lks_snap_parts parts = { 0 };
+	struct lks_write_error error;
 	int failed;
 
 	lks_strtab_add(&parts.strings, "");  /* offset 0 is the empty string */
@@ -115,7 +116,7 @@ static const char *write_snapshot(struct written *w, char *path, size_t size)
 	APPEND(LKS_PART_SITES, w->sites);
 	APPEND(LKS_PART_HANDLES, w->handles);
 	APPEND(LKS_PART_RETAINERS, w->steps);
-	failed = lks_snapfile_store(&w->header, &parts, path, size, "round-trip");
+	failed = lks_snapfile_store(&w->header, &parts, path, size, "round-trip", &error);
 	lks_snapfile_free(&parts);
 	return failed ? NULL : path;
 }
