@@ -13,6 +13,7 @@ two builds the shim's layout moves the share by about a point).
 
 Usage: tools/bench/python.py [--runs N] [--build DIR] [--python EXE]...
                              [--instructions] [--scale F] [--skip LABEL]...
+                             [--workload NAME]...
 Not a test: nothing here fails on a number.
 """
 
@@ -122,13 +123,14 @@ def run_once(python, args, env_extra, source, work, count=False):
     return usage.ru_utime + usage.ru_stime, wall
 
 
-def measure(python, shim, runs, scale, count, skip):
+def measure(python, shim, runs, scale, count, skip, workloads):
     results = {}
     # under callgrind the exit scan reads past what valgrind maps for the
     # program and dies (SIGSEGV); it costs the same with or without frames
     extra = ":reach=0" if count else ""
     with tempfile.TemporaryDirectory() as work:
-        for name, source in WORKLOADS.items():
+        for name in workloads:
+            source = WORKLOADS[name]
             for _ in range(runs):
                 for label, args, env in configs(shim, work, extra):
                     if label in skip:
@@ -138,14 +140,14 @@ def measure(python, shim, runs, scale, count, skip):
     return results
 
 
-def table(python, results, count):
+def table(python, results, count, workloads):
     labels = [c[0] for c in configs("", "")]
     unit = "%.0f M" if count else "%.2f s"
     scaled = 1e-6 if count else 1
     print("\n%s (%s)\n" % (python, "instructions, millions" if count else "CPU time"))
     print("| workload | " + " | ".join(labels) + " | frames' share |")
     print("|---|" + "---|" * (len(labels) + 1))
-    for name in WORKLOADS:
+    for name in workloads:
         cpu = {label: statistics.median(r[0] for r in results[(name, label)])
                for label in labels if (name, label) in results}
         cells = [(unit + " (x%.2f)") % (cpu[label] * scaled, cpu[label] / cpu["plain"])
@@ -177,12 +179,16 @@ def main():
     parser.add_argument("--skip", action="append", default=[],
                         help="a configuration left out, by its label (e.g. tracemalloc=25, "
                              "whose full size takes hours under callgrind)")
+    parser.add_argument("--workload", action="append", choices=sorted(WORKLOADS),
+                        help="run only this workload (again for more; default: all)")
     args = parser.parse_args()
     shim = os.path.join(os.path.abspath(args.build), "shim", "libleakscope.so")
     runs = 1 if args.instructions else args.runs
+    workloads = args.workload or list(WORKLOADS)
     for python in args.python or ["/usr/bin/python3.11"]:
-        table(python, measure(python, shim, runs, args.scale, args.instructions, args.skip),
-              args.instructions)
+        table(python, measure(python, shim, runs, args.scale, args.instructions, args.skip,
+                              workloads),
+              args.instructions, workloads)
 
 
 if __name__ == "__main__":
