@@ -13,12 +13,14 @@ two builds the shim's layout moves the share by about a point).
 
 Usage: tools/bench/python.py [--runs N] [--build DIR] [--python EXE]...
                              [--instructions] [--scale F] [--skip LABEL]...
+                             [--workload NAME]... [--pad BYTES]
 Not a test: nothing here fails on a number.
 """
 
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -79,27 +81,42 @@ def sized(source, scale):
 def configs(shim, work, extra=""):
     preload = {"LD_PRELOAD": shim, "PYTHONMALLOC": "malloc"}
     options = "output_dir=%s:summary=0%s" % (work, extra)
+    # every shim run's options have the same length (see counted_env)
     return [
         ("plain", [], {}),
         ("PYTHONMALLOC=malloc", [], {"PYTHONMALLOC": "malloc"}),
         ("tracemalloc=25", ["-X", "tracemalloc=25"], {}),
-        ("leakscope, python=0", [], dict(preload, LEAKSCOPE_OPTIONS=options + ":python=0")),
+        ("leakscope, python=0", [],
+         dict(preload, LEAKSCOPE_OPTIONS=options + ":python=0:python_exit=1")),
         # the frames alone: no python-exit snapshot (its typing, its chains)
         ("leakscope, python_exit=0", [],
-         dict(preload, LEAKSCOPE_OPTIONS=options + ":python_exit=0")),
-        ("leakscope", [], dict(preload, LEAKSCOPE_OPTIONS=options)),
+         dict(preload, LEAKSCOPE_OPTIONS=options + ":python=1:python_exit=0")),
+        ("leakscope", [],
+         dict(preload, LEAKSCOPE_OPTIONS=options + ":python=1:python_exit=1")),
     ]
 
 
-def run_once(python, args, env_extra, source, work, count=False):
+def counted_env(pad):
+    """The whole environment of a counted run: the same in every shell and
+    worktree. It sits at the top of the main stack, so its length moves
+    every frame, and with them the native stack cache's hits (the cache is
+    two entries a thread, chosen by the stack pointer): json at full size
+    ran 128,000 more walks, 500 M instructions, with 9 characters fewer.
+    pad: that many bytes more, to see the figures at another alignment."""
+    # the same dict layouts every run: the hash seed moves counts too
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"}
+    if pad:
+        env["PAD"] = "x" * pad
+    return env
+
+
+def run_once(python, args, env_extra, source, work, count=False, pad=0):
     """(CPU seconds, wall seconds), or with count (instructions, 0)."""
-    env = dict(os.environ)
+    env = counted_env(pad) if count else dict(os.environ)
     env.pop("PYTHONMALLOC", None)  # only the configurations choose it
     env.update(env_extra)
     command = [python] + args + ["-c", source]
     if count:
-        # the same dict layouts every run: the hash seed moves counts too
-        env["PYTHONHASHSEED"] = "0"
         # setarch -R: the same addresses every run, so hashes of them (the
         # stack cache's, the depot's) do not move the count between runs
         command = ["setarch", "-R", "valgrind", "--tool=callgrind",
@@ -122,30 +139,35 @@ def run_once(python, args, env_extra, source, work, count=False):
     return usage.ru_utime + usage.ru_stime, wall
 
 
-def measure(python, shim, runs, scale, count, skip):
+def measure(python, shim, runs, scale, count, skip, workloads, pad):
     results = {}
     # under callgrind the exit scan reads past what valgrind maps for the
     # program and dies (SIGSEGV); it costs the same with or without frames
     extra = ":reach=0" if count else ""
-    with tempfile.TemporaryDirectory() as work:
-        for name, source in WORKLOADS.items():
+    with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as lib:
+        # a path of the same length from every build directory (see counted_env)
+        shutil.copy(shim, os.path.join(lib, "libleakscope.so"))
+        shim = os.path.join(lib, "libleakscope.so")
+        for name in workloads:
+            source = WORKLOADS[name]
             for _ in range(runs):
                 for label, args, env in configs(shim, work, extra):
                     if label in skip:
                         continue
-                    value = run_once(python, args, env, sized(source, scale), work, count)
+                    value = run_once(python, args, env, sized(source, scale), work, count,
+                                     pad)
                     results.setdefault((name, label), []).append(value)
     return results
 
 
-def table(python, results, count):
+def table(python, results, count, workloads):
     labels = [c[0] for c in configs("", "")]
     unit = "%.0f M" if count else "%.2f s"
     scaled = 1e-6 if count else 1
     print("\n%s (%s)\n" % (python, "instructions, millions" if count else "CPU time"))
     print("| workload | " + " | ".join(labels) + " | frames' share |")
     print("|---|" + "---|" * (len(labels) + 1))
-    for name in WORKLOADS:
+    for name in workloads:
         cpu = {label: statistics.median(r[0] for r in results[(name, label)])
                for label in labels if (name, label) in results}
         cells = [(unit + " (x%.2f)") % (cpu[label] * scaled, cpu[label] / cpu["plain"])
@@ -177,12 +199,19 @@ def main():
     parser.add_argument("--skip", action="append", default=[],
                         help="a configuration left out, by its label (e.g. tracemalloc=25, "
                              "whose full size takes hours under callgrind)")
+    parser.add_argument("--pad", type=int, default=0,
+                        help="with --instructions: bytes added to the environment, to "
+                             "count at another stack alignment")
+    parser.add_argument("--workload", action="append", choices=sorted(WORKLOADS),
+                        help="run only this workload (again for more; default: all)")
     args = parser.parse_args()
     shim = os.path.join(os.path.abspath(args.build), "shim", "libleakscope.so")
     runs = 1 if args.instructions else args.runs
+    workloads = args.workload or list(WORKLOADS)
     for python in args.python or ["/usr/bin/python3.11"]:
-        table(python, measure(python, shim, runs, args.scale, args.instructions, args.skip),
-              args.instructions)
+        table(python, measure(python, shim, runs, args.scale, args.instructions, args.skip,
+                              workloads, args.pad),
+              args.instructions, workloads)
 
 
 if __name__ == "__main__":
