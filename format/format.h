@@ -102,8 +102,8 @@ enum lks_heuristic {
  * the runtime's at the exit scan (docs/FORMAT.md, "Sites"). */
 enum lks_apart {
 	LKS_APART_NONE = 0,
-	LKS_APART_PY_IMMORTAL = 1, /* CPython 3.12+'s immortal interned str
-	                            * objects, and what only they reach */
+	LKS_APART_PY_IMMORTAL = 1, /* CPython 3.12 and 3.13's immortal str
+	                            * objects, each proven by its header */
 };
 
 /* Allocator family: which release function a block must be given back to. */
@@ -274,7 +274,8 @@ struct lks_site {
 	uint8_t klass;       /* enum lks_class */
 	uint8_t family;      /* enum lks_family */
 	uint8_t heuristic;   /* enum lks_heuristic: reachable only that way */
-	uint8_t apart;       /* enum lks_apart, on a definite or indirect site */
+	uint8_t apart;       /* enum lks_apart, on a definite, indirect or
+	                      * possible site */
 	uint64_t blocks;
 	uint64_t bytes;
 	uint64_t indirect_blocks;

@@ -258,9 +258,9 @@ void lks_reach_note_exit_call(uint64_t caller_sp);
 /* Called on the main thread: its thread control block is never a finished
  * thread's, even once main called pthread_exit. */
 void lks_reach_note_main_thread(void);
-/* Counts apart the losses whose leading block `is_apart` says is the
- * runtime's own (read in place: the other threads are held), with what they
- * alone reach; a block the scan could not read in place is never asked. */
+/* Counts apart the lost blocks (definite, indirect, possible) `is_apart`
+ * says are the runtime's own, each read in place (the other threads are
+ * held); a block the scan could not read in place is never asked about. */
 typedef bool lks_reach_apart(const void *block, uint64_t size);
 void lks_reach_set_apart(struct lks_reach *reach, lks_reach_apart *is_apart);
 /* heuristic: enum lks_heuristic, for a reachable block; apart: a lost block

@@ -17,7 +17,7 @@
 #define FAMILIES 3
 #define CLASSES (LKS_CLASS_REACHABLE + 1)
 #define HEURISTICS LKS_HEUR_EMPTY_ARRAY  /* reachable only by one of them */
-#define APART 2           /* definite and indirect blocks counted apart */
+#define APART 3           /* definite, indirect and possible blocks counted apart */
 #define SITE_KEYS (FAMILIES * (CLASSES + HEURISTICS + APART)) /* per trace */
 #define TRACE_MARGIN 65536 /* stacks interned while we read the table */
 
@@ -29,7 +29,8 @@ struct site_sum {
 	                           * HEURISTICS + APART) + class, or for reachable
 	                           * blocks named by a heuristic CLASSES +
 	                           * heuristic - 1, for lost ones counted apart
-	                           * CLASSES + HEURISTICS + (indirect) -> index + 1 */
+	                           * CLASSES + HEURISTICS + class - DEFINITE
+	                           * -> index + 1 */
 	size_t site_of_bytes;
 	uint32_t trace_limit;
 	uint32_t trace_end;       /* one past the highest trace a site uses */
@@ -43,7 +44,7 @@ static uint64_t site_key(const struct lks_block *block, uint8_t klass, uint8_t h
 	               (CLASSES + HEURISTICS + APART);
 
 	if (apart)
-		return row + CLASSES + HEURISTICS + (klass == LKS_CLASS_INDIRECT);
+		return row + CLASSES + HEURISTICS + klass - LKS_CLASS_DEFINITE;
 	return row + (heuristic && heuristic <= HEURISTICS ? CLASSES + heuristic - 1u : klass);
 }
 

@@ -229,7 +229,7 @@ static int check_sites(const struct snapshot *snap, uint64_t *keys, struct errms
 			return reject(snap, err, "site %zu: heuristic %u on class %u",
 				      i, s->heuristic, s->klass);
 		if (s->apart > LKS_APART_PY_IMMORTAL ||
-		    (s->apart && s->klass != LKS_CLASS_DEFINITE && s->klass != LKS_CLASS_INDIRECT))
+		    (s->apart && (s->klass < LKS_CLASS_DEFINITE || s->klass > LKS_CLASS_POSSIBLE)))
 			return reject(snap, err, "site %zu: counted apart (%u) on class %u",
 				      i, s->apart, s->klass);
 		if (classified != (s->klass != LKS_CLASS_UNFREED))

@@ -369,14 +369,18 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 	return scan;
 }
 
+/* Definite, indirect or possible: not reached from a root by a start pointer */
 static bool is_lost(uint8_t state)
 {
-	return (state & STATE_CLASS) == LKS_CLASS_DEFINITE ||
-	       (state & STATE_CLASS) == LKS_CLASS_INDIRECT;
+	uint8_t klass = state & STATE_CLASS;
+
+	return klass == LKS_CLASS_DEFINITE || klass == LKS_CLASS_INDIRECT ||
+	       klass == LKS_CLASS_POSSIBLE;
 }
 
-/* After mark_lost: an indirect block's `via` is its leader. Only memory read
- * in place is asked about: with a thread not held, nothing is. */
+/* Each lost block is asked about alone, by its own content: a block of the
+ * program's that a runtime's block happens to reach stays the program's.
+ * Only memory read in place is asked about: with a thread not held, none. */
 void lks_reach_set_apart(struct lks_reach *scan, lks_reach_apart *is_apart)
 {
 	struct reach *reach = &scan->core;
@@ -386,14 +390,10 @@ void lks_reach_set_apart(struct lks_reach *scan, lks_reach_apart *is_apart)
 	for (uint64_t i = 0; i < reach->count; i++) {
 		const struct reach_node *node = &reach->nodes[i];
 
-		if ((reach->state[i] & (STATE_CLASS | STATE_NOSCAN)) == LKS_CLASS_DEFINITE &&
+		if (is_lost(reach->state[i]) && !(reach->state[i] & STATE_NOSCAN) &&
 		    is_apart((const void *)(uintptr_t)node->addr, NODE_SIZE(node)))
 			reach->state[i] |= STATE_APART;
 	}
-	for (uint64_t i = 0; i < reach->count; i++)
-		if ((reach->state[i] & STATE_CLASS) == LKS_CLASS_INDIRECT &&
-		    (reach->state[reach->nodes[i].via] & STATE_APART) == STATE_APART)
-			reach->state[i] |= STATE_APART;
 }
 
 void lks_reach_foreach(const struct lks_reach *scan, lks_reach_visit *visit, void *ctx)
