@@ -3,8 +3,8 @@
  * interned strings are immortal and Py_Finalize does not free them all
  * (CPython gh-113055): `python3.12 -c pass` leaves 1,562 blocks no pointer
  * reaches, all of them such strings. The exit scan asks here about each
- * block that leads a loss, so that they are counted apart from the
- * program's (docs/PYTHON.md, "The interpreter's immortal strings"). */
+ * lost block, so that they are counted apart from the program's
+ * (docs/PYTHON.md, "The interpreter's immortal strings"). */
 #include <string.h>
 
 #include "../shim.h"

@@ -47,7 +47,7 @@ extern int lks_py_exit_due;  /* atomic */
 void lks_py_exit_snapshot(void);
 
 /* pyimmortal.c, for the exit scan: whether a lost block, readable in
- * place, is an immortal interned str of the interpreter (3.12, 3.13). */
+ * place, is an immortal str of the interpreter (3.12, 3.13). */
 bool lks_py_immortal(const void *block, uint64_t size);
 
 /* Typing the snapshot's live blocks (pytypes.c): begun before the snapshot
