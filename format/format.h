@@ -98,6 +98,14 @@ enum lks_heuristic {
 	                            * alone, holding 0 */
 };
 
+/* Why a lost site's blocks are not the program's own: the shim proved them
+ * the runtime's at the exit scan (docs/FORMAT.md, "Sites"). */
+enum lks_apart {
+	LKS_APART_NONE = 0,
+	LKS_APART_PY_IMMORTAL = 1, /* CPython 3.12 and 3.13's immortal str
+	                            * objects, each proven by its header */
+};
+
 /* Allocator family: which release function a block must be given back to. */
 enum lks_family {
 	LKS_FAMILY_MALLOC = 0, /* malloc, calloc, realloc, memalign, ... */
@@ -266,7 +274,8 @@ struct lks_site {
 	uint8_t klass;       /* enum lks_class */
 	uint8_t family;      /* enum lks_family */
 	uint8_t heuristic;   /* enum lks_heuristic: reachable only that way */
-	uint8_t reserved;
+	uint8_t apart;       /* enum lks_apart, on a definite, indirect or
+	                      * possible site */
 	uint64_t blocks;
 	uint64_t bytes;
 	uint64_t indirect_blocks;

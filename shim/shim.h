@@ -258,9 +258,15 @@ void lks_reach_note_exit_call(uint64_t caller_sp);
 /* Called on the main thread: its thread control block is never a finished
  * thread's, even once main called pthread_exit. */
 void lks_reach_note_main_thread(void);
-/* heuristic: enum lks_heuristic, for a reachable block */
+/* Counts apart the lost blocks (definite, indirect, possible) `is_apart`
+ * says are the runtime's own, each read in place (the other threads are
+ * held); a block the scan could not read in place is never asked about. */
+typedef bool lks_reach_apart(const void *block, uint64_t size);
+void lks_reach_set_apart(struct lks_reach *reach, lks_reach_apart *is_apart);
+/* heuristic: enum lks_heuristic, for a reachable block; apart: a lost block
+ * lks_reach_set_apart counted apart */
 typedef void lks_reach_visit(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
-                             uint64_t indirect_blocks, uint64_t indirect_bytes,
+                             bool apart, uint64_t indirect_blocks, uint64_t indirect_bytes,
                              void *ctx);
 void lks_reach_foreach(const struct lks_reach *reach, lks_reach_visit *visit, void *ctx);
 uint64_t lks_reach_scanned_bytes(const struct lks_reach *reach);

@@ -17,7 +17,8 @@
 #define FAMILIES 3
 #define CLASSES (LKS_CLASS_REACHABLE + 1)
 #define HEURISTICS LKS_HEUR_EMPTY_ARRAY  /* reachable only by one of them */
-#define SITE_KEYS (FAMILIES * (CLASSES + HEURISTICS)) /* per trace */
+#define APART 3           /* definite, indirect and possible blocks counted apart */
+#define SITE_KEYS (FAMILIES * (CLASSES + HEURISTICS + APART)) /* per trace */
 #define TRACE_MARGIN 65536 /* stacks interned while we read the table */
 
 static uint32_t snapshot_seq; /* atomic: per process */
@@ -25,8 +26,10 @@ static uint32_t snapshot_seq; /* atomic: per process */
 struct site_sum {
 	struct lks_buf sites;     /* struct lks_site */
 	uint32_t *site_of;        /* (trace * FAMILIES + family) * (CLASSES +
-	                           * HEURISTICS) + class, or for reachable blocks
-	                           * named by a heuristic CLASSES + heuristic - 1
+	                           * HEURISTICS + APART) + class, or for reachable
+	                           * blocks named by a heuristic CLASSES +
+	                           * heuristic - 1, for lost ones counted apart
+	                           * CLASSES + HEURISTICS + class - DEFINITE
 	                           * -> index + 1 */
 	size_t site_of_bytes;
 	uint32_t trace_limit;
@@ -34,12 +37,23 @@ struct site_sum {
 	struct lks_pytypes *pytypes; /* NULL: no Python objects to type */
 };
 
+static uint64_t site_key(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
+                         bool apart)
+{
+	uint64_t row = ((uint64_t)block->trace * FAMILIES + block->family) *
+	               (CLASSES + HEURISTICS + APART);
+
+	if (apart)
+		return row + CLASSES + HEURISTICS + klass - LKS_CLASS_DEFINITE;
+	return row + (heuristic && heuristic <= HEURISTICS ? CLASSES + heuristic - 1u : klass);
+}
+
 static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t heuristic,
-                           uint64_t indirect_blocks, uint64_t indirect_bytes, void *ctx)
+                           bool apart, uint64_t indirect_blocks, uint64_t indirect_bytes,
+                           void *ctx)
 {
 	struct site_sum *sum = ctx;
-	uint64_t key = ((uint64_t)block->trace * FAMILIES + block->family) * (CLASSES + HEURISTICS) +
-	               (heuristic && heuristic <= HEURISTICS ? CLASSES + heuristic - 1u : klass);
+	uint64_t key = site_key(block, klass, heuristic, apart);
 	struct lks_site *site;
 
 	if (block->trace >= sum->trace_limit || block->family >= FAMILIES)
@@ -47,6 +61,7 @@ static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t
 	if (sum->site_of[key] == 0) {
 		struct lks_site fresh = { .trace = block->trace, .klass = klass,
 		                          .family = block->family, .heuristic = heuristic,
+		                          .apart = apart ? LKS_APART_PY_IMMORTAL : LKS_APART_NONE,
 		                          .oldest_seq = block->seq };
 
 		if (!lks_buf_append(&sum->sites, &fresh, sizeof(fresh)))
@@ -70,7 +85,7 @@ static void add_classified(const struct lks_block *block, uint8_t klass, uint8_t
 
 static void add_block(const struct lks_block *block, void *ctx)
 {
-	add_classified(block, LKS_CLASS_UNFREED, LKS_HEUR_NONE, 0, 0, ctx);
+	add_classified(block, LKS_CLASS_UNFREED, LKS_HEUR_NONE, false, 0, 0, ctx);
 }
 
 /* With a reachability scan, sites are split by class. */
@@ -281,6 +296,9 @@ static int write_snapshot(enum lks_reason reason, const char *label, int exit_st
 	lks_strtab_add(&parts.strings, "");  /* offset 0 is the empty string */
 	fill_header(&header, reason, __atomic_add_fetch(&snapshot_seq, 1, __ATOMIC_RELAXED),
 	            exit_status, &parts.strings, label);
+	/* the only lost blocks counted apart are CPython's, proven so */
+	if (reach)
+		lks_reach_set_apart(reach, lks_py_immortal);
 	failed = sum_sites(&sum, reach);
 	if (reach) {
 		header.flags |= LKS_HF_CLASSIFIED;

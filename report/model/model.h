@@ -158,6 +158,8 @@ struct model_process {
 	/* leaked = every class but reachable, suppressed sites excluded */
 	uint64_t leaked_blocks, leaked_bytes, leak_sites;
 	struct model_class_total suppressed;
+	/* of the suppressed, CPython's immortal strings the shim proved at exit */
+	struct model_class_total python_immortal;
 	size_t suppressed_handles; /* handles, child and inherited fds suppressed */
 	struct model_class_total by_class[LKS_CLASS_REACHABLE + 1];
 	/* of the reachable, what only a heuristic's pointers reach */

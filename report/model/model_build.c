@@ -119,6 +119,9 @@ static int by_size(const void *a, const void *b)
 	return (int)x->heuristic - (int)y->heuristic;
 }
 
+/* Lost blocks the shim proved to be CPython's own (docs/PYTHON.md) */
+static const char PYTHON_IMMORTAL[] = "builtin:python-immortal";
+
 static void add_to_total(struct model_class_total *total,
 			 const struct model_leak *leak)
 {
@@ -131,6 +134,8 @@ static void count_leak(struct model_process *proc, const struct model_leak *leak
 {
 	if (leak->suppressed_by) {
 		add_to_total(&proc->suppressed, leak);
+		if (leak->suppressed_by == PYTHON_IMMORTAL)
+			add_to_total(&proc->python_immortal, leak);
 		return;
 	}
 	add_to_total(&proc->by_class[leak->klass], leak);
@@ -168,7 +173,8 @@ static int build_leaks(struct builder *b)
 		r = stack_for(b, site->trace, &leak->stack);
 		if (r < 0)
 			return r;
-		leak->suppressed_by = suppress_builtin(&leak->stack);
+		leak->suppressed_by = site->apart == LKS_APART_PY_IMMORTAL ?
+				      PYTHON_IMMORTAL : suppress_builtin(&leak->stack);
 		count_leak(proc, leak);
 	}
 	proc->leak_count = snap->site_count;

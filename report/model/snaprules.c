@@ -209,8 +209,8 @@ static int check_traces(const struct snapshot *snap, struct errmsg *err)
 	return 0;
 }
 
-/* (trace, family, class) once each; classes as the header says: all
- * UNFREED without a scan, none with one. */
+/* (trace, family, class, heuristic, apart) once each; classes as the
+ * header says: all UNFREED without a scan, none with one. */
 static int check_sites(const struct snapshot *snap, uint64_t *keys, struct errmsg *err)
 {
 	bool classified = snap->header.flags & LKS_HF_CLASSIFIED;
@@ -228,6 +228,10 @@ static int check_sites(const struct snapshot *snap, uint64_t *keys, struct errms
 		    (s->heuristic && s->klass != LKS_CLASS_REACHABLE))
 			return reject(snap, err, "site %zu: heuristic %u on class %u",
 				      i, s->heuristic, s->klass);
+		if (s->apart > LKS_APART_PY_IMMORTAL ||
+		    (s->apart && (s->klass < LKS_CLASS_DEFINITE || s->klass > LKS_CLASS_POSSIBLE)))
+			return reject(snap, err, "site %zu: counted apart (%u) on class %u",
+				      i, s->apart, s->klass);
 		if (classified != (s->klass != LKS_CLASS_UNFREED))
 			return reject(snap, err, "site %zu: class %u in a snapshot %s a scan",
 				      i, s->klass, classified ? "with" : "without");
@@ -235,10 +239,11 @@ static int check_sites(const struct snapshot *snap, uint64_t *keys, struct errms
 			return reject(snap, err, "site %zu: %" PRIu64 " blocks of %" PRIu64
 				      " bytes, the largest %" PRIu64, i, s->blocks, s->bytes,
 				      s->largest);
-		keys[i] = (uint64_t)s->trace << 16 | (uint64_t)s->family << 8 | s->klass;
+		keys[i] = (uint64_t)s->trace << 24 | (uint64_t)s->apart << 20 |
+			  (uint64_t)s->heuristic << 16 | (uint64_t)s->family << 8 | s->klass;
 	}
 	if (has_duplicate(keys, snap->site_count))
-		return reject(snap, err, "two sites of one stack, family and class");
+		return reject(snap, err, "two sites of one stack, family, class, heuristic and apart");
 	return 0;
 }
 

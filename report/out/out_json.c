@@ -31,6 +31,8 @@ static void put_summary(struct json *j, const struct model_process *p)
 	jw_uint(j, "leak_sites", p->leak_sites);
 	jw_uint(j, "suppressed_bytes", p->suppressed.bytes);
 	jw_uint(j, "suppressed_blocks", p->suppressed.blocks);
+	jw_uint(j, "python_immortal_bytes", p->python_immortal.bytes);
+	jw_uint(j, "python_immortal_blocks", p->python_immortal.blocks);
 	jw_uint(j, "reachable_bytes", reachable->bytes);
 	jw_uint(j, "reachable_blocks", reachable->blocks);
 	jw_uint(j, "handles_open", p->handle_count);

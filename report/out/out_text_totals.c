@@ -142,6 +142,11 @@ void print_totals(FILE *out, const struct model_process *p, bool reachable_liste
 		fprintf(out, " from %" PRIu64 " %s (by suppression rules)\n",
 			p->suppressed.sites, plural(p->suppressed.sites, "site", "sites"));
 	}
+	if (p->python_immortal.sites) {
+		fprintf(out, "    of which CPython's immortal strings: ");
+		print_amount(out, p->python_immortal.bytes, p->python_immortal.blocks);
+		fprintf(out, " the interpreter left at exit (builtin:python-immortal)\n");
+	}
 	print_handle_totals(out, p);
 	fprintf(out, "  %-16s %" PRIu64 " allocations, %" PRIu64 " frees; ", "activity",
 		c->allocs, c->frees);

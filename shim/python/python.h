@@ -46,6 +46,10 @@ int lks_py_in_run_snapshot(enum lks_reason reason, const char *label, char *path
 extern int lks_py_exit_due;  /* atomic */
 void lks_py_exit_snapshot(void);
 
+/* pyimmortal.c, for the exit scan: whether a lost block, readable in
+ * place, is an immortal str of the interpreter (3.12, 3.13). */
+bool lks_py_immortal(const void *block, uint64_t size);
+
 /* Typing the snapshot's live blocks (pytypes.c): begun before the snapshot
  * reads the live table and before any thread is stopped (NULL: no typing
  * in this process), given each block the snapshot counts in a site, then

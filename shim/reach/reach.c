@@ -369,6 +369,33 @@ __attribute__((noinline)) struct lks_reach *lks_reach_scan(void)
 	return scan;
 }
 
+/* Definite, indirect or possible: not reached from a root by a start pointer */
+static bool is_lost(uint8_t state)
+{
+	uint8_t klass = state & STATE_CLASS;
+
+	return klass == LKS_CLASS_DEFINITE || klass == LKS_CLASS_INDIRECT ||
+	       klass == LKS_CLASS_POSSIBLE;
+}
+
+/* Each lost block is asked about alone, by its own content: a block of the
+ * program's that a runtime's block happens to reach stays the program's.
+ * Only memory read in place is asked about: with a thread not held, none. */
+void lks_reach_set_apart(struct lks_reach *scan, lks_reach_apart *is_apart)
+{
+	struct reach *reach = &scan->core;
+
+	if (reach->missed_threads)
+		return;
+	for (uint64_t i = 0; i < reach->count; i++) {
+		const struct reach_node *node = &reach->nodes[i];
+
+		if (is_lost(reach->state[i]) && !(reach->state[i] & STATE_NOSCAN) &&
+		    is_apart((const void *)(uintptr_t)node->addr, NODE_SIZE(node)))
+			reach->state[i] |= STATE_APART;
+	}
+}
+
 void lks_reach_foreach(const struct lks_reach *scan, lks_reach_visit *visit, void *ctx)
 {
 	const struct reach *reach = &scan->core;
@@ -377,13 +404,16 @@ void lks_reach_foreach(const struct lks_reach *scan, lks_reach_visit *visit, voi
 		const struct reach_node *node = &reach->nodes[i];
 		struct lks_block block = { node->addr, NODE_SIZE(node), node->trace,
 		                           node->seq, (uint8_t)(node->size_family >> 56) };
-		uint8_t klass = reach->state[i] & STATE_CLASS;
-		uint8_t heuristic = (reach->state[i] & STATE_HEURISTIC) >> STATE_HEURISTIC_SHIFT;
+		uint8_t state = reach->state[i];
+		uint8_t klass = state & STATE_CLASS;
+		bool apart = is_lost(state) && (state & STATE_APART) == STATE_APART;
+		uint8_t heuristic = is_lost(state) ? LKS_HEUR_NONE :
+		                    (state & STATE_HEURISTIC) >> STATE_HEURISTIC_SHIFT;
 		struct lost_total none = { 0, 0 };
 		const struct lost_total *lost =
 			klass == LKS_CLASS_DEFINITE ? &scan->totals[i] : &none;
 
-		visit(&block, klass, heuristic, lost->blocks, lost->bytes, ctx);
+		visit(&block, klass, heuristic, apart, lost->blocks, lost->bytes, ctx);
 	}
 }
 

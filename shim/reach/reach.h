@@ -34,6 +34,9 @@ struct reach_node {
 #define STATE_NOSCAN 0x10u   /* not in readable memory: never read */
 #define STATE_HEURISTIC_SHIFT 5
 #define STATE_HEURISTIC (7u << STATE_HEURISTIC_SHIFT)
+/* on a lost block, whose heuristic bits are free: counted apart, the
+ * runtime's own (lks_reach_set_apart) */
+#define STATE_APART (7u << STATE_HEURISTIC_SHIFT)
 
 #define MAX_THREADS 1024
 #define MAX_ROOTS 8192

@@ -32,7 +32,7 @@ MODULE_FIELDS = ("bias", "start", "end", "path", "flags", "build_id_len", "build
 TRACE = struct.Struct("<IIQ")
 TRACE_FIELDS = ("id", "depth", "first")
 SITE = struct.Struct("<IBBBBQQQQQII")
-SITE_FIELDS = ("trace", "klass", "family", "heuristic", "reserved", "blocks", "bytes", "indirect_blocks",
+SITE_FIELDS = ("trace", "klass", "family", "heuristic", "apart", "blocks", "bytes", "indirect_blocks",
                "indirect_bytes", "largest", "oldest_seq", "reserved2")
 HANDLE = struct.Struct("<iHHIIQQ")
 HANDLE_FIELDS = ("fd", "type", "flags", "trace", "description", "addr", "size")

@@ -105,7 +105,7 @@ static void records(void)
 	FIELD(struct lks_site, klass);
 	FIELD(struct lks_site, family);
 	FIELD(struct lks_site, heuristic);
-	FIELD(struct lks_site, reserved);
+	FIELD(struct lks_site, apart);
 	FIELD(struct lks_site, blocks);
 	FIELD(struct lks_site, bytes);
 	FIELD(struct lks_site, indirect_blocks);
