@@ -264,7 +264,7 @@ void lks_mapping_cut(uint64_t start, uint64_t end)
 
 struct containing {
 	uint64_t start, end;
-	bool found;
+	uint64_t holder;  /* the start of the mapping holding it, 0 if none */
 };
 
 static void contain_slot(struct map_slot *slot, void *ctx)
@@ -276,7 +276,7 @@ static void contain_slot(struct map_slot *slot, void *ctx)
 	uint64_t size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 
 	if (meta && is_start(addr) && addr <= want->start && addr + size >= want->end)
-		want->found = true;
+		want->holder = addr;
 }
 
 /* The size recorded for a mapping starting at addr, 0 if none is. */
@@ -296,18 +296,34 @@ static uint64_t size_at(uint64_t addr)
 	return 0;
 }
 
+/* The start of the mapping the last walk found holding a placed range: a
+ * JVM commits into the same reservation, V8 remaps into the same code
+ * range, again and again. A hint only, checked against the table. */
+static uint64_t last_holder;  /* atomic */
+
+/* Whether a mapping recorded at addr holds all of [start, end). */
+static bool holds(uint64_t addr, uint64_t start, uint64_t end)
+{
+	return is_start(addr) && addr <= start && addr + size_at(addr) >= end;
+}
+
 /* One probe when the range starts where the mapping does (a mapping
- * placed again over itself), else a walk of the recorded starts. */
+ * placed again over itself) or lies in the one that held the last range
+ * walked for, else a walk of the recorded starts. */
 bool lks_mapping_contains(uint64_t start, uint64_t end)
 {
-	struct containing want = { start, end, false };
+	struct containing want = { start, end, 0 };
 
 	if (!slots(false) || start >= end || !is_start(start))
 		return false;
-	if (start + size_at(start) >= end)
+	/* relaxed: the hint is checked against the table before it is believed */
+	if (holds(start, start, end) ||
+	    holds(__atomic_load_n(&last_holder, __ATOMIC_RELAXED), start, end))
 		return true;
 	walk_starts(contain_slot, &want);
-	return want.found;
+	if (want.holder)
+		__atomic_store_n(&last_holder, want.holder, __ATOMIC_RELAXED);
+	return want.holder != 0;
 }
 
 struct mapping_visit {
