@@ -22,11 +22,16 @@ struct map_slot {
 };
 
 static void *table;           /* atomic: struct map_slot[MAP_SLOTS], or NULL */
-/* Which runs of MAP_RUN slots were ever written: the walks (a snapshot,
- * a fork child marking what it inherited) read those only, not the 3 MiB
- * table, whose untouched pages would each cost a fault. */
-#define MAP_RUN 512u
-static uint64_t map_runs_used[MAP_SLOTS / MAP_RUN / 64]; /* atomic bits */
+/* Which slots hold a mapping's start: the walks (a placement, a cut, a
+ * snapshot, a fork child marking what it inherited) visit those only.
+ * Hashed, a few hundred starts fall in every part of the 3 MiB table, so
+ * a walk of its slots cost a pass over all of them (about 1 M
+ * instructions). A bit is set before its slot's meta is published and
+ * cleared before its slot is freed. */
+static uint64_t live_starts[MAP_SLOTS / 64];           /* atomic bits */
+/* Which words of live_starts ever held a bit; never cleared, so that a
+ * word a walk skips holds none. */
+static uint64_t live_words_used[MAP_SLOTS / 64 / 64];  /* atomic bits */
 
 /* The table, mapped first if map; NULL if it is not (or cannot be). */
 static struct map_slot *slots(bool map)
@@ -41,24 +46,48 @@ static uint32_t map_home(uint64_t addr)
 	return (uint32_t)(((addr >> 12) * 0x9e3779b97f4a7c15ull) >> 40) % MAP_SLOTS;
 }
 
-static void mark_run_used(uint32_t slot)
+static bool is_start(uint64_t key)
 {
-	uint32_t run = slot / MAP_RUN;
-
-	/* relaxed: the walks read a run's slots with their own ordering */
-	__atomic_fetch_or(&map_runs_used[run / 64], 1ull << (run % 64), __ATOMIC_RELAXED);
+	return key > KEY_TOMB && !(key & END_MARK);
 }
 
-/* Calls visit for every slot of the runs ever used, if the table is. */
-static void walk_used_slots(void (*visit)(struct map_slot *slot, void *), void *ctx)
+/* relaxed: a walk reads the slot's meta with acquire before its contents */
+static void mark_start(uint32_t slot)
+{
+	uint32_t word = slot / 64;
+
+	__atomic_fetch_or(&live_words_used[word / 64], 1ull << (word % 64), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&live_starts[word], 1ull << (slot % 64), __ATOMIC_RELAXED);
+}
+
+static void unmark_start(uint32_t slot)
+{
+	__atomic_fetch_and(&live_starts[slot / 64], ~(1ull << (slot % 64)), __ATOMIC_RELAXED);
+}
+
+/* The starts of one word of live_starts, as it was read: a visit may
+ * record or forget others. */
+static void visit_word(struct map_slot *maps, uint32_t word,
+                       void (*visit)(struct map_slot *slot, void *), void *ctx)
+{
+	uint64_t live = __atomic_load_n(&live_starts[word], __ATOMIC_RELAXED);
+
+	for (; live; live &= live - 1)
+		visit(&maps[word * 64 + (uint32_t)__builtin_ctzll(live)], ctx);
+}
+
+/* Calls visit for every slot holding a start, if the table is mapped; a
+ * visit checks the slot's meta and key, which may have changed since. */
+static void walk_starts(void (*visit)(struct map_slot *slot, void *), void *ctx)
 {
 	struct map_slot *maps = slots(false);
 
-	for (uint32_t run = 0; maps && run < MAP_SLOTS / MAP_RUN; run++)
-		if (__atomic_load_n(&map_runs_used[run / 64], __ATOMIC_RELAXED) &
-		    (1ull << (run % 64)))
-			for (uint32_t slot = run * MAP_RUN; slot < (run + 1) * MAP_RUN; slot++)
-				visit(&maps[slot], ctx);
+	for (uint32_t group = 0; maps && group < MAP_SLOTS / 64 / 64; group++) {
+		uint64_t used = __atomic_load_n(&live_words_used[group], __ATOMIC_RELAXED);
+
+		for (; used; used &= used - 1)
+			visit_word(maps, group * 64 + (uint32_t)__builtin_ctzll(used), visit, ctx);
+	}
 }
 
 /* Puts key -> value in a free slot of its window; false when none is. */
@@ -72,11 +101,13 @@ static bool put(struct map_slot *maps, uint64_t key, uint64_t value, uint64_t me
 
 		if (seen != KEY_EMPTY && seen != KEY_TOMB)
 			continue;
-		/* relaxed CAS: the slot's contents are published by meta below */
+		/* acquire: after the take that freed the slot unmarked it; the
+		 * slot's contents are published by meta below */
 		if (!__atomic_compare_exchange_n(&slot->key, &seen, key, false,
-		                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
-		mark_run_used((home + i) % MAP_SLOTS);
+		if (is_start(key))
+			mark_start((home + i) % MAP_SLOTS);
 		__atomic_store_n(&slot->size, value, __ATOMIC_RELAXED);
 		/* release: a reader that sees meta sees key and size */
 		__atomic_store_n(&slot->meta, meta, __ATOMIC_RELEASE);
@@ -101,6 +132,8 @@ static bool take(uint64_t key, uint64_t *value, uint64_t *meta)
 		if (!*meta)
 			continue;
 		*value = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
+		if (is_start(key))
+			unmark_start((home + i) % MAP_SLOTS);
 		/* release: the slot is free only after its contents were read */
 		__atomic_store_n(&slot->key, KEY_TOMB, __ATOMIC_RELEASE);
 		return true;
@@ -111,7 +144,7 @@ static bool take(uint64_t key, uint64_t *value, uint64_t *meta)
 /* A mapping is two entries: its start, holding its size (an unmap of the
  * whole or of its head finds it), and its end with END_MARK, holding its
  * start (an unmap of its tail finds it). Walks visit starts only. Without
- * its end entry (its window full) a tail unmap walks the table. */
+ * its end entry (its window full) a tail unmap walks the starts. */
 static void insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t flags)
 {
 	uint64_t meta = (uint64_t)trace << 32 | (uint64_t)flags << 8 | 1u;
@@ -127,11 +160,6 @@ static void insert(uint64_t addr, uint64_t size, uint32_t trace, uint8_t flags)
 void lks_mapping_record(uint64_t addr, uint64_t size, uint32_t trace)
 {
 	insert(addr, size, trace, 0);
-}
-
-static bool is_start(uint64_t key)
-{
-	return key > KEY_TOMB && !(key & END_MARK);
 }
 
 static void fill_entry(struct lks_map_entry *entry, uint64_t addr, uint64_t size,
@@ -213,7 +241,7 @@ static void cut_slot(struct map_slot *slot, void *ctx)
 
 /* The common unmaps (a whole mapping, its head, its tail) find it by its
  * start or its end; the others (its middle, several mappings at once, or
- * none recorded) walk the table. */
+ * none recorded) walk the recorded starts. */
 void lks_mapping_cut(uint64_t start, uint64_t end)
 {
 	struct lks_map_entry old;
@@ -229,14 +257,14 @@ void lks_mapping_cut(uint64_t start, uint64_t end)
 		if (old.addr <= start && old.addr + old.size >= end)
 			return;  /* the range lay within it */
 	}
-	walk_used_slots(cut_slot, &cut);
+	walk_starts(cut_slot, &cut);
 }
 
 /* ---- what a mapping placed in the address space replaces ---------------- */
 
 struct containing {
 	uint64_t start, end;
-	bool found;
+	uint64_t holder;  /* the start of the mapping holding it, 0 if none */
 };
 
 static void contain_slot(struct map_slot *slot, void *ctx)
@@ -248,7 +276,7 @@ static void contain_slot(struct map_slot *slot, void *ctx)
 	uint64_t size = __atomic_load_n(&slot->size, __ATOMIC_RELAXED);
 
 	if (meta && is_start(addr) && addr <= want->start && addr + size >= want->end)
-		want->found = true;
+		want->holder = addr;
 }
 
 /* The size recorded for a mapping starting at addr, 0 if none is. */
@@ -268,18 +296,34 @@ static uint64_t size_at(uint64_t addr)
 	return 0;
 }
 
+/* The start of the mapping the last walk found holding a placed range: a
+ * JVM commits into the same reservation, V8 remaps into the same code
+ * range, again and again. A hint only, checked against the table. */
+static uint64_t last_holder;  /* atomic */
+
+/* Whether a mapping recorded at addr holds all of [start, end). */
+static bool holds(uint64_t addr, uint64_t start, uint64_t end)
+{
+	return is_start(addr) && addr <= start && addr + size_at(addr) >= end;
+}
+
 /* One probe when the range starts where the mapping does (a mapping
- * placed again over itself), else a walk. */
+ * placed again over itself) or lies in the one that held the last range
+ * walked for, else a walk of the recorded starts. */
 bool lks_mapping_contains(uint64_t start, uint64_t end)
 {
-	struct containing want = { start, end, false };
+	struct containing want = { start, end, 0 };
 
 	if (!slots(false) || start >= end || !is_start(start))
 		return false;
-	if (start + size_at(start) >= end)
+	/* relaxed: the hint is checked against the table before it is believed */
+	if (holds(start, start, end) ||
+	    holds(__atomic_load_n(&last_holder, __ATOMIC_RELAXED), start, end))
 		return true;
-	walk_used_slots(contain_slot, &want);
-	return want.found;
+	walk_starts(contain_slot, &want);
+	if (want.holder)
+		__atomic_store_n(&last_holder, want.holder, __ATOMIC_RELAXED);
+	return want.holder != 0;
 }
 
 struct mapping_visit {
@@ -305,7 +349,7 @@ void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), vo
 {
 	struct mapping_visit walk = { visit, ctx };
 
-	walk_used_slots(visit_mapping, &walk);
+	walk_starts(visit_mapping, &walk);
 }
 
 /* ---- fork ------------------------------------------------------------------ */
@@ -317,8 +361,9 @@ static void mark_inherited(struct map_slot *slot, void *unused)
 		slot->meta |= (uint64_t)LKS_FD_INHERITED << 8; /* meta's flags byte */
 }
 
-/* The fork child is single-threaded here: plain read-modify-writes suffice. */
+/* The fork child is single-threaded here: plain read-modify-writes suffice.
+ * Starts only: an end entry's flags are never read. */
 void lks_mapping_mark_inherited(void)
 {
-	walk_used_slots(mark_inherited, NULL);
+	walk_starts(mark_inherited, NULL);
 }

@@ -20,7 +20,8 @@ bool lks_mapping_forget(uint64_t addr, struct lks_map_entry *old);
 /* [start, end) was unmapped: what recorded mappings keep outside it stays
  * recorded, with their sites. */
 void lks_mapping_cut(uint64_t start, uint64_t end);
-/* Whether one recorded mapping holds all of [start, end): walks the table. */
+/* Whether one recorded mapping holds all of [start, end): one probe, or a
+ * walk of the recorded mappings (not of the table). */
 bool lks_mapping_contains(uint64_t start, uint64_t end);
 void lks_mapping_foreach(void (*visit)(const struct lks_map_entry *, void *), void *ctx);
 void lks_mapping_mark_inherited(void);  /* fork child, before it runs on */
