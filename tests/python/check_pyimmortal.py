@@ -21,6 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import check_python as cp  # noqa: E402  (its interpreters, markers)
+import lkstest  # noqa: E402
 
 RULE = "builtin:python-immortal"
 LEAK_CLASSES = ("definite", "indirect", "possible")
@@ -115,9 +116,7 @@ def main():
                     check(args, py, work, errors)
                 except AssertionError as failure:
                     errors.append("%s %s: %s" % (py, check.__name__, failure))
-    for error in errors:
-        print("FAIL:", error)
-    return 1 if errors else 0
+    return lkstest.finish(errors, "ok: %d interpreters" % len(found))
 
 
 if __name__ == "__main__":
